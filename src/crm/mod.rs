@@ -1,0 +1,198 @@
+//! Talking to the wolkvox CRM: where it is, how to authenticate, how to send
+//! a request and what its answer means.
+//!
+//! Only [`client`] touches the network. [`classify`] is the one place that
+//! decides what an answer means for the row and for the run.
+
+pub mod classify;
+pub mod client;
+
+use std::fmt;
+use std::path::Path;
+
+/// The API's token. It never leaves this type except as the request header:
+/// `Debug` is redacted and there is no `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(String);
+
+impl Token {
+    pub fn new(value: &str) -> Result<Token, String> {
+        let v = value.trim();
+        if v.is_empty() {
+            return Err("the token is empty".into());
+        }
+        if v.chars().any(|c| c.is_control() || !c.is_ascii()) {
+            return Err(
+                "the token holds characters a token cannot have (check the file or variable)"
+                    .into(),
+            );
+        }
+        Ok(Token(v.to_string()))
+    }
+
+    /// Reads the token from a file, trimming the trailing newline editors add.
+    /// A file others can read draws a warning: the token is a credential.
+    pub fn from_file(path: &Path) -> Result<Token, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            format!(
+                "{}: cannot read the token file: {}",
+                path.display(),
+                crate::source::open_error(&e)
+            )
+        })?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            if let Ok(meta) = std::fs::metadata(path) {
+                if meta.permissions().mode() & 0o004 != 0 {
+                    tracing::warn!(
+                        "the token file {} can be read by every user of this machine; restrict it with chmod 600",
+                        path.display()
+                    );
+                }
+            }
+        }
+        Token::new(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}
+
+/// Where the API is and who we are to it.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    /// Base URL, ending in `/`, e.g. `https://crm0001.wolkvox.com/server/API/v2/`.
+    pub base: reqwest::Url,
+    pub token: Token,
+}
+
+/// The API's path below the host.
+const API_PATH: &str = "server/API/v2/";
+
+/// Turns `--server` into the API's base URL. A bare host means
+/// `https://HOST/server/API/v2/`; a URL with a path is taken as the base.
+/// Plain `http://` is refused unless the host is this machine, and retired
+/// hosts are refused with their replacement named.
+pub fn parse_server(server: &str) -> Result<reqwest::Url, String> {
+    let s = server.trim();
+    if s.is_empty() {
+        return Err(
+            "--server is empty; give the host you see in the browser, e.g. crm0001.wolkvox.com"
+                .into(),
+        );
+    }
+    let with_scheme = if s.contains("://") {
+        s.to_string()
+    } else {
+        format!("https://{s}")
+    };
+    let mut url = reqwest::Url::parse(&with_scheme)
+        .map_err(|e| format!("--server \"{s}\" is not a host or URL: {e}"))?;
+    let host = url.host_str().unwrap_or("").to_ascii_lowercase();
+    if host.is_empty() {
+        return Err(format!("--server \"{s}\" names no host"));
+    }
+    if host == "crmvox.com" || host.ends_with(".crmvox.com") {
+        let replacement = match host.as_str() {
+            "sv0000.crmvox.com" => "crm0000.wolkvox.com",
+            "sv0001.crmvox.com" => "crm0001.wolkvox.com",
+            _ => "the crmNNNN.wolkvox.com host shown in your browser after logging in",
+        };
+        return Err(format!(
+            "the host {host} was retired on 2024-11-30; use {replacement} instead (--server {replacement})"
+        ));
+    }
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&host) => {}
+        "http" => {
+            return Err(format!(
+                "--server {s}: plain http:// would send the token unencrypted; use https:// (http:// is allowed only for this machine, e.g. a rehearsal against fake-crm)"
+            ))
+        }
+        other => return Err(format!("--server {s}: the scheme {other}:// is not supported; use https://")),
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!(
+            "--server {s}: the URL cannot have a query or a fragment"
+        ));
+    }
+    if url.path() == "/" || url.path().is_empty() {
+        url.set_path(API_PATH);
+    } else if !url.path().ends_with('/') {
+        let p = format!("{}/", url.path());
+        url.set_path(&p);
+    }
+    Ok(url)
+}
+
+fn is_loopback(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h == "localhost"
+        || h.parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_hosts_get_https_and_the_api_path() {
+        assert_eq!(
+            parse_server("crm0001.wolkvox.com").unwrap().as_str(),
+            "https://crm0001.wolkvox.com/server/API/v2/"
+        );
+        assert_eq!(
+            parse_server("https://crm0001.wolkvox.com/server/API/v2")
+                .unwrap()
+                .as_str(),
+            "https://crm0001.wolkvox.com/server/API/v2/"
+        );
+        assert_eq!(
+            parse_server("http://127.0.0.1:8080/server/API/v2/")
+                .unwrap()
+                .as_str(),
+            "http://127.0.0.1:8080/server/API/v2/"
+        );
+        assert_eq!(
+            parse_server("http://localhost:9").unwrap().as_str(),
+            "http://localhost:9/server/API/v2/"
+        );
+        assert!(parse_server("http://[::1]:9/").is_ok());
+    }
+
+    #[test]
+    fn plain_http_elsewhere_is_refused() {
+        let e = parse_server("http://crm0001.wolkvox.com").unwrap_err();
+        assert!(e.contains("unencrypted"), "{e}");
+        assert!(parse_server("http://10.0.0.5").is_err());
+        assert!(parse_server("ftp://x.com").is_err());
+    }
+
+    #[test]
+    fn retired_hosts_name_their_replacement() {
+        let e = parse_server("sv0001.crmvox.com").unwrap_err();
+        assert!(e.contains("crm0001.wolkvox.com"), "{e}");
+        assert!(e.contains("retired"), "{e}");
+        let e = parse_server("https://sv0000.crmvox.com/server/API/v2/").unwrap_err();
+        assert!(e.contains("crm0000.wolkvox.com"), "{e}");
+    }
+
+    #[test]
+    fn tokens_are_redacted_and_trimmed() {
+        let t = Token::new("  s3cr3t-value\n").unwrap();
+        assert_eq!(t.expose(), "s3cr3t-value");
+        assert_eq!(format!("{t:?}"), "Token(<redacted>)");
+        assert!(Token::new(" \n").is_err());
+        assert!(Token::new("a\u{1}b").is_err());
+    }
+}

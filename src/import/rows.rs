@@ -1,0 +1,145 @@
+//! The stream of rows, mapped and validated, that both the dry run and the
+//! real run consume.
+
+use crate::mapping::{MappedRow, Mapping, Plan};
+use crate::results::{Outcome, Status};
+use crate::source::{Row, Source, SourceError};
+use crate::value::{self, CellRef, DateFormat, DecimalSeparator};
+use std::collections::HashMap;
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+
+/// A row that passed validation and may be sent.
+#[derive(Debug, Clone)]
+pub struct ValidRow {
+    pub row: u64,
+    pub mapped: MappedRow,
+    /// The row as the input spelled it, kept only when `--rejects` is asked
+    /// for, so a row the API refuses can be written there.
+    pub cells: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Item {
+    Valid(ValidRow),
+    Invalid {
+        outcome: Outcome,
+        cells: Option<Vec<String>>,
+    },
+}
+
+impl Item {
+    pub fn row(&self) -> u64 {
+        match self {
+            Item::Valid(v) => v.row,
+            Item::Invalid { outcome, .. } => outcome.row,
+        }
+    }
+}
+
+/// How cells are spelled back into text for the rejects file, so the same
+/// mapping reads them again.
+struct Renderer {
+    decimal: DecimalSeparator,
+    date_format: DateFormat,
+}
+
+pub struct RowFeed {
+    source: Source,
+    plan: Plan,
+    /// Fingerprint of (wolkvox_id, id) → first row that had it. A 64-bit
+    /// SipHash fingerprint keeps this at ~16 bytes a row; a false match needs
+    /// a 64-bit collision (odds about 1 in 10^7 for a million rows).
+    seen: HashMap<u64, u64>,
+    keep_cells: bool,
+    renderer: Renderer,
+}
+
+impl RowFeed {
+    pub fn new(source: Source, plan: Plan, mapping: &Mapping, keep_cells: bool) -> RowFeed {
+        RowFeed {
+            source,
+            plan,
+            seen: HashMap::new(),
+            keep_cells,
+            renderer: Renderer {
+                decimal: mapping.decimal,
+                date_format: mapping
+                    .input_date_formats
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| DateFormat::new("%d/%m/%Y").expect("valid")),
+            },
+        }
+    }
+
+    pub fn header(&self) -> &[String] {
+        &self.source.header().names
+    }
+
+    pub fn next_item(&mut self) -> Result<Option<Item>, SourceError> {
+        let Some(row) = self.source.next_row()? else {
+            return Ok(None);
+        };
+        let cells = self.keep_cells.then(|| self.renderer.render(row));
+        let item = match self.plan.map_row(row) {
+            Ok(mapped) => {
+                let key = fingerprint(&mapped.wolkvox_id, &mapped.id);
+                match self.seen.get(&key) {
+                    Some(&first) => Item::Invalid {
+                        outcome: Outcome::new(
+                            row.number,
+                            Status::Invalid,
+                            &mapped.wolkvox_id,
+                            &mapped.id,
+                        )
+                        .with_error(format!(
+                            "duplicate of row {first} (same wolkvox_id \"{}\" and id \"{}\")",
+                            mapped.wolkvox_id, mapped.id
+                        )),
+                        cells,
+                    },
+                    None => {
+                        self.seen.insert(key, row.number);
+                        Item::Valid(ValidRow {
+                            row: row.number,
+                            mapped,
+                            cells,
+                        })
+                    }
+                }
+            }
+            Err(e) => Item::Invalid {
+                outcome: Outcome::new(row.number, Status::Invalid, &e.wolkvox_id, &e.id)
+                    .with_error(e.message),
+                cells,
+            },
+        };
+        Ok(Some(item))
+    }
+}
+
+fn fingerprint(wolkvox_id: &str, id: &str) -> u64 {
+    BuildHasherDefault::<DefaultHasher>::default().hash_one((wolkvox_id, id))
+}
+
+impl Renderer {
+    fn render(&self, row: &Row) -> Vec<String> {
+        (0..row.len())
+            .map(|i| match row.get(i) {
+                CellRef::Empty => String::new(),
+                CellRef::Text(s) => s.to_string(),
+                CellRef::Number(n) => {
+                    let s = value::format_float(n);
+                    match self.decimal {
+                        DecimalSeparator::Dot => s,
+                        DecimalSeparator::Comma => s.replace('.', ","),
+                    }
+                }
+                CellRef::Int(n) => n.to_string(),
+                CellRef::Bool(b) => if b { "TRUE" } else { "FALSE" }.to_string(),
+                CellRef::Date(d) => self.date_format.format(d),
+                CellRef::Error(e) => e.to_string(),
+            })
+            .collect()
+    }
+}

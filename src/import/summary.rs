@@ -1,0 +1,223 @@
+//! The end-of-run summary: rows per status, requests, time, the most common
+//! errors with an example row each, and the exit code they imply.
+
+use crate::results::{Outcome, Status};
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+/// How a run ended, row by row, in numbers.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    pub dry_run: bool,
+    /// Rows per status.
+    pub counts: BTreeMap<Status, u64>,
+    /// HTTP requests made (all attempts, lookups included).
+    pub requests: u64,
+    pub elapsed: Duration,
+    /// Why the run stopped early (authentication, quota, failures), if it did.
+    pub stopped: Option<String>,
+    /// Ctrl-C or SIGTERM ended the run.
+    pub interrupted: bool,
+    /// Error pattern → (rows, first row, first message).
+    errors: HashMap<String, (u64, u64, String)>,
+}
+
+impl Summary {
+    pub fn new(dry_run: bool) -> Summary {
+        Summary {
+            dry_run,
+            ..Summary::default()
+        }
+    }
+
+    pub fn count(&mut self, o: &Outcome) {
+        *self.counts.entry(o.status).or_default() += 1;
+        if !o.error.is_empty() && !o.status.is_success() {
+            let key = error_pattern(&o.error);
+            let e = self
+                .errors
+                .entry(key)
+                .or_insert_with(|| (0, o.row, o.error.clone()));
+            e.0 += 1;
+        }
+    }
+
+    pub fn rows(&self) -> u64 {
+        self.counts.values().sum()
+    }
+
+    pub fn get(&self, s: Status) -> u64 {
+        self.counts.get(&s).copied().unwrap_or(0)
+    }
+
+    /// The most common errors, most frequent first: (rows, example row, message).
+    pub fn top_errors(&self, n: usize) -> Vec<(u64, u64, &str)> {
+        let mut v: Vec<(u64, u64, &str)> = self
+            .errors
+            .values()
+            .map(|(c, r, m)| (*c, *r, m.as_str()))
+            .collect();
+        v.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        v.truncate(n);
+        v
+    }
+
+    /// The exit code the contract gives this outcome.
+    pub fn exit_code(&self) -> i32 {
+        use super::exit;
+        if self.interrupted {
+            exit::INTERRUPTED
+        } else if self.stopped.is_some() {
+            exit::STOPPED
+        } else if self.counts.iter().any(|(s, n)| !s.is_success() && *n > 0) {
+            exit::SOME_ROWS_FAILED
+        } else {
+            exit::OK
+        }
+    }
+
+    pub fn rows_per_second(&self) -> f64 {
+        let secs = self.elapsed.as_secs_f64();
+        if secs > 0.0 {
+            self.rows() as f64 / secs
+        } else {
+            0.0
+        }
+    }
+
+    /// The summary as one structured log event, last of a JSON-logged run.
+    pub fn log_json(&self, output: &std::path::Path) {
+        let counts: BTreeMap<&str, u64> =
+            self.counts.iter().map(|(s, n)| (s.as_str(), *n)).collect();
+        let counts = serde_json::to_string(&counts).unwrap_or_default();
+        tracing::info!(
+            event = "summary",
+            dry_run = self.dry_run,
+            rows = self.rows(),
+            counts = %counts,
+            requests = self.requests,
+            elapsed_s = self.elapsed.as_secs_f64(),
+            rows_per_s = self.rows_per_second(),
+            stopped = self.stopped.as_deref().unwrap_or(""),
+            interrupted = self.interrupted,
+            exit_code = self.exit_code(),
+            results = %output.display(),
+            "summary"
+        );
+    }
+
+    /// The summary for people, several lines.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let title = if self.dry_run { "Dry run" } else { "Import" };
+        let rows = self.rows();
+        out.push_str(&format!(
+            "{title}: {rows} rows in {:.1} s ({:.0} rows/s)",
+            self.elapsed.as_secs_f64(),
+            self.rows_per_second()
+        ));
+        if !self.dry_run {
+            out.push_str(&format!(", {} requests", self.requests));
+        }
+        out.push('\n');
+        let parts: Vec<String> = Status::ALL
+            .iter()
+            .filter(|s| self.get(**s) > 0)
+            .map(|s| format!("{} {}", s.as_str(), self.get(*s)))
+            .collect();
+        if !parts.is_empty() {
+            out.push_str(&format!("  {}\n", parts.join(", ")));
+        }
+        let top = self.top_errors(5);
+        if !top.is_empty() {
+            out.push_str("  most common problems:\n");
+            for (n, row, msg) in top {
+                let rows_word = if n == 1 { "row" } else { "rows" };
+                out.push_str(&format!("    {n} {rows_word}, e.g. row {row}: {msg}\n"));
+            }
+        }
+        if let Some(why) = &self.stopped {
+            out.push_str(&format!("  the run was stopped: {why}\n"));
+        }
+        if self.interrupted {
+            out.push_str("  the run was interrupted; pass --resume to carry on\n");
+        }
+        out
+    }
+}
+
+/// Groups messages that differ only in the values they quote:
+/// `column "Saldo": "abc" is not a number` and `column "Saldo": "x" is not a
+/// number` are one pattern. The first quoted string (the column) is kept.
+fn error_pattern(msg: &str) -> String {
+    let mut out = String::with_capacity(msg.len());
+    for part in msg.split("; ") {
+        if !out.is_empty() {
+            out.push_str("; ");
+        }
+        // Keep the column's name (the first quoted string of a cell error).
+        let keep = if part.starts_with("column \"") { 2 } else { 0 };
+        let mut quotes = 0;
+        let mut in_quote = false;
+        for c in part.chars() {
+            if c == '"' {
+                quotes += 1;
+                in_quote = !in_quote;
+                out.push(c);
+                if in_quote && quotes > keep {
+                    out.push('…');
+                }
+                continue;
+            }
+            if in_quote && quotes > keep {
+                continue;
+            }
+            if !in_quote && part.starts_with("duplicate of row") && c.is_ascii_digit() {
+                continue;
+            }
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_group_by_column_and_problem() {
+        assert_eq!(
+            error_pattern("column \"Saldo\": \"abc\" is not a number"),
+            error_pattern("column \"Saldo\": \"x1\" is not a number")
+        );
+        assert_ne!(
+            error_pattern("column \"Saldo\": \"abc\" is not a number"),
+            error_pattern("column \"Mora\": \"abc\" is not a number")
+        );
+        assert_eq!(
+            error_pattern("duplicate of row 4 (same wolkvox_id \"a\" and id \"b\")"),
+            error_pattern("duplicate of row 19 (same wolkvox_id \"c\" and id \"d\")")
+        );
+    }
+
+    #[test]
+    fn exit_codes_follow_the_contract() {
+        let mut s = Summary::new(true);
+        assert_eq!(s.exit_code(), 0);
+        s.count(&Outcome::new(2, Status::Valid, "a", "b"));
+        assert_eq!(s.exit_code(), 0);
+        s.count(&Outcome::new(3, Status::Invalid, "a", "c").with_error("column \"X\" is empty"));
+        assert_eq!(s.exit_code(), 1);
+        s.stopped = Some("token".into());
+        assert_eq!(s.exit_code(), 3);
+        s.interrupted = true;
+        assert_eq!(s.exit_code(), 130);
+        let text = s.render();
+        assert!(text.contains("valid 1, invalid 1"), "{text}");
+        assert!(
+            text.contains("1 row, e.g. row 3: column \"X\" is empty"),
+            "{text}"
+        );
+    }
+}

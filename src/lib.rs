@@ -1,0 +1,24 @@
+//! `wolkvox-import` loads bank debt portfolios (CSV and Excel) into the
+//! collections module of the wolkvox CRM through its `insertObligation` API.
+//!
+//! The stages, one module each:
+//! - [`source`] reads a portfolio file row by row in bounded memory;
+//! - [`value`] and [`mapping`] turn a row into the exact request body, or a
+//!   located explanation of why it cannot be sent;
+//! - [`crm`] talks to the API and classifies its answers;
+//! - [`import`] moves rows from the reader through the workers to the
+//!   collector, which alone writes the [`results`] journal and draws
+//!   [`progress`];
+//! - [`inspect`] and [`mapping::init`] help a person write a mapping;
+//! - [`fake_crm`] is a local stand-in for the API, for rehearsals and tests.
+
+pub mod cli;
+pub mod crm;
+pub mod fake_crm;
+pub mod import;
+pub mod inspect;
+pub mod mapping;
+pub mod progress;
+pub mod results;
+pub mod source;
+pub mod value;

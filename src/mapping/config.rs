@@ -1,0 +1,357 @@
+//! The mapping file as written by a person: TOML, parsed strictly.
+//!
+//! Every table denies unknown keys, so a typo (`colum = "Saldo"`) is an
+//! error that names the key, its line and the nearest valid key, rather than
+//! a setting silently ignored on a file worth real money.
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A mapping file, parsed but not yet checked against an input's header.
+#[derive(Debug, Clone, Default)]
+pub struct MappingFile {
+    pub source: SourceSection,
+    pub request: RequestSection,
+    pub fields: FieldsSection,
+    pub form: FormSection,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceSection {
+    pub sheet: Option<String>,
+    pub header_row: Option<i64>,
+    pub delimiter: Option<String>,
+    pub encoding: Option<String>,
+    pub decimal_separator: Option<String>,
+    pub date_formats: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestSection {
+    pub operation: Option<String>,
+    pub date_format: Option<String>,
+}
+
+/// The API's fields, in the order the API documents them.
+#[derive(Debug, Clone, Default)]
+pub struct FieldsSection {
+    pub wolkvox_id: Option<FieldSpec>,
+    pub id: Option<FieldSpec>,
+    pub name: Option<FieldSpec>,
+    pub total_balance: Option<FieldSpec>,
+    pub portfolio_type: Option<FieldSpec>,
+    pub last_pay: Option<FieldSpec>,
+    pub last_pay_date: Option<FieldSpec>,
+    pub expiring_date: Option<FieldSpec>,
+    pub days_delay: Option<FieldSpec>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormSection {
+    pub extra_columns: Option<ExtraColumns>,
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    #[serde(default)]
+    pub rename: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExtraColumns {
+    #[default]
+    All,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldType {
+    #[default]
+    Text,
+    Number,
+    Integer,
+    Date,
+}
+
+/// One API field: `"Column name"` or a table.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldSpec {
+    pub column: Option<String>,
+    pub value: Option<String>,
+    #[serde(rename = "type", default)]
+    pub kind: FieldType,
+    pub default: Option<String>,
+    pub required: Option<bool>,
+    pub formats: Option<Vec<String>>,
+}
+
+/// `FieldSpec` accepts a bare string as shorthand for `{ column = "..." }`.
+/// Written by hand because `#[serde(untagged)]` would swallow the precise
+/// error of a misspelled key inside the table.
+impl<'de> Deserialize<'de> for FieldSpecOrColumn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = FieldSpecOrColumn;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    "a column name or a table such as { column = \"Saldo\", type = \"number\" }",
+                )
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(FieldSpecOrColumn(FieldSpec {
+                    column: Some(v.to_string()),
+                    ..FieldSpec::default()
+                }))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                FieldSpec::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(FieldSpecOrColumn)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Wrapper that carries the string-or-table deserialisation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldSpecOrColumn(pub FieldSpec);
+
+// The sections hold `FieldSpec`, deserialised through the wrapper.
+impl FieldSpec {
+    fn from_wrapper<'de, D: Deserializer<'de>>(d: D) -> Result<Option<FieldSpec>, D::Error> {
+        Option::<FieldSpecOrColumn>::deserialize(d).map(|o| o.map(|w| w.0))
+    }
+}
+
+/// Every valid key of each table, for suggestions.
+pub const SECTION_KEYS: &[(&str, &[&str])] = &[
+    ("", &["source", "request", "fields", "form"]),
+    (
+        "source",
+        &[
+            "sheet",
+            "header_row",
+            "delimiter",
+            "encoding",
+            "decimal_separator",
+            "date_formats",
+        ],
+    ),
+    ("request", &["operation", "date_format"]),
+    ("fields", crate::mapping::API_FIELDS),
+    ("form", &["extra_columns", "exclude", "rename"]),
+    (
+        "field",
+        &["column", "value", "type", "default", "required", "formats"],
+    ),
+];
+
+/// Parses the text of a mapping file. The error is the parser's own report
+/// (which shows the line and a caret under the key) plus a suggestion when
+/// the problem is an unknown key.
+pub fn parse(text: &str) -> Result<MappingFile, String> {
+    let file: RawMappingFile = toml::from_str(text).map_err(|e| explain(&e))?;
+    Ok(file.into())
+}
+
+fn explain(e: &toml::de::Error) -> String {
+    let mut msg = e.to_string().trim_end().to_string();
+    if let Some(hint) = unknown_key_hint(e.message()) {
+        msg.push_str(&format!("\n{hint}"));
+    }
+    msg
+}
+
+/// serde words an unknown key as "unknown field `x`, expected one of `a`, `b`".
+fn unknown_key_hint(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (key, expected) = rest.split_once('`')?;
+    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    let best = crate::mapping::suggest::nearest(key, candidates.iter().copied())?;
+    Some(format!("did you mean `{best}` instead of `{key}`?"))
+}
+
+// The serde-facing twin of `MappingFile` whose field specs go through the
+// string-or-table visitor.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMappingFile {
+    #[serde(default)]
+    source: SourceSection,
+    #[serde(default)]
+    request: RequestSection,
+    #[serde(default)]
+    fields: RawFields,
+    #[serde(default)]
+    form: FormSection,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFields {
+    #[serde(default, deserialize_with = "FieldSpec::from_wrapper")]
+    wolkvox_id: Option<FieldSpec>,
+    #[serde(default, deserialize_with = "FieldSpec::from_wrapper")]
+    id: Option<FieldSpec>,
+    #[serde(default, deserialize_with = "FieldSpec::from_wrapper")]
+    name: Option<FieldSpec>,
+    #[serde(default, deserialize_with = "FieldSpec::from_wrapper")]
+    total_balance: Option<FieldSpec>,
+    #[serde(default, deserialize_with = "FieldSpec::from_wrapper")]
+    portfolio_type: Option<FieldSpec>,
+    #[serde(default, deserialize_with = "FieldSpec::from_wrapper")]
+    last_pay: Option<FieldSpec>,
+    #[serde(default, deserialize_with = "FieldSpec::from_wrapper")]
+    last_pay_date: Option<FieldSpec>,
+    #[serde(default, deserialize_with = "FieldSpec::from_wrapper")]
+    expiring_date: Option<FieldSpec>,
+    #[serde(default, deserialize_with = "FieldSpec::from_wrapper")]
+    days_delay: Option<FieldSpec>,
+}
+
+impl From<RawMappingFile> for MappingFile {
+    fn from(r: RawMappingFile) -> Self {
+        let f = r.fields;
+        MappingFile {
+            source: r.source,
+            request: r.request,
+            fields: FieldsSection {
+                wolkvox_id: f.wolkvox_id,
+                id: f.id,
+                name: f.name,
+                total_balance: f.total_balance,
+                portfolio_type: f.portfolio_type,
+                last_pay: f.last_pay,
+                last_pay_date: f.last_pay_date,
+                expiring_date: f.expiring_date,
+                days_delay: f.days_delay,
+            },
+            form: r.form,
+        }
+    }
+}
+
+impl FieldsSection {
+    /// The fields in API order, with their names.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, Option<&FieldSpec>)> {
+        [
+            ("wolkvox_id", self.wolkvox_id.as_ref()),
+            ("id", self.id.as_ref()),
+            ("name", self.name.as_ref()),
+            ("total_balance", self.total_balance.as_ref()),
+            ("portfolio_type", self.portfolio_type.as_ref()),
+            ("last_pay", self.last_pay.as_ref()),
+            ("last_pay_date", self.last_pay_date.as_ref()),
+            ("expiring_date", self.expiring_date.as_ref()),
+            ("days_delay", self.days_delay.as_ref()),
+        ]
+        .into_iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_product_example_parses() {
+        let text = r#"
+[source]
+sheet = "Cartera"
+header_row = 1
+delimiter = ";"
+encoding = "windows-1252"
+decimal_separator = ","
+date_formats = ["%d/%m/%Y"]
+
+[request]
+operation = "cobranza"
+date_format = "%d-%m-%Y"
+
+[fields]
+wolkvox_id = "ID Registro"
+id = "Nro Obligación"
+name = "Producto"
+total_balance = { column = "Saldo Total", type = "number" }
+portfolio_type = { value = "Consumo" }
+last_pay = { column = "Valor Último Pago", type = "number", default = "0" }
+last_pay_date = { column = "Fecha Último Pago", type = "date" }
+expiring_date = { column = "Fecha Vencimiento", type = "date", formats = ["%Y-%m-%d"] }
+days_delay = { column = "Días Mora", type = "integer" }
+
+[form]
+extra_columns = "all"
+exclude = ["Observaciones internas"]
+rename = { "Tel Celular" = "Celular" }
+"#;
+        let m = parse(text).unwrap();
+        assert_eq!(m.source.sheet.as_deref(), Some("Cartera"));
+        assert_eq!(m.request.operation.as_deref(), Some("cobranza"));
+        assert_eq!(
+            m.fields.id.as_ref().unwrap().column.as_deref(),
+            Some("Nro Obligación")
+        );
+        let tb = m.fields.total_balance.as_ref().unwrap();
+        assert_eq!(tb.kind, FieldType::Number);
+        assert_eq!(
+            m.fields.portfolio_type.as_ref().unwrap().value.as_deref(),
+            Some("Consumo")
+        );
+        assert_eq!(
+            m.form.rename.get("Tel Celular").map(String::as_str),
+            Some("Celular")
+        );
+        assert_eq!(m.form.extra_columns, Some(ExtraColumns::All));
+    }
+
+    #[test]
+    fn unknown_keys_name_the_key_line_and_nearest() {
+        let e = parse("[source]\nsheet = \"A\"\nheadr_row = 2\n").unwrap_err();
+        assert!(e.contains("line 3"), "{e}");
+        assert!(e.contains("unknown field `headr_row`"), "{e}");
+        assert!(
+            e.contains("did you mean `header_row` instead of `headr_row`?"),
+            "{e}"
+        );
+
+        let e = parse("[fields]\nid = { colum = \"X\" }\n").unwrap_err();
+        assert!(e.contains("line 2"), "{e}");
+        assert!(
+            e.contains("did you mean `column` instead of `colum`?"),
+            "{e}"
+        );
+
+        let e = parse("[fields]\ntotal_balnce = \"Saldo\"\n").unwrap_err();
+        assert!(e.contains("did you mean `total_balance`"), "{e}");
+
+        let e = parse("[sources]\nsheet = \"A\"\n").unwrap_err();
+        assert!(
+            e.contains("did you mean `source` instead of `sources`?"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn wrong_value_types_are_reported_with_their_line() {
+        let e = parse("[source]\nheader_row = \"two\"\n").unwrap_err();
+        assert!(e.contains("line 2"), "{e}");
+        assert!(e.contains("invalid type"), "{e}");
+        let e = parse("[fields]\nid = { column = \"X\", type = \"money\" }\n").unwrap_err();
+        assert!(e.contains("unknown variant `money`"), "{e}");
+        let e = parse("[form]\nextra_columns = \"some\"\n").unwrap_err();
+        assert!(e.contains("unknown variant `some`"), "{e}");
+    }
+
+    #[test]
+    fn invalid_toml_shows_line_and_column() {
+        let e = parse("[fields]\nid = \"unterminated\n").unwrap_err();
+        assert!(e.contains("line 2, column"), "{e}");
+    }
+}

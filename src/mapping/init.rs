@@ -1,0 +1,344 @@
+//! `wolkvox-import mapping init`: a starter mapping for a file, with its
+//! headers matched to the API's fields by the names Spanish- and
+//! English-speaking banks use.
+
+use super::suggest::fold;
+use crate::inspect::{profile, ColumnProfile, ColumnType};
+use crate::source::{SourceInfo, SourceOptions};
+use crate::value::DecimalSeparator;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Written when no operation is given; sending refuses it, a dry run shows it.
+pub const OPERATION_PLACEHOLDER: &str = "CHANGE_ME";
+
+/// Header names (folded: lower case, no accents, `_` as space) for each API
+/// field, best first.
+const SYNONYMS: &[(&str, &[&str])] = &[
+    (
+        "wolkvox_id",
+        &[
+            "wolkvox id",
+            "id wolkvox",
+            "id registro",
+            "registro",
+            "id record",
+            "record id",
+            "wolkvox record",
+            "id cliente wolkvox",
+        ],
+    ),
+    (
+        "id",
+        &[
+            "nro obligacion",
+            "numero obligacion",
+            "no obligacion",
+            "num obligacion",
+            "numero de obligacion",
+            "id obligacion",
+            "obligacion",
+            "obligation id",
+            "obligation",
+            "obligation number",
+            "nro credito",
+            "numero credito",
+            "credito",
+            "nro cuenta",
+            "numero cuenta",
+            "account number",
+            "id",
+        ],
+    ),
+    (
+        "name",
+        &[
+            "producto",
+            "nombre producto",
+            "nombre",
+            "product",
+            "product name",
+            "name",
+        ],
+    ),
+    (
+        "total_balance",
+        &[
+            "saldo total",
+            "total balance",
+            "saldo",
+            "balance",
+            "deuda total",
+            "valor total",
+            "saldo deuda",
+            "total debt",
+        ],
+    ),
+    (
+        "portfolio_type",
+        &[
+            "tipo cartera",
+            "tipo de cartera",
+            "portfolio type",
+            "cartera",
+            "segmento",
+            "portfolio",
+        ],
+    ),
+    (
+        "last_pay",
+        &[
+            "valor ultimo pago",
+            "ultimo pago",
+            "monto ultimo pago",
+            "valor ult pago",
+            "last pay",
+            "last payment",
+            "last payment amount",
+        ],
+    ),
+    (
+        "last_pay_date",
+        &[
+            "fecha ultimo pago",
+            "fecha ult pago",
+            "fecha de ultimo pago",
+            "last pay date",
+            "last payment date",
+        ],
+    ),
+    (
+        "expiring_date",
+        &[
+            "fecha vencimiento",
+            "fecha de vencimiento",
+            "vencimiento",
+            "fecha venc",
+            "expiring date",
+            "expiration date",
+            "due date",
+        ],
+    ),
+    (
+        "days_delay",
+        &[
+            "dias mora",
+            "dias de mora",
+            "dias en mora",
+            "mora",
+            "dias vencidos",
+            "days delay",
+            "days past due",
+            "dpd",
+        ],
+    ),
+];
+
+fn field_type(field: &str) -> &'static str {
+    match field {
+        "total_balance" | "last_pay" => "number",
+        "days_delay" => "integer",
+        "last_pay_date" | "expiring_date" => "date",
+        _ => "text",
+    }
+}
+
+/// Picks, for each API field, the first column whose folded header is one of
+/// its names; each column serves one field at most.
+pub fn match_columns(headers: &[String]) -> Vec<(&'static str, Option<usize>)> {
+    let folded: Vec<String> = headers.iter().map(|h| fold(h)).collect();
+    let mut taken = vec![false; headers.len()];
+    let mut out = Vec::new();
+    for (field, names) in SYNONYMS {
+        let mut found = None;
+        'names: for name in *names {
+            for (i, h) in folded.iter().enumerate() {
+                if !taken[i] && h == name {
+                    found = Some(i);
+                    break 'names;
+                }
+            }
+        }
+        if let Some(i) = found {
+            taken[i] = true;
+        }
+        out.push((*field, found));
+    }
+    out
+}
+
+fn toml_str(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+/// The starter mapping's text.
+pub fn starter_mapping(
+    path: &Path,
+    sheet: Option<&str>,
+    operation: Option<&str>,
+) -> Result<String, String> {
+    let opts = SourceOptions {
+        sheet: sheet.map(str::to_string),
+        ..SourceOptions::default()
+    };
+    let p = profile(path, &opts)?;
+    let headers: Vec<String> = p.columns.iter().map(|c| c.name.clone()).collect();
+    let matched = match_columns(&headers);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# Starter mapping for {}",
+        path.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default()
+    );
+    let _ = writeln!(out, "# Check every line, then validate with: wolkvox-import import FILE --mapping THIS.toml --dry-run");
+    let _ = writeln!(out, "\n[source]");
+    match &p.info {
+        SourceInfo::Sheet(s) => {
+            let _ = writeln!(out, "sheet = {}", toml_str(&s.sheet));
+        }
+        SourceInfo::Csv(c) => {
+            let d = match c.delimiter {
+                b'\t' => "\\t".to_string(),
+                d => (d as char).to_string(),
+            };
+            let _ = writeln!(out, "delimiter = {}", toml_str(&d));
+            if p.needs_windows_1252 {
+                let _ = writeln!(out, "encoding = \"windows-1252\"");
+            }
+        }
+    }
+    if p.header_row != 1 {
+        let _ = writeln!(out, "header_row = {}", p.header_row);
+    }
+    if p.decimal == DecimalSeparator::Comma {
+        let _ = writeln!(out, "decimal_separator = \",\"");
+    }
+    let date_formats: Vec<&String> = {
+        let mut v: Vec<&String> = Vec::new();
+        for c in &p.columns {
+            for f in &c.date_formats {
+                if !v.contains(&f) {
+                    v.push(f);
+                }
+            }
+        }
+        v
+    };
+    if !date_formats.is_empty() {
+        let list: Vec<String> = date_formats.iter().map(|f| toml_str(f)).collect();
+        let _ = writeln!(out, "date_formats = [{}]", list.join(", "));
+    }
+
+    let _ = writeln!(out, "\n[request]");
+    match operation {
+        Some(op) => {
+            let _ = writeln!(out, "operation = {}", toml_str(op));
+        }
+        None => {
+            let _ = writeln!(out, "# The CRM operation the obligations go to: replace {OPERATION_PLACEHOLDER} before sending.");
+            let _ = writeln!(out, "operation = \"{OPERATION_PLACEHOLDER}\"");
+        }
+    }
+
+    let _ = writeln!(out, "\n[fields]");
+    for (field, col) in &matched {
+        match col {
+            Some(i) => {
+                let c: &ColumnProfile = &p.columns[*i];
+                let wanted = field_type(field);
+                // Optional fields are often blank in bank files (no payment
+                // yet): the starter does not refuse those rows.
+                let line = match (wanted, field_is_required(field)) {
+                    ("text", true) => toml_str(&c.name),
+                    ("text", false) => {
+                        format!("{{ column = {}, required = false }}", toml_str(&c.name))
+                    }
+                    (_, true) => {
+                        format!("{{ column = {}, type = \"{wanted}\" }}", toml_str(&c.name))
+                    }
+                    (_, false) => format!(
+                        "{{ column = {}, type = \"{wanted}\", required = false }}",
+                        toml_str(&c.name)
+                    ),
+                };
+                let _ = writeln!(out, "{field} = {line}");
+                if wanted == "date" && c.kind == ColumnType::Text {
+                    let _ = writeln!(out, "# ^ the sample of \"{}\" did not read as dates: check [source] date_formats", c.name);
+                }
+            }
+            None if field_is_required(field) => {
+                let _ = writeln!(
+                    out,
+                    "# {field} is required: name the column that holds it, e.g."
+                );
+                let _ = writeln!(out, "# {field} = \"Column name\"");
+            }
+            None => {
+                let _ = writeln!(out, "# {field} = \"Column name\"   (no column matched)");
+            }
+        }
+    }
+
+    let _ = writeln!(out, "\n[form]");
+    let _ = writeln!(
+        out,
+        "# Every other column is sent in form as {{name, value}}:"
+    );
+    let used: Vec<usize> = matched.iter().filter_map(|(_, c)| *c).collect();
+    for (i, c) in p.columns.iter().enumerate() {
+        if !used.contains(&i) && !c.name.trim().is_empty() {
+            let _ = writeln!(out, "#   {}", toml_str(&c.name));
+        }
+    }
+    let _ = writeln!(out, "extra_columns = \"all\"");
+    let _ = writeln!(out, "exclude = []");
+    Ok(out)
+}
+
+fn field_is_required(field: &str) -> bool {
+    matches!(field, "wolkvox_id" | "id")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn idx(headers: &[&str], field: &str) -> Option<usize> {
+        let h: Vec<String> = headers.iter().map(|s| s.to_string()).collect();
+        match_columns(&h)
+            .into_iter()
+            .find(|(f, _)| *f == field)
+            .and_then(|(_, c)| c)
+    }
+
+    #[test]
+    fn spanish_and_english_headers_match() {
+        let h = [
+            "ID Registro",
+            "Nro Obligación",
+            "Saldo Total",
+            "Días Mora",
+            "Fecha Vencimiento",
+            "Ciudad",
+        ];
+        assert_eq!(idx(&h, "wolkvox_id"), Some(0));
+        assert_eq!(idx(&h, "id"), Some(1));
+        assert_eq!(idx(&h, "total_balance"), Some(2));
+        assert_eq!(idx(&h, "days_delay"), Some(3));
+        assert_eq!(idx(&h, "expiring_date"), Some(4));
+        assert_eq!(idx(&h, "name"), None);
+        assert_eq!(idx(&["saldo_total"], "total_balance"), Some(0));
+        assert_eq!(idx(&["Total Balance"], "total_balance"), Some(0));
+        assert_eq!(idx(&["DIAS_DE_MORA"], "days_delay"), Some(0));
+    }
+
+    #[test]
+    fn a_column_serves_one_field() {
+        // "Saldo" would fit total_balance; "Saldo Total" is the better match
+        // and "Saldo" must not be reused.
+        let h = ["Saldo", "Saldo Total"];
+        assert_eq!(idx(&h, "total_balance"), Some(1));
+    }
+}

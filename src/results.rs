@@ -1,0 +1,580 @@
+//! The results file (one line per data row: its outcome), the payloads file
+//! and the rejects file.
+//!
+//! While a run goes, the results file is a journal: each finished row is
+//! appended and flushed before it counts as done, in whatever order rows
+//! finish. When the run ends, [`finalize`] rewrites it through a temporary
+//! file and an atomic rename to exactly one line per row, sorted by row.
+
+use serde::{Deserialize, Serialize};
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Seek, Write};
+use std::path::{Path, PathBuf};
+
+/// The results file's header, as the contract fixes it.
+pub const RESULTS_HEADER: [&str; 9] = [
+    "row",
+    "status",
+    "wolkvox_id",
+    "obligation_id",
+    "obligation_wolkvox_id",
+    "attempts",
+    "http_status",
+    "api_code",
+    "error",
+];
+
+/// How a row ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Passed validation in a dry run.
+    Valid,
+    Created,
+    Updated,
+    /// Refused by local validation, never sent.
+    Invalid,
+    /// The API refused it.
+    Failed,
+    /// Sent, outcome unknown, reconciliation impossible.
+    Uncertain,
+    /// The run stopped before it was sent.
+    NotSent,
+}
+
+impl Status {
+    pub const ALL: [Status; 7] = [
+        Status::Valid,
+        Status::Created,
+        Status::Updated,
+        Status::Invalid,
+        Status::Failed,
+        Status::Uncertain,
+        Status::NotSent,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Valid => "valid",
+            Status::Created => "created",
+            Status::Updated => "updated",
+            Status::Invalid => "invalid",
+            Status::Failed => "failed",
+            Status::Uncertain => "uncertain",
+            Status::NotSent => "not_sent",
+        }
+    }
+
+    /// The row ended as the user wanted.
+    pub fn is_success(self) -> bool {
+        matches!(self, Status::Valid | Status::Created | Status::Updated)
+    }
+}
+
+/// One line of the results file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub row: u64,
+    pub status: Status,
+    pub wolkvox_id: String,
+    pub obligation_id: String,
+    /// The id the API returned for the obligation; empty otherwise.
+    pub obligation_wolkvox_id: String,
+    /// Requests made for this row.
+    pub attempts: u32,
+    pub http_status: Option<u16>,
+    pub api_code: Option<String>,
+    pub error: String,
+}
+
+impl Outcome {
+    pub fn new(row: u64, status: Status, wolkvox_id: &str, obligation_id: &str) -> Outcome {
+        Outcome {
+            row,
+            status,
+            wolkvox_id: wolkvox_id.to_string(),
+            obligation_id: obligation_id.to_string(),
+            obligation_wolkvox_id: String::new(),
+            attempts: 0,
+            http_status: None,
+            api_code: None,
+            error: String::new(),
+        }
+    }
+
+    pub fn with_error(mut self, error: impl Into<String>) -> Outcome {
+        self.error = error.into();
+        self
+    }
+}
+
+/// A file-level failure while writing one of our outputs.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct OutputError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+impl OutputError {
+    pub fn new(path: &Path, e: impl std::fmt::Display) -> OutputError {
+        OutputError {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Appends outcomes to the results file as rows finish.
+pub struct Journal {
+    path: PathBuf,
+    writer: csv::Writer<BufWriter<File>>,
+    /// Flush to the OS after every row (a real run); a dry run flushes at the end.
+    flush_each: bool,
+    last_row: u64,
+    in_order: bool,
+    written: u64,
+}
+
+impl Journal {
+    /// Starts a new results file (truncating any old one).
+    pub fn create(path: &Path, flush_each: bool) -> Result<Journal, OutputError> {
+        let file = File::create(path).map_err(|e| OutputError::new(path, e))?;
+        let mut writer = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(BufWriter::with_capacity(64 * 1024, file));
+        writer
+            .write_record(RESULTS_HEADER)
+            .map_err(|e| OutputError::new(path, e))?;
+        let mut j = Journal {
+            path: path.to_path_buf(),
+            writer,
+            flush_each,
+            last_row: 0,
+            in_order: true,
+            written: 0,
+        };
+        j.flush()?;
+        Ok(j)
+    }
+
+    /// Continues an existing results file (resume): new outcomes are appended
+    /// after whatever is there; a torn last line is cut off first.
+    pub fn append(path: &Path, flush_each: bool) -> Result<Journal, OutputError> {
+        let valid_len = valid_prefix_len(path)?;
+        let mut file = OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|e| OutputError::new(path, e))?;
+        file.set_len(valid_len)
+            .map_err(|e| OutputError::new(path, e))?;
+        file.seek(std::io::SeekFrom::End(0))
+            .map_err(|e| OutputError::new(path, e))?;
+        let writer = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(BufWriter::with_capacity(64 * 1024, file));
+        Ok(Journal {
+            path: path.to_path_buf(),
+            writer,
+            flush_each,
+            last_row: 0,
+            // Older lines are in the file: only a full pass can tell the order.
+            in_order: false,
+            written: 0,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn record(&mut self, o: &Outcome) -> Result<(), OutputError> {
+        if o.row <= self.last_row {
+            self.in_order = false;
+        }
+        self.last_row = o.row;
+        self.written += 1;
+        let attempts = o.attempts.to_string();
+        let row = o.row.to_string();
+        let http = o.http_status.map(|s| s.to_string()).unwrap_or_default();
+        self.writer
+            .write_record([
+                row.as_bytes(),
+                o.status.as_str().as_bytes(),
+                o.wolkvox_id.as_bytes(),
+                o.obligation_id.as_bytes(),
+                o.obligation_wolkvox_id.as_bytes(),
+                attempts.as_bytes(),
+                http.as_bytes(),
+                o.api_code.as_deref().unwrap_or("").as_bytes(),
+                o.error.as_bytes(),
+            ])
+            .map_err(|e| OutputError::new(&self.path, e))?;
+        if self.flush_each {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    pub fn flush(&mut self) -> Result<(), OutputError> {
+        self.writer
+            .flush()
+            .map_err(|e| OutputError::new(&self.path, e))
+    }
+
+    /// Flushes, syncs and, unless the journal was written in row order with
+    /// one line per row, rewrites it sorted.
+    pub fn finish(mut self) -> Result<(), OutputError> {
+        self.flush()?;
+        let path = self.path.clone();
+        let in_order = self.in_order;
+        let file = self
+            .writer
+            .into_inner()
+            .map_err(|e| OutputError::new(&path, e.error()))?;
+        let file = file
+            .into_inner()
+            .map_err(|e| OutputError::new(&path, e.error()))?;
+        file.sync_all().map_err(|e| OutputError::new(&path, e))?;
+        drop(file);
+        if in_order {
+            return Ok(());
+        }
+        finalize(&path)
+    }
+}
+
+/// Length of the file up to the end of its last complete line, so that a line
+/// torn by a crash is dropped rather than read as garbage.
+fn valid_prefix_len(path: &Path) -> Result<u64, OutputError> {
+    let data = std::fs::read(path).map_err(|e| OutputError::new(path, e))?;
+    // A record may hold quoted line breaks, so find the end of the last
+    // complete record by parsing.
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(&data[..]);
+    let mut rec = csv::ByteRecord::new();
+    let mut end = 0u64;
+    while let Ok(true) = rdr.read_byte_record(&mut rec) {
+        let pos = rdr.position().byte();
+        if rec.len() == RESULTS_HEADER.len()
+            && pos as usize <= data.len()
+            && data[..pos as usize].ends_with(b"\n")
+        {
+            end = pos;
+        }
+    }
+    Ok(end)
+}
+
+/// Reads a results file, tolerating a torn last line. Later lines for the
+/// same row win (a journal holds a row's history in order).
+pub fn read_results(path: &Path) -> Result<Vec<Outcome>, OutputError> {
+    let valid = valid_prefix_len(path)?;
+    let data = std::fs::read(path).map_err(|e| OutputError::new(path, e))?;
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(&data[..valid as usize]);
+    let headers = rdr
+        .headers()
+        .map_err(|e| OutputError::new(path, e))?
+        .clone();
+    if headers.iter().collect::<Vec<_>>() != RESULTS_HEADER {
+        return Err(OutputError::new(
+            path,
+            "this is not a results file of wolkvox-import (its header differs)",
+        ));
+    }
+    let mut out: Vec<Outcome> = Vec::new();
+    for rec in rdr.deserialize::<Outcome>() {
+        out.push(rec.map_err(|e| OutputError::new(path, e))?);
+    }
+    Ok(out)
+}
+
+/// Rewrites a journal as the contract's results file: one line per row (its
+/// last outcome), sorted by row, replaced atomically. Memory holds only an
+/// index of (row, offset) pairs, not the lines.
+pub fn finalize(path: &Path) -> Result<(), OutputError> {
+    let valid = valid_prefix_len(path)?;
+    let file = File::open(path).map_err(|e| OutputError::new(path, e))?;
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(std::io::Read::take(file, valid));
+    let mut rec = csv::ByteRecord::new();
+    let mut index: Vec<(u64, u64)> = Vec::new();
+    let mut first = true;
+    loop {
+        let pos = rdr.position().clone();
+        match rdr.read_byte_record(&mut rec) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(OutputError::new(path, e)),
+        }
+        if first {
+            first = false;
+            continue;
+        }
+        let row: u64 = std::str::from_utf8(rec.get(0).unwrap_or_default())
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| {
+                OutputError::new(
+                    path,
+                    format!("a line near byte {} has no row number", pos.byte()),
+                )
+            })?;
+        index.push((row, pos.byte()));
+    }
+    // Stable sort keeps each row's lines in journal order; the last one wins.
+    index.sort_by_key(|&(row, _)| row);
+    index.dedup_by(|later, earlier| {
+        if later.0 == earlier.0 {
+            *earlier = *later;
+            true
+        } else {
+            false
+        }
+    });
+
+    let tmp = tmp_path(path);
+    {
+        let out = File::create(&tmp).map_err(|e| OutputError::new(&tmp, e))?;
+        let mut w = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(BufWriter::with_capacity(64 * 1024, out));
+        w.write_record(RESULTS_HEADER)
+            .map_err(|e| OutputError::new(&tmp, e))?;
+        let src = File::open(path).map_err(|e| OutputError::new(path, e))?;
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(src);
+        for (_, offset) in &index {
+            let mut pos = csv::Position::new();
+            pos.set_byte(*offset);
+            rdr.seek(pos).map_err(|e| OutputError::new(path, e))?;
+            if !rdr
+                .read_byte_record(&mut rec)
+                .map_err(|e| OutputError::new(path, e))?
+            {
+                return Err(OutputError::new(
+                    path,
+                    "the journal changed while it was being sorted",
+                ));
+            }
+            w.write_byte_record(&rec)
+                .map_err(|e| OutputError::new(&tmp, e))?;
+        }
+        let out = w
+            .into_inner()
+            .map_err(|e| OutputError::new(&tmp, e.error()))?;
+        let out = out
+            .into_inner()
+            .map_err(|e| OutputError::new(&tmp, e.error()))?;
+        out.sync_all().map_err(|e| OutputError::new(&tmp, e))?;
+    }
+    std::fs::rename(&tmp, path).map_err(|e| OutputError::new(path, e))?;
+    Ok(())
+}
+
+fn tmp_path(path: &Path) -> PathBuf {
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".tmp");
+    path.with_file_name(name)
+}
+
+/// `--payloads`: one JSON line per row that is (or would be) sent.
+pub struct PayloadWriter {
+    path: PathBuf,
+    out: BufWriter<File>,
+}
+
+impl PayloadWriter {
+    pub fn create(path: &Path) -> Result<PayloadWriter, OutputError> {
+        let f = File::create(path).map_err(|e| OutputError::new(path, e))?;
+        Ok(PayloadWriter {
+            path: path.to_path_buf(),
+            out: BufWriter::with_capacity(64 * 1024, f),
+        })
+    }
+
+    /// `body` is already JSON; it is written as it will be sent.
+    pub fn write(&mut self, row: u64, body: &str) -> Result<(), OutputError> {
+        writeln!(self.out, "{{\"row\":{row},\"body\":{body}}}")
+            .map_err(|e| OutputError::new(&self.path, e))
+    }
+
+    pub fn finish(mut self) -> Result<(), OutputError> {
+        self.out
+            .flush()
+            .map_err(|e| OutputError::new(&self.path, e))
+    }
+}
+
+/// `--rejects`: the rows that did not end well, as the input spelled them,
+/// in a CSV the same mapping can read back once the rows are fixed.
+pub struct RejectsWriter {
+    path: PathBuf,
+    writer: csv::Writer<BufWriter<File>>,
+    encoding: &'static encoding_rs::Encoding,
+    scratch: Vec<Vec<u8>>,
+    /// The header's width: short rows are padded so `error` stays last.
+    width: usize,
+}
+
+impl RejectsWriter {
+    /// `leading_blank_rows` keeps an explicit `header_row` pointing at the header.
+    pub fn create(
+        path: &Path,
+        header: &[String],
+        delimiter: u8,
+        encoding: &'static encoding_rs::Encoding,
+        bom: bool,
+        leading_blank_rows: u64,
+    ) -> Result<RejectsWriter, OutputError> {
+        let f = File::create(path).map_err(|e| OutputError::new(path, e))?;
+        let mut buf = BufWriter::new(f);
+        if bom && encoding == encoding_rs::UTF_8 {
+            buf.write_all(b"\xEF\xBB\xBF")
+                .map_err(|e| OutputError::new(path, e))?;
+        }
+        for _ in 0..leading_blank_rows {
+            buf.write_all(b"\r\n")
+                .map_err(|e| OutputError::new(path, e))?;
+        }
+        let writer = csv::WriterBuilder::new()
+            .delimiter(delimiter)
+            .flexible(true)
+            .terminator(csv::Terminator::CRLF)
+            .has_headers(false)
+            .from_writer(buf);
+        let mut w = RejectsWriter {
+            path: path.to_path_buf(),
+            writer,
+            encoding,
+            scratch: Vec::new(),
+            width: header.len(),
+        };
+        let mut cells: Vec<String> = header.to_vec();
+        cells.push("error".into());
+        w.write_cells(&cells)?;
+        Ok(w)
+    }
+
+    pub fn write(&mut self, cells: &[String], error: &str) -> Result<(), OutputError> {
+        let mut all: Vec<String> = cells.to_vec();
+        if all.len() < self.width {
+            all.resize(self.width, String::new());
+        }
+        all.push(error.to_string());
+        self.write_cells(&all)
+    }
+
+    fn write_cells(&mut self, cells: &[String]) -> Result<(), OutputError> {
+        self.scratch.clear();
+        for c in cells {
+            let (bytes, _, _) = self.encoding.encode(c);
+            self.scratch.push(bytes.into_owned());
+        }
+        self.writer
+            .write_record(&self.scratch)
+            .map_err(|e| OutputError::new(&self.path, e))
+    }
+
+    pub fn finish(mut self) -> Result<(), OutputError> {
+        self.writer
+            .flush()
+            .map_err(|e| OutputError::new(&self.path, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(row: u64, status: Status) -> Outcome {
+        Outcome::new(row, status, "R1", &format!("OB{row}"))
+    }
+
+    #[test]
+    fn journal_in_order_needs_no_rewrite_and_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.csv");
+        let mut j = Journal::create(&p, false).unwrap();
+        j.record(&outcome(2, Status::Valid)).unwrap();
+        j.record(&outcome(3, Status::Invalid).with_error("column \"X\" is empty"))
+            .unwrap();
+        j.finish().unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(text.starts_with("row,status,wolkvox_id,obligation_id,obligation_wolkvox_id,attempts,http_status,api_code,error\n"));
+        let back = read_results(&p).unwrap();
+        assert_eq!(back.len(), 2);
+        assert_eq!(back[1].error, "column \"X\" is empty");
+        assert_eq!(back[1].status, Status::Invalid);
+    }
+
+    #[test]
+    fn finalize_sorts_and_keeps_the_last_line_per_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.csv");
+        let mut j = Journal::create(&p, true).unwrap();
+        j.record(&outcome(5, Status::Created)).unwrap();
+        j.record(&outcome(2, Status::Uncertain)).unwrap();
+        j.record(&outcome(3, Status::Failed).with_error("line\nbreak"))
+            .unwrap();
+        j.record(&outcome(2, Status::Created)).unwrap();
+        j.finish().unwrap();
+        let back = read_results(&p).unwrap();
+        let rows: Vec<(u64, Status)> = back.iter().map(|o| (o.row, o.status)).collect();
+        assert_eq!(
+            rows,
+            vec![
+                (2, Status::Created),
+                (3, Status::Failed),
+                (5, Status::Created)
+            ]
+        );
+        assert_eq!(back[1].error, "line\nbreak");
+    }
+
+    #[test]
+    fn a_torn_last_line_is_dropped_on_append() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.csv");
+        let mut j = Journal::create(&p, true).unwrap();
+        j.record(&outcome(2, Status::Created)).unwrap();
+        drop(j);
+        let mut f = OpenOptions::new().append(true).open(&p).unwrap();
+        f.write_all(b"3,crea").unwrap();
+        drop(f);
+        assert_eq!(read_results(&p).unwrap().len(), 1);
+        let mut j = Journal::append(&p, true).unwrap();
+        j.record(&outcome(3, Status::Created)).unwrap();
+        j.finish().unwrap();
+        let back = read_results(&p).unwrap();
+        assert_eq!(back.iter().map(|o| o.row).collect::<Vec<_>>(), vec![2, 3]);
+    }
+
+    #[test]
+    fn rejects_use_the_inputs_encoding_and_delimiter() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("rej.csv");
+        let header = vec!["Nro Obligación".to_string(), "Saldo".to_string()];
+        let mut w =
+            RejectsWriter::create(&p, &header, b';', encoding_rs::WINDOWS_1252, false, 0).unwrap();
+        w.write(&["A1".into(), "1.234,5x".into()], "column \"Saldo\": bad")
+            .unwrap();
+        w.finish().unwrap();
+        let bytes = std::fs::read(&p).unwrap();
+        let (text, _, _) = encoding_rs::WINDOWS_1252.decode(&bytes);
+        assert_eq!(
+            text,
+            "Nro Obligación;Saldo;error\r\nA1;1.234,5x;\"column \"\"Saldo\"\": bad\"\r\n"
+        );
+        assert!(bytes.contains(&0xF3), "ó is one byte in windows-1252");
+    }
+}

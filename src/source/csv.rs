@@ -1,0 +1,352 @@
+//! CSV in whatever shape banks export it: any of four delimiters, UTF-8 or
+//! a legacy encoding, CRLF or LF, quoted fields with line breaks inside.
+
+use super::{open_error, Row, SourceError, SourceOptions};
+use encoding_rs::Encoding;
+use encoding_rs_io::{DecodeReaderBytes, DecodeReaderBytesBuilder};
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{Chain, Cursor, Read};
+use std::path::{Path, PathBuf};
+
+/// Bytes looked at to detect the delimiter and check the encoding.
+const SNIFF_BYTES: usize = 64 * 1024;
+
+/// How the CSV was read, for `inspect` and messages.
+#[derive(Debug, Clone)]
+pub struct CsvInfo {
+    pub delimiter: u8,
+    pub delimiter_detected: bool,
+    /// WHATWG name of the encoding used.
+    pub encoding: &'static str,
+    pub bom: Option<&'static str>,
+}
+
+type Input = LineCounter<Chain<Cursor<Vec<u8>>, DecodeReaderBytes<File, Vec<u8>>>>;
+
+/// Remembers where the line breaks are in the bytes the CSV parser has read,
+/// because the parser's own line count lags behind CRLF terminators and
+/// skipped blank lines, and a blank line is still a row to a person.
+struct LineCounter<R> {
+    inner: R,
+    /// Bytes handed out so far.
+    offset: u64,
+    /// Offsets of `\n` bytes not yet passed by the parser.
+    pending: VecDeque<u64>,
+    /// `\n` bytes the parser has passed.
+    passed: u64,
+    last_passed: Option<u64>,
+}
+
+impl<R: Read> Read for LineCounter<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for i in memchr::memchr_iter(b'\n', &buf[..n]) {
+            self.pending.push_back(self.offset + i as u64);
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R> LineCounter<R> {
+    /// Line breaks before byte `end`; records whether the last one sits just
+    /// before `end`.
+    fn passed_before(&mut self, end: u64) -> u64 {
+        while let Some(&pos) = self.pending.front() {
+            if pos >= end {
+                break;
+            }
+            self.pending.pop_front();
+            self.passed += 1;
+            self.last_passed = Some(pos);
+        }
+        self.passed
+    }
+}
+
+pub(super) struct CsvReader {
+    path: PathBuf,
+    reader: ::csv::Reader<Input>,
+    record: ::csv::ByteRecord,
+    row: Row,
+    /// Line breaks seen inside quoted fields so far: a CSV row is a record,
+    /// not a line, so these are taken off the parser's line count.
+    embedded_newlines: u64,
+    info: CsvInfo,
+    utf8_checked: bool,
+}
+
+impl CsvReader {
+    pub(super) fn open(path: &Path, opts: &SourceOptions) -> Result<CsvReader, SourceError> {
+        let file = File::open(path).map_err(|e| SourceError::new(path, open_error(&e)))?;
+        let mut prefix = [0u8; 4];
+        let bom = {
+            let mut f = File::open(path).map_err(|e| SourceError::new(path, e))?;
+            let n = f.read(&mut prefix).unwrap_or(0);
+            match &prefix[..n] {
+                [0xEF, 0xBB, 0xBF, ..] => Some("UTF-8"),
+                [0xFF, 0xFE, ..] => Some("UTF-16LE"),
+                [0xFE, 0xFF, ..] => Some("UTF-16BE"),
+                _ => None,
+            }
+        };
+        let encoding = match (bom, opts.encoding) {
+            (Some("UTF-16LE"), _) => encoding_rs::UTF_16LE,
+            (Some("UTF-16BE"), _) => encoding_rs::UTF_16BE,
+            (Some(_), _) => encoding_rs::UTF_8,
+            (None, Some(e)) => e,
+            (None, None) => encoding_rs::UTF_8,
+        };
+        // UTF-8 passes through untouched (invalid bytes included) so that we
+        // can point at the row that holds them; anything else is transcoded.
+        let mut decoded = DecodeReaderBytesBuilder::new()
+            .encoding(Some(encoding))
+            .bom_override(true)
+            .strip_bom(true)
+            .utf8_passthru(true)
+            .build(file);
+        let mut head = Vec::with_capacity(SNIFF_BYTES);
+        (&mut decoded)
+            .take(SNIFF_BYTES as u64)
+            .read_to_end(&mut head)
+            .map_err(|e| SourceError::new(path, e))?;
+
+        if encoding == encoding_rs::UTF_8 {
+            if let Err(e) = std::str::from_utf8(&head) {
+                // A character cut at the end of the sniffed prefix is fine.
+                if e.error_len().is_some() {
+                    return Err(invalid_utf8(path, row_of_offset(&head, e.valid_up_to())));
+                }
+            }
+        }
+
+        let (delimiter, detected) = match opts.delimiter {
+            Some(d) => (d, false),
+            None => (detect_delimiter(&head), true),
+        };
+        let info = CsvInfo {
+            delimiter,
+            delimiter_detected: detected,
+            encoding: encoding.name(),
+            bom,
+        };
+        let reader = ::csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .has_headers(false)
+            .flexible(true)
+            .buffer_capacity(64 * 1024)
+            .from_reader(LineCounter {
+                inner: Cursor::new(head).chain(decoded),
+                offset: 0,
+                pending: VecDeque::new(),
+                passed: 0,
+                last_passed: None,
+            });
+        Ok(CsvReader {
+            path: path.to_path_buf(),
+            reader,
+            record: ::csv::ByteRecord::new(),
+            row: Row {
+                is_text: true,
+                ..Row::default()
+            },
+            embedded_newlines: 0,
+            info,
+            utf8_checked: encoding != encoding_rs::UTF_8,
+        })
+    }
+
+    pub(super) fn info(&self) -> &CsvInfo {
+        &self.info
+    }
+
+    pub(super) fn current_mut(&mut self) -> &mut Row {
+        &mut self.row
+    }
+
+    pub(super) fn next_row(&mut self) -> Result<Option<&Row>, SourceError> {
+        match self.reader.read_byte_record(&mut self.record) {
+            Ok(false) => return Ok(None),
+            Ok(true) => {}
+            Err(e) => return Err(self.csv_error(e)),
+        }
+        // A record's row is one more than the line breaks before it, less
+        // those inside quoted fields (which a spreadsheet keeps in one row).
+        let end = self.reader.position().byte();
+        let counter = self.reader.get_mut();
+        let breaks = counter.passed_before(end);
+        let own_terminator = u64::from(end > 0 && counter.last_passed == Some(end - 1));
+        let inside = memchr::memchr_iter(b'\n', self.record.as_slice()).count() as u64;
+        let number = (1 + breaks).saturating_sub(own_terminator + inside + self.embedded_newlines);
+        self.embedded_newlines += inside;
+        self.row.number = number;
+        self.row.problem = None;
+        // Reuse the row's string record: no allocation once it has grown.
+        let mut text = std::mem::take(&mut self.row.text);
+        text.clear();
+        match std::str::from_utf8(self.record.as_slice()) {
+            Ok(_) => {
+                for field in self.record.iter() {
+                    // Checked as a whole just above.
+                    text.push_field(std::str::from_utf8(field).unwrap_or_default());
+                }
+            }
+            Err(_) if self.utf8_checked => unreachable!("transcoded input is valid UTF-8"),
+            Err(_) => {
+                for field in self.record.iter() {
+                    text.push_field(&String::from_utf8_lossy(field));
+                }
+                self.row.problem = Some(
+                    "the row holds bytes that are not UTF-8; if the file comes from Excel or a \
+                     Windows system, set encoding = \"windows-1252\" in [source]"
+                        .into(),
+                );
+            }
+        }
+        self.row.text = text;
+        Ok(Some(&self.row))
+    }
+
+    fn csv_error(&self, e: ::csv::Error) -> SourceError {
+        let at = e
+            .position()
+            .map(|p| format!(" near line {}", p.line()))
+            .unwrap_or_default();
+        match e.kind() {
+            ::csv::ErrorKind::Io(io) => {
+                SourceError::new(&self.path, format!("read error{at}: {io}"))
+            }
+            _ => SourceError::new(&self.path, format!("cannot parse the CSV{at}: {e}")),
+        }
+    }
+}
+
+fn invalid_utf8(path: &Path, row: u64) -> SourceError {
+    SourceError::new(
+        path,
+        format!(
+            "row {row} holds bytes that are not UTF-8, so the file is in another encoding; \
+             if it comes from Excel or a Windows system, add encoding = \"windows-1252\" \
+             to the mapping's [source] section"
+        ),
+    )
+}
+
+/// Approximate spreadsheet row of a byte offset, counting records (quotes
+/// respected) up to it.
+fn row_of_offset(data: &[u8], offset: usize) -> u64 {
+    let mut in_quotes = false;
+    let mut row = 1;
+    for &b in &data[..offset] {
+        match b {
+            b'"' => in_quotes = !in_quotes,
+            b'\n' if !in_quotes => row += 1,
+            _ => {}
+        }
+    }
+    row
+}
+
+/// Picks the delimiter among `,` `;` TAB `|` that splits the first lines
+/// into the same number of cells most consistently; `,` when none appears.
+pub fn detect_delimiter(head: &[u8]) -> u8 {
+    const CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
+    // Count per candidate per line, outside quotes, for the first 30 lines.
+    let mut counts: Vec<[usize; 4]> = Vec::new();
+    let mut current = [0usize; 4];
+    let mut in_quotes = false;
+    let mut line_has_content = false;
+    for &b in head {
+        match b {
+            b'"' => in_quotes = !in_quotes,
+            b'\n' | b'\r' if !in_quotes => {
+                if line_has_content {
+                    counts.push(current);
+                    if counts.len() >= 30 {
+                        break;
+                    }
+                }
+                current = [0; 4];
+                line_has_content = false;
+                continue;
+            }
+            _ => {}
+        }
+        if !in_quotes {
+            if let Some(i) = CANDIDATES.iter().position(|&c| c == b) {
+                current[i] += 1;
+            }
+        }
+        if !b.is_ascii_whitespace() {
+            line_has_content = true;
+        }
+    }
+    if line_has_content && counts.len() < 30 {
+        counts.push(current);
+    }
+    let Some(first) = counts.first() else {
+        return b',';
+    };
+    let mut best = (b',', 0usize, 0usize);
+    for (i, &c) in CANDIDATES.iter().enumerate() {
+        if first[i] == 0 {
+            continue;
+        }
+        let consistent = counts.iter().filter(|l| l[i] == first[i]).count();
+        if (consistent, first[i]) > (best.1, best.2) {
+            best = (c, consistent, first[i]);
+        }
+    }
+    best.0
+}
+
+/// Looks up a WHATWG encoding label (`windows-1252`, `latin1`, `utf-8`, …).
+pub fn encoding_for_label(label: &str) -> Option<&'static Encoding> {
+    Encoding::for_label(label.trim().as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_each_delimiter() {
+        assert_eq!(detect_delimiter(b"a;b;c\n1;2;3\n"), b';');
+        assert_eq!(detect_delimiter(b"a,b,c\n1,2,3\n"), b',');
+        assert_eq!(detect_delimiter(b"a\tb\tc\n1\t2\t3\n"), b'\t');
+        assert_eq!(detect_delimiter(b"a|b|c\r\n1|2|3\r\n"), b'|');
+        assert_eq!(detect_delimiter(b"single\nvalue\n"), b',');
+        assert_eq!(detect_delimiter(b""), b',');
+    }
+
+    #[test]
+    fn decimal_commas_do_not_fool_detection() {
+        let head = b"Nro;Saldo;Fecha\n1;1.234,50;01/02/2024\n2;99,00;03/04/2024\n";
+        assert_eq!(detect_delimiter(head), b';');
+    }
+
+    #[test]
+    fn quoted_delimiters_are_ignored() {
+        let head = b"name,desc\n\"a;b;c\",x\n\"d;e;f\",y\n";
+        assert_eq!(detect_delimiter(head), b',');
+    }
+
+    #[test]
+    fn encoding_labels() {
+        assert_eq!(
+            encoding_for_label("windows-1252").unwrap().name(),
+            "windows-1252"
+        );
+        assert_eq!(encoding_for_label("latin1").unwrap().name(), "windows-1252");
+        assert_eq!(encoding_for_label(" UTF-8 ").unwrap().name(), "UTF-8");
+        assert!(encoding_for_label("klingon").is_none());
+    }
+
+    #[test]
+    fn row_of_offset_counts_records() {
+        let data = b"h1,h2\n\"a\nb\",c\nx,\xff";
+        let off = data.iter().position(|&b| b == 0xff).unwrap();
+        assert_eq!(row_of_offset(data, off), 3);
+    }
+}

@@ -1,0 +1,441 @@
+//! Reading a portfolio file, row by row, in bounded memory.
+//!
+//! Two readers sit behind [`Source`]: a CSV reader (any delimiter and
+//! encoding) and a workbook reader (xlsx, xlsm, xlsb, xls, ods). Both produce
+//! [`Row`]s numbered as a person sees them in a spreadsheet program; this
+//! module finds the header row, skips blank rows and checks each row's width.
+
+mod csv;
+mod sheet;
+
+pub use self::csv::{detect_delimiter, encoding_for_label as csv_encoding, CsvInfo};
+pub use self::sheet::SheetInfo;
+
+use crate::value::{Cell, CellRef};
+use std::path::{Path, PathBuf};
+
+/// How to read the input, from the mapping's `[source]` and the command line.
+#[derive(Debug, Clone, Default)]
+pub struct SourceOptions {
+    /// Workbook sheet name; `None` means the first sheet.
+    pub sheet: Option<String>,
+    /// 1-based row holding the column names; `None` means the first row that
+    /// is not blank.
+    pub header_row: Option<u64>,
+    /// CSV delimiter; `None` means detect among `,` `;` TAB `|`.
+    pub delimiter: Option<u8>,
+    /// CSV encoding; `None` means UTF-8 (a UTF-8 or UTF-16 BOM is honoured).
+    pub encoding: Option<&'static encoding_rs::Encoding>,
+}
+
+/// A problem that makes the whole file unreadable. The message names the
+/// file and says what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SourceError(pub String);
+
+impl SourceError {
+    pub fn new(path: &Path, msg: impl std::fmt::Display) -> SourceError {
+        SourceError(format!("{}: {msg}", path.display()))
+    }
+}
+
+/// What kind of file the input is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Workbook,
+}
+
+/// One row of the input, reused between reads to keep allocation off the
+/// hot path.
+#[derive(Debug, Default, Clone)]
+pub struct Row {
+    /// The row number a person sees in a spreadsheet program.
+    pub number: u64,
+    text: ::csv::StringRecord,
+    cells: Vec<Cell>,
+    is_text: bool,
+    /// Why the row cannot be used as read (wrong width, bad bytes).
+    pub problem: Option<String>,
+}
+
+impl Row {
+    pub fn from_texts(number: u64, texts: &[&str]) -> Row {
+        Row {
+            number,
+            text: ::csv::StringRecord::from(texts.to_vec()),
+            is_text: true,
+            ..Row::default()
+        }
+    }
+
+    pub fn from_cells(number: u64, cells: Vec<Cell>) -> Row {
+        Row {
+            number,
+            cells,
+            ..Row::default()
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        if self.is_text {
+            self.text.len()
+        } else {
+            self.cells.len()
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The cell at `index`, `Empty` past the end of the row.
+    pub fn get(&self, index: usize) -> CellRef<'_> {
+        if self.is_text {
+            match self.text.get(index) {
+                Some("") | None => CellRef::Empty,
+                Some(s) => CellRef::Text(s),
+            }
+        } else {
+            self.cells.get(index).map_or(CellRef::Empty, Cell::as_ref)
+        }
+    }
+
+    pub fn is_blank(&self) -> bool {
+        (0..self.len()).all(|i| self.get(i).is_blank())
+    }
+}
+
+/// What `inspect` shows about how the file was read.
+#[derive(Debug, Clone)]
+pub enum SourceInfo {
+    Csv(CsvInfo),
+    Sheet(SheetInfo),
+}
+
+/// The column names of the input, as its header row spells them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    pub names: Vec<String>,
+    /// The header's own row number.
+    pub row: u64,
+    pub format: Format,
+}
+
+impl Header {
+    /// Names a column for messages: its header and where it is, as a person
+    /// looks for it (`column C` in a workbook, `column 3` in a CSV).
+    pub fn position(&self, index: usize) -> String {
+        match self.format {
+            Format::Workbook => format!("column {}", column_letter(index)),
+            Format::Csv => format!("column {}", index + 1),
+        }
+    }
+}
+
+/// `0` → `A`, `26` → `AA`.
+pub fn column_letter(mut index: usize) -> String {
+    let mut s = Vec::new();
+    loop {
+        s.push(b'A' + (index % 26) as u8);
+        if index < 26 {
+            break;
+        }
+        index = index / 26 - 1;
+    }
+    s.reverse();
+    String::from_utf8(s).expect("ASCII letters")
+}
+
+enum Reader {
+    Csv(Box<csv::CsvReader>),
+    Sheet(sheet::SheetReader),
+}
+
+impl Reader {
+    fn next_raw(&mut self) -> Result<Option<&Row>, SourceError> {
+        match self {
+            Reader::Csv(r) => r.next_row(),
+            Reader::Sheet(r) => r.next_row(),
+        }
+    }
+}
+
+/// An open input positioned after its header: `next_row` yields data rows.
+pub struct Source {
+    path: PathBuf,
+    reader: Reader,
+    header: Header,
+    info: SourceInfo,
+}
+
+impl Source {
+    pub fn open(path: &Path, opts: &SourceOptions) -> Result<Source, SourceError> {
+        let format = detect_format(path)?;
+        let (mut reader, info) = match format {
+            Format::Csv => {
+                let r = csv::CsvReader::open(path, opts)?;
+                let info = SourceInfo::Csv(r.info().clone());
+                (Reader::Csv(Box::new(r)), info)
+            }
+            Format::Workbook => {
+                let r = sheet::SheetReader::open(path, opts)?;
+                let info = SourceInfo::Sheet(r.info().clone());
+                (Reader::Sheet(r), info)
+            }
+        };
+        let header = find_header(path, &mut reader, opts.header_row, format, &info)?;
+        check_duplicate_headers(path, &header)?;
+        Ok(Source {
+            path: path.to_path_buf(),
+            reader,
+            header,
+            info,
+        })
+    }
+
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    pub fn info(&self) -> &SourceInfo {
+        &self.info
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The next data row that is not blank. A row whose width differs from the
+    /// header's comes back with its `problem` set, not as an error.
+    pub fn next_row(&mut self) -> Result<Option<&Row>, SourceError> {
+        let width = self.header.names.len();
+        let format = self.header.format;
+        loop {
+            // Two-step borrow: decide on a shared borrow, then hand it out.
+            let skip = match self.reader.next_raw()? {
+                None => return Ok(None),
+                Some(row) => row.is_blank() && row.problem.is_none(),
+            };
+            if skip {
+                continue;
+            }
+            break;
+        }
+        let row = match &mut self.reader {
+            Reader::Csv(r) => r.current_mut(),
+            Reader::Sheet(r) => r.current_mut(),
+        };
+        if format == Format::Csv && row.problem.is_none() && row.len() != width {
+            // Trailing empty cells (a delimiter at the end of every line) are harmless.
+            let extra_is_empty = (width..row.len()).all(|i| row.get(i).is_blank());
+            if row.len() < width || !extra_is_empty {
+                row.problem = Some(format!(
+                    "the row has {} cells but the header has {}; check for a stray delimiter or an unclosed quote",
+                    row.len(),
+                    width
+                ));
+            }
+        }
+        Ok(Some(row))
+    }
+}
+
+/// Decides by extension, and by the first bytes when the extension says
+/// nothing or lies (a text file named `.xls` is a common bank export).
+fn detect_format(path: &Path) -> Result<Format, SourceError> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    match ext.as_str() {
+        "xlsx" | "xlsm" | "xlsb" | "xls" | "xla" | "ods" => {
+            let mut magic = [0u8; 8];
+            let n = read_prefix(path, &mut magic)?;
+            let looks_binary = magic[..n].starts_with(b"PK\x03\x04")
+                || magic[..n].starts_with(&[0xD0, 0xCF, 0x11, 0xE0]);
+            if n > 0 && !looks_binary && magic[..n].iter().all(|b| b.is_ascii() && *b != 0) {
+                return Err(SourceError::new(
+                    path,
+                    format!(
+                        "the file is named .{ext} but holds plain text, not a workbook; \
+                         if it is a CSV export, rename it to .csv"
+                    ),
+                ));
+            }
+            Ok(Format::Workbook)
+        }
+        "csv" | "txt" | "tsv" | "dat" | "prn" => Ok(Format::Csv),
+        _ => {
+            let mut magic = [0u8; 8];
+            let n = read_prefix(path, &mut magic)?;
+            if magic[..n].starts_with(b"PK\x03\x04")
+                || magic[..n].starts_with(&[0xD0, 0xCF, 0x11, 0xE0])
+            {
+                Err(SourceError::new(
+                    path,
+                    "this looks like a workbook; give the file its extension (.xlsx, .xls, .xlsb or .ods)",
+                ))
+            } else {
+                Ok(Format::Csv)
+            }
+        }
+    }
+}
+
+fn read_prefix(path: &Path, buf: &mut [u8]) -> Result<usize, SourceError> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| SourceError::new(path, open_error(&e)))?;
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) => return Err(SourceError::new(path, e)),
+        }
+    }
+    Ok(n)
+}
+
+pub(crate) fn open_error(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+fn find_header(
+    path: &Path,
+    reader: &mut Reader,
+    header_row: Option<u64>,
+    format: Format,
+    info: &SourceInfo,
+) -> Result<Header, SourceError> {
+    let where_ = match info {
+        SourceInfo::Sheet(s) => format!("sheet \"{}\"", s.sheet),
+        SourceInfo::Csv(_) => "the file".to_string(),
+    };
+    loop {
+        let Some(row) = reader.next_raw()? else {
+            return Err(SourceError::new(
+                path,
+                match header_row {
+                    Some(n) => format!("{where_} has no row {n} to read the column names from (header_row = {n})"),
+                    None => match info {
+                        SourceInfo::Sheet(s) if s.sheets.len() > 1 => format!(
+                            "{where_} is empty; the workbook's sheets are {}; choose one with --sheet or [source] sheet",
+                            quoted_list(&s.sheets)
+                        ),
+                        _ => format!("{where_} is empty: there is no header row"),
+                    },
+                },
+            ));
+        };
+        let wanted = match header_row {
+            Some(n) => row.number >= n,
+            None => !row.is_blank(),
+        };
+        if !wanted {
+            continue;
+        }
+        if let Some(n) = header_row {
+            if row.number != n || row.is_blank() {
+                return Err(SourceError::new(
+                    path,
+                    format!("row {n} of {where_} is blank, so it cannot hold the column names (header_row = {n})"),
+                ));
+            }
+        }
+        if let Some(p) = &row.problem {
+            return Err(SourceError::new(
+                path,
+                format!("header row {}: {p}", row.number),
+            ));
+        }
+        let mut names = Vec::with_capacity(row.len());
+        for i in 0..row.len() {
+            let name = match row.get(i) {
+                CellRef::Empty => String::new(),
+                CellRef::Text(s) => s.to_string(),
+                CellRef::Number(n) => crate::value::format_float(n),
+                CellRef::Int(n) => n.to_string(),
+                CellRef::Bool(b) => b.to_string().to_uppercase(),
+                CellRef::Date(d) => d.format("%Y-%m-%d").to_string(),
+                CellRef::Error(e) => e.to_string(),
+            };
+            names.push(name);
+        }
+        // Trailing unnamed columns (stray formatting in a workbook, a delimiter
+        // at the end of the header line) are not columns.
+        while names.last().is_some_and(|n| n.trim().is_empty()) {
+            names.pop();
+        }
+        return Ok(Header {
+            names,
+            row: row.number,
+            format,
+        });
+    }
+}
+
+/// Two columns with the same name would make the mapping ambiguous and the
+/// `form` confusing, so the file is refused and both are named.
+fn check_duplicate_headers(path: &Path, header: &Header) -> Result<(), SourceError> {
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (i, name) in header.names.iter().enumerate() {
+        let key = name.trim().to_lowercase();
+        if key.is_empty() {
+            continue;
+        }
+        if let Some(&first) = seen.get(&key) {
+            return Err(SourceError::new(
+                path,
+                format!(
+                    "two columns have the same name \"{}\" ({} and {}, header row {}); rename one of them",
+                    name.trim(),
+                    header.position(first),
+                    header.position(i),
+                    header.row
+                ),
+            ));
+        }
+        seen.insert(key, i);
+    }
+    Ok(())
+}
+
+pub(crate) fn quoted_list(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|s| format!("\"{s}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_letters() {
+        assert_eq!(column_letter(0), "A");
+        assert_eq!(column_letter(25), "Z");
+        assert_eq!(column_letter(26), "AA");
+        assert_eq!(column_letter(27), "AB");
+        assert_eq!(column_letter(701), "ZZ");
+        assert_eq!(column_letter(702), "AAA");
+    }
+
+    #[test]
+    fn text_rows_treat_empty_strings_as_empty_cells() {
+        let r = Row::from_texts(3, &["a", "", "  "]);
+        assert_eq!(r.get(0), CellRef::Text("a"));
+        assert_eq!(r.get(1), CellRef::Empty);
+        assert_eq!(r.get(9), CellRef::Empty);
+        assert!(!r.is_blank());
+        assert!(Row::from_texts(4, &["", " "]).is_blank());
+    }
+}

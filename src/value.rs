@@ -1,0 +1,683 @@
+//! Cell values and their conversion to the strings the API expects.
+//!
+//! Every value the API receives is a JSON string. Banks hand us numbers as
+//! Excel floats (`10000.0`), as text in local notation (`$ 1.234.567,89`),
+//! and dates as Excel serials or as text in some `strftime` format. The
+//! functions here turn each of those into the one canonical spelling the
+//! API's own examples use, or into a [`ValueError`] that says, in words a
+//! person can act on, what was wrong with the value.
+
+use chrono::format::{Item, ParseErrorKind, StrftimeItems};
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
+use std::fmt::Write as _;
+
+/// One cell as read from a spreadsheet, borrowed from the reader's buffers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CellRef<'a> {
+    Empty,
+    /// Text as written in the file (CSV cells are always text).
+    Text(&'a str),
+    /// An Excel numeric cell (Excel stores every number as a float).
+    Number(f64),
+    Int(i64),
+    Bool(bool),
+    /// An Excel cell formatted as a date, already converted from the
+    /// workbook's date system (1900, or 1904 for old Mac workbooks).
+    Date(NaiveDate),
+    /// An error value such as `#DIV/0!` or `#N/A`.
+    Error(&'a str),
+}
+
+/// An owned cell, for rows that come from a workbook.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Empty,
+    Text(String),
+    Number(f64),
+    Int(i64),
+    Bool(bool),
+    Date(NaiveDate),
+    Error(String),
+}
+
+impl Cell {
+    pub fn as_ref(&self) -> CellRef<'_> {
+        match self {
+            Cell::Empty => CellRef::Empty,
+            Cell::Text(s) => CellRef::Text(s),
+            Cell::Number(n) => CellRef::Number(*n),
+            Cell::Int(i) => CellRef::Int(*i),
+            Cell::Bool(b) => CellRef::Bool(*b),
+            Cell::Date(d) => CellRef::Date(*d),
+            Cell::Error(e) => CellRef::Error(e),
+        }
+    }
+}
+
+impl CellRef<'_> {
+    /// True when the cell holds nothing a person would see.
+    pub fn is_blank(&self) -> bool {
+        match self {
+            CellRef::Empty => true,
+            CellRef::Text(s) => s.trim().is_empty(),
+            _ => false,
+        }
+    }
+}
+
+/// Why a cell could not become the value its field needs. The message is
+/// phrased to follow `column "X": ` in a row's error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ValueError(pub String);
+
+fn err<T>(msg: impl Into<String>) -> Result<T, ValueError> {
+    Err(ValueError(msg.into()))
+}
+
+/// The two notations for numbers written as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DecimalSeparator {
+    /// `1,234,567.89`
+    #[default]
+    Dot,
+    /// `1.234.567,89`
+    Comma,
+}
+
+impl DecimalSeparator {
+    pub fn decimal(self) -> char {
+        match self {
+            DecimalSeparator::Dot => '.',
+            DecimalSeparator::Comma => ',',
+        }
+    }
+    pub fn thousands(self) -> char {
+        match self {
+            DecimalSeparator::Dot => ',',
+            DecimalSeparator::Comma => '.',
+        }
+    }
+}
+
+/// Largest serial Excel accepts: 9999-12-31.
+const MAX_EXCEL_SERIAL: f64 = 2_958_465.0;
+
+/// Spells an Excel float the way Excel shows it: whole numbers without a
+/// fraction (`10000`, `1234567890123`), never scientific notation, and at
+/// most 15 significant digits so float noise (`0.30000000000000004`) is gone.
+pub fn format_float(value: f64) -> String {
+    if !value.is_finite() {
+        return value.to_string();
+    }
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        return format!("{}", value as i64);
+    }
+    // Round to 15 significant digits as Excel does, then let Rust's shortest
+    // round-trip formatting (which never uses an exponent) spell it.
+    let rounded: f64 = format!("{value:.14e}").parse().unwrap_or(value);
+    let mut s = format!("{rounded}");
+    if s.contains('.') {
+        while s.ends_with('0') {
+            s.pop();
+        }
+        if s.ends_with('.') {
+            s.pop();
+        }
+    }
+    if s == "-0" {
+        s = "0".into();
+    }
+    s
+}
+
+/// The text a person sees in a cell, for `text` fields and `form` values.
+/// Dates are written with `date_format`.
+pub fn cell_text(cell: CellRef<'_>, date_format: &DateFormat) -> Result<String, ValueError> {
+    match cell {
+        CellRef::Empty => Ok(String::new()),
+        CellRef::Text(s) => Ok(s.trim().to_string()),
+        CellRef::Number(n) => Ok(format_float(n)),
+        CellRef::Int(i) => Ok(i.to_string()),
+        CellRef::Bool(b) => Ok(if b { "TRUE" } else { "FALSE" }.to_string()),
+        CellRef::Date(d) => Ok(date_format.format(d)),
+        CellRef::Error(e) => err(format!("holds the error value {e}")),
+    }
+}
+
+/// Characters that may surround a number written as text and mean nothing
+/// to its value: currency signs and codes, spaces of every kind.
+fn is_number_decoration(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '$' | '€' | '£' | '\u{a0}' | '\u{202f}' | '\'')
+}
+
+/// Parses a number cell into the API's spelling: digits, an optional `-`,
+/// and `.` as decimal point, with no thousands separators, no leading zeros
+/// and no trailing fractional zeros (`"10000,00"` → `"10000"`).
+pub fn parse_number(cell: CellRef<'_>, sep: DecimalSeparator) -> Result<String, ValueError> {
+    match cell {
+        CellRef::Number(n) => {
+            if n.is_finite() {
+                Ok(format_float(n))
+            } else {
+                err(format!("{n} is not a number"))
+            }
+        }
+        CellRef::Int(i) => Ok(i.to_string()),
+        CellRef::Text(s) => parse_number_text(s, sep),
+        CellRef::Bool(b) => err(format!(
+            "{} is not a number",
+            if b { "TRUE" } else { "FALSE" }
+        )),
+        CellRef::Date(_) => err("holds a date, not a number"),
+        CellRef::Error(e) => err(format!("holds the error value {e}")),
+        CellRef::Empty => Ok(String::new()),
+    }
+}
+
+fn parse_number_text(raw: &str, sep: DecimalSeparator) -> Result<String, ValueError> {
+    let not_a_number = || {
+        ValueError(format!(
+            "\"{raw}\" is not a number (decimal separator \"{}\")",
+            sep.decimal()
+        ))
+    };
+    let mut s = raw.trim();
+    // Currency codes written as words, before or after the amount.
+    for code in ["COP", "USD", "MXN", "PEN", "CLP", "ARS", "EUR"] {
+        if let Some(rest) = s.strip_prefix(code) {
+            s = rest;
+        }
+        if let Some(rest) = s.strip_suffix(code) {
+            s = rest;
+        }
+    }
+    let s = s.trim_matches(is_number_decoration);
+    // Accounting notation for negatives: (1.234,00).
+    let (mut negative, s) = match s.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
+        Some(inner) => (true, inner.trim_matches(is_number_decoration)),
+        None => (false, s),
+    };
+    let s = match s.strip_prefix('-') {
+        Some(rest) if !negative => {
+            negative = true;
+            rest
+        }
+        Some(_) => return Err(not_a_number()),
+        None => s.strip_prefix('+').unwrap_or(s),
+    };
+    let s = s.trim_start_matches(is_number_decoration);
+    if s.is_empty() {
+        return Err(not_a_number());
+    }
+
+    // Scientific notation (`1.5E+3`), as some exports write large amounts.
+    if let Some(epos) = s.find(['e', 'E']) {
+        let (mantissa, exponent) = (&s[..epos], &s[epos + 1..]);
+        let mantissa = mantissa.replace(sep.decimal(), ".");
+        if mantissa.is_empty()
+            || !mantissa.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+            || exponent.is_empty()
+        {
+            return Err(not_a_number());
+        }
+        let value: f64 = format!("{mantissa}e{exponent}")
+            .parse()
+            .map_err(|_| not_a_number())?;
+        if !value.is_finite() {
+            return Err(not_a_number());
+        }
+        let digits = format_float(value);
+        return Ok(if negative && digits != "0" {
+            format!("-{digits}")
+        } else {
+            digits
+        });
+    }
+
+    let (int_part, frac_part) = match s.find(sep.decimal()) {
+        Some(pos) => (&s[..pos], Some(&s[pos + sep.decimal().len_utf8()..])),
+        None => (s, None),
+    };
+    let frac = match frac_part {
+        Some(f) if !f.bytes().all(|b| b.is_ascii_digit()) => return Err(not_a_number()),
+        Some(f) => f,
+        None => "",
+    };
+    let mut digits = String::with_capacity(int_part.len() + frac.len() + 2);
+    // Thousands may also be grouped with spaces (`1 234 567,5`) or apostrophes.
+    let groups: Vec<&str> = int_part
+        .split(|c: char| c == sep.thousands() || matches!(c, ' ' | '\u{a0}' | '\u{202f}' | '\''))
+        .collect();
+    for (i, group) in groups.iter().enumerate() {
+        let g = *group;
+        if g.is_empty() || !g.bytes().all(|b| b.is_ascii_digit()) {
+            if i == 0 && groups.len() == 1 && g.is_empty() && !frac.is_empty() {
+                // ",5" or ".5": a fraction with no integer part.
+                continue;
+            }
+            return Err(not_a_number());
+        }
+        // With thousands separators every group after the first has three digits;
+        // "1.5" under decimal "," is almost always a wrong decimal_separator.
+        if groups.len() > 1 && ((i > 0 && g.len() != 3) || (i == 0 && g.len() > 3)) {
+            return Err(ValueError(format!(
+                "\"{raw}\" is not a number with decimal separator \"{}\" (is decimal_separator right?)",
+                sep.decimal()
+            )));
+        }
+        digits.push_str(g);
+    }
+    let int_digits = digits.trim_start_matches('0');
+    let frac_digits = frac.trim_end_matches('0');
+    let mut out = String::with_capacity(int_digits.len() + frac_digits.len() + 3);
+    if negative && !(int_digits.is_empty() && frac_digits.is_empty()) {
+        out.push('-');
+    }
+    if int_digits.is_empty() {
+        out.push('0');
+    } else {
+        out.push_str(int_digits);
+    }
+    if !frac_digits.is_empty() {
+        out.push('.');
+        out.push_str(frac_digits);
+    }
+    Ok(out)
+}
+
+/// Parses an integer cell (days of delay, counts): a number with no fraction.
+pub fn parse_integer(cell: CellRef<'_>, sep: DecimalSeparator) -> Result<String, ValueError> {
+    let n = parse_number(cell, sep)?;
+    if n.contains('.') {
+        let shown = match cell {
+            CellRef::Text(t) => t.trim().to_string(),
+            _ => n.clone(),
+        };
+        return err(format!("\"{shown}\" is not a whole number"));
+    }
+    Ok(n)
+}
+
+/// A validated `strftime` format, kept with a human spelling for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DateFormat {
+    spec: String,
+}
+
+impl DateFormat {
+    /// Checks that `spec` is a format chrono understands and that it names a
+    /// day, a month and a year, so a date can be read back from it.
+    pub fn new(spec: &str) -> Result<DateFormat, String> {
+        if spec.trim().is_empty() {
+            return Err("a date format cannot be empty".into());
+        }
+        let items: Vec<Item<'_>> = StrftimeItems::new(spec).collect();
+        if items.iter().any(|i| matches!(i, Item::Error)) {
+            return Err(format!(
+                "\"{spec}\" is not a valid date format (use strftime codes such as %d/%m/%Y)"
+            ));
+        }
+        // Proves the format can at least print a date.
+        let mut probe = String::new();
+        if write!(
+            probe,
+            "{}",
+            NaiveDate::from_ymd_opt(2024, 1, 31)
+                .expect("a real date")
+                .format(spec)
+        )
+        .is_err()
+        {
+            return Err(format!("\"{spec}\" is not a valid date format"));
+        }
+        Ok(DateFormat {
+            spec: spec.to_string(),
+        })
+    }
+
+    pub fn spec(&self) -> &str {
+        &self.spec
+    }
+
+    pub fn format(&self, date: NaiveDate) -> String {
+        date.format(&self.spec).to_string()
+    }
+
+    /// The format as a person writes it: `dd/mm/yyyy`.
+    pub fn human(&self) -> String {
+        self.spec
+            .replace("%d", "dd")
+            .replace("%m", "mm")
+            .replace("%Y", "yyyy")
+            .replace("%y", "yy")
+            .replace("%H", "HH")
+            .replace("%M", "MM")
+            .replace("%S", "SS")
+            .replace("%b", "mon")
+    }
+}
+
+/// The API's own example spells dates `06-06-2023`.
+pub const DEFAULT_OUTPUT_DATE_FORMAT: &str = "%d-%m-%Y";
+/// Tried in order for date text when the mapping names no format.
+pub const DEFAULT_INPUT_DATE_FORMATS: &[&str] = &["%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y"];
+
+/// Converts an Excel serial number to a date, in either date system.
+/// The time of day, if any, is dropped.
+pub fn excel_serial_to_date(serial: f64, is_1904: bool) -> Result<NaiveDate, ValueError> {
+    if !(1.0..MAX_EXCEL_SERIAL + 1.0).contains(&serial) {
+        return err(format!(
+            "{} is not a date serial number Excel knows",
+            format_float(serial)
+        ));
+    }
+    let days = serial.floor() as i64;
+    if is_1904 {
+        let epoch = NaiveDate::from_ymd_opt(1904, 1, 1).expect("epoch");
+        return Ok(epoch + Duration::days(days));
+    }
+    // Excel's 1900 system counts the non-existent 1900-02-29 as day 60.
+    match days {
+        60 => err("60 is Excel's 29/02/1900, a day that does not exist"),
+        d if d < 60 => {
+            Ok(NaiveDate::from_ymd_opt(1899, 12, 31).expect("epoch") + Duration::days(d))
+        }
+        d => Ok(NaiveDate::from_ymd_opt(1899, 12, 30).expect("epoch") + Duration::days(d)),
+    }
+}
+
+/// Parses a date cell: an Excel date cell, an Excel serial number (numeric
+/// cell or digits-only text), or text in one of `formats`, tried in order.
+pub fn parse_date(cell: CellRef<'_>, formats: &[DateFormat]) -> Result<NaiveDate, ValueError> {
+    match cell {
+        CellRef::Date(d) => Ok(d),
+        CellRef::Number(n) => excel_serial_to_date(n, false),
+        CellRef::Int(i) => excel_serial_to_date(i as f64, false),
+        CellRef::Text(s) => parse_date_text(s.trim(), formats),
+        CellRef::Bool(_) => err("holds TRUE/FALSE, not a date"),
+        CellRef::Error(e) => err(format!("holds the error value {e}")),
+        CellRef::Empty => err("is empty"),
+    }
+}
+
+fn parse_date_text(s: &str, formats: &[DateFormat]) -> Result<NaiveDate, ValueError> {
+    let mut impossible = false;
+    for f in formats {
+        match parse_with(s, f.spec()) {
+            Ok(d) => return Ok(d),
+            Err(ParseErrorKind::OutOfRange) | Err(ParseErrorKind::Impossible) => impossible = true,
+            Err(_) => {}
+        }
+    }
+    // An Excel serial that reached a CSV as plain digits.
+    if !s.is_empty() && s.len() <= 7 && s.bytes().all(|b| b.is_ascii_digit()) {
+        if let Ok(n) = s.parse::<u32>() {
+            if n >= 1 {
+                return excel_serial_to_date(f64::from(n), false);
+            }
+        }
+    }
+    if impossible {
+        return err(format!("\"{s}\" is not a real date"));
+    }
+    let human: Vec<String> = formats.iter().map(DateFormat::human).collect();
+    err(format!(
+        "\"{s}\" is not a date in the format {}",
+        human.join(" or ")
+    ))
+}
+
+/// Parses `s` with `fmt`, also accepting a time of day after the date
+/// (`31/01/2024 00:00:00`, as database exports write dates).
+fn parse_with(s: &str, fmt: &str) -> Result<NaiveDate, ParseErrorKind> {
+    let first = match NaiveDate::parse_from_str(s, fmt) {
+        Ok(d) => return check_year(d),
+        Err(e) => e.kind(),
+    };
+    if first == ParseErrorKind::TooLong {
+        for time in [
+            " %H:%M:%S",
+            " %H:%M",
+            "T%H:%M:%S",
+            " %H:%M:%S%.f",
+            " %I:%M:%S %p",
+        ] {
+            if let Ok(dt) = NaiveDateTime::parse_from_str(s, &format!("{fmt}{time}")) {
+                return check_year(dt.date());
+            }
+        }
+    }
+    Err(first)
+}
+
+/// Two-digit or five-digit years are typing slips, not dates to send.
+fn check_year(d: NaiveDate) -> Result<NaiveDate, ParseErrorKind> {
+    if (1000..=9999).contains(&d.year()) {
+        Ok(d)
+    } else {
+        Err(ParseErrorKind::OutOfRange)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn num(s: &str) -> Result<String, ValueError> {
+        parse_number(CellRef::Text(s), DecimalSeparator::Dot)
+    }
+    fn num_comma(s: &str) -> Result<String, ValueError> {
+        parse_number(CellRef::Text(s), DecimalSeparator::Comma)
+    }
+    fn dmy() -> Vec<DateFormat> {
+        vec![DateFormat::new("%d/%m/%Y").unwrap()]
+    }
+    fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn excel_floats_are_spelled_as_excel_shows_them() {
+        assert_eq!(format_float(10000.0), "10000");
+        assert_eq!(format_float(1234567890123.0), "1234567890123");
+        assert_eq!(format_float(0.1 + 0.2), "0.3");
+        assert_eq!(format_float(1234.56), "1234.56");
+        assert_eq!(format_float(-0.5), "-0.5");
+        assert_eq!(format_float(1e20), "100000000000000000000");
+        assert_eq!(format_float(0.000001), "0.000001");
+        assert_eq!(format_float(-0.0), "0");
+    }
+
+    #[test]
+    fn ids_from_floats_keep_every_digit() {
+        let id = CellRef::Number(1_234_567_890_123.0);
+        let f = DateFormat::new("%d-%m-%Y").unwrap();
+        assert_eq!(cell_text(id, &f).unwrap(), "1234567890123");
+        assert_eq!(cell_text(CellRef::Number(900123.0), &f).unwrap(), "900123");
+        assert_eq!(cell_text(CellRef::Int(42), &f).unwrap(), "42");
+    }
+
+    #[test]
+    fn numbers_in_dot_notation() {
+        assert_eq!(num("10000").unwrap(), "10000");
+        assert_eq!(num("10000.00").unwrap(), "10000");
+        assert_eq!(num("1,234,567.89").unwrap(), "1234567.89");
+        assert_eq!(num("$ 1,234,567.89").unwrap(), "1234567.89");
+        assert_eq!(num("-12.50").unwrap(), "-12.5");
+        assert_eq!(num("(1,000.00)").unwrap(), "-1000");
+        assert_eq!(num("007").unwrap(), "7");
+        assert_eq!(num(".5").unwrap(), "0.5");
+        assert_eq!(num("+3").unwrap(), "3");
+        assert_eq!(num("1.5E+3").unwrap(), "1500");
+        assert_eq!(num("1.23456789012E+12").unwrap(), "1234567890120");
+        assert_eq!(num("COP 2500").unwrap(), "2500");
+        assert_eq!(num("0.00").unwrap(), "0");
+        assert_eq!(num("-0").unwrap(), "0");
+    }
+
+    #[test]
+    fn numbers_in_comma_notation() {
+        assert_eq!(num_comma("$ 1.234.567,89").unwrap(), "1234567.89");
+        assert_eq!(num_comma("10000,00").unwrap(), "10000");
+        assert_eq!(num_comma("1 234 567,5").unwrap(), "1234567.5");
+        assert_eq!(num_comma("1\u{a0}234,5").unwrap(), "1234.5");
+        assert_eq!(num_comma("-45,10").unwrap(), "-45.1");
+        assert_eq!(num_comma("2.500").unwrap(), "2500");
+        assert_eq!(num("1'234.5").unwrap(), "1234.5");
+        assert!(num_comma("1 23,5").is_err());
+    }
+
+    #[test]
+    fn bad_numbers_say_what_was_read() {
+        assert_eq!(
+            num("abc").unwrap_err().0,
+            "\"abc\" is not a number (decimal separator \".\")"
+        );
+        assert_eq!(
+            num_comma("1.5").unwrap_err().0,
+            "\"1.5\" is not a number with decimal separator \",\" (is decimal_separator right?)"
+        );
+        assert!(num("1.2.3").is_err());
+        assert!(num("12-3").is_err());
+        assert!(num("--3").is_err());
+        assert!(num("$").is_err());
+        assert!(num("1,2").is_err());
+        assert_eq!(
+            parse_number(CellRef::Error("#DIV/0!"), DecimalSeparator::Dot)
+                .unwrap_err()
+                .0,
+            "holds the error value #DIV/0!"
+        );
+    }
+
+    #[test]
+    fn integers_refuse_fractions() {
+        let sep = DecimalSeparator::Dot;
+        assert_eq!(parse_integer(CellRef::Text("90"), sep).unwrap(), "90");
+        assert_eq!(parse_integer(CellRef::Number(90.0), sep).unwrap(), "90");
+        assert_eq!(parse_integer(CellRef::Text("90.00"), sep).unwrap(), "90");
+        assert_eq!(
+            parse_integer(CellRef::Text("12.5"), sep).unwrap_err().0,
+            "\"12.5\" is not a whole number"
+        );
+        assert_eq!(
+            parse_integer(CellRef::Number(3.25), sep).unwrap_err().0,
+            "\"3.25\" is not a whole number"
+        );
+    }
+
+    #[test]
+    fn dates_in_each_format() {
+        assert_eq!(
+            parse_date(CellRef::Text("31/01/2024"), &dmy()).unwrap(),
+            ymd(2024, 1, 31)
+        );
+        let iso = vec![DateFormat::new("%Y-%m-%d").unwrap()];
+        assert_eq!(
+            parse_date(CellRef::Text("2024-01-31"), &iso).unwrap(),
+            ymd(2024, 1, 31)
+        );
+        assert_eq!(
+            parse_date(CellRef::Text("2024-01-31 00:00:00"), &iso).unwrap(),
+            ymd(2024, 1, 31)
+        );
+        let two = vec![
+            DateFormat::new("%Y-%m-%d").unwrap(),
+            DateFormat::new("%d/%m/%Y").unwrap(),
+        ];
+        assert_eq!(
+            parse_date(CellRef::Text("05/06/2023"), &two).unwrap(),
+            ymd(2023, 6, 5)
+        );
+        let month_names = vec![DateFormat::new("%d-%b-%Y").unwrap()];
+        assert_eq!(
+            parse_date(CellRef::Text("05-Jun-2023"), &month_names).unwrap(),
+            ymd(2023, 6, 5)
+        );
+    }
+
+    #[test]
+    fn impossible_dates_are_errors_with_the_value() {
+        assert_eq!(
+            parse_date(CellRef::Text("31/02/2024"), &dmy())
+                .unwrap_err()
+                .0,
+            "\"31/02/2024\" is not a real date"
+        );
+        assert_eq!(
+            parse_date(CellRef::Text("2024-13-01"), &dmy())
+                .unwrap_err()
+                .0,
+            "\"2024-13-01\" is not a date in the format dd/mm/yyyy"
+        );
+        assert_eq!(
+            parse_date(CellRef::Text("29/02/2023"), &dmy())
+                .unwrap_err()
+                .0,
+            "\"29/02/2023\" is not a real date"
+        );
+        assert!(parse_date(CellRef::Text("29/02/2024"), &dmy()).is_ok());
+    }
+
+    #[test]
+    fn excel_serials_in_both_systems() {
+        assert_eq!(
+            excel_serial_to_date(45_123.0, false).unwrap(),
+            ymd(2023, 7, 16)
+        );
+        assert_eq!(excel_serial_to_date(1.0, false).unwrap(), ymd(1900, 1, 1));
+        assert_eq!(excel_serial_to_date(59.0, false).unwrap(), ymd(1900, 2, 28));
+        assert_eq!(excel_serial_to_date(61.0, false).unwrap(), ymd(1900, 3, 1));
+        assert!(excel_serial_to_date(60.0, false).is_err());
+        assert_eq!(
+            excel_serial_to_date(45_123.75, false).unwrap(),
+            ymd(2023, 7, 16)
+        );
+        // The same day is 1462 lower in the 1904 system.
+        assert_eq!(
+            excel_serial_to_date(45_123.0 - 1462.0, true).unwrap(),
+            ymd(2023, 7, 16)
+        );
+        assert_eq!(
+            excel_serial_to_date(0.0, true).unwrap_err().0,
+            "0 is not a date serial number Excel knows"
+        );
+        assert!(excel_serial_to_date(3e6, false).is_err());
+        assert_eq!(
+            parse_date(CellRef::Number(45_123.0), &dmy()).unwrap(),
+            ymd(2023, 7, 16)
+        );
+        assert_eq!(
+            parse_date(CellRef::Text("45123"), &dmy()).unwrap(),
+            ymd(2023, 7, 16)
+        );
+        assert_eq!(
+            parse_date(CellRef::Date(ymd(2023, 7, 16)), &[]).unwrap(),
+            ymd(2023, 7, 16)
+        );
+    }
+
+    #[test]
+    fn date_formats_are_validated() {
+        assert!(DateFormat::new("%Q")
+            .unwrap_err()
+            .contains("\"%Q\" is not a valid date format"));
+        assert!(DateFormat::new("").is_err());
+        let f = DateFormat::new(DEFAULT_OUTPUT_DATE_FORMAT).unwrap();
+        assert_eq!(f.format(ymd(2023, 6, 6)), "06-06-2023");
+        assert_eq!(f.human(), "dd-mm-yyyy");
+    }
+
+    #[test]
+    fn cell_text_of_dates_uses_the_output_format() {
+        let f = DateFormat::new("%d-%m-%Y").unwrap();
+        let cell = CellRef::Date(ymd(2023, 7, 16));
+        assert_eq!(cell_text(cell, &f).unwrap(), "16-07-2023");
+        assert_eq!(cell_text(CellRef::Text("  hola "), &f).unwrap(), "hola");
+        assert_eq!(
+            cell_text(CellRef::Error("#N/A"), &f).unwrap_err().0,
+            "holds the error value #N/A"
+        );
+    }
+}
