@@ -2,7 +2,7 @@
 //! mapping every outcome to the contract's exit codes.
 
 use crate::crm::{parse_server, Connection, Token};
-use crate::import::send::{Rate, Tuning};
+use crate::import::send::{Mode, Rate, Tuning};
 use crate::import::{exit, ImportSettings, RunError, SendSettings};
 use crate::mapping::Mapping;
 use crate::progress::{init_logging, LogFormat};
@@ -88,6 +88,25 @@ pub struct ImportArgs {
     /// Stop the run after this many consecutive rows failed only with transient errors.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
     pub breaker: u32,
+    /// insert: POST every row; update: PUT the mapped fields; upsert: look up, then update or insert.
+    #[arg(long, value_enum, default_value_t = Mode::Insert)]
+    pub mode: Mode,
+    /// Continue the run whose results file is --output: rows already created or updated are skipped,
+    /// rows in doubt are looked up first. Without a results file it simply starts the run.
+    #[arg(long)]
+    pub resume: bool,
+    /// Start over even if the results file records rows already sent (may create duplicates).
+    #[arg(long)]
+    pub force: bool,
+    /// With --resume, carry on even if rows already done would now be sent with other values.
+    #[arg(long, requires = "resume")]
+    pub allow_changed_input: bool,
+    /// Do not read the token's daily quota before sending (that check costs one request).
+    #[arg(long)]
+    pub no_preflight: bool,
+    /// Make at most this many requests in this run; the rest stays not_sent for --resume.
+    #[arg(long)]
+    pub max_requests: Option<u64>,
     /// Log format on stderr.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -335,7 +354,10 @@ fn run_import(args: ImportArgs) -> i32 {
             }
             summary.exit_code()
         }
-        Err(RunError::Unusable(msg)) => fail(msg),
+        Err(e @ RunError::Unusable(_)) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
     }
 }
 
@@ -381,10 +403,25 @@ fn import_settings(args: &ImportArgs) -> Result<ImportSettings, String> {
                 breaker: args.breaker,
                 ..Tuning::default()
             },
+            mode: args.mode,
+            resume: args.resume,
+            force: args.force,
+            allow_changed_input: args.allow_changed_input,
+            preflight: !args.no_preflight,
+            max_requests: args.max_requests,
+            wal_sync: true,
         })
     };
 
+    if args.dry_run && args.resume {
+        return Err(
+            "--resume continues a run that sends; a dry run sends nothing (drop --resume)".into(),
+        );
+    }
     let mut mapping = Mapping::load(&args.mapping).map_err(|e| e.0)?;
+    let mapping_fingerprint = std::fs::read(&args.mapping)
+        .map(|b| crate::import::history::fingerprint(&b))
+        .unwrap_or(0);
     if let Some(sheet) = &args.sheet {
         mapping.source.sheet = Some(sheet.clone());
     }
@@ -431,6 +468,8 @@ fn import_settings(args: &ImportArgs) -> Result<ImportSettings, String> {
         rejects: args.rejects.clone(),
         send,
         progress,
+        mapping_fingerprint,
+        force: args.force,
     })
 }
 

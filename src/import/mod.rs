@@ -3,6 +3,7 @@
 //! [`rows::RowFeed`] turns the input into a stream of validated rows; the dry
 //! run drains it into the results file; [`send`] feeds it to the workers.
 
+pub mod history;
 pub mod rows;
 pub mod send;
 pub mod summary;
@@ -38,6 +39,14 @@ pub enum RunError {
     Unusable(String),
 }
 
+impl RunError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            RunError::Unusable(_) => exit::UNUSABLE,
+        }
+    }
+}
+
 impl From<SourceError> for RunError {
     fn from(e: SourceError) -> Self {
         RunError::Unusable(e.0)
@@ -61,6 +70,19 @@ impl From<OutputError> for RunError {
 pub struct SendSettings {
     pub connection: crate::crm::Connection,
     pub tuning: send::Tuning,
+    pub mode: send::Mode,
+    /// Continue the run whose results are at `--output`.
+    pub resume: bool,
+    /// Start over even though the results file records rows sent.
+    pub force: bool,
+    /// Resume even though rows already done would now get other bodies.
+    pub allow_changed_input: bool,
+    /// Read the token's quota before sending.
+    pub preflight: bool,
+    /// At most this many requests in this run.
+    pub max_requests: Option<u64>,
+    /// Sync each write intent to disk before the request leaves.
+    pub wal_sync: bool,
 }
 
 /// Everything an import needs, validated from the command line and mapping.
@@ -75,6 +97,11 @@ pub struct ImportSettings {
     /// `None` for a dry run.
     pub send: Option<SendSettings>,
     pub progress: bool,
+    /// Fingerprint of the mapping file's text, recorded in the log so a
+    /// resume can say that the mapping changed.
+    pub mapping_fingerprint: u64,
+    /// Replace a results file that records rows sent (`--force`).
+    pub force: bool,
 }
 
 /// The default results path: the input with its extension replaced.
@@ -143,8 +170,41 @@ pub fn run(settings: &ImportSettings) -> Result<Summary, RunError> {
     }
 }
 
+/// What earlier runs left at `--output`. Without `--resume`, a results file
+/// that records rows sent to the CRM is never overwritten (unless `--force`):
+/// it is the only record of which obligations exist.
+pub(crate) fn load_history(
+    settings: &ImportSettings,
+    resume: bool,
+    force: bool,
+) -> Result<Option<history::History>, RunError> {
+    let h = match history::History::load(&settings.output) {
+        Ok(h) => h,
+        Err(e) if resume => return Err(e.into()),
+        // Not our results file (or unreadable): nothing sent is recorded in it.
+        Err(_) => None,
+    };
+    match h {
+        Some(h) if h.any_sent() && resume => Ok(Some(h)),
+        Some(h) if h.any_sent() && !force => Err(RunError::Unusable(format!(
+            "{} records {} rows already sent to the CRM; pass --resume to continue that run,              choose another --output, or pass --force to start over (which may create duplicates)",
+            settings.output.display(),
+            h.sent_rows()
+        ))),
+        Some(_) if force => {
+            let wal = history::wal_path(&settings.output);
+            if wal.exists() {
+                std::fs::remove_file(&wal).map_err(|e| RunError::Unusable(format!("{}: {e}", wal.display())))?;
+            }
+            Ok(None)
+        }
+        _ => Ok(None),
+    }
+}
+
 fn dry_run(settings: &ImportSettings) -> Result<Summary, RunError> {
     let started = Instant::now();
+    load_history(settings, false, settings.force)?;
     let Prepared { source, plan } = prepare(settings, BodyShape::Full)?;
     let mut rejects = open_rejects(settings, &source)?;
     let mut journal = Journal::create(&settings.output, false)?;

@@ -3,9 +3,12 @@
 //! in [`Worker::process`]), and one collector (this task) writes each
 //! outcome to the journal, draws progress and decides when to stop.
 
+use super::history::{fingerprint, wal_path, History, Prior, Wal};
 use super::rows::{Item, RowFeed, ValidRow};
 use super::{open_rejects, prepare, ImportSettings, Prepared, RunError, SendSettings, Summary};
-use crate::crm::classify::{classify, classify_lookup, Lookup, Verdict};
+use crate::crm::classify::{
+    classify, classify_lookup, parse_token_information, Lookup, TokenQuota, Verdict,
+};
 use crate::crm::client::{Client, Method};
 use crate::mapping::BodyShape;
 use crate::progress::Progress;
@@ -49,6 +52,35 @@ impl Default for Tuning {
             backoff_base: Duration::from_millis(250),
             backoff_cap: Duration::from_secs(30),
             retry_after_cap: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What each row asks of the CRM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mode {
+    /// POST every row: creates obligations (1 request a row).
+    Insert,
+    /// PUT only the mapped fields of obligations that exist (1 request a row).
+    Update,
+    /// Look each obligation up, then update it or insert it (2 requests a row).
+    Upsert,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Insert => "insert",
+            Mode::Update => "update",
+            Mode::Upsert => "upsert",
+        }
+    }
+
+    /// Requests a row costs when nothing goes wrong.
+    pub fn requests_per_row(self) -> u64 {
+        match self {
+            Mode::Insert | Mode::Update => 1,
+            Mode::Upsert => 2,
         }
     }
 }
@@ -141,43 +173,93 @@ enum Event {
         outcome: Outcome,
         /// The row failed only because of transient answers (for the breaker).
         transient_only: bool,
-        /// The body of the last request sent, for `--payloads`.
+        /// The body of the last write sent, for `--payloads`.
         sent_body: Option<String>,
+        /// A write intent was logged for this row: its outcome goes to the log.
+        logged: bool,
         cells: Option<Vec<String>>,
     },
     ReadFailed(String),
+    /// A row done in an earlier run, carried into this run's results.
+    CarriedOver(Outcome),
+}
+
+/// A row for the workers, with what earlier runs know of it.
+struct Job {
+    row: ValidRow,
+    in_doubt: bool,
+}
+
+/// Requests this run may still make (`--max-requests`, the token's quota).
+struct Budget {
+    left: Option<AtomicU64>,
+    why: String,
+}
+
+impl Budget {
+    fn take(&self) -> bool {
+        match &self.left {
+            None => true,
+            Some(left) => left
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok(),
+        }
+    }
 }
 
 struct Worker {
     client: Client,
     limiter: Option<DefaultDirectRateLimiter>,
     tuning: Tuning,
+    mode: Mode,
     operation: String,
     stop: StopSignal,
     requests: AtomicU64,
+    budget: Budget,
+    wal: Arc<Wal>,
 }
 
 /// What a worker made of a row.
 struct Processed {
     outcome: Outcome,
     transient_only: bool,
-    sent: bool,
+    /// The body of the last write sent, if any.
+    sent_body: Option<String>,
+    logged: bool,
+}
+
+/// How one write attempt (or its retries) ended.
+enum WriteEnd {
+    Done(String),
+    Refused(String),
+    /// The run is stopping; nothing was created by this row's last request.
+    Stopped,
+    GaveUp(String),
+    /// In doubt and no lookup could tell.
+    Uncertain(String),
 }
 
 impl Worker {
-    /// Waits for the rate limiter (awaited, never polled); false if the run
-    /// stopped meanwhile.
+    /// Waits for the rate limiter (awaited, never polled) and takes one
+    /// request from the budget; false if the run stopped meanwhile or the
+    /// budget is spent (which stops the run).
     async fn ready(&self) -> bool {
-        match &self.limiter {
-            None => true,
-            Some(l) => {
-                let mut rx = self.stop.tx.subscribe();
-                tokio::select! {
-                    _ = l.until_ready() => true,
-                    _ = rx.wait_for(Option::is_some) => false,
-                }
+        if self.stop.get().is_some() {
+            return false;
+        }
+        if let Some(l) = &self.limiter {
+            let mut rx = self.stop.tx.subscribe();
+            tokio::select! {
+                _ = l.until_ready() => {}
+                _ = rx.wait_for(Option::is_some) => return false,
             }
         }
+        if !self.budget.take() {
+            self.stop.trigger(Stop::Halt(self.budget.why.clone()));
+            return false;
+        }
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        true
     }
 
     /// Full-jitter exponential backoff, or the server's `Retry-After`.
@@ -194,69 +276,153 @@ impl Worker {
         Duration::from_millis(ms)
     }
 
-    /// Sends one row until it ends: created, refused, given up, or in doubt
-    /// and not resolvable by a lookup. Never resends without a lookup after
-    /// a request whose fate is unknown.
-    async fn process(&self, row: &ValidRow) -> Processed {
-        let m = &row.mapped;
-        let mut out = Outcome::new(row.row, Status::NotSent, &m.wolkvox_id, &m.id);
+    fn stop_message(&self) -> String {
+        match self.stop.get() {
+            Some(Stop::Halt(why)) => format!("not sent: the run was stopped ({why})"),
+            Some(Stop::Interrupt) => "not sent: the run was interrupted".into(),
+            None => "not sent".into(),
+        }
+    }
+
+    /// Takes one row to its end in the chosen mode.
+    async fn process(&self, job: &Job) -> Processed {
+        let m = &job.row.mapped;
+        let mut out = Outcome::new(job.row.row, Status::NotSent, &m.wolkvox_id, &m.id);
+        let mut logged = false;
+        let (method, body, created_status) = match self.mode {
+            Mode::Insert => (Method::Post, &m.body, Status::Created),
+            Mode::Update => (Method::Put, &m.body, Status::Updated),
+            Mode::Upsert => match self.lookup(job, &mut out).await {
+                Ok(Some(_)) => (
+                    Method::Put,
+                    m.update_body.as_ref().unwrap_or(&m.body),
+                    Status::Updated,
+                ),
+                Ok(None) => (Method::Post, &m.body, Status::Created),
+                Err((transient_only, why)) => {
+                    out.status = if self.stop.get().is_some() && !transient_only {
+                        Status::NotSent
+                    } else {
+                        Status::Failed
+                    };
+                    out.error = if out.status == Status::NotSent {
+                        self.stop_message()
+                    } else {
+                        why
+                    };
+                    return Processed {
+                        outcome: out,
+                        transient_only,
+                        sent_body: None,
+                        logged,
+                    };
+                }
+            },
+        };
+        // An insert that may already have gone in is looked up first; an
+        // update can simply be repeated.
+        let mut in_doubt = job.in_doubt && method == Method::Post && self.mode == Mode::Insert;
+        let end = self
+            .write(job, method, body, &mut out, &mut in_doubt, &mut logged)
+            .await;
+        let mut transient_only = false;
+        match end {
+            WriteEnd::Done(id) => {
+                out.status = created_status;
+                out.obligation_wolkvox_id = id;
+                out.error.clear();
+            }
+            WriteEnd::Refused(msg) => {
+                out.status = Status::Failed;
+                out.error = msg;
+            }
+            WriteEnd::Stopped => {
+                out.status = Status::NotSent;
+                out.error = self.stop_message();
+            }
+            WriteEnd::GaveUp(msg) => {
+                out.status = Status::Failed;
+                out.error = msg;
+                transient_only = true;
+            }
+            WriteEnd::Uncertain(msg) => {
+                out.status = Status::Uncertain;
+                out.error = msg;
+            }
+        }
+        Processed {
+            sent_body: logged.then(|| body.clone()),
+            outcome: out,
+            transient_only,
+            logged,
+        }
+    }
+
+    /// Sends one write until it ends. Never resends without a lookup after a
+    /// request whose fate is unknown.
+    async fn write(
+        &self,
+        job: &Job,
+        method: Method,
+        body: &str,
+        out: &mut Outcome,
+        in_doubt: &mut bool,
+        logged: &mut bool,
+    ) -> WriteEnd {
+        let m = &job.row.mapped;
         let mut retries = 0u32;
         let mut last_transient = String::new();
         loop {
-            if let Some(stop) = self.stop.get() {
-                out.status = Status::NotSent;
-                out.error = match stop {
-                    Stop::Halt(why) => format!("not sent: the run was stopped ({why})"),
-                    Stop::Interrupt => "not sent: the run was interrupted".into(),
-                };
-                return Processed {
-                    sent: out.attempts > 0,
-                    outcome: out,
-                    transient_only: false,
-                };
+            if *in_doubt {
+                match self.lookup(job, out).await {
+                    Ok(Some(id)) => return WriteEnd::Done(id),
+                    // Not there: sending it cannot duplicate it.
+                    Ok(None) => *in_doubt = false,
+                    Err((_, why)) => {
+                        return WriteEnd::Uncertain(format!(
+                            "sent, but whether obligation \"{}\" of record \"{}\" went in is unknown ({why}); check it in the CRM, or run again with --resume to look it up again",
+                            m.id, m.wolkvox_id
+                        ))
+                    }
+                }
             }
             if retries > self.tuning.max_retries {
-                out.status = Status::Failed;
-                out.error = format!("gave up after {} attempts: {last_transient}", out.attempts);
-                return Processed {
-                    outcome: out,
-                    transient_only: true,
-                    sent: true,
-                };
+                return WriteEnd::GaveUp(format!(
+                    "gave up after {} attempts: {last_transient}",
+                    out.attempts
+                ));
+            }
+            if !*logged {
+                // The intent is on disk before the request leaves.
+                if let Err(e) = self
+                    .wal
+                    .intend(job.row.row, method, fingerprint(body.as_bytes()))
+                {
+                    self.stop
+                        .trigger(Stop::Halt(format!("cannot write the log: {e}")));
+                    return WriteEnd::Stopped;
+                }
+                *logged = true;
             }
             if !self.ready().await {
-                continue;
+                return WriteEnd::Stopped;
             }
             out.attempts += 1;
-            self.requests.fetch_add(1, Ordering::Relaxed);
-            let x = self.client.obligation(Method::Post, m.body.clone()).await;
+            let x = self.client.obligation(method, body.to_string()).await;
             let c = classify(&x);
             out.http_status = c.http_status;
             out.api_code = c.api_code.clone();
             match c.verdict {
-                Verdict::Done { wolkvox_id } => {
-                    out.status = Status::Created;
-                    out.obligation_wolkvox_id = wolkvox_id;
-                    out.error.clear();
-                    return Processed {
-                        outcome: out,
-                        transient_only: false,
-                        sent: true,
+                Verdict::Done { wolkvox_id } => return WriteEnd::Done(wolkvox_id),
+                Verdict::Refused { message } => return WriteEnd::Refused(message),
+                Verdict::StopRun { message, quota } => {
+                    let why = if quota {
+                        format!("{message}: the token's daily quota is used up; run again with --resume once it restarts")
+                    } else {
+                        message
                     };
-                }
-                Verdict::Refused { message } => {
-                    out.status = Status::Failed;
-                    out.error = message;
-                    return Processed {
-                        outcome: out,
-                        transient_only: false,
-                        sent: true,
-                    };
-                }
-                Verdict::StopRun { message, .. } => {
-                    self.stop.trigger(Stop::Halt(message));
-                    // Nothing was created by a refused request: the loop's
-                    // top marks the row not_sent with the reason.
+                    self.stop.trigger(Stop::Halt(why));
+                    return WriteEnd::Stopped;
                 }
                 Verdict::Transient {
                     message,
@@ -266,66 +432,49 @@ impl Worker {
                     retries += 1;
                     let wait = self.backoff(retries, retry_after);
                     tracing::debug!(
-                        row = row.row,
+                        row = job.row.row,
                         attempt = out.attempts,
                         wait_ms = wait.as_millis() as u64,
                         "transient answer: {last_transient}"
                     );
                     self.stop.sleep(wait).await;
                 }
+                Verdict::InDoubt { message } if method == Method::Put => {
+                    // An update repeated is the same update.
+                    last_transient = message;
+                    retries += 1;
+                }
                 Verdict::InDoubt { message } => {
                     tracing::info!(
-                        row = row.row,
+                        row = job.row.row,
                         "outcome unknown ({message}); looking the obligation up before any resend"
                     );
-                    match self.reconcile(row, &mut out).await {
-                        Ok(true) => {
-                            out.status = Status::Created;
-                            out.error.clear();
-                            return Processed {
-                                outcome: out,
-                                transient_only: false,
-                                sent: true,
-                            };
-                        }
-                        // Not there: sending again cannot duplicate it.
-                        Ok(false) => {
-                            last_transient = message;
-                            retries += 1;
-                        }
-                        Err(lookup_problem) => {
-                            out.status = Status::Uncertain;
-                            out.error = format!(
-                                "sent, but {message}; the lookup that would tell whether obligation \"{}\" of record \"{}\" was created failed ({lookup_problem}). Check it in the CRM before importing this row again",
-                                m.id, m.wolkvox_id
-                            );
-                            return Processed {
-                                outcome: out,
-                                transient_only: false,
-                                sent: true,
-                            };
-                        }
-                    }
+                    last_transient = message;
+                    retries += 1;
+                    *in_doubt = true;
                 }
             }
         }
     }
 
-    /// Looks the row's obligation up. `Ok(true)` found (its id recorded),
-    /// `Ok(false)` not there, `Err` when no lookup could answer.
-    async fn reconcile(&self, row: &ValidRow, out: &mut Outcome) -> Result<bool, String> {
-        let m = &row.mapped;
+    /// Looks the row's obligation up: `Ok(Some(id))` found, `Ok(None)` not
+    /// there, `Err((transient_only, why))` when no lookup could answer.
+    async fn lookup(&self, job: &Job, out: &mut Outcome) -> Result<Option<String>, (bool, String)> {
+        let m = &job.row.mapped;
         let mut tries = 0u32;
+        let mut last = String::new();
         loop {
             if tries > self.tuning.max_retries {
-                return Err("the lookups kept failing".into());
+                return Err((true, format!("the lookups kept failing: {last}")));
             }
             if !self.ready().await {
-                return Err("the run stopped before the lookup".into());
+                return Err((
+                    false,
+                    "the run stopped before the lookup could answer".into(),
+                ));
             }
             tries += 1;
             out.attempts += 1;
-            self.requests.fetch_add(1, Ordering::Relaxed);
             let x = self
                 .client
                 .query(&self.operation, &m.id, &m.wolkvox_id)
@@ -333,29 +482,28 @@ impl Worker {
             let (lookup, http, code) = classify_lookup(&x);
             out.http_status = http;
             out.api_code = code;
-            match lookup {
-                Lookup::Found { wolkvox_id } => {
-                    out.obligation_wolkvox_id = wolkvox_id;
-                    return Ok(true);
-                }
-                Lookup::NotFound => return Ok(false),
+            let retry_after = match lookup {
+                Lookup::Found { wolkvox_id } => return Ok(Some(wolkvox_id)),
+                Lookup::NotFound => return Ok(None),
                 Lookup::Unknown(Verdict::StopRun { message, .. }) => {
                     self.stop.trigger(Stop::Halt(message.clone()));
-                    return Err(message);
+                    return Err((false, message));
                 }
-                Lookup::Unknown(Verdict::Transient { retry_after, .. }) => {
-                    let wait = self.backoff(tries, retry_after);
-                    if !self.stop.sleep(wait).await && self.stop.get() == Some(Stop::Interrupt) {
-                        return Err("the run was interrupted during the lookup".into());
-                    }
+                Lookup::Unknown(Verdict::Transient {
+                    message,
+                    retry_after,
+                }) => {
+                    last = message;
+                    retry_after
                 }
                 Lookup::Unknown(other) => {
-                    let wait = self.backoff(tries, None);
-                    tracing::debug!(row = row.row, "lookup gave no answer: {other:?}");
-                    if !self.stop.sleep(wait).await && self.stop.get() == Some(Stop::Interrupt) {
-                        return Err("the run was interrupted during the lookup".into());
-                    }
+                    last = format!("{other:?}");
+                    None
                 }
+            };
+            let wait = self.backoff(tries, retry_after);
+            if !self.stop.sleep(wait).await && self.stop.get() == Some(Stop::Interrupt) {
+                return Err((false, "the run was interrupted during the lookup".into()));
             }
         }
     }
@@ -371,13 +519,214 @@ pub fn run(settings: &ImportSettings, send: &SendSettings) -> Result<Summary, Ru
     runtime.block_on(run_async(settings, send))
 }
 
+/// The plan for a mode: the primary body is what insert/update sends; upsert
+/// also needs the update body.
+fn plan_for(settings: &ImportSettings, mode: Mode) -> Result<Prepared, RunError> {
+    let shape = match mode {
+        Mode::Update => BodyShape::MappedOnly,
+        Mode::Insert | Mode::Upsert => BodyShape::Full,
+    };
+    let mut p = prepare(settings, shape)?;
+    if mode == Mode::Upsert {
+        p.plan = p.plan.with_update_body();
+    }
+    Ok(p)
+}
+
+/// What a pass over the file found before sending.
+struct Scan {
+    to_send: u64,
+    changed: Vec<String>,
+    changed_count: u64,
+}
+
+/// Reads and maps the whole file once: counts the rows to send (for the
+/// quota) and, when resuming, checks that rows already done would still be
+/// sent with the same body.
+fn scan(settings: &ImportSettings, history: Option<&History>) -> Result<Scan, RunError> {
+    let Prepared { source, plan } = prepare(settings, BodyShape::Full)?;
+    let mut feed = RowFeed::new(source, plan.with_update_body(), &settings.mapping, false);
+    let mut scan = Scan {
+        to_send: 0,
+        changed: Vec::new(),
+        changed_count: 0,
+    };
+    let mut seen_done = 0usize;
+    let note = |scan: &mut Scan, msg: String| {
+        scan.changed_count += 1;
+        if scan.changed.len() < 5 {
+            scan.changed.push(msg);
+        }
+    };
+    while let Some(item) = feed.next_item()? {
+        let prior = history.map_or(Prior::Fresh, |h| h.prior(item.row()));
+        match (item, prior) {
+            (Item::Valid(v), Prior::Done { sent, .. }) => {
+                seen_done += 1;
+                if let Some((method, fp)) = sent {
+                    let body = match method {
+                        Method::Post => &v.mapped.body,
+                        Method::Put => v.mapped.update_body.as_ref().unwrap_or(&v.mapped.body),
+                    };
+                    if fingerprint(body.as_bytes()) != fp {
+                        note(&mut scan, format!("row {} would now be sent with a different body than the one that went in", v.row));
+                    }
+                }
+            }
+            (Item::Invalid { outcome, .. }, Prior::Done { .. }) => {
+                seen_done += 1;
+                note(
+                    &mut scan,
+                    format!(
+                        "row {} went in before but is now invalid ({})",
+                        outcome.row, outcome.error
+                    ),
+                );
+            }
+            (Item::Valid(_), _) => scan.to_send += 1,
+            (Item::Invalid { .. }, _) => {}
+        }
+    }
+    if let Some(h) = history {
+        let missing = h.done_rows().saturating_sub(seen_done);
+        if missing > 0 {
+            note(
+                &mut scan,
+                format!("{missing} rows that went in before are no longer in the file"),
+            );
+        }
+    }
+    Ok(scan)
+}
+
+/// Reads the token's quota (one request) and logs it. `Err` is a reason to
+/// stop before sending anything (bad token, quota already used up).
+async fn preflight(client: &Client, operation: &str) -> Result<Option<TokenQuota>, String> {
+    let x = client.token_information(operation).await;
+    let c = classify(&x);
+    match (&c.verdict, &x) {
+        (Verdict::Done { .. }, Ok(resp)) => {
+            let q = parse_token_information(resp);
+            match q {
+                Some(q) => tracing::info!(
+                    token_limit = q.limit,
+                    token_use_today = q.used_today,
+                    hours_to_restart = q.hours_to_restart,
+                    "token quota: {} of {} requests left today",
+                    q.remaining(),
+                    q.limit
+                ),
+                None => tracing::warn!("the token information answer has no token_limit; going on without a quota check"),
+            }
+            Ok(q)
+        }
+        (Verdict::StopRun { message, quota: false }, _) => Err(format!(
+            "{message}: the server refused the token; check WOLKVOX_TOKEN or --token-file"
+        )),
+        (Verdict::StopRun { message, quota: true }, _) => Err(format!(
+            "{message}: the token's daily quota is already used up; run again with --resume once it restarts"
+        )),
+        (v, _) => {
+            tracing::warn!("could not read the token's quota ({v:?}); going on without a quota check");
+            Ok(None)
+        }
+    }
+}
+
 async fn run_async(settings: &ImportSettings, send: &SendSettings) -> Result<Summary, RunError> {
     let started = Instant::now();
     let tuning = send.tuning.clone();
+    let mode = send.mode;
     let client = Client::new(&send.connection, tuning.timeout, tuning.concurrency)
         .map_err(RunError::Unusable)?;
-    let Prepared { source, plan } = prepare(settings, BodyShape::Full)?;
+
+    let history = super::load_history(settings, send.resume, send.force)?;
+    let resuming = history.is_some();
+    if let Some(h) = &history {
+        tracing::info!(
+            done = h.done_rows(),
+            "resuming: rows already created or updated are skipped"
+        );
+        if !h.from_log {
+            tracing::warn!(
+                "no log beside the results file ({}); rows already done are skipped, but changes to them cannot be detected",
+                wal_path(&settings.output).display()
+            );
+        }
+    }
+
+    // One pass before sending: the quota needs the count, a resume the check.
+    let needs_scan = send.preflight
+        || send.max_requests.is_some()
+        || history.as_ref().is_some_and(|h| h.from_log);
+    let scan = if needs_scan {
+        Some(scan(settings, history.as_ref())?)
+    } else {
+        None
+    };
+    if let Some(s) = &scan {
+        if s.changed_count > 0 && !send.allow_changed_input {
+            let more = s.changed_count.saturating_sub(s.changed.len() as u64);
+            let mut msg =
+                String::from("the input or the mapping changed since the run being resumed:\n");
+            for c in &s.changed {
+                msg.push_str(&format!("  {c}\n"));
+            }
+            if more > 0 {
+                msg.push_str(&format!("  … and {more} more\n"));
+            }
+            if history.as_ref().and_then(|h| h.mapping_fp) != Some(settings.mapping_fingerprint) {
+                msg.push_str("  (the mapping file differs from the one used before)\n");
+            }
+            msg.push_str("Resume with the same file and mapping, or pass --allow-changed-input to carry on (rows already done are not sent again), or --force to start over (which may create duplicates)");
+            return Err(RunError::Unusable(msg));
+        }
+    }
+
+    let mut budget_left: Option<u64> = send.max_requests;
+    let mut budget_why = format!("--max-requests {} reached", send.max_requests.unwrap_or(0));
+    let mut stop_before_start: Option<String> = None;
+    if send.preflight {
+        let quota = match preflight(&client, &settings.operation).await {
+            Ok(q) => q,
+            Err(why) => {
+                stop_before_start = Some(why);
+                None
+            }
+        };
+        if let Some(q) = quota {
+            let to_send = scan.as_ref().map_or(0, |s| s.to_send);
+            let needed = to_send * mode.requests_per_row();
+            let left = q.remaining();
+            let restart = q
+                .hours_to_restart
+                .map(|h| format!("in about {h} hours"))
+                .unwrap_or_else(|| "tomorrow".into());
+            if needed > left {
+                tracing::warn!(
+                    "{to_send} rows need about {needed} requests ({} mode) but the token has {left} left today; sending what fits, the rest stays not_sent until --resume after the quota restarts {restart}",
+                    mode.as_str()
+                );
+            }
+            if budget_left.is_none_or(|b| left < b) {
+                budget_left = Some(left);
+                budget_why = format!(
+                    "the token's daily quota ({} requests) is used up; run again with --resume after it restarts {restart}",
+                    q.limit
+                );
+            }
+        }
+    }
+
+    let Prepared { source, plan } = plan_for(settings, mode)?;
     let mut rejects = open_rejects(settings, &source)?;
+    let wal = Arc::new(Wal::open(
+        &wal_path(&settings.output),
+        resuming,
+        settings.mapping_fingerprint,
+        mode.as_str(),
+        send.wal_sync,
+    )?);
     let mut journal = Journal::create(&settings.output, true)?;
     let mut payloads = settings
         .payloads
@@ -390,9 +739,12 @@ async fn run_async(settings: &ImportSettings, send: &SendSettings) -> Result<Sum
     }
 
     let stop = StopSignal::new();
+    if let Some(why) = stop_before_start {
+        stop.trigger(Stop::Halt(why));
+    }
     spawn_signal_handler(stop.clone());
 
-    let (work_tx, work_rx) = mpsc::channel::<ValidRow>(tuning.concurrency * 4 + 16);
+    let (work_tx, work_rx) = mpsc::channel::<Job>(tuning.concurrency * 4 + 16);
     let (event_tx, mut event_rx) = mpsc::channel::<Event>(256);
 
     // The reader: blocking I/O on its own thread.
@@ -401,16 +753,22 @@ async fn run_async(settings: &ImportSettings, send: &SendSettings) -> Result<Sum
     let reader_events = event_tx.clone();
     let reader = std::thread::Builder::new()
         .name("row-reader".into())
-        .spawn(move || read_rows(feed, work_tx, reader_events))
+        .spawn(move || read_rows(feed, history, work_tx, reader_events))
         .map_err(|e| RunError::Unusable(format!("cannot start the reader: {e}")))?;
 
     let worker = Arc::new(Worker {
         client,
         limiter: tuning.rate.map(|r| r.limiter()),
         tuning: tuning.clone(),
+        mode,
         operation: settings.operation.clone(),
         stop: stop.clone(),
         requests: AtomicU64::new(0),
+        budget: Budget {
+            left: budget_left.map(AtomicU64::new),
+            why: budget_why,
+        },
+        wal: wal.clone(),
     });
     let work_rx = Arc::new(Mutex::new(work_rx));
     let mut workers = Vec::new();
@@ -421,14 +779,14 @@ async fn run_async(settings: &ImportSettings, send: &SendSettings) -> Result<Sum
         workers.push(tokio::spawn(async move {
             loop {
                 let next = work_rx.lock().await.recv().await;
-                let Some(row) = next else { break };
-                let p = worker.process(&row).await;
-                let sent_body = p.sent.then(|| row.mapped.body.clone());
+                let Some(job) = next else { break };
+                let p = worker.process(&job).await;
                 let ev = Event::Finished {
                     outcome: p.outcome,
                     transient_only: p.transient_only,
-                    sent_body,
-                    cells: row.cells,
+                    sent_body: p.sent_body,
+                    logged: p.logged,
+                    cells: job.row.cells,
                 };
                 if events.send(ev).await.is_err() {
                     break;
@@ -448,25 +806,47 @@ async fn run_async(settings: &ImportSettings, send: &SendSettings) -> Result<Sum
                 tracing::error!("{msg}");
                 stop.trigger(Stop::Halt(msg));
             }
+            Event::CarriedOver(outcome) => {
+                if write_error.is_none() {
+                    if let Err(e) = journal.record(&outcome) {
+                        tracing::error!("{e}");
+                        stop.trigger(Stop::Halt(format!("cannot write the results: {e}")));
+                        write_error = Some(e.into());
+                    }
+                }
+                summary.carried_over += 1;
+                summary.count(&outcome);
+                progress.row_done(&outcome);
+            }
             Event::Finished {
                 outcome,
                 transient_only,
                 sent_body,
+                logged,
                 cells,
             } => {
                 if write_error.is_none() {
-                    let written = journal
-                        .record(&outcome)
-                        .and_then(|_| match (payloads.as_mut(), &sent_body) {
-                            (Some(p), Some(body)) => p.write(outcome.row, body),
-                            _ => Ok(()),
-                        })
-                        .and_then(|_| match (rejects.as_mut(), &cells) {
-                            (Some(r), Some(cells)) if !outcome.status.is_success() => {
-                                r.write(cells, &outcome.error)
-                            }
-                            _ => Ok(()),
-                        });
+                    let written = (if logged {
+                        wal.done(
+                            outcome.row,
+                            outcome.status,
+                            outcome.attempts,
+                            &outcome.obligation_wolkvox_id,
+                        )
+                    } else {
+                        Ok(())
+                    })
+                    .and_then(|_| journal.record(&outcome))
+                    .and_then(|_| match (payloads.as_mut(), &sent_body) {
+                        (Some(p), Some(body)) => p.write(outcome.row, body),
+                        _ => Ok(()),
+                    })
+                    .and_then(|_| match (rejects.as_mut(), &cells) {
+                        (Some(r), Some(cells)) if !outcome.status.is_success() => {
+                            r.write(cells, &outcome.error)
+                        }
+                        _ => Ok(()),
+                    });
                     if let Err(e) = written {
                         // Without a journal nothing can be vouched for: stop sending.
                         tracing::error!("{e}");
@@ -497,6 +877,7 @@ async fn run_async(settings: &ImportSettings, send: &SendSettings) -> Result<Sum
     let _ = reader.join();
     progress.finish();
 
+    wal.sync()?;
     journal.finish()?;
     if let Some(p) = payloads {
         p.finish()?;
@@ -507,7 +888,8 @@ async fn run_async(settings: &ImportSettings, send: &SendSettings) -> Result<Sum
     if let Some(e) = write_error {
         return Err(e);
     }
-    summary.requests = worker.requests.load(Ordering::Relaxed);
+    summary.requests = worker.requests.load(Ordering::Relaxed) + u64::from(send.preflight);
+    summary.mode = Some(mode);
     summary.elapsed = started.elapsed();
     match stop.get() {
         Some(Stop::Halt(why)) => summary.stopped = Some(why),
@@ -537,31 +919,59 @@ fn log_outcome(o: &Outcome) {
 }
 
 /// Reads and maps every row, to the end of the file even after a stop, so
-/// that every row gets its line in the results.
-fn read_rows(mut feed: RowFeed, work: mpsc::Sender<ValidRow>, events: mpsc::Sender<Event>) {
+/// that every row gets its line in the results. Rows done in an earlier run
+/// go straight to the collector with their recorded outcome.
+fn read_rows(
+    mut feed: RowFeed,
+    history: Option<History>,
+    work: mpsc::Sender<Job>,
+    events: mpsc::Sender<Event>,
+) {
     loop {
-        match feed.next_item() {
+        let item = match feed.next_item() {
             Ok(None) => return,
-            Ok(Some(Item::Valid(v))) => {
-                if work.blocking_send(v).is_err() {
-                    return;
-                }
-            }
-            Ok(Some(Item::Invalid { outcome, cells })) => {
-                let ev = Event::Finished {
-                    outcome,
-                    transient_only: false,
-                    sent_body: None,
-                    cells,
-                };
-                if events.blocking_send(ev).is_err() {
-                    return;
-                }
-            }
+            Ok(Some(item)) => item,
             Err(e) => {
                 let _ = events.blocking_send(Event::ReadFailed(format!("reading stopped: {e}")));
                 return;
             }
+        };
+        let prior = history
+            .as_ref()
+            .map_or(Prior::Fresh, |h| h.prior(item.row()));
+        let sent = match (item, prior) {
+            (
+                Item::Valid(v),
+                Prior::Done {
+                    status,
+                    attempts,
+                    obligation_wolkvox_id,
+                    ..
+                },
+            ) => {
+                let mut outcome = Outcome::new(v.row, status, &v.mapped.wolkvox_id, &v.mapped.id);
+                outcome.obligation_wolkvox_id = obligation_wolkvox_id;
+                outcome.attempts = attempts;
+                events.blocking_send(Event::CarriedOver(outcome)).is_ok()
+            }
+            (Item::Valid(v), prior) => work
+                .blocking_send(Job {
+                    row: v,
+                    in_doubt: prior == Prior::InDoubt,
+                })
+                .is_ok(),
+            (Item::Invalid { outcome, cells }, _) => events
+                .blocking_send(Event::Finished {
+                    outcome,
+                    transient_only: false,
+                    sent_body: None,
+                    logged: false,
+                    cells,
+                })
+                .is_ok(),
+        };
+        if !sent {
+            return;
         }
     }
 }

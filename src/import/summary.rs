@@ -18,6 +18,10 @@ pub struct Summary {
     pub stopped: Option<String>,
     /// Ctrl-C or SIGTERM ended the run.
     pub interrupted: bool,
+    /// The mode of a real run.
+    pub mode: Option<super::send::Mode>,
+    /// Rows done in an earlier run and skipped by this one (`--resume`).
+    pub carried_over: u64,
     /// Error pattern → (rows, first row, first message).
     errors: HashMap<String, (u64, u64, String)>,
 }
@@ -118,8 +122,30 @@ impl Summary {
         ));
         if !self.dry_run {
             out.push_str(&format!(", {} requests", self.requests));
+            let done = (self.get(Status::Created) + self.get(Status::Updated))
+                .saturating_sub(self.carried_over);
+            if done > 0 {
+                out.push_str(&format!(
+                    " ({:.2} per obligation",
+                    self.requests as f64 / done as f64
+                ));
+                if let Some(m) = self.mode {
+                    out.push_str(&format!(
+                        "; {} mode costs {} a row without retries",
+                        m.as_str(),
+                        m.requests_per_row()
+                    ));
+                }
+                out.push(')');
+            }
         }
         out.push('\n');
+        if self.carried_over > 0 {
+            out.push_str(&format!(
+                "  {} rows were already done by an earlier run (no request made)\n",
+                self.carried_over
+            ));
+        }
         let parts: Vec<String> = Status::ALL
             .iter()
             .filter(|s| self.get(**s) > 0)

@@ -353,6 +353,8 @@ pub struct Plan {
     send_form: bool,
     header: Vec<String>,
     shape: BodyShape,
+    /// Also render the update body (upsert decides per row which to send).
+    with_update_body: bool,
 }
 
 /// A row that passed validation.
@@ -362,6 +364,8 @@ pub struct MappedRow {
     pub id: String,
     /// The exact JSON request body.
     pub body: String,
+    /// The update (PUT) body, only mapped fields, when the plan asks for it.
+    pub update_body: Option<String>,
 }
 
 /// Why a row cannot be sent, cell by cell.
@@ -470,7 +474,14 @@ impl Plan {
             send_form: mapping.extra_columns == ExtraColumns::All,
             header: names.clone(),
             shape,
+            with_update_body: false,
         })
+    }
+
+    /// Makes every mapped row carry its update body too (upsert mode).
+    pub fn with_update_body(mut self) -> Plan {
+        self.with_update_body = true;
+        self
     }
 
     /// The columns that go to `form`, with the name each is sent under.
@@ -551,19 +562,29 @@ impl Plan {
                 message: problems.join("; "),
             });
         }
-        let body = self.render(&values, &form);
+        let body = self.render(&values, &form, self.shape);
+        let update_body = self
+            .with_update_body
+            .then(|| self.render(&values, &form, BodyShape::MappedOnly));
         Ok(MappedRow {
             wolkvox_id,
             id,
             body,
+            update_body,
         })
     }
 
-    fn render(&self, values: &[Option<String>; 9], form: &[(&str, String)]) -> String {
+    fn render(
+        &self,
+        values: &[Option<String>; 9],
+        form: &[(&str, String)],
+        shape: BodyShape,
+    ) -> String {
         let body = Body {
             plan: self,
             values,
             form,
+            shape,
         };
         serde_json::to_string(&body).expect("strings always serialise")
     }
@@ -586,6 +607,7 @@ struct Body<'a> {
     plan: &'a Plan,
     values: &'a [Option<String>; 9],
     form: &'a [(&'a str, String)],
+    shape: BodyShape,
 }
 
 struct Fields<'a>(&'a Body<'a>);
@@ -606,13 +628,13 @@ impl serde::Serialize for Fields<'_> {
         let body = self.0;
         let mut m = s.serialize_map(None)?;
         for (slot, name) in API_FIELDS.iter().enumerate().skip(1) {
-            match (&body.values[slot], body.plan.shape) {
+            match (&body.values[slot], body.shape) {
                 (Some(v), _) => m.serialize_entry(name, v)?,
                 (None, BodyShape::Full) => m.serialize_entry(name, "")?,
                 (None, BodyShape::MappedOnly) => {}
             }
         }
-        if body.plan.send_form && (body.plan.shape == BodyShape::Full || !body.form.is_empty()) {
+        if body.plan.send_form && (body.shape == BodyShape::Full || !body.form.is_empty()) {
             m.serialize_entry("form", &Form(body.form))?;
         }
         m.end()
