@@ -1,0 +1,584 @@
+//! Never lose or duplicate an obligation: crashes and --resume, lookups
+//! after timeouts, the daily quota, update and upsert modes, and the guards
+//! around the results file. Each test runs the real binary against the fake
+//! CRM on loopback and checks the fake's ledger as well as the results.
+
+mod common;
+
+use common::{read_results, Run, Workdir};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+use wolkvox_import::fake_crm::{FakeCrm, FakeCrmOptions};
+
+const TOKEN: &str = "resume-test-token";
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn start(rt: &tokio::runtime::Runtime, opts: FakeCrmOptions) -> FakeCrm {
+    rt.block_on(FakeCrm::start(
+        "127.0.0.1:0".parse().unwrap(),
+        FakeCrmOptions {
+            token: TOKEN.into(),
+            ..opts
+        },
+    ))
+    .expect("fake CRM starts")
+}
+
+/// A portfolio of `rows` obligations spread over a few collections records.
+fn portfolio(wd: &Workdir, rows: usize, balance_bump: u64) -> PathBuf {
+    let mut s = String::from("registro,obligacion,saldo,mora,ciudad\n");
+    for i in 0..rows {
+        s.push_str(&format!(
+            "R{},{:06},{},{},Ciudad {}\n",
+            i % 5,
+            i,
+            1000 + i as u64 + balance_bump,
+            i % 90,
+            i % 7
+        ));
+    }
+    wd.write("cartera.csv", s)
+}
+
+const MAPPING: &str = r#"
+[request]
+operation = "cobranza"
+[fields]
+wolkvox_id = "registro"
+id = "obligacion"
+total_balance = { column = "saldo", type = "number" }
+days_delay = { column = "mora", type = "integer" }
+"#;
+
+fn import(wd: &Workdir, fake: &FakeCrm, extra: &[&str]) -> Run {
+    import_to(wd, fake, "results.csv", extra)
+}
+
+fn import_to(wd: &Workdir, fake: &FakeCrm, output: &str, extra: &[&str]) -> Run {
+    let base = fake.base_url();
+    let mut args = vec![
+        "import",
+        "cartera.csv",
+        "--mapping",
+        "m.toml",
+        "--server",
+        &base,
+        "--output",
+        output,
+    ];
+    args.extend_from_slice(extra);
+    Run::from(
+        wd.command(&args)
+            .env("WOLKVOX_TOKEN", TOKEN)
+            .output()
+            .unwrap(),
+    )
+}
+
+/// Ledger writes per obligation `(record, id)`, split by method.
+fn ledger_counts(fake: &FakeCrm) -> BTreeMap<(String, String), (u32, u32)> {
+    let mut m: BTreeMap<(String, String), (u32, u32)> = BTreeMap::new();
+    for e in fake.ledger_entries() {
+        let key = (
+            e["wolkvox_id"].as_str().unwrap().to_string(),
+            e["obligation"].as_str().unwrap().to_string(),
+        );
+        let slot = m.entry(key).or_default();
+        if e["method"] == "PUT" {
+            slot.1 += 1;
+        } else {
+            slot.0 += 1;
+        }
+    }
+    m
+}
+
+fn assert_each_inserted_once(fake: &FakeCrm, rows: usize) {
+    let counts = ledger_counts(fake);
+    let dups: Vec<_> = counts.iter().filter(|(_, (p, _))| *p > 1).collect();
+    assert!(dups.is_empty(), "duplicated obligations: {dups:?}");
+    assert_eq!(
+        counts.len(),
+        rows,
+        "every row must be in the ledger exactly once"
+    );
+}
+
+fn status_counts(wd: &Workdir) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
+    for r in read_results(&wd.path("results.csv")) {
+        *m.entry(r["status"].clone()).or_default() += 1;
+    }
+    m
+}
+
+#[test]
+fn killed_at_random_moments_then_resumed_nothing_is_lost_or_duplicated() {
+    let rt = runtime();
+    let rows = 1200;
+    let mut total_dups = 0;
+    let mut total_lost = 0;
+    for (trial, seed) in [11u64, 22, 33].into_iter().enumerate() {
+        let wd = Workdir::new();
+        portfolio(&wd, rows, 0);
+        wd.write("m.toml", MAPPING);
+        let fake = start(
+            &rt,
+            FakeCrmOptions {
+                latency: Duration::from_millis(1),
+                drop_after_commit_rate: 0.05,
+                fail_rate: 0.05,
+                seed,
+                ledger: Some(wd.path("ledger.jsonl")),
+                ..FakeCrmOptions::default()
+            },
+        );
+        // Kill at moments spread over the run, each resuming the one before.
+        for (k, ms) in [250u64, 500, 800].iter().enumerate() {
+            let base = fake.base_url();
+            let mut child = wd
+                .command(&[
+                    "import",
+                    "cartera.csv",
+                    "--mapping",
+                    "m.toml",
+                    "--server",
+                    &base,
+                    "--output",
+                    "results.csv",
+                    "--resume",
+                ])
+                .env("WOLKVOX_TOKEN", TOKEN)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(ms + 97 * (trial as u64 + k as u64)));
+            child.kill().unwrap(); // SIGKILL: no chance to clean up
+            child.wait().unwrap();
+        }
+        let done = import(&wd, &fake, &["--resume"]);
+        assert_eq!(done.code, 0, "{done:?}");
+        let results = read_results(&wd.path("results.csv"));
+        assert_eq!(results.len(), rows, "one line per row");
+        let rows_seen: Vec<u64> = results.iter().map(|r| r["row"].parse().unwrap()).collect();
+        assert_eq!(
+            rows_seen,
+            (2..rows as u64 + 2).collect::<Vec<_>>(),
+            "sorted, one per row"
+        );
+        assert!(
+            results.iter().all(|r| r["status"] == "created"),
+            "all created"
+        );
+        let counts = ledger_counts(&fake);
+        total_dups += counts.values().filter(|(p, _)| *p > 1).count();
+        total_lost += rows - counts.len();
+        // The id in the results is the one the fake holds for that obligation.
+        let ids: BTreeMap<(String, String), String> = fake
+            .ledger_entries()
+            .iter()
+            .map(|e| {
+                (
+                    (
+                        e["wolkvox_id"].as_str().unwrap().to_string(),
+                        e["obligation"].as_str().unwrap().to_string(),
+                    ),
+                    e["obligation_wolkvox_id"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        for r in &results {
+            let key = (r["wolkvox_id"].clone(), r["obligation_id"].clone());
+            assert_eq!(
+                Some(&r["obligation_wolkvox_id"]),
+                ids.get(&key),
+                "row {}",
+                r["row"]
+            );
+        }
+        rt.block_on(fake.shutdown());
+    }
+    eprintln!(
+        "crash trials: 3 x 3 kills, {rows} rows each: duplicates {total_dups}, lost {total_lost}"
+    );
+    assert_eq!((total_dups, total_lost), (0, 0));
+}
+
+#[test]
+fn a_timed_out_insert_is_found_by_a_lookup_not_sent_again() {
+    let rt = runtime();
+    let wd = Workdir::new();
+    portfolio(&wd, 40, 0);
+    wd.write("m.toml", MAPPING);
+    let fake = start(
+        &rt,
+        FakeCrmOptions {
+            slow_rate: 0.3,
+            slow_delay: Duration::from_secs(2),
+            seed: 5,
+            ..FakeCrmOptions::default()
+        },
+    );
+    let run = import(&wd, &fake, &["--timeout", "300ms", "--no-preflight"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_each_inserted_once(&fake, 40);
+    let results = read_results(&wd.path("results.csv"));
+    assert!(results.iter().all(|r| r["status"] == "created"));
+    // Rows whose insert timed out took an extra request (the lookup), and the
+    // fake answered more queries than zero.
+    assert!(
+        results.iter().any(|r| r["attempts"] != "1"),
+        "some insert must have timed out"
+    );
+    assert!(fake.stats().queries > 0);
+    assert_eq!(fake.stats().inserts, 40);
+}
+
+#[test]
+fn quota_stops_the_run_and_resume_completes_it_after_the_limit_rises() {
+    let rt = runtime();
+    let wd = Workdir::new();
+    portfolio(&wd, 30, 0);
+    wd.write("m.toml", MAPPING);
+    let ledger = wd.path("ledger.jsonl");
+    let fake = start(
+        &rt,
+        FakeCrmOptions {
+            daily_limit: Some(10),
+            ledger: Some(ledger.clone()),
+            ..FakeCrmOptions::default()
+        },
+    );
+    let run = import(&wd, &fake, &[]);
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(run.stderr.contains("--resume"), "{}", run.stderr);
+    let counts = status_counts(&wd);
+    // The preflight took one request of the ten.
+    assert_eq!(counts.get("created"), Some(&9), "{counts:?}");
+    assert_eq!(counts.get("not_sent"), Some(&21), "{counts:?}");
+    assert_eq!(fake.stats().inserts, 9);
+    rt.block_on(fake.shutdown());
+
+    // A new day, a bigger quota, the same CRM.
+    let fake = start(
+        &rt,
+        FakeCrmOptions {
+            daily_limit: Some(100),
+            ledger: Some(ledger),
+            ..FakeCrmOptions::default()
+        },
+    );
+    let run = import(&wd, &fake, &["--resume"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(status_counts(&wd).get("created"), Some(&30));
+    assert_each_inserted_once(&fake, 30);
+    // Only the 21 missing rows were sent, plus the preflight.
+    assert_eq!(fake.stats().requests, 22);
+}
+
+#[test]
+fn the_preflight_sends_nothing_when_nothing_fits() {
+    let rt = runtime();
+    let wd = Workdir::new();
+    portfolio(&wd, 8, 0);
+    wd.write("m.toml", MAPPING);
+    let fake = start(
+        &rt,
+        FakeCrmOptions {
+            daily_limit: Some(1),
+            ..FakeCrmOptions::default()
+        },
+    );
+    let run = import(&wd, &fake, &[]);
+    assert_eq!(run.code, 3, "{run:?}");
+    assert_eq!(status_counts(&wd).get("not_sent"), Some(&8));
+    assert_eq!(fake.stats().inserts, 0);
+    assert_eq!(fake.stats().requests, 1, "only the preflight");
+}
+
+#[test]
+fn max_requests_caps_a_run() {
+    let rt = runtime();
+    let wd = Workdir::new();
+    portfolio(&wd, 12, 0);
+    wd.write("m.toml", MAPPING);
+    let fake = start(&rt, FakeCrmOptions::default());
+    let run = import(&wd, &fake, &["--max-requests", "5", "--no-preflight"]);
+    assert_eq!(run.code, 3, "{run:?}");
+    assert_eq!(fake.stats().requests, 5);
+    assert_eq!(status_counts(&wd).get("created"), Some(&5));
+    let run = import(&wd, &fake, &["--resume", "--no-preflight"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_each_inserted_once(&fake, 12);
+}
+
+#[test]
+fn update_mode_puts_only_the_mapped_fields() {
+    let rt = runtime();
+    let wd = Workdir::new();
+    portfolio(&wd, 6, 0);
+    wd.write("m.toml", MAPPING);
+    let fake = start(&rt, FakeCrmOptions::default());
+    assert_eq!(import(&wd, &fake, &["--no-preflight"]).code, 0);
+
+    // Tomorrow's balances, with a mapping that only knows the balance.
+    portfolio(&wd, 6, 500);
+    wd.write(
+        "m.toml",
+        "[request]\noperation = \"cobranza\"\n[fields]\nwolkvox_id = \"registro\"\nid = \"obligacion\"\ntotal_balance = { column = \"saldo\", type = \"number\" }\n[form]\nextra_columns = \"none\"\n",
+    );
+    let run = import_to(
+        &wd,
+        &fake,
+        "update.csv",
+        &[
+            "--mode",
+            "update",
+            "--payloads",
+            "p.jsonl",
+            "--no-preflight",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let results = read_results(&wd.path("update.csv"));
+    assert!(
+        results.iter().all(|r| r["status"] == "updated"),
+        "{results:?}"
+    );
+    let puts: Vec<serde_json::Value> = fake
+        .ledger_entries()
+        .into_iter()
+        .filter(|e| e["method"] == "PUT")
+        .collect();
+    assert_eq!(puts.len(), 6);
+    for p in &puts {
+        let fields = p["body"]["fields"].as_object().unwrap();
+        let keys: Vec<&str> = fields.keys().map(String::as_str).collect();
+        assert_eq!(keys.len(), 2, "only id and total_balance: {keys:?}");
+        assert!(fields.contains_key("id") && fields.contains_key("total_balance"));
+    }
+    let first = puts
+        .iter()
+        .find(|p| p["obligation"] == "000000")
+        .expect("obligation 000000 updated");
+    assert_eq!(first["body"]["fields"]["total_balance"], "1500");
+    assert_eq!(fake.stats().inserts, 6, "no insert in update mode");
+}
+
+#[test]
+fn upsert_creates_the_new_half_and_updates_the_known_half_once_each() {
+    let rt = runtime();
+    let wd = Workdir::new();
+    // The CRM already holds the first 10 of 20 obligations.
+    portfolio(&wd, 10, 0);
+    wd.write("m.toml", MAPPING);
+    let fake = start(&rt, FakeCrmOptions::default());
+    assert_eq!(
+        import_to(&wd, &fake, "first.csv", &["--no-preflight"]).code,
+        0
+    );
+
+    portfolio(&wd, 20, 7);
+    let run = import(&wd, &fake, &["--mode", "upsert", "--no-preflight"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let counts = status_counts(&wd);
+    assert_eq!(counts.get("updated"), Some(&10), "{counts:?}");
+    assert_eq!(counts.get("created"), Some(&10), "{counts:?}");
+    let ledger = ledger_counts(&fake);
+    assert_eq!(ledger.len(), 20);
+    for ((_, id), (posts, puts)) in &ledger {
+        let n: usize = id.parse().unwrap();
+        if n < 10 {
+            assert_eq!(
+                (*posts, *puts),
+                (1, 1),
+                "obligation {id}: inserted yesterday, updated today"
+            );
+        } else {
+            assert_eq!((*posts, *puts), (1, 0), "obligation {id}: created once");
+        }
+    }
+    // Two requests a row: the lookup and the write.
+    assert!(
+        run.stderr.contains("upsert mode costs 2 a row"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn resuming_with_changed_input_is_refused_unless_allowed() {
+    let rt = runtime();
+    let wd = Workdir::new();
+    portfolio(&wd, 10, 0);
+    wd.write("m.toml", MAPPING);
+    let fake = start(&rt, FakeCrmOptions::default());
+    assert_eq!(
+        import(&wd, &fake, &["--max-requests", "4", "--no-preflight"]).code,
+        3
+    );
+
+    portfolio(&wd, 10, 1); // every balance changed
+    let run = import(&wd, &fake, &["--resume", "--no-preflight"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("row 2 would now be sent with a different body"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("--allow-changed-input"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        fake.stats().requests,
+        4,
+        "nothing sent by the refused resume"
+    );
+
+    let run = import(
+        &wd,
+        &fake,
+        &["--resume", "--allow-changed-input", "--no-preflight"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_each_inserted_once(&fake, 10);
+}
+
+#[test]
+fn a_results_file_with_sent_rows_is_never_overwritten_by_accident() {
+    let rt = runtime();
+    let wd = Workdir::new();
+    portfolio(&wd, 5, 0);
+    wd.write("m.toml", MAPPING);
+    let fake = start(&rt, FakeCrmOptions::default());
+    assert_eq!(import(&wd, &fake, &["--no-preflight"]).code, 0);
+    let before = wd.read("results.csv");
+
+    let run = import(&wd, &fake, &["--no-preflight"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("--resume") && run.stderr.contains("--force"),
+        "{}",
+        run.stderr
+    );
+    let dry = Run::from(
+        wd.command(&[
+            "import",
+            "cartera.csv",
+            "--mapping",
+            "m.toml",
+            "--dry-run",
+            "--output",
+            "results.csv",
+        ])
+        .output()
+        .unwrap(),
+    );
+    assert_eq!(dry.code, 2, "a dry run must not replace it either: {dry:?}");
+    assert_eq!(wd.read("results.csv"), before);
+    assert_eq!(fake.stats().inserts, 5);
+
+    // --resume of a finished run sends nothing and keeps every line.
+    let run = import(&wd, &fake, &["--resume", "--no-preflight"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(fake.stats().inserts, 5);
+    assert_eq!(status_counts(&wd).get("created"), Some(&5));
+
+    // --force starts over, knowingly.
+    let run = import(&wd, &fake, &["--force", "--no-preflight"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(fake.stats().inserts, 10);
+}
+
+#[test]
+fn resume_without_a_results_file_simply_starts() {
+    let rt = runtime();
+    let wd = Workdir::new();
+    portfolio(&wd, 7, 0);
+    wd.write("m.toml", MAPPING);
+    let fake = start(&rt, FakeCrmOptions::default());
+    let run = import(&wd, &fake, &["--resume"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_each_inserted_once(&fake, 7);
+    // A dry run's results file may be replaced freely.
+    let wd2 = Workdir::new();
+    portfolio(&wd2, 3, 0);
+    wd2.write("m.toml", MAPPING);
+    for _ in 0..2 {
+        let dry = wd2.run(&[
+            "import",
+            "cartera.csv",
+            "--mapping",
+            "m.toml",
+            "--dry-run",
+            "--output",
+            "results.csv",
+        ]);
+        assert_eq!(dry.code, 0, "{dry:?}");
+    }
+}
+
+#[test]
+fn sigterm_drains_writes_everything_and_exits_130() {
+    let rt = runtime();
+    let wd = Workdir::new();
+    portfolio(&wd, 300, 0);
+    wd.write("m.toml", MAPPING);
+    let fake = start(
+        &rt,
+        FakeCrmOptions {
+            latency: Duration::from_millis(20),
+            ..FakeCrmOptions::default()
+        },
+    );
+    let base = fake.base_url();
+    let child = wd
+        .command(&[
+            "import",
+            "cartera.csv",
+            "--mapping",
+            "m.toml",
+            "--server",
+            &base,
+            "--output",
+            "results.csv",
+        ])
+        .env("WOLKVOX_TOKEN", TOKEN)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = Run::from(child.wait_with_output().unwrap());
+    assert_eq!(out.code, 130, "{out:?}");
+    let counts = status_counts(&wd);
+    let created = counts.get("created").copied().unwrap_or(0);
+    assert!(created > 0 && created < 300, "{counts:?}");
+    assert_eq!(
+        created + counts.get("not_sent").copied().unwrap_or(0),
+        300,
+        "{counts:?}"
+    );
+    assert_eq!(fake.stats().inserts as usize, created);
+    // And --resume finishes the job.
+    let run = import(&wd, &fake, &["--resume"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_each_inserted_once(&fake, 300);
+}
