@@ -338,9 +338,19 @@ async fn wait_for_shutdown() {
 
 fn run_import(args: ImportArgs) -> i32 {
     init_logging(args.log_format, args.verbose);
+    // In JSON mode every stderr line is a JSON object, errors included.
+    let json = args.log_format == LogFormat::Json;
+    let fail_run = |msg: String, code: i32| {
+        if json {
+            tracing::error!(event = "error", exit_code = code, "{msg}");
+        } else {
+            eprintln!("error: {msg}");
+        }
+        code
+    };
     let settings = match import_settings(&args) {
         Ok(s) => s,
-        Err(e) => return fail(e),
+        Err(e) => return fail_run(e, exit::UNUSABLE),
     };
     let output = settings.output.clone();
     match crate::import::run(&settings) {
@@ -354,10 +364,7 @@ fn run_import(args: ImportArgs) -> i32 {
             }
             summary.exit_code()
         }
-        Err(e @ RunError::Unusable(_)) => {
-            eprintln!("error: {e}");
-            e.exit_code()
-        }
+        Err(e) => fail_run(e.to_string(), e.exit_code()),
     }
 }
 
