@@ -3,7 +3,7 @@
 
 use crate::crm::{parse_server, Connection, Token};
 use crate::import::send::{Mode, Rate, Tuning};
-use crate::import::{exit, ImportSettings, RunError, SendSettings};
+use crate::import::{exit, ImportSettings, SendSettings};
 use crate::mapping::Mapping;
 use crate::progress::{init_logging, LogFormat};
 use clap::{Args, Parser, Subcommand};

@@ -14,7 +14,10 @@ pub struct Workdir {
 impl Workdir {
     pub fn new() -> Workdir {
         Workdir {
-            dir: tempfile::Builder::new().prefix("wolkvox-import-test").tempdir().expect("temp dir"),
+            dir: tempfile::Builder::new()
+                .prefix("wolkvox-import-test")
+                .tempdir()
+                .expect("temp dir"),
         }
     }
 
@@ -73,7 +76,11 @@ impl From<Output> for Run {
 
 impl std::fmt::Debug for Run {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit {}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
     }
 }
 
@@ -82,7 +89,8 @@ pub type ResultRow = BTreeMap<String, String>;
 
 /// Reads a results CSV into rows keyed by column name, checking the header.
 pub fn read_results(path: &Path) -> Vec<ResultRow> {
-    let mut rdr = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut rdr =
+        csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let header: Vec<String> = rdr.headers().unwrap().iter().map(str::to_string).collect();
     assert_eq!(
         header,
@@ -101,7 +109,11 @@ pub fn read_results(path: &Path) -> Vec<ResultRow> {
     rdr.records()
         .map(|r| {
             let r = r.unwrap();
-            header.iter().cloned().zip(r.iter().map(str::to_string)).collect()
+            header
+                .iter()
+                .cloned()
+                .zip(r.iter().map(str::to_string))
+                .collect()
         })
         .collect()
 }
@@ -133,4 +145,78 @@ pub fn corpus_dir() -> Option<PathBuf> {
         eprintln!("notice: {} is absent; corpus checks skipped", p.display());
         None
     }
+}
+
+/// The fake CRM served in-process on 127.0.0.1 by a runtime this value owns,
+/// so a test can run the binary on its own thread (blocking) while the
+/// runtime's workers answer. Dropping it shuts the fake down and waits until
+/// its port is released.
+pub struct FakeServer {
+    crm: Option<wolkvox_import::fake_crm::FakeCrm>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl FakeServer {
+    pub fn start(opts: wolkvox_import::fake_crm::FakeCrmOptions) -> FakeServer {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("test runtime");
+        let addr = "127.0.0.1:0".parse().unwrap();
+        let crm = runtime
+            .block_on(wolkvox_import::fake_crm::FakeCrm::start(addr, opts))
+            .expect("start the fake CRM");
+        FakeServer {
+            crm: Some(crm),
+            runtime,
+        }
+    }
+
+    fn crm(&self) -> &wolkvox_import::fake_crm::FakeCrm {
+        self.crm.as_ref().expect("running")
+    }
+
+    /// e.g. "http://127.0.0.1:4321/server/API/v2/", for `--server`.
+    pub fn base_url(&self) -> String {
+        self.crm().base_url()
+    }
+
+    pub fn stats(&self) -> wolkvox_import::fake_crm::FakeCrmStats {
+        self.crm().stats()
+    }
+
+    /// One entry per stored insert or update, in order.
+    pub fn ledger(&self) -> Vec<serde_json::Value> {
+        self.crm().ledger_entries()
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        if let Some(crm) = self.crm.take() {
+            self.runtime.block_on(crm.shutdown());
+        }
+    }
+}
+
+/// Every file under `root` (recursively) whose bytes contain `needle`.
+pub fn files_containing(root: &Path, needle: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let bytes =
+                    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+                    found.push(path);
+                }
+            }
+        }
+    }
+    found
 }
