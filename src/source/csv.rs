@@ -36,11 +36,27 @@ struct LineCounter<R> {
     /// `\n` bytes the parser has passed.
     passed: u64,
     last_passed: Option<u64>,
+    /// Where the record being parsed began: a record may not grow past
+    /// `MAX_ROW_BYTES`, so a file with no line breaks or a quote never
+    /// closed cannot make the parser buffer the whole file.
+    record_start: u64,
+    /// `"` bytes seen: an odd count at the end means a quote never closed.
+    quotes: u64,
 }
+
+/// The longest row accepted, in bytes.
+pub const MAX_ROW_BYTES: u64 = 8 * 1024 * 1024;
 
 impl<R: Read> Read for LineCounter<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.offset.saturating_sub(self.record_start) > MAX_ROW_BYTES {
+            return Err(std::io::Error::other(format!(
+                "a row runs on for more than {} MiB: a quote that is never closed, or not a text table",
+                MAX_ROW_BYTES / (1024 * 1024)
+            )));
+        }
         let n = self.inner.read(buf)?;
+        self.quotes += memchr::memchr_iter(b'"', &buf[..n]).count() as u64;
         for i in memchr::memchr_iter(b'\n', &buf[..n]) {
             self.pending.push_back(self.offset + i as u64);
         }
@@ -69,6 +85,11 @@ pub(super) struct CsvReader {
     path: PathBuf,
     reader: ::csv::Reader<Input>,
     record: ::csv::ByteRecord,
+    spare: ::csv::ByteRecord,
+    /// The record after the current one, with its row number.
+    lookahead: Option<(::csv::ByteRecord, u64)>,
+    /// A read error met while looking ahead, reported on the next call.
+    deferred_error: Option<SourceError>,
     row: Row,
     /// Line breaks seen inside quoted fields so far: a CSV row is a record,
     /// not a line, so these are taken off the parser's line count.
@@ -142,11 +163,16 @@ impl CsvReader {
                 pending: VecDeque::new(),
                 passed: 0,
                 last_passed: None,
+                record_start: 0,
+                quotes: 0,
             });
         Ok(CsvReader {
             path: path.to_path_buf(),
             reader,
             record: ::csv::ByteRecord::new(),
+            spare: ::csv::ByteRecord::new(),
+            lookahead: None,
+            deferred_error: None,
             row: Row {
                 is_text: true,
                 ..Row::default()
@@ -165,8 +191,9 @@ impl CsvReader {
         &mut self.row
     }
 
-    pub(super) fn next_row(&mut self) -> Result<Option<&Row>, SourceError> {
-        match self.reader.read_byte_record(&mut self.record) {
+    /// Reads one record into `rec` and returns its row number.
+    fn read_record(&mut self, rec: &mut ::csv::ByteRecord) -> Result<Option<u64>, SourceError> {
+        match self.reader.read_byte_record(rec) {
             Ok(false) => return Ok(None),
             Ok(true) => {}
             Err(e) => return Err(self.csv_error(e)),
@@ -176,25 +203,61 @@ impl CsvReader {
         let end = self.reader.position().byte();
         let counter = self.reader.get_mut();
         let breaks = counter.passed_before(end);
+        counter.record_start = end;
         let own_terminator = u64::from(end > 0 && counter.last_passed == Some(end - 1));
-        let inside = memchr::memchr_iter(b'\n', self.record.as_slice()).count() as u64;
+        let inside = memchr::memchr_iter(b'\n', rec.as_slice()).count() as u64;
         let number = (1 + breaks).saturating_sub(own_terminator + inside + self.embedded_newlines);
         self.embedded_newlines += inside;
+        Ok(Some(number))
+    }
+
+    pub(super) fn next_row(&mut self) -> Result<Option<&Row>, SourceError> {
+        if let Some(e) = self.deferred_error.take() {
+            return Err(e);
+        }
+        // One record of look-ahead tells whether this one is the last,
+        // which the check for a quote never closed needs.
+        let (mut record, number) = match self.lookahead.take() {
+            Some(pair) => pair,
+            None => {
+                let mut rec = std::mem::take(&mut self.record);
+                match self.read_record(&mut rec)? {
+                    Some(n) => (rec, n),
+                    None => return Ok(None),
+                }
+            }
+        };
+        let mut spare = std::mem::take(&mut self.spare);
+        let is_last = match self.read_record(&mut spare) {
+            Ok(Some(n)) => {
+                self.lookahead = Some((spare, n));
+                false
+            }
+            Ok(None) => {
+                self.spare = spare;
+                true
+            }
+            Err(e) => {
+                self.spare = spare;
+                self.deferred_error = Some(e);
+                false
+            }
+        };
         self.row.number = number;
         self.row.problem = None;
         // Reuse the row's string record: no allocation once it has grown.
         let mut text = std::mem::take(&mut self.row.text);
         text.clear();
-        match std::str::from_utf8(self.record.as_slice()) {
+        match std::str::from_utf8(record.as_slice()) {
             Ok(_) => {
-                for field in self.record.iter() {
+                for field in record.iter() {
                     // Checked as a whole just above.
                     text.push_field(std::str::from_utf8(field).unwrap_or_default());
                 }
             }
             Err(_) if self.utf8_checked => unreachable!("transcoded input is valid UTF-8"),
             Err(_) => {
-                for field in self.record.iter() {
+                for field in record.iter() {
                     text.push_field(&String::from_utf8_lossy(field));
                 }
                 self.row.problem = Some(
@@ -205,6 +268,25 @@ impl CsvReader {
             }
         }
         self.row.text = text;
+        // The parser ends a quoted field left open at the end of the file
+        // without complaint; an odd number of quotes in the whole file, with
+        // this last row running to the end, is the sign of it.
+        if is_last
+            && self.reader.get_ref().quotes % 2 == 1
+            && self.row.problem.is_none()
+            && record.iter().any(|f| f.contains(&b'\n'))
+        {
+            self.row.problem = Some(
+                "a quote opened in this row is never closed, so the row runs to the end of the file; close the quote".into(),
+            );
+            // The file's last line break sits inside the open field, and the
+            // row count took it for this row's own terminator too.
+            if record.as_slice().ends_with(b"\n") {
+                self.row.number += 1;
+            }
+        }
+        record.clear();
+        self.record = record;
         Ok(Some(&self.row))
     }
 
