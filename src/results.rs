@@ -422,8 +422,25 @@ pub struct RejectsWriter {
     writer: csv::Writer<BufWriter<File>>,
     encoding: &'static encoding_rs::Encoding,
     scratch: Vec<Vec<u8>>,
-    /// The header's width: short rows are padded so `error` stays last.
-    width: usize,
+}
+
+/// The rejects file's last column: `error`, or `import_error` when the input
+/// already has a column called error.
+pub fn rejects_error_column(header: &[String]) -> &'static str {
+    if header
+        .iter()
+        .any(|h| h.trim().eq_ignore_ascii_case("error"))
+    {
+        "import_error"
+    } else {
+        "error"
+    }
+}
+
+/// True for the error column a rejects file ends with, which a fixed rejects
+/// file carries back in: it is never sent to the CRM.
+pub fn is_rejects_error_column(header: &[String], index: usize) -> bool {
+    index + 1 == header.len() && matches!(header[index].as_str(), "error" | "import_error")
 }
 
 impl RejectsWriter {
@@ -457,19 +474,15 @@ impl RejectsWriter {
             writer,
             encoding,
             scratch: Vec::new(),
-            width: header.len(),
         };
         let mut cells: Vec<String> = header.to_vec();
-        cells.push("error".into());
+        cells.push(rejects_error_column(header).into());
         w.write_cells(&cells)?;
         Ok(w)
     }
 
     pub fn write(&mut self, cells: &[String], error: &str) -> Result<(), OutputError> {
         let mut all: Vec<String> = cells.to_vec();
-        if all.len() < self.width {
-            all.resize(self.width, String::new());
-        }
         all.push(error.to_string());
         self.write_cells(&all)
     }

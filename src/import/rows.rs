@@ -77,10 +77,11 @@ impl RowFeed {
     }
 
     pub fn next_item(&mut self) -> Result<Option<Item>, SourceError> {
+        let width = self.source.header().names.len();
         let Some(row) = self.source.next_row()? else {
             return Ok(None);
         };
-        let cells = self.keep_cells.then(|| self.renderer.render(row));
+        let cells = self.keep_cells.then(|| self.renderer.render(row, width));
         let item = match self.plan.map_row(row) {
             Ok(mapped) => {
                 let key = fingerprint(&mapped.wolkvox_id, &mapped.id);
@@ -123,8 +124,18 @@ fn fingerprint(wolkvox_id: &str, id: &str) -> u64 {
 }
 
 impl Renderer {
-    fn render(&self, row: &Row) -> Vec<String> {
-        (0..row.len())
+    /// Rows are written at least at the header's width, so the error sits
+    /// under the `error` header (a workbook row lacks its trailing empty
+    /// cells, a short CSV row lost some). A row with extra cells keeps them
+    /// all: nothing the bank sent is dropped, and reading it back finds the
+    /// same fault.
+    fn render(&self, row: &Row, width: usize) -> Vec<String> {
+        let n = if row.problem.is_none() {
+            width
+        } else {
+            row.len().max(width)
+        };
+        (0..n)
             .map(|i| match row.get(i) {
                 CellRef::Empty => String::new(),
                 CellRef::Text(s) => s.to_string(),

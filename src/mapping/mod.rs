@@ -455,7 +455,12 @@ impl Plan {
             return Err(MappingError(problems.join("\n")));
         }
         let form = (0..names.len())
-            .filter(|&i| !used[i] && !excluded[i] && !names[i].trim().is_empty())
+            .filter(|&i| {
+                !used[i]
+                    && !excluded[i]
+                    && !names[i].trim().is_empty()
+                    && !crate::results::is_rejects_error_column(names, i)
+            })
             .map(|i| {
                 (
                     i,

@@ -121,8 +121,10 @@ impl CsvReader {
         };
         // UTF-8 passes through untouched (invalid bytes included) so that we
         // can point at the row that holds them; anything else is transcoded.
+        // UTF-8 is given as no encoding: only then does the decoder pass the
+        // bytes through untouched instead of replacing invalid ones.
         let mut decoded = DecodeReaderBytesBuilder::new()
-            .encoding(Some(encoding))
+            .encoding((encoding != encoding_rs::UTF_8).then_some(encoding))
             .bom_override(true)
             .strip_bom(true)
             .utf8_passthru(true)
@@ -144,7 +146,7 @@ impl CsvReader {
 
         let (delimiter, detected) = match opts.delimiter {
             Some(d) => (d, false),
-            None => (detect_delimiter(&head), true),
+            None => (detect_delimiter(&head, opts.header_row), true),
         };
         let info = CsvInfo {
             delimiter,
@@ -332,7 +334,11 @@ fn row_of_offset(data: &[u8], offset: usize) -> u64 {
 
 /// Picks the delimiter among `,` `;` TAB `|` that splits the first lines
 /// into the same number of cells most consistently; `,` when none appears.
-pub fn detect_delimiter(head: &[u8]) -> u8 {
+/// Lines above `header_row` (a title block) and lines with no candidate at
+/// all (a title, a date) are not taken as the reference.
+pub fn detect_delimiter(head: &[u8], header_row: Option<u64>) -> u8 {
+    let skip = header_row.map_or(0, |n| n.saturating_sub(1));
+    let mut line_no = 0u64;
     const CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
     // Count per candidate per line, outside quotes, for the first 30 lines.
     let mut counts: Vec<[usize; 4]> = Vec::new();
@@ -343,11 +349,14 @@ pub fn detect_delimiter(head: &[u8]) -> u8 {
         match b {
             b'"' => in_quotes = !in_quotes,
             b'\n' | b'\r' if !in_quotes => {
-                if line_has_content {
+                if line_has_content && line_no + 1 > skip && current.iter().any(|&n| n > 0) {
                     counts.push(current);
                     if counts.len() >= 30 {
                         break;
                     }
+                }
+                if b == b'\n' {
+                    line_no += 1;
                 }
                 current = [0; 4];
                 line_has_content = false;
@@ -364,7 +373,7 @@ pub fn detect_delimiter(head: &[u8]) -> u8 {
             line_has_content = true;
         }
     }
-    if line_has_content && counts.len() < 30 {
+    if line_has_content && counts.len() < 30 && line_no >= skip && current.iter().any(|&n| n > 0) {
         counts.push(current);
     }
     let Some(first) = counts.first() else {
@@ -394,24 +403,36 @@ mod tests {
 
     #[test]
     fn detects_each_delimiter() {
-        assert_eq!(detect_delimiter(b"a;b;c\n1;2;3\n"), b';');
-        assert_eq!(detect_delimiter(b"a,b,c\n1,2,3\n"), b',');
-        assert_eq!(detect_delimiter(b"a\tb\tc\n1\t2\t3\n"), b'\t');
-        assert_eq!(detect_delimiter(b"a|b|c\r\n1|2|3\r\n"), b'|');
-        assert_eq!(detect_delimiter(b"single\nvalue\n"), b',');
-        assert_eq!(detect_delimiter(b""), b',');
+        assert_eq!(detect_delimiter(b"a;b;c\n1;2;3\n", None), b';');
+        assert_eq!(detect_delimiter(b"a,b,c\n1,2,3\n", None), b',');
+        assert_eq!(detect_delimiter(b"a\tb\tc\n1\t2\t3\n", None), b'\t');
+        assert_eq!(detect_delimiter(b"a|b|c\r\n1|2|3\r\n", None), b'|');
+        assert_eq!(detect_delimiter(b"single\nvalue\n", None), b',');
+        assert_eq!(detect_delimiter(b"", None), b',');
     }
 
     #[test]
     fn decimal_commas_do_not_fool_detection() {
         let head = b"Nro;Saldo;Fecha\n1;1.234,50;01/02/2024\n2;99,00;03/04/2024\n";
-        assert_eq!(detect_delimiter(head), b';');
+        assert_eq!(detect_delimiter(head, None), b';');
+    }
+
+    #[test]
+    fn title_lines_are_not_the_reference() {
+        assert_eq!(
+            detect_delimiter(b"Reporte de cartera\n\n\na;b;Saldo\nR1;OB1;10\n", None),
+            b';'
+        );
+        assert_eq!(
+            detect_delimiter(b"Reporte, noviembre\n\na;b;Saldo\nR1;OB1;10\n", Some(3)),
+            b';'
+        );
     }
 
     #[test]
     fn quoted_delimiters_are_ignored() {
         let head = b"name,desc\n\"a;b;c\",x\n\"d;e;f\",y\n";
-        assert_eq!(detect_delimiter(head), b',');
+        assert_eq!(detect_delimiter(head, None), b',');
     }
 
     #[test]
