@@ -152,7 +152,10 @@ fn duplicate_headers_name_both_positions() {
     let err = &out.run.stderr;
     assert!(err.contains("in.csv"), "{err}");
     assert!(err.contains("two columns have the same name"), "{err}");
-    assert!(err.contains("column 3 and column 5"), "{err}");
+    assert!(
+        err.contains("\"Saldo\" (column 3) and \"saldo \" (column 5)"),
+        "{err}"
+    );
     assert!(err.contains("header row 1"), "{err}");
 }
 

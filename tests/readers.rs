@@ -773,7 +773,7 @@ fn xlsx_duplicate_headers_name_both_columns() {
     assert_eq!(out.run.code, 2, "{:?}", out.run);
     assert!(out.run.stderr.contains("in.xlsx"), "{:?}", out.run);
     assert!(
-        out.run.stderr.contains("column C and column D"),
+        out.run.stderr.contains("(column C) and") && out.run.stderr.contains("(column D)"),
         "{:?}",
         out.run
     );

@@ -124,8 +124,12 @@ pub(crate) fn prepare(settings: &ImportSettings, shape: BodyShape) -> Result<Pre
         shape,
     )
     .map_err(|e| {
+        let mapping = match &settings.mapping.origin {
+            Some(p) => format!("the mapping {}", p.display()),
+            None => "the mapping".to_string(),
+        };
         RunError::Unusable(format!(
-            "{}: the mapping does not fit the file's header (row {}):\n{}",
+            "{}: {mapping} does not fit the file's header (row {}):\n{}",
             settings.input.display(),
             source.header().row,
             e.0

@@ -140,6 +140,9 @@ impl Summary {
             }
         }
         out.push('\n');
+        if rows == 0 {
+            out.push_str("  the file has a header but no data rows\n");
+        }
         if self.carried_over > 0 {
             out.push_str(&format!(
                 "  {} rows were already done by an earlier run (no request made)\n",

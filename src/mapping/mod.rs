@@ -72,6 +72,8 @@ pub struct Mapping {
     pub rename: Vec<(String, String)>,
     /// The source's date formats, for rendering dates back into text (rejects).
     pub input_date_formats: Vec<DateFormat>,
+    /// The file it was read from, for messages.
+    pub origin: Option<std::path::PathBuf>,
 }
 
 impl Mapping {
@@ -83,7 +85,10 @@ impl Mapping {
                 crate::source::open_error(&e)
             ))
         })?;
-        Mapping::parse(&text).map_err(|e| MappingError(format!("{}: {}", path.display(), e.0)))
+        let mut m = Mapping::parse(&text)
+            .map_err(|e| MappingError(format!("{}: {}", path.display(), e.0)))?;
+        m.origin = Some(path.to_path_buf());
+        Ok(m)
     }
 
     pub fn parse(text: &str) -> Result<Mapping, MappingError> {
@@ -206,6 +211,7 @@ impl Mapping {
             exclude: file.form.exclude.clone(),
             rename: file.form.rename.clone().into_iter().collect(),
             input_date_formats,
+            origin: None,
         })
     }
 }

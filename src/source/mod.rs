@@ -394,9 +394,10 @@ fn check_duplicate_headers(path: &Path, header: &Header) -> Result<(), SourceErr
             return Err(SourceError::new(
                 path,
                 format!(
-                    "two columns have the same name \"{}\" ({} and {}, header row {}); rename one of them",
-                    name.trim(),
+                    "two columns have the same name: \"{}\" ({}) and \"{}\" ({}), header row {}; rename one of them",
+                    header.names[first],
                     header.position(first),
+                    name,
                     header.position(i),
                     header.row
                 ),
