@@ -625,3 +625,62 @@ fn requests_per_created_obligation_stay_low_under_faults() {
     }
     eprintln!("{}", figures.join("\n"));
 }
+
+/// The CRM goes away in the middle of a run and comes back on the same
+/// address: requests refused meanwhile are retried, requests cut off are
+/// looked up, and every row ends created exactly once (with `--resume` if
+/// the run had to stop).
+#[test]
+fn the_crm_stopped_and_restarted_mid_run_loses_and_duplicates_nothing() {
+    let rt = runtime();
+    let wd = Workdir::new();
+    let rows = 400;
+    portfolio(&wd, rows, 0);
+    wd.write("m.toml", MAPPING);
+    let ledger = wd.path("ledger.jsonl");
+    let opts = || FakeCrmOptions {
+        latency: Duration::from_millis(5),
+        ledger: Some(ledger.clone()),
+        token: TOKEN.into(),
+        ..FakeCrmOptions::default()
+    };
+    let fake = start(&rt, opts());
+    let addr = fake.local_addr();
+    let base = fake.base_url();
+    let child = wd
+        .command(&[
+            "import",
+            "cartera.csv",
+            "--mapping",
+            "m.toml",
+            "--server",
+            &base,
+            "--output",
+            "results.csv",
+        ])
+        .env("WOLKVOX_TOKEN", TOKEN)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    rt.block_on(fake.shutdown());
+    std::thread::sleep(Duration::from_millis(1500));
+    let fake = rt
+        .block_on(FakeCrm::start(addr, opts()))
+        .expect("restart on the same address");
+    let first = Run::from(child.wait_with_output().unwrap());
+    assert!(first.code == 0 || first.code == 3, "{first:?}");
+    if first.code == 3 {
+        let again = import(&wd, &fake, &["--resume"]);
+        assert_eq!(again.code, 0, "{again:?}");
+    }
+    let results = read_results(&wd.path("results.csv"));
+    assert_eq!(results.len(), rows);
+    assert!(
+        results.iter().all(|r| r["status"] == "created"),
+        "{:?}",
+        status_counts(&wd)
+    );
+    assert_each_inserted_once(&fake, rows);
+}
