@@ -7,7 +7,7 @@
 //! API's own examples use, or into a [`ValueError`] that says, in words a
 //! person can act on, what was wrong with the value.
 
-use chrono::format::{Item, ParseErrorKind, StrftimeItems};
+use chrono::format::{Fixed, Item, Numeric, ParseErrorKind, Parsed, StrftimeItems};
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 use std::fmt::Write as _;
 
@@ -318,6 +318,21 @@ impl DateFormat {
                 "\"{spec}\" is not a valid date format (use strftime codes such as %d/%m/%Y)"
             ));
         }
+        let has = |f: &dyn Fn(&Item<'_>) -> bool| items.iter().any(f);
+        let day = has(&|i| matches!(i, Item::Numeric(Numeric::Day, _)));
+        let month = has(&|i| {
+            matches!(
+                i,
+                Item::Numeric(Numeric::Month, _)
+                    | Item::Fixed(Fixed::ShortMonthName | Fixed::LongMonthName)
+            )
+        });
+        let year = has(&|i| matches!(i, Item::Numeric(Numeric::Year | Numeric::YearMod100, _)));
+        if !(day && month && year) {
+            return Err(format!(
+                "\"{spec}\" does not name a day, a month and a year (use e.g. %d/%m/%Y)"
+            ));
+        }
         // Proves the format can at least print a date.
         let mut probe = String::new();
         if write!(
@@ -388,12 +403,23 @@ pub fn excel_serial_to_date(serial: f64, is_1904: bool) -> Result<NaiveDate, Val
 }
 
 /// Parses a date cell: an Excel date cell, an Excel serial number (numeric
-/// cell or digits-only text), or text in one of `formats`, tried in order.
+/// cell or five-digit text), or text in one of `formats`, tried in order.
+/// Serials are read in the 1900 date system; see [`parse_date_in`].
 pub fn parse_date(cell: CellRef<'_>, formats: &[DateFormat]) -> Result<NaiveDate, ValueError> {
+    parse_date_in(cell, formats, false)
+}
+
+/// [`parse_date`] for a workbook in the given date system (`date_1904` for
+/// workbooks made by old Mac versions of Excel).
+pub fn parse_date_in(
+    cell: CellRef<'_>,
+    formats: &[DateFormat],
+    date_1904: bool,
+) -> Result<NaiveDate, ValueError> {
     match cell {
         CellRef::Date(d) => Ok(d),
-        CellRef::Number(n) => excel_serial_to_date(n, false),
-        CellRef::Int(i) => excel_serial_to_date(i as f64, false),
+        CellRef::Number(n) => excel_serial_to_date(n, date_1904),
+        CellRef::Int(i) => excel_serial_to_date(i as f64, date_1904),
         CellRef::Text(s) => parse_date_text(s.trim(), formats),
         CellRef::Bool(_) => err("holds TRUE/FALSE, not a date"),
         CellRef::Error(e) => err(format!("holds the error value {e}")),
@@ -406,16 +432,17 @@ fn parse_date_text(s: &str, formats: &[DateFormat]) -> Result<NaiveDate, ValueEr
     for f in formats {
         match parse_with(s, f.spec()) {
             Ok(d) => return Ok(d),
-            Err(ParseErrorKind::OutOfRange) | Err(ParseErrorKind::Impossible) => impossible = true,
+            Err(ParseErrorKind::OutOfRange | ParseErrorKind::Impossible) => {
+                impossible |= plausible_parts(s, f.spec())
+            }
             Err(_) => {}
         }
     }
-    // An Excel serial that reached a CSV as plain digits.
-    if !s.is_empty() && s.len() <= 7 && s.bytes().all(|b| b.is_ascii_digit()) {
+    // An Excel serial that reached a CSV as plain digits: five digits are
+    // the dates from 1927 to 2173; fewer are more likely a typing slip.
+    if s.len() == 5 && s.bytes().all(|b| b.is_ascii_digit()) {
         if let Ok(n) = s.parse::<u32>() {
-            if n >= 1 {
-                return excel_serial_to_date(f64::from(n), false);
-            }
+            return excel_serial_to_date(f64::from(n), false);
         }
     }
     if impossible {
@@ -449,6 +476,24 @@ fn parse_with(s: &str, fmt: &str) -> Result<NaiveDate, ParseErrorKind> {
         }
     }
     Err(first)
+}
+
+/// True when `s` reads in `fmt` as a day 1–31, a month 1–12 and a four-digit
+/// year, so that a failure means the calendar has no such day (31/02), not
+/// that the text is in another format.
+fn plausible_parts(s: &str, fmt: &str) -> bool {
+    let mut p = Parsed::new();
+    let base = s.split([' ', 'T']).next().unwrap_or(s);
+    if chrono::format::parse(&mut p, s, StrftimeItems::new(fmt)).is_err()
+        && chrono::format::parse(&mut p, base, StrftimeItems::new(fmt)).is_err()
+        && p.day().is_none()
+    {
+        return false;
+    }
+    let month_ok = p.month().is_some_and(|m| (1..=12).contains(&m));
+    let day_ok = p.day().is_some_and(|d| (1..=31).contains(&d));
+    let year_ok = p.year().is_some_and(|y| (1000..=9999).contains(&y));
+    month_ok && day_ok && year_ok
 }
 
 /// Two-digit or five-digit years are typing slips, not dates to send.
@@ -618,6 +663,19 @@ mod tests {
             "\"29/02/2023\" is not a real date"
         );
         assert!(parse_date(CellRef::Text("29/02/2024"), &dmy()).is_ok());
+        // Another format is not "not a real date".
+        assert_eq!(
+            parse_date(CellRef::Text("31/01/24"), &dmy()).unwrap_err().0,
+            "\"31/01/24\" is not a date in the format dd/mm/yyyy"
+        );
+        let two = vec![
+            DateFormat::new("%d/%m/%Y").unwrap(),
+            DateFormat::new("%Y-%m-%d").unwrap(),
+        ];
+        assert_eq!(
+            parse_date(CellRef::Text("03-15-2024"), &two).unwrap_err().0,
+            "\"03-15-2024\" is not a date in the format dd/mm/yyyy or yyyy-mm-dd"
+        );
     }
 
     #[test]
@@ -664,6 +722,10 @@ mod tests {
             .unwrap_err()
             .contains("\"%Q\" is not a valid date format"));
         assert!(DateFormat::new("").is_err());
+        assert!(DateFormat::new("%m/%Y")
+            .unwrap_err()
+            .contains("does not name a day, a month and a year"));
+        assert!(DateFormat::new("%d-%b-%y").is_ok());
         let f = DateFormat::new(DEFAULT_OUTPUT_DATE_FORMAT).unwrap();
         assert_eq!(f.format(ymd(2023, 6, 6)), "06-06-2023");
         assert_eq!(f.human(), "dd-mm-yyyy");

@@ -635,13 +635,12 @@ fn rejects_keep_the_inputs_shape_and_read_back_to_the_same_errors() {
     assert!(again.payloads.is_empty());
 }
 
-/// A short row is padded so its error sits under the `error` header, as a
-/// person fixing it in a spreadsheet expects; a long row keeps every cell the
-/// bank sent, so its error comes after them and reading it back refuses it
-/// again. (A short row left unfixed reads back as a full row: its error
-/// message is what tells the person to fix it.)
+/// A row of the wrong width is written to the rejects file as it came, its
+/// error after its own cells: padded, a short row would read back as valid
+/// with its cells under the wrong columns. Read back unfixed, both rows are
+/// refused again.
 #[test]
-fn rows_of_the_wrong_width_keep_their_data_in_the_rejects_file() {
+fn rows_of_the_wrong_width_stay_invalid_through_the_rejects_file() {
     let wd = Workdir::new();
     // Row 3 lost a delimiter (two cells ran together); row 4 has a stray one.
     wd.write(
@@ -660,12 +659,15 @@ fn rows_of_the_wrong_width_keep_their_data_in_the_rejects_file() {
     );
     let table = read_csv_table(&out.rejects, b';', encoding_rs::UTF_8);
     assert_eq!(table[0], ["a", "b", "Saldo", "Ciudad", "error"]);
-    assert_eq!(table[1], ["R1", "OB2", "10 Pasto", "", out.error(3)]);
+    assert_eq!(table[1], ["R1", "OB2", "10 Pasto", out.error(3)]);
     assert_eq!(table[2], ["R1", "OB3", "1", "0", "Neiva", out.error(4)]);
-    // Imported again unchanged, the long row is still refused.
+    // Imported again unchanged, both rows are still refused.
     std::fs::copy(&out.rejects, wd.path("again.csv")).unwrap();
     let again = dry_run(&wd, "again.csv", "m.toml", &[]);
-    assert_eq!(again.statuses()[1], statuses(&[(3, "invalid")])[0]);
+    assert_eq!(
+        again.statuses(),
+        statuses(&[(2, "invalid"), (3, "invalid")])
+    );
 }
 
 #[test]

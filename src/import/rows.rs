@@ -124,16 +124,16 @@ fn fingerprint(wolkvox_id: &str, id: &str) -> u64 {
 }
 
 impl Renderer {
-    /// Rows are written at least at the header's width, so the error sits
-    /// under the `error` header (a workbook row lacks its trailing empty
-    /// cells, a short CSV row lost some). A row with extra cells keeps them
-    /// all: nothing the bank sent is dropped, and reading it back finds the
-    /// same fault.
+    /// A sound row is written at the header's width, so its error sits under
+    /// the `error` header (a workbook row lacks its trailing empty cells). A
+    /// row of the wrong width is written as it came: padding a short row
+    /// would line its cells up under the wrong columns and let it read back
+    /// as valid; as it came, it reads back with the same fault.
     fn render(&self, row: &Row, width: usize) -> Vec<String> {
         let n = if row.problem.is_none() {
             width
         } else {
-            row.len().max(width)
+            row.len()
         };
         (0..n)
             .map(|i| match row.get(i) {

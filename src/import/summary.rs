@@ -164,6 +164,12 @@ impl Summary {
                 let rows_word = if n == 1 { "row" } else { "rows" };
                 out.push_str(&format!("    {n} {rows_word}, e.g. row {row}: {msg}\n"));
             }
+            if self.errors.len() > 5 {
+                out.push_str(&format!(
+                    "    … and {} more kinds of problem (see the error column of the results)\n",
+                    self.errors.len() - 5
+                ));
+            }
         }
         if let Some(why) = &self.stopped {
             out.push_str(&format!("  the run was stopped: {why}\n"));

@@ -300,6 +300,17 @@ fn check_field(
     if problems.len() > before {
         return None;
     }
+    if matches!(field, "wolkvox_id" | "id") && spec.required == Some(false) {
+        problems.push(format!(
+            "{at}: required = false is not allowed; every obligation needs its {}",
+            if field == "id" {
+                "number"
+            } else {
+                "collections record"
+            }
+        ));
+        return None;
+    }
     Some(FieldRule {
         field,
         source: source?,
@@ -318,6 +329,18 @@ pub fn convert_cell(
     formats: &[DateFormat],
     out_format: &DateFormat,
 ) -> Result<String, value::ValueError> {
+    convert_cell_in(cell, kind, decimal, formats, out_format, false)
+}
+
+/// [`convert_cell`] for a workbook in the 1904 date system when `date_1904`.
+fn convert_cell_in(
+    cell: CellRef<'_>,
+    kind: FieldType,
+    decimal: DecimalSeparator,
+    formats: &[DateFormat],
+    out_format: &DateFormat,
+    date_1904: bool,
+) -> Result<String, value::ValueError> {
     if cell.is_blank() {
         return Ok(String::new());
     }
@@ -325,7 +348,9 @@ pub fn convert_cell(
         FieldType::Text => value::cell_text(cell, out_format),
         FieldType::Number => value::parse_number(cell, decimal),
         FieldType::Integer => value::parse_integer(cell, decimal),
-        FieldType::Date => value::parse_date(cell, formats).map(|d| out_format.format(d)),
+        FieldType::Date => {
+            value::parse_date_in(cell, formats, date_1904).map(|d| out_format.format(d))
+        }
     }
 }
 
@@ -516,12 +541,13 @@ impl Plan {
                 (FieldSource::Constant(v), _) => Ok(v.clone()),
                 (FieldSource::Column(_), Some(i)) => {
                     let cell = row.get(i);
-                    match convert_cell(
+                    match convert_cell_in(
                         cell,
                         r.rule.kind,
                         self.decimal,
                         &r.rule.formats,
                         &self.date_format,
+                        row.date_1904,
                     ) {
                         Ok(v) if v.is_empty() => match &r.rule.default {
                             Some(d) => Ok(d.clone()),

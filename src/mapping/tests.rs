@@ -288,7 +288,7 @@ operation = "  "
 date_format = "%d-%m-%Y"
 [fields]
 name = { column = "A", value = "B" }
-days_delay = { column = "D", type = "integer", formats = ["%d"] }
+days_delay = { column = "D", type = "integer", formats = ["%d/%m/%Y"] }
 total_balance = { value = "abc", type = "number" }
 "#;
     let e = Mapping::parse(text).unwrap_err().0;

@@ -58,6 +58,9 @@ pub struct Row {
     is_text: bool,
     /// Why the row cannot be used as read (wrong width, bad bytes).
     pub problem: Option<String>,
+    /// The workbook counts dates from 1904 (old Mac Excel): date serials in
+    /// plain number cells are read in that system.
+    pub date_1904: bool,
 }
 
 impl Row {

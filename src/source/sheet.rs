@@ -177,6 +177,7 @@ fn read_sheet(
             let mut cells = x.worksheet_cells_reader(sheet).map_err(|e| e.to_string())?;
             while let Some(cell) = cells.next_cell().map_err(|e| e.to_string())? {
                 let (r, c) = cell.get_position();
+                batcher.learn_date_system(cell.get_value());
                 if !batcher.put(r, c, convert_ref(cell.get_value())) {
                     return Ok(());
                 }
@@ -210,6 +211,8 @@ struct Batcher<'a> {
     tx: &'a SyncSender<Message>,
     batch: Vec<Row>,
     current: Option<(u32, Vec<Cell>)>,
+    /// The workbook's date system, learnt from its first date cell.
+    date_1904: bool,
 }
 
 impl<'a> Batcher<'a> {
@@ -218,6 +221,20 @@ impl<'a> Batcher<'a> {
             tx,
             batch: Vec::with_capacity(BATCH_ROWS),
             current: None,
+            date_1904: false,
+        }
+    }
+
+    /// calamine keeps the workbook's date system private, but its date cells
+    /// carry it: compare one with the same serial in the 1904 system.
+    fn learn_date_system(&mut self, v: &DataRef<'_>) {
+        if let DataRef::DateTime(dt) = v {
+            let as_1904 = calamine::ExcelDateTime::new(
+                dt.as_f64(),
+                calamine::ExcelDateTimeType::DateTime,
+                true,
+            );
+            self.date_1904 = dt.is_datetime() && *dt == as_1904;
         }
     }
 
@@ -246,7 +263,9 @@ impl<'a> Batcher<'a> {
 
     fn flush_row(&mut self) -> bool {
         if let Some((r, cells)) = self.current.take() {
-            self.batch.push(Row::from_cells(u64::from(r) + 1, cells));
+            let mut row = Row::from_cells(u64::from(r) + 1, cells);
+            row.date_1904 = self.date_1904;
+            self.batch.push(row);
             if self.batch.len() >= BATCH_ROWS {
                 let full = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH_ROWS));
                 return self.tx.send(Message::Rows(full)).is_ok();
