@@ -103,9 +103,15 @@ impl Progress {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(4));
             bar.set_style(
                 ProgressStyle::with_template(
-                    "{spinner} {pos}/{len} rows [{bar:30}] {per_sec} eta {eta} {msg}",
+                    "{spinner} {pos}/{len} rows [{bar:30}] {rate} eta {eta} {msg}",
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .with_key(
+                    "rate",
+                    |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = write!(w, "{:.0} rows/s", state.per_sec());
+                    },
+                )
                 .progress_chars("=> "),
             );
             if let Ok(mut slot) = active_bar().lock() {
