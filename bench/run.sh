@@ -228,9 +228,10 @@ if want xlsx; then
         run_timed 600 "$CALAMINE" "$WORK/p100k.xlsx" stream
         record xlsx.stream "$WALL"
         record xlsx.ratio "$(awk -v a="$imp" -v b="$WALL" 'BEGIN { print a / b }')"
+        st=$WALL
         run_timed 600 "$CALAMINE" "$WORK/p100k.xlsx" range
         record xlsx.range "$WALL"
-        say "  importer ${imp}s, calamine stream ${WALL}s"
+        say "  importer ${imp}s, calamine stream ${st}s, range ${WALL}s"
     done
     fresh "$out"
     row "xlsx dry run, 100,000 rows: importer" xlsx.importer "s" 3 "—" "—"
