@@ -684,3 +684,34 @@ fn the_crm_stopped_and_restarted_mid_run_loses_and_duplicates_nothing() {
     );
     assert_each_inserted_once(&fake, rows);
 }
+
+/// A base URL that points at the wrong path is found by the quota check,
+/// before a single row is sent and refused for it.
+#[test]
+fn a_wrong_server_path_stops_the_run_before_any_row_is_sent() {
+    let rt = runtime();
+    let wd = Workdir::new();
+    portfolio(&wd, 6, 0);
+    wd.write("m.toml", MAPPING);
+    let fake = start(&rt, FakeCrmOptions::default());
+    let wrong = fake.base_url().replace("server/API/v2/", "wrong/");
+    let run = Run::from(
+        wd.command(&[
+            "import",
+            "cartera.csv",
+            "--mapping",
+            "m.toml",
+            "--server",
+            &wrong,
+            "--output",
+            "results.csv",
+        ])
+        .env("WOLKVOX_TOKEN", TOKEN)
+        .output()
+        .unwrap(),
+    );
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(run.stderr.contains("check --server"), "{}", run.stderr);
+    assert_eq!(status_counts(&wd).get("not_sent"), Some(&6));
+    assert_eq!(fake.stats().requests, 1, "only the quota check");
+}

@@ -27,6 +27,19 @@ pub enum Verdict {
     InDoubt { message: String },
 }
 
+impl Verdict {
+    /// The verdict in words, for messages and the results file.
+    pub fn describe(&self) -> String {
+        match self {
+            Verdict::Done { wolkvox_id } => format!("done (id {wolkvox_id})"),
+            Verdict::Refused { message } => format!("refused: {message}"),
+            Verdict::Transient { message, .. } => message.clone(),
+            Verdict::StopRun { message, .. } => message.clone(),
+            Verdict::InDoubt { message } => message.clone(),
+        }
+    }
+}
+
 /// A verdict with the raw facts the results file records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Classified {

@@ -113,6 +113,10 @@ impl Client {
             .await
     }
 
+    pub fn token_information_url(&self) -> &str {
+        self.token_url.as_str()
+    }
+
     /// The token's daily quota and use. Costs one request of the quota.
     pub async fn token_information(&self, operation: &str) -> Exchange {
         let mut url = self.token_url.clone();

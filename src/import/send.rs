@@ -244,14 +244,24 @@ impl Worker {
     /// request from the budget; false if the run stopped meanwhile or the
     /// budget is spent (which stops the run).
     async fn ready(&self) -> bool {
-        if self.stop.get().is_some() {
+        self.ready_for(false).await
+    }
+
+    /// [`Worker::ready`]; a `lookup` may go ahead after an interrupt.
+    async fn ready_for(&self, lookup: bool) -> bool {
+        let blocks = |s: &Option<Stop>| match s {
+            None => false,
+            Some(Stop::Interrupt) => !lookup,
+            Some(Stop::Halt(_)) => true,
+        };
+        if blocks(&self.stop.get()) {
             return false;
         }
         if let Some(l) = &self.limiter {
             let mut rx = self.stop.tx.subscribe();
             tokio::select! {
                 _ = l.until_ready() => {}
-                _ = rx.wait_for(Option::is_some) => return false,
+                _ = rx.wait_for(blocks) => return false,
             }
         }
         if !self.budget.take() {
@@ -467,7 +477,9 @@ impl Worker {
             if tries > self.tuning.max_retries {
                 return Err((true, format!("the lookups kept failing: {last}")));
             }
-            if !self.ready().await {
+            // A lookup finishes a row whose request already left, so an
+            // interrupt (unlike a halt) lets it go ahead.
+            if !self.ready_for(true).await {
                 return Err((
                     false,
                     "the run stopped before the lookup could answer".into(),
@@ -497,13 +509,13 @@ impl Worker {
                     retry_after
                 }
                 Lookup::Unknown(other) => {
-                    last = format!("{other:?}");
+                    last = other.describe();
                     None
                 }
             };
             let wait = self.backoff(tries, retry_after);
-            if !self.stop.sleep(wait).await && self.stop.get() == Some(Stop::Interrupt) {
-                return Err((false, "the run was interrupted during the lookup".into()));
+            if !self.stop.sleep(wait).await && matches!(self.stop.get(), Some(Stop::Halt(_))) {
+                return Err((false, "the run stopped during the lookup".into()));
             }
         }
     }
@@ -626,8 +638,14 @@ async fn preflight(client: &Client, operation: &str) -> Result<Option<TokenQuota
         (Verdict::StopRun { message, quota: true }, _) => Err(format!(
             "{message}: the token's daily quota is already used up; run again with --resume once it restarts"
         )),
+        // The token endpoint missing means the base URL is wrong: every
+        // request of the run would fail the same way.
+        (_, Ok(resp)) if resp.status == 404 => Err(format!(
+            "the server answered 404 for {}; check --server (the base should end in /server/API/v2/)",
+            client.token_information_url()
+        )),
         (v, _) => {
-            tracing::warn!("could not read the token's quota ({v:?}); going on without a quota check");
+            tracing::warn!("could not read the token's quota ({}); going on without a quota check", v.describe());
             Ok(None)
         }
     }

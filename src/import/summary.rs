@@ -91,14 +91,18 @@ impl Summary {
 
     /// The summary as one structured log event, last of a JSON-logged run.
     pub fn log_json(&self, output: &std::path::Path) {
-        let counts: BTreeMap<&str, u64> =
-            self.counts.iter().map(|(s, n)| (s.as_str(), *n)).collect();
-        let counts = serde_json::to_string(&counts).unwrap_or_default();
         tracing::info!(
             event = "summary",
             dry_run = self.dry_run,
             rows = self.rows(),
-            counts = %counts,
+            valid = self.get(Status::Valid),
+            created = self.get(Status::Created),
+            updated = self.get(Status::Updated),
+            invalid = self.get(Status::Invalid),
+            failed = self.get(Status::Failed),
+            uncertain = self.get(Status::Uncertain),
+            not_sent = self.get(Status::NotSent),
+            carried_over = self.carried_over,
             requests = self.requests,
             elapsed_s = self.elapsed.as_secs_f64(),
             rows_per_s = self.rows_per_second(),
