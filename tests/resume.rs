@@ -83,6 +83,27 @@ fn import_to(wd: &Workdir, fake: &FakeCrm, output: &str, extra: &[&str]) -> Run 
     )
 }
 
+/// Starts an import in the background, its output captured.
+fn spawn_import(wd: &Workdir, base: &str, extra: &[&str]) -> std::process::Child {
+    let mut args = vec![
+        "import",
+        "cartera.csv",
+        "--mapping",
+        "m.toml",
+        "--server",
+        base,
+        "--output",
+        "results.csv",
+    ];
+    args.extend_from_slice(extra);
+    wd.command(&args)
+        .env("WOLKVOX_TOKEN", TOKEN)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// Ledger writes per obligation `(record, id)`, split by method.
 fn ledger_counts(fake: &FakeCrm) -> BTreeMap<(String, String), (u32, u32)> {
     let mut m: BTreeMap<(String, String), (u32, u32)> = BTreeMap::new();
@@ -143,24 +164,7 @@ fn killed_at_random_moments_then_resumed_nothing_is_lost_or_duplicated() {
         );
         // Kill at moments spread over the run, each resuming the one before.
         for (k, ms) in [250u64, 500, 800].iter().enumerate() {
-            let base = fake.base_url();
-            let mut child = wd
-                .command(&[
-                    "import",
-                    "cartera.csv",
-                    "--mapping",
-                    "m.toml",
-                    "--server",
-                    &base,
-                    "--output",
-                    "results.csv",
-                    "--resume",
-                ])
-                .env("WOLKVOX_TOKEN", TOKEN)
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .unwrap();
+            let mut child = spawn_import(&wd, &fake.base_url(), &["--resume"]);
             std::thread::sleep(Duration::from_millis(ms + 97 * (trial as u64 + k as u64)));
             child.kill().unwrap(); // SIGKILL: no chance to clean up
             child.wait().unwrap();
@@ -544,22 +548,7 @@ fn sigterm_drains_writes_everything_and_exits_130() {
         },
     );
     let base = fake.base_url();
-    let child = wd
-        .command(&[
-            "import",
-            "cartera.csv",
-            "--mapping",
-            "m.toml",
-            "--server",
-            &base,
-            "--output",
-            "results.csv",
-        ])
-        .env("WOLKVOX_TOKEN", TOKEN)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_import(&wd, &base, &[]);
     std::thread::sleep(Duration::from_millis(700));
     let status = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -647,22 +636,7 @@ fn the_crm_stopped_and_restarted_mid_run_loses_and_duplicates_nothing() {
     let fake = start(&rt, opts());
     let addr = fake.local_addr();
     let base = fake.base_url();
-    let child = wd
-        .command(&[
-            "import",
-            "cartera.csv",
-            "--mapping",
-            "m.toml",
-            "--server",
-            &base,
-            "--output",
-            "results.csv",
-        ])
-        .env("WOLKVOX_TOKEN", TOKEN)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_import(&wd, &base, &[]);
     std::thread::sleep(Duration::from_millis(400));
     rt.block_on(fake.shutdown());
     std::thread::sleep(Duration::from_millis(1500));
