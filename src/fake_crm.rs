@@ -306,7 +306,11 @@ impl FakeCrm {
     /// Includes the entries replayed from an existing ledger, so it always
     /// describes everything the fake holds.
     pub fn ledger_entries(&self) -> Vec<serde_json::Value> {
-        lock(&self.shared.store).entries.clone()
+        lock(&self.shared.store)
+            .entries
+            .iter()
+            .map(|e| serde_json::from_str(e).expect("entries are stored as valid JSON"))
+            .collect()
     }
 
     /// Stops accepting and closes the listener and all connections.
@@ -736,7 +740,9 @@ fn validate_form(form: &Value) -> Result<(), String> {
 
 struct StoredObligation {
     id: String,
-    fields: Map<String, Value>,
+    /// The `fields` object as JSON text: a million obligations held as
+    /// `Value` trees would take gigabytes.
+    fields: Box<str>,
 }
 
 /// What the fake holds. Every change goes through `commit`, which is also
@@ -745,7 +751,8 @@ struct StoredObligation {
 struct Store {
     /// (record wolkvox_id, obligation id) -> every stored copy, oldest first.
     obligations: HashMap<(String, String), Vec<StoredObligation>>,
-    entries: Vec<Value>,
+    /// Ledger entries as JSON text, in order.
+    entries: Vec<Box<str>>,
     next_id: u64,
     next_seq: u64,
     ledger: Option<File>,
@@ -823,7 +830,8 @@ impl Store {
                 copies
                     .iter()
                     .map(|copy| {
-                        let mut fields = copy.fields.clone();
+                        let mut fields: Map<String, Value> =
+                            serde_json::from_str(&copy.fields).unwrap_or_default();
                         fields.insert("wolkvox_id".into(), Value::String(copy.id.clone()));
                         Value::Object(fields)
                     })
@@ -885,7 +893,10 @@ impl Store {
                 self.obligations
                     .entry(key)
                     .or_default()
-                    .push(StoredObligation { id, fields });
+                    .push(StoredObligation {
+                        id,
+                        fields: Value::Object(fields).to_string().into_boxed_str(),
+                    });
             }
             "PUT" => {
                 let copies = self
@@ -893,9 +904,12 @@ impl Store {
                     .get_mut(&key)
                     .ok_or_else(|| format!("update of unknown obligation {}/{}", key.0, key.1))?;
                 for copy in copies {
+                    let mut merged: Map<String, Value> =
+                        serde_json::from_str(&copy.fields).unwrap_or_default();
                     for (name, value) in &fields {
-                        copy.fields.insert(name.clone(), value.clone());
+                        merged.insert(name.clone(), value.clone());
                     }
+                    copy.fields = Value::Object(merged).to_string().into_boxed_str();
                 }
             }
             other => return Err(format!("unknown method {other:?}")),
@@ -905,7 +919,7 @@ impl Store {
             .and_then(Value::as_u64)
             .unwrap_or(self.next_seq);
         self.next_seq = self.next_seq.max(seq + 1);
-        self.entries.push(entry);
+        self.entries.push(entry.to_string().into_boxed_str());
         Ok(())
     }
 }
