@@ -1,0 +1,134 @@
+//! How hard a run pushes the API: concurrency, rate, retries, the mode.
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+/// How hard to push the API.
+#[derive(Debug, Clone)]
+pub struct Tuning {
+    /// Requests in flight at most (the API allows 2 per token).
+    pub concurrency: usize,
+    /// Minimum spacing between requests, from `--rate`.
+    pub rate: Option<Rate>,
+    /// Retries of a transient failure per row, after the first attempt.
+    pub max_retries: u32,
+    /// Bound on each request, send to end of answer.
+    pub timeout: Duration,
+    /// Consecutive rows that fail only transiently before the run stops.
+    pub breaker: u32,
+    /// First backoff step; doubles each retry up to `backoff_cap`.
+    pub backoff_base: Duration,
+    pub backoff_cap: Duration,
+    /// Longest `Retry-After` honoured.
+    pub retry_after_cap: Duration,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            concurrency: 2,
+            rate: None,
+            max_retries: 5,
+            timeout: Duration::from_secs(30),
+            breaker: 20,
+            backoff_base: Duration::from_millis(250),
+            backoff_cap: Duration::from_secs(30),
+            retry_after_cap: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What each row asks of the CRM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mode {
+    /// POST every row: creates obligations (1 request a row).
+    Insert,
+    /// PUT only the mapped fields of obligations that exist (1 request a row).
+    Update,
+    /// Look each obligation up, then update it or insert it (2 requests a row).
+    Upsert,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Insert => "insert",
+            Mode::Update => "update",
+            Mode::Upsert => "upsert",
+        }
+    }
+
+    /// Requests a row costs when nothing goes wrong.
+    pub fn requests_per_row(self) -> u64 {
+        match self {
+            Mode::Insert | Mode::Update => 1,
+            Mode::Upsert => 2,
+        }
+    }
+}
+
+/// A request rate: `count` requests per `per`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rate {
+    pub count: u32,
+    pub per: Duration,
+}
+
+impl Rate {
+    /// Parses `N/s`, `N/min` or `N/h` (also `N/sec`, `N/m`, `N/hour`).
+    pub fn parse(s: &str) -> Result<Rate, String> {
+        let bad = || format!("--rate \"{s}\": write it as N/s or N/min, e.g. 2/s or 100/min");
+        let (n, unit) = s.trim().split_once('/').ok_or_else(bad)?;
+        let count: u32 = n.trim().parse().map_err(|_| bad())?;
+        if count == 0 {
+            return Err(format!("--rate \"{s}\": the rate must be at least 1"));
+        }
+        let per = match unit.trim() {
+            "s" | "sec" | "second" => Duration::from_secs(1),
+            "m" | "min" | "minute" => Duration::from_secs(60),
+            "h" | "hour" => Duration::from_secs(3600),
+            _ => return Err(bad()),
+        };
+        Ok(Rate { count, per })
+    }
+
+    /// Evenly spaced, no burst: "30/s" means one request every 33 ms.
+    pub(super) fn limiter(&self) -> DefaultDirectRateLimiter {
+        let period = self.per / self.count;
+        let quota = Quota::with_period(period.max(Duration::from_nanos(1)))
+            .expect("period is positive")
+            .allow_burst(NonZeroU32::MIN);
+        RateLimiter::direct(quota)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_parse() {
+        assert_eq!(
+            Rate::parse("30/s").unwrap(),
+            Rate {
+                count: 30,
+                per: Duration::from_secs(1)
+            }
+        );
+        assert_eq!(
+            Rate::parse("100/min").unwrap(),
+            Rate {
+                count: 100,
+                per: Duration::from_secs(60)
+            }
+        );
+        assert_eq!(
+            Rate::parse(" 5 / h ").unwrap().per,
+            Duration::from_secs(3600)
+        );
+        assert!(Rate::parse("0/s").is_err());
+        assert!(Rate::parse("fast").unwrap_err().contains("N/s"));
+        assert!(Rate::parse("3/day").is_err());
+    }
+}
