@@ -3,7 +3,7 @@
 # assumed"), measured on this machine. See docs/performance.md for what each
 # line means and the figures last measured.
 #
-#   bash bench/run.sh                 # everything (about 15-25 minutes)
+#   bash bench/run.sh                 # everything (10-20 minutes on 2 cores)
 #   QUICK=1 bash bench/run.sh         # skip the 2M-row CSV and the 1M-row import
 #   REPEAT=5 bash bench/run.sh        # repetitions of each key measurement (default 3)
 #   ONLY=csv,xlsx bash bench/run.sh   # some sections: csv xlsx latency throughput bigimport
@@ -68,6 +68,7 @@ cleanup() {
         kill "$p" 2>/dev/null || true
         wait "$p" 2>/dev/null || true
     done
+    rm -f /dev/shm/wolkvox-bench.$$.*
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -185,13 +186,17 @@ if want csv; then
             record "csv$s.rps" "$(awk -v r="$rows" -v w="$WALL" 'BEGIN { print r / w }')"
             record "csv$s.rss" "$(awk -v k="$RSS_KB" 'BEGIN { print k / 1024 }')"
             say "  p$s.csv: ${WALL}s, $((RSS_KB / 1024)) MiB"
+            if [[ $s == 1m ]]; then
+                # Diagnostic: the same dry run again, with the results file
+                # just written still at --output (what a nightly job that
+                # reuses its --output does): the importer reads it first.
+                run_timed 900 "$BIN" import "$WORK/p1m.csv" -m "$MAPPING" --dry-run -o "$out"
+                record "csv1m.rerun.rps" "$(awk -v w="$WALL" 'BEGIN { print 1000000 / w }')"
+                record "csv1m.rerun.rss" "$(awk -v k="$RSS_KB" 'BEGIN { print k / 1024 }')"
+                say "  p1m.csv again, old results at --output: ${WALL}s, $((RSS_KB / 1024)) MiB"
+            fi
         done
     done
-    # The same dry run again, with the first run's results file still at
-    # --output (what a nightly job does): the importer reads the old file first.
-    run_timed 900 "$BIN" import "$WORK/p1m.csv" -m "$MAPPING" --dry-run -o "$WORK/out/p1m.results.csv"
-    record "csv1m.rerun.rps" "$(awk -v w="$WALL" 'BEGIN { print 1000000 / w }')"
-    record "csv1m.rerun.rss" "$(awk -v k="$RSS_KB" 'BEGIN { print k / 1024 }')"
     fresh "$WORK/out/p1m.results.csv"
     fresh "$WORK/out/p2m.results.csv"
 
@@ -232,6 +237,13 @@ if want xlsx; then
         run_timed 600 "$CALAMINE" "$WORK/p100k.xlsx" range
         record xlsx.range "$WALL"
         say "  importer ${imp}s, calamine stream ${st}s, range ${WALL}s"
+        if command -v taskset >/dev/null 2>&1; then
+            # Diagnostic: the importer pinned to one core, as when the
+            # machine's other core is busy (its sheet reader runs in a thread).
+            fresh "$out"
+            run_timed 600 taskset -c 0 "$BIN" import "$WORK/p100k.xlsx" -m "$MAPPING" --dry-run -o "$out"
+            record xlsx.onecore "$WALL"
+        fi
     done
     fresh "$out"
     row "xlsx dry run, 100,000 rows: importer" xlsx.importer "s" 3 "—" "—"
@@ -242,6 +254,11 @@ if want xlsx; then
     ratio=$(awk -v a="$m" -v b="$s" 'BEGIN { print a / b }')
     TABLE+=("| xlsx: importer ÷ calamine stream (ratio of medians) | $(fmt "$ratio" 2)× | per-pair ratios: $(stats xlsx.ratio | awk '{ printf "%.2f–%.2f", $2, $3 }') | ≤ 1.5× | $(verdict "$ratio" "<" 1.5000001) |")
     row "xlsx dry run, 100,000 rows: peak RSS" xlsx.importer.rss "MiB" 1 "—" "—"
+    if command -v taskset >/dev/null 2>&1; then
+        o=$(median xlsx.onecore)
+        row "(diagnostic) xlsx importer pinned to one core (taskset -c 0)" xlsx.onecore "s" 3 "—" \
+            "$(fmt "$(awk -v a="$o" -v b="$s" 'BEGIN { print a / b }')" 2)× calamine"
+    fi
 fi
 
 # --- 3. send against 20 ms latency, 2 slots: rows/s vs the ideal 100 -------------------------
@@ -256,24 +273,23 @@ if want latency; then
             --server "$FAKE_BASE" -o "$out"
         record lat.rps "$(awk -v w="$WALL" 'BEGIN { print 2000 / w }')"
         say "  ${WALL}s"
+        if [[ -d /dev/shm ]]; then
+            # Diagnostic: the same with the results and its log on tmpfs,
+            # where an fsync costs nothing.
+            shm=/dev/shm/wolkvox-bench.$$.results.csv
+            fresh "$shm"
+            run_timed 300 env WOLKVOX_TOKEN=fake-token "$BIN" import "$WORK/p2k.csv" -m "$MAPPING" \
+                --server "$FAKE_BASE" -o "$shm"
+            record lat.shm.rps "$(awk -v w="$WALL" 'BEGIN { print 2000 / w }')"
+            fresh "$shm"
+            say "  ${WALL}s with the results on tmpfs"
+        fi
         # What a load generator gets from the same fake with 2 connections:
         # the practical ceiling (the fake's 20 ms sleep overshoots a little).
         timeout 60 wrk -t1 -c2 -d10s -s "$LUA" "${FAKE_BASE}collections/insertObligation.php" >"$WORK/out/wrk.lat.txt" 2>&1 &&
             record lat.wrk "$(awk '/Requests\/sec/ { print $2 }' "$WORK/out/wrk.lat.txt")" || true
         stop_fake
     done
-    if [[ -d /dev/shm ]]; then
-        # Diagnostic: the same with the results and its log on tmpfs, where
-        # an fsync costs nothing.
-        start_fake --latency 20ms
-        shm=/dev/shm/wolkvox-bench.$$.results.csv
-        fresh "$shm"
-        run_timed 300 env WOLKVOX_TOKEN=fake-token "$BIN" import "$WORK/p2k.csv" -m "$MAPPING" \
-            --server "$FAKE_BASE" -o "$shm"
-        record lat.shm.rps "$(awk -v w="$WALL" 'BEGIN { print 2000 / w }')"
-        fresh "$shm"
-        stop_fake
-    fi
     fresh "$out"
     m=$(median lat.rps)
     row "Send, 20 ms latency, 2 slots, 2,000 rows, defaults: rows/s (wall clock)" lat.rps "rows/s" 1 \
@@ -302,6 +318,17 @@ if want throughput; then
         record thr.importer "$(awk -v w="$WALL" 'BEGIN { print 50000 / w }')"
         imp=$WALL
         stop_fake
+        if [[ -d /dev/shm ]]; then
+            # Diagnostic: the same with the results and its log on tmpfs.
+            start_fake --max-in-flight 64
+            shm=/dev/shm/wolkvox-bench.$$.results.csv
+            fresh "$shm"
+            run_timed 600 env WOLKVOX_TOKEN=fake-token "$BIN" import "$WORK/p50k.csv" -m "$MAPPING" \
+                --server "$FAKE_BASE" --concurrency 32 --no-preflight -o "$shm"
+            record thr.shm "$(awk -v w="$WALL" 'BEGIN { print 50000 / w }')"
+            fresh "$shm"
+            stop_fake
+        fi
         start_fake --max-in-flight 64
         timeout 60 wrk -t2 -c32 -d10s -s "$LUA" "${FAKE_BASE}collections/insertObligation.php" >"$WORK/out/wrk.thr.txt" 2>&1
         w=$(awk '/Requests\/sec/ { print $2 }' "$WORK/out/wrk.thr.txt")
@@ -310,16 +337,6 @@ if want throughput; then
         stop_fake
         say "  importer ${imp}s ($(fmt "$(awk -v a="$imp" 'BEGIN { print 50000 / a }')" 0) rows/s), wrk $w req/s"
     done
-    if [[ -d /dev/shm ]]; then
-        start_fake --max-in-flight 64
-        shm=/dev/shm/wolkvox-bench.$$.results.csv
-        fresh "$shm"
-        run_timed 600 env WOLKVOX_TOKEN=fake-token "$BIN" import "$WORK/p50k.csv" -m "$MAPPING" \
-            --server "$FAKE_BASE" --concurrency 32 --no-preflight -o "$shm"
-        record thr.shm "$(awk -v w="$WALL" 'BEGIN { print 50000 / w }')"
-        fresh "$shm"
-        stop_fake
-    fi
     fresh "$out"
     row "Send, no latency, 50,000 rows, --concurrency 32: importer" thr.importer "rows/s" 0 "—" "—"
     row "Send, no latency: wrk -t2 -c32 -d10s, same fake" thr.wrk "req/s" 0 "—" "—"
