@@ -146,6 +146,7 @@ pub fn profile(path: &Path, opts: &SourceOptions) -> Result<Profile, String> {
 fn shown(cell: CellRef<'_>) -> String {
     match cell {
         CellRef::Date(d) => d.format("%Y-%m-%d").to_string(),
+        CellRef::Error(e) => e.to_string(),
         other => value::cell_text(other, &DateFormat::new("%Y-%m-%d").expect("valid"))
             .unwrap_or_else(|e| e.0),
     }
@@ -190,79 +191,96 @@ fn decimal_vote(t: &str) -> i64 {
     }
 }
 
-/// Which types every cell seen so far fits.
-#[derive(Debug, Clone, Copy)]
+/// How the cells of one column look, counted. Types are decided by what
+/// nine cells in ten hold, so one bad value (the row a dry run will refuse)
+/// does not hide what the column is.
+#[derive(Debug, Clone, Default)]
 struct Kinds {
-    integer: bool,
-    number: bool,
-    date: bool,
+    date_cells: u64,
+    whole: u64,
+    fractional: u64,
+    texts: u64,
+    other: u64,
 }
+
+/// Share of a column that must fit a type for the column to get it.
+const TYPE_QUORUM: f64 = 0.9;
 
 impl Kinds {
     fn all() -> Kinds {
-        Kinds {
-            integer: true,
-            number: true,
-            date: true,
-        }
+        Kinds::default()
     }
 
     fn observe(&mut self, cell: CellRef<'_>) {
         match cell {
-            CellRef::Date(_) => {
-                self.integer = false;
-                self.number = false;
-            }
-            CellRef::Number(n) => {
-                self.integer &= n.fract() == 0.0;
-                self.date = false;
-            }
-            CellRef::Int(_) => self.date = false,
-            CellRef::Text(_) => {}
-            _ => {
-                *self = Kinds {
-                    integer: false,
-                    number: false,
-                    date: false,
-                }
-            }
+            CellRef::Date(_) => self.date_cells += 1,
+            CellRef::Number(n) if n.fract() == 0.0 => self.whole += 1,
+            CellRef::Number(_) => self.fractional += 1,
+            CellRef::Int(_) => self.whole += 1,
+            CellRef::Text(_) => self.texts += 1,
+            // An error cell says nothing about what the column should hold.
+            CellRef::Error(_) | CellRef::Empty => {}
+            CellRef::Bool(_) => self.other += 1,
         }
     }
 
     fn decide(&self, texts: &[String], decimal: DecimalSeparator) -> (ColumnType, Vec<String>) {
-        let all = |f: &dyn Fn(&str) -> bool| texts.iter().all(|t| f(t));
+        let total =
+            (self.date_cells + self.whole + self.fractional + self.texts + self.other) as f64;
+        if total == 0.0 {
+            return (ColumnType::Empty, Vec::new());
+        }
+        // The share of the sampled texts that `f` reads, applied to all texts.
+        let texts_fitting = |f: &dyn Fn(&str) -> bool| -> f64 {
+            if texts.is_empty() {
+                return 0.0;
+            }
+            let ok = texts.iter().filter(|t| f(t)).count() as f64;
+            ok / texts.len() as f64 * self.texts as f64
+        };
+        let enough = |fits: f64| fits >= TYPE_QUORUM * total;
         // Text cells that look like ids ("00123") are kept as text: leading
         // zeros would be lost as numbers.
-        let leading_zero = texts.iter().any(|t| {
-            t.len() > 1 && t.starts_with('0') && !t.starts_with("0,") && !t.starts_with("0.")
-        });
-        if self.integer
-            && !leading_zero
-            && all(&|t| value::parse_integer(CellRef::Text(t), decimal).is_ok())
-        {
-            return (ColumnType::Integer, Vec::new());
-        }
-        if self.number
-            && !leading_zero
-            && all(&|t| value::parse_number(CellRef::Text(t), decimal).is_ok())
-        {
-            return (ColumnType::Number, Vec::new());
-        }
-        if self.date {
-            let formats: Vec<String> = CANDIDATE_DATE_FORMATS
-                .iter()
-                .filter(|f| {
-                    let df = DateFormat::new(f).expect("valid");
-                    texts.iter().all(|t| {
-                        value::parse_date(CellRef::Text(t), std::slice::from_ref(&df)).is_ok()
-                    })
-                })
-                .map(|f| f.to_string())
-                .collect();
-            let digits_only = texts.iter().all(|t| t.bytes().all(|b| b.is_ascii_digit()));
-            if texts.is_empty() || (!formats.is_empty() && !digits_only) {
-                return (ColumnType::Date, formats.into_iter().take(1).collect());
+        let leading_zero = texts
+            .iter()
+            .any(|t| t.len() > 1 && t.starts_with('0') && t.as_bytes()[1].is_ascii_digit());
+        let mut best_format: Option<(&str, f64)> = None;
+        for f in CANDIDATE_DATE_FORMATS {
+            let df = DateFormat::new(f).expect("valid");
+            let fits = texts_fitting(&|t| {
+                !t.bytes().all(|b| b.is_ascii_digit())
+                    && value::parse_date(CellRef::Text(t), std::slice::from_ref(&df)).is_ok()
+            });
+            if best_format.is_none_or(|(_, b)| fits > b) {
+                best_format = Some((f, fits));
             }
+        }
+        let (format, date_text_fits) = best_format.unwrap_or(("", 0.0));
+        if enough(self.date_cells as f64 + date_text_fits) {
+            let formats = if date_text_fits > 0.0 {
+                vec![format.to_string()]
+            } else {
+                Vec::new()
+            };
+            return (ColumnType::Date, formats);
+        }
+        if leading_zero {
+            return (ColumnType::Text, Vec::new());
+        }
+        // Whole numbers are numbers too, so integer is decided inside number;
+        // a few fractions among whole numbers still make an integer column
+        // whose odd rows the dry run will point at.
+        let int_fits = self.whole as f64
+            + texts_fitting(&|t| value::parse_integer(CellRef::Text(t), decimal).is_ok());
+        let num_fits = (self.whole + self.fractional) as f64
+            + texts_fitting(&|t| value::parse_number(CellRef::Text(t), decimal).is_ok());
+        if enough(num_fits) {
+            let kind = if enough(int_fits) {
+                ColumnType::Integer
+            } else {
+                ColumnType::Number
+            };
+            return (kind, Vec::new());
         }
         (ColumnType::Text, Vec::new())
     }
@@ -362,26 +380,59 @@ mod tests {
 
     #[test]
     fn column_kinds_from_texts() {
-        let k = Kinds::all();
-        let t = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let decide = |v: &[&str], sep| {
+            let texts: Vec<String> = v.iter().map(|s| s.to_string()).collect();
+            Kinds {
+                texts: v.len() as u64,
+                ..Kinds::all()
+            }
+            .decide(&texts, sep)
+        };
         assert_eq!(
-            k.decide(&t(&["12", "90"]), DecimalSeparator::Dot).0,
+            decide(&["12", "90"], DecimalSeparator::Dot).0,
             ColumnType::Integer
         );
         assert_eq!(
-            k.decide(&t(&["1.234,5", "9"]), DecimalSeparator::Comma).0,
+            decide(&["1.234,5", "9"], DecimalSeparator::Comma).0,
             ColumnType::Number
         );
-        let (kind, f) = k.decide(&t(&["31/01/2024", "01/02/2024"]), DecimalSeparator::Dot);
+        let (kind, f) = decide(&["31/01/2024", "01/02/2024"], DecimalSeparator::Dot);
         assert_eq!(kind, ColumnType::Date);
         assert_eq!(f, vec!["%d/%m/%Y".to_string()]);
         assert_eq!(
-            k.decide(&t(&["00123", "00456"]), DecimalSeparator::Dot).0,
+            decide(&["00123", "00456"], DecimalSeparator::Dot).0,
             ColumnType::Text
         );
         assert_eq!(
-            k.decide(&t(&["Juan", "Ana"]), DecimalSeparator::Dot).0,
+            decide(&["Juan", "Ana"], DecimalSeparator::Dot).0,
             ColumnType::Text
         );
+        assert_eq!(decide(&[], DecimalSeparator::Dot).0, ColumnType::Empty);
+    }
+
+    #[test]
+    fn one_bad_value_does_not_hide_the_columns_type() {
+        let mut dates: Vec<String> = (1..=28).map(|d| format!("{d:02}/01/2024")).collect();
+        dates.push("31/02/2024".into());
+        let k = Kinds {
+            texts: dates.len() as u64,
+            ..Kinds::all()
+        };
+        assert_eq!(k.decide(&dates, DecimalSeparator::Dot).0, ColumnType::Date);
+        // Whole numbers from a workbook with one fraction: still integers.
+        let k = Kinds {
+            whole: 40,
+            fractional: 1,
+            ..Kinds::all()
+        };
+        assert_eq!(k.decide(&[], DecimalSeparator::Dot).0, ColumnType::Integer);
+        // Half and half is text.
+        let k = Kinds {
+            whole: 10,
+            texts: 10,
+            ..Kinds::all()
+        };
+        let words: Vec<String> = (0..10).map(|i| format!("w{i}")).collect();
+        assert_eq!(k.decide(&words, DecimalSeparator::Dot).0, ColumnType::Text);
     }
 }
