@@ -945,6 +945,22 @@ async fn api_handler(State(shared): State<Arc<Shared>>, req: Request) -> Respons
     resp
 }
 
+/// Waits `d` to within a fraction of a millisecond. tokio's timer fires on
+/// whole milliseconds, rounding up, which would make a "20 ms" API answer in
+/// 21 and cap a two-slot client below 95 requests a second; the last stretch
+/// is slept by the OS, which is finer.
+async fn precise_sleep(d: Duration) {
+    let deadline = std::time::Instant::now() + d;
+    let coarse = Duration::from_millis(2);
+    if d > coarse {
+        tokio::time::sleep(d - coarse).await;
+    }
+    let rest = deadline.saturating_duration_since(std::time::Instant::now());
+    if !rest.is_zero() {
+        let _ = tokio::task::spawn_blocking(move || std::thread::sleep(rest)).await;
+    }
+}
+
 fn route(method: &Method, path: &str) -> Result<Endpoint, (StatusCode, &'static str)> {
     let endpoint = match (path, method) {
         (INSERT_PATH, &Method::POST) => Endpoint::Insert,
@@ -985,7 +1001,7 @@ async fn handle(shared: &Shared, req: Request) -> Response {
         return shared.refusal(StatusCode::FORBIDDEN, "TOKEN LIMIT EXCEEDED");
     }
     if !shared.opts.latency.is_zero() {
-        tokio::time::sleep(shared.opts.latency).await;
+        precise_sleep(shared.opts.latency).await;
     }
     if endpoint == Endpoint::TokenInfo {
         let operation = parts

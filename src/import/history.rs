@@ -90,20 +90,30 @@ impl Wal {
         &self.path
     }
 
-    /// Records, durably, that a request for `row` is about to leave.
-    pub fn intend(&self, row: u64, method: Method, body_fp: u64) -> Result<(), OutputError> {
-        let m = match method {
-            Method::Post => 'P',
-            Method::Put => 'U',
-        };
-        let line = format!("S\t{row}\t{m}\t{body_fp:016x}\n");
+    /// Records, durably, that requests for these rows may leave: one write
+    /// and one sync for the batch. Each entry is (row, method, body
+    /// fingerprint).
+    pub fn intend_many(&self, intents: &[(u64, Method, u64)]) -> Result<(), OutputError> {
+        let mut text = String::with_capacity(intents.len() * 32);
+        for (row, method, fp) in intents {
+            let m = match method {
+                Method::Post => 'P',
+                Method::Put => 'U',
+            };
+            text.push_str(&format!("S\t{row}\t{m}\t{fp:016x}\n"));
+        }
         let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        f.write_all(line.as_bytes())
+        f.write_all(text.as_bytes())
             .map_err(|e| OutputError::new(&self.path, e))?;
         if self.sync {
             f.sync_data().map_err(|e| OutputError::new(&self.path, e))?;
         }
         Ok(())
+    }
+
+    /// [`Wal::intend_many`] for one row.
+    pub fn intend(&self, row: u64, method: Method, body_fp: u64) -> Result<(), OutputError> {
+        self.intend_many(&[(row, method, body_fp)])
     }
 
     /// Records how a sent row ended. Not synced: if this line is lost, the
@@ -115,19 +125,18 @@ impl Wal {
         attempts: u32,
         obligation_wolkvox_id: &str,
     ) -> Result<(), OutputError> {
-        let id: String = obligation_wolkvox_id
-            .chars()
-            .map(|c| {
-                if c == '\t' || c == '\n' || c == '\r' {
-                    ' '
-                } else {
-                    c
-                }
-            })
-            .collect();
-        let line = format!("D\t{row}\t{}\t{attempts}\t{id}\n", status.as_str());
+        let mut text = String::new();
+        push_done_line(&mut text, row, status, attempts, obligation_wolkvox_id);
+        self.append(&text)
+    }
+
+    /// Appends lines built with [`push_done_line`], in one write.
+    pub fn append(&self, text: &str) -> Result<(), OutputError> {
+        if text.is_empty() {
+            return Ok(());
+        }
         let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        f.write_all(line.as_bytes())
+        f.write_all(text.as_bytes())
             .map_err(|e| OutputError::new(&self.path, e))
     }
 
@@ -135,6 +144,28 @@ impl Wal {
         let f = self.file.lock().unwrap_or_else(|p| p.into_inner());
         f.sync_data().map_err(|e| OutputError::new(&self.path, e))
     }
+}
+
+/// Adds the log line saying how a sent row ended to `text`.
+pub fn push_done_line(
+    text: &mut String,
+    row: u64,
+    status: Status,
+    attempts: u32,
+    obligation_wolkvox_id: &str,
+) {
+    use std::fmt::Write as _;
+    let id: String = obligation_wolkvox_id
+        .chars()
+        .map(|c| {
+            if matches!(c, '\t' | '\n' | '\r') {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    let _ = writeln!(text, "D\t{row}\t{}\t{attempts}\t{id}", status.as_str());
 }
 
 fn complete_prefix_len(path: &Path) -> Result<u64, OutputError> {

@@ -11,10 +11,11 @@ mod worker;
 pub use stop::Stop;
 pub use tuning::{Mode, Rate, Tuning};
 
-use super::history::{wal_path, History, Prior, Wal};
+use super::history::{fingerprint, push_done_line, wal_path, History, Prior, Wal};
 use super::rows::{Item, RowFeed, ValidRow};
 use super::{open_rejects, prepare, ImportSettings, Prepared, RunError, SendSettings, Summary};
 use crate::crm::client::Client;
+use crate::crm::client::Method;
 use crate::mapping::BodyShape;
 use crate::progress::Progress;
 use crate::results::{Journal, Outcome, PayloadWriter, Status};
@@ -25,6 +26,9 @@ use std::time::Instant;
 use stop::{spawn_signal_handler, StopSignal};
 use tokio::sync::{mpsc, Mutex};
 use worker::{Budget, Worker};
+
+/// Events the collector writes before one flush, at most.
+const COLLECT_BATCH: usize = 256;
 
 /// A finished row, sent from a worker or the reader to the collector.
 enum Event {
@@ -45,6 +49,9 @@ enum Event {
 
 /// A row for the workers, with what earlier runs know of it.
 pub(super) struct Job {
+    /// The row's write intent is in the log (synced): only then may it be
+    /// written. Rows reached after the run stopped are not logged.
+    pub(super) logged: bool,
     pub(super) row: ValidRow,
     pub(super) in_doubt: bool,
 }
@@ -167,7 +174,8 @@ async fn run_async(settings: &ImportSettings, send: &SendSettings) -> Result<Sum
         mode.as_str(),
         send.wal_sync,
     )?);
-    let mut journal = Journal::create(&settings.output, true)?;
+    // Flushed by the collector after each batch of finished rows.
+    let mut journal = Journal::create(&settings.output, false)?;
     let mut payloads = settings
         .payloads
         .as_deref()
@@ -184,7 +192,10 @@ async fn run_async(settings: &ImportSettings, send: &SendSettings) -> Result<Sum
     }
     spawn_signal_handler(stop.clone());
 
-    let (work_tx, work_rx) = mpsc::channel::<Job>(tuning.concurrency * 4 + 16);
+    // Small enough that few rows are logged but unsent at a crash (each is
+    // looked up once on resume), large enough to keep every worker fed.
+    let queue = tuning.concurrency * 2 + 2;
+    let (work_tx, work_rx) = mpsc::channel::<Job>(queue);
     let (event_tx, mut event_rx) = mpsc::channel::<Event>(256);
 
     // The reader: blocking I/O on its own thread.
@@ -193,7 +204,15 @@ async fn run_async(settings: &ImportSettings, send: &SendSettings) -> Result<Sum
     let reader_events = event_tx.clone();
     let reader = std::thread::Builder::new()
         .name("row-reader".into())
-        .spawn(move || read_rows(feed, history, work_tx, reader_events))
+        .spawn({
+            let log = Logging {
+                wal: wal.clone(),
+                mode,
+                stop: stop.clone(),
+                batch: queue,
+            };
+            move || read_rows(feed, history, log, work_tx, reader_events)
+        })
         .map_err(|e| RunError::Unusable(format!("cannot start the reader: {e}")))?;
 
     let worker = Arc::new(Worker {
@@ -208,7 +227,6 @@ async fn run_async(settings: &ImportSettings, send: &SendSettings) -> Result<Sum
             left: budget_left.map(AtomicU64::new),
             why: budget_why,
         },
-        wal: wal.clone(),
     });
     let work_rx = Arc::new(Mutex::new(work_rx));
     let mut workers = Vec::new();
@@ -237,77 +255,101 @@ async fn run_async(settings: &ImportSettings, send: &SendSettings) -> Result<Sum
     drop(event_tx);
 
     // The collector: the only writer of the journal and the progress bar.
+    // It takes the events that are ready as one batch, writes them all, then
+    // flushes the journal and the log once, and only then counts those rows
+    // done: one flush per batch rather than per row keeps a fast API busy.
     let mut summary = Summary::new(false);
     let mut consecutive_transient = 0u32;
     let mut write_error: Option<RunError> = None;
-    while let Some(ev) = event_rx.recv().await {
-        match ev {
-            Event::ReadFailed(msg) => {
-                tracing::error!("{msg}");
-                stop.trigger(Stop::Halt(msg));
+    let mut batch: Vec<Event> = Vec::with_capacity(COLLECT_BATCH);
+    let mut log_lines = String::new();
+    while let Some(first) = event_rx.recv().await {
+        batch.push(first);
+        while batch.len() < COLLECT_BATCH {
+            match event_rx.try_recv() {
+                Ok(ev) => batch.push(ev),
+                Err(_) => break,
             }
-            Event::CarriedOver(outcome) => {
-                if write_error.is_none() {
-                    if let Err(e) = journal.record(&outcome) {
-                        tracing::error!("{e}");
-                        stop.trigger(Stop::Halt(format!("cannot write the results: {e}")));
-                        write_error = Some(e.into());
-                    }
-                }
-                summary.carried_over += 1;
-                summary.count(&outcome);
-                progress.row_done(&outcome);
-            }
-            Event::Finished {
-                outcome,
-                transient_only,
-                sent_body,
-                logged,
-                cells,
-            } => {
-                if write_error.is_none() {
-                    let written = (if logged {
-                        wal.done(
-                            outcome.row,
-                            outcome.status,
-                            outcome.attempts,
-                            &outcome.obligation_wolkvox_id,
-                        )
-                    } else {
-                        Ok(())
-                    })
-                    .and_then(|_| journal.record(&outcome))
-                    .and_then(|_| match (payloads.as_mut(), &sent_body) {
-                        (Some(p), Some(body)) => p.write(outcome.row, body),
-                        _ => Ok(()),
-                    })
-                    .and_then(|_| match (rejects.as_mut(), &cells) {
-                        (Some(r), Some(cells)) if !outcome.status.is_success() => {
-                            r.write(cells, &outcome.error)
+        }
+        if write_error.is_none() {
+            let mut written = Ok(());
+            for ev in &batch {
+                written = written.and_then(|_| match ev {
+                    Event::ReadFailed(_) => Ok(()),
+                    Event::CarriedOver(outcome) => journal.record(outcome),
+                    Event::Finished {
+                        outcome,
+                        sent_body,
+                        logged,
+                        cells,
+                        ..
+                    } => {
+                        if *logged {
+                            push_done_line(
+                                &mut log_lines,
+                                outcome.row,
+                                outcome.status,
+                                outcome.attempts,
+                                &outcome.obligation_wolkvox_id,
+                            );
                         }
-                        _ => Ok(()),
-                    });
-                    if let Err(e) = written {
-                        // Without a journal nothing can be vouched for: stop sending.
-                        tracing::error!("{e}");
-                        stop.trigger(Stop::Halt(format!("cannot write the results: {e}")));
-                        write_error = Some(e.into());
+                        journal
+                            .record(outcome)
+                            .and_then(|_| match (payloads.as_mut(), sent_body) {
+                                (Some(p), Some(body)) => p.write(outcome.row, body),
+                                _ => Ok(()),
+                            })
+                            .and_then(|_| match (rejects.as_mut(), cells) {
+                                (Some(r), Some(cells)) if !outcome.status.is_success() => {
+                                    r.write(cells, &outcome.error)
+                                }
+                                _ => Ok(()),
+                            })
                     }
+                });
+            }
+            let written = written
+                .and_then(|_| wal.append(&log_lines))
+                .and_then(|_| journal.flush());
+            log_lines.clear();
+            if let Err(e) = written {
+                // Without a journal nothing can be vouched for: stop sending.
+                tracing::error!("{e}");
+                stop.trigger(Stop::Halt(format!("cannot write the results: {e}")));
+                write_error = Some(e.into());
+            }
+        }
+        for ev in batch.drain(..) {
+            match ev {
+                Event::ReadFailed(msg) => {
+                    tracing::error!("{msg}");
+                    stop.trigger(Stop::Halt(msg));
                 }
-                log_outcome(&outcome);
-                if transient_only {
-                    consecutive_transient += 1;
-                    if consecutive_transient >= tuning.breaker {
-                        stop.trigger(Stop::Halt(format!(
-                            "{consecutive_transient} rows in a row failed with transient errors (last: {}); the server seems down",
-                            outcome.error
-                        )));
+                Event::CarriedOver(outcome) => {
+                    summary.carried_over += 1;
+                    summary.count(&outcome);
+                    progress.row_done(&outcome);
+                }
+                Event::Finished {
+                    outcome,
+                    transient_only,
+                    ..
+                } => {
+                    log_outcome(&outcome);
+                    if transient_only {
+                        consecutive_transient += 1;
+                        if consecutive_transient >= tuning.breaker {
+                            stop.trigger(Stop::Halt(format!(
+                                "{consecutive_transient} rows in a row failed with transient errors (last: {}); the server seems down",
+                                outcome.error
+                            )));
+                        }
+                    } else if outcome.attempts > 0 && outcome.status != Status::NotSent {
+                        consecutive_transient = 0;
                     }
-                } else if outcome.attempts > 0 && outcome.status != Status::NotSent {
-                    consecutive_transient = 0;
+                    summary.count(&outcome);
+                    progress.row_done(&outcome);
                 }
-                summary.count(&outcome);
-                progress.row_done(&outcome);
             }
         }
     }
@@ -361,17 +403,50 @@ fn log_outcome(o: &Outcome) {
 /// Reads and maps every row, to the end of the file even after a stop, so
 /// that every row gets its line in the results. Rows done in an earlier run
 /// go straight to the collector with their recorded outcome.
+///
+/// Rows to send are logged here, a batch at a time with one sync for the
+/// batch (a group commit), before they are queued for the workers: the
+/// intent is on disk before any request for them leaves, and no worker waits
+/// on the disk. After a crash, the rows logged but not yet sent (at most a
+/// batch and a queue) are looked up once on resume.
 fn read_rows(
     mut feed: RowFeed,
     history: Option<History>,
+    log: Logging,
     work: mpsc::Sender<Job>,
     events: mpsc::Sender<Event>,
 ) {
+    let mut batch: Vec<Job> = Vec::with_capacity(log.batch);
+    let flush = |batch: &mut Vec<Job>| -> bool {
+        if batch.is_empty() {
+            return true;
+        }
+        if log.stop.get().is_none() {
+            let intents: Vec<(u64, Method, u64)> = batch
+                .iter()
+                .map(|j| {
+                    let (method, body) = log.mode.first_write(&j.row.mapped);
+                    (j.row.row, method, fingerprint(body.as_bytes()))
+                })
+                .collect();
+            if let Err(e) = log.wal.intend_many(&intents) {
+                log.stop
+                    .trigger(Stop::Halt(format!("cannot write the log: {e}")));
+            } else {
+                batch.iter_mut().for_each(|j| j.logged = true);
+            }
+        }
+        batch.drain(..).all(|job| work.blocking_send(job).is_ok())
+    };
     loop {
         let item = match feed.next_item() {
-            Ok(None) => return,
+            Ok(None) => {
+                flush(&mut batch);
+                return;
+            }
             Ok(Some(item)) => item,
             Err(e) => {
+                flush(&mut batch);
                 let _ = events.blocking_send(Event::ReadFailed(format!("reading stopped: {e}")));
                 return;
             }
@@ -394,12 +469,14 @@ fn read_rows(
                 outcome.attempts = attempts;
                 events.blocking_send(Event::CarriedOver(outcome)).is_ok()
             }
-            (Item::Valid(v), prior) => work
-                .blocking_send(Job {
+            (Item::Valid(v), prior) => {
+                batch.push(Job {
                     row: v,
                     in_doubt: prior == Prior::InDoubt,
-                })
-                .is_ok(),
+                    logged: false,
+                });
+                batch.len() < log.batch || flush(&mut batch)
+            }
             (Item::Invalid { outcome, cells }, _) => events
                 .blocking_send(Event::Finished {
                     outcome,
@@ -414,4 +491,13 @@ fn read_rows(
             return;
         }
     }
+}
+
+/// What the reader needs to log intents.
+struct Logging {
+    wal: Arc<Wal>,
+    mode: Mode,
+    stop: StopSignal,
+    /// Rows per group commit.
+    batch: usize,
 }

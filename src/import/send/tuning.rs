@@ -59,6 +59,20 @@ impl Mode {
         }
     }
 
+    /// The first write this mode may make for a row, and its body: what the
+    /// log records before the row is queued (upsert may end up updating;
+    /// the full body still identifies the row's content).
+    pub(crate) fn first_write(
+        self,
+        m: &crate::mapping::MappedRow,
+    ) -> (crate::crm::client::Method, &str) {
+        use crate::crm::client::Method;
+        match self {
+            Mode::Insert | Mode::Upsert => (Method::Post, &m.body),
+            Mode::Update => (Method::Put, &m.body),
+        }
+    }
+
     /// Requests a row costs when nothing goes wrong.
     pub fn requests_per_row(self) -> u64 {
         match self {

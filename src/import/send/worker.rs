@@ -7,12 +7,10 @@ use super::tuning::{Mode, Tuning};
 use super::Job;
 use crate::crm::classify::{classify, classify_lookup, Lookup, Verdict};
 use crate::crm::client::{Client, Method};
-use crate::import::history::{fingerprint, Wal};
 use crate::results::{Outcome, Status};
 use governor::DefaultDirectRateLimiter;
 use rand::Rng;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Requests this run may still make (`--max-requests`, the token's quota).
@@ -41,7 +39,6 @@ pub(super) struct Worker {
     pub(super) stop: StopSignal,
     pub(super) requests: AtomicU64,
     pub(super) budget: Budget,
-    pub(super) wal: Arc<Wal>,
 }
 
 /// What a worker made of a row.
@@ -123,7 +120,8 @@ impl Worker {
     pub(super) async fn process(&self, job: &Job) -> Processed {
         let m = &job.row.mapped;
         let mut out = Outcome::new(job.row.row, Status::NotSent, &m.wolkvox_id, &m.id);
-        let mut logged = false;
+        // Set once a write request has left, for `--payloads`.
+        let mut wrote = false;
         let (method, body, created_status) = match self.mode {
             Mode::Insert => (Method::Post, &m.body, Status::Created),
             Mode::Update => (Method::Put, &m.body, Status::Updated),
@@ -149,7 +147,7 @@ impl Worker {
                         outcome: out,
                         transient_only,
                         sent_body: None,
-                        logged,
+                        logged: job.logged,
                     };
                 }
             },
@@ -158,7 +156,7 @@ impl Worker {
         // update can simply be repeated.
         let mut in_doubt = job.in_doubt && method == Method::Post && self.mode == Mode::Insert;
         let end = self
-            .write(job, method, body, &mut out, &mut in_doubt, &mut logged)
+            .write(job, method, body, &mut out, &mut in_doubt, &mut wrote)
             .await;
         let mut transient_only = false;
         match end {
@@ -186,10 +184,10 @@ impl Worker {
             }
         }
         Processed {
-            sent_body: logged.then(|| body.clone()),
+            sent_body: wrote.then(|| body.clone()),
             outcome: out,
             transient_only,
-            logged,
+            logged: job.logged,
         }
     }
 
@@ -202,7 +200,7 @@ impl Worker {
         body: &str,
         out: &mut Outcome,
         in_doubt: &mut bool,
-        logged: &mut bool,
+        wrote: &mut bool,
     ) -> WriteEnd {
         let m = &job.row.mapped;
         let mut retries = 0u32;
@@ -227,21 +225,15 @@ impl Worker {
                     out.attempts
                 ));
             }
-            if !*logged {
-                // The intent is on disk before the request leaves.
-                if let Err(e) = self
-                    .wal
-                    .intend(job.row.row, method, fingerprint(body.as_bytes()))
-                {
-                    self.stop
-                        .trigger(Stop::Halt(format!("cannot write the log: {e}")));
-                    return WriteEnd::Stopped;
-                }
-                *logged = true;
-            }
             if !self.ready().await {
                 return WriteEnd::Stopped;
             }
+            // The reader logged this row's intent, synced, before queueing it.
+            debug_assert!(
+                job.logged,
+                "a row is written only after its intent is logged"
+            );
+            *wrote = true;
             out.attempts += 1;
             let x = self.client.obligation(method, body.to_string()).await;
             let c = classify(&x);
