@@ -27,6 +27,7 @@ WORK=${BENCH_DIR:-$ROOT/target/bench}
 MAPPING=$ROOT/bench/portfolio.toml
 LUA=$ROOT/bench/insert.lua
 mkdir -p "$WORK/bin" "$WORK/out"
+rm -f "$WORK"/out/fake.*
 
 say() { printf '%s\n' "$*" >&2; }
 die() {
@@ -124,7 +125,10 @@ verdict() { awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN {
 
 # start_fake ARGS...: a fake CRM on a free loopback port; sets FAKE_PID, FAKE_BASE.
 start_fake() {
-    local out=$WORK/out/fake.$((${#FAKE_PIDS[@]} + 1)).out i
+    local out=$WORK/out/fake.$$.$((${#FAKE_PIDS[@]} + 1)).out i
+    # Removed first: the shell truncates it only once the child runs, and a
+    # stale URL from an earlier run must never be read.
+    rm -f "$out" "$out.err"
     "$BIN" fake-crm --listen 127.0.0.1:0 "$@" >"$out" 2>"$out.err" &
     FAKE_PID=$!
     FAKE_PIDS+=("$FAKE_PID")
@@ -141,6 +145,7 @@ stop_fake() {
     FAKE_HWM_KB=$(awk '/VmHWM/ { print $2 }' "/proc/$FAKE_PID/status" 2>/dev/null || echo 0)
     kill "$FAKE_PID" 2>/dev/null || true
     wait "$FAKE_PID" 2>/dev/null || true
+    rm -f "$WORK/out/fake.$$."*
 }
 
 # gen KIND FILE ROWS: generates an input once (the generator is deterministic).
