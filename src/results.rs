@@ -102,6 +102,26 @@ impl Outcome {
         }
     }
 
+    /// [`Outcome::new`] taking the ids by value.
+    pub fn with_ids(
+        row: u64,
+        status: Status,
+        wolkvox_id: String,
+        obligation_id: String,
+    ) -> Outcome {
+        Outcome {
+            row,
+            status,
+            wolkvox_id,
+            obligation_id,
+            obligation_wolkvox_id: String::new(),
+            attempts: 0,
+            http_status: None,
+            api_code: None,
+            error: String::new(),
+        }
+    }
+
     pub fn with_error(mut self, error: impl Into<String>) -> Outcome {
         self.error = error.into();
         self
@@ -194,18 +214,22 @@ impl Journal {
         }
         self.last_row = o.row;
         self.written += 1;
-        let attempts = o.attempts.to_string();
-        let row = o.row.to_string();
-        let http = o.http_status.map(|s| s.to_string()).unwrap_or_default();
+        let mut row_buf = [0u8; 20];
+        let mut attempts_buf = [0u8; 20];
+        let mut http_buf = [0u8; 20];
+        let http = match o.http_status {
+            Some(h) => decimal(u64::from(h), &mut http_buf),
+            None => b"",
+        };
         self.writer
             .write_record([
-                row.as_bytes(),
+                decimal(o.row, &mut row_buf),
                 o.status.as_str().as_bytes(),
                 o.wolkvox_id.as_bytes(),
                 o.obligation_id.as_bytes(),
                 o.obligation_wolkvox_id.as_bytes(),
-                attempts.as_bytes(),
-                http.as_bytes(),
+                decimal(u64::from(o.attempts), &mut attempts_buf),
+                http,
                 o.api_code.as_deref().unwrap_or("").as_bytes(),
                 o.error.as_bytes(),
             ])
@@ -244,25 +268,55 @@ impl Journal {
     }
 }
 
+/// Writes `n` in decimal into `buf`, without allocating (a results line is
+/// written per row).
+fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    &buf[i..]
+}
+
 /// Length of the file up to the end of its last complete line, so that a line
 /// torn by a crash is dropped rather than read as garbage.
 fn valid_prefix_len(path: &Path) -> Result<u64, OutputError> {
-    let data = std::fs::read(path).map_err(|e| OutputError::new(path, e))?;
-    // A record may hold quoted line breaks, so find the end of the last
-    // complete record by parsing.
+    use std::io::{Read, SeekFrom};
+    // Streamed: a results file of a million rows is a hundred megabytes.
+    // A record may hold quoted line breaks, so the end of the last complete
+    // record is found by parsing; every line the journal writes ends in a
+    // line break, so a last record without one was torn by a crash.
+    let mut file = File::open(path).map_err(|e| OutputError::new(path, e))?;
+    let len = file
+        .metadata()
+        .map_err(|e| OutputError::new(path, e))?
+        .len();
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(&data[..]);
+        .from_reader(std::io::BufReader::new(&mut file));
     let mut rec = csv::ByteRecord::new();
-    let mut end = 0u64;
+    let (mut prev, mut end) = (0u64, 0u64);
     while let Ok(true) = rdr.read_byte_record(&mut rec) {
-        let pos = rdr.position().byte();
-        if rec.len() == RESULTS_HEADER.len()
-            && pos as usize <= data.len()
-            && data[..pos as usize].ends_with(b"\n")
-        {
-            end = pos;
+        if rec.len() == RESULTS_HEADER.len() {
+            prev = end;
+            end = rdr.position().byte();
+        }
+    }
+    drop(rdr);
+    if end == len && len > 0 {
+        let mut last = [0u8; 1];
+        file.seek(SeekFrom::Start(len - 1))
+            .map_err(|e| OutputError::new(path, e))?;
+        file.read_exact(&mut last)
+            .map_err(|e| OutputError::new(path, e))?;
+        if last[0] != b'\n' {
+            end = prev;
         }
     }
     Ok(end)
@@ -271,11 +325,19 @@ fn valid_prefix_len(path: &Path) -> Result<u64, OutputError> {
 /// Reads a results file, tolerating a torn last line. Later lines for the
 /// same row win (a journal holds a row's history in order).
 pub fn read_results(path: &Path) -> Result<Vec<Outcome>, OutputError> {
+    let mut out: Vec<Outcome> = Vec::new();
+    for_each_result(path, |o| out.push(o))?;
+    Ok(out)
+}
+
+/// Calls `f` with each line of a results file in order, without holding
+/// the file in memory; a torn last line is left out.
+pub fn for_each_result(path: &Path, mut f: impl FnMut(Outcome)) -> Result<(), OutputError> {
     let valid = valid_prefix_len(path)?;
-    let data = std::fs::read(path).map_err(|e| OutputError::new(path, e))?;
+    let file = File::open(path).map_err(|e| OutputError::new(path, e))?;
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
-        .from_reader(&data[..valid as usize]);
+        .from_reader(std::io::BufReader::new(std::io::Read::take(file, valid)));
     let headers = rdr
         .headers()
         .map_err(|e| OutputError::new(path, e))?
@@ -286,11 +348,10 @@ pub fn read_results(path: &Path) -> Result<Vec<Outcome>, OutputError> {
             "this is not a results file of wolkvox-import (its header differs)",
         ));
     }
-    let mut out: Vec<Outcome> = Vec::new();
     for rec in rdr.deserialize::<Outcome>() {
-        out.push(rec.map_err(|e| OutputError::new(path, e))?);
+        f(rec.map_err(|e| OutputError::new(path, e))?);
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Rewrites a journal as the contract's results file: one line per row (its
@@ -528,6 +589,14 @@ mod tests {
         assert_eq!(back.len(), 2);
         assert_eq!(back[1].error, "column \"X\" is empty");
         assert_eq!(back[1].status, Status::Invalid);
+    }
+
+    #[test]
+    fn decimals_without_allocation() {
+        let mut b = [0u8; 20];
+        assert_eq!(decimal(0, &mut b), b"0");
+        assert_eq!(decimal(1_234_567, &mut b), b"1234567");
+        assert_eq!(decimal(u64::MAX, &mut b), b"18446744073709551615");
     }
 
     #[test]

@@ -9,6 +9,7 @@
 
 use chrono::format::{Fixed, Item, Numeric, ParseErrorKind, Parsed, StrftimeItems};
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 /// One cell as read from a spreadsheet, borrowed from the reader's buffers.
@@ -134,13 +135,22 @@ pub fn format_float(value: f64) -> String {
 /// The text a person sees in a cell, for `text` fields and `form` values.
 /// Dates are written with `date_format`.
 pub fn cell_text(cell: CellRef<'_>, date_format: &DateFormat) -> Result<String, ValueError> {
+    cell_text_ref(cell, date_format).map(Cow::into_owned)
+}
+
+/// [`cell_text`] borrowing text cells instead of copying them: most cells
+/// of a row are text sent as they are.
+pub fn cell_text_ref<'a>(
+    cell: CellRef<'a>,
+    date_format: &DateFormat,
+) -> Result<Cow<'a, str>, ValueError> {
     match cell {
-        CellRef::Empty => Ok(String::new()),
-        CellRef::Text(s) => Ok(s.trim().to_string()),
-        CellRef::Number(n) => Ok(format_float(n)),
-        CellRef::Int(i) => Ok(i.to_string()),
-        CellRef::Bool(b) => Ok(if b { "TRUE" } else { "FALSE" }.to_string()),
-        CellRef::Date(d) => Ok(date_format.format(d)),
+        CellRef::Empty => Ok(Cow::Borrowed("")),
+        CellRef::Text(s) => Ok(Cow::Borrowed(s.trim())),
+        CellRef::Number(n) => Ok(Cow::Owned(format_float(n))),
+        CellRef::Int(i) => Ok(Cow::Owned(i.to_string())),
+        CellRef::Bool(b) => Ok(Cow::Borrowed(if b { "TRUE" } else { "FALSE" })),
+        CellRef::Date(d) => Ok(Cow::Owned(date_format.format(d))),
         CellRef::Error(e) => err(format!("holds the error value {e}")),
     }
 }
@@ -303,6 +313,9 @@ pub fn parse_integer(cell: CellRef<'_>, sep: DecimalSeparator) -> Result<String,
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DateFormat {
     spec: String,
+    /// The format parsed once: parsing it again for every cell was a tenth
+    /// of a dry run's time.
+    items: Vec<Item<'static>>,
 }
 
 impl DateFormat {
@@ -346,8 +359,12 @@ impl DateFormat {
         {
             return Err(format!("\"{spec}\" is not a valid date format"));
         }
+        let items = StrftimeItems::new(spec)
+            .parse_to_owned()
+            .map_err(|_| format!("\"{spec}\" is not a valid date format"))?;
         Ok(DateFormat {
             spec: spec.to_string(),
+            items,
         })
     }
 
@@ -356,7 +373,7 @@ impl DateFormat {
     }
 
     pub fn format(&self, date: NaiveDate) -> String {
-        date.format(&self.spec).to_string()
+        date.format_with_items(self.items.iter()).to_string()
     }
 
     /// The format as a person writes it: `dd/mm/yyyy`.
@@ -430,7 +447,7 @@ pub fn parse_date_in(
 fn parse_date_text(s: &str, formats: &[DateFormat]) -> Result<NaiveDate, ValueError> {
     let mut impossible = false;
     for f in formats {
-        match parse_with(s, f.spec()) {
+        match parse_with(s, f) {
             Ok(d) => return Ok(d),
             Err(ParseErrorKind::OutOfRange | ParseErrorKind::Impossible) => {
                 impossible |= plausible_parts(s, f.spec())
@@ -457,11 +474,15 @@ fn parse_date_text(s: &str, formats: &[DateFormat]) -> Result<NaiveDate, ValueEr
 
 /// Parses `s` with `fmt`, also accepting a time of day after the date
 /// (`31/01/2024 00:00:00`, as database exports write dates).
-fn parse_with(s: &str, fmt: &str) -> Result<NaiveDate, ParseErrorKind> {
-    let first = match NaiveDate::parse_from_str(s, fmt) {
+fn parse_with(s: &str, f: &DateFormat) -> Result<NaiveDate, ParseErrorKind> {
+    let mut parsed = Parsed::new();
+    let first = match chrono::format::parse(&mut parsed, s, f.items.iter())
+        .and_then(|_| parsed.to_naive_date())
+    {
         Ok(d) => return check_year(d),
         Err(e) => e.kind(),
     };
+    let fmt = f.spec();
     if first == ParseErrorKind::TooLong {
         for time in [
             " %H:%M:%S",

@@ -16,7 +16,7 @@
 //! ```
 
 use crate::crm::client::Method;
-use crate::results::{read_results, OutputError, Status};
+use crate::results::{for_each_result, OutputError, Status};
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Seek, Write};
@@ -301,9 +301,9 @@ impl History {
     /// fingerprints are unknown, so changes to those rows cannot be checked.
     fn from_results(path: &Path) -> Result<History, OutputError> {
         let mut h = History::empty(false);
-        for o in read_results(path)? {
+        for_each_result(path, |o| {
             if o.attempts == 0 && !matches!(o.status, Status::Created | Status::Updated) {
-                continue;
+                return;
             }
             let (start, len) = h.push_id(&o.obligation_wolkvox_id);
             h.rows.insert(
@@ -317,7 +317,7 @@ impl History {
                     id_len: len,
                 },
             );
-        }
+        })?;
         Ok(h)
     }
 

@@ -225,11 +225,11 @@ fn dry_run(settings: &ImportSettings) -> Result<Summary, RunError> {
                 if let Some(p) = payloads.as_mut() {
                     p.write(v.row, &v.mapped.body)?;
                 }
-                let outcome = crate::results::Outcome::new(
+                let outcome = crate::results::Outcome::with_ids(
                     v.row,
                     Status::Valid,
-                    &v.mapped.wolkvox_id,
-                    &v.mapped.id,
+                    v.mapped.wolkvox_id,
+                    v.mapped.id,
                 );
                 summary.count(&outcome);
                 journal.record(&outcome)?;

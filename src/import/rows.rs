@@ -49,7 +49,7 @@ pub struct RowFeed {
     /// Fingerprint of (wolkvox_id, id) → first row that had it. A 64-bit
     /// SipHash fingerprint keeps this at ~16 bytes a row; a false match needs
     /// a 64-bit collision (odds about 1 in 10^7 for a million rows).
-    seen: HashMap<u64, u64>,
+    seen: HashMap<u64, u64, BuildHasherDefault<Prehashed>>,
     keep_cells: bool,
     renderer: Renderer,
 }
@@ -59,7 +59,7 @@ impl RowFeed {
         RowFeed {
             source,
             plan,
-            seen: HashMap::new(),
+            seen: HashMap::default(),
             keep_cells,
             renderer: Renderer {
                 decimal: mapping.decimal,
@@ -82,27 +82,31 @@ impl RowFeed {
             return Ok(None);
         };
         let cells = self.keep_cells.then(|| self.renderer.render(row, width));
+        let number = row.number;
         let item = match self.plan.map_row(row) {
             Ok(mapped) => {
                 let key = fingerprint(&mapped.wolkvox_id, &mapped.id);
                 match self.seen.get(&key) {
-                    Some(&first) => Item::Invalid {
-                        outcome: Outcome::new(
-                            row.number,
-                            Status::Invalid,
-                            &mapped.wolkvox_id,
-                            &mapped.id,
-                        )
-                        .with_error(format!(
+                    Some(&first) => {
+                        let error = format!(
                             "duplicate of row {first} (same wolkvox_id \"{}\" and id \"{}\")",
                             mapped.wolkvox_id, mapped.id
-                        )),
-                        cells,
-                    },
+                        );
+                        Item::Invalid {
+                            outcome: Outcome::with_ids(
+                                number,
+                                Status::Invalid,
+                                mapped.wolkvox_id,
+                                mapped.id,
+                            )
+                            .with_error(error),
+                            cells,
+                        }
+                    }
                     None => {
-                        self.seen.insert(key, row.number);
+                        self.seen.insert(key, number);
                         Item::Valid(ValidRow {
-                            row: row.number,
+                            row: number,
                             mapped,
                             cells,
                         })
@@ -110,12 +114,31 @@ impl RowFeed {
                 }
             }
             Err(e) => Item::Invalid {
-                outcome: Outcome::new(row.number, Status::Invalid, &e.wolkvox_id, &e.id)
+                outcome: Outcome::with_ids(number, Status::Invalid, e.wolkvox_id, e.id)
                     .with_error(e.message),
                 cells,
             },
         };
         Ok(Some(item))
+    }
+}
+
+/// The duplicate map's keys are already SipHash fingerprints: hashing them
+/// again would only cost time.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl std::hash::Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
     }
 }
 

@@ -14,6 +14,7 @@ use crate::source::{Header, Row, SourceOptions};
 use crate::value::{self, CellRef, DateFormat, DecimalSeparator};
 use config::{ExtraColumns, FieldSpec, FieldType, MappingFile};
 use serde::ser::{SerializeMap, Serializer};
+use std::borrow::Cow;
 use std::path::Path;
 
 /// The API's field names: `wolkvox_id` (top level of the body) and then the
@@ -329,27 +330,28 @@ pub fn convert_cell(
     formats: &[DateFormat],
     out_format: &DateFormat,
 ) -> Result<String, value::ValueError> {
-    convert_cell_in(cell, kind, decimal, formats, out_format, false)
+    convert_cell_in(cell, kind, decimal, formats, out_format, false).map(Cow::into_owned)
 }
 
-/// [`convert_cell`] for a workbook in the 1904 date system when `date_1904`.
-fn convert_cell_in(
-    cell: CellRef<'_>,
+/// [`convert_cell`] for a workbook in the 1904 date system when `date_1904`,
+/// borrowing text from the cell where it is sent as it is.
+fn convert_cell_in<'a>(
+    cell: CellRef<'a>,
     kind: FieldType,
     decimal: DecimalSeparator,
     formats: &[DateFormat],
     out_format: &DateFormat,
     date_1904: bool,
-) -> Result<String, value::ValueError> {
+) -> Result<Cow<'a, str>, value::ValueError> {
     if cell.is_blank() {
-        return Ok(String::new());
+        return Ok(Cow::Borrowed(""));
     }
     match kind {
-        FieldType::Text => value::cell_text(cell, out_format),
-        FieldType::Number => value::parse_number(cell, decimal),
-        FieldType::Integer => value::parse_integer(cell, decimal),
+        FieldType::Text => value::cell_text_ref(cell, out_format),
+        FieldType::Number => value::parse_number(cell, decimal).map(Cow::Owned),
+        FieldType::Integer => value::parse_integer(cell, decimal).map(Cow::Owned),
         FieldType::Date => {
-            value::parse_date_in(cell, formats, date_1904).map(|d| out_format.format(d))
+            value::parse_date_in(cell, formats, date_1904).map(|d| Cow::Owned(out_format.format(d)))
         }
     }
 }
@@ -530,7 +532,7 @@ impl Plan {
 
     /// Maps one row to its request body, or explains every cell at fault.
     pub fn map_row(&self, row: &Row) -> Result<MappedRow, RowError> {
-        let mut values: [Option<String>; 9] = Default::default();
+        let mut values: [Option<Cow<'_, str>>; 9] = Default::default();
         let mut problems: Vec<String> = Vec::new();
         if let Some(p) = &row.problem {
             problems.push(p.clone());
@@ -538,7 +540,7 @@ impl Plan {
         for (slot, resolved) in self.fields.iter().enumerate() {
             let Some(r) = resolved else { continue };
             let value = match (&r.rule.source, r.column) {
-                (FieldSource::Constant(v), _) => Ok(v.clone()),
+                (FieldSource::Constant(v), _) => Ok(Cow::Borrowed(v.as_str())),
                 (FieldSource::Column(_), Some(i)) => {
                     let cell = row.get(i);
                     match convert_cell_in(
@@ -550,7 +552,7 @@ impl Plan {
                         row.date_1904,
                     ) {
                         Ok(v) if v.is_empty() => match &r.rule.default {
-                            Some(d) => Ok(d.clone()),
+                            Some(d) => Ok(Cow::Borrowed(d.as_str())),
                             None if r.rule.required => {
                                 Err(format!("column \"{}\" is empty", self.header[i].trim()))
                             }
@@ -567,14 +569,14 @@ impl Plan {
                 Err(e) => problems.push(e),
             }
         }
-        let mut form: Vec<(&str, String)> = Vec::new();
+        let mut form: Vec<(&str, Cow<'_, str>)> = Vec::new();
         if self.send_form {
             for (i, name) in &self.form {
                 let cell = row.get(*i);
                 if cell.is_blank() {
                     continue;
                 }
-                match value::cell_text(cell, &self.date_format) {
+                match value::cell_text_ref(cell, &self.date_format) {
                     Ok(v) => form.push((name.as_str(), v)),
                     Err(e) => problems.push(format!("column \"{}\": {e}", self.header[*i].trim())),
                 }
@@ -582,7 +584,7 @@ impl Plan {
         }
         let identity = |slot: usize| -> String {
             match &values[slot] {
-                Some(v) => v.clone(),
+                Some(v) => v.to_string(),
                 None => self.fields[slot]
                     .as_ref()
                     .and_then(|r| r.column)
@@ -613,8 +615,8 @@ impl Plan {
 
     fn render(
         &self,
-        values: &[Option<String>; 9],
-        form: &[(&str, String)],
+        values: &[Option<Cow<'_, str>>; 9],
+        form: &[(&str, Cow<'_, str>)],
         shape: BodyShape,
     ) -> String {
         let body = Body {
@@ -642,13 +644,13 @@ fn raw_text(cell: CellRef<'_>) -> String {
 
 struct Body<'a> {
     plan: &'a Plan,
-    values: &'a [Option<String>; 9],
-    form: &'a [(&'a str, String)],
+    values: &'a [Option<Cow<'a, str>>; 9],
+    form: &'a [(&'a str, Cow<'a, str>)],
     shape: BodyShape,
 }
 
 struct Fields<'a>(&'a Body<'a>);
-struct Form<'a>(&'a [(&'a str, String)]);
+struct Form<'a>(&'a [(&'a str, Cow<'a, str>)]);
 
 impl serde::Serialize for Body<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

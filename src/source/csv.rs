@@ -247,43 +247,40 @@ impl CsvReader {
         };
         self.row.number = number;
         self.row.problem = None;
-        // Reuse the row's string record: no allocation once it has grown.
-        let mut text = std::mem::take(&mut self.row.text);
-        text.clear();
-        match std::str::from_utf8(record.as_slice()) {
-            Ok(_) => {
-                for field in record.iter() {
-                    // Checked as a whole just above.
-                    text.push_field(std::str::from_utf8(field).unwrap_or_default());
-                }
-            }
-            Err(_) if self.utf8_checked => unreachable!("transcoded input is valid UTF-8"),
-            Err(_) => {
-                for field in record.iter() {
-                    text.push_field(&String::from_utf8_lossy(field));
+        // The record becomes the row's text after one UTF-8 check, without a
+        // copy; the row's previous text goes back as the next read buffer.
+        let text = match ::csv::StringRecord::from_byte_record(record) {
+            Ok(text) => text,
+            Err(e) if self.utf8_checked => unreachable!("transcoded input is valid UTF-8: {e}"),
+            Err(e) => {
+                let raw = e.into_byte_record();
+                let mut lossy = ::csv::StringRecord::new();
+                for field in raw.iter() {
+                    lossy.push_field(&String::from_utf8_lossy(field));
                 }
                 self.row.problem = Some(
                     "the row holds bytes that are not UTF-8; if the file comes from Excel or a \
                      Windows system, set encoding = \"windows-1252\" in [source]"
                         .into(),
                 );
+                lossy
             }
-        }
-        self.row.text = text;
+        };
+        record = std::mem::replace(&mut self.row.text, text).into_byte_record();
         // The parser ends a quoted field left open at the end of the file
         // without complaint; an odd number of quotes in the whole file, with
         // this last row running to the end, is the sign of it.
         if is_last
             && self.reader.get_ref().quotes % 2 == 1
             && self.row.problem.is_none()
-            && record.iter().any(|f| f.contains(&b'\n'))
+            && self.row.text.iter().any(|f| f.contains('\n'))
         {
             self.row.problem = Some(
                 "a quote opened in this row is never closed, so the row runs to the end of the file; close the quote".into(),
             );
             // The file's last line break sits inside the open field, and the
             // row count took it for this row's own terminator too.
-            if record.as_slice().ends_with(b"\n") {
+            if self.row.text.as_slice().ends_with('\n') {
                 self.row.number += 1;
             }
         }
