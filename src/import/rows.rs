@@ -43,6 +43,10 @@ struct Renderer {
     date_format: DateFormat,
 }
 
+/// The most rows the duplicate table is sized for up front; past that it
+/// grows as needed.
+const MAX_RESERVED_ROWS: u64 = 8_000_000;
+
 pub struct RowFeed {
     source: Source,
     plan: Plan,
@@ -56,10 +60,16 @@ pub struct RowFeed {
 
 impl RowFeed {
     pub fn new(source: Source, plan: Plan, mapping: &Mapping, keep_cells: bool) -> RowFeed {
+        // Sized up front from the file's estimated rows: growing the table
+        // doubles it, and while it doubles the old and the new table are both
+        // in memory, which was most of a large dry run's peak.
+        let expected = source.estimated_rows().unwrap_or(0).min(MAX_RESERVED_ROWS) as usize;
+        let mut seen = HashMap::default();
+        seen.reserve(expected + expected / 16);
         RowFeed {
             source,
             plan,
-            seen: HashMap::default(),
+            seen,
             keep_cells,
             renderer: Renderer {
                 decimal: mapping.decimal,

@@ -20,6 +20,9 @@ pub struct CsvInfo {
     /// WHATWG name of the encoding used.
     pub encoding: &'static str,
     pub bom: Option<&'static str>,
+    /// Rows the file probably has: its size over the average line length of
+    /// its first 64 KiB. Only a hint for sizing tables up front.
+    pub estimated_rows: u64,
 }
 
 type Input = LineCounter<Chain<Cursor<Vec<u8>>, DecodeReaderBytes<File, Vec<u8>>>>;
@@ -148,11 +151,19 @@ impl CsvReader {
             Some(d) => (d, false),
             None => (detect_delimiter(&head, opts.header_row), true),
         };
+        let file_len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let lines_in_head = memchr::memchr_iter(b'\n', &head).count().max(1) as u64;
+        let estimated_rows = if head.is_empty() {
+            0
+        } else {
+            file_len / (head.len() as u64 / lines_in_head).max(1)
+        };
         let info = CsvInfo {
             delimiter,
             delimiter_detected: detected,
             encoding: encoding.name(),
             bom,
+            estimated_rows,
         };
         let reader = ::csv::ReaderBuilder::new()
             .delimiter(delimiter)

@@ -210,6 +210,14 @@ impl Source {
         &self.path
     }
 
+    /// About how many rows the input has, when it can be told cheaply.
+    pub fn estimated_rows(&self) -> Option<u64> {
+        match &self.info {
+            SourceInfo::Csv(c) => Some(c.estimated_rows),
+            SourceInfo::Sheet(_) => None,
+        }
+    }
+
     /// The next data row that is not blank. A row whose width differs from the
     /// header's comes back with its `problem` set, not as an error.
     pub fn next_row(&mut self) -> Result<Option<&Row>, SourceError> {
