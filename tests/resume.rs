@@ -689,3 +689,47 @@ fn a_wrong_server_path_stops_the_run_before_any_row_is_sent() {
     assert_eq!(status_counts(&wd).get("not_sent"), Some(&6));
     assert_eq!(fake.stats().requests, 1, "only the quota check");
 }
+
+/// A second Ctrl-C leaves at once, without waiting for the requests in
+/// flight; the log still lets `--resume` finish without a duplicate.
+#[test]
+fn a_second_ctrl_c_leaves_at_once_and_resume_still_finishes_exactly_once() {
+    let rt = runtime();
+    let wd = Workdir::new();
+    portfolio(&wd, 8, 0);
+    wd.write("m.toml", MAPPING);
+    let fake = start(
+        &rt,
+        FakeCrmOptions {
+            latency: Duration::from_millis(1000),
+            ..FakeCrmOptions::default()
+        },
+    );
+    let child = spawn_import(&wd, &fake.base_url(), &["--no-preflight"]);
+    std::thread::sleep(Duration::from_millis(600));
+    let pid = child.id().to_string();
+    let interrupt = || {
+        assert!(std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success());
+    };
+    interrupt();
+    std::thread::sleep(Duration::from_millis(100));
+    let second = std::time::Instant::now();
+    interrupt();
+    let out = Run::from(child.wait_with_output().unwrap());
+    assert_eq!(out.code, 130, "{out:?}");
+    // The requests in flight take 1 s; leaving at once does not wait.
+    assert!(
+        second.elapsed() < Duration::from_millis(700),
+        "took {:?}",
+        second.elapsed()
+    );
+    // Let the cut-off requests land in the CRM, then finish the job.
+    std::thread::sleep(Duration::from_millis(1100));
+    let run = import(&wd, &fake, &["--resume", "--no-preflight"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_each_inserted_once(&fake, 8);
+}
