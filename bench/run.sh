@@ -6,7 +6,7 @@
 #   bash bench/run.sh                 # everything (10-20 minutes on 2 cores)
 #   QUICK=1 bash bench/run.sh         # skip the 2M-row CSV and the 1M-row import
 #   REPEAT=5 bash bench/run.sh        # repetitions of each key measurement (default 3)
-#   BIG_REPEAT=3 bash bench/run.sh    # repetitions of the 1M-row import (default 1: ~5 min each)
+#   BIG_REPEAT=3 bash bench/run.sh    # repetitions of the 1M-row import (default 1, about 1 min each)
 #   ONLY=csv,xlsx bash bench/run.sh   # some sections: csv xlsx latency throughput bigimport
 #   BENCH_DIR=/some/dir bash bench/run.sh   # where inputs and outputs go (default target/bench)
 #
@@ -366,7 +366,7 @@ if want bigimport && [[ $QUICK != 1 ]]; then
         TABLE+=("| Import of 1,000,000 rows: peak RSS | skipped | only $avail_gib GiB available, the fake needs ~2 GiB | < 100 MiB | — |")
     else
         big_repeat=${BIG_REPEAT:-1}
-        say "1M-row import against the fake, --concurrency 32, ×$big_repeat (about 5 minutes each; load $(load))"
+        say "1M-row import against the fake, --concurrency 32, ×$big_repeat (about a minute each; load $(load))"
         out=$WORK/out/p1m.import.results.csv
         for ((i = 1; i <= big_repeat; i++)); do
             start_fake --max-in-flight 64
