@@ -111,25 +111,6 @@ impl Wal {
         Ok(())
     }
 
-    /// [`Wal::intend_many`] for one row.
-    pub fn intend(&self, row: u64, method: Method, body_fp: u64) -> Result<(), OutputError> {
-        self.intend_many(&[(row, method, body_fp)])
-    }
-
-    /// Records how a sent row ended. Not synced: if this line is lost, the
-    /// row is merely looked up again on resume.
-    pub fn done(
-        &self,
-        row: u64,
-        status: Status,
-        attempts: u32,
-        obligation_wolkvox_id: &str,
-    ) -> Result<(), OutputError> {
-        let mut text = String::new();
-        push_done_line(&mut text, row, status, attempts, obligation_wolkvox_id);
-        self.append(&text)
-    }
-
     /// Appends lines built with [`push_done_line`], in one write.
     pub fn append(&self, text: &str) -> Result<(), OutputError> {
         if text.is_empty() {
@@ -393,13 +374,18 @@ mod tests {
         let wal = wal_path(&results);
         {
             let w = Wal::open(&wal, false, 7, "insert", false).unwrap();
-            w.intend(2, Method::Post, 0xaa).unwrap();
-            w.done(2, Status::Created, 1, "9cb").unwrap();
-            w.intend(3, Method::Post, 0xbb).unwrap();
-            w.intend(4, Method::Post, 0xcc).unwrap();
-            w.done(4, Status::Failed, 1, "").unwrap();
-            w.intend(5, Method::Post, 0xdd).unwrap();
-            w.done(5, Status::Uncertain, 2, "").unwrap();
+            let done = |row, status, attempts, id: &str| {
+                let mut line = String::new();
+                push_done_line(&mut line, row, status, attempts, id);
+                w.append(&line).unwrap();
+            };
+            w.intend_many(&[(2, Method::Post, 0xaa)]).unwrap();
+            done(2, Status::Created, 1, "9cb");
+            w.intend_many(&[(3, Method::Post, 0xbb), (4, Method::Post, 0xcc)])
+                .unwrap();
+            done(4, Status::Failed, 1, "");
+            w.intend_many(&[(5, Method::Post, 0xdd)]).unwrap();
+            done(5, Status::Uncertain, 2, "");
         }
         // A torn line at the end is ignored.
         let mut f = OpenOptions::new().append(true).open(&wal).unwrap();
@@ -425,7 +411,9 @@ mod tests {
 
         // Appending after the torn line keeps the log readable.
         let w = Wal::open(&wal, true, 7, "insert", false).unwrap();
-        w.done(3, Status::Created, 2, "10cb").unwrap();
+        let mut line = String::new();
+        push_done_line(&mut line, 3, Status::Created, 2, "10cb");
+        w.append(&line).unwrap();
         drop(w);
         let h = History::load(&results).unwrap().unwrap();
         assert!(matches!(h.prior(3), Prior::Done { .. }));

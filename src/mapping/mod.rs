@@ -522,14 +522,6 @@ impl Plan {
         self
     }
 
-    /// The columns that go to `form`, with the name each is sent under.
-    pub fn form_columns(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.form
-            .iter()
-            .filter(|_| self.send_form)
-            .map(|(i, name)| (self.header[*i].as_str(), name.as_str()))
-    }
-
     /// Maps one row to its request body, or explains every cell at fault.
     pub fn map_row(&self, row: &Row) -> Result<MappedRow, RowError> {
         let mut values: [Option<Cow<'_, str>>; 9] = Default::default();

@@ -222,6 +222,7 @@ async fn run_async(settings: &ImportSettings, send: &SendSettings) -> Result<Sum
         mode,
         operation: settings.operation.clone(),
         stop: stop.clone(),
+        keep_sent_bodies: payloads.is_some(),
         requests: AtomicU64::new(0),
         budget: Budget {
             left: budget_left.map(AtomicU64::new),

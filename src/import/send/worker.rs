@@ -37,6 +37,8 @@ pub(super) struct Worker {
     pub(super) mode: Mode,
     pub(super) operation: String,
     pub(super) stop: StopSignal,
+    /// `--payloads` was asked for: only then is each sent body copied out.
+    pub(super) keep_sent_bodies: bool,
     pub(super) requests: AtomicU64,
     pub(super) budget: Budget,
 }
@@ -184,7 +186,7 @@ impl Worker {
             }
         }
         Processed {
-            sent_body: wrote.then(|| body.clone()),
+            sent_body: (wrote && self.keep_sent_bodies).then(|| body.clone()),
             outcome: out,
             transient_only,
             logged: job.logged,
