@@ -32,6 +32,17 @@ fn start(rt: &tokio::runtime::Runtime, opts: FakeCrmOptions) -> FakeCrm {
     .expect("fake CRM starts")
 }
 
+/// A runtime, a folder with a portfolio of `rows` rows and the mapping, and a
+/// fake CRM with `opts`: what most tests here start from.
+fn setup(rows: usize, opts: FakeCrmOptions) -> (tokio::runtime::Runtime, Workdir, FakeCrm) {
+    let rt = runtime();
+    let wd = Workdir::new();
+    portfolio(&wd, rows, 0);
+    wd.write("m.toml", MAPPING);
+    let fake = start(&rt, opts);
+    (rt, wd, fake)
+}
+
 /// A portfolio of `rows` obligations spread over a few collections records.
 fn portfolio(wd: &Workdir, rows: usize, balance_bump: u64) -> PathBuf {
     let mut s = String::from("registro,obligacion,saldo,mora,ciudad\n");
@@ -219,12 +230,8 @@ fn killed_at_random_moments_then_resumed_nothing_is_lost_or_duplicated() {
 
 #[test]
 fn a_timed_out_insert_is_found_by_a_lookup_not_sent_again() {
-    let rt = runtime();
-    let wd = Workdir::new();
-    portfolio(&wd, 40, 0);
-    wd.write("m.toml", MAPPING);
-    let fake = start(
-        &rt,
+    let (_rt, wd, fake) = setup(
+        40,
         FakeCrmOptions {
             slow_rate: 0.3,
             slow_delay: Duration::from_secs(2),
@@ -291,12 +298,8 @@ fn quota_stops_the_run_and_resume_completes_it_after_the_limit_rises() {
 
 #[test]
 fn the_preflight_sends_nothing_when_nothing_fits() {
-    let rt = runtime();
-    let wd = Workdir::new();
-    portfolio(&wd, 8, 0);
-    wd.write("m.toml", MAPPING);
-    let fake = start(
-        &rt,
+    let (_rt, wd, fake) = setup(
+        8,
         FakeCrmOptions {
             daily_limit: Some(1),
             ..FakeCrmOptions::default()
@@ -311,11 +314,7 @@ fn the_preflight_sends_nothing_when_nothing_fits() {
 
 #[test]
 fn max_requests_caps_a_run() {
-    let rt = runtime();
-    let wd = Workdir::new();
-    portfolio(&wd, 12, 0);
-    wd.write("m.toml", MAPPING);
-    let fake = start(&rt, FakeCrmOptions::default());
+    let (_rt, wd, fake) = setup(12, FakeCrmOptions::default());
     let run = import(&wd, &fake, &["--max-requests", "5", "--no-preflight"]);
     assert_eq!(run.code, 3, "{run:?}");
     assert_eq!(fake.stats().requests, 5);
@@ -327,11 +326,7 @@ fn max_requests_caps_a_run() {
 
 #[test]
 fn update_mode_puts_only_the_mapped_fields() {
-    let rt = runtime();
-    let wd = Workdir::new();
-    portfolio(&wd, 6, 0);
-    wd.write("m.toml", MAPPING);
-    let fake = start(&rt, FakeCrmOptions::default());
+    let (_rt, wd, fake) = setup(6, FakeCrmOptions::default());
     assert_eq!(import(&wd, &fake, &["--no-preflight"]).code, 0);
 
     // Tomorrow's balances, with a mapping that only knows the balance.
@@ -421,11 +416,7 @@ fn upsert_creates_the_new_half_and_updates_the_known_half_once_each() {
 
 #[test]
 fn resuming_with_changed_input_is_refused_unless_allowed() {
-    let rt = runtime();
-    let wd = Workdir::new();
-    portfolio(&wd, 10, 0);
-    wd.write("m.toml", MAPPING);
-    let fake = start(&rt, FakeCrmOptions::default());
+    let (_rt, wd, fake) = setup(10, FakeCrmOptions::default());
     assert_eq!(
         import(&wd, &fake, &["--max-requests", "4", "--no-preflight"]).code,
         3
@@ -462,11 +453,7 @@ fn resuming_with_changed_input_is_refused_unless_allowed() {
 
 #[test]
 fn a_results_file_with_sent_rows_is_never_overwritten_by_accident() {
-    let rt = runtime();
-    let wd = Workdir::new();
-    portfolio(&wd, 5, 0);
-    wd.write("m.toml", MAPPING);
-    let fake = start(&rt, FakeCrmOptions::default());
+    let (_rt, wd, fake) = setup(5, FakeCrmOptions::default());
     assert_eq!(import(&wd, &fake, &["--no-preflight"]).code, 0);
     let before = wd.read("results.csv");
 
@@ -508,11 +495,7 @@ fn a_results_file_with_sent_rows_is_never_overwritten_by_accident() {
 
 #[test]
 fn resume_without_a_results_file_simply_starts() {
-    let rt = runtime();
-    let wd = Workdir::new();
-    portfolio(&wd, 7, 0);
-    wd.write("m.toml", MAPPING);
-    let fake = start(&rt, FakeCrmOptions::default());
+    let (_rt, wd, fake) = setup(7, FakeCrmOptions::default());
     let run = import(&wd, &fake, &["--resume"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert_each_inserted_once(&fake, 7);
@@ -536,12 +519,8 @@ fn resume_without_a_results_file_simply_starts() {
 
 #[test]
 fn sigterm_drains_writes_everything_and_exits_130() {
-    let rt = runtime();
-    let wd = Workdir::new();
-    portfolio(&wd, 300, 0);
-    wd.write("m.toml", MAPPING);
-    let fake = start(
-        &rt,
+    let (_rt, wd, fake) = setup(
+        300,
         FakeCrmOptions {
             latency: Duration::from_millis(20),
             ..FakeCrmOptions::default()
@@ -663,11 +642,7 @@ fn the_crm_stopped_and_restarted_mid_run_loses_and_duplicates_nothing() {
 /// before a single row is sent and refused for it.
 #[test]
 fn a_wrong_server_path_stops_the_run_before_any_row_is_sent() {
-    let rt = runtime();
-    let wd = Workdir::new();
-    portfolio(&wd, 6, 0);
-    wd.write("m.toml", MAPPING);
-    let fake = start(&rt, FakeCrmOptions::default());
+    let (_rt, wd, fake) = setup(6, FakeCrmOptions::default());
     let wrong = fake.base_url().replace("server/API/v2/", "wrong/");
     let run = Run::from(
         wd.command(&[
@@ -694,12 +669,8 @@ fn a_wrong_server_path_stops_the_run_before_any_row_is_sent() {
 /// flight; the log still lets `--resume` finish without a duplicate.
 #[test]
 fn a_second_ctrl_c_leaves_at_once_and_resume_still_finishes_exactly_once() {
-    let rt = runtime();
-    let wd = Workdir::new();
-    portfolio(&wd, 8, 0);
-    wd.write("m.toml", MAPPING);
-    let fake = start(
-        &rt,
+    let (_rt, wd, fake) = setup(
+        8,
         FakeCrmOptions {
             latency: Duration::from_millis(1000),
             ..FakeCrmOptions::default()
