@@ -222,7 +222,7 @@ fn money_es(cents: u64) -> String {
     let units = (cents / 100).to_string();
     let mut grouped = String::with_capacity(units.len() + units.len() / 3 + 3);
     for (k, ch) in units.chars().enumerate() {
-        if k > 0 && (units.len() - k) % 3 == 0 {
+        if k > 0 && (units.len() - k).is_multiple_of(3) {
             grouped.push('.');
         }
         grouped.push(ch);

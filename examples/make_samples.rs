@@ -284,7 +284,7 @@ fn client(rng: &mut Rng, n: usize) -> Client {
         let (s1, s2) = (*rng.pick(SURNAMES), *rng.pick(SURNAMES));
         let (tipo, doc) = if n % 11 == 7 {
             ("CE", rng.range(100_000, 999_999))
-        } else if n % 2 == 0 {
+        } else if n.is_multiple_of(2) {
             ("CC", rng.range(10_000_000, 99_999_999))
         } else {
             ("CC", rng.range(1_000_000_000, 1_100_000_000))
@@ -345,7 +345,7 @@ fn pesos(cents: i64) -> String {
     let whole = (cents / 100).to_string();
     let mut grouped = String::new();
     for (i, ch) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
             grouped.push('.');
         }
         grouped.push(ch);
@@ -426,7 +426,7 @@ fn obligation(rng: &mut Rng, c: &Client, n: usize, cut_off: NaiveDate) -> Vec<Va
         },
         Value::Money {
             cents: total,
-            dollar: n % 3 == 0,
+            dollar: n.is_multiple_of(3),
         },
         valor_pago,
         fecha_pago,
