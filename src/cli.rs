@@ -34,6 +34,49 @@ pub enum Command {
     Mapping(MappingCommand),
     /// Run a local stand-in for the CRM API, for rehearsals and tests.
     FakeCrm(FakeCrmArgs),
+    /// Look into the ledger: the record of every obligation sent, across runs.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// List the most recent runs, newest first, with their counts and exit codes.
+    Runs(LedgerRunsArgs),
+    /// Write the known obligations as CSV.
+    Export(LedgerExportArgs),
+    /// Check the ledger's integrity and list the requests still in doubt.
+    Check(LedgerPathArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LedgerPathArgs {
+    /// The ledger [default: the per-user state folder, e.g. ~/.local/state/wolkvox-import/ledger.sqlite].
+    #[arg(long, env = "WOLKVOX_LEDGER")]
+    pub ledger: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct LedgerRunsArgs {
+    #[command(flatten)]
+    pub path: LedgerPathArgs,
+    /// How many runs to list.
+    #[arg(long, default_value_t = 20)]
+    pub limit: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct LedgerExportArgs {
+    /// The CSV file to write.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub path: LedgerPathArgs,
+    /// Only this server (as the ledger names it: the host, e.g. crm0001.wolkvox.com).
+    #[arg(long)]
+    pub server: Option<String>,
+    /// Only this operation.
+    #[arg(long)]
+    pub operation: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -88,18 +131,29 @@ pub struct ImportArgs {
     /// Stop the run after this many consecutive rows failed only with transient errors.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
     pub breaker: u32,
-    /// insert: POST every row; update: PUT the mapped fields; upsert: look up, then update or insert.
+    /// What to send, judged against the ledger. insert: POST obligations not yet sent (never one
+    /// twice); sync: POST new ones, PUT changed ones, nothing for unchanged ones (the nightly job);
+    /// update: PUT changed ones; upsert: like sync, looking up first what the ledger does not know.
     #[arg(long, value_enum, default_value_t = Mode::Insert)]
     pub mode: Mode,
-    /// Continue the run whose results file is --output: rows already created or updated are skipped,
-    /// rows in doubt are looked up first. Without a results file it simply starts the run.
+    /// The ledger, the SQLite file that remembers every obligation sent, across runs (one import
+    /// at a time per ledger) [default: the per-user state folder, e.g.
+    /// ~/.local/state/wolkvox-import/ledger.sqlite].
+    #[arg(long, env = "WOLKVOX_LEDGER")]
+    pub ledger: Option<PathBuf>,
+    /// Write the obligations the ledger knows for this server and operation that the file no
+    /// longer lists, as CSV (a report: nothing is sent for them).
+    #[arg(long)]
+    pub vanished: Option<PathBuf>,
+    /// Continue the latest run that wrote --output, from the ledger: rows it brought to their end
+    /// are not sent again. Every run, resumed or not, looks up what earlier runs left in doubt.
     #[arg(long)]
     pub resume: bool,
-    /// Start over even if the results file records rows already sent (may create duplicates).
-    #[arg(long)]
+    /// Accepted for compatibility; no longer needed, the ledger prevents duplicates.
+    #[arg(long, hide = true)]
     pub force: bool,
-    /// With --resume, carry on even if rows already done would now be sent with other values.
-    #[arg(long, requires = "resume")]
+    /// Accepted for compatibility; no longer needed, the ledger judges every row.
+    #[arg(long, hide = true)]
     pub allow_changed_input: bool,
     /// Do not read the token's daily quota before sending (that check costs one request).
     #[arg(long)]
@@ -248,6 +302,18 @@ pub fn run(cli: Cli) -> i32 {
             }
         }
         Command::FakeCrm(args) => run_fake_crm(args),
+        Command::Ledger(cmd) => crate::ledger::commands::run(cmd),
+    }
+}
+
+/// The ledger's path: `--ledger`/`WOLKVOX_LEDGER`, else the default place.
+pub fn ledger_path(given: Option<&std::path::Path>) -> Result<PathBuf, String> {
+    match given {
+        Some(p) if p.as_os_str().is_empty() => Err("--ledger is empty".into()),
+        Some(p) => Ok(p.to_path_buf()),
+        None => crate::ledger::default_path().ok_or_else(|| {
+            "no per-user state folder is known on this machine (HOME is not set); pass --ledger FILE or set WOLKVOX_LEDGER".to_string()
+        }),
     }
 }
 
@@ -412,13 +478,14 @@ fn import_settings(args: &ImportArgs) -> Result<ImportSettings, String> {
             },
             mode: args.mode,
             resume: args.resume,
-            force: args.force,
-            allow_changed_input: args.allow_changed_input,
             preflight: !args.no_preflight,
             max_requests: args.max_requests,
-            wal_sync: true,
         })
     };
+    if args.force || args.allow_changed_input {
+        tracing::warn!("--force and --allow-changed-input are no longer needed and have no effect: the ledger decides what is sent");
+    }
+    let ledger = ledger_path(args.ledger.as_deref())?;
 
     if args.dry_run && args.resume {
         return Err(
@@ -427,7 +494,7 @@ fn import_settings(args: &ImportArgs) -> Result<ImportSettings, String> {
     }
     let mut mapping = Mapping::load(&args.mapping).map_err(|e| e.0)?;
     let mapping_fingerprint = std::fs::read(&args.mapping)
-        .map(|b| crate::import::history::fingerprint(&b))
+        .map(|b| crate::ledger::fingerprint(&b))
         .unwrap_or(0);
     if let Some(sheet) = &args.sheet {
         mapping.source.sheet = Some(sheet.clone());
@@ -457,6 +524,7 @@ fn import_settings(args: &ImportArgs) -> Result<ImportSettings, String> {
         ("--output", Some(&output)),
         ("--payloads", args.payloads.as_ref()),
         ("--rejects", args.rejects.as_ref()),
+        ("--vanished", args.vanished.as_ref()),
     ] {
         if p.is_some_and(|p| same_file(p, &args.input)) {
             return Err(format!(
@@ -465,6 +533,17 @@ fn import_settings(args: &ImportArgs) -> Result<ImportSettings, String> {
             ));
         }
     }
+    if same_file(&ledger, &args.input) || same_file(&ledger, &output) {
+        return Err(format!(
+            "--ledger {} is the input or the results file; the ledger is a file of its own",
+            ledger.display()
+        ));
+    }
+    // A dry run plans for the server it is given, when it is given one.
+    let plan_server = match (&send, args.server.as_deref()) {
+        (None, Some(s)) => Some(crate::import::send::server_key(&parse_server(s)?)),
+        _ => None,
+    };
     let progress = args.log_format == LogFormat::Text && std::io::stderr().is_terminal();
     Ok(ImportSettings {
         input: args.input.clone(),
@@ -473,10 +552,13 @@ fn import_settings(args: &ImportArgs) -> Result<ImportSettings, String> {
         output,
         payloads: args.payloads.clone(),
         rejects: args.rejects.clone(),
+        vanished: args.vanished.clone(),
+        ledger,
+        plan_server,
+        plan_mode: args.mode,
         send,
         progress,
         mapping_fingerprint,
-        force: args.force,
     })
 }
 

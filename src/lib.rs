@@ -7,7 +7,8 @@
 //!   located explanation of why it cannot be sent;
 //! - [`crm`] talks to the API and classifies its answers;
 //! - [`import`] moves rows from the reader through the workers to the
-//!   collector, which alone writes the [`results`] journal and draws
+//!   collector, which alone records outcomes in the [`ledger`] (what was
+//!   sent, across runs) and writes the [`results`] report, and draws
 //!   [`progress`];
 //! - [`inspect`] and [`mapping::init`] help a person write a mapping;
 //! - [`fake_crm`] is a local stand-in for the API, for rehearsals and tests.
@@ -17,6 +18,7 @@ pub mod crm;
 pub mod fake_crm;
 pub mod import;
 pub mod inspect;
+pub mod ledger;
 pub mod mapping;
 pub mod progress;
 pub mod results;

@@ -1,13 +1,13 @@
 //! The results file (one line per data row: its outcome), the payloads file
 //! and the rejects file.
 //!
-//! While a run goes, the results file is a journal: each finished row is
-//! appended and flushed before it counts as done, in whatever order rows
-//! finish. When the run ends, [`finalize`] rewrites it through a temporary
+//! The results file is a report of one run, not its record (that is the
+//! [`crate::ledger`]): rows are appended as they finish, in whatever order,
+//! and when the run ends [`finalize`] rewrites the file through a temporary
 //! file and an atomic rename to exactly one line per row, sorted by row.
 
 use serde::{Deserialize, Serialize};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 
@@ -32,6 +32,9 @@ pub enum Status {
     Valid,
     Created,
     Updated,
+    /// No request needed: the CRM already holds this exact body, sent by an
+    /// earlier run (the ledger says so).
+    Unchanged,
     /// Refused by local validation, never sent.
     Invalid,
     /// The API refused it.
@@ -43,10 +46,11 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 7] = [
+    pub const ALL: [Status; 8] = [
         Status::Valid,
         Status::Created,
         Status::Updated,
+        Status::Unchanged,
         Status::Invalid,
         Status::Failed,
         Status::Uncertain,
@@ -58,6 +62,7 @@ impl Status {
             Status::Valid => "valid",
             Status::Created => "created",
             Status::Updated => "updated",
+            Status::Unchanged => "unchanged",
             Status::Invalid => "invalid",
             Status::Failed => "failed",
             Status::Uncertain => "uncertain",
@@ -67,7 +72,15 @@ impl Status {
 
     /// The row ended as the user wanted.
     pub fn is_success(self) -> bool {
-        matches!(self, Status::Valid | Status::Created | Status::Updated)
+        matches!(
+            self,
+            Status::Valid | Status::Created | Status::Updated | Status::Unchanged
+        )
+    }
+
+    /// The status named as the results file spells it.
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|st| st.as_str() == s)
     }
 }
 
@@ -149,8 +162,6 @@ impl OutputError {
 pub struct Journal {
     path: PathBuf,
     writer: csv::Writer<BufWriter<File>>,
-    /// Flush to the OS after every row (a real run); a dry run flushes at the end.
-    flush_each: bool,
     last_row: u64,
     in_order: bool,
     written: u64,
@@ -158,7 +169,7 @@ pub struct Journal {
 
 impl Journal {
     /// Starts a new results file (truncating any old one).
-    pub fn create(path: &Path, flush_each: bool) -> Result<Journal, OutputError> {
+    pub fn create(path: &Path) -> Result<Journal, OutputError> {
         let file = File::create(path).map_err(|e| OutputError::new(path, e))?;
         let mut writer = csv::WriterBuilder::new()
             .has_headers(false)
@@ -169,39 +180,12 @@ impl Journal {
         let mut j = Journal {
             path: path.to_path_buf(),
             writer,
-            flush_each,
             last_row: 0,
             in_order: true,
             written: 0,
         };
         j.flush()?;
         Ok(j)
-    }
-
-    /// Continues an existing results file (resume): new outcomes are appended
-    /// after whatever is there; a torn last line is cut off first.
-    pub fn append(path: &Path, flush_each: bool) -> Result<Journal, OutputError> {
-        let valid_len = valid_prefix_len(path)?;
-        let mut file = OpenOptions::new()
-            .write(true)
-            .open(path)
-            .map_err(|e| OutputError::new(path, e))?;
-        file.set_len(valid_len)
-            .map_err(|e| OutputError::new(path, e))?;
-        file.seek(std::io::SeekFrom::End(0))
-            .map_err(|e| OutputError::new(path, e))?;
-        let writer = csv::WriterBuilder::new()
-            .has_headers(false)
-            .from_writer(BufWriter::with_capacity(64 * 1024, file));
-        Ok(Journal {
-            path: path.to_path_buf(),
-            writer,
-            flush_each,
-            last_row: 0,
-            // Older lines are in the file: only a full pass can tell the order.
-            in_order: false,
-            written: 0,
-        })
     }
 
     pub fn path(&self) -> &Path {
@@ -234,9 +218,6 @@ impl Journal {
                 o.error.as_bytes(),
             ])
             .map_err(|e| OutputError::new(&self.path, e))?;
-        if self.flush_each {
-            self.flush()?;
-        }
         Ok(())
     }
 
@@ -322,9 +303,9 @@ fn valid_prefix_len(path: &Path) -> Result<u64, OutputError> {
     Ok(end)
 }
 
-/// Reads a results file, tolerating a torn last line. Later lines for the
-/// same row win (a journal holds a row's history in order).
-pub fn read_results(path: &Path) -> Result<Vec<Outcome>, OutputError> {
+/// Reads a results file, tolerating a torn last line.
+#[cfg(test)]
+fn read_results(path: &Path) -> Result<Vec<Outcome>, OutputError> {
     let mut out: Vec<Outcome> = Vec::new();
     for_each_result(path, |o| out.push(o))?;
     Ok(out)
@@ -332,7 +313,8 @@ pub fn read_results(path: &Path) -> Result<Vec<Outcome>, OutputError> {
 
 /// Calls `f` with each line of a results file in order, without holding
 /// the file in memory; a torn last line is left out.
-pub fn for_each_result(path: &Path, mut f: impl FnMut(Outcome)) -> Result<(), OutputError> {
+#[cfg(test)]
+fn for_each_result(path: &Path, mut f: impl FnMut(Outcome)) -> Result<(), OutputError> {
     let valid = valid_prefix_len(path)?;
     let file = File::open(path).map_err(|e| OutputError::new(path, e))?;
     let mut rdr = csv::ReaderBuilder::new()
@@ -446,6 +428,40 @@ fn tmp_path(path: &Path) -> PathBuf {
         .unwrap_or_default();
     name.push(".tmp");
     path.with_file_name(name)
+}
+
+/// The header of `--vanished`: obligations the ledger knows that the file no
+/// longer lists.
+pub const VANISHED_HEADER: [&str; 6] = [
+    "wolkvox_id",
+    "obligation_id",
+    "obligation_wolkvox_id",
+    "created_at",
+    "updated_at",
+    "last_seen_at",
+];
+
+/// Writes `--vanished`.
+pub fn write_vanished(
+    path: &Path,
+    rows: &[crate::ledger::ObligationRow],
+) -> Result<(), OutputError> {
+    use crate::ledger::format_time;
+    let e = |e: csv::Error| OutputError::new(path, e);
+    let mut w = csv::Writer::from_path(path).map_err(e)?;
+    w.write_record(VANISHED_HEADER).map_err(e)?;
+    for r in rows {
+        w.write_record([
+            r.wolkvox_id.as_str(),
+            &r.obligation_id,
+            &r.crm_id,
+            &format_time(r.created_at),
+            &format_time(r.updated_at),
+            &r.last_seen_at.map(format_time).unwrap_or_default(),
+        ])
+        .map_err(e)?;
+    }
+    w.flush().map_err(|x| OutputError::new(path, x))
 }
 
 /// `--payloads`: one JSON line per row that is (or would be) sent.
@@ -578,7 +594,7 @@ mod tests {
     fn journal_in_order_needs_no_rewrite_and_reads_back() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("r.csv");
-        let mut j = Journal::create(&p, false).unwrap();
+        let mut j = Journal::create(&p).unwrap();
         j.record(&outcome(2, Status::Valid)).unwrap();
         j.record(&outcome(3, Status::Invalid).with_error("column \"X\" is empty"))
             .unwrap();
@@ -603,7 +619,7 @@ mod tests {
     fn finalize_sorts_and_keeps_the_last_line_per_row() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("r.csv");
-        let mut j = Journal::create(&p, true).unwrap();
+        let mut j = Journal::create(&p).unwrap();
         j.record(&outcome(5, Status::Created)).unwrap();
         j.record(&outcome(2, Status::Uncertain)).unwrap();
         j.record(&outcome(3, Status::Failed).with_error("line\nbreak"))
@@ -621,24 +637,6 @@ mod tests {
             ]
         );
         assert_eq!(back[1].error, "line\nbreak");
-    }
-
-    #[test]
-    fn a_torn_last_line_is_dropped_on_append() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("r.csv");
-        let mut j = Journal::create(&p, true).unwrap();
-        j.record(&outcome(2, Status::Created)).unwrap();
-        drop(j);
-        let mut f = OpenOptions::new().append(true).open(&p).unwrap();
-        f.write_all(b"3,crea").unwrap();
-        drop(f);
-        assert_eq!(read_results(&p).unwrap().len(), 1);
-        let mut j = Journal::append(&p, true).unwrap();
-        j.record(&outcome(3, Status::Created)).unwrap();
-        j.finish().unwrap();
-        let back = read_results(&p).unwrap();
-        assert_eq!(back.iter().map(|o| o.row).collect::<Vec<_>>(), vec![2, 3]);
     }
 
     #[test]

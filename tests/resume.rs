@@ -406,16 +406,22 @@ fn upsert_creates_the_new_half_and_updates_the_known_half_once_each() {
             assert_eq!((*posts, *puts), (1, 0), "obligation {id}: created once");
         }
     }
-    // Two requests a row: the lookup and the write.
-    assert!(
-        run.stderr.contains("upsert mode costs 2 a row"),
-        "{}",
-        run.stderr
-    );
+    // The ledger knew the first 10 (no look-up: one PUT each); the 10 new
+    // ones cost a look-up and a POST each.
+    assert_eq!(fake.stats().queries, 10);
+    assert_eq!(fake.stats().requests, 10 + 30, "10 yesterday, 30 today");
+
+    // The answers are remembered: the same file again costs nothing.
+    let again = import(&wd, &fake, &["--mode", "upsert", "--no-preflight"]);
+    assert_eq!(again.code, 0, "{again:?}");
+    assert_eq!(status_counts(&wd).get("unchanged"), Some(&20));
+    assert_eq!(fake.stats().requests, 40, "no request the second time");
 }
 
+/// Rows done before a stop, then changed in the file: insert mode never
+/// inserts them again (it says how to update them), sync mode updates them.
 #[test]
-fn resuming_with_changed_input_is_refused_unless_allowed() {
+fn resuming_with_changed_input_never_inserts_twice_and_sync_updates() {
     let (_rt, wd, fake) = setup(10, FakeCrmOptions::default());
     assert_eq!(
         import(&wd, &fake, &["--max-requests", "4", "--no-preflight"]).code,
@@ -424,73 +430,57 @@ fn resuming_with_changed_input_is_refused_unless_allowed() {
 
     portfolio(&wd, 10, 1); // every balance changed
     let run = import(&wd, &fake, &["--resume", "--no-preflight"]);
-    assert_eq!(run.code, 2, "{run:?}");
-    assert!(
-        run.stderr
-            .contains("row 2 would now be sent with a different body"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("--allow-changed-input"),
-        "{}",
-        run.stderr
-    );
-    assert_eq!(
-        fake.stats().requests,
-        4,
-        "nothing sent by the refused resume"
-    );
-
-    let run = import(
-        &wd,
-        &fake,
-        &["--resume", "--allow-changed-input", "--no-preflight"],
-    );
-    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.code, 1, "{run:?}");
+    let results = read_results(&wd.path("results.csv"));
+    let failed: Vec<&common::ResultRow> =
+        results.iter().filter(|r| r["status"] == "failed").collect();
+    assert_eq!(failed.len(), 4, "the 4 rows done before: {results:?}");
+    for r in &failed {
+        assert!(r["error"].contains("--mode sync"), "{}", r["error"]);
+        assert!(!r["obligation_wolkvox_id"].is_empty(), "{r:?}");
+        assert_eq!(r["attempts"], "0");
+    }
+    assert_eq!(status_counts(&wd).get("created"), Some(&6));
     assert_each_inserted_once(&fake, 10);
+
+    let run = import(&wd, &fake, &["--mode", "sync", "--no-preflight"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let counts = status_counts(&wd);
+    assert_eq!(counts.get("updated"), Some(&4), "{counts:?}");
+    assert_eq!(counts.get("unchanged"), Some(&6), "{counts:?}");
+    assert_each_inserted_once(&fake, 10);
+    assert_eq!(fake.stats().updates, 4);
 }
 
+/// The results file is a report: overwriting it, or a dry run replacing it,
+/// loses nothing, and running the same command again sends nothing.
 #[test]
-fn a_results_file_with_sent_rows_is_never_overwritten_by_accident() {
+fn running_the_same_command_again_sends_nothing_whatever_happened_to_the_results() {
     let (_rt, wd, fake) = setup(5, FakeCrmOptions::default());
     assert_eq!(import(&wd, &fake, &["--no-preflight"]).code, 0);
-    let before = wd.read("results.csv");
 
     let run = import(&wd, &fake, &["--no-preflight"]);
-    assert_eq!(run.code, 2, "{run:?}");
-    assert!(
-        run.stderr.contains("--resume") && run.stderr.contains("--force"),
-        "{}",
-        run.stderr
-    );
-    let dry = Run::from(
-        wd.command(&[
-            "import",
-            "cartera.csv",
-            "--mapping",
-            "m.toml",
-            "--dry-run",
-            "--output",
-            "results.csv",
-        ])
-        .output()
-        .unwrap(),
-    );
-    assert_eq!(dry.code, 2, "a dry run must not replace it either: {dry:?}");
-    assert_eq!(wd.read("results.csv"), before);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(status_counts(&wd).get("unchanged"), Some(&5));
+    let dry = wd.run(&[
+        "import",
+        "cartera.csv",
+        "--mapping",
+        "m.toml",
+        "--dry-run",
+        "--output",
+        "results.csv",
+    ]);
+    assert_eq!(dry.code, 0, "{dry:?}");
+    std::fs::remove_file(wd.path("results.csv")).unwrap();
+    assert_eq!(import(&wd, &fake, &["--no-preflight"]).code, 0);
     assert_eq!(fake.stats().inserts, 5);
+    assert_eq!(fake.stats().requests, 5, "nothing sent after the first run");
 
-    // --resume of a finished run sends nothing and keeps every line.
+    // --resume of a finished run sends nothing.
     let run = import(&wd, &fake, &["--resume", "--no-preflight"]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(fake.stats().inserts, 5);
-    assert_eq!(status_counts(&wd).get("created"), Some(&5));
-
-    // --force starts over, knowingly.
-    let run = import(&wd, &fake, &["--force", "--no-preflight"]);
-    assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(fake.stats().inserts, 10);
+    assert_eq!(fake.stats().requests, 5);
 }
 
 #[test]

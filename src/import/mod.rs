@@ -3,10 +3,10 @@
 //! [`rows::RowFeed`] turns the input into a stream of validated rows; the dry
 //! run drains it into the results file; [`send`] feeds it to the workers.
 
-pub mod history;
 pub mod rows;
 pub mod send;
 pub mod summary;
+pub mod triage;
 
 use crate::mapping::{BodyShape, Mapping, Plan};
 use crate::results::{Journal, OutputError, PayloadWriter, RejectsWriter, Status};
@@ -22,9 +22,11 @@ pub mod exit {
     pub const OK: i32 = 0;
     /// The run finished but some rows did not end well.
     pub const SOME_ROWS_FAILED: i32 = 1;
-    /// Nothing was sent: the command, mapping or input is unusable.
+    /// Nothing was sent: the command, mapping or input is unusable, or
+    /// another run holds the ledger.
     pub const UNUSABLE: i32 = 2;
-    /// The run was stopped (authentication, quota, repeated failures).
+    /// The run was stopped after sending began (authentication, quota, an
+    /// unreachable server, a local write failure).
     pub const STOPPED: i32 = 3;
     /// Interrupted by Ctrl-C or SIGTERM after draining.
     pub const INTERRUPTED: i32 = 130;
@@ -71,18 +73,12 @@ pub struct SendSettings {
     pub connection: crate::crm::Connection,
     pub tuning: send::Tuning,
     pub mode: send::Mode,
-    /// Continue the run whose results are at `--output`.
+    /// Continue the latest run that wrote `--output`, from the ledger.
     pub resume: bool,
-    /// Start over even though the results file records rows sent.
-    pub force: bool,
-    /// Resume even though rows already done would now get other bodies.
-    pub allow_changed_input: bool,
-    /// Read the token's quota before sending.
+    /// Read the token's quota before the first request.
     pub preflight: bool,
     /// At most this many requests in this run.
     pub max_requests: Option<u64>,
-    /// Sync each write intent to disk before the request leaves.
-    pub wal_sync: bool,
 }
 
 /// Everything an import needs, validated from the command line and mapping.
@@ -94,14 +90,19 @@ pub struct ImportSettings {
     pub output: PathBuf,
     pub payloads: Option<PathBuf>,
     pub rejects: Option<PathBuf>,
+    /// `--vanished`: where to list the known obligations the file no longer has.
+    pub vanished: Option<PathBuf>,
+    /// The ledger: written by a real run, read (when it exists) by a dry run.
+    pub ledger: PathBuf,
+    /// The server a dry run plans for (a real run's is in `send`).
+    pub plan_server: Option<String>,
+    /// The mode a dry run plans for (a real run's is in `send`).
+    pub plan_mode: send::Mode,
     /// `None` for a dry run.
     pub send: Option<SendSettings>,
     pub progress: bool,
-    /// Fingerprint of the mapping file's text, recorded in the log so a
-    /// resume can say that the mapping changed.
+    /// Fingerprint of the mapping file's text, recorded with the run.
     pub mapping_fingerprint: u64,
-    /// Replace a results file that records rows sent (`--force`).
-    pub force: bool,
 }
 
 /// The default results path: the input with its extension replaced.
@@ -174,44 +175,67 @@ pub fn run(settings: &ImportSettings) -> Result<Summary, RunError> {
     }
 }
 
-/// What earlier runs left at `--output`. Without `--resume`, a results file
-/// that records rows sent to the CRM is never overwritten (unless `--force`):
-/// it is the only record of which obligations exist.
-pub(crate) fn load_history(
-    settings: &ImportSettings,
-    resume: bool,
-    force: bool,
-) -> Result<Option<history::History>, RunError> {
-    let h = match history::History::load(&settings.output) {
-        Ok(h) => h,
-        Err(e) if resume => return Err(e.into()),
-        // Not our results file (or unreadable): nothing sent is recorded in it.
-        Err(_) => None,
+/// What a dry run knows from the ledger, when there is one.
+struct DryLedger {
+    mode: send::Mode,
+    known: crate::ledger::known::Known,
+    doubts: std::collections::HashMap<crate::ledger::known::KeyHash, crate::ledger::Doubt>,
+    counts: triage::PlanCounts,
+}
+
+/// Reads what the ledger knows for the dry run's server and operation. The
+/// ledger is opened read-only: a dry run never creates or writes it.
+fn dry_ledger(settings: &ImportSettings) -> Result<Option<DryLedger>, RunError> {
+    let unusable = |e: crate::ledger::LedgerError| RunError::Unusable(e.to_string());
+    let Some(ledger) = crate::ledger::Ledger::open_read_only(&settings.ledger).map_err(unusable)?
+    else {
+        return Ok(None);
     };
-    match h {
-        Some(h) if h.any_sent() && resume => Ok(Some(h)),
-        Some(h) if h.any_sent() && !force => Err(RunError::Unusable(format!(
-            "{} records {} rows already sent to the CRM; pass --resume to continue that run,              choose another --output, or pass --force to start over (which may create duplicates)",
-            settings.output.display(),
-            h.sent_rows()
-        ))),
-        Some(_) if force => {
-            let wal = history::wal_path(&settings.output);
-            if wal.exists() {
-                std::fs::remove_file(&wal).map_err(|e| RunError::Unusable(format!("{}: {e}", wal.display())))?;
+    let server = match &settings.plan_server {
+        Some(s) => s.clone(),
+        None => {
+            let servers = ledger.servers_for(&settings.operation).map_err(unusable)?;
+            match servers.as_slice() {
+                [one] => one.clone(),
+                [] => return Ok(None),
+                many => {
+                    tracing::info!(
+                        "the ledger knows operation \"{}\" on {} servers ({}); pass --server to see the plan for one",
+                        settings.operation,
+                        many.len(),
+                        many.join(", ")
+                    );
+                    return Ok(None);
+                }
             }
-            Ok(None)
         }
-        _ => Ok(None),
-    }
+    };
+    let Some(scope) = ledger
+        .find_scope(&server, &settings.operation)
+        .map_err(unusable)?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(DryLedger {
+        mode: settings.plan_mode,
+        known: ledger.load_known(scope).map_err(unusable)?,
+        doubts: ledger.load_doubts(scope).map_err(unusable)?,
+        counts: triage::PlanCounts::default(),
+    }))
 }
 
 fn dry_run(settings: &ImportSettings) -> Result<Summary, RunError> {
     let started = Instant::now();
-    load_history(settings, false, settings.force)?;
-    let Prepared { source, plan } = prepare(settings, BodyShape::Full)?;
+    let Prepared { source, mut plan } = prepare(settings, BodyShape::Full)?;
+    let mut ledger = dry_ledger(settings)?;
+    if ledger
+        .as_ref()
+        .is_some_and(|l| l.mode != send::Mode::Insert)
+    {
+        plan = plan.with_update_body();
+    }
     let mut rejects = open_rejects(settings, &source)?;
-    let mut journal = Journal::create(&settings.output, false)?;
+    let mut journal = Journal::create(&settings.output)?;
     let mut payloads = settings
         .payloads
         .as_deref()
@@ -222,8 +246,35 @@ fn dry_run(settings: &ImportSettings) -> Result<Summary, RunError> {
     while let Some(item) = feed.next_item()? {
         match item {
             Item::Valid(v) => {
-                if let Some(p) = payloads.as_mut() {
-                    p.write(v.row, &v.mapped.body)?;
+                // Without a ledger every valid row would be sent as inserted;
+                // with one, only what the plan sends, as it would send it.
+                let body = match ledger.as_mut() {
+                    None => Some(&v.mapped.body),
+                    Some(l) => {
+                        let m = &v.mapped;
+                        let key = crate::ledger::known::KeyHash::of(&m.wolkvox_id, &m.id);
+                        let fp = crate::ledger::fingerprint(m.body.as_bytes());
+                        l.known.mark_seen(key);
+                        let k = triage::Knowledge {
+                            known: l.known.get(key),
+                            doubt: l.doubts.get(&key).copied(),
+                            carried: None,
+                        };
+                        let t = triage::triage(l.mode, fp, k);
+                        l.counts.count(&t);
+                        match t {
+                            triage::Triage::Send(a)
+                                if a.write == crate::crm::client::Method::Put =>
+                            {
+                                Some(m.update_body.as_ref().unwrap_or(&m.body))
+                            }
+                            triage::Triage::Send(_) => Some(&m.body),
+                            _ => None,
+                        }
+                    }
+                };
+                if let (Some(p), Some(body)) = (payloads.as_mut(), body) {
+                    p.write(v.row, body)?;
                 }
                 let outcome = crate::results::Outcome::with_ids(
                     v.row,
@@ -235,6 +286,12 @@ fn dry_run(settings: &ImportSettings) -> Result<Summary, RunError> {
                 journal.record(&outcome)?;
             }
             Item::Invalid { outcome, cells } => {
+                if let Some(l) = ledger.as_mut() {
+                    l.known.mark_seen(crate::ledger::known::KeyHash::of(
+                        &outcome.wolkvox_id,
+                        &outcome.obligation_id,
+                    ));
+                }
                 summary.count(&outcome);
                 journal.record(&outcome)?;
                 if let (Some(r), Some(cells)) = (rejects.as_mut(), cells) {
@@ -249,6 +306,12 @@ fn dry_run(settings: &ImportSettings) -> Result<Summary, RunError> {
     }
     if let Some(r) = rejects {
         r.finish()?;
+    }
+    if let Some(l) = ledger {
+        summary.mode = Some(l.mode);
+        summary.plan = Some((l.mode, l.counts));
+        summary.ledger = Some(settings.ledger.clone());
+        summary.vanished = Some(l.known.unseen().len() as u64);
     }
     summary.elapsed = started.elapsed();
     Ok(summary)

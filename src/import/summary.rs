@@ -22,6 +22,13 @@ pub struct Summary {
     pub mode: Option<super::send::Mode>,
     /// Rows done in an earlier run and skipped by this one (`--resume`).
     pub carried_over: u64,
+    /// Known obligations of this server and operation that the file no
+    /// longer lists (when the whole file was read).
+    pub vanished: Option<u64>,
+    /// The ledger this run read (a dry run) or wrote.
+    pub ledger: Option<std::path::PathBuf>,
+    /// A dry run's plan: what a real run would send, by the ledger.
+    pub plan: Option<(super::send::Mode, super::triage::PlanCounts)>,
     /// Error pattern → (rows, first row, first message).
     errors: HashMap<String, (u64, u64, String)>,
 }
@@ -98,11 +105,18 @@ impl Summary {
             valid = self.get(Status::Valid),
             created = self.get(Status::Created),
             updated = self.get(Status::Updated),
+            unchanged = self.get(Status::Unchanged),
             invalid = self.get(Status::Invalid),
             failed = self.get(Status::Failed),
             uncertain = self.get(Status::Uncertain),
             not_sent = self.get(Status::NotSent),
             carried_over = self.carried_over,
+            vanished = self.vanished,
+            ledger = %self.ledger.as_deref().map(|p| p.display().to_string()).unwrap_or_default(),
+            plan_new = self.plan.map(|p| p.1.new),
+            plan_changed = self.plan.map(|p| p.1.changed),
+            plan_unchanged = self.plan.map(|p| p.1.unchanged),
+            plan_requests = self.plan.map(|p| p.1.requests),
             requests = self.requests,
             elapsed_s = self.elapsed.as_secs_f64(),
             rows_per_s = self.rows_per_second(),
@@ -130,17 +144,9 @@ impl Summary {
                 .saturating_sub(self.carried_over);
             if done > 0 {
                 out.push_str(&format!(
-                    " ({:.2} per obligation",
+                    " ({:.2} per obligation written)",
                     self.requests as f64 / done as f64
                 ));
-                if let Some(m) = self.mode {
-                    out.push_str(&format!(
-                        "; {} mode costs {} a row without retries",
-                        m.as_str(),
-                        m.requests_per_row()
-                    ));
-                }
-                out.push(')');
             }
         }
         out.push('\n');
@@ -175,11 +181,38 @@ impl Summary {
                 ));
             }
         }
+        if let Some((mode, p)) = &self.plan {
+            out.push_str(&format!(
+                "  plan ({} mode): {} new, {} changed, {} unchanged, {} invalid; a real run would make about {} requests\n",
+                mode.as_str(),
+                p.new,
+                p.changed,
+                p.unchanged,
+                self.get(Status::Invalid),
+                p.requests
+            ));
+            if p.in_doubt > 0 {
+                out.push_str(&format!(
+                    "  {} obligations have an earlier request in doubt: each is looked up first\n",
+                    p.in_doubt
+                ));
+            }
+        }
+        if let (Some(n), Some(super::send::Mode::Sync)) = (self.vanished, self.mode) {
+            if n > 0 {
+                out.push_str(&format!(
+                    "  vanished: {n} obligations known for this server and operation are not in the file (a report only: nothing was sent for them)\n"
+                ));
+            }
+        }
         if let Some(why) = &self.stopped {
             out.push_str(&format!("  the run was stopped: {why}\n"));
         }
         if self.interrupted {
             out.push_str("  the run was interrupted; pass --resume to carry on\n");
+        }
+        if let Some(l) = &self.ledger {
+            out.push_str(&format!("  ledger: {}\n", l.display()));
         }
         out
     }

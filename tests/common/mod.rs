@@ -41,15 +41,24 @@ impl Workdir {
     }
 
     /// A command for the binary, run in this folder, with no token or server
-    /// inherited from the environment.
+    /// inherited from the environment, and its own ledger and state folder
+    /// in this folder: a test never touches the user's real state.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_wolkvox-import"));
         c.args(args)
             .current_dir(self.root())
             .env_remove("WOLKVOX_TOKEN")
             .env_remove("WOLKVOX_SERVER")
-            .env_remove("RUST_LOG");
+            .env_remove("RUST_LOG")
+            .env("WOLKVOX_LEDGER", self.ledger())
+            .env("XDG_STATE_HOME", self.path("state"))
+            .env("HOME", self.path("home"));
         c
+    }
+
+    /// The ledger the binary uses when a test does not pass `--ledger`.
+    pub fn ledger(&self) -> PathBuf {
+        self.path("ledger.sqlite")
     }
 
     pub fn run(&self, args: &[&str]) -> Run {

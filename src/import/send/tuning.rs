@@ -39,14 +39,16 @@ impl Default for Tuning {
     }
 }
 
-/// What each row asks of the CRM.
+/// What each row asks of the CRM, judged against the ledger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Mode {
-    /// POST every row: creates obligations (1 request a row).
+    /// POST obligations the ledger does not know; never insert one twice.
     Insert,
-    /// PUT only the mapped fields of obligations that exist (1 request a row).
+    /// POST new obligations, PUT changed ones, send nothing for unchanged ones.
+    Sync,
+    /// PUT the mapped fields of every row whose body changed.
     Update,
-    /// Look each obligation up, then update it or insert it (2 requests a row).
+    /// Like sync, but look an obligation the ledger does not know up first.
     Upsert,
 }
 
@@ -54,30 +56,9 @@ impl Mode {
     pub fn as_str(self) -> &'static str {
         match self {
             Mode::Insert => "insert",
+            Mode::Sync => "sync",
             Mode::Update => "update",
             Mode::Upsert => "upsert",
-        }
-    }
-
-    /// The first write this mode may make for a row, and its body: what the
-    /// log records before the row is queued (upsert may end up updating;
-    /// the full body still identifies the row's content).
-    pub(crate) fn first_write(
-        self,
-        m: &crate::mapping::MappedRow,
-    ) -> (crate::crm::client::Method, &str) {
-        use crate::crm::client::Method;
-        match self {
-            Mode::Insert | Mode::Upsert => (Method::Post, &m.body),
-            Mode::Update => (Method::Put, &m.body),
-        }
-    }
-
-    /// Requests a row costs when nothing goes wrong.
-    pub fn requests_per_row(self) -> u64 {
-        match self {
-            Mode::Insert | Mode::Update => 1,
-            Mode::Upsert => 2,
         }
     }
 }

@@ -1,7 +1,8 @@
-//! A worker takes one row to its end: the rate limit, the budget, retries
-//! with backoff, and lookups before any resend all live here, around the
-//! request.
+//! A worker takes one row to its end: the quota check before the run's first
+//! request, the rate limit, the budget, retries with backoff, and look-ups
+//! before any resend all live here, around the request.
 
+use super::preflight::preflight;
 use super::stop::{Stop, StopSignal};
 use super::tuning::{Mode, Tuning};
 use super::Job;
@@ -11,22 +12,59 @@ use crate::results::{Outcome, Status};
 use governor::DefaultDirectRateLimiter;
 use rand::Rng;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
+use tokio::sync::OnceCell;
 
 /// Requests this run may still make (`--max-requests`, the token's quota).
 pub(super) struct Budget {
-    pub(super) left: Option<AtomicU64>,
-    pub(super) why: String,
+    /// `u64::MAX` when unbounded.
+    left: AtomicU64,
+    why: Mutex<String>,
 }
 
 impl Budget {
-    fn take(&self) -> bool {
-        match &self.left {
-            None => true,
-            Some(left) => left
-                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-                .is_ok(),
+    pub(super) fn new(max_requests: Option<u64>) -> Budget {
+        Budget {
+            left: AtomicU64::new(max_requests.unwrap_or(u64::MAX)),
+            why: Mutex::new(format!(
+                "--max-requests {} reached",
+                max_requests.unwrap_or(0)
+            )),
         }
+    }
+
+    /// Lowers the budget to `left` when that is tighter, for `why`.
+    fn cap(&self, left: u64, why: String) {
+        let mut cur = self.left.load(Ordering::SeqCst);
+        while left < cur {
+            match self
+                .left
+                .compare_exchange(cur, left, Ordering::SeqCst, Ordering::SeqCst)
+            {
+                Ok(_) => {
+                    *self.why.lock().unwrap_or_else(|p| p.into_inner()) = why;
+                    return;
+                }
+                Err(now) => cur = now,
+            }
+        }
+    }
+
+    fn take(&self) -> bool {
+        self.left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                if n == u64::MAX {
+                    Some(n)
+                } else {
+                    n.checked_sub(1)
+                }
+            })
+            .is_ok()
+    }
+
+    fn why(&self) -> String {
+        self.why.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 
@@ -41,6 +79,9 @@ pub(super) struct Worker {
     pub(super) keep_sent_bodies: bool,
     pub(super) requests: AtomicU64,
     pub(super) budget: Budget,
+    /// Read the token's quota before the run's first request.
+    pub(super) preflight: bool,
+    pub(super) preflight_done: OnceCell<()>,
 }
 
 /// What a worker made of a row.
@@ -49,29 +90,41 @@ pub(super) struct Processed {
     pub(super) transient_only: bool,
     /// The body of the last write sent, if any.
     pub(super) sent_body: Option<String>,
-    pub(super) logged: bool,
+    /// A look-up found the obligation in the CRM, with this id.
+    pub(super) found: Option<String>,
+    /// A look-up answered, or a write went in: whatever an earlier run left
+    /// in doubt for this obligation is settled.
+    pub(super) settles_doubt: bool,
 }
 
-/// How one write attempt (or its retries) ended.
+/// How one write (or its retries) ended.
 enum WriteEnd {
     Done(String),
     Refused(String),
     /// The run is stopping; nothing was created by this row's last request.
     Stopped,
     GaveUp(String),
-    /// In doubt and no lookup could tell.
+    /// In doubt and no look-up could tell.
     Uncertain(String),
+}
+
+/// What a look-up settled.
+enum Looked {
+    Found(String),
+    Absent,
+    /// No answer said either way: `transient_only` when only transient
+    /// answers came back (for the breaker).
+    Unknown {
+        transient_only: bool,
+        why: String,
+    },
 }
 
 impl Worker {
     /// Waits for the rate limiter (awaited, never polled) and takes one
     /// request from the budget; false if the run stopped meanwhile or the
-    /// budget is spent (which stops the run).
-    async fn ready(&self) -> bool {
-        self.ready_for(false).await
-    }
-
-    /// [`Worker::ready`]; a `lookup` may go ahead after an interrupt.
+    /// budget is spent (which stops the run). A `lookup` may go ahead after
+    /// an interrupt: it finishes a row whose request already left.
     async fn ready_for(&self, lookup: bool) -> bool {
         let blocks = |s: &Option<Stop>| match s {
             None => false,
@@ -81,6 +134,12 @@ impl Worker {
         if blocks(&self.stop.get()) {
             return false;
         }
+        if self.preflight {
+            self.preflight_done.get_or_init(|| self.check_quota()).await;
+            if blocks(&self.stop.get()) {
+                return false;
+            }
+        }
         if let Some(l) = &self.limiter {
             let mut rx = self.stop.tx.subscribe();
             tokio::select! {
@@ -89,11 +148,34 @@ impl Worker {
             }
         }
         if !self.budget.take() {
-            self.stop.trigger(Stop::Halt(self.budget.why.clone()));
+            self.stop.trigger(Stop::Halt(self.budget.why()));
             return false;
         }
         self.requests.fetch_add(1, Ordering::Relaxed);
         true
+    }
+
+    /// The token's quota, read once, just before the first request a run
+    /// needs (a run with nothing to send makes no request at all).
+    async fn check_quota(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        match preflight(&self.client, &self.operation).await {
+            Ok(Some(q)) => {
+                let restart = q
+                    .hours_to_restart
+                    .map(|h| format!("in about {h} hours"))
+                    .unwrap_or_else(|| "tomorrow".into());
+                self.budget.cap(
+                    q.remaining(),
+                    format!(
+                        "the token's daily quota ({} requests) is used up; run again with --resume after it restarts {restart}",
+                        q.limit
+                    ),
+                );
+            }
+            Ok(None) => {}
+            Err(why) => self.stop.trigger(Stop::Halt(why)),
+        }
     }
 
     /// Full-jitter exponential backoff, or the server's `Retry-After`.
@@ -118,132 +200,149 @@ impl Worker {
         }
     }
 
-    /// Takes one row to its end in the chosen mode.
+    /// Takes one row to its end.
     pub(super) async fn process(&self, job: &Job) -> Processed {
         let m = &job.row.mapped;
-        let mut out = Outcome::new(job.row.row, Status::NotSent, &m.wolkvox_id, &m.id);
-        // Set once a write request has left, for `--payloads`.
-        let mut wrote = false;
-        let (method, body, created_status) = match self.mode {
-            Mode::Insert => (Method::Post, &m.body, Status::Created),
-            Mode::Update => (Method::Put, &m.body, Status::Updated),
-            Mode::Upsert => match self.lookup(job, &mut out).await {
-                Ok(Some(_)) => (
-                    Method::Put,
-                    m.update_body.as_ref().unwrap_or(&m.body),
-                    Status::Updated,
-                ),
-                Ok(None) => (Method::Post, &m.body, Status::Created),
-                Err((transient_only, why)) => {
-                    out.status = if self.stop.get().is_some() && !transient_only {
-                        Status::NotSent
-                    } else {
-                        Status::Failed
-                    };
-                    out.error = if out.status == Status::NotSent {
-                        self.stop_message()
-                    } else {
-                        why
-                    };
-                    return Processed {
-                        outcome: out,
-                        transient_only,
-                        sent_body: None,
-                        logged: job.logged,
-                    };
-                }
-            },
+        let mut p = Processed {
+            outcome: Outcome::new(job.row.row, Status::NotSent, &m.wolkvox_id, &m.id),
+            transient_only: false,
+            sent_body: None,
+            found: None,
+            settles_doubt: false,
         };
-        // An insert that may already have gone in is looked up first; an
-        // update can simply be repeated.
-        let mut in_doubt = job.in_doubt && method == Method::Post && self.mode == Mode::Insert;
-        let end = self
-            .write(job, method, body, &mut out, &mut in_doubt, &mut wrote)
-            .await;
-        let mut transient_only = false;
+        if !job.logged {
+            // The run stopped before this row's intent could be recorded.
+            p.outcome.error = self.stop_message();
+            return p;
+        }
+        let a = job.action;
+        let mut method = a.write;
+        if a.lookup_first {
+            match self.lookup(job, &mut p.outcome).await {
+                Looked::Found(id) => {
+                    p.settles_doubt = true;
+                    p.found = Some(id.clone());
+                    if a.doubt_fp == Some(job.fp) {
+                        // The earlier insert went in, with this very body.
+                        p.outcome.status = Status::Created;
+                        p.outcome.obligation_wolkvox_id = id;
+                        return p;
+                    }
+                    if self.mode == Mode::Insert {
+                        p.outcome.status = Status::Failed;
+                        p.outcome.error = format!(
+                            "obligation \"{}\" of record \"{}\" is already in the CRM with other values (an earlier run sent them); use --mode sync to update it",
+                            m.id, m.wolkvox_id
+                        );
+                        p.outcome.obligation_wolkvox_id = id;
+                        return p;
+                    }
+                    method = Method::Put;
+                }
+                Looked::Absent => p.settles_doubt = true,
+                Looked::Unknown {
+                    transient_only,
+                    why,
+                } => {
+                    if a.doubt_fp.is_some() {
+                        p.outcome.status = Status::Uncertain;
+                        p.outcome.error = self.uncertain_message(job, &why);
+                    } else if self.stop.get().is_some() && !transient_only {
+                        p.outcome.error = self.stop_message();
+                    } else {
+                        p.outcome.status = Status::Failed;
+                        p.outcome.error = why;
+                        p.transient_only = transient_only;
+                    }
+                    return p;
+                }
+            }
+        }
+        let body = match method {
+            Method::Post => &m.body,
+            Method::Put => m.update_body.as_ref().unwrap_or(&m.body),
+        };
+        let (end, wrote) = self.write(job, method, body, &mut p.outcome).await;
+        if wrote && self.keep_sent_bodies {
+            p.sent_body = Some(body.clone());
+        }
         match end {
             WriteEnd::Done(id) => {
-                out.status = created_status;
-                out.obligation_wolkvox_id = id;
-                out.error.clear();
+                p.outcome.status = match method {
+                    Method::Post => Status::Created,
+                    Method::Put => Status::Updated,
+                };
+                p.outcome.obligation_wolkvox_id = id;
+                p.outcome.error.clear();
+                p.settles_doubt = true;
             }
             WriteEnd::Refused(msg) => {
-                out.status = Status::Failed;
-                out.error = msg;
+                p.outcome.status = Status::Failed;
+                p.outcome.error = msg;
             }
             WriteEnd::Stopped => {
-                out.status = Status::NotSent;
-                out.error = self.stop_message();
+                p.outcome.status = Status::NotSent;
+                p.outcome.error = self.stop_message();
             }
             WriteEnd::GaveUp(msg) => {
-                out.status = Status::Failed;
-                out.error = msg;
-                transient_only = true;
+                p.outcome.status = Status::Failed;
+                p.outcome.error = msg;
+                p.transient_only = true;
             }
             WriteEnd::Uncertain(msg) => {
-                out.status = Status::Uncertain;
-                out.error = msg;
+                p.outcome.status = Status::Uncertain;
+                p.outcome.error = msg;
             }
         }
-        Processed {
-            sent_body: (wrote && self.keep_sent_bodies).then(|| body.clone()),
-            outcome: out,
-            transient_only,
-            logged: job.logged,
+        if p.outcome.obligation_wolkvox_id.is_empty() {
+            if let Some(id) = &p.found {
+                p.outcome.obligation_wolkvox_id = id.clone();
+            }
         }
+        p
     }
 
-    /// Sends one write until it ends. Never resends without a lookup after a
-    /// request whose fate is unknown.
+    fn uncertain_message(&self, job: &Job, why: &str) -> String {
+        let m = &job.row.mapped;
+        format!(
+            "sent, but whether obligation \"{}\" of record \"{}\" went in is unknown ({why}); the next run looks it up again before sending anything for it",
+            m.id, m.wolkvox_id
+        )
+    }
+
+    /// Sends one write until it ends; the bool says whether a request left.
+    /// Never resends an insert without a look-up after a request whose fate
+    /// is unknown.
     async fn write(
         &self,
         job: &Job,
         method: Method,
         body: &str,
         out: &mut Outcome,
-        in_doubt: &mut bool,
-        wrote: &mut bool,
-    ) -> WriteEnd {
-        let m = &job.row.mapped;
+    ) -> (WriteEnd, bool) {
         let mut retries = 0u32;
         let mut last_transient = String::new();
+        let mut wrote = false;
         loop {
-            if *in_doubt {
-                match self.lookup(job, out).await {
-                    Ok(Some(id)) => return WriteEnd::Done(id),
-                    // Not there: sending it cannot duplicate it.
-                    Ok(None) => *in_doubt = false,
-                    Err((_, why)) => {
-                        return WriteEnd::Uncertain(format!(
-                            "sent, but whether obligation \"{}\" of record \"{}\" went in is unknown ({why}); check it in the CRM, or run again with --resume to look it up again",
-                            m.id, m.wolkvox_id
-                        ))
-                    }
-                }
-            }
             if retries > self.tuning.max_retries {
-                return WriteEnd::GaveUp(format!(
+                let end = WriteEnd::GaveUp(format!(
                     "gave up after {} attempts: {last_transient}",
                     out.attempts
                 ));
+                return (end, wrote);
             }
-            if !self.ready().await {
-                return WriteEnd::Stopped;
+            if !self.ready_for(false).await {
+                return (WriteEnd::Stopped, wrote);
             }
-            // The reader logged this row's intent, synced, before queueing it.
-            debug_assert!(
-                job.logged,
-                "a row is written only after its intent is logged"
-            );
-            *wrote = true;
+            wrote = true;
             out.attempts += 1;
             let x = self.client.obligation(method, body.to_string()).await;
             let c = classify(&x);
             out.http_status = c.http_status;
             out.api_code = c.api_code.clone();
-            match c.verdict {
-                Verdict::Done { wolkvox_id } => return WriteEnd::Done(wolkvox_id),
-                Verdict::Refused { message } => return WriteEnd::Refused(message),
+            let wait = match c.verdict {
+                Verdict::Done { wolkvox_id } => return (WriteEnd::Done(wolkvox_id), wrote),
+                Verdict::Refused { message } => return (WriteEnd::Refused(message), wrote),
                 Verdict::StopRun { message, quota } => {
                     let why = if quota {
                         format!("{message}: the token's daily quota is used up; run again with --resume once it restarts")
@@ -251,7 +350,7 @@ impl Worker {
                         message
                     };
                     self.stop.trigger(Stop::Halt(why));
-                    return WriteEnd::Stopped;
+                    return (WriteEnd::Stopped, wrote);
                 }
                 Verdict::Transient {
                     message,
@@ -259,50 +358,64 @@ impl Worker {
                 } => {
                     last_transient = message;
                     retries += 1;
-                    let wait = self.backoff(retries, retry_after);
-                    tracing::debug!(
-                        row = job.row.row,
-                        attempt = out.attempts,
-                        wait_ms = wait.as_millis() as u64,
-                        "transient answer: {last_transient}"
-                    );
-                    self.stop.sleep(wait).await;
+                    self.backoff(retries, retry_after)
                 }
                 Verdict::InDoubt { message } if method == Method::Put => {
                     // An update repeated is the same update.
                     last_transient = message;
                     retries += 1;
+                    self.backoff(retries, None)
                 }
                 Verdict::InDoubt { message } => {
                     tracing::info!(
                         row = job.row.row,
                         "outcome unknown ({message}); looking the obligation up before any resend"
                     );
-                    last_transient = message;
-                    retries += 1;
-                    *in_doubt = true;
+                    match self.lookup(job, out).await {
+                        Looked::Found(id) => return (WriteEnd::Done(id), wrote),
+                        // Not there: sending it again cannot duplicate it.
+                        Looked::Absent => {
+                            last_transient = message;
+                            retries += 1;
+                            continue;
+                        }
+                        Looked::Unknown { why, .. } => {
+                            return (
+                                WriteEnd::Uncertain(self.uncertain_message(job, &why)),
+                                wrote,
+                            )
+                        }
+                    }
                 }
-            }
+            };
+            tracing::debug!(
+                row = job.row.row,
+                attempt = out.attempts,
+                wait_ms = wait.as_millis() as u64,
+                "transient answer: {last_transient}"
+            );
+            self.stop.sleep(wait).await;
         }
     }
 
-    /// Looks the row's obligation up: `Ok(Some(id))` found, `Ok(None)` not
-    /// there, `Err((transient_only, why))` when no lookup could answer.
-    async fn lookup(&self, job: &Job, out: &mut Outcome) -> Result<Option<String>, (bool, String)> {
+    /// Looks the row's obligation up, retrying answers that say nothing.
+    async fn lookup(&self, job: &Job, out: &mut Outcome) -> Looked {
         let m = &job.row.mapped;
         let mut tries = 0u32;
         let mut last = String::new();
+        let mut transient_only = true;
         loop {
             if tries > self.tuning.max_retries {
-                return Err((true, format!("the lookups kept failing: {last}")));
+                return Looked::Unknown {
+                    transient_only,
+                    why: format!("the look-ups kept failing: {last}"),
+                };
             }
-            // A lookup finishes a row whose request already left, so an
-            // interrupt (unlike a halt) lets it go ahead.
             if !self.ready_for(true).await {
-                return Err((
-                    false,
-                    "the run stopped before the lookup could answer".into(),
-                ));
+                return Looked::Unknown {
+                    transient_only: false,
+                    why: "the run stopped before the look-up could answer".into(),
+                };
             }
             tries += 1;
             out.attempts += 1;
@@ -314,11 +427,14 @@ impl Worker {
             out.http_status = http;
             out.api_code = code;
             let retry_after = match lookup {
-                Lookup::Found { wolkvox_id } => return Ok(Some(wolkvox_id)),
-                Lookup::NotFound => return Ok(None),
+                Lookup::Found { wolkvox_id } => return Looked::Found(wolkvox_id),
+                Lookup::NotFound => return Looked::Absent,
                 Lookup::Unknown(Verdict::StopRun { message, .. }) => {
                     self.stop.trigger(Stop::Halt(message.clone()));
-                    return Err((false, message));
+                    return Looked::Unknown {
+                        transient_only: false,
+                        why: message,
+                    };
                 }
                 Lookup::Unknown(Verdict::Transient {
                     message,
@@ -328,13 +444,17 @@ impl Worker {
                     retry_after
                 }
                 Lookup::Unknown(other) => {
+                    transient_only = false;
                     last = other.describe();
                     None
                 }
             };
             let wait = self.backoff(tries, retry_after);
             if !self.stop.sleep(wait).await && matches!(self.stop.get(), Some(Stop::Halt(_))) {
-                return Err((false, "the run stopped during the lookup".into()));
+                return Looked::Unknown {
+                    transient_only: false,
+                    why: "the run stopped during the look-up".into(),
+                };
             }
         }
     }

@@ -1,0 +1,309 @@
+//! The collector: the one place that writes what a run learnt (outcomes to
+//! the ledger, lines to the results, payloads and rejects files), draws the
+//! progress and decides when repeated failures stop the run.
+//!
+//! It takes the events that are ready as one batch and writes each batch in
+//! one ledger transaction: one commit per batch rather than per row keeps a
+//! fast API busy.
+
+use super::stop::{Stop, StopSignal};
+use super::{Event, Mode};
+use crate::import::{RunError, Summary};
+use crate::ledger::{Ledger, Note, RunEnd, SentNote};
+use crate::progress::Progress;
+use crate::results::{Journal, Outcome, PayloadWriter, RejectsWriter, Status};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Events written in one transaction, at most.
+const COLLECT_BATCH: usize = 256;
+
+pub(super) struct Collector {
+    ledger: Arc<Mutex<Ledger>>,
+    run: i64,
+    scope: i64,
+    mode: Mode,
+    stop: StopSignal,
+    breaker: u32,
+    consecutive_transient: u32,
+    journal: Option<Journal>,
+    payloads: Option<PayloadWriter>,
+    rejects: Option<RejectsWriter>,
+    progress: Progress,
+    summary: Summary,
+    /// The first local write failure (ledger, results, payloads, rejects).
+    write_failure: Option<String>,
+    ledger_failed: bool,
+    /// Known obligations the file did not list, once it was read whole.
+    unseen: Option<Vec<u32>>,
+}
+
+impl Collector {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn new(
+        ledger: Arc<Mutex<Ledger>>,
+        run: i64,
+        scope: i64,
+        mode: Mode,
+        stop: StopSignal,
+        breaker: u32,
+        journal: Journal,
+        payloads: Option<PayloadWriter>,
+        rejects: Option<RejectsWriter>,
+        progress: Progress,
+    ) -> Collector {
+        Collector {
+            ledger,
+            run,
+            scope,
+            mode,
+            stop,
+            breaker,
+            consecutive_transient: 0,
+            journal: Some(journal),
+            payloads,
+            rejects,
+            progress,
+            summary: Summary::new(false),
+            write_failure: None,
+            ledger_failed: false,
+            unseen: None,
+        }
+    }
+
+    /// Collects until every sender is gone.
+    pub(super) async fn collect(&mut self, mut events: mpsc::Receiver<Event>) {
+        let mut batch: Vec<Event> = Vec::with_capacity(COLLECT_BATCH);
+        while let Some(first) = events.recv().await {
+            batch.push(first);
+            while batch.len() < COLLECT_BATCH {
+                match events.try_recv() {
+                    Ok(ev) => batch.push(ev),
+                    Err(_) => break,
+                }
+            }
+            // The ledger's commit may wait on the disk: let the runtime move
+            // the workers elsewhere meanwhile.
+            tokio::task::block_in_place(|| self.write_batch(&batch));
+            for ev in batch.drain(..) {
+                self.count(ev);
+            }
+        }
+    }
+
+    fn fail_write(&mut self, what: &str, e: impl std::fmt::Display) {
+        let msg = format!(
+            "cannot write {what}: {e}; nothing more is sent. Free the space or fix the file, then run again with --resume to carry on"
+        );
+        tracing::error!("{msg}");
+        self.stop.trigger(Stop::Halt(msg.clone()));
+        if self.write_failure.is_none() {
+            self.write_failure = Some(msg);
+        }
+    }
+
+    fn write_batch(&mut self, batch: &[Event]) {
+        if !self.ledger_failed {
+            let notes: Vec<Note> = batch.iter().filter_map(note).collect();
+            let recorded = self
+                .ledger
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .record_notes(self.run, self.scope, &notes);
+            if let Err(e) = recorded {
+                self.ledger_failed = true;
+                self.fail_write("the ledger", e);
+            }
+        }
+        for ev in batch {
+            let (outcome, cells, sent_body) = match ev {
+                Event::Finished { p, cells, .. } => (&p.outcome, cells, p.sent_body.as_deref()),
+                Event::Settled { outcome, cells, .. } => (outcome, cells, None),
+                Event::ReadFailed(_) | Event::WriteFailed(_) | Event::ReadDone { .. } => continue,
+            };
+            if let Some(j) = self.journal.as_mut() {
+                if let Err(e) = j.record(outcome) {
+                    self.journal = None;
+                    self.fail_write("the results", e);
+                }
+            }
+            if let (Some(p), Some(body)) = (self.payloads.as_mut(), sent_body) {
+                if let Err(e) = p.write(outcome.row, body) {
+                    self.payloads = None;
+                    self.fail_write("the payloads", e);
+                }
+            }
+            if let (Some(r), Some(cells)) = (self.rejects.as_mut(), cells) {
+                if !outcome.status.is_success() {
+                    if let Err(e) = r.write(cells, &outcome.error) {
+                        self.rejects = None;
+                        self.fail_write("the rejects", e);
+                    }
+                }
+            }
+        }
+        if let Some(j) = self.journal.as_mut() {
+            if let Err(e) = j.flush() {
+                self.journal = None;
+                self.fail_write("the results", e);
+            }
+        }
+    }
+
+    fn count(&mut self, ev: Event) {
+        match ev {
+            Event::ReadFailed(msg) => {
+                tracing::error!("{msg}");
+                self.stop.trigger(Stop::Halt(msg));
+            }
+            Event::WriteFailed(msg) => {
+                tracing::error!("{msg}");
+                if self.write_failure.is_none() {
+                    self.write_failure = Some(msg);
+                }
+            }
+            Event::ReadDone { unseen } => self.unseen = Some(unseen),
+            Event::Settled {
+                outcome, carried, ..
+            } => {
+                if carried {
+                    self.summary.carried_over += 1;
+                }
+                self.summary.count(&outcome);
+                self.progress.row_done(&outcome);
+            }
+            Event::Finished { p, .. } => {
+                log_outcome(&p.outcome);
+                if p.transient_only {
+                    self.consecutive_transient += 1;
+                    if self.consecutive_transient >= self.breaker {
+                        self.stop.trigger(Stop::Halt(format!(
+                            "{} rows in a row failed with transient errors (last: {}); the server seems down",
+                            self.consecutive_transient, p.outcome.error
+                        )));
+                    }
+                } else if p.outcome.attempts > 0 && p.outcome.status != Status::NotSent {
+                    self.consecutive_transient = 0;
+                }
+                self.summary.count(&p.outcome);
+                self.progress.row_done(&p.outcome);
+            }
+        }
+    }
+
+    /// Closes the outputs, writes the vanished obligations, records the
+    /// run's end and returns its summary.
+    pub(super) fn finish(
+        mut self,
+        settings: &crate::import::ImportSettings,
+        requests: u64,
+        elapsed: Duration,
+    ) -> Result<Summary, RunError> {
+        self.progress.finish();
+        let mut summary = std::mem::take(&mut self.summary);
+        summary.requests = requests;
+        summary.mode = Some(self.mode);
+        summary.elapsed = elapsed;
+        match self.stop.get() {
+            Some(Stop::Halt(why)) => summary.stopped = Some(why),
+            Some(Stop::Interrupt) => summary.interrupted = true,
+            None => {}
+        }
+        if let Some(j) = self.journal.take() {
+            if let Err(e) = j.finish() {
+                self.fail_write("the results", e);
+            }
+        }
+        if let Some(p) = self.payloads.take() {
+            if let Err(e) = p.finish() {
+                self.fail_write("the payloads", e);
+            }
+        }
+        if let Some(r) = self.rejects.take() {
+            if let Err(e) = r.finish() {
+                self.fail_write("the rejects", e);
+            }
+        }
+        if let Some(unseen) = self.unseen.take() {
+            summary.vanished = Some(unseen.len() as u64);
+            if let Some(path) = &settings.vanished {
+                let written = self
+                    .ledger
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .obligations_by_id(&unseen)
+                    .map_err(|e| e.to_string())
+                    .and_then(|rows| {
+                        crate::results::write_vanished(path, &rows).map_err(|e| e.to_string())
+                    });
+                if let Err(e) = written {
+                    self.fail_write("the vanished obligations", e);
+                }
+            }
+        }
+        if let Some(why) = &self.write_failure {
+            if summary.stopped.is_none() {
+                summary.stopped = Some(why.clone());
+            }
+            if requests == 0 {
+                // Nothing left for the CRM: the run is unusable, not stopped.
+                return Err(RunError::Unusable(why.clone()));
+            }
+        }
+        let end = RunEnd {
+            counts: summary.counts.iter().map(|(s, n)| (*s, *n)).collect(),
+            requests,
+            vanished: summary.vanished,
+            exit_code: summary.exit_code(),
+            stop_reason: summary.stopped.clone(),
+        };
+        if !self.ledger_failed {
+            if let Err(e) = self
+                .ledger
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .end_run(self.run, &end)
+            {
+                tracing::warn!("could not record the run's end in the ledger: {e}");
+            }
+        }
+        Ok(summary)
+    }
+}
+
+/// What the ledger must learn from an event.
+fn note(ev: &Event) -> Option<Note> {
+    match ev {
+        Event::Finished { p, fp, logged, .. } => Some(Note::Sent(SentNote {
+            outcome: p.outcome.clone(),
+            logged: *logged,
+            body_fp: *fp,
+            found: p.found.clone(),
+            settles_doubt: p.settles_doubt,
+        })),
+        Event::Settled {
+            seen: Some(db_id), ..
+        } => Some(Note::Seen { db_id: *db_id }),
+        _ => None,
+    }
+}
+
+fn log_outcome(o: &Outcome) {
+    match o.status {
+        Status::Created | Status::Updated => {
+            tracing::debug!(row = o.row, status = o.status.as_str(), obligation_wolkvox_id = %o.obligation_wolkvox_id, attempts = o.attempts, "row done")
+        }
+        Status::Failed | Status::Uncertain => {
+            tracing::warn!(
+                row = o.row,
+                status = o.status.as_str(),
+                attempts = o.attempts,
+                "row {}: {}",
+                o.status.as_str(),
+                o.error
+            )
+        }
+        _ => tracing::trace!(row = o.row, status = o.status.as_str(), "row done"),
+    }
+}

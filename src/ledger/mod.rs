@@ -1,0 +1,1071 @@
+//! The ledger: one SQLite file that remembers, across runs, every obligation
+//! this tool sent and what became of it. It is the single source of truth
+//! for "was this sent?": the results file is only a report of one run.
+//!
+//! What it holds:
+//! - `runs`: every import (not dry runs): when, what file and mapping (with
+//!   fingerprints), which server, operation and mode, the counts per status,
+//!   the requests made and the exit code.
+//! - `sends`: each row's write intent, committed *before* its request leaves,
+//!   then its outcome. An intent with no outcome (a crash, a lost answer) is
+//!   "in doubt": the next run that meets the obligation looks it up before
+//!   sending anything for it.
+//! - `obligations`: per (server, operation, `wolkvox_id`, obligation `id`),
+//!   the CRM's id for it, a fingerprint of the last full body the CRM
+//!   accepted, and when it was created, last updated and last seen in a file.
+//!
+//! Durability: intents are committed with `synchronous = FULL` (on disk
+//! before the request leaves); outcomes with `NORMAL`, since an outcome lost
+//! to a power cut only leaves an intent in doubt, which a look-up settles.
+//! One import at a time holds a ledger ([`lock`]); within it the reader
+//! commits intents and the collector outcomes, through one connection.
+
+pub mod commands;
+pub mod known;
+pub mod lock;
+
+use crate::crm::client::Method;
+use crate::results::{Outcome, Status};
+use known::{KeyHash, Known};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// `PRAGMA application_id` of a ledger ("WKVI"), so another application's
+/// SQLite file is never taken for one.
+const APPLICATION_ID: i32 = 0x574B_5649;
+const SCHEMA_VERSION: i32 = 1;
+/// Row outcomes of older runs than these are pruned (their counts stay in
+/// `runs`; intents still in doubt are always kept).
+const KEEP_RUN_DETAILS: i64 = 50;
+
+const SCHEMA: &str = "
+CREATE TABLE scopes (
+    id INTEGER PRIMARY KEY,
+    server TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    UNIQUE (server, operation)
+);
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    scope INTEGER NOT NULL REFERENCES scopes(id),
+    started_at INTEGER NOT NULL,
+    ended_at INTEGER,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    input TEXT NOT NULL,
+    input_fingerprint TEXT NOT NULL,
+    mapping TEXT NOT NULL,
+    mapping_fingerprint TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    output TEXT NOT NULL,
+    resumes INTEGER REFERENCES runs(id),
+    rows INTEGER, created INTEGER, updated INTEGER, unchanged INTEGER,
+    invalid INTEGER, failed INTEGER, uncertain INTEGER, not_sent INTEGER,
+    requests INTEGER,
+    vanished INTEGER,
+    exit_code INTEGER,
+    stop_reason TEXT
+);
+CREATE INDEX runs_by_output ON runs(scope, output);
+CREATE TABLE obligations (
+    id INTEGER PRIMARY KEY,
+    scope INTEGER NOT NULL REFERENCES scopes(id),
+    wolkvox_id TEXT NOT NULL,
+    obligation_id TEXT NOT NULL,
+    crm_id TEXT NOT NULL,
+    body_fp INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    last_seen_at INTEGER,
+    last_seen_run INTEGER,
+    UNIQUE (scope, wolkvox_id, obligation_id)
+);
+CREATE TABLE sends (
+    run INTEGER NOT NULL REFERENCES runs(id),
+    row INTEGER NOT NULL,
+    scope INTEGER NOT NULL REFERENCES scopes(id),
+    wolkvox_id TEXT NOT NULL,
+    obligation_id TEXT NOT NULL,
+    method TEXT NOT NULL,
+    body_fp INTEGER NOT NULL,
+    intent_at INTEGER NOT NULL,
+    status TEXT,
+    attempts INTEGER,
+    http_status INTEGER,
+    api_code TEXT,
+    error TEXT,
+    crm_id TEXT,
+    outcome_at INTEGER,
+    resolved_by INTEGER,
+    PRIMARY KEY (run, row)
+);
+CREATE INDEX sends_open ON sends(scope, wolkvox_id, obligation_id)
+    WHERE resolved_by IS NULL AND (status IS NULL OR status = 'uncertain');
+";
+
+/// Why the ledger cannot be used, or a write to it failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct LedgerError {
+    pub path: PathBuf,
+    pub message: String,
+    /// The disk is full: the message says so in the system's words.
+    pub disk_full: bool,
+}
+
+impl LedgerError {
+    fn new(path: &Path, message: impl Into<String>) -> LedgerError {
+        LedgerError {
+            path: path.to_path_buf(),
+            message: message.into(),
+            disk_full: false,
+        }
+    }
+
+    fn sql(path: &Path, e: rusqlite::Error) -> LedgerError {
+        use rusqlite::ErrorCode;
+        let code = e.sqlite_error_code();
+        let message = match code {
+            Some(ErrorCode::DiskFull) => {
+                "No space left on device (the ledger could not be written)".to_string()
+            }
+            Some(ErrorCode::NotADatabase) => {
+                "this file is not a ledger (not an SQLite database); restore the ledger from a backup, or move this file away and run once with --mode upsert to rebuild it".to_string()
+            }
+            Some(ErrorCode::DatabaseCorrupt) => {
+                "the ledger is damaged; restore it from a backup, or move it away and run once with --mode upsert to rebuild it".to_string()
+            }
+            Some(ErrorCode::ReadOnly) => format!("the ledger cannot be written ({e})"),
+            _ => e.to_string(),
+        };
+        LedgerError {
+            path: path.to_path_buf(),
+            message,
+            disk_full: code == Some(ErrorCode::DiskFull),
+        }
+    }
+}
+
+/// The default place of the ledger: the per-user state folder, e.g.
+/// `~/.local/state/wolkvox-import/ledger.sqlite` on Linux.
+pub fn default_path() -> Option<PathBuf> {
+    let dirs = directories::ProjectDirs::from("", "", "wolkvox-import")?;
+    let dir = dirs
+        .state_dir()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| dirs.data_local_dir().to_path_buf());
+    Some(dir.join("ledger.sqlite"))
+}
+
+/// Milliseconds since the Unix epoch, the ledger's unit of time.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// A ledger time as RFC 3339 UTC, to the second.
+pub fn format_time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+/// A body fingerprint: xxh3, a published hash, so a newer binary reads the
+/// fingerprints an older one wrote.
+pub fn fingerprint(bytes: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(bytes)
+}
+
+/// The request an intent announces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntentKind {
+    /// An insert of an obligation the ledger does not know.
+    Post,
+    /// An update of an obligation that exists.
+    Put,
+    /// A look-up, then an update or an insert depending on its answer.
+    LookupThenWrite,
+}
+
+impl IntentKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            IntentKind::Post => "POST",
+            IntentKind::Put => "PUT",
+            IntentKind::LookupThenWrite => "LOOKUP+WRITE",
+        }
+    }
+
+    /// The intent for a write, looked up first or not.
+    pub fn of(write: Method, lookup_first: bool) -> IntentKind {
+        match (lookup_first, write) {
+            (true, _) => IntentKind::LookupThenWrite,
+            (false, Method::Post) => IntentKind::Post,
+            (false, Method::Put) => IntentKind::Put,
+        }
+    }
+}
+
+/// The open ledger.
+pub struct Ledger {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// A write intent, recorded before the request for the row leaves.
+#[derive(Debug, Clone)]
+pub struct Intent {
+    pub row: u64,
+    pub wolkvox_id: String,
+    pub obligation_id: String,
+    pub kind: IntentKind,
+    /// Fingerprint of the row's full body (what the CRM will hold).
+    pub body_fp: u64,
+}
+
+/// What earlier runs left in doubt for one obligation: requests whose
+/// outcome is unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Doubt {
+    /// One of them may have inserted it: look it up before any write.
+    pub insert: bool,
+    /// The body they all carried, when they agree.
+    pub body_fp: Option<u64>,
+    /// They were all plain inserts: a look-up that finds the obligation
+    /// proves one went in, with `body_fp`.
+    pub plain_insert: bool,
+}
+
+/// What a run learnt about one row that went to the workers.
+#[derive(Debug, Clone)]
+pub struct SentNote {
+    pub outcome: Outcome,
+    /// The row's intent is in the ledger (else the run stopped before it).
+    pub logged: bool,
+    pub body_fp: u64,
+    /// A look-up found the obligation in the CRM, with this id.
+    pub found: Option<String>,
+    /// This row settled whatever earlier runs left in doubt for it.
+    pub settles_doubt: bool,
+}
+
+/// How a row stands against the ledger, for the collector to record.
+#[derive(Debug, Clone)]
+pub enum Note {
+    Sent(SentNote),
+    /// A known obligation listed in the file; nothing to send.
+    Seen {
+        db_id: u32,
+    },
+}
+
+/// The start of a run, as recorded.
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    pub scope: i64,
+    pub started_at: i64,
+    pub input: String,
+    pub input_fingerprint: String,
+    pub mapping: String,
+    pub mapping_fingerprint: String,
+    pub mode: String,
+    pub output: String,
+    pub resumes: Option<i64>,
+}
+
+/// The end of a run, as recorded.
+#[derive(Debug, Clone, Default)]
+pub struct RunEnd {
+    pub counts: HashMap<Status, u64>,
+    pub requests: u64,
+    pub vanished: Option<u64>,
+    pub exit_code: i32,
+    pub stop_reason: Option<String>,
+}
+
+/// A run as `ledger runs` lists it.
+#[derive(Debug, Clone)]
+pub struct RunRow {
+    pub id: i64,
+    pub started_at: i64,
+    pub ended_at: Option<i64>,
+    pub pid: i64,
+    pub host: String,
+    pub server: String,
+    pub operation: String,
+    pub mode: String,
+    pub input: String,
+    pub output: String,
+    pub counts: Vec<(Status, i64)>,
+    pub requests: Option<i64>,
+    pub exit_code: Option<i64>,
+    pub stop_reason: Option<String>,
+}
+
+/// The run a `--resume` continues.
+#[derive(Debug, Clone)]
+pub struct PriorRun {
+    pub id: i64,
+    pub started_at: i64,
+    pub input_fingerprint: String,
+    pub mapping_fingerprint: String,
+    pub exit_code: Option<i64>,
+}
+
+/// A row an earlier run (being resumed) brought to its end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Carried {
+    pub status: Status,
+    pub attempts: u32,
+    pub crm_id: String,
+    pub http_status: Option<u16>,
+    pub api_code: Option<String>,
+}
+
+/// A known obligation, in full.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObligationRow {
+    pub server: String,
+    pub operation: String,
+    pub wolkvox_id: String,
+    pub obligation_id: String,
+    pub crm_id: String,
+    pub body_fp: Option<u64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub last_seen_at: Option<i64>,
+}
+
+/// An intent still in doubt, as `ledger check` lists it.
+#[derive(Debug, Clone)]
+pub struct OpenIntent {
+    pub run: i64,
+    pub row: i64,
+    pub server: String,
+    pub operation: String,
+    pub wolkvox_id: String,
+    pub obligation_id: String,
+    pub method: String,
+    pub intent_at: i64,
+    pub status: Option<String>,
+}
+
+impl Ledger {
+    /// Opens the ledger for an import, creating it (and its folder) when it
+    /// does not exist. Refuses a file that is not a ledger.
+    pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                LedgerError::new(path, format!("cannot create the ledger's folder: {e}"))
+            })?;
+        }
+        let conn = Connection::open(path).map_err(|e| LedgerError::sql(path, e))?;
+        let mut ledger = Ledger {
+            conn,
+            path: path.to_path_buf(),
+        };
+        ledger.prepare_for_writing()?;
+        Ok(ledger)
+    }
+
+    /// Opens an existing ledger to read only (a dry run, `ledger` commands);
+    /// `None` when there is no file. Nothing is created or written.
+    pub fn open_read_only(path: &Path) -> Result<Option<Ledger>, LedgerError> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| LedgerError::sql(path, e))?;
+        let ledger = Ledger {
+            conn,
+            path: path.to_path_buf(),
+        };
+        ledger
+            .conn
+            .busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(|e| ledger.err(e))?;
+        match ledger.identify()? {
+            Identity::Ledger => Ok(Some(ledger)),
+            Identity::Empty => Ok(None),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn err(&self, e: rusqlite::Error) -> LedgerError {
+        LedgerError::sql(&self.path, e)
+    }
+
+    /// Tells a ledger from an empty file and from anything else.
+    fn identify(&self) -> Result<Identity, LedgerError> {
+        let app: i32 = self
+            .conn
+            .pragma_query_value(None, "application_id", |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        let tables: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        if app == APPLICATION_ID {
+            let version: i32 = self
+                .conn
+                .pragma_query_value(None, "user_version", |r| r.get(0))
+                .map_err(|e| self.err(e))?;
+            if version > SCHEMA_VERSION {
+                return Err(LedgerError::new(
+                    &self.path,
+                    format!("this ledger was written by a newer wolkvox-import (schema {version}); use that version"),
+                ));
+            }
+            return Ok(Identity::Ledger);
+        }
+        if tables == 0 {
+            return Ok(Identity::Empty);
+        }
+        Err(LedgerError::new(
+            &self.path,
+            "this is an SQLite database of another application, not a wolkvox-import ledger; pass the right --ledger",
+        ))
+    }
+
+    fn prepare_for_writing(&mut self) -> Result<(), LedgerError> {
+        self.conn
+            .busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(|e| self.err(e))?;
+        let identity = self.identify()?;
+        self.conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))
+            .map_err(|e| self.err(e))?;
+        self.conn
+            .pragma_update(None, "synchronous", "FULL")
+            .map_err(|e| self.err(e))?;
+        if identity == Identity::Empty {
+            let path = self.path.clone();
+            let tx = self
+                .conn
+                .transaction()
+                .map_err(|e| LedgerError::sql(&path, e))?;
+            tx.execute_batch(SCHEMA)
+                .map_err(|e| LedgerError::sql(&self.path, e))?;
+            tx.pragma_update(None, "application_id", APPLICATION_ID)
+                .map_err(|e| LedgerError::sql(&self.path, e))?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+                .map_err(|e| LedgerError::sql(&self.path, e))?;
+            tx.commit().map_err(|e| LedgerError::sql(&path, e))?;
+        }
+        Ok(())
+    }
+
+    /// The scope's id, created when new.
+    pub fn scope(&mut self, server: &str, operation: &str) -> Result<i64, LedgerError> {
+        self.conn
+            .execute(
+                "INSERT INTO scopes (server, operation) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                params![server, operation],
+            )
+            .map_err(|e| self.err(e))?;
+        self.find_scope(server, operation)?
+            .ok_or_else(|| LedgerError::new(&self.path, "the scope just recorded is missing"))
+    }
+
+    /// The scope's id, if the ledger has ever seen it.
+    pub fn find_scope(&self, server: &str, operation: &str) -> Result<Option<i64>, LedgerError> {
+        self.conn
+            .query_row(
+                "SELECT id FROM scopes WHERE server = ?1 AND operation = ?2",
+                params![server, operation],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// The servers the ledger knows for an operation.
+    pub fn servers_for(&self, operation: &str) -> Result<Vec<String>, LedgerError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT server FROM scopes WHERE operation = ?1 ORDER BY server")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([operation], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Every known obligation of a scope, in memory.
+    pub fn load_known(&self, scope: i64) -> Result<Known, LedgerError> {
+        let (count, id_bytes): (i64, Option<i64>) = self
+            .conn
+            .query_row(
+                "SELECT count(*), sum(length(crm_id)) FROM obligations WHERE scope = ?1",
+                [scope],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(|e| self.err(e))?;
+        let mut known = Known::with_capacity(count as usize, id_bytes.unwrap_or(0) as usize);
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT id, wolkvox_id, obligation_id, crm_id, body_fp FROM obligations WHERE scope = ?1",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = st.query([scope]).map_err(|e| self.err(e))?;
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let id: i64 = r.get(0).map_err(|e| self.err(e))?;
+            let w = r
+                .get_ref(1)
+                .and_then(|v| Ok(v.as_str()?))
+                .map_err(|e| self.err(e))?;
+            let o = r
+                .get_ref(2)
+                .and_then(|v| Ok(v.as_str()?))
+                .map_err(|e| self.err(e))?;
+            let crm = r
+                .get_ref(3)
+                .and_then(|v| Ok(v.as_str()?))
+                .map_err(|e| self.err(e))?;
+            let fp: Option<i64> = r.get(4).map_err(|e| self.err(e))?;
+            let id = u32::try_from(id).map_err(|_| {
+                LedgerError::new(&self.path, "more obligations than this version can hold")
+            })?;
+            known.insert(KeyHash::of(w, o), id, fp.map(|f| f as u64), crm);
+        }
+        Ok(known)
+    }
+
+    /// Intents of earlier runs still in doubt, by obligation.
+    pub fn load_doubts(&self, scope: i64) -> Result<HashMap<KeyHash, Doubt>, LedgerError> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT wolkvox_id, obligation_id, method, body_fp FROM sends
+                 WHERE scope = ?1 AND resolved_by IS NULL AND (status IS NULL OR status = 'uncertain')
+                 ORDER BY run, row",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut out: HashMap<KeyHash, Doubt> = HashMap::new();
+        let mut rows = st.query([scope]).map_err(|e| self.err(e))?;
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let w: String = r.get(0).map_err(|e| self.err(e))?;
+            let o: String = r.get(1).map_err(|e| self.err(e))?;
+            let m: String = r.get(2).map_err(|e| self.err(e))?;
+            let fp = r.get::<_, i64>(3).map_err(|e| self.err(e))? as u64;
+            // After a look-up the write may have been an update or an insert:
+            // what the CRM holds is unknown.
+            let blind = m == IntentKind::LookupThenWrite.as_str();
+            let body = (!blind).then_some(fp);
+            let d = out.entry(KeyHash::of(&w, &o)).or_insert(Doubt {
+                insert: false,
+                body_fp: body,
+                plain_insert: true,
+            });
+            d.insert |= m != IntentKind::Put.as_str();
+            d.plain_insert &= m == IntentKind::Post.as_str();
+            if d.body_fp != body {
+                d.body_fp = None;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The latest run of this scope that wrote `output`, for `--resume`.
+    pub fn last_run_for_output(
+        &self,
+        scope: i64,
+        output: &str,
+    ) -> Result<Option<PriorRun>, LedgerError> {
+        self.conn
+            .query_row(
+                "SELECT id, started_at, input_fingerprint, mapping_fingerprint, exit_code FROM runs
+                 WHERE scope = ?1 AND output = ?2 ORDER BY id DESC LIMIT 1",
+                params![scope, output],
+                |r| {
+                    Ok(PriorRun {
+                        id: r.get(0)?,
+                        started_at: r.get(1)?,
+                        input_fingerprint: r.get(2)?,
+                        mapping_fingerprint: r.get(3)?,
+                        exit_code: r.get(4)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Rows brought to their end by `run` and the runs it resumed, by
+    /// obligation; a later run's outcome wins.
+    pub fn load_carried(&self, run: i64) -> Result<HashMap<KeyHash, Carried>, LedgerError> {
+        let mut chain = vec![run];
+        while let Some(prev) = self
+            .conn
+            .query_row(
+                "SELECT resumes FROM runs WHERE id = ?1",
+                [*chain.last().unwrap_or(&run)],
+                |r| r.get::<_, Option<i64>>(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?
+            .flatten()
+        {
+            if chain.contains(&prev) || chain.len() > 1000 {
+                break;
+            }
+            chain.push(prev);
+        }
+        let mut out = HashMap::new();
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT wolkvox_id, obligation_id, status, attempts, crm_id, http_status, api_code
+                 FROM sends WHERE run = ?1 AND status IN ('created', 'updated') ORDER BY row",
+            )
+            .map_err(|e| self.err(e))?;
+        for r in chain.iter().rev() {
+            let mut rows = st.query([r]).map_err(|e| self.err(e))?;
+            while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+                let w: String = r.get(0).map_err(|e| self.err(e))?;
+                let o: String = r.get(1).map_err(|e| self.err(e))?;
+                let status: String = r.get(2).map_err(|e| self.err(e))?;
+                let Some(status) = Status::parse(&status) else {
+                    continue;
+                };
+                out.insert(
+                    KeyHash::of(&w, &o),
+                    Carried {
+                        status,
+                        attempts: r
+                            .get::<_, Option<u32>>(3)
+                            .map_err(|e| self.err(e))?
+                            .unwrap_or(0),
+                        crm_id: r
+                            .get::<_, Option<String>>(4)
+                            .map_err(|e| self.err(e))?
+                            .unwrap_or_default(),
+                        http_status: r.get(5).map_err(|e| self.err(e))?,
+                        api_code: r.get(6).map_err(|e| self.err(e))?,
+                    },
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    /// When the ledger first recorded an obligation.
+    pub fn created_at(&self, db_id: u32) -> Result<Option<i64>, LedgerError> {
+        self.conn
+            .query_row(
+                "SELECT created_at FROM obligations WHERE id = ?1",
+                [db_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records the start of a run and prunes the row details of old runs.
+    pub fn begin_run(&mut self, run: &NewRun, pid: u32, host: &str) -> Result<i64, LedgerError> {
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|e| LedgerError::sql(&self.path, e))?;
+        tx.execute(
+            "INSERT INTO runs (scope, started_at, pid, host, input, input_fingerprint, mapping,
+                               mapping_fingerprint, mode, output, resumes)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                run.scope,
+                run.started_at,
+                pid,
+                host,
+                run.input,
+                run.input_fingerprint,
+                run.mapping,
+                run.mapping_fingerprint,
+                run.mode,
+                run.output,
+                run.resumes
+            ],
+        )
+        .map_err(|e| LedgerError::sql(&self.path, e))?;
+        let id = tx.last_insert_rowid();
+        tx.execute(
+            "DELETE FROM sends WHERE run <= ?1 - ?2
+               AND NOT (resolved_by IS NULL AND (status IS NULL OR status = 'uncertain'))",
+            params![id, KEEP_RUN_DETAILS],
+        )
+        .map_err(|e| LedgerError::sql(&self.path, e))?;
+        tx.commit().map_err(|e| LedgerError::sql(&self.path, e))?;
+        Ok(id)
+    }
+
+    /// Records how a run ended.
+    pub fn end_run(&mut self, run: i64, end: &RunEnd) -> Result<(), LedgerError> {
+        let c = |s: Status| end.counts.get(&s).copied().unwrap_or(0) as i64;
+        let rows: u64 = end.counts.values().sum();
+        self.conn
+            .execute(
+                "UPDATE runs SET ended_at = ?2, rows = ?3, created = ?4, updated = ?5, unchanged = ?6,
+                   invalid = ?7, failed = ?8, uncertain = ?9, not_sent = ?10, requests = ?11,
+                   vanished = ?12, exit_code = ?13, stop_reason = ?14
+                 WHERE id = ?1",
+                params![
+                    run,
+                    now_ms(),
+                    rows as i64,
+                    c(Status::Created),
+                    c(Status::Updated),
+                    c(Status::Unchanged),
+                    c(Status::Invalid),
+                    c(Status::Failed),
+                    c(Status::Uncertain),
+                    c(Status::NotSent),
+                    end.requests as i64,
+                    end.vanished.map(|v| v as i64),
+                    end.exit_code,
+                    end.stop_reason
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Records write intents durably (synced to disk) in one transaction:
+    /// after this returns, a crash leaves these rows in doubt, never lost.
+    pub fn record_intents(
+        &mut self,
+        run: i64,
+        scope: i64,
+        intents: &[Intent],
+    ) -> Result<(), LedgerError> {
+        if intents.is_empty() {
+            return Ok(());
+        }
+        let path = self.path.clone();
+        let e = |e| LedgerError::sql(&path, e);
+        let tx = self.conn.transaction().map_err(e)?;
+        {
+            let mut st = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO sends (run, row, scope, wolkvox_id, obligation_id, method, body_fp, intent_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )
+                .map_err(e)?;
+            let now = now_ms();
+            for i in intents {
+                st.execute(params![
+                    run,
+                    i.row as i64,
+                    scope,
+                    i.wolkvox_id,
+                    i.obligation_id,
+                    i.kind.as_str(),
+                    i.body_fp as i64,
+                    now
+                ])
+                .map_err(e)?;
+            }
+        }
+        tx.commit().map_err(e)
+    }
+
+    /// Records a batch of outcomes in one transaction. Not synced on its
+    /// own: losing it to a power cut leaves intents in doubt, which the next
+    /// run settles by looking the obligations up.
+    pub fn record_notes(
+        &mut self,
+        run: i64,
+        scope: i64,
+        notes: &[Note],
+    ) -> Result<(), LedgerError> {
+        if notes.is_empty() {
+            return Ok(());
+        }
+        let path = self.path.clone();
+        let e = |e| LedgerError::sql(&path, e);
+        self.conn
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(e)?;
+        let result = record_notes_tx(&mut self.conn, run, scope, notes).map_err(e);
+        self.conn
+            .pragma_update(None, "synchronous", "FULL")
+            .map_err(e)?;
+        result
+    }
+
+    /// The obligations with these ledger ids (the ones that left the file).
+    pub fn obligations_by_id(&self, ids: &[u32]) -> Result<Vec<ObligationRow>, LedgerError> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT s.server, s.operation, o.wolkvox_id, o.obligation_id, o.crm_id, o.body_fp,
+                        o.created_at, o.updated_at, o.last_seen_at
+                 FROM obligations o JOIN scopes s ON s.id = o.scope WHERE o.id = ?1",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(row) = st
+                .query_row([id], obligation_row)
+                .optional()
+                .map_err(|e| self.err(e))?
+            {
+                out.push(row);
+            }
+        }
+        out.sort_by(|a, b| {
+            (&a.wolkvox_id, &a.obligation_id).cmp(&(&b.wolkvox_id, &b.obligation_id))
+        });
+        Ok(out)
+    }
+
+    /// Every known obligation, optionally of one server and/or operation.
+    pub fn for_each_obligation(
+        &self,
+        server: Option<&str>,
+        operation: Option<&str>,
+        mut f: impl FnMut(ObligationRow) -> std::io::Result<()>,
+    ) -> Result<u64, LedgerError> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT s.server, s.operation, o.wolkvox_id, o.obligation_id, o.crm_id, o.body_fp,
+                        o.created_at, o.updated_at, o.last_seen_at
+                 FROM obligations o JOIN scopes s ON s.id = o.scope
+                 WHERE (?1 IS NULL OR s.server = ?1) AND (?2 IS NULL OR s.operation = ?2)
+                 ORDER BY s.server, s.operation, o.wolkvox_id, o.obligation_id",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = st
+            .query(params![server, operation])
+            .map_err(|e| self.err(e))?;
+        let mut n = 0;
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let row = obligation_row(r).map_err(|e| self.err(e))?;
+            f(row).map_err(|e| LedgerError::new(&self.path, e.to_string()))?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// The most recent runs, newest first.
+    pub fn runs(&self, limit: u32) -> Result<Vec<RunRow>, LedgerError> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT r.id, r.started_at, r.ended_at, r.pid, r.host, s.server, s.operation, r.mode,
+                        r.input, r.output, r.created, r.updated, r.unchanged, r.invalid, r.failed,
+                        r.uncertain, r.not_sent, r.requests, r.exit_code, r.stop_reason
+                 FROM runs r JOIN scopes s ON s.id = r.scope ORDER BY r.id DESC LIMIT ?1",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([limit], |r| {
+                let statuses = [
+                    Status::Created,
+                    Status::Updated,
+                    Status::Unchanged,
+                    Status::Invalid,
+                    Status::Failed,
+                    Status::Uncertain,
+                    Status::NotSent,
+                ];
+                let mut counts = Vec::new();
+                for (i, s) in statuses.into_iter().enumerate() {
+                    if let Some(n) = r.get::<_, Option<i64>>(10 + i)? {
+                        counts.push((s, n));
+                    }
+                }
+                Ok(RunRow {
+                    id: r.get(0)?,
+                    started_at: r.get(1)?,
+                    ended_at: r.get(2)?,
+                    pid: r.get(3)?,
+                    host: r.get(4)?,
+                    server: r.get(5)?,
+                    operation: r.get(6)?,
+                    mode: r.get(7)?,
+                    input: r.get(8)?,
+                    output: r.get(9)?,
+                    counts,
+                    requests: r.get(17)?,
+                    exit_code: r.get(18)?,
+                    stop_reason: r.get(19)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// SQLite's own integrity check: `Ok(())`, or what it found.
+    pub fn integrity(&self) -> Result<Result<(), Vec<String>>, LedgerError> {
+        let mut st = self
+            .conn
+            .prepare("PRAGMA integrity_check")
+            .map_err(|e| self.err(e))?;
+        let found: Vec<String> = st
+            .query_map([], |r| r.get(0))
+            .map_err(|e| self.err(e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.err(e))?;
+        if found.len() == 1 && found[0] == "ok" {
+            Ok(Ok(()))
+        } else {
+            Ok(Err(found))
+        }
+    }
+
+    /// Intents whose outcome is unknown, oldest first.
+    pub fn open_intents(&self) -> Result<Vec<OpenIntent>, LedgerError> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT d.run, d.row, s.server, s.operation, d.wolkvox_id, d.obligation_id, d.method,
+                        d.intent_at, d.status
+                 FROM sends d JOIN scopes s ON s.id = d.scope
+                 WHERE d.resolved_by IS NULL AND (d.status IS NULL OR d.status = 'uncertain')
+                 ORDER BY d.run, d.row",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(OpenIntent {
+                    run: r.get(0)?,
+                    row: r.get(1)?,
+                    server: r.get(2)?,
+                    operation: r.get(3)?,
+                    wolkvox_id: r.get(4)?,
+                    obligation_id: r.get(5)?,
+                    method: r.get(6)?,
+                    intent_at: r.get(7)?,
+                    status: r.get(8)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Identity {
+    Ledger,
+    /// A new or empty SQLite file: a ledger is created in it.
+    Empty,
+}
+
+fn obligation_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ObligationRow> {
+    Ok(ObligationRow {
+        server: r.get(0)?,
+        operation: r.get(1)?,
+        wolkvox_id: r.get(2)?,
+        obligation_id: r.get(3)?,
+        crm_id: r.get(4)?,
+        body_fp: r.get::<_, Option<i64>>(5)?.map(|f| f as u64),
+        created_at: r.get(6)?,
+        updated_at: r.get(7)?,
+        last_seen_at: r.get(8)?,
+    })
+}
+
+fn record_notes_tx(
+    conn: &mut Connection,
+    run: i64,
+    scope: i64,
+    notes: &[Note],
+) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    let now = now_ms();
+    {
+        let mut outcome = tx.prepare_cached(
+            "UPDATE sends SET status = ?3, attempts = ?4, http_status = ?5, api_code = ?6,
+               error = ?7, crm_id = ?8, outcome_at = ?9
+             WHERE run = ?1 AND row = ?2",
+        )?;
+        let mut written = tx.prepare_cached(
+            "INSERT INTO obligations (scope, wolkvox_id, obligation_id, crm_id, body_fp, created_at,
+                                      updated_at, last_seen_at, last_seen_run)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6, ?7)
+             ON CONFLICT (scope, wolkvox_id, obligation_id) DO UPDATE SET
+               crm_id = CASE WHEN excluded.crm_id <> '' THEN excluded.crm_id ELSE obligations.crm_id END,
+               body_fp = excluded.body_fp,
+               updated_at = excluded.updated_at,
+               last_seen_at = excluded.last_seen_at,
+               last_seen_run = excluded.last_seen_run",
+        )?;
+        let mut found = tx.prepare_cached(
+            "INSERT INTO obligations (scope, wolkvox_id, obligation_id, crm_id, body_fp, created_at,
+                                      updated_at, last_seen_at, last_seen_run)
+             VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?5, ?5, ?6)
+             ON CONFLICT (scope, wolkvox_id, obligation_id) DO UPDATE SET
+               crm_id = CASE WHEN excluded.crm_id <> '' THEN excluded.crm_id ELSE obligations.crm_id END,
+               last_seen_at = excluded.last_seen_at,
+               last_seen_run = excluded.last_seen_run",
+        )?;
+        let mut settle = tx.prepare_cached(
+            "UPDATE sends SET resolved_by = ?1
+             WHERE scope = ?2 AND wolkvox_id = ?3 AND obligation_id = ?4 AND run <> ?1
+               AND resolved_by IS NULL AND (status IS NULL OR status = 'uncertain')",
+        )?;
+        let mut seen = tx.prepare_cached(
+            "UPDATE obligations SET last_seen_at = ?2, last_seen_run = ?3 WHERE id = ?1",
+        )?;
+        for note in notes {
+            match note {
+                Note::Seen { db_id } => {
+                    seen.execute(params![db_id, now, run])?;
+                }
+                Note::Sent(n) => {
+                    let o = &n.outcome;
+                    if n.logged {
+                        let status = (o.status != Status::Uncertain).then_some(o.status.as_str());
+                        outcome.execute(params![
+                            run,
+                            o.row as i64,
+                            status.unwrap_or("uncertain"),
+                            o.attempts,
+                            o.http_status,
+                            o.api_code,
+                            o.error,
+                            o.obligation_wolkvox_id,
+                            now
+                        ])?;
+                    }
+                    if matches!(o.status, Status::Created | Status::Updated) {
+                        written.execute(params![
+                            scope,
+                            o.wolkvox_id,
+                            o.obligation_id,
+                            o.obligation_wolkvox_id,
+                            n.body_fp as i64,
+                            now,
+                            run
+                        ])?;
+                    } else if let Some(id) = &n.found {
+                        found.execute(params![
+                            scope,
+                            o.wolkvox_id,
+                            o.obligation_id,
+                            id,
+                            now,
+                            run
+                        ])?;
+                    }
+                    if n.settles_doubt {
+                        settle.execute(params![run, scope, o.wolkvox_id, o.obligation_id])?;
+                    }
+                }
+            }
+        }
+    }
+    tx.commit()
+}
+
+#[cfg(test)]
+mod tests;
