@@ -41,14 +41,17 @@ impl Workdir {
     }
 
     /// A command for the binary, run in this folder, with no token or server
-    /// inherited from the environment.
+    /// inherited from the environment, and a ledger (and state folder) of its
+    /// own in this folder, so no test ever reads or writes the user's.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_wolkvox-import"));
         c.args(args)
             .current_dir(self.root())
             .env_remove("WOLKVOX_TOKEN")
             .env_remove("WOLKVOX_SERVER")
-            .env_remove("RUST_LOG");
+            .env_remove("RUST_LOG")
+            .env("WOLKVOX_LEDGER", self.path("ledger.sqlite"))
+            .env("XDG_STATE_HOME", self.path("state"));
         c
     }
 
@@ -189,6 +192,27 @@ impl FakeServer {
     /// One entry per stored insert or update, in order.
     pub fn ledger(&self) -> Vec<serde_json::Value> {
         self.crm().ledger_entries()
+    }
+
+    pub fn local_addr(&self) -> std::net::SocketAddr {
+        self.crm().local_addr()
+    }
+
+    /// Stops the fake (abandoning requests in flight, as a server that goes
+    /// away does) and starts it again on the same address with `opts`, so
+    /// the importer sees the same server. Give both the same
+    /// `FakeCrmOptions::ledger` file for the new one to hold what the old one
+    /// stored.
+    pub fn restart(&mut self, opts: wolkvox_import::fake_crm::FakeCrmOptions) {
+        let addr = self.local_addr();
+        if let Some(crm) = self.crm.take() {
+            self.runtime.block_on(crm.shutdown());
+        }
+        let crm = self
+            .runtime
+            .block_on(wolkvox_import::fake_crm::FakeCrm::start(addr, opts))
+            .expect("restart the fake CRM on the same address");
+        self.crm = Some(crm);
     }
 }
 
