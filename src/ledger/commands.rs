@@ -62,32 +62,32 @@ fn runs(ledger: &Ledger, limit: u32) -> Result<i32, LedgerError> {
             .map(|(s, n)| format!("{} {n}", s.as_str()))
             .collect();
         let end = match (r.ended_at, r.exit_code) {
-            (Some(_), Some(code)) => format!("exit {code}"),
+            (Some(e), Some(code)) => format!(
+                "exit {code} after {:.1} s",
+                (e - r.started_at) as f64 / 1000.0
+            ),
             _ => format!("unfinished (pid {} on {})", r.pid, r.host),
         };
-        let duration = r
-            .ended_at
-            .map(|e| format!(" in {:.1} s", (e - r.started_at) as f64 / 1000.0))
-            .unwrap_or_default();
+        // One line a run, so the list can be searched with grep.
         out.push_str(&format!(
-            "run {}  {}{duration}  {}  {} mode  {} / {}\n  input {}\n  results {}\n  {}{}, {} requests\n",
+            "run {}  {}  {}  {} mode  {} / {}  {}, {} requests  input {}  results {}{}\n",
             r.id,
             format_time(r.started_at),
             end,
             r.mode,
             r.server,
             r.operation,
-            r.input,
-            r.output,
             if counts.is_empty() {
                 "no rows".to_string()
             } else {
                 counts.join(", ")
             },
-            r.stop_reason
-                .map(|s| format!(" (stopped: {s})"))
-                .unwrap_or_default(),
             r.requests.unwrap_or(0),
+            r.input,
+            r.output,
+            r.stop_reason
+                .map(|s| format!("  stopped: {s}"))
+                .unwrap_or_default(),
         ));
     }
     let _ = std::io::stdout().write_all(out.as_bytes());

@@ -63,6 +63,9 @@ impl LedgerLock {
             path: path.clone(),
             message: e.to_string(),
         };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)

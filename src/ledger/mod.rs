@@ -198,9 +198,13 @@ impl IntentKind {
         }
     }
 
-    /// The intent for a write, looked up first or not.
-    pub fn of(write: Method, lookup_first: bool) -> IntentKind {
+    /// The intent for a row's requests. A look-up that settles an earlier
+    /// insert of this very body can only be followed by that insert, so it is
+    /// recorded as one: a crash then leaves a plain insert in doubt, which
+    /// the next look-up settles without a needless update.
+    pub fn of(write: Method, lookup_first: bool, doubt_fp: Option<u64>, fp: u64) -> IntentKind {
         match (lookup_first, write) {
+            (true, Method::Post) if doubt_fp == Some(fp) => IntentKind::Post,
             (true, _) => IntentKind::LookupThenWrite,
             (false, Method::Post) => IntentKind::Post,
             (false, Method::Put) => IntentKind::Put,
@@ -212,6 +216,20 @@ impl IntentKind {
 pub struct Ledger {
     conn: Connection,
     path: PathBuf,
+    /// Opened for writing: the write-ahead log is folded back on close.
+    writing: bool,
+}
+
+impl Drop for Ledger {
+    fn drop(&mut self) {
+        // Between imports the ledger rests as one plain file (no `-wal` or
+        // `-shm` beside it), so that a dry run or `ledger` command, which
+        // only read, never have to create those files. Best effort: if it
+        // fails (another reader holds it), the next open handles WAL fine.
+        if self.writing {
+            let _ = self.conn.pragma_update(None, "journal_mode", "DELETE");
+        }
+    }
 }
 
 /// A write intent, recorded before the request for the row leaves.
@@ -365,6 +383,7 @@ impl Ledger {
         let mut ledger = Ledger {
             conn,
             path: path.to_path_buf(),
+            writing: false,
         };
         ledger.prepare_for_writing()?;
         Ok(ledger)
@@ -384,6 +403,7 @@ impl Ledger {
         let ledger = Ledger {
             conn,
             path: path.to_path_buf(),
+            writing: false,
         };
         ledger
             .conn
@@ -443,6 +463,7 @@ impl Ledger {
         self.conn
             .pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))
             .map_err(|e| self.err(e))?;
+        self.writing = true;
         self.conn
             .pragma_update(None, "synchronous", "FULL")
             .map_err(|e| self.err(e))?;

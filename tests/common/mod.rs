@@ -199,6 +199,27 @@ impl FakeServer {
     pub fn ledger(&self) -> Vec<serde_json::Value> {
         self.crm().ledger_entries()
     }
+
+    pub fn local_addr(&self) -> std::net::SocketAddr {
+        self.crm().local_addr()
+    }
+
+    /// Stops the fake (abandoning requests in flight, as a server that goes
+    /// away does) and starts it again on the same address with `opts`, so
+    /// the importer sees the same server. Give both the same
+    /// `FakeCrmOptions::ledger` file for the new one to hold what the old one
+    /// stored.
+    pub fn restart(&mut self, opts: wolkvox_import::fake_crm::FakeCrmOptions) {
+        let addr = self.local_addr();
+        if let Some(crm) = self.crm.take() {
+            self.runtime.block_on(crm.shutdown());
+        }
+        let crm = self
+            .runtime
+            .block_on(wolkvox_import::fake_crm::FakeCrm::start(addr, opts))
+            .expect("restart the fake CRM on the same address");
+        self.crm = Some(crm);
+    }
 }
 
 impl Drop for FakeServer {

@@ -153,7 +153,12 @@ impl Reader {
                     row: j.row.row,
                     wolkvox_id: j.row.mapped.wolkvox_id.clone(),
                     obligation_id: j.row.mapped.id.clone(),
-                    kind: IntentKind::of(j.action.write, j.action.lookup_first),
+                    kind: IntentKind::of(
+                        j.action.write,
+                        j.action.lookup_first,
+                        j.action.doubt_fp,
+                        j.fp,
+                    ),
                     body_fp: j.fp,
                 })
                 .collect();

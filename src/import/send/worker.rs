@@ -305,7 +305,7 @@ impl Worker {
     fn uncertain_message(&self, job: &Job, why: &str) -> String {
         let m = &job.row.mapped;
         format!(
-            "sent, but whether obligation \"{}\" of record \"{}\" went in is unknown ({why}); the next run looks it up again before sending anything for it",
+            "sent, but whether obligation \"{}\" of record \"{}\" went in is unknown ({why}); check it in the CRM, or run again (--resume continues this run): the next run looks it up before sending anything for it",
             m.id, m.wolkvox_id
         )
     }
