@@ -9,6 +9,7 @@
 //! - [`import`] moves rows from the reader through the workers to the
 //!   collector, which alone writes the [`results`] journal and draws
 //!   [`progress`];
+//! - [`outputs`] checks where the files of a run go before anything is sent;
 //! - [`inspect`] and [`mapping::init`] help a person write a mapping;
 //! - [`fake_crm`] is a local stand-in for the API, for rehearsals and tests.
 
@@ -18,6 +19,7 @@ pub mod fake_crm;
 pub mod import;
 pub mod inspect;
 pub mod mapping;
+pub mod outputs;
 pub mod progress;
 pub mod results;
 pub mod source;

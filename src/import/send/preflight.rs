@@ -1,7 +1,7 @@
 //! Before sending: one pass over the file (rows to send, changed rows on a
 //! resume) and the token's quota.
 
-use crate::crm::classify::{classify, parse_token_information, TokenQuota, Verdict};
+use crate::crm::classify::{classify_answer, parse_token_information, TokenQuota, Verdict};
 use crate::crm::client::{Client, Method};
 use crate::import::history::{fingerprint, History, Prior};
 use crate::import::rows::{Item, RowFeed};
@@ -81,7 +81,7 @@ pub(super) async fn preflight(
     operation: &str,
 ) -> Result<Option<TokenQuota>, String> {
     let x = client.token_information(operation).await;
-    let c = classify(&x);
+    let c = classify_answer(&x);
     match (&c.verdict, &x) {
         (Verdict::Done { .. }, Ok(resp)) => {
             let q = parse_token_information(resp);
@@ -98,6 +98,10 @@ pub(super) async fn preflight(
             }
             Ok(q)
         }
+        // A stop that is no answer of the server (an untrusted
+        // certificate) says what to do itself.
+        (Verdict::StopRun { message, .. }, Err(_)) => Err(message.clone()),
+        (Verdict::Redirected { .. }, _) => Err(c.verdict.describe()),
         (Verdict::StopRun { message, quota: false }, _) => Err(format!(
             "{message}: the server refused the token; check WOLKVOX_TOKEN or --token-file"
         )),
