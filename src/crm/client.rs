@@ -250,23 +250,20 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// The certificate problem behind a failed connection, in words, if that is
-/// what it was. rustls's error sits inside an `io::Error`, whose `source()`
-/// skips it, so each `io::Error` is opened by hand.
+/// what it was. rustls's error sits inside `io::Error`s (nested, in
+/// practice), whose `source()` skips the error they wrap, so each
+/// `io::Error` is opened by hand.
 fn certificate_problem(e: &(dyn std::error::Error + 'static)) -> Option<String> {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {
-        let inner = err
+        if let Some(rustls::Error::InvalidCertificate(c)) = err.downcast_ref::<rustls::Error>() {
+            return Some(certificate_words(c));
+        }
+        let wrapped = err
             .downcast_ref::<std::io::Error>()
             .and_then(|io| io.get_ref())
             .map(|b| b as &(dyn std::error::Error + 'static));
-        for candidate in [Some(err), inner].into_iter().flatten() {
-            if let Some(rustls::Error::InvalidCertificate(c)) =
-                candidate.downcast_ref::<rustls::Error>()
-            {
-                return Some(certificate_words(c));
-            }
-        }
-        cur = inner.and_then(|i| i.source()).or_else(|| err.source());
+        cur = wrapped.or_else(|| err.source());
     }
     None
 }
@@ -436,6 +433,24 @@ mod tests {
         // reqwest's own matcher would send an IP host to the proxy here.
         assert!(bypass_proxies("10.1.2.3", "example.com, *"));
         assert!(bypass_proxies("crm0001.wolkvox.com", "*"));
+    }
+
+    #[test]
+    fn a_certificate_error_is_found_inside_nested_io_errors() {
+        use std::io::{Error, ErrorKind};
+        let rustls_error =
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        let nested = Error::other(Error::new(ErrorKind::InvalidData, rustls_error));
+        let words = certificate_problem(&nested).unwrap();
+        assert!(words.contains("does not trust"), "{words}");
+        let expired = Error::new(
+            ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::Expired),
+        );
+        assert!(certificate_problem(&expired).unwrap().contains("expired"));
+        assert!(certificate_problem(&Error::other("connection refused")).is_none());
+        let handshake = Error::new(ErrorKind::InvalidData, rustls::Error::HandshakeNotComplete);
+        assert!(certificate_problem(&handshake).is_none());
     }
 
     #[test]
