@@ -57,25 +57,30 @@ pub fn check_outputs(
                 ));
             }
         }
+        let meta = std::fs::metadata(&out.path).ok();
+        match &meta {
+            Some(m) if m.is_dir() => {
+                return Err(format!(
+                    "{} {shown} is a folder; give a file name inside it",
+                    out.option
+                ))
+            }
+            // A device (/dev/null, /dev/stdout) or a pipe is not a file
+            // anyone could lose, and its folder is not ours to write.
+            Some(m) if !m.is_file() => continue,
+            _ => {}
+        }
         if let Some(other) = outputs[..i].iter().find(|o| same_file(&o.path, &out.path)) {
             return Err(format!(
                 "{} and {} both name {shown}; give each its own file",
                 other.option, out.option
             ));
         }
-        check_folder(out)?;
-        let meta = match std::fs::metadata(&out.path) {
-            Ok(m) => m,
-            Err(_) => continue,
-        };
-        if meta.is_dir() {
-            return Err(format!(
-                "{} {shown} is a folder; give a file name inside it",
-                out.option
-            ));
-        }
-        // A device (/dev/null) or a pipe is not a file anyone could lose.
-        if !meta.is_file() || meta.len() == 0 || force {
+        // A new file needs the folder; so does the results file, which is
+        // replaced through a temporary file beside it when the run ends.
+        check_folder(out, meta.is_none() || out.kind == OutputKind::Results)?;
+        let Some(meta) = meta else { continue };
+        if meta.len() == 0 || force {
             continue;
         }
         if !written_by_us(&out.path, out.kind) {
@@ -89,8 +94,9 @@ pub fn check_outputs(
     Ok(())
 }
 
-/// The folder an output goes into must exist and take new files.
-fn check_folder(out: &Output) -> Result<(), String> {
+/// The folder an output goes into must exist and, when `write`, take new
+/// files.
+fn check_folder(out: &Output, write: bool) -> Result<(), String> {
     let parent = match out.path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -114,7 +120,7 @@ fn check_folder(out: &Output) -> Result<(), String> {
             ))
         }
     }
-    if !writable(&parent) {
+    if write && !writable(&parent) {
         return Err(format!(
             "{} {}: the folder {} cannot be written by this user",
             out.option,
@@ -337,6 +343,7 @@ mod tests {
         // New files, empty files and devices are fine.
         let empty = dir.path().join("empty.csv");
         std::fs::write(&empty, "").unwrap();
+        // Two outputs into /dev/null are fine too.
         let fine = [
             out("--output", dir.path().join("new.csv"), OutputKind::Results),
             out("--rejects", empty, OutputKind::Rejects),
@@ -345,6 +352,7 @@ mod tests {
                 PathBuf::from("/dev/null"),
                 OutputKind::Payloads,
             ),
+            out("--rejects", PathBuf::from("/dev/null"), OutputKind::Rejects),
         ];
         check_outputs(&fine, &inputs, false).unwrap();
     }
