@@ -1,11 +1,12 @@
 //! The command line: parsing, turning flags into validated settings, and
 //! mapping every outcome to the contract's exit codes.
 
-use crate::crm::{parse_server, Connection, Token};
+use crate::crm::{parse_server, read_ca_certs, Connection, Token};
 use crate::import::send::{Mode, Rate, Tuning};
 use crate::import::{exit, ImportSettings, SendSettings};
 use crate::mapping::Mapping;
-use crate::progress::{init_logging, LogFormat};
+use crate::outputs::{check_outputs, Output, OutputKind};
+use crate::progress::{init_logging, print_err, print_out, LogFormat};
 use clap::{Args, Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -110,6 +111,10 @@ pub struct ImportArgs {
     /// A file holding the API token (otherwise the WOLKVOX_TOKEN environment variable is used).
     #[arg(long)]
     pub token_file: Option<PathBuf>,
+    /// Also trust the certificate authorities in this PEM file (e.g. a TLS-inspecting proxy's CA);
+    /// the system's store (SSL_CERT_FILE, SSL_CERT_DIR) and the built-in roots are trusted anyway.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
     /// Override the mapping's [request] operation.
     #[arg(long)]
     pub operation: Option<String>,
@@ -125,7 +130,7 @@ pub struct ImportArgs {
     /// Retries of a transient failure per row.
     #[arg(long, default_value_t = 5)]
     pub max_retries: u32,
-    /// Time limit of each request, e.g. 30s, 500ms, 2m.
+    /// Time limit of each request, e.g. 30s, 500ms, 2m (at most 1h).
     #[arg(long, default_value = "30s")]
     pub timeout: String,
     /// Stop the run after this many consecutive rows failed only with transient errors.
@@ -149,8 +154,9 @@ pub struct ImportArgs {
     /// are not sent again. Every run, resumed or not, looks up what earlier runs left in doubt.
     #[arg(long)]
     pub resume: bool,
-    /// Accepted for compatibility; no longer needed, the ledger prevents duplicates.
-    #[arg(long, hide = true)]
+    /// Replace existing files at --output, --payloads, --rejects and --vanished that this tool
+    /// did not write (never the input or the mapping).
+    #[arg(long)]
     pub force: bool,
     /// Accepted for compatibility; no longer needed, the ledger judges every row.
     #[arg(long, hide = true)]
@@ -265,13 +271,50 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     if !secs.is_finite() || secs < 0.0 {
         return Err(bad());
     }
-    Ok(Duration::from_secs_f64(secs))
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("\"{s}\" is far too long a duration"))
+}
+
+/// The longest a single request may be given (`--timeout`).
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// `--timeout`: more than nothing, at most [`MAX_TIMEOUT`].
+pub fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let t = parse_duration(s).map_err(|e| format!("--timeout: {e}"))?;
+    if t.is_zero() {
+        return Err("--timeout must be more than 0".into());
+    }
+    if t > MAX_TIMEOUT {
+        return Err(format!(
+            "--timeout {s} is more than the 1h a single request may be given; the API answers in well under a minute"
+        ));
+    }
+    Ok(t)
 }
 
 fn fail(msg: impl std::fmt::Display) -> i32 {
-    eprintln!("error: {msg}");
+    print_err(&format!("error: {msg}\n"));
     exit::UNUSABLE
 }
+
+/// The process holds the token in memory: no core dump of it may be written,
+/// and (on Linux) no other process of the same user may read its memory.
+#[cfg(unix)]
+fn protect_process_memory() {
+    let off = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain system calls on this process, with valid arguments;
+    // failure leaves things as they were, which is all we could do anyway.
+    unsafe {
+        libc::setrlimit(libc::RLIMIT_CORE, &off);
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
+}
+
+#[cfg(not(unix))]
+fn protect_process_memory() {}
 
 /// Runs a parsed command line and returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
@@ -283,7 +326,7 @@ pub fn run(cli: Cli) -> i32 {
             args.mapping.as_deref(),
         ) {
             Ok(text) => {
-                print!("{text}");
+                print_out(&text);
                 exit::OK
             }
             Err(e) => fail(e),
@@ -295,7 +338,7 @@ pub fn run(cli: Cli) -> i32 {
                 args.operation.as_deref(),
             ) {
                 Ok(text) => {
-                    print!("{text}");
+                    print_out(&text);
                     exit::OK
                 }
                 Err(e) => fail(e),
@@ -366,17 +409,18 @@ fn run_fake_crm(args: FakeCrmArgs) -> i32 {
             Err(e) => return fail(format!("fake-crm: cannot listen on {}: {e}", args.listen)),
         };
         // The first line of stdout is the base URL: scripts and tests read it.
-        println!("{}", fake.base_url());
-        use std::io::Write;
-        let _ = std::io::stdout().flush();
-        eprintln!("fake CRM ready at {} (Ctrl-C to stop)", fake.base_url());
+        print_out(&format!("{}\n", fake.base_url()));
+        print_err(&format!(
+            "fake CRM ready at {} (Ctrl-C to stop)\n",
+            fake.base_url()
+        ));
         wait_for_shutdown().await;
         let stats = fake.stats();
         fake.shutdown().await;
-        eprintln!(
-            "fake CRM stopped: {} requests, {} inserts, {} updates, {} queries, max {} in flight",
+        print_err(&format!(
+            "fake CRM stopped: {} requests, {} inserts, {} updates, {} queries, max {} in flight\n",
             stats.requests, stats.inserts, stats.updates, stats.queries, stats.max_in_flight
-        );
+        ));
         exit::OK
     })
 }
@@ -403,6 +447,7 @@ async fn wait_for_shutdown() {
 }
 
 fn run_import(args: ImportArgs) -> i32 {
+    protect_process_memory();
     init_logging(args.log_format, args.verbose);
     // In JSON mode every stderr line is a JSON object, errors included.
     let json = args.log_format == LogFormat::Json;
@@ -410,7 +455,7 @@ fn run_import(args: ImportArgs) -> i32 {
         if json {
             tracing::error!(event = "error", exit_code = code, "{msg}");
         } else {
-            eprintln!("error: {msg}");
+            print_err(&format!("error: {msg}\n"));
         }
         code
     };
@@ -422,10 +467,12 @@ fn run_import(args: ImportArgs) -> i32 {
     match crate::import::run(&settings) {
         Ok(summary) => {
             match args.log_format {
-                LogFormat::Text => {
-                    eprint!("{}", summary.render());
-                    eprintln!("  results: {}", output.display());
-                }
+                // A closed stderr must not turn the rows' exit code into a panic.
+                LogFormat::Text => print_err(&format!(
+                    "{}  results: {}\n",
+                    summary.render(),
+                    output.display()
+                )),
                 LogFormat::Json => summary.log_json(&output),
             }
             summary.exit_code()
@@ -447,18 +494,30 @@ fn import_settings(args: &ImportArgs) -> Result<ImportSettings, String> {
         )?;
         let base = parse_server(server)?;
         let token = match &args.token_file {
-            Some(p) => Token::from_file(p)?,
+            Some(p) => {
+                if std::env::var_os("WOLKVOX_TOKEN").is_some() {
+                    tracing::warn!(
+                        "both WOLKVOX_TOKEN and --token-file are set; using the token in {} (WOLKVOX_TOKEN is ignored)",
+                        p.display()
+                    );
+                }
+                Token::from_file(p)?
+            }
             None => match std::env::var("WOLKVOX_TOKEN") {
                 Ok(v) => Token::new(&v).map_err(|e| format!("WOLKVOX_TOKEN: {e}"))?,
-                Err(_) => {
+                Err(std::env::VarError::NotUnicode(_)) => {
+                    return Err("WOLKVOX_TOKEN: the token holds a character a token cannot have (it is not valid text)".into())
+                }
+                Err(std::env::VarError::NotPresent) => {
                     return Err("no token: set the WOLKVOX_TOKEN environment variable or pass --token-file FILE".into())
                 }
             },
         };
-        let timeout = parse_duration(&args.timeout).map_err(|e| format!("--timeout: {e}"))?;
-        if timeout.is_zero() {
-            return Err("--timeout must be more than 0".into());
-        }
+        let ca_certs = match &args.ca_cert {
+            Some(p) => read_ca_certs(p)?,
+            None => Vec::new(),
+        };
+        let timeout = parse_timeout(&args.timeout)?;
         let rate = args.rate.as_deref().map(Rate::parse).transpose()?;
         if args.concurrency > 2 {
             tracing::warn!(
@@ -467,7 +526,11 @@ fn import_settings(args: &ImportArgs) -> Result<ImportSettings, String> {
             );
         }
         Some(SendSettings {
-            connection: Connection { base, token },
+            connection: Connection {
+                base,
+                token,
+                ca_certs,
+            },
             tuning: Tuning {
                 concurrency: usize::from(args.concurrency),
                 rate,
@@ -482,8 +545,8 @@ fn import_settings(args: &ImportArgs) -> Result<ImportSettings, String> {
             max_requests: args.max_requests,
         })
     };
-    if args.force || args.allow_changed_input {
-        tracing::warn!("--force and --allow-changed-input are no longer needed and have no effect: the ledger decides what is sent");
+    if args.allow_changed_input {
+        tracing::warn!("--allow-changed-input is no longer needed and has no effect: the ledger judges every row");
     }
     let ledger = ledger_path(args.ledger.as_deref())?;
 
@@ -520,25 +583,32 @@ fn import_settings(args: &ImportArgs) -> Result<ImportSettings, String> {
         .output
         .clone()
         .unwrap_or_else(|| crate::import::default_output(&args.input));
-    for (what, p) in [
-        ("--output", Some(&output)),
-        ("--payloads", args.payloads.as_ref()),
-        ("--rejects", args.rejects.as_ref()),
-        ("--vanished", args.vanished.as_ref()),
-    ] {
-        if p.is_some_and(|p| same_file(p, &args.input)) {
-            return Err(format!(
-                "{what} would overwrite the input file {}",
-                args.input.display()
-            ));
-        }
-    }
-    if same_file(&ledger, &args.input) || same_file(&ledger, &output) {
-        return Err(format!(
-            "--ledger {} is the input or the results file; the ledger is a file of its own",
-            ledger.display()
-        ));
-    }
+    // Every output is checked here, before the first request: a missing
+    // folder or a file that is not ours costs no quota.
+    let outputs: Vec<Output> = [
+        ("--output", Some(&output), OutputKind::Results),
+        ("--payloads", args.payloads.as_ref(), OutputKind::Payloads),
+        ("--rejects", args.rejects.as_ref(), OutputKind::Rejects),
+        ("--vanished", args.vanished.as_ref(), OutputKind::Vanished),
+    ]
+    .into_iter()
+    .filter_map(|(option, path, kind)| {
+        path.map(|p| Output {
+            option,
+            path: p.clone(),
+            kind,
+        })
+    })
+    .collect();
+    check_outputs(
+        &outputs,
+        &[
+            ("the input file", args.input.as_path()),
+            ("the mapping file", args.mapping.as_path()),
+            ("the ledger", ledger.as_path()),
+        ],
+        args.force,
+    )?;
     // A dry run plans for the server it is given, when it is given one.
     let plan_server = match (&send, args.server.as_deref()) {
         (None, Some(s)) => Some(crate::import::send::server_key(&parse_server(s)?)),
@@ -562,13 +632,6 @@ fn import_settings(args: &ImportArgs) -> Result<ImportSettings, String> {
     })
 }
 
-fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => a == b,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -581,6 +644,18 @@ mod tests {
         assert_eq!(parse_duration("1.5").unwrap(), Duration::from_millis(1500));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("5 parsecs").is_err());
+    }
+
+    #[test]
+    fn durations_are_bounded_without_a_panic() {
+        let e = parse_duration("99999999999999999999").unwrap_err();
+        assert!(e.contains("too long"), "{e}");
+        assert!(parse_duration("1e400").is_err());
+        assert!(parse_timeout("99999999999999999999").is_err());
+        let e = parse_timeout("2h").unwrap_err();
+        assert!(e.contains("1h"), "{e}");
+        assert_eq!(parse_timeout("1h").unwrap(), MAX_TIMEOUT);
+        assert!(parse_timeout("0s").is_err());
     }
 
     #[test]

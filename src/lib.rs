@@ -10,6 +10,7 @@
 //!   collector, which alone records outcomes in the [`ledger`] (what was
 //!   sent, across runs) and writes the [`results`] report, and draws
 //!   [`progress`];
+//! - [`outputs`] checks where the files of a run go before anything is sent;
 //! - [`inspect`] and [`mapping::init`] help a person write a mapping;
 //! - [`fake_crm`] is a local stand-in for the API, for rehearsals and tests.
 
@@ -20,6 +21,7 @@ pub mod import;
 pub mod inspect;
 pub mod ledger;
 pub mod mapping;
+pub mod outputs;
 pub mod progress;
 pub mod results;
 pub mod source;

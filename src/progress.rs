@@ -171,3 +171,23 @@ impl Progress {
         }
     }
 }
+
+/// Writes `text` to stdout. A closed pipe (`| head`) or a vanished terminal
+/// is not a reason to panic or to change the exit code: the rows' outcome
+/// is in the results file whatever happens to the console.
+pub fn print_out(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+}
+
+/// Writes `text` to stderr, ignoring a closed pipe as [`print_out`] does.
+pub fn print_err(text: &str) {
+    let bar = active_bar().lock().ok().and_then(|b| b.clone());
+    let write = || {
+        let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    };
+    match bar {
+        Some(bar) => bar.suspend(write),
+        None => write(),
+    }
+}

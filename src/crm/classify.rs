@@ -25,6 +25,11 @@ pub enum Verdict {
     StopRun { message: String, quota: bool },
     /// The request may or may not have taken effect: look before resending.
     InDoubt { message: String },
+    /// The server answered a write with a redirect (3xx). It may have stored
+    /// the obligation first (Post/Redirect/Get), so the row is in doubt; and
+    /// every later request would be redirected too, so the run stops.
+    /// Redirects are never followed: the token would go wherever they point.
+    Redirected { location: String },
 }
 
 impl Verdict {
@@ -36,7 +41,33 @@ impl Verdict {
             Verdict::Transient { message, .. } => message.clone(),
             Verdict::StopRun { message, .. } => message.clone(),
             Verdict::InDoubt { message } => message.clone(),
+            Verdict::Redirected { location } => redirect_message(location),
         }
+    }
+}
+
+/// Why the run stops after a redirect.
+pub fn redirect_message(location: &str) -> String {
+    format!("the server redirected to {location}: check --server (it should be the host you see in the browser, e.g. crm0001.wolkvox.com)")
+}
+
+/// The longest obligation id believed; the API's ids are short codes such as
+/// `123cb`, so anything longer is not one.
+pub const MAX_ID_CHARS: usize = 64;
+
+/// Checks an id the API returned before it goes into the results.
+fn check_id(id: &str) -> Result<(), String> {
+    if id.is_empty() {
+        Err("an empty id".into())
+    } else if id.chars().count() > MAX_ID_CHARS {
+        Err(format!(
+            "an id of {} characters (more than {MAX_ID_CHARS})",
+            id.chars().count()
+        ))
+    } else if id.chars().any(char::is_control) {
+        Err("an id holding control characters".into())
+    } else {
+        Ok(())
     }
 }
 
@@ -100,14 +131,56 @@ impl Envelope {
     }
 }
 
-/// Classifies the answer to an insert or update.
+/// Classifies the answer to an insert or update. A success must carry the
+/// obligation's id (`data.wolkvox_id`), short and printable: a success
+/// without one is not the API's answer, so the row is in doubt and is looked
+/// up rather than believed or resent.
 pub fn classify(x: &Exchange) -> Classified {
+    let mut c = judge(x);
+    if let (Verdict::Done { .. }, Ok(resp)) = (&c.verdict, x) {
+        let data = Envelope::parse(&resp.body).map(|e| e.data);
+        c.verdict = match data.as_ref().and_then(returned_id) {
+            Some(id) => match check_id(&id) {
+                Ok(()) => Verdict::Done { wolkvox_id: id },
+                Err(what) => Verdict::InDoubt {
+                    message: format!(
+                        "protocol error: the API answered success with {what} as the obligation's id"
+                    ),
+                },
+            },
+            None => Verdict::InDoubt {
+                message: "protocol error: the API answered success without the obligation's id (data.wolkvox_id)".into(),
+            },
+        };
+    }
+    c
+}
+
+/// Classifies an answer that carries no obligation (the token's
+/// information): a success is a success, whatever its `data`.
+pub fn classify_answer(x: &Exchange) -> Classified {
+    judge(x)
+}
+
+fn judge(x: &Exchange) -> Classified {
     let resp = match x {
         Err(TransportFailure::BeforeSend(m)) => {
             return Classified {
                 verdict: Verdict::Transient {
                     message: m.clone(),
                     retry_after: None,
+                },
+                http_status: None,
+                api_code: None,
+            }
+        }
+        // Nothing reached the server, and no retry can make this machine
+        // trust the certificate.
+        Err(TransportFailure::Certificate(m)) => {
+            return Classified {
+                verdict: Verdict::StopRun {
+                    message: m.clone(),
+                    quota: false,
                 },
                 http_status: None,
                 api_code: None,
@@ -125,6 +198,18 @@ pub fn classify(x: &Exchange) -> Classified {
     let http = resp.status;
     let envelope = Envelope::parse(&resp.body);
     let api_code = envelope.as_ref().and_then(|e| e.code.clone());
+    if (300..400).contains(&http) {
+        return Classified {
+            verdict: Verdict::Redirected {
+                location: resp
+                    .location
+                    .clone()
+                    .unwrap_or_else(|| format!("nowhere (HTTP {http} without a Location)")),
+            },
+            http_status: Some(http),
+            api_code,
+        };
+    }
     let verdict = match &envelope {
         None => by_status_only(http, resp.retry_after, &resp.body),
         Some(env) => {
@@ -137,7 +222,7 @@ pub fn classify(x: &Exchange) -> Classified {
             let message = env.message();
             match code {
                 200..=299 if (200..300).contains(&http) => Verdict::Done {
-                    wolkvox_id: returned_id(&env.data).unwrap_or_default(),
+                    wolkvox_id: String::new(),
                 },
                 401 => Verdict::StopRun {
                     message: or_default(message, "the API asks for the token (401)"),
@@ -258,36 +343,234 @@ fn returned_id(data: &Value) -> Option<String> {
 /// What a lookup (`queryObligation`) found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Lookup {
-    /// The obligation exists; its id when the answer gives one.
-    Found {
-        wolkvox_id: String,
-    },
+    /// The obligation asked for exists; its id when the answer gives one.
+    Found { wolkvox_id: String },
+    /// The API said, in a way that cannot mean anything else, that the
+    /// obligation does not exist: sending it cannot duplicate it.
     NotFound,
-    /// No answer that says either way.
+    /// No answer that says either way: the row stays in doubt and is never
+    /// resent on the strength of this answer.
     Unknown(Verdict),
 }
 
-/// Classifies the answer to a lookup. "Not found" is a non-200 `code` in the
-/// 4xx range or an empty `data`; the envelope is not documented, so both are
-/// accepted.
-pub fn classify_lookup(x: &Exchange) -> (Lookup, Option<u16>, Option<String>) {
-    let c = classify(x);
-    let lookup = match (&c.verdict, x) {
-        (Verdict::Done { .. }, Ok(resp)) => {
-            let env = Envelope::parse(&resp.body).unwrap_or_default();
-            match &env.data {
-                Value::Array(items) if items.is_empty() => Lookup::NotFound,
-                Value::Null => Lookup::NotFound,
-                Value::Object(o) if o.is_empty() => Lookup::NotFound,
-                data => Lookup::Found {
-                    wolkvox_id: returned_id(data).unwrap_or_default(),
-                },
+/// Classifies the answer to a lookup of the obligation whose id is `asked`.
+///
+/// "Not found" is believed only from the API's not-found answer: code 404
+/// (in the body, or HTTP 404 with the API's envelope) with an empty or absent
+/// `data`, or a success whose `data` is a complete list in which no
+/// obligation has the id asked for. Any other failing code, an unreadable
+/// body, a redirect or an overload leaves the row in doubt: a refusal of the
+/// lookup itself says nothing about the obligation.
+///
+/// The answer is believed only for an obligation whose `id` is the one asked
+/// for: a server that lists every obligation of the record must not lend a
+/// sibling's id to a row that never went in.
+pub fn classify_lookup(x: &Exchange, asked: &str) -> (Lookup, Option<u16>, Option<String>) {
+    let c = judge(x);
+    let resp = match (x, &c.verdict) {
+        (Ok(resp), _) => resp,
+        (Err(_), v) => return (Lookup::Unknown(v.clone()), c.http_status, c.api_code),
+    };
+    let unknown = |message: String| Lookup::Unknown(Verdict::InDoubt { message });
+    let http = resp.status;
+    let raw: Option<Value> = serde_json::from_slice(&resp.body).ok();
+    let lookup = match (&c.verdict, Envelope::parse(&resp.body)) {
+        // A look-up redirected will not be answered at this address: stop.
+        (Verdict::Redirected { location }, _) => Lookup::Unknown(Verdict::StopRun {
+            message: redirect_message(location),
+            quota: false,
+        }),
+        (Verdict::StopRun { .. } | Verdict::Transient { .. }, _) => {
+            Lookup::Unknown(c.verdict.clone())
+        }
+        (_, None) => Lookup::Unknown(c.verdict.clone()),
+        (_, Some(env)) if http == 404 || env.code_number() == Some(404) => {
+            if is_empty_data(&env.data) {
+                Lookup::NotFound
+            } else {
+                unknown(format!(
+                    "the look-up answered \"not found\" (404) but listed data: {}",
+                    body_snippet(&resp.body)
+                ))
             }
         }
-        (Verdict::Refused { .. }, _) => Lookup::NotFound,
-        (v, _) => Lookup::Unknown(v.clone()),
+        (Verdict::Done { .. }, Some(env)) => {
+            let envelope = raw.as_ref().and_then(Value::as_object);
+            judge_listing(&env.data, envelope, asked)
+        }
+        (v, Some(_)) => unknown(format!(
+            "the look-up itself was not answered ({}); whether the obligation exists is unknown",
+            v.describe()
+        )),
     };
     (lookup, c.http_status, c.api_code)
+}
+
+fn is_empty_data(data: &Value) -> bool {
+    match data {
+        Value::Null => true,
+        Value::Array(items) => items.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        Value::String(s) => s.trim().is_empty(),
+        _ => false,
+    }
+}
+
+/// A successful look-up's `data`: one obligation or a list of them.
+fn judge_listing(
+    data: &Value,
+    envelope: Option<&serde_json::Map<String, Value>>,
+    asked: &str,
+) -> Lookup {
+    let unknown = |message: String| Lookup::Unknown(Verdict::InDoubt { message });
+    let items: Vec<&Value> = match data {
+        // A success that lists nothing is an answer (an empty list); a
+        // success with no `data` at all is not.
+        Value::Null => {
+            return unknown("protocol error: the look-up answered success without data".into())
+        }
+        Value::Array(items) => items.iter().collect(),
+        Value::Object(o) if o.is_empty() => Vec::new(),
+        obj @ Value::Object(_) => vec![obj],
+        other => {
+            return unknown(format!(
+                "protocol error: the look-up's data is neither an obligation nor a list ({})",
+                kind_of(other)
+            ))
+        }
+    };
+    let mut complete = !more_pages(envelope, items.len());
+    let mut near_miss = false;
+    for item in &items {
+        let Some(id) = item.get("id").and_then(scalar_text) else {
+            // An entry we cannot identify could be the one asked for.
+            complete = false;
+            continue;
+        };
+        if id == asked {
+            return match item.get("wolkvox_id") {
+                None | Some(Value::Null) => Lookup::Found {
+                    wolkvox_id: String::new(),
+                },
+                Some(v) => match scalar_text(v) {
+                    Some(w) if w.is_empty() => Lookup::Found {
+                        wolkvox_id: String::new(),
+                    },
+                    Some(w) => match check_id(&w) {
+                        Ok(()) => Lookup::Found { wolkvox_id: w },
+                        Err(what) => unknown(format!(
+                            "protocol error: the look-up found the obligation with {what} as its id"
+                        )),
+                    },
+                    None => unknown(
+                        "protocol error: the look-up found the obligation with an id that is not text".into(),
+                    ),
+                },
+            };
+        }
+        near_miss |= same_id_loosely(&id, asked);
+    }
+    if near_miss {
+        // "00123" listed as 123, or with other case or spaces: perhaps the
+        // same obligation written differently. Not a clean "no".
+        unknown(format!(
+            "the look-up listed an obligation whose id is like \"{asked}\" but not the same"
+        ))
+    } else if complete {
+        Lookup::NotFound
+    } else {
+        unknown(format!(
+            "the look-up's answer does not list \"{asked}\" but may be incomplete (entries without an id, or more pages)"
+        ))
+    }
+}
+
+/// A list is complete unless the envelope says there is more of it: a
+/// total larger than the list, a next page or cursor, a `has_more` flag.
+fn more_pages(envelope: Option<&serde_json::Map<String, Value>>, listed: usize) -> bool {
+    let Some(env) = envelope else { return false };
+    let number = |k: &str| {
+        env.get(k)
+            .and_then(scalar_text)
+            .and_then(|t| t.trim().parse::<u64>().ok())
+    };
+    let totals = [
+        "total",
+        "total_records",
+        "totalRecords",
+        "count",
+        "records_total",
+    ];
+    if totals
+        .iter()
+        .any(|k| number(k).is_some_and(|n| n > listed as u64))
+    {
+        return true;
+    }
+    if ["total_pages", "pages", "last_page"]
+        .iter()
+        .any(|k| number(k).is_some_and(|n| n > 1))
+    {
+        return true;
+    }
+    let present = |k: &str| match env.get(k) {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => !s.trim().is_empty(),
+        Some(_) => true,
+    };
+    [
+        "next",
+        "next_page",
+        "nextPage",
+        "next_page_url",
+        "cursor",
+        "has_more",
+        "hasMore",
+        "more",
+    ]
+    .iter()
+    .any(|k| present(k))
+}
+
+/// A string or a number as text.
+fn scalar_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Equal but for case, surrounding spaces or the leading zeros a
+/// spreadsheet or a number type drops.
+fn same_id_loosely(a: &str, b: &str) -> bool {
+    let norm = |s: &str| {
+        let t = s.trim();
+        let t = if t.chars().all(|c| c.is_ascii_digit()) && !t.is_empty() {
+            let z = t.trim_start_matches('0');
+            if z.is_empty() {
+                "0"
+            } else {
+                z
+            }
+        } else {
+            t
+        };
+        t.to_lowercase()
+    };
+    norm(a) == norm(b)
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
 }
 
 /// The token's quota, from `tokenInformation`.
@@ -329,6 +612,7 @@ mod tests {
         Ok(Response {
             status,
             retry_after: None,
+            location: None,
             body: body.as_bytes().to_vec(),
         })
     }
@@ -409,6 +693,7 @@ mod tests {
         let x = Ok(Response {
             status: 429,
             retry_after: Some(Duration::from_secs(3)),
+            location: None,
             body: b"{}".to_vec(),
         });
         assert_eq!(
@@ -463,17 +748,376 @@ mod tests {
             r#"{"code":200,"error":"null","msg":"ok","data":[{"id":"A1","wolkvox_id":"9cb"}]}"#,
         );
         assert_eq!(
-            classify_lookup(&found).0,
+            classify_lookup(&found, "A1").0,
             Lookup::Found {
                 wolkvox_id: "9cb".into()
             }
         );
         let missing = answer(200, r#"{"code":404,"error":"NO RECORDS FOUND","data":[]}"#);
-        assert_eq!(classify_lookup(&missing).0, Lookup::NotFound);
+        assert_eq!(classify_lookup(&missing, "A1").0, Lookup::NotFound);
         let empty = answer(200, r#"{"code":200,"error":"null","data":[]}"#);
-        assert_eq!(classify_lookup(&empty).0, Lookup::NotFound);
+        assert_eq!(classify_lookup(&empty, "A1").0, Lookup::NotFound);
         let down = answer(503, "");
-        assert!(matches!(classify_lookup(&down).0, Lookup::Unknown(_)));
+        assert!(matches!(classify_lookup(&down, "A1").0, Lookup::Unknown(_)));
+    }
+
+    /// What each kind of look-up answer means for a row in doubt. `F` is
+    /// found (with the id), `N` not found, `?` in doubt, `S` in doubt and
+    /// the run stops.
+    #[test]
+    fn lookup_answers_table() {
+        let long = "x".repeat(65);
+        let found_long =
+            format!(r#"{{"code":200,"data":[{{"id":"OB-1","wolkvox_id":"{long}"}}]}}"#);
+        let redirect = Ok(Response {
+            status: 303,
+            retry_after: None,
+            location: Some("https://elsewhere.example/login".into()),
+            body: Vec::new(),
+        });
+        let cases: Vec<(&str, Exchange, &str)> = vec![
+            // the API's not-found answers
+            (
+                "code 404, empty list",
+                answer(200, r#"{"code":404,"error":"NO RECORDS FOUND","data":[]}"#),
+                "N",
+            ),
+            (
+                "code \"404\", no data",
+                answer(200, r#"{"code":"404","error":"NO RECORDS FOUND"}"#),
+                "N",
+            ),
+            (
+                "HTTP 404 with the envelope",
+                answer(404, r#"{"code":404,"msg":"not found"}"#),
+                "N",
+            ),
+            (
+                "success, empty list",
+                answer(200, r#"{"code":200,"data":[]}"#),
+                "N",
+            ),
+            (
+                "success, empty object",
+                answer(200, r#"{"code":"200","data":{}}"#),
+                "N",
+            ),
+            // a refusal of the look-up says nothing about the obligation
+            (
+                "code 400 under HTTP 200",
+                answer(
+                    200,
+                    r#"{"code":400,"error":"SOME PARAMETERS ARE REQUIRED"}"#,
+                ),
+                "?",
+            ),
+            (
+                "HTTP 400 with the envelope",
+                answer(400, r#"{"code":400,"error":"BAD REQUEST"}"#),
+                "?",
+            ),
+            (
+                "code 500",
+                answer(200, r#"{"code":500,"error":"DB DOWN"}"#),
+                "?",
+            ),
+            (
+                "HTTP 502 page",
+                answer(502, "<html>Bad gateway</html>"),
+                "?",
+            ),
+            (
+                "not JSON",
+                answer(200, "Fatal error: Uncaught PDOException"),
+                "?",
+            ),
+            (
+                "success without data",
+                answer(200, r#"{"code":"200"}"#),
+                "?",
+            ),
+            (
+                "success, data a string",
+                answer(200, r#"{"code":200,"data":"OB-1"}"#),
+                "?",
+            ),
+            (
+                "404 listing data",
+                answer(
+                    200,
+                    r#"{"code":404,"data":[{"id":"OB-1","wolkvox_id":"z"}]}"#,
+                ),
+                "?",
+            ),
+            // found only when the id asked for is listed
+            (
+                "exact object",
+                answer(
+                    200,
+                    r#"{"code":200,"data":{"id":"OB-1","wolkvox_id":"w1"}}"#,
+                ),
+                "F w1",
+            ),
+            (
+                "in a loose list",
+                answer(
+                    200,
+                    r#"{"code":200,"data":[{"id":"OB-2","wolkvox_id":"w2"},{"id":"OB-1","wolkvox_id":"w1"}]}"#,
+                ),
+                "F w1",
+            ),
+            (
+                "numeric ids",
+                answer(200, r#"{"code":200,"data":[{"id":7,"wolkvox_id":99}]}"#),
+                "?",
+            ),
+            (
+                "found without its id",
+                answer(200, r#"{"code":200,"data":[{"id":"OB-1"}]}"#),
+                "F ",
+            ),
+            ("found with a 65-char id", answer(200, &found_long), "?"),
+            (
+                "found with a control character",
+                answer(
+                    200,
+                    r#"{"code":200,"data":[{"id":"OB-1","wolkvox_id":"a\u0007b"}]}"#,
+                ),
+                "?",
+            ),
+            // a complete list without it: not found
+            (
+                "loose list of siblings",
+                answer(
+                    200,
+                    r#"{"code":200,"data":[{"id":"OB-2","wolkvox_id":"w2"},{"id":"OB-3","wolkvox_id":"w3"}]}"#,
+                ),
+                "N",
+            ),
+            (
+                "a sibling alone",
+                answer(
+                    200,
+                    r#"{"code":200,"data":{"id":"OB-2","wolkvox_id":"w2"}}"#,
+                ),
+                "N",
+            ),
+            // an incomplete list or a near miss: in doubt
+            (
+                "entries without id",
+                answer(
+                    200,
+                    r#"{"code":200,"data":[{"name":"x","wolkvox_id":"w9"}]}"#,
+                ),
+                "?",
+            ),
+            (
+                "more pages",
+                answer(
+                    200,
+                    r#"{"code":200,"total":40,"data":[{"id":"OB-2","wolkvox_id":"w2"}]}"#,
+                ),
+                "?",
+            ),
+            (
+                "next page",
+                answer(
+                    200,
+                    r#"{"code":200,"next_page":"?page=2","data":[{"id":"OB-2","wolkvox_id":"w2"}]}"#,
+                ),
+                "?",
+            ),
+            (
+                "total that matches",
+                answer(
+                    200,
+                    r#"{"code":200,"total":1,"data":[{"id":"OB-2","wolkvox_id":"w2"}]}"#,
+                ),
+                "N",
+            ),
+            (
+                "other case",
+                answer(
+                    200,
+                    r#"{"code":200,"data":[{"id":"ob-1","wolkvox_id":"w1"}]}"#,
+                ),
+                "?",
+            ),
+            // the run cannot go on
+            ("redirect", redirect, "S"),
+            (
+                "bad token",
+                answer(403, r#"{"code":403,"error":"PLEASE VALIDATE TOKEN"}"#),
+                "S",
+            ),
+            (
+                "certificate",
+                Err(TransportFailure::Certificate("untrusted".into())),
+                "S",
+            ),
+            (
+                "timeout",
+                Err(TransportFailure::InDoubt("timeout".into())),
+                "?",
+            ),
+        ];
+        for (name, x, want) in cases {
+            let asked = if name == "numeric ids" {
+                "0007"
+            } else {
+                "OB-1"
+            };
+            let got = match classify_lookup(&x, asked).0 {
+                Lookup::Found { wolkvox_id } => format!("F {wolkvox_id}"),
+                Lookup::NotFound => "N".into(),
+                Lookup::Unknown(Verdict::StopRun { .. }) => "S".into(),
+                Lookup::Unknown(_) => "?".into(),
+            };
+            assert_eq!(got, want, "{name}");
+        }
+        // The numeric id equals the one asked for when written alike.
+        let numeric = answer(200, r#"{"code":200,"data":[{"id":7,"wolkvox_id":99}]}"#);
+        assert_eq!(
+            classify_lookup(&numeric, "7").0,
+            Lookup::Found {
+                wolkvox_id: "99".into()
+            }
+        );
+    }
+
+    /// What each kind of answer to an insert means.
+    #[test]
+    fn write_answers_table() {
+        let long = "y".repeat(65);
+        let ok64 = "z".repeat(64);
+        let cases: Vec<(&str, Exchange, &str)> = vec![
+            (
+                "the documented success",
+                answer(
+                    200,
+                    r#"{"code":200,"error":"null","msg":"Succesfully create record","data":{"wolkvox_id":"123cb"}}"#,
+                ),
+                "done 123cb",
+            ),
+            (
+                "a 64-char id",
+                answer(
+                    200,
+                    &format!(r#"{{"code":200,"data":{{"wolkvox_id":"{ok64}"}}}}"#),
+                ),
+                "done",
+            ),
+            (
+                "success without data",
+                answer(200, r#"{"code":"200"}"#),
+                "doubt",
+            ),
+            (
+                "success with data null",
+                answer(200, r#"{"code":200,"data":null}"#),
+                "doubt",
+            ),
+            (
+                "an empty id",
+                answer(200, r#"{"code":200,"data":{"wolkvox_id":""}}"#),
+                "doubt",
+            ),
+            (
+                "a 65-char id",
+                answer(
+                    200,
+                    &format!(r#"{{"code":200,"data":{{"wolkvox_id":"{long}"}}}}"#),
+                ),
+                "doubt",
+            ),
+            (
+                "a control character",
+                answer(200, r#"{"code":200,"data":{"wolkvox_id":"12\n3"}}"#),
+                "doubt",
+            ),
+            (
+                "an id that is an object",
+                answer(200, r#"{"code":200,"data":{"wolkvox_id":{"a":1}}}"#),
+                "doubt",
+            ),
+            (
+                "303 after storing",
+                Ok(Response {
+                    status: 303,
+                    retry_after: None,
+                    location: Some("/login.php".into()),
+                    body: Vec::new(),
+                }),
+                "redirect /login.php",
+            ),
+            (
+                "302 with a JSON body",
+                Ok(Response {
+                    status: 302,
+                    retry_after: None,
+                    location: None,
+                    body: br#"{"code":200,"data":{"wolkvox_id":"1"}}"#.to_vec(),
+                }),
+                "redirect",
+            ),
+            (
+                "a 400 refusal",
+                answer(
+                    400,
+                    r#"{"code":400,"error":"SOME PARAMETERS ARE REQUIRED"}"#,
+                ),
+                "refused",
+            ),
+            (
+                "an untrusted certificate",
+                Err(TransportFailure::Certificate(
+                    "invalid peer certificate: UnknownIssuer".into(),
+                )),
+                "stop",
+            ),
+            (
+                "an oversized answer",
+                Err(TransportFailure::InDoubt(
+                    "the answer is larger than 1 MiB".into(),
+                )),
+                "doubt",
+            ),
+        ];
+        for (name, x, want) in cases {
+            let got = match classify(&x).verdict {
+                Verdict::Done { wolkvox_id } if want.starts_with("done ") => {
+                    format!("done {wolkvox_id}")
+                }
+                Verdict::Done { .. } => "done".into(),
+                Verdict::InDoubt { message } => {
+                    assert!(!message.is_empty(), "{name}");
+                    "doubt".into()
+                }
+                Verdict::Redirected { location } if want.starts_with("redirect ") => {
+                    format!("redirect {location}")
+                }
+                Verdict::Redirected { .. } => "redirect".into(),
+                Verdict::Refused { .. } => "refused".into(),
+                Verdict::StopRun { .. } => "stop".into(),
+                Verdict::Transient { .. } => "transient".into(),
+            };
+            assert_eq!(got, want, "{name}");
+        }
+        // The token's information carries no obligation: its success stands.
+        let info = answer(200, r#"{"code":200,"data":{"token_limit":4800}}"#);
+        assert!(matches!(
+            classify_answer(&info).verdict,
+            Verdict::Done { .. }
+        ));
+        assert!(matches!(classify(&info).verdict, Verdict::InDoubt { .. }));
+        let msg = Verdict::Redirected {
+            location: "https://x/login".into(),
+        }
+        .describe();
+        assert!(
+            msg.contains("redirected to https://x/login: check --server"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -481,6 +1125,7 @@ mod tests {
         let r = Response {
             status: 200,
             retry_after: None,
+            location: None,
             body: br#"{"code":200,"data":{"token_limit":"4800","token_use_today":120,"hours_to_restart_count":5}}"#.to_vec(),
         };
         let q = parse_token_information(&r).unwrap();

@@ -1,17 +1,33 @@
 //! The HTTP client: one reqwest client (rustls, keep-alive) reused for every
 //! request. It reports what happened on the wire and nothing more; deciding
 //! what that means is [`super::classify`]'s job.
+//!
+//! It trusts nothing it is sent: an answer is read only up to
+//! [`DEFAULT_MAX_BODY`], redirects are never followed, and every text that
+//! comes from the server (body, `Location`, error messages) is scrubbed of
+//! the token here, the one place that knows it, before anyone can log it or
+//! write it to a file.
 
 use super::Connection;
-use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use std::time::Duration;
 
-/// The answer as it came off the wire.
+/// The largest answer read, in bytes. The API's answers are a few hundred
+/// bytes; a larger one is not the API's, and reading it whole would let a
+/// server decide how much memory the import takes.
+pub const DEFAULT_MAX_BODY: usize = 1 << 20;
+
+/// What replaces the token wherever the server repeats it.
+pub const REDACTED: &str = "[token hidden]";
+
+/// The answer as it came off the wire, already scrubbed of the token.
 #[derive(Debug, Clone)]
 pub struct Response {
     pub status: u16,
     /// `Retry-After` in seconds, when the server sent one.
     pub retry_after: Option<Duration>,
+    /// `Location` of a redirect (never followed), cut to a printable line.
+    pub location: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -20,8 +36,12 @@ pub struct Response {
 pub enum TransportFailure {
     /// The connection could not be made: nothing reached the server.
     BeforeSend(String),
+    /// The server's certificate is not trusted: nothing reached the server,
+    /// and retrying cannot help.
+    Certificate(String),
     /// The request may have reached the server (timeout, connection lost
-    /// while waiting): whether it took effect is unknown.
+    /// while waiting, an answer too large to be the API's): whether it took
+    /// effect is unknown.
     InDoubt(String),
 }
 
@@ -42,6 +62,11 @@ pub struct Client {
     query_url: reqwest::Url,
     token_url: reqwest::Url,
     timeout: Duration,
+    /// Answers larger than this many bytes are a protocol error.
+    max_body: usize,
+    /// The forms the token may take in a server's text.
+    scrubber: Scrubber,
+    host: String,
 }
 
 impl std::fmt::Debug for Client {
@@ -66,7 +91,8 @@ impl Client {
         let mut headers = HeaderMap::new();
         headers.insert("Wolkvox-Token", token);
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        let http = reqwest::Client::builder()
+        let host = conn.base.host_str().unwrap_or("").to_string();
+        let mut builder = reqwest::Client::builder()
             .default_headers(headers)
             .user_agent(concat!("wolkvox-import/", env!("CARGO_PKG_VERSION")))
             .timeout(timeout)
@@ -75,7 +101,18 @@ impl Client {
             .pool_idle_timeout(Duration::from_secs(50))
             .tcp_nodelay(true)
             .https_only(conn.base.scheme() == "https")
-            .redirect(reqwest::redirect::Policy::none())
+            .redirect(reqwest::redirect::Policy::none());
+        // The platform's store (with SSL_CERT_FILE / SSL_CERT_DIR) and the
+        // built-in roots are both trusted (the crate's features); --ca-cert
+        // adds to them.
+        for cert in &conn.ca_certs {
+            builder = builder.add_root_certificate(cert.clone());
+        }
+        if bypass_proxies(&host, &no_proxy_from_env()) {
+            builder = builder.no_proxy();
+        }
+        warn_about_cert_variables();
+        let http = builder
             .build()
             .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
         let join = |p: &str| {
@@ -89,7 +126,16 @@ impl Client {
             query_url: join("collections/queryObligation.php")?,
             token_url: join("token/tokenInformation.php")?,
             timeout,
+            max_body: DEFAULT_MAX_BODY,
+            scrubber: Scrubber::new(conn.token.expose()),
+            host,
         })
+    }
+
+    /// Reads answers only up to `bytes` (default [`DEFAULT_MAX_BODY`]).
+    pub fn with_max_body(mut self, bytes: usize) -> Client {
+        self.max_body = bytes;
+        self
     }
 
     /// Inserts (POST) or updates (PUT) one obligation with `body` as is.
@@ -125,7 +171,7 @@ impl Client {
     }
 
     async fn execute(&self, req: reqwest::RequestBuilder) -> Exchange {
-        let resp = req.send().await.map_err(|e| self.describe(&e))?;
+        let mut resp = req.send().await.map_err(|e| self.describe(&e))?;
         let status = resp.status().as_u16();
         let retry_after = resp
             .headers()
@@ -133,19 +179,53 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let body = resp.bytes().await.map_err(|e| self.describe(&e))?;
+        let location = resp.headers().get(LOCATION).map(|v| {
+            self.scrubber
+                .text(&one_line(&String::from_utf8_lossy(v.as_bytes()), 200))
+        });
+        let too_large = || {
+            TransportFailure::InDoubt(format!(
+                "protocol error: the answer (HTTP {status}) is larger than {} KiB, so it is not the API's answer",
+                self.max_body / 1024
+            ))
+        };
+        if resp
+            .content_length()
+            .is_some_and(|n| n > self.max_body as u64)
+        {
+            return Err(too_large());
+        }
+        // Read chunk by chunk and stop at the cap: memory stays bounded
+        // whatever the server sends (an endless chunked body included).
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.describe(&e))? {
+            if body.len() + chunk.len() > self.max_body {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
         Ok(Response {
             status,
             retry_after,
-            body: body.to_vec(),
+            location,
+            body: self.scrubber.bytes(body),
         })
     }
 
     fn describe(&self, e: &reqwest::Error) -> TransportFailure {
+        if let Some(problem) = certificate_problem(e) {
+            return TransportFailure::Certificate(self.scrubber.text(&format!(
+                "the certificate of {} is not trusted: {problem}. If this network inspects HTTPS (a TLS-inspecting proxy or firewall), pass its CA certificate with --ca-cert FILE (PEM) or add it to the system's trust store; see \"TLS-inspecting proxies\" in docs/operations.md",
+                self.host
+            )));
+        }
         // Only a failure to connect proves the request never left.
         if e.is_connect() {
             let why = root_cause(e);
-            return TransportFailure::BeforeSend(format!("cannot connect to the server: {why}"));
+            return TransportFailure::BeforeSend(
+                self.scrubber
+                    .text(&format!("cannot connect to the server: {why}")),
+            );
         }
         if e.is_timeout() {
             return TransportFailure::InDoubt(format!(
@@ -153,10 +233,10 @@ impl Client {
                 self.timeout.as_secs_f64()
             ));
         }
-        TransportFailure::InDoubt(format!(
+        TransportFailure::InDoubt(self.scrubber.text(&format!(
             "the connection was lost before the answer: {}",
             root_cause(e)
-        ))
+        )))
     }
 }
 
@@ -167,4 +247,215 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
         cur = next;
     }
     cur.to_string()
+}
+
+/// The certificate problem behind a failed connection, in words, if that is
+/// what it was. rustls's error sits inside `io::Error`s (nested, in
+/// practice), whose `source()` skips the error they wrap, so each
+/// `io::Error` is opened by hand.
+fn certificate_problem(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(rustls::Error::InvalidCertificate(c)) = err.downcast_ref::<rustls::Error>() {
+            return Some(certificate_words(c));
+        }
+        let wrapped = err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .map(|b| b as &(dyn std::error::Error + 'static));
+        cur = wrapped.or_else(|| err.source());
+    }
+    None
+}
+
+fn certificate_words(c: &rustls::CertificateError) -> String {
+    use rustls::CertificateError as C;
+    match c {
+        C::UnknownIssuer => {
+            "it is signed by an authority this machine does not trust (UnknownIssuer)".into()
+        }
+        C::Expired | C::ExpiredContext { .. } => "it has expired (Expired)".into(),
+        C::NotValidYet | C::NotValidYetContext { .. } => {
+            "it is not valid yet; check this machine's clock (NotValidYet)".into()
+        }
+        C::NotValidForName | C::NotValidForNameContext { .. } => {
+            "it was not issued for this host name (NotValidForName)".into()
+        }
+        C::Revoked => "it has been revoked (Revoked)".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// `s` on one line, without control characters, at most `max` characters.
+fn one_line(s: &str, max: usize) -> String {
+    let clean: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let mut out: String = clean.trim().chars().take(max).collect();
+    if clean.trim().chars().count() > max {
+        out.push('…');
+    }
+    out
+}
+
+/// The token in the forms a server may repeat it: as sent, JSON-escaped
+/// (PHP also escapes `/` as `\/`) and percent-encoded.
+#[derive(Clone)]
+struct Scrubber {
+    needles: Vec<Vec<u8>>,
+}
+
+/// Shorter tokens are not scrubbed: replacing every occurrence of a couple
+/// of characters would corrupt the ids and messages it appears in.
+const MIN_SCRUBBED_LEN: usize = 4;
+
+impl Scrubber {
+    fn new(token: &str) -> Scrubber {
+        let mut needles: Vec<Vec<u8>> = Vec::new();
+        if token.len() >= MIN_SCRUBBED_LEN {
+            let json = serde_json::to_string(token).unwrap_or_default();
+            let json = json
+                .strip_prefix('"')
+                .and_then(|j| j.strip_suffix('"'))
+                .unwrap_or(token)
+                .to_string();
+            let percent: String = token
+                .bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect();
+            for n in [token.to_string(), json.replace('/', "\\/"), json, percent] {
+                if !needles.iter().any(|m| m == n.as_bytes()) {
+                    needles.push(n.into_bytes());
+                }
+            }
+        }
+        Scrubber { needles }
+    }
+
+    fn bytes(&self, mut body: Vec<u8>) -> Vec<u8> {
+        for needle in &self.needles {
+            if memchr::memmem::find(&body, needle).is_none() {
+                continue;
+            }
+            let mut out = Vec::with_capacity(body.len());
+            let mut rest = &body[..];
+            while let Some(i) = memchr::memmem::find(rest, needle) {
+                out.extend_from_slice(&rest[..i]);
+                out.extend_from_slice(REDACTED.as_bytes());
+                rest = &rest[i + needle.len()..];
+            }
+            out.extend_from_slice(rest);
+            body = out;
+        }
+        body
+    }
+
+    fn text(&self, s: &str) -> String {
+        String::from_utf8_lossy(&self.bytes(s.as_bytes().to_vec())).into_owned()
+    }
+}
+
+/// `NO_PROXY` (or `no_proxy`), as the environment gives it.
+fn no_proxy_from_env() -> String {
+    std::env::var("NO_PROXY")
+        .or_else(|_| std::env::var("no_proxy"))
+        .unwrap_or_default()
+}
+
+/// True when requests to `host` must not go through a proxy. This machine
+/// is never reached through one: a rehearsal's plain `http://` would hand
+/// the token to the proxy in clear. And `NO_PROXY=*` means every host, IP
+/// addresses included, which reqwest's own matching leaves out.
+/// Other `NO_PROXY` entries are left to reqwest.
+fn bypass_proxies(host: &str, no_proxy: &str) -> bool {
+    super::is_loopback(host) || no_proxy.split(',').any(|e| e.trim() == "*")
+}
+
+/// `SSL_CERT_FILE` or `SSL_CERT_DIR` naming nothing readable would be
+/// ignored without a word; say it, as the certificate error that follows
+/// would otherwise be a puzzle.
+fn warn_about_cert_variables() {
+    for var in ["SSL_CERT_FILE", "SSL_CERT_DIR"] {
+        if let Some(p) = std::env::var_os(var).filter(|p| !p.is_empty()) {
+            let p = std::path::Path::new(&p);
+            let ok = if var == "SSL_CERT_FILE" {
+                std::fs::File::open(p).is_ok()
+            } else {
+                std::fs::read_dir(p).is_ok()
+            };
+            if !ok {
+                tracing::warn!(
+                    "{var} names {}, which cannot be read; its certificates are not trusted",
+                    p.display()
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_is_scrubbed_in_every_form() {
+        let s = Scrubber::new("ab/cd+ef\"gh");
+        let body = br#"{"msg":"header Wolkvox-Token: ab\/cd+ef\"gh and ab/cd+ef\"gh and ab%2Fcd%2Bef%22gh"}"#.to_vec();
+        let out = String::from_utf8(s.bytes(body)).unwrap();
+        assert!(!out.contains("cd+ef"), "{out}");
+        assert!(!out.contains("cd%2Bef"), "{out}");
+        assert_eq!(out.matches(REDACTED).count(), 3, "{out}");
+        // Still JSON after scrubbing.
+        assert!(
+            serde_json::from_str::<serde_json::Value>(&out).is_ok(),
+            "{out}"
+        );
+        assert_eq!(s.text("nothing here"), "nothing here");
+        // A token too short to scrub safely leaves ids alone.
+        let short = Scrubber::new("12");
+        assert_eq!(short.text("id 123"), "id 123");
+    }
+
+    #[test]
+    fn proxies_are_bypassed_for_this_machine_and_for_a_wildcard() {
+        assert!(bypass_proxies("127.0.0.1", ""));
+        assert!(bypass_proxies("localhost", ""));
+        assert!(bypass_proxies("[::1]", ""));
+        assert!(!bypass_proxies("crm0001.wolkvox.com", ""));
+        assert!(!bypass_proxies("10.1.2.3", "example.com"));
+        // reqwest's own matcher would send an IP host to the proxy here.
+        assert!(bypass_proxies("10.1.2.3", "example.com, *"));
+        assert!(bypass_proxies("crm0001.wolkvox.com", "*"));
+    }
+
+    #[test]
+    fn a_certificate_error_is_found_inside_nested_io_errors() {
+        use std::io::{Error, ErrorKind};
+        let rustls_error =
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        let nested = Error::other(Error::new(ErrorKind::InvalidData, rustls_error));
+        let words = certificate_problem(&nested).unwrap();
+        assert!(words.contains("does not trust"), "{words}");
+        let expired = Error::new(
+            ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::Expired),
+        );
+        assert!(certificate_problem(&expired).unwrap().contains("expired"));
+        assert!(certificate_problem(&Error::other("connection refused")).is_none());
+        let handshake = Error::new(ErrorKind::InvalidData, rustls::Error::HandshakeNotComplete);
+        assert!(certificate_problem(&handshake).is_none());
+    }
+
+    #[test]
+    fn redirect_locations_are_one_short_line() {
+        assert_eq!(one_line("a\r\nb", 10), "a  b");
+        assert_eq!(one_line(&"x".repeat(300), 5), "xxxxx…");
+    }
 }

@@ -16,37 +16,68 @@ use std::path::Path;
 pub struct Token(String);
 
 impl Token {
+    /// Checks a token as given (by the variable or the file): a UTF-8 byte
+    /// order mark and surrounding whitespace are dropped; what is left must
+    /// be one line of printable ASCII. The messages never quote the value.
     pub fn new(value: &str) -> Result<Token, String> {
-        let v = value.trim();
+        let v = value.trim_start_matches('\u{FEFF}').trim();
         if v.is_empty() {
             return Err("the token is empty".into());
         }
-        if v.chars().any(|c| c.is_control() || !c.is_ascii()) {
+        if v.contains(['\n', '\r']) {
             return Err(
-                "the token holds characters a token cannot have (check the file or variable)"
+                "the token holds two or more lines; a token is one line (keep only the token, on the first line)"
                     .into(),
             );
+        }
+        if let Some((at, c)) = v
+            .chars()
+            .enumerate()
+            .find(|(_, c)| c.is_control() || !c.is_ascii())
+        {
+            let what = if c.is_control() {
+                "a control character"
+            } else {
+                "a character that is not plain ASCII (an accent, a curly quote, a non-breaking space)"
+            };
+            return Err(format!(
+                "the token holds a character a token cannot have: character {} is {what}; copy the token again from the CRM",
+                at + 1
+            ));
         }
         Ok(Token(v.to_string()))
     }
 
-    /// Reads the token from a file, trimming the trailing newline editors add.
-    /// A file others can read draws a warning: the token is a credential.
+    /// Reads the token from a file (what an editor leaves around it is
+    /// dropped, see [`Token::new`]). A file that other users can read draws
+    /// a warning: the token is a credential.
     pub fn from_file(path: &Path) -> Result<Token, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let bytes = std::fs::read(path).map_err(|e| {
             format!(
                 "{}: cannot read the token file: {}",
                 path.display(),
                 crate::source::open_error(&e)
             )
         })?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            format!(
+                "{}: the token file is not UTF-8 text (saved as UTF-16? save it as UTF-8 or plain text)",
+                path.display()
+            )
+        })?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             if let Ok(meta) = std::fs::metadata(path) {
-                if meta.permissions().mode() & 0o004 != 0 {
+                let mode = meta.permissions().mode() & 0o777;
+                if mode & 0o044 != 0 {
+                    let who = if mode & 0o004 != 0 {
+                        "every user of this machine"
+                    } else {
+                        "its group"
+                    };
                     tracing::warn!(
-                        "the token file {} can be read by every user of this machine; restrict it with chmod 600",
+                        "the token file {} (mode {mode:04o}) can be read by {who}; restrict it with chmod 600",
                         path.display()
                     );
                 }
@@ -72,6 +103,33 @@ pub struct Connection {
     /// Base URL, ending in `/`, e.g. `https://crm0001.wolkvox.com/server/API/v2/`.
     pub base: reqwest::Url,
     pub token: Token,
+    /// Certificate authorities trusted besides the system's and the
+    /// built-in ones (`--ca-cert`), e.g. a TLS-inspecting proxy's.
+    pub ca_certs: Vec<reqwest::Certificate>,
+}
+
+/// Reads `--ca-cert`: a PEM file with one or more certificates.
+pub fn read_ca_certs(path: &Path) -> Result<Vec<reqwest::Certificate>, String> {
+    let pem = std::fs::read(path).map_err(|e| {
+        format!(
+            "--ca-cert {}: {}",
+            path.display(),
+            crate::source::open_error(&e)
+        )
+    })?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+        format!(
+            "--ca-cert {}: not a PEM certificate file: {e}",
+            path.display()
+        )
+    })?;
+    if certs.is_empty() || !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+        return Err(format!(
+            "--ca-cert {}: no certificate in it; give the CA certificate in PEM form (the text that starts with -----BEGIN CERTIFICATE-----)",
+            path.display()
+        ));
+    }
+    Ok(certs)
 }
 
 /// The API's path below the host.
@@ -134,7 +192,7 @@ pub fn parse_server(server: &str) -> Result<reqwest::Url, String> {
     Ok(url)
 }
 
-fn is_loopback(host: &str) -> bool {
+pub(crate) fn is_loopback(host: &str) -> bool {
     let h = host.trim_start_matches('[').trim_end_matches(']');
     h == "localhost"
         || h.parse::<std::net::IpAddr>()
@@ -194,5 +252,43 @@ mod tests {
         assert_eq!(format!("{t:?}"), "Token(<redacted>)");
         assert!(Token::new(" \n").is_err());
         assert!(Token::new("a\u{1}b").is_err());
+    }
+
+    #[test]
+    fn token_texts_and_their_messages() {
+        let ok = |s: &str| Token::new(s).map(|t| t.expose().to_string());
+        assert_eq!(ok("\u{FEFF}s3cr3t\r\n").unwrap(), "s3cr3t");
+        assert_eq!(ok("\t s3cr3t \n\n").unwrap(), "s3cr3t");
+        let two = ok("s3cr3t\nother").unwrap_err();
+        assert!(two.contains("two or more lines"), "{two}");
+        let bad = ok("s3cr\u{e9}t").unwrap_err();
+        assert!(bad.contains("a character a token cannot have"), "{bad}");
+        assert!(bad.contains("character 5"), "{bad}");
+        assert!(!bad.contains("s3cr"), "the message quotes the token: {bad}");
+        let ctl = ok("s3\u{7}cret").unwrap_err();
+        assert!(ctl.contains("control character"), "{ctl}");
+        assert!(ok("\u{FEFF}").unwrap_err().contains("empty"));
+    }
+
+    #[test]
+    fn token_files_with_a_bom_and_a_windows_line_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("token");
+        std::fs::write(&p, b"\xEF\xBB\xBFs3cr3t-value\r\n").unwrap();
+        assert_eq!(Token::from_file(&p).unwrap().expose(), "s3cr3t-value");
+        std::fs::write(&p, b"\xFF\xFEs\x003\x00").unwrap();
+        let e = Token::from_file(&p).unwrap_err();
+        assert!(e.contains("not UTF-8"), "{e}");
+    }
+
+    #[test]
+    fn ca_cert_files_must_hold_a_certificate() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("ca.pem");
+        std::fs::write(&p, "hello").unwrap();
+        let e = read_ca_certs(&p).unwrap_err();
+        assert!(e.contains("no certificate"), "{e}");
+        let e = read_ca_certs(&dir.path().join("missing.pem")).unwrap_err();
+        assert!(e.contains("--ca-cert"), "{e}");
     }
 }

@@ -1,6 +1,6 @@
 //! The token's quota, read before the first request of a run.
 
-use crate::crm::classify::{classify, parse_token_information, TokenQuota, Verdict};
+use crate::crm::classify::{classify_answer, parse_token_information, TokenQuota, Verdict};
 use crate::crm::client::Client;
 
 /// Reads the token's quota (one request) and logs it. `Err` is a reason to
@@ -10,7 +10,7 @@ pub(super) async fn preflight(
     operation: &str,
 ) -> Result<Option<TokenQuota>, String> {
     let x = client.token_information(operation).await;
-    let c = classify(&x);
+    let c = classify_answer(&x);
     match (&c.verdict, &x) {
         (Verdict::Done { .. }, Ok(resp)) => {
             let q = parse_token_information(resp);
@@ -27,6 +27,10 @@ pub(super) async fn preflight(
             }
             Ok(q)
         }
+        // A stop that is no answer of the server (an untrusted
+        // certificate) says what to do itself.
+        (Verdict::StopRun { message, .. }, Err(_)) => Err(message.clone()),
+        (Verdict::Redirected { .. }, _) => Err(c.verdict.describe()),
         (Verdict::StopRun { message, quota: false }, _) => Err(format!(
             "{message}: the server refused the token; check WOLKVOX_TOKEN or --token-file"
         )),

@@ -1,5 +1,5 @@
 //! Stopping a run: the reasons, the shared signal sleepers wait on, and
-//! Ctrl-C / SIGTERM.
+//! Ctrl-C / SIGTERM / SIGHUP.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +10,7 @@ use tokio::sync::watch;
 pub enum Stop {
     /// Authentication, quota or a dead server: rows not sent are `not_sent`.
     Halt(String),
-    /// Ctrl-C or SIGTERM.
+    /// Ctrl-C, SIGTERM or SIGHUP.
     Interrupt,
 }
 
@@ -52,7 +52,8 @@ impl StopSignal {
     }
 }
 
-/// First Ctrl-C or SIGTERM: stop taking rows, drain, write everything.
+/// First Ctrl-C, SIGTERM or SIGHUP (the terminal or SSH session closed):
+/// stop taking rows, drain, write everything.
 /// Second: leave at once; the journal already holds every finished row.
 pub(super) fn spawn_signal_handler(stop: StopSignal) {
     tokio::spawn(async move {
@@ -64,7 +65,8 @@ pub(super) fn spawn_signal_handler(stop: StopSignal) {
                 tracing::warn!("interrupted: finishing the requests in flight, then writing the results (press Ctrl-C again to leave at once)");
                 stop.trigger(Stop::Interrupt);
             } else {
-                eprintln!("leaving at once; run again with --resume to finish");
+                // stderr may be gone with the terminal: never panic here.
+                crate::progress::print_err("leaving at once; run again with --resume to finish\n");
                 std::process::exit(crate::import::exit::INTERRUPTED);
             }
         }
@@ -74,9 +76,12 @@ pub(super) fn spawn_signal_handler(stop: StopSignal) {
 #[cfg(unix)]
 async fn wait_for_signal() {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => {
+    let (mut term, mut hup) = match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) {
+        (Ok(t), Ok(h)) => (t, h),
+        _ => {
             let _ = tokio::signal::ctrl_c().await;
             return;
         }
@@ -84,6 +89,7 @@ async fn wait_for_signal() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
+        _ = hup.recv() => {}
     }
 }
 

@@ -6,7 +6,7 @@ use super::preflight::preflight;
 use super::stop::{Stop, StopSignal};
 use super::tuning::{Mode, Tuning};
 use super::Job;
-use crate::crm::classify::{classify, classify_lookup, Lookup, Verdict};
+use crate::crm::classify::{classify, classify_lookup, redirect_message, Lookup, Verdict};
 use crate::crm::client::{Client, Method};
 use crate::results::{Outcome, Status};
 use governor::DefaultDirectRateLimiter;
@@ -360,6 +360,19 @@ impl Worker {
                     retries += 1;
                     self.backoff(retries, retry_after)
                 }
+                // The server may have stored it before redirecting, and
+                // will redirect every request: the row is in doubt (looked
+                // up by --resume, never resent blindly) and the run stops.
+                Verdict::Redirected { location } => {
+                    let why = redirect_message(&location);
+                    self.stop.trigger(Stop::Halt(why.clone()));
+                    let m = &job.row.mapped;
+                    let end = WriteEnd::Uncertain(format!(
+                        "sent, but the server answered with a redirect instead of the API's answer, so whether obligation \"{}\" of record \"{}\" went in is unknown ({why}); once --server is right, run again: the next run looks it up before sending anything for it",
+                        m.id, m.wolkvox_id
+                    ));
+                    return (end, wrote);
+                }
                 Verdict::InDoubt { message } if method == Method::Put => {
                     // An update repeated is the same update.
                     last_transient = message;
@@ -423,7 +436,8 @@ impl Worker {
                 .client
                 .query(&self.operation, &m.id, &m.wolkvox_id)
                 .await;
-            let (lookup, http, code) = classify_lookup(&x);
+            // Only an answer about this obligation's id counts.
+            let (lookup, http, code) = classify_lookup(&x, &m.id);
             out.http_status = http;
             out.api_code = code;
             let retry_after = match lookup {

@@ -1,0 +1,365 @@
+//! Where a run's files go, checked before anything is read or sent: a
+//! missing folder, an output that would replace the input or the mapping,
+//! or a file this tool did not write is found while it costs nothing, not
+//! after the first request has used the quota.
+//!
+//! A file is recognised as one of our own outputs by cheap, robust marks of
+//! the shape we write: the results file by its exact header, the payloads
+//! file by the opening of its first line, the rejects file by the error
+//! column its header ends with.
+
+use crate::results::RESULTS_HEADER;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// The kinds of file a run writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputKind {
+    Results,
+    Payloads,
+    Rejects,
+    /// `--vanished`: the obligations the file no longer lists.
+    Vanished,
+}
+
+impl OutputKind {
+    fn noun(self) -> &'static str {
+        match self {
+            OutputKind::Results => "a results file",
+            OutputKind::Payloads => "a payloads file",
+            OutputKind::Rejects => "a rejects file",
+            OutputKind::Vanished => "a vanished-obligations file",
+        }
+    }
+}
+
+/// One output of the run: the option that named it, the path, its kind.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub option: &'static str,
+    pub path: PathBuf,
+    pub kind: OutputKind,
+}
+
+/// Checks every output before the run starts. `inputs` are the files the
+/// run reads (the input, the mapping), each with what to call it; no output
+/// may be one of them, `--force` or not. An existing file that is not an
+/// output of this kind written by this tool is replaced only with `force`.
+pub fn check_outputs(
+    outputs: &[Output],
+    inputs: &[(&str, &Path)],
+    force: bool,
+) -> Result<(), String> {
+    for (i, out) in outputs.iter().enumerate() {
+        let shown = out.path.display();
+        for (what, input) in inputs {
+            if same_file(&out.path, input) {
+                return Err(format!(
+                    "{} {shown} would overwrite {what}; choose another file",
+                    out.option
+                ));
+            }
+        }
+        let meta = std::fs::metadata(&out.path).ok();
+        match &meta {
+            Some(m) if m.is_dir() => {
+                return Err(format!(
+                    "{} {shown} is a folder; give a file name inside it",
+                    out.option
+                ))
+            }
+            // A device (/dev/null, /dev/stdout) or a pipe is not a file
+            // anyone could lose, and its folder is not ours to write.
+            Some(m) if !m.is_file() => continue,
+            _ => {}
+        }
+        if let Some(other) = outputs[..i].iter().find(|o| same_file(&o.path, &out.path)) {
+            return Err(format!(
+                "{} and {} both name {shown}; give each its own file",
+                other.option, out.option
+            ));
+        }
+        // A new file needs the folder; so does the results file, which is
+        // replaced through a temporary file beside it when the run ends.
+        check_folder(out, meta.is_none() || out.kind == OutputKind::Results)?;
+        let Some(meta) = meta else { continue };
+        if meta.len() == 0 || force {
+            continue;
+        }
+        if !written_by_us(&out.path, out.kind) {
+            return Err(format!(
+                "{} {shown} already exists and is not {} written by wolkvox-import; choose another file, move that one away, or pass --force to replace it",
+                out.option,
+                out.kind.noun()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The folder an output goes into must exist and, when `write`, take new
+/// files.
+fn check_folder(out: &Output, write: bool) -> Result<(), String> {
+    let parent = match out.path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    match std::fs::metadata(&parent) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            return Err(format!(
+                "{} {}: {} is not a folder",
+                out.option,
+                out.path.display(),
+                parent.display()
+            ))
+        }
+        Err(_) => {
+            return Err(format!(
+                "{} {}: the folder {} does not exist; create it or choose another path",
+                out.option,
+                out.path.display(),
+                parent.display()
+            ))
+        }
+    }
+    if write && !writable(&parent) {
+        return Err(format!(
+            "{} {}: the folder {} cannot be written by this user",
+            out.option,
+            out.path.display(),
+            parent.display()
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn writable(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: `c` is a valid NUL-terminated path that outlives the call.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) == 0 }
+}
+
+#[cfg(not(unix))]
+fn writable(dir: &Path) -> bool {
+    std::fs::metadata(dir).is_ok_and(|m| !m.permissions().readonly())
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// The first bytes of a file, enough for every check below.
+fn head(path: &Path) -> Vec<u8> {
+    let mut buf = Vec::new();
+    if let Ok(f) = std::fs::File::open(path) {
+        let _ = f.take(64 * 1024).read_to_end(&mut buf);
+    }
+    buf
+}
+
+/// True when `path` looks like an output of `kind` that this tool wrote.
+pub fn written_by_us(path: &Path, kind: OutputKind) -> bool {
+    let bytes = head(path);
+    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    match kind {
+        OutputKind::Results => first_line(text) == Some(RESULTS_HEADER.join(",").as_bytes()),
+        OutputKind::Payloads => is_payload_line(text),
+        OutputKind::Rejects => is_rejects_header(text),
+        OutputKind::Vanished => {
+            first_line(text) == Some(crate::results::VANISHED_HEADER.join(",").as_bytes())
+        }
+    }
+}
+
+fn first_line(text: &[u8]) -> Option<&[u8]> {
+    let end = memchr::memchr(b'\n', text)?;
+    let line = &text[..end];
+    Some(line.strip_suffix(b"\r").unwrap_or(line))
+}
+
+/// `{"row":N,"body":` as [`crate::results::PayloadWriter`] writes it.
+fn is_payload_line(text: &[u8]) -> bool {
+    let Some(rest) = text.strip_prefix(b"{\"row\":") else {
+        return false;
+    };
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    digits > 0 && rest[digits..].starts_with(b",\"body\":{")
+}
+
+/// The first non-blank line ends with the error column, after a delimiter,
+/// and is not the results header (which also ends in `error`).
+fn is_rejects_header(text: &[u8]) -> bool {
+    // Leading blank rows keep an explicit `header_row` pointing at it.
+    let Some(line) = text
+        .split(|b| *b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .find(|l| !l.is_empty())
+    else {
+        return false;
+    };
+    let line = String::from_utf8_lossy(line);
+    if line == RESULTS_HEADER.join(",") {
+        return false;
+    }
+    // The last cell, quoted or not, right after a delimiter.
+    let t = line.trim_end();
+    let (t, quoted) = match t.strip_suffix('"') {
+        Some(t) => (t, true),
+        None => (t, false),
+    };
+    ["import_error", "error"].iter().any(|name| {
+        let Some(before) = t.strip_suffix(name) else {
+            return false;
+        };
+        let before = if quoted {
+            match before.strip_suffix('"') {
+                Some(b) => b,
+                None => return false,
+            }
+        } else {
+            before
+        };
+        before.ends_with([',', ';', '\t', '|'])
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn out(option: &'static str, path: PathBuf, kind: OutputKind) -> Output {
+        Output { option, path, kind }
+    }
+
+    #[test]
+    fn our_own_files_are_recognised_by_their_shape() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = |name: &str, text: &str| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            p
+        };
+        let cases = [
+            (
+                "results",
+                "row,status,wolkvox_id,obligation_id,obligation_wolkvox_id,attempts,http_status,api_code,error\n2,valid,a,b,,0,,,\n",
+                [true, false, false],
+            ),
+            (
+                "payloads",
+                "{\"row\":2,\"body\":{\"operation\":\"x\"}}\n",
+                [false, true, false],
+            ),
+            ("rejects", "\r\n\r\nregistro;obligacion;error\r\nR1;;bad\r\n", [false, false, true]),
+            ("rejects-renamed", "\u{FEFF}\"a\",\"error\",import_error\r\n", [false, false, true]),
+            ("the input", "registro;obligacion;saldo\nR1;1;2\n", [false, false, false]),
+            ("a mapping", "[fields]\nid = \"x\"\n", [false, false, false]),
+            ("some JSON", "{\"row\": 2, \"body\": {}}\n", [false, false, false]),
+        ];
+        for (name, text, want) in cases {
+            let p = w(name, text);
+            let got = [
+                written_by_us(&p, OutputKind::Results),
+                written_by_us(&p, OutputKind::Payloads),
+                written_by_us(&p, OutputKind::Rejects),
+            ];
+            assert_eq!(got, want, "{name}");
+        }
+    }
+
+    #[test]
+    fn outputs_are_checked_before_anything_is_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in.csv");
+        let mapping = dir.path().join("m.toml");
+        std::fs::write(&input, "a,b\n1,2\n").unwrap();
+        std::fs::write(&mapping, "[fields]\n").unwrap();
+        let inputs = [
+            ("the input file", input.as_path()),
+            ("the mapping file", mapping.as_path()),
+        ];
+
+        let e = check_outputs(
+            &[out("--output", mapping.clone(), OutputKind::Results)],
+            &inputs,
+            true,
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("--output") && e.contains("the mapping file"),
+            "{e}"
+        );
+
+        let missing = dir.path().join("no/such/folder/r.csv");
+        let e = check_outputs(
+            &[out("--rejects", missing, OutputKind::Rejects)],
+            &inputs,
+            false,
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("--rejects") && e.contains("does not exist"),
+            "{e}"
+        );
+        assert!(e.contains("folder"), "{e}");
+
+        let notes = dir.path().join("notes.txt");
+        std::fs::write(&notes, "my notes\n").unwrap();
+        let e = check_outputs(
+            &[out("--payloads", notes.clone(), OutputKind::Payloads)],
+            &inputs,
+            false,
+        )
+        .unwrap_err();
+        assert!(e.contains("notes.txt") && e.contains("--force"), "{e}");
+        assert!(check_outputs(
+            &[out("--payloads", notes.clone(), OutputKind::Payloads)],
+            &inputs,
+            true
+        )
+        .is_ok());
+
+        let same = [
+            out("--output", dir.path().join("x.csv"), OutputKind::Results),
+            out("--rejects", dir.path().join("x.csv"), OutputKind::Rejects),
+        ];
+        let e = check_outputs(&same, &inputs, false).unwrap_err();
+        assert!(e.contains("--output and --rejects"), "{e}");
+
+        let e = check_outputs(
+            &[out(
+                "--output",
+                dir.path().to_path_buf(),
+                OutputKind::Results,
+            )],
+            &inputs,
+            false,
+        )
+        .unwrap_err();
+        assert!(e.contains("is a folder"), "{e}");
+
+        // New files, empty files and devices are fine.
+        let empty = dir.path().join("empty.csv");
+        std::fs::write(&empty, "").unwrap();
+        // Two outputs into /dev/null are fine too.
+        let fine = [
+            out("--output", dir.path().join("new.csv"), OutputKind::Results),
+            out("--rejects", empty, OutputKind::Rejects),
+            out(
+                "--payloads",
+                PathBuf::from("/dev/null"),
+                OutputKind::Payloads,
+            ),
+            out("--rejects", PathBuf::from("/dev/null"), OutputKind::Rejects),
+        ];
+        check_outputs(&fine, &inputs, false).unwrap();
+    }
+}

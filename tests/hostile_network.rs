@@ -1,0 +1,1307 @@
+//! Hostile servers and bank networks: the real binary against stand-in
+//! servers on 127.0.0.1 that answer in the ways a real deployment can
+//! (redirects after storing, refused or loose look-ups, answers without an
+//! id or with a huge one, endless bodies, errors that echo the token), a
+//! private CA behind TLS, proxies, signals and closed pipes.
+//!
+//! In every case: no obligation is stored twice, and no row is `created`
+//! unless the server stored it, with the id the server gave it.
+
+mod common;
+
+use common::{files_containing, read_results, FakeServer, ResultRow, Run, Workdir};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use wolkvox_import::fake_crm::FakeCrmOptions;
+
+const TOKEN: &str = "net-test-token-7f3a9c";
+
+const MAPPING: &str = r#"
+[request]
+operation = "cobranza"
+[fields]
+wolkvox_id = "registro"
+id = "obligacion"
+total_balance = { column = "saldo", type = "number" }
+"#;
+
+/// A portfolio of `rows` obligations over two collections records, with
+/// obligation ids `{prefix}{n}`.
+fn portfolio(wd: &Workdir, name: &str, rows: usize, prefix: &str) {
+    let mut s = String::from("registro,obligacion,saldo\n");
+    for i in 1..=rows {
+        s.push_str(&format!("R{},{prefix}{i},{}\n", i % 2, 1000 + i));
+    }
+    wd.write(name, s);
+}
+
+fn workdir(rows: usize) -> Workdir {
+    let wd = Workdir::new();
+    portfolio(&wd, "cartera.csv", rows, "OB-");
+    wd.write("m.toml", MAPPING);
+    wd
+}
+
+/// `import cartera.csv` against `base`, results in results.csv.
+fn import_cmd(wd: &Workdir, base: &str, extra: &[&str]) -> Command {
+    let mut args = vec![
+        "import",
+        "cartera.csv",
+        "--mapping",
+        "m.toml",
+        "--server",
+        base,
+        "--output",
+        "results.csv",
+    ];
+    args.extend_from_slice(extra);
+    let mut cmd = wd.command(&args);
+    cmd.env("WOLKVOX_TOKEN", TOKEN);
+    cmd
+}
+
+fn import(wd: &Workdir, base: &str, extra: &[&str]) -> Run {
+    let run = Run::from(import_cmd(wd, base, extra).output().unwrap());
+    assert!(!run.stderr.contains("panicked"), "{run:?}");
+    run
+}
+
+fn statuses(wd: &Workdir) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
+    for r in read_results(&wd.path("results.csv")) {
+        *m.entry(r["status"].clone()).or_default() += 1;
+    }
+    m
+}
+
+// ---------------------------------------------------------------------------
+// A stand-in CRM on raw TCP: full control of every byte of the answer.
+
+/// A request as the stand-in read it.
+struct Req {
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Req {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+
+    fn is_insert(&self) -> bool {
+        self.method == "POST" && self.path.ends_with("/collections/insertObligation.php")
+    }
+
+    fn is_query(&self) -> bool {
+        self.path.ends_with("/collections/queryObligation.php")
+    }
+
+    /// The request's headers as a PHP page would echo them.
+    fn headers_text(&self) -> String {
+        self.headers
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+enum Reply {
+    Json(u16, Value),
+    /// Status, extra headers, body.
+    Raw(u16, Vec<(&'static str, String)>, Vec<u8>),
+    /// 200 with a chunked body that never ends.
+    Endless,
+    /// Close the connection without an answer.
+    Hangup,
+}
+
+type Handler = Arc<dyn Fn(&Req) -> Reply + Send + Sync>;
+
+/// What the stand-in stored: `(record, obligation)` → the ids it gave, one
+/// per insert it accepted (two would be a duplicate).
+#[derive(Default)]
+struct Store {
+    obligations: Mutex<BTreeMap<(String, String), Vec<String>>>,
+    next: AtomicU64,
+    inserts: AtomicU64,
+    queries: AtomicU64,
+    requests: AtomicU64,
+}
+
+impl Store {
+    /// Stores the insert in `req`; returns its new id.
+    fn insert(&self, req: &Req) -> String {
+        let body = req.json();
+        let key = (
+            body["wolkvox_id"].as_str().unwrap_or_default().to_string(),
+            body["fields"]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        );
+        let id = format!("w{:04}", self.next.fetch_add(1, Ordering::SeqCst) + 1);
+        self.obligations
+            .lock()
+            .unwrap()
+            .entry(key)
+            .or_default()
+            .push(id.clone());
+        id
+    }
+
+    fn key_of_insert(req: &Req) -> (String, String) {
+        let body = req.json();
+        (
+            body["wolkvox_id"].as_str().unwrap_or_default().to_string(),
+            body["fields"]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        )
+    }
+
+    /// The API's answer to a query, as the fake CRM gives it.
+    fn exact_query(&self, req: &Req) -> Reply {
+        let body = req.json();
+        let key = (
+            body["wolkvox_id"].as_str().unwrap_or_default().to_string(),
+            body["obligation"].as_str().unwrap_or_default().to_string(),
+        );
+        let found: Vec<Value> = self
+            .obligations
+            .lock()
+            .unwrap()
+            .get(&key)
+            .map(|ids| {
+                ids.iter()
+                    .map(|id| json!({"id": key.1, "wolkvox_id": id}))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if found.is_empty() {
+            Reply::Json(
+                200,
+                json!({"code": 404, "error": "NO RECORDS FOUND", "msg": "NO RECORDS FOUND", "data": []}),
+            )
+        } else {
+            Reply::Json(
+                200,
+                json!({"code": 200, "error": "null", "msg": "ok", "data": found}),
+            )
+        }
+    }
+
+    /// A loose query: every obligation of the record, whichever was asked.
+    fn loose_query(&self, req: &Req) -> Reply {
+        let record = req.json()["wolkvox_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let all: Vec<Value> = self
+            .obligations
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|((r, _), _)| *r == record)
+            .flat_map(|((_, ob), ids)| {
+                ids.iter()
+                    .map(move |id| json!({"id": ob, "wolkvox_id": id}))
+            })
+            .collect();
+        Reply::Json(
+            200,
+            json!({"code": 200, "error": "null", "msg": "ok", "data": all}),
+        )
+    }
+
+    fn created(id: &str) -> Reply {
+        Reply::Json(
+            200,
+            json!({"code": 200, "error": "null", "msg": "Succesfully create record", "data": {"wolkvox_id": id}}),
+        )
+    }
+
+    /// No obligation stored twice; every `created` row stored, with the id
+    /// the store gave it; and, when `all`, every row stored.
+    fn check(&self, results: &[ResultRow], all: bool) {
+        let obligations = self.obligations.lock().unwrap();
+        let dups: Vec<_> = obligations.iter().filter(|(_, v)| v.len() > 1).collect();
+        assert!(dups.is_empty(), "obligations stored twice: {dups:?}");
+        for r in results {
+            let key = (r["wolkvox_id"].clone(), r["obligation_id"].clone());
+            if r["status"] == "created" {
+                let stored = obligations
+                    .get(&key)
+                    .unwrap_or_else(|| panic!("row {} created but never stored", r["row"]));
+                assert_eq!(
+                    r["obligation_wolkvox_id"], stored[0],
+                    "row {} carries another obligation's id",
+                    r["row"]
+                );
+            }
+        }
+        if all {
+            assert_eq!(obligations.len(), results.len(), "every row must be stored");
+        }
+    }
+}
+
+/// The stand-in server, on its own runtime so the test can block on the
+/// binary while it answers; dropping it stops every task.
+struct StandIn {
+    addr: SocketAddr,
+    /// Owns the tasks that serve.
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl StandIn {
+    /// Serves `handler`; `GET tokenInformation` is answered with a large
+    /// quota unless the handler answers it.
+    fn start(handler: impl Fn(&Req) -> Reply + Send + Sync + 'static) -> StandIn {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let handler: Handler = Arc::new(handler);
+        let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+        let addr = listener.local_addr().unwrap();
+        runtime.spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let handler = handler.clone();
+                tokio::spawn(serve_connection(stream, handler));
+            }
+        });
+        StandIn {
+            addr,
+            _runtime: runtime,
+        }
+    }
+
+    fn base(&self) -> String {
+        format!("http://{}/server/API/v2/", self.addr)
+    }
+}
+
+async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Req> {
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let mut chunk = [0u8; 8192];
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next()?.split(' ');
+    let method = first.next()?.to_string();
+    let path = first.next()?.split('?').next()?.to_string();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    while buf.len() < head_end + len {
+        let mut chunk = [0u8; 8192];
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let body = buf[head_end..head_end + len].to_vec();
+    buf.drain(..head_end + len);
+    Some(Req {
+        method,
+        path,
+        headers,
+        body,
+    })
+}
+
+async fn serve_connection(mut stream: TcpStream, handler: Handler) {
+    let mut buf = Vec::new();
+    while let Some(req) = read_request(&mut stream, &mut buf).await {
+        let reply = if req.method == "GET" && req.path.ends_with("/token/tokenInformation.php") {
+            Reply::Json(
+                200,
+                json!({"code": 200, "data": {"token_limit": 100000, "token_use_today": 0}}),
+            )
+        } else {
+            handler(&req)
+        };
+        let bytes = match reply {
+            Reply::Json(status, v) => response(status, &[], v.to_string().into_bytes()),
+            Reply::Raw(status, headers, body) => response(status, &headers, body),
+            Reply::Hangup => return,
+            Reply::Endless => {
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+                if stream.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let opening = br#"{"code":200,"data":{"wolkvox_id":""#;
+                let mut chunk = format!("{:x}\r\n", opening.len()).into_bytes();
+                chunk.extend_from_slice(opening);
+                chunk.extend_from_slice(b"\r\n");
+                let _ = stream.write_all(&chunk).await;
+                let filler = vec![b'a'; 64 * 1024];
+                let mut piece = format!("{:x}\r\n", filler.len()).into_bytes();
+                piece.extend_from_slice(&filler);
+                piece.extend_from_slice(b"\r\n");
+                // Until the client hangs up: a server gone mad.
+                while stream.write_all(&piece).await.is_ok() {}
+                return;
+            }
+        };
+        if stream.write_all(&bytes).await.is_err() {
+            return;
+        }
+    }
+}
+
+fn response(status: u16, headers: &[(&str, String)], body: Vec<u8>) -> Vec<u8> {
+    let mut out = format!(
+        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        out.push_str(&format!("{k}: {v}\r\n"));
+    }
+    out.push_str("\r\n");
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(&body);
+    bytes
+}
+
+/// A stand-in CRM whose inserts are answered by `on_insert` (given the
+/// store, the request and how many times this obligation was posted
+/// before), and whose look-ups are answered by `on_query`.
+fn crm(
+    on_insert: impl Fn(&Store, &Req, u64) -> Reply + Send + Sync + 'static,
+    on_query: impl Fn(&Store, &Req) -> Reply + Send + Sync + 'static,
+) -> (StandIn, Arc<Store>) {
+    let store = Arc::new(Store::default());
+    let seen: Arc<Mutex<BTreeMap<(String, String), u64>>> = Arc::default();
+    let s = store.clone();
+    let server = StandIn::start(move |req| {
+        s.requests.fetch_add(1, Ordering::SeqCst);
+        if req.is_insert() {
+            s.inserts.fetch_add(1, Ordering::SeqCst);
+            let key = Store::key_of_insert(req);
+            let before = {
+                let mut seen = seen.lock().unwrap();
+                let n = seen.entry(key).or_default();
+                *n += 1;
+                *n - 1
+            };
+            on_insert(&s, req, before)
+        } else if req.is_query() {
+            s.queries.fetch_add(1, Ordering::SeqCst);
+            on_query(&s, req)
+        } else {
+            Reply::Json(404, json!({"code": 404, "error": "NOT FOUND"}))
+        }
+    });
+    (server, store)
+}
+
+// ---------------------------------------------------------------------------
+// 1. Every answer judged before it is believed.
+
+#[test]
+fn a_redirect_after_storing_stops_the_run_and_resume_looks_the_row_up() {
+    let wd = workdir(6);
+    let redirecting = Arc::new(AtomicBool::new(true));
+    let r = redirecting.clone();
+    let (server, store) = crm(
+        move |s, req, _| {
+            let id = s.insert(req);
+            if r.load(Ordering::SeqCst) {
+                // Post/Redirect/Get, as a PHP front-end does it.
+                Reply::Raw(
+                    303,
+                    vec![("Location", "https://sso.example.com/login.php".into())],
+                    Vec::new(),
+                )
+            } else {
+                Store::created(&id)
+            }
+        },
+        |s, req| s.exact_query(req),
+    );
+    let run = import(&wd, &server.base(), &["--concurrency", "1"]);
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("the server redirected to https://sso.example.com/login.php: check --server"),
+        "{run:?}"
+    );
+    let counts = statuses(&wd);
+    assert_eq!(counts.get("uncertain"), Some(&1), "{counts:?}");
+    assert_eq!(counts.get("not_sent"), Some(&5), "{counts:?}");
+    // Never followed, never resent: one insert reached the server.
+    assert_eq!(store.inserts.load(Ordering::SeqCst), 1);
+    store.check(&read_results(&wd.path("results.csv")), false);
+
+    redirecting.store(false, Ordering::SeqCst);
+    let run = import(&wd, &server.base(), &["--resume"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let results = read_results(&wd.path("results.csv"));
+    assert!(
+        results.iter().all(|r| r["status"] == "created"),
+        "{results:?}"
+    );
+    store.check(&results, true);
+    // The row in doubt was looked up and found: 6 inserts in all.
+    assert_eq!(store.inserts.load(Ordering::SeqCst), 6);
+    assert!(store.queries.load(Ordering::SeqCst) >= 1);
+}
+
+#[test]
+fn a_lookup_refused_with_code_400_leaves_the_row_uncertain_and_never_resends() {
+    let wd = workdir(3);
+    let refusing = Arc::new(AtomicBool::new(true));
+    let r = refusing.clone();
+    let (server, store) = crm(
+        |s, req, _| {
+            // Stored, but the answer is lost: the row is in doubt.
+            s.insert(req);
+            Reply::Hangup
+        },
+        move |s, req| {
+            if r.load(Ordering::SeqCst) {
+                Reply::Json(
+                    200,
+                    json!({"code": 400, "error": "SOME PARAMETERS ARE REQUIRED", "msg": "SOME PARAMETERS ARE REQUIRED"}),
+                )
+            } else {
+                s.exact_query(req)
+            }
+        },
+    );
+    let run = import(&wd, &server.base(), &["--max-retries", "1"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let results = read_results(&wd.path("results.csv"));
+    assert!(
+        results.iter().all(|r| r["status"] == "uncertain"),
+        "{results:?}"
+    );
+    assert!(
+        results[0]["error"].contains("SOME PARAMETERS ARE REQUIRED"),
+        "{results:?}"
+    );
+    store.check(&results, true);
+    assert_eq!(store.inserts.load(Ordering::SeqCst), 3, "a row was resent");
+
+    // The look-up works again: --resume settles every row without a resend.
+    refusing.store(false, Ordering::SeqCst);
+    let run = import(&wd, &server.base(), &["--resume"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let results = read_results(&wd.path("results.csv"));
+    assert!(results.iter().all(|r| r["status"] == "created"));
+    store.check(&results, true);
+    assert_eq!(store.inserts.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn a_loose_lookup_never_lends_a_siblings_id() {
+    let wd = workdir(8);
+    // Rows 1, 4 and 7 never reach the store the first time; the others are
+    // stored but their answer is lost. Every row is then looked up, and the
+    // look-up lists every obligation of the record.
+    let (server, store) = crm(
+        |s, req, before| {
+            let id = Store::key_of_insert(req).1;
+            let lost = ["OB-1", "OB-4", "OB-7"].contains(&id.as_str());
+            if before == 0 {
+                if !lost {
+                    s.insert(req);
+                }
+                Reply::Hangup
+            } else {
+                let id = s.insert(req);
+                Store::created(&id)
+            }
+        },
+        |s, req| s.loose_query(req),
+    );
+    let run = import(&wd, &server.base(), &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let results = read_results(&wd.path("results.csv"));
+    assert!(
+        results.iter().all(|r| r["status"] == "created"),
+        "{results:?}"
+    );
+    store.check(&results, true);
+    // The lost three were sent again (found missing from a complete list),
+    // the others never.
+    assert_eq!(store.inserts.load(Ordering::SeqCst), 8 + 3);
+}
+
+#[test]
+fn a_success_without_data_is_looked_up_not_believed() {
+    let wd = workdir(4);
+    let (server, store) = crm(
+        |s, req, _| {
+            s.insert(req);
+            Reply::Json(200, json!({"code": "200"}))
+        },
+        |s, req| s.exact_query(req),
+    );
+    let run = import(&wd, &server.base(), &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let results = read_results(&wd.path("results.csv"));
+    for r in &results {
+        assert_eq!(r["status"], "created", "{r:?}");
+        assert!(!r["obligation_wolkvox_id"].is_empty(), "{r:?}");
+    }
+    store.check(&results, true);
+    assert_eq!(store.inserts.load(Ordering::SeqCst), 4);
+    assert_eq!(store.queries.load(Ordering::SeqCst), 4);
+}
+
+#[test]
+fn ids_too_long_or_with_control_characters_are_looked_up() {
+    let wd = workdir(3);
+    let (server, store) = crm(
+        |s, req, _| {
+            s.insert(req);
+            let junk = match Store::key_of_insert(req).1.as_str() {
+                // 10 MB: past the cap on the answer's size.
+                "OB-1" => "9".repeat(10 << 20),
+                "OB-2" => "x".repeat(65),
+                _ => "12\u{7}3".to_string(),
+            };
+            Reply::Json(200, json!({"code": 200, "data": {"wolkvox_id": junk}}))
+        },
+        |s, req| s.exact_query(req),
+    );
+    let run = import(&wd, &server.base(), &["--concurrency", "1"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let results = read_results(&wd.path("results.csv"));
+    assert!(results.iter().all(|r| r["status"] == "created"));
+    store.check(&results, true);
+    assert_eq!(store.inserts.load(Ordering::SeqCst), 3);
+    assert!(std::fs::metadata(wd.path("results.csv")).unwrap().len() < 4096);
+}
+
+/// Runs the binary to its end (killed after `limit`) and returns its peak
+/// resident memory in MiB, measured by the kernel for that child alone.
+#[cfg(target_os = "linux")]
+// The child is reaped by wait4, which alone gives its own rusage.
+#[allow(clippy::zombie_processes)]
+fn run_measured(mut cmd: Command, limit: Duration) -> (Run, u64) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as libc::pid_t;
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let readers = [
+        std::thread::spawn(move || {
+            let mut s = Vec::new();
+            std::io::Read::read_to_end(&mut out, &mut s).ok();
+            s
+        }),
+        std::thread::spawn(move || {
+            let mut s = Vec::new();
+            std::io::Read::read_to_end(&mut err, &mut s).ok();
+            s
+        }),
+    ];
+    let started = Instant::now();
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: `pid` is our child, not yet reaped; the pointers are valid.
+        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        if r == pid {
+            break;
+        }
+        assert!(r == 0, "wait4 failed");
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("the import ran for more than {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let [o, e] = readers.map(|h| h.join().unwrap());
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -libc::WTERMSIG(status)
+    };
+    let run = Run {
+        code,
+        stdout: String::from_utf8_lossy(&o).into_owned(),
+        stderr: String::from_utf8_lossy(&e).into_owned(),
+    };
+    // ru_maxrss is in KiB on Linux.
+    (run, usage.ru_maxrss as u64 / 1024)
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn an_endless_body_keeps_memory_bounded_and_the_row_is_looked_up() {
+    let wd = workdir(2);
+    let (server, store) = crm(
+        |s, req, _| {
+            s.insert(req);
+            Reply::Endless
+        },
+        |s, req| s.exact_query(req),
+    );
+    let (run, peak_mib) = run_measured(
+        import_cmd(&wd, &server.base(), &["--concurrency", "1"]),
+        Duration::from_secs(90),
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(peak_mib < 64, "peak memory {peak_mib} MiB");
+    let results = read_results(&wd.path("results.csv"));
+    assert!(
+        results.iter().all(|r| r["status"] == "created"),
+        "{results:?}"
+    );
+    store.check(&results, true);
+    assert_eq!(store.inserts.load(Ordering::SeqCst), 2);
+    assert_eq!(store.queries.load(Ordering::SeqCst), 2);
+}
+
+// ---------------------------------------------------------------------------
+// 2. Secrets stay secret.
+
+#[test]
+fn a_server_that_echoes_the_token_never_gets_it_into_any_output() {
+    // A '/' that PHP's json_encode writes as "\/".
+    let token = "echo/T0ken+9f8e7d6c";
+    let escaped = token.replace('/', "\\/");
+    let wd = workdir(5);
+    let (server, _store) = crm(
+        |_, req, _| {
+            let echo = req.headers_text();
+            match Store::key_of_insert(req).1.as_str() {
+                "OB-1" => {
+                    let msg = format!("BAD REQUEST, headers: {echo}");
+                    // As PHP writes it: every '/' escaped.
+                    let body = json!({"code": 400, "error": "BAD REQUEST", "msg": msg})
+                        .to_string()
+                        .replace('/', "\\/");
+                    Reply::Raw(400, vec![], body.into_bytes())
+                }
+                "OB-2" => Reply::Raw(
+                    400,
+                    vec![("Content-Type", "text/plain".into())],
+                    format!("Bad request. Your headers: {echo}").into_bytes(),
+                ),
+                "OB-3" => Reply::Json(
+                    503,
+                    json!({"code": 503, "error": format!("OVERLOADED ({echo})")}),
+                ),
+                _ => Reply::Raw(
+                    302,
+                    vec![(
+                        "Location",
+                        format!(
+                            "https://sso.example.com/?t={}",
+                            req.headers
+                                .iter()
+                                .find(|(k, _)| k == "wolkvox-token")
+                                .map(|(_, v)| v.clone())
+                                .unwrap_or_default()
+                        ),
+                    )],
+                    Vec::new(),
+                ),
+            }
+        },
+        |s, req| s.exact_query(req),
+    );
+    let base = server.base();
+    let out = import_cmd(
+        &wd,
+        &base,
+        &[
+            "--concurrency",
+            "1",
+            "--max-retries",
+            "1",
+            "--payloads",
+            "payloads.jsonl",
+            "--rejects",
+            "rejects.csv",
+            "-vv",
+        ],
+    )
+    .env("WOLKVOX_TOKEN", token)
+    .output()
+    .unwrap();
+    let run = Run::from(out);
+    assert_eq!(run.code, 3, "{run:?}");
+    let results = read_results(&wd.path("results.csv"));
+    // The echoes did reach the results, scrubbed.
+    assert!(
+        results[0]["error"].contains("[token hidden]"),
+        "{results:?}"
+    );
+    assert!(
+        results[1]["error"].contains("[token hidden]"),
+        "{results:?}"
+    );
+    assert!(run.stderr.contains("[token hidden]"), "{run:?}");
+    for needle in [
+        token,
+        escaped.as_str(),
+        "T0ken+9f8e7d6c",
+        "T0ken%2B9f8e7d6c",
+    ] {
+        assert!(!run.stdout.contains(needle), "stdout holds {needle}");
+        assert!(
+            !run.stderr.contains(needle),
+            "stderr holds {needle}: {}",
+            run.stderr
+        );
+        let leaked = files_containing(wd.root(), needle);
+        assert!(leaked.is_empty(), "{needle} written to {leaked:?}");
+    }
+}
+
+#[test]
+fn a_token_file_from_notepad_works_and_an_open_one_draws_a_warning() {
+    let fake = FakeServer::start(FakeCrmOptions {
+        token: TOKEN.into(),
+        ..Default::default()
+    });
+    let wd = workdir(3);
+    // What Notepad writes: a byte order mark and a Windows line end.
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend_from_slice(TOKEN.as_bytes());
+    bytes.extend_from_slice(b"\r\n");
+    let token_file = wd.write("token", bytes);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o640)).unwrap();
+    }
+    let other = "another-token-from-the-environment";
+    let out = import_cmd(&wd, &fake.base_url(), &["--token-file", "token"])
+        .env("WOLKVOX_TOKEN", other)
+        .output()
+        .unwrap();
+    let run = Run::from(out);
+    assert_eq!(run.code, 0, "{run:?}");
+    #[cfg(unix)]
+    assert!(
+        run.stderr.contains("can be read by its group") && run.stderr.contains("chmod 600"),
+        "{run:?}"
+    );
+    assert!(
+        run.stderr
+            .contains("both WOLKVOX_TOKEN and --token-file are set")
+            && run.stderr.contains("using the token in token"),
+        "{run:?}"
+    );
+    assert!(
+        !run.stderr.contains(TOKEN) && !run.stderr.contains(other),
+        "{run:?}"
+    );
+    assert_eq!(fake.stats().inserts, 3);
+
+    wd.write("two-lines", format!("{TOKEN}\nsecond line\n"));
+    let run = import(&wd, &fake.base_url(), &["--token-file", "two-lines"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("two or more lines"), "{run:?}");
+    wd.write("accent", "tok\u{e9}n-value\n");
+    let run = import(&wd, &fake.base_url(), &["--token-file", "accent"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("a character a token cannot have"),
+        "{run:?}"
+    );
+    assert!(!run.stderr.contains("tok\u{e9}n"), "{run:?}");
+    assert_eq!(fake.stats().inserts, 3);
+}
+
+/// A listener that counts the connections it gets and answers none.
+fn counting_listener(rt: &tokio::runtime::Runtime) -> (SocketAddr, Arc<AtomicU64>) {
+    let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hits = Arc::new(AtomicU64::new(0));
+    let h = hits.clone();
+    rt.spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            h.fetch_add(1, Ordering::SeqCst);
+            let _ = s.shutdown().await;
+        }
+    });
+    (addr, hits)
+}
+
+#[test]
+fn proxies_are_never_used_for_this_machine() {
+    let rt = runtime();
+    let (proxy, hits) = counting_listener(&rt);
+    let fake = FakeServer::start(FakeCrmOptions {
+        token: TOKEN.into(),
+        ..Default::default()
+    });
+    let wd = workdir(3);
+    let proxy_url = format!("http://{proxy}");
+    let mut cmd = import_cmd(&wd, &fake.base_url(), &[]);
+    for var in [
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
+        cmd.env(var, &proxy_url);
+    }
+    cmd.env_remove("NO_PROXY").env_remove("no_proxy");
+    let run = Run::from(cmd.output().unwrap());
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "the proxy got a request");
+    assert_eq!(fake.stats().inserts, 3);
+}
+
+// ---------------------------------------------------------------------------
+// 3. Bank networks: a private CA, a TLS-inspecting proxy.
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A private CA (as a bank's inspection proxy has) and a server
+/// certificate it signed for `names`.
+struct Pki {
+    ca_pem: String,
+    acceptor: tokio_rustls::TlsAcceptor,
+}
+
+fn private_pki(names: &[&str]) -> Pki {
+    use tokio_rustls::rustls;
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Banco Ejemplo Inspection CA");
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().unwrap())
+        .unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let params =
+        rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+            .unwrap();
+    let cert = params.signed_by(&key, &ca).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap(),
+        )
+        .unwrap();
+    Pki {
+        ca_pem: ca.pem(),
+        acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+    }
+}
+
+/// Terminates TLS on a new port and forwards the plain bytes to `backend`.
+/// With `connect`, it first plays an HTTP proxy: it reads a `CONNECT`,
+/// records its target, says yes, and then inspects the tunnel (terminates
+/// TLS with its own certificate), as a bank's inspection proxy does.
+fn tls_front(
+    rt: &tokio::runtime::Runtime,
+    pki: &Pki,
+    backend: SocketAddr,
+    connect: bool,
+) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
+    let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let acceptor = pki.acceptor.clone();
+    let s = seen.clone();
+    rt.spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            let seen = s.clone();
+            tokio::spawn(async move {
+                if connect {
+                    let mut head = Vec::new();
+                    while !head.ends_with(b"\r\n\r\n") {
+                        let mut b = [0u8; 1];
+                        if tcp.read(&mut b).await.ok() != Some(1) {
+                            return;
+                        }
+                        head.push(b[0]);
+                    }
+                    let line = String::from_utf8_lossy(&head)
+                        .lines()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string();
+                    seen.lock().unwrap().push(line);
+                    if tcp
+                        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let Ok(mut back) = TcpStream::connect(backend).await else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut back).await;
+            });
+        }
+    });
+    (addr, seen)
+}
+
+fn fake_addr(fake: &FakeServer) -> SocketAddr {
+    let url = fake.base_url();
+    let hostport = url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    hostport.parse().unwrap()
+}
+
+#[test]
+fn a_private_ca_stops_at_once_without_trust_and_works_with_ca_cert_or_ssl_cert_file() {
+    let rt = runtime();
+    let pki = private_pki(&["127.0.0.1", "localhost"]);
+    let fake = FakeServer::start(FakeCrmOptions {
+        token: TOKEN.into(),
+        ..Default::default()
+    });
+    let (front, _) = tls_front(&rt, &pki, fake_addr(&fake), false);
+    let base = format!("https://127.0.0.1:{}/", front.port());
+    let wd = workdir(4);
+    portfolio(&wd, "segunda.csv", 4, "SEG-");
+    wd.write("ca.pem", &pki.ca_pem);
+
+    // Untrusted: stops at once, nothing sent, a message that says what to do.
+    let started = Instant::now();
+    let run = import(&wd, &base, &[]);
+    let took = started.elapsed();
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    for phrase in [
+        "certificate",
+        "not trusted",
+        "UnknownIssuer",
+        "--ca-cert",
+        "TLS-inspecting proxies",
+        "docs/operations.md",
+    ] {
+        assert!(
+            run.stderr.contains(phrase),
+            "stderr lacks {phrase:?}: {run:?}"
+        );
+    }
+    assert_eq!(statuses(&wd).get("not_sent"), Some(&4));
+    assert_eq!(fake.stats().requests, 0);
+
+    // --ca-cert: trusted.
+    let run = import(&wd, &base, &["--ca-cert", "ca.pem", "--resume"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(statuses(&wd).get("created"), Some(&4));
+
+    // The CA in SSL_CERT_FILE, as curl would take it.
+    let out = wd
+        .command(&[
+            "import",
+            "segunda.csv",
+            "--mapping",
+            "m.toml",
+            "--server",
+            &base,
+            "--output",
+            "segunda.results.csv",
+        ])
+        .env("WOLKVOX_TOKEN", TOKEN)
+        .env("SSL_CERT_FILE", wd.path("ca.pem"))
+        .output()
+        .unwrap();
+    let run = Run::from(out);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(fake.stats().inserts, 8);
+    let ledger = fake.ledger();
+    let mut ids: Vec<&str> = ledger
+        .iter()
+        .map(|e| e["obligation"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 8, "an obligation was stored twice: {ledger:?}");
+}
+
+#[test]
+fn https_proxy_reaches_the_crm_through_a_tls_inspecting_proxy_with_ca_cert() {
+    let rt = runtime();
+    let host = "crm0001.banco-ejemplo.invalid";
+    let pki = private_pki(&[host]);
+    let fake = FakeServer::start(FakeCrmOptions {
+        token: TOKEN.into(),
+        ..Default::default()
+    });
+    let (proxy, seen) = tls_front(&rt, &pki, fake_addr(&fake), true);
+    let wd = workdir(3);
+    wd.write("ca.pem", &pki.ca_pem);
+    let proxy_url = format!("http://{proxy}");
+    let base = format!("https://{host}/");
+
+    let run = Run::from(
+        import_cmd(&wd, &base, &[])
+            .env("HTTPS_PROXY", &proxy_url)
+            .env_remove("NO_PROXY")
+            .env_remove("no_proxy")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(run.stderr.contains("--ca-cert"), "{run:?}");
+    assert_eq!(fake.stats().requests, 0);
+
+    let run = Run::from(
+        import_cmd(&wd, &base, &["--ca-cert", "ca.pem", "--resume"])
+            .env("HTTPS_PROXY", &proxy_url)
+            .env_remove("NO_PROXY")
+            .env_remove("no_proxy")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(statuses(&wd).get("created"), Some(&3));
+    assert_eq!(fake.stats().inserts, 3);
+    let seen = seen.lock().unwrap();
+    assert!(
+        seen.iter()
+            .all(|l| l.starts_with(&format!("CONNECT {host}:443 "))),
+        "{seen:?}"
+    );
+    assert!(!seen.is_empty());
+}
+
+// ---------------------------------------------------------------------------
+// 4. The process and its environment.
+
+#[cfg(unix)]
+#[test]
+fn sighup_drains_like_sigterm_and_resume_finishes_exactly_once() {
+    let fake = FakeServer::start(FakeCrmOptions {
+        token: TOKEN.into(),
+        latency: Duration::from_millis(20),
+        ..Default::default()
+    });
+    let wd = workdir(300);
+    let child = import_cmd(&wd, &fake.base_url(), &[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    // No core dump of a process that holds the token.
+    #[cfg(target_os = "linux")]
+    {
+        let limits = std::fs::read_to_string(format!("/proc/{}/limits", child.id())).unwrap();
+        let core = limits
+            .lines()
+            .find(|l| l.starts_with("Max core file size"))
+            .unwrap();
+        let fields: Vec<&str> = core.split_whitespace().collect();
+        assert_eq!(&fields[4..6], ["0", "0"], "{core}");
+    }
+    // SAFETY: signalling our own child.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGHUP) },
+        0
+    );
+    let run = Run::from(child.wait_with_output().unwrap());
+    assert_eq!(run.code, 130, "{run:?}");
+    let counts = statuses(&wd);
+    let created = counts.get("created").copied().unwrap_or(0);
+    assert!(created > 0 && created < 300, "{counts:?}");
+    assert_eq!(created + counts.get("not_sent").copied().unwrap_or(0), 300);
+    assert_eq!(fake.stats().inserts as usize, created);
+
+    let run = import(&wd, &fake.base_url(), &["--resume"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(fake.stats().inserts, 300);
+    let ledger = fake.ledger();
+    let mut ids: Vec<&str> = ledger
+        .iter()
+        .map(|e| e["obligation"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 300);
+}
+
+/// A pipe whose reading end is already closed: every write to it fails.
+#[cfg(unix)]
+fn closed_pipe() -> Stdio {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe() writes.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: both descriptors are ours; the reading end is closed once.
+    unsafe {
+        libc::close(fds[0]);
+        Stdio::from(std::os::fd::OwnedFd::from_raw_fd(fds[1]))
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_closed_stdout_or_stderr_never_panics_and_the_exit_code_reflects_the_rows() {
+    let wd = workdir(4);
+    // One bad balance: the dry run's exit code is 1.
+    wd.write(
+        "mala.csv",
+        "registro,obligacion,saldo\nR1,A1,10\nR1,A2,abc\nR1,A3,30\n",
+    );
+    let status = wd
+        .command(&["import", "mala.csv", "--mapping", "m.toml", "--dry-run"])
+        .stdout(closed_pipe())
+        .stderr(closed_pipe())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(read_results(&wd.path("mala.results.csv")).len(), 3);
+
+    let status = wd
+        .command(&["inspect", "mala.csv"])
+        .stdout(closed_pipe())
+        .stderr(closed_pipe())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+
+    // A real run, logs and summary into the void: exit 0, every row created.
+    let fake = FakeServer::start(FakeCrmOptions {
+        token: TOKEN.into(),
+        ..Default::default()
+    });
+    let status = import_cmd(&wd, &fake.base_url(), &["-v"])
+        .stdout(closed_pipe())
+        .stderr(closed_pipe())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(statuses(&wd).get("created"), Some(&4));
+    assert_eq!(fake.stats().inserts, 4);
+}
+
+#[test]
+fn outputs_that_would_overwrite_an_input_or_a_foreign_file_are_refused_before_any_request() {
+    let wd = workdir(3);
+    let (server, store) = crm(
+        |s, req, _| {
+            let id = s.insert(req);
+            Store::created(&id)
+        },
+        |s, req| s.exact_query(req),
+    );
+    let base = server.base();
+    let mapping_before = wd.read("m.toml");
+
+    let run = Run::from(
+        wd.command(&[
+            "import",
+            "cartera.csv",
+            "--mapping",
+            "m.toml",
+            "--server",
+            &base,
+            "-o",
+            "m.toml",
+        ])
+        .env("WOLKVOX_TOKEN", TOKEN)
+        .output()
+        .unwrap(),
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("--output m.toml would overwrite the mapping file"),
+        "{run:?}"
+    );
+    // Even --force does not let it replace the mapping.
+    let run = import(&wd, &base, &["--force", "--rejects", "m.toml"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(wd.read("m.toml"), mapping_before);
+
+    wd.write("notas.txt", "apuntes del equipo\n");
+    let run = import(&wd, &base, &["--payloads", "notas.txt"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("notas.txt") && run.stderr.contains("not a payloads file"),
+        "{run:?}"
+    );
+    assert_eq!(wd.read("notas.txt"), "apuntes del equipo\n");
+
+    let run = import(&wd, &base, &["--rejects", "salida/rechazos.csv"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("--rejects") && run.stderr.contains("the folder salida does not exist"),
+        "{run:?}"
+    );
+    // Not one request, not even the quota check, before those refusals.
+    assert_eq!(store.requests.load(Ordering::SeqCst), 0);
+
+    let run = import(&wd, &base, &["--timeout", "99999999999999999999"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("--timeout"), "{run:?}");
+
+    // Our own files are replaced without --force; a foreign one with it.
+    let run = import(&wd, &base, &["--payloads", "notas.txt", "--force"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    store.check(&read_results(&wd.path("results.csv")), true);
+    let run = import(
+        &wd,
+        &base,
+        &[
+            "--payloads",
+            "notas.txt",
+            "--rejects",
+            "rechazos.csv",
+            "--resume",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(store.inserts.load(Ordering::SeqCst), 3);
+}
