@@ -22,6 +22,9 @@ use std::time::Duration;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// The language of messages (es, en) [default: from LC_ALL, LC_MESSAGES or LANG; else en].
+    #[arg(long, global = true, value_enum)]
+    pub lang: Option<crate::i18n::Lang>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -318,6 +321,7 @@ fn protect_process_memory() {}
 
 /// Runs a parsed command line and returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
+    crate::i18n::set_language(crate::i18n::Lang::detect(cli.lang));
     match cli.command {
         Command::Import(args) => run_import(args),
         Command::Inspect(args) => match crate::inspect::inspect(

@@ -17,6 +17,7 @@
 pub mod cli;
 pub mod crm;
 pub mod fake_crm;
+pub mod i18n;
 pub mod import;
 pub mod inspect;
 pub mod ledger;
