@@ -11,8 +11,14 @@ pub struct Summary {
     pub dry_run: bool,
     /// Rows per status.
     pub counts: BTreeMap<Status, u64>,
-    /// HTTP requests made (all attempts, lookups included).
+    /// HTTP requests made (all attempts, look-ups and the quota check included).
     pub requests: u64,
+    /// Writes sent again after a transient answer or an answer in doubt.
+    pub retries: u64,
+    /// Look-ups (`queryObligation`) made.
+    pub lookups: u64,
+    /// The token's quota as read before the first request, when it was.
+    pub quota: Option<crate::crm::classify::TokenQuota>,
     pub elapsed: Duration,
     /// Why the run stopped early (authentication, quota, failures), if it did.
     pub stopped: Option<String>,
@@ -118,6 +124,8 @@ impl Summary {
             plan_unchanged = self.plan.map(|p| p.1.unchanged),
             plan_requests = self.plan.map(|p| p.1.requests),
             requests = self.requests,
+            retries = self.retries,
+            lookups = self.lookups,
             elapsed_s = self.elapsed.as_secs_f64(),
             rows_per_s = self.rows_per_second(),
             stopped = self.stopped.as_deref().unwrap_or(""),
@@ -146,6 +154,12 @@ impl Summary {
                 out.push_str(&format!(
                     " ({:.2} per obligation written)",
                     self.requests as f64 / done as f64
+                ));
+            }
+            if self.retries > 0 || self.lookups > 0 {
+                out.push_str(&format!(
+                    ", {} retries, {} look-ups",
+                    self.retries, self.lookups
                 ));
             }
         }

@@ -27,7 +27,6 @@ use collector::Collector;
 use reader::Reader;
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use stop::{spawn_signal_handler, StopSignal};
@@ -294,7 +293,7 @@ async fn run_async(settings: &ImportSettings, send: &SendSettings) -> Result<Sum
         operation: settings.operation.clone(),
         stop: stop.clone(),
         keep_sent_bodies: payloads.is_some(),
-        requests: AtomicU64::new(0),
+        counters: Default::default(),
         budget: Budget::new(send.max_requests),
         preflight: send.preflight,
         preflight_done: OnceCell::new(),
@@ -318,9 +317,13 @@ async fn run_async(settings: &ImportSettings, send: &SendSettings) -> Result<Sum
         let _ = w.await;
     }
     let _ = reader.join();
-    let requests = worker.requests.load(std::sync::atomic::Ordering::Relaxed);
+    let c = &worker.counters;
+    let requests = c.requests.load(std::sync::atomic::Ordering::Relaxed);
     let mut summary = collector.finish(settings, requests, started.elapsed())?;
     summary.ledger = Some(settings.ledger.clone());
+    summary.retries = c.retries.load(std::sync::atomic::Ordering::Relaxed);
+    summary.lookups = c.lookups.load(std::sync::atomic::Ordering::Relaxed);
+    summary.quota = *c.quota.lock().unwrap_or_else(|p| p.into_inner());
     Ok(summary)
 }
 

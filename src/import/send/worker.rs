@@ -77,11 +77,24 @@ pub(super) struct Worker {
     pub(super) stop: StopSignal,
     /// `--payloads` was asked for: only then is each sent body copied out.
     pub(super) keep_sent_bodies: bool,
-    pub(super) requests: AtomicU64,
+    pub(super) counters: Counters,
     pub(super) budget: Budget,
     /// Read the token's quota before the run's first request.
     pub(super) preflight: bool,
     pub(super) preflight_done: OnceCell<()>,
+}
+
+/// What the workers did, for the summary.
+#[derive(Default)]
+pub(super) struct Counters {
+    /// Every request made, the quota check and look-ups included.
+    pub(super) requests: AtomicU64,
+    /// Writes sent again after a transient answer or an answer in doubt.
+    pub(super) retries: AtomicU64,
+    /// Look-ups (`queryObligation`) made.
+    pub(super) lookups: AtomicU64,
+    /// The token's quota as read before the first request.
+    pub(super) quota: Mutex<Option<crate::crm::classify::TokenQuota>>,
 }
 
 /// What a worker made of a row.
@@ -151,16 +164,21 @@ impl Worker {
             self.stop.trigger(Stop::Halt(self.budget.why()));
             return false;
         }
-        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.counters.requests.fetch_add(1, Ordering::Relaxed);
         true
     }
 
     /// The token's quota, read once, just before the first request a run
     /// needs (a run with nothing to send makes no request at all).
     async fn check_quota(&self) {
-        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.counters.requests.fetch_add(1, Ordering::Relaxed);
         match preflight(&self.client, &self.operation).await {
             Ok(Some(q)) => {
+                *self
+                    .counters
+                    .quota
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner()) = Some(q);
                 let restart = q
                     .hours_to_restart
                     .map(|h| format!("in about {h} hours"))
@@ -334,6 +352,9 @@ impl Worker {
             if !self.ready_for(false).await {
                 return (WriteEnd::Stopped, wrote);
             }
+            if wrote {
+                self.counters.retries.fetch_add(1, Ordering::Relaxed);
+            }
             wrote = true;
             out.attempts += 1;
             let x = self.client.obligation(method, body.to_string()).await;
@@ -432,6 +453,7 @@ impl Worker {
             }
             tries += 1;
             out.attempts += 1;
+            self.counters.lookups.fetch_add(1, Ordering::Relaxed);
             let x = self
                 .client
                 .query(&self.operation, &m.id, &m.wolkvox_id)
