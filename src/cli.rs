@@ -149,6 +149,10 @@ pub struct ImportArgs {
     /// ~/.local/state/wolkvox-import/ledger.sqlite].
     #[arg(long, env = "WOLKVOX_LEDGER")]
     pub ledger: Option<PathBuf>,
+    /// Fewer data rows than this is an error before anything is sent (exit 2), so that an empty
+    /// or cut export is noticed.
+    #[arg(long)]
+    pub expect_rows: Option<u64>,
     /// Write the obligations the ledger knows for this server and operation that the file no
     /// longer lists, as CSV (a report: nothing is sent for them).
     #[arg(long)]
@@ -630,6 +634,7 @@ fn import_settings(args: &ImportArgs) -> Result<ImportSettings, String> {
         ledger,
         plan_server,
         plan_mode: args.mode,
+        expect_rows: args.expect_rows,
         send,
         progress,
         mapping_fingerprint,

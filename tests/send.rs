@@ -1268,3 +1268,90 @@ fn results_are_data_not_timing() {
     }
     assert_eq!(seen[0], seen[1]);
 }
+
+/// A server that cannot be reached at all (nothing listens on the port)
+/// stops the run within seconds, every row `not_sent`, exit 3, naming the
+/// host and the cause: not minutes of retries ending in exit 1.
+#[test]
+fn an_unreachable_server_stops_the_run_at_once_with_exit_3() {
+    let rows = 40;
+    let wd = workdir(&portfolio(rows, &[]), MAPPING);
+    // A port nobody listens on: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}/");
+    for extra in [&[][..], &["--no-preflight"][..]] {
+        let mut args = vec![
+            "import",
+            "in.csv",
+            "--mapping",
+            "map.toml",
+            "--server",
+            &base,
+            "--output",
+            "results.csv",
+        ];
+        args.extend_from_slice(extra);
+        let mut cmd = wd.command(&args);
+        cmd.env("WOLKVOX_TOKEN", TOKEN);
+        let (run, took) = run_timed(cmd);
+        assert_eq!(run.code, 3, "{extra:?}: {run:?}");
+        assert!(
+            run.stderr.contains("cannot reach the server 127.0.0.1"),
+            "names the host: {}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.to_lowercase().contains("refused"),
+            "names the cause: {}",
+            run.stderr
+        );
+        let results = read_results(&wd.path("results.csv"));
+        assert_eq!(results.len(), rows);
+        assert_eq!(count(&results, "not_sent"), rows, "{extra:?}: {results:?}");
+        // Two tries at most per worker, not retries of every row (minutes).
+        let tries: u64 = results.iter().map(attempts).sum();
+        assert!(tries <= 4, "{extra:?}: {tries} attempts in {took:?}");
+    }
+}
+
+/// An empty nightly export costs no request (not even the quota check) and
+/// draws a warning; with --expect-rows it is an error before anything is
+/// sent, dry run or not.
+#[test]
+fn a_header_only_file_costs_no_request_and_expect_rows_refuses_it() {
+    let wd = workdir(&portfolio(0, &[]), MAPPING);
+    let fake = FakeServer::start(fake_opts());
+    let run = import(&wd, &fake, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("no data rows"), "{}", run.stderr);
+    assert_eq!(fake.stats().requests, 0, "not even the quota check");
+
+    let run = import(&wd, &fake, &["--expect-rows", "1"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("0 data rows, fewer than --expect-rows 1"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(fake.stats().requests, 0);
+
+    wd.write("in.csv", portfolio(5, &[]));
+    let dry = wd.run(&[
+        "import",
+        "in.csv",
+        "--mapping",
+        "map.toml",
+        "--dry-run",
+        "--expect-rows",
+        "6",
+    ]);
+    assert_eq!(dry.code, 2, "{dry:?}");
+    let run = import(&wd, &fake, &["--expect-rows", "5"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(fake.stats().inserts, 5);
+}

@@ -159,6 +159,11 @@ impl Client {
             .await
     }
 
+    /// The server's host, for messages.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
     pub fn token_information_url(&self) -> &str {
         self.token_url.as_str()
     }

@@ -98,6 +98,9 @@ pub struct ImportSettings {
     pub plan_server: Option<String>,
     /// The mode a dry run plans for (a real run's is in `send`).
     pub plan_mode: send::Mode,
+    /// `--expect-rows`: fewer data rows than this is an error before
+    /// anything is sent (an empty nightly export is noticed).
+    pub expect_rows: Option<u64>,
     /// `None` for a dry run.
     pub send: Option<SendSettings>,
     pub progress: bool,
@@ -169,10 +172,37 @@ pub(crate) fn open_rejects(
 
 /// Runs an import: a dry run when `settings.send` is `None`.
 pub fn run(settings: &ImportSettings) -> Result<Summary, RunError> {
-    match &settings.send {
+    if let Some(expected) = settings.expect_rows {
+        check_row_count(settings, expected)?;
+    }
+    let summary = match &settings.send {
         None => dry_run(settings),
         Some(send) => send::run(settings, send),
+    }?;
+    if summary.rows() == 0 {
+        tracing::warn!(
+            "{} has a header but no data rows: nothing to import (pass --expect-rows N to make this an error)",
+            settings.input.display()
+        );
     }
+    Ok(summary)
+}
+
+/// Counts the input's data rows (read, not mapped) and refuses fewer than
+/// `expected`, before anything is sent.
+fn check_row_count(settings: &ImportSettings, expected: u64) -> Result<(), RunError> {
+    let mut source = Source::open(&settings.input, &settings.mapping.source)?;
+    let mut n = 0u64;
+    while source.next_row()?.is_some() {
+        n += 1;
+    }
+    if n < expected {
+        return Err(RunError::Unusable(format!(
+            "{} has {n} data rows, fewer than --expect-rows {expected}; nothing was sent (is the export complete?)",
+            settings.input.display()
+        )));
+    }
+    Ok(())
 }
 
 /// What a dry run knows from the ledger, when there is one.

@@ -297,6 +297,8 @@ async fn run_async(settings: &ImportSettings, send: &SendSettings) -> Result<Sum
         budget: Budget::new(send.max_requests),
         preflight: send.preflight,
         preflight_done: OnceCell::new(),
+        reached: Default::default(),
+        unreachable: Default::default(),
     });
     let workers = spawn_workers(&worker, tuning.concurrency, work_rx, event_tx);
 

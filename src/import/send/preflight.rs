@@ -1,15 +1,12 @@
 //! The token's quota, read before the first request of a run.
 
 use crate::crm::classify::{classify_answer, parse_token_information, TokenQuota, Verdict};
-use crate::crm::client::Client;
+use crate::crm::client::{Client, Exchange};
 
-/// Reads the token's quota (one request) and logs it. `Err` is a reason to
-/// stop before sending anything (bad token, quota already used up).
-pub(super) async fn preflight(
-    client: &Client,
-    operation: &str,
-) -> Result<Option<TokenQuota>, String> {
-    let x = client.token_information(operation).await;
+/// Judges the answer to the token's information and logs the quota. `Err`
+/// is a reason to stop before sending anything (bad token, quota already
+/// used up, wrong address).
+pub(super) fn preflight(client: &Client, x: Exchange) -> Result<Option<TokenQuota>, String> {
     let c = classify_answer(&x);
     match (&c.verdict, &x) {
         (Verdict::Done { .. }, Ok(resp)) => {

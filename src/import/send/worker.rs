@@ -7,11 +7,11 @@ use super::stop::{Stop, StopSignal};
 use super::tuning::{Mode, Tuning};
 use super::Job;
 use crate::crm::classify::{classify, classify_lookup, redirect_message, Lookup, Verdict};
-use crate::crm::client::{Client, Method};
+use crate::crm::client::{Client, Exchange, Method, TransportFailure};
 use crate::results::{Outcome, Status};
 use governor::DefaultDirectRateLimiter;
 use rand::Rng;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::OnceCell;
@@ -82,7 +82,16 @@ pub(super) struct Worker {
     /// Read the token's quota before the run's first request.
     pub(super) preflight: bool,
     pub(super) preflight_done: OnceCell<()>,
+    /// The server has answered at least once (any HTTP answer).
+    pub(super) reached: AtomicBool,
+    /// Connections refused (or names not resolved) before it ever answered.
+    pub(super) unreachable: AtomicU32,
 }
+
+/// Failed connections, before the server ever answered, after which the run
+/// stops: a server that cannot be reached at all will not be reached by
+/// retrying every row for minutes.
+const UNREACHABLE_STRIKES: u32 = 2;
 
 /// What the workers did, for the summary.
 #[derive(Default)]
@@ -171,8 +180,24 @@ impl Worker {
     /// The token's quota, read once, just before the first request a run
     /// needs (a run with nothing to send makes no request at all).
     async fn check_quota(&self) {
-        self.counters.requests.fetch_add(1, Ordering::Relaxed);
-        match preflight(&self.client, &self.operation).await {
+        let mut answer = None;
+        for attempt in 0..UNREACHABLE_STRIKES {
+            if attempt > 0 && !self.stop.sleep(self.tuning.backoff_base * 4).await {
+                return;
+            }
+            self.counters.requests.fetch_add(1, Ordering::Relaxed);
+            let x = self.client.token_information(&self.operation).await;
+            if self.unreachable(&x) {
+                return;
+            }
+            let retry = matches!(x, Err(TransportFailure::BeforeSend(_)));
+            answer = Some(x);
+            if !retry {
+                break;
+            }
+        }
+        let Some(x) = answer else { return };
+        match preflight(&self.client, x) {
             Ok(Some(q)) => {
                 *self
                     .counters
@@ -193,6 +218,31 @@ impl Worker {
             }
             Ok(None) => {}
             Err(why) => self.stop.trigger(Stop::Halt(why)),
+        }
+    }
+
+    /// Notes what an exchange says about the server being there at all. A
+    /// failure to connect before the server ever answered counts a strike;
+    /// at the last one the run stops, naming the host and the cause, and
+    /// `true` is returned (nothing reached the server: the row is not sent).
+    fn unreachable(&self, x: &Exchange) -> bool {
+        match x {
+            Ok(_) => {
+                self.reached.store(true, Ordering::Relaxed);
+                false
+            }
+            Err(TransportFailure::BeforeSend(why)) if !self.reached.load(Ordering::Relaxed) => {
+                let strikes = self.unreachable.fetch_add(1, Ordering::Relaxed) + 1;
+                if strikes < UNREACHABLE_STRIKES {
+                    return false;
+                }
+                self.stop.trigger(Stop::Halt(format!(
+                    "cannot reach the server {}: {why}. Nothing was sent; check --server, the network, the name server and any proxy, then run again",
+                    self.client.host()
+                )));
+                true
+            }
+            Err(_) => false,
         }
     }
 
@@ -358,6 +408,9 @@ impl Worker {
             wrote = true;
             out.attempts += 1;
             let x = self.client.obligation(method, body.to_string()).await;
+            if self.unreachable(&x) {
+                return (WriteEnd::Stopped, wrote);
+            }
             let c = classify(&x);
             out.http_status = c.http_status;
             out.api_code = c.api_code.clone();
@@ -458,6 +511,12 @@ impl Worker {
                 .client
                 .query(&self.operation, &m.id, &m.wolkvox_id)
                 .await;
+            if self.unreachable(&x) {
+                return Looked::Unknown {
+                    transient_only: false,
+                    why: "the server cannot be reached".into(),
+                };
+            }
             // Only an answer about this obligation's id counts.
             let (lookup, http, code) = classify_lookup(&x, &m.id);
             out.http_status = http;
