@@ -347,7 +347,7 @@ fn convert_cell_in<'a>(
         return Ok(Cow::Borrowed(""));
     }
     match kind {
-        FieldType::Text => value::cell_text_ref(cell, out_format),
+        FieldType::Text => value::exact_text_ref(cell, out_format),
         FieldType::Number => value::parse_number(cell, decimal).map(Cow::Owned),
         FieldType::Integer => value::parse_integer(cell, decimal).map(Cow::Owned),
         FieldType::Date => {
@@ -568,8 +568,14 @@ impl Plan {
                 if cell.is_blank() {
                     continue;
                 }
-                match value::cell_text_ref(cell, &self.date_format) {
+                // Form values reach the CRM as they are: a rounded number
+                // there is as wrong as in a field, so the same rule applies.
+                match value::exact_text_ref(cell, &self.date_format) {
                     Ok(v) => form.push((name.as_str(), v)),
+                    Err(e) if matches!(cell, CellRef::Number(_)) => problems.push(format!(
+                        "column \"{}\": {e} (or leave the column out with [form] exclude)",
+                        self.header[*i].trim()
+                    )),
                     Err(e) => problems.push(format!("column \"{}\": {e}", self.header[*i].trim())),
                 }
             }
