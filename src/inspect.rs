@@ -48,6 +48,9 @@ pub struct ColumnProfile {
 pub struct Profile {
     pub info: SourceInfo,
     pub header_row: u64,
+    /// The options force an encoding that would garble this UTF-8 file; the
+    /// profile was read without it.
+    pub encoding_warning: Option<String>,
     pub columns: Vec<ColumnProfile>,
     pub rows: u64,
     /// The decimal separator the sample's number texts use.
@@ -64,6 +67,11 @@ const CANDIDATE_DATE_FORMATS: &[&str] = &[
 pub fn profile(path: &Path, opts: &SourceOptions) -> Result<Profile, String> {
     let mut opts = opts.clone();
     let mut needs_windows_1252 = false;
+    // Where an import would stop, inspect reads the file as it is and says why.
+    let encoding_warning = crate::source::forced_encoding_conflict(path, &opts);
+    if encoding_warning.is_some() {
+        opts.encoding = None;
+    }
     let mut source = match Source::open(path, &opts) {
         Ok(s) => s,
         Err(e) if opts.encoding.is_none() && e.0.contains("not UTF-8") => {
@@ -136,6 +144,7 @@ pub fn profile(path: &Path, opts: &SourceOptions) -> Result<Profile, String> {
     Ok(Profile {
         info: source.info().clone(),
         header_row: header.row,
+        encoding_warning,
         columns,
         rows,
         decimal,
@@ -320,6 +329,9 @@ pub fn inspect(path: &Path, sheet: Option<&str>, mapping: Option<&Path>) -> Resu
                 }
             };
             let _ = writeln!(out, "encoding: {enc}");
+            if let Some(w) = &p.encoding_warning {
+                let _ = writeln!(out, "warning: {w}");
+            }
         }
         SourceInfo::Sheet(s) => {
             let _ = writeln!(

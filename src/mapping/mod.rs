@@ -431,14 +431,28 @@ impl Plan {
                 .iter()
                 .map(String::as_str)
                 .filter(|n| !n.trim().is_empty());
-            Err(match suggest::nearest(wanted, candidates) {
+            // A garbled name is never offered: using it would send garbled
+            // text. It points at the encoding instead.
+            let (garbled, clean): (Vec<&str>, Vec<&str>) =
+                candidates.partition(|n| suggest::ungarbled(n).is_some());
+            Err(match suggest::nearest(wanted, clean) {
                 Some(s) => format!("column \"{wanted}\" not found; did you mean \"{s}\"?"),
-                None => format!(
-                    "column \"{wanted}\" not found; the columns are {}",
-                    crate::source::quoted_list(names)
-                ),
+                None => match garbled.iter().find_map(|g| {
+                    let fixed = suggest::ungarbled(g)?;
+                    suggest::nearest(wanted, [fixed.as_str()]).map(|_| (*g, fixed.clone()))
+                }) {
+                    Some((g, fixed)) => format!(
+                        "column \"{wanted}\" not found; the header has \"{g}\", which is \"{fixed}\" \
+                         read in the wrong encoding: check [source] encoding"
+                    ),
+                    None => format!(
+                        "column \"{wanted}\" not found; the columns are {}",
+                        crate::source::quoted_list(names)
+                    ),
+                },
             })
         };
+        let mut missing_columns = false;
 
         let mut fields: Vec<Option<ResolvedRule>> = vec![None; API_FIELDS.len()];
         let mut used = vec![false; names.len()];
@@ -454,6 +468,7 @@ impl Plan {
                         Some(i)
                     }
                     Err(e) => {
+                        missing_columns = true;
                         problems.push(format!("[fields] {}: {e}", rule.field));
                         continue;
                     }
@@ -470,7 +485,10 @@ impl Plan {
         for x in &mapping.exclude {
             match find(x) {
                 Ok(i) => excluded[i] = true,
-                Err(e) => problems.push(format!("[form] exclude: {e}")),
+                Err(e) => {
+                    missing_columns = true;
+                    problems.push(format!("[form] exclude: {e}"));
+                }
             }
         }
         let mut renamed: Vec<Option<String>> = vec![None; names.len()];
@@ -481,7 +499,20 @@ impl Plan {
                     names[i]
                 )),
                 Ok(i) => renamed[i] = Some(to.trim().to_string()),
-                Err(e) => problems.push(format!("[form] rename: {e}")),
+                Err(e) => {
+                    missing_columns = true;
+                    problems.push(format!("[form] rename: {e}"));
+                }
+            }
+        }
+        if missing_columns {
+            match one_column_header(header) {
+                // Read with the wrong delimiter, the header is not what the
+                // mapping expects at all: one explanation beats a "not
+                // found" per field.
+                Some(OneColumn::WrongDelimiter(why)) => return Err(MappingError(why)),
+                Some(OneColumn::Title(hint)) => problems.push(hint),
+                None => {}
             }
         }
         if !problems.is_empty() {
@@ -625,6 +656,61 @@ impl Plan {
         };
         serde_json::to_string(&body).expect("strings always serialise")
     }
+}
+
+/// What a header holding a single name probably is.
+enum OneColumn {
+    /// Every name in one cell: the file's delimiter is not the one used to
+    /// read it. Says what to do, instead of the per-field messages.
+    WrongDelimiter(String),
+    /// A title above the real header: a hint at `header_row`, after them.
+    Title(String),
+}
+
+/// `None` when the header has more than one name.
+fn one_column_header(header: &Header) -> Option<OneColumn> {
+    let mut named = header.names.iter().filter(|n| !n.trim().is_empty());
+    let name = named.next()?.trim();
+    if named.next().is_some() {
+        return None;
+    }
+    let row = header.row;
+    let split_by = [';', ',', '\t', '|']
+        .into_iter()
+        .map(|d| (d, name.split(d).filter(|p| !p.trim().is_empty()).count()))
+        // Three names at least: a title may hold a comma or two.
+        .filter(|&(_, parts)| parts >= 3)
+        .max_by_key(|&(_, parts)| parts);
+    Some(match (split_by, header.format) {
+        (Some((d, _)), crate::source::Format::Csv) => {
+            let shown = if d == '\t' {
+                "\\t".to_string()
+            } else {
+                d.to_string()
+            };
+            OneColumn::WrongDelimiter(format!(
+                "the header (row {row}) has one column, \"{name}\"; the file looks \"{shown}\"-separated: \
+                 set delimiter = \"{shown}\" in [source], or remove delimiter to have it detected"
+            ))
+        }
+        (Some((d, _)), crate::source::Format::Workbook) => {
+            let shown = if d == '\t' {
+                "TAB".to_string()
+            } else {
+                d.to_string()
+            };
+            OneColumn::WrongDelimiter(format!(
+                "the header (row {row}) is one cell, \"{name}\", holding the column names separated by \"{shown}\": \
+                 the sheet holds CSV text in one column; import the CSV itself, or split the column \
+                 (Data > Text to Columns) and save"
+            ))
+        }
+        (None, _) => OneColumn::Title(format!(
+            "the header (row {row}) has a single column, \"{name}\", which looks like a title: \
+             if the column names are on a lower row, set header_row to that row in [source] \
+             (inspect --header-row N shows the columns of row N)"
+        )),
+    })
 }
 
 /// A cell as plain text, for identifying a row whose cells failed to convert.

@@ -263,28 +263,18 @@ fn detect_format(path: &Path) -> Result<Format, SourceError> {
         .unwrap_or_default();
     match ext.as_str() {
         "xlsx" | "xlsm" | "xlsb" | "xls" | "xla" | "ods" => {
-            let mut magic = [0u8; 8];
-            let n = read_prefix(path, &mut magic)?;
-            let looks_binary = magic[..n].starts_with(b"PK\x03\x04")
-                || magic[..n].starts_with(&[0xD0, 0xCF, 0x11, 0xE0]);
-            if n > 0 && !looks_binary && magic[..n].iter().all(|b| b.is_ascii() && *b != 0) {
-                return Err(SourceError::new(
-                    path,
-                    format!(
-                        "the file is named .{ext} but holds plain text, not a workbook; \
-                         if it is a CSV export, rename it to .csv"
-                    ),
-                ));
+            let mut head = [0u8; 2048];
+            let n = read_prefix(path, &mut head)?;
+            match not_a_workbook(&head[..n]) {
+                None => Ok(Format::Workbook),
+                Some(what) => Err(SourceError::new(path, what.advice(&ext))),
             }
-            Ok(Format::Workbook)
         }
         "csv" | "txt" | "tsv" | "dat" | "prn" => Ok(Format::Csv),
         _ => {
             let mut magic = [0u8; 8];
             let n = read_prefix(path, &mut magic)?;
-            if magic[..n].starts_with(b"PK\x03\x04")
-                || magic[..n].starts_with(&[0xD0, 0xCF, 0x11, 0xE0])
-            {
+            if is_workbook_container(&magic[..n]) {
                 Err(SourceError::new(
                     path,
                     "this looks like a workbook; give the file its extension (.xlsx, .xls, .xlsb or .ods)",
@@ -294,6 +284,110 @@ fn detect_format(path: &Path) -> Result<Format, SourceError> {
             }
         }
     }
+}
+
+/// A zip (xlsx, xlsb, ods) or an OLE compound file (xls).
+fn is_workbook_container(head: &[u8]) -> bool {
+    head.starts_with(b"PK\x03\x04") || head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0])
+}
+
+/// What a file named as a workbook holds instead, as banking systems
+/// export it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Impostor {
+    /// A web page: many systems write an HTML table and call it `.xls`.
+    Html,
+    /// Excel 2003's XML spreadsheet, which calamine cannot read.
+    XmlSpreadsheet,
+    Pdf,
+    /// CSV or other text, in any encoding.
+    Text,
+}
+
+impl Impostor {
+    fn advice(self, ext: &str) -> String {
+        match self {
+            Impostor::Html => format!(
+                "the file is named .{ext} but holds a web page (HTML), not a workbook; \
+                 open it in Excel or LibreOffice and save it as .xlsx, or export it as CSV"
+            ),
+            Impostor::XmlSpreadsheet => format!(
+                "the file is named .{ext} but holds an Excel 2003 XML spreadsheet; \
+                 open it in Excel or LibreOffice and save it as .xlsx"
+            ),
+            Impostor::Pdf => format!(
+                "the file is named .{ext} but holds a PDF document, not a workbook; \
+                 ask for the portfolio as .xlsx or CSV"
+            ),
+            Impostor::Text => format!(
+                "the file is named .{ext} but holds plain text, not a workbook; \
+                 if it is a CSV export, rename it to .csv"
+            ),
+        }
+    }
+}
+
+/// `None` when `head` may be a workbook (or is something calamine will
+/// judge better); otherwise what the file is instead. Text is recognised
+/// whatever its first bytes: an accented first header, a BOM, UTF-16.
+fn not_a_workbook(head: &[u8]) -> Option<Impostor> {
+    if head.is_empty() || is_workbook_container(head) {
+        return None;
+    }
+    if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
+        return Some(Impostor::Text);
+    }
+    let body = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let start = body
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(body.len());
+    let lower = body[start..].to_ascii_lowercase();
+    let contains = |needle: &[u8]| lower.windows(needle.len()).any(|w| w == needle);
+    if lower.starts_with(b"%pdf-") {
+        return Some(Impostor::Pdf);
+    }
+    if lower.starts_with(b"<") {
+        if contains(b"urn:schemas-microsoft-com:office:spreadsheet") {
+            return Some(Impostor::XmlSpreadsheet);
+        }
+        let html_tags: [&[u8]; 6] = [
+            b"<html",
+            b"<!doctype html",
+            b"<table",
+            b"<meta",
+            b"<body",
+            b"<tr",
+        ];
+        if html_tags.iter().any(|t| contains(t)) {
+            return Some(Impostor::Html);
+        }
+    }
+    // Text in any single-byte encoding or UTF-8: no control bytes other
+    // than the ones text uses (tab, line ends, form feed, Ctrl-Z).
+    let text_like = body
+        .iter()
+        .all(|&b| b >= 0x20 || matches!(b, b'\t' | b'\n' | b'\r' | 0x0C | 0x1A));
+    text_like.then_some(Impostor::Text)
+}
+
+/// `inspect` reads on where an import refuses: when the options force a
+/// single-byte encoding on a CSV that is UTF-8, this says so (the message an
+/// import would stop with), and the file can be read without the encoding.
+pub fn forced_encoding_conflict(path: &Path, opts: &SourceOptions) -> Option<String> {
+    let forced = opts.encoding?;
+    if detect_format(path).ok()? != Format::Csv {
+        return None;
+    }
+    let mut bom = [0u8; 3];
+    let n = read_prefix(path, &mut bom).ok()?;
+    if bom[..n].starts_with(b"\xEF\xBB\xBF")
+        || bom[..n.min(2)] == [0xFF, 0xFE]
+        || bom[..n.min(2)] == [0xFE, 0xFF]
+    {
+        return None;
+    }
+    csv::utf8_under_single_byte(path, forced).ok().flatten()
 }
 
 fn read_prefix(path: &Path, buf: &mut [u8]) -> Result<usize, SourceError> {
