@@ -117,22 +117,33 @@ pub struct ImportArgs {
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
+    /// The portfolio file to look at: .csv (or .txt/.tsv), .xlsx, .xlsm, .xlsb, .xls or .ods.
     pub input: PathBuf,
     /// The sheet to look at [default: the first].
     #[arg(long)]
     pub sheet: Option<String>,
-    /// Read the file as this mapping's [source] says (delimiter, encoding, header row).
+    /// The row that holds the column names, numbered as a spreadsheet numbers it
+    /// [default: the first row that is not blank, or the header below a title block].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_row: Option<u64>,
+    /// Read the file as this mapping's [source] says (sheet, delimiter, encoding, header row);
+    /// the rest of the mapping may still be unwritten.
     #[arg(long, short = 'm')]
     pub mapping: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
+    /// The portfolio file to write a mapping for: .csv (or .txt/.tsv), .xlsx, .xlsm, .xlsb, .xls or .ods.
     pub input: PathBuf,
     /// The sheet to map [default: the first].
     #[arg(long)]
     pub sheet: Option<String>,
-    /// The CRM operation to write into [request].
+    /// The row that holds the column names, numbered as a spreadsheet numbers it
+    /// [default: the first row that is not blank, or the header below a title block].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_row: Option<u64>,
+    /// The CRM operation to write into [request] [default: CHANGE_ME, which sending refuses].
     #[arg(long)]
     pub operation: Option<String>,
 }
@@ -226,6 +237,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Inspect(args) => match crate::inspect::inspect(
             &args.input,
             args.sheet.as_deref(),
+            args.header_row,
             args.mapping.as_deref(),
         ) {
             Ok(text) => {
@@ -238,6 +250,7 @@ pub fn run(cli: Cli) -> i32 {
             match crate::mapping::init::starter_mapping(
                 &args.input,
                 args.sheet.as_deref(),
+                args.header_row,
                 args.operation.as_deref(),
             ) {
                 Ok(text) => {

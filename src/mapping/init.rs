@@ -171,14 +171,18 @@ fn toml_str(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
 }
 
-/// The starter mapping's text.
+/// The starter mapping's text. `sheet` and `header_row` choose what to read
+/// as `inspect` does; without `header_row` the header is found as an import
+/// finds it, below a title block if there is one.
 pub fn starter_mapping(
     path: &Path,
     sheet: Option<&str>,
+    header_row: Option<u64>,
     operation: Option<&str>,
 ) -> Result<String, String> {
     let opts = SourceOptions {
         sheet: sheet.map(str::to_string),
+        header_row,
         ..SourceOptions::default()
     };
     let p = profile(path, &opts)?;

@@ -79,17 +79,26 @@ pub struct Mapping {
 
 impl Mapping {
     pub fn load(path: &Path) -> Result<Mapping, MappingError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            MappingError(format!(
-                "{}: cannot read the mapping file: {}",
-                path.display(),
-                crate::source::open_error(&e)
-            ))
-        })?;
+        let text = read_mapping_text(path)?;
         let mut m = Mapping::parse(&text)
             .map_err(|e| MappingError(format!("{}: {}", path.display(), e.0)))?;
         m.origin = Some(path.to_path_buf());
         Ok(m)
+    }
+
+    /// Only the `[source]` section of a mapping file, checked: how to read
+    /// the input. `inspect --mapping` needs no more, so a mapping being
+    /// written (no `[fields]` yet) is enough.
+    pub fn load_source(path: &Path) -> Result<SourceOptions, MappingError> {
+        let text = read_mapping_text(path)?;
+        let at = |e: String| MappingError(format!("{}: {e}", path.display()));
+        let file = config::parse(&text).map_err(at)?;
+        let mut problems = Vec::new();
+        let source = check_source(&file.source, &mut problems).options;
+        if !problems.is_empty() {
+            return Err(at(problems.join("\n")));
+        }
+        Ok(source)
     }
 
     pub fn parse(text: &str) -> Result<Mapping, MappingError> {
@@ -99,65 +108,11 @@ impl Mapping {
 
     fn check(file: MappingFile) -> Result<Mapping, MappingError> {
         let mut problems: Vec<String> = Vec::new();
-        let src = &file.source;
-
-        let delimiter = match src.delimiter.as_deref() {
-            None => None,
-            Some("\\t" | "\t" | "tab" | "TAB") => Some(b'\t'),
-            Some(d) if d.len() == 1 && d.is_ascii() && d != "\"" => Some(d.as_bytes()[0]),
-            Some(d) => {
-                problems.push(format!(
-                    "[source] delimiter = \"{d}\": a delimiter is one character such as \";\" \",\" \"|\" or \"\\t\""
-                ));
-                None
-            }
-        };
-        let encoding = match src.encoding.as_deref() {
-            None => None,
-            Some(label) => match crate::source::csv_encoding(label) {
-                Some(e) => Some(e),
-                None => {
-                    problems.push(format!(
-                        "[source] encoding = \"{label}\" is not an encoding name; use e.g. \"windows-1252\", \"iso-8859-1\" or \"utf-8\""
-                    ));
-                    None
-                }
-            },
-        };
-        let decimal = match src.decimal_separator.as_deref() {
-            None | Some(".") => DecimalSeparator::Dot,
-            Some(",") => DecimalSeparator::Comma,
-            Some(d) => {
-                problems.push(format!(
-                    "[source] decimal_separator = \"{d}\": use \".\" or \",\""
-                ));
-                DecimalSeparator::Dot
-            }
-        };
-        let header_row = match src.header_row {
-            None => None,
-            Some(n) if n >= 1 => Some(n as u64),
-            Some(n) => {
-                problems.push(format!(
-                    "[source] header_row = {n}: rows are numbered from 1"
-                ));
-                None
-            }
-        };
-        let input_date_formats = match &src.date_formats {
-            None => value::DEFAULT_INPUT_DATE_FORMATS
-                .iter()
-                .map(|f| DateFormat::new(f).expect("built-in formats are valid"))
-                .collect(),
-            Some(list) if list.is_empty() => {
-                problems.push(
-                    "[source] date_formats is empty; list at least one format such as \"%d/%m/%Y\""
-                        .into(),
-                );
-                Vec::new()
-            }
-            Some(list) => formats_or_problems(list, "[source] date_formats", &mut problems),
-        };
+        let CheckedSource {
+            options: source,
+            decimal,
+            input_date_formats,
+        } = check_source(&file.source, &mut problems);
 
         let operation = match file.request.operation.as_deref().map(str::trim) {
             Some("") => {
@@ -198,12 +153,7 @@ impl Mapping {
             return Err(MappingError(problems.join("\n")));
         }
         Ok(Mapping {
-            source: SourceOptions {
-                sheet: src.sheet.clone(),
-                header_row,
-                delimiter,
-                encoding,
-            },
+            source,
             decimal,
             operation,
             date_format,
@@ -214,6 +164,109 @@ impl Mapping {
             input_date_formats,
             origin: None,
         })
+    }
+}
+
+/// The mapping file's text. A file saved in a legacy encoding (Notepad's
+/// "ANSI") is refused with what to do, not with a parser's complaint.
+fn read_mapping_text(path: &Path) -> Result<String, MappingError> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        MappingError(format!(
+            "{}: cannot read the mapping file: {}",
+            path.display(),
+            crate::source::open_error(&e)
+        ))
+    })?;
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    String::from_utf8(bytes.to_vec()).map_err(|e| {
+        let line = bytes[..e.utf8_error().valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
+        MappingError(format!(
+            "{}: line {line} holds characters that are not UTF-8; save the mapping as UTF-8 \
+             (in Notepad: Save as, Encoding: UTF-8)",
+            path.display()
+        ))
+    })
+}
+
+/// The `[source]` section, checked.
+struct CheckedSource {
+    options: SourceOptions,
+    decimal: DecimalSeparator,
+    input_date_formats: Vec<DateFormat>,
+}
+
+fn check_source(src: &config::SourceSection, problems: &mut Vec<String>) -> CheckedSource {
+    let delimiter = match src.delimiter.as_deref() {
+        None => None,
+        Some("\\t" | "\t" | "tab" | "TAB") => Some(b'\t'),
+        Some(d) if d.len() == 1 && d.is_ascii() && d != "\"" => Some(d.as_bytes()[0]),
+        Some(d) => {
+            problems.push(format!(
+                "[source] delimiter = \"{d}\": a delimiter is one character such as \";\" \",\" \"|\" or \"\\t\""
+            ));
+            None
+        }
+    };
+    let encoding = match src.encoding.as_deref() {
+        None => None,
+        Some(label) => match crate::source::csv_encoding(label) {
+            Some(e) => Some(e),
+            None => {
+                problems.push(format!(
+                    "[source] encoding = \"{label}\" is not an encoding name; use e.g. \"windows-1252\", \"iso-8859-1\" or \"utf-8\""
+                ));
+                None
+            }
+        },
+    };
+    let decimal = match src.decimal_separator.as_deref() {
+        None | Some(".") => DecimalSeparator::Dot,
+        Some(",") => DecimalSeparator::Comma,
+        Some(d) => {
+            problems.push(format!(
+                "[source] decimal_separator = \"{d}\": use \".\" or \",\""
+            ));
+            DecimalSeparator::Dot
+        }
+    };
+    let header_row = match src.header_row {
+        None => None,
+        Some(n) if n >= 1 => Some(n as u64),
+        Some(n) => {
+            problems.push(format!(
+                "[source] header_row = {n}: rows are numbered from 1"
+            ));
+            None
+        }
+    };
+    let input_date_formats = match &src.date_formats {
+        None => value::DEFAULT_INPUT_DATE_FORMATS
+            .iter()
+            .map(|f| DateFormat::new(f).expect("built-in formats are valid"))
+            .collect(),
+        Some(list) if list.is_empty() => {
+            problems.push(
+                "[source] date_formats is empty; list at least one format such as \"%d/%m/%Y\""
+                    .into(),
+            );
+            Vec::new()
+        }
+        Some(list) => formats_or_problems(list, "[source] date_formats", problems),
+    };
+
+    CheckedSource {
+        options: SourceOptions {
+            sheet: src.sheet.clone(),
+            header_row,
+            delimiter,
+            encoding,
+        },
+        decimal,
+        input_date_formats,
     }
 }
 
