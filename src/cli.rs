@@ -76,7 +76,7 @@ pub struct ImportArgs {
     /// Requests in flight at once (the API allows 2 per token).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
-    /// Maximum request rate, e.g. 2/s or 100/min [default: none].
+    /// Maximum request rate, e.g. 2/s or 100/min [default: no limit].
     #[arg(long)]
     pub rate: Option<String>,
     /// Retries of a transient failure per row.
@@ -104,7 +104,8 @@ pub struct ImportArgs {
     /// Do not read the token's daily quota before sending (that check costs one request).
     #[arg(long)]
     pub no_preflight: bool,
-    /// Make at most this many requests in this run; the rest stays not_sent for --resume.
+    /// Make at most this many requests in this run; the rest stays not_sent for --resume
+    /// [default: no limit].
     #[arg(long)]
     pub max_requests: Option<u64>,
     /// Log format on stderr.
@@ -153,9 +154,9 @@ pub struct FakeCrmArgs {
     /// Address to listen on (port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: std::net::SocketAddr,
-    /// The token the fake accepts.
-    #[arg(long, default_value = "fake-token", hide_default_value = true)]
-    pub token: String,
+    /// The only token the fake accepts [default: fake-token].
+    #[arg(long)]
+    pub token: Option<String>,
     /// JSON Lines record of every obligation accepted (replayed at start).
     #[arg(long)]
     pub ledger: Option<PathBuf>,
@@ -202,6 +203,9 @@ pub struct FakeCrmArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 }
+
+/// The token the fake CRM accepts when `--token` is not given.
+const FAKE_DEFAULT_TOKEN: &str = "fake-token";
 
 /// Parses `30s`, `500ms`, `2m`, `1h` or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -281,8 +285,17 @@ fn run_fake_crm(args: FakeCrmArgs) -> i32 {
         (Err(e), _) => return fail(format!("--latency: {e}")),
         (_, Err(e)) => return fail(format!("--slow-delay: {e}")),
     };
+    // Without --token the fake takes the token every rehearsal in the README
+    // uses, so on an address other machines reach, anyone can write to it.
+    if args.token.is_none() && !args.listen.ip().is_loopback() {
+        tracing::warn!(
+            "fake-crm listens on {}, which other machines can reach, and without --token it accepts \
+             the token \"{FAKE_DEFAULT_TOKEN}\" that anyone reading the README knows; pass --token to choose your own",
+            args.listen
+        );
+    }
     let opts = FakeCrmOptions {
-        token: args.token,
+        token: args.token.unwrap_or_else(|| FAKE_DEFAULT_TOKEN.to_string()),
         daily_limit: args.daily_limit,
         max_in_flight: args.max_in_flight,
         latency,

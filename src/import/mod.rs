@@ -135,7 +135,17 @@ pub(crate) fn prepare(settings: &ImportSettings, shape: BodyShape) -> Result<Pre
             e.0
         ))
     })?;
+    for w in plan.warnings() {
+        tracing::warn!("{}: {w}", mapping_name(settings));
+    }
     Ok(Prepared { source, plan })
+}
+
+fn mapping_name(settings: &ImportSettings) -> String {
+    match &settings.mapping.origin {
+        Some(p) => p.display().to_string(),
+        None => "the mapping".to_string(),
+    }
 }
 
 /// Opens `--rejects` in a shape the same mapping reads back.
@@ -208,6 +218,13 @@ pub(crate) fn load_history(
 
 fn dry_run(settings: &ImportSettings) -> Result<Summary, RunError> {
     let started = Instant::now();
+    if settings.operation == crate::mapping::init::OPERATION_PLACEHOLDER {
+        tracing::warn!(
+            "{}: [request] operation is still \"{}\"; set it to your CRM operation, or sending will refuse to start",
+            mapping_name(settings),
+            crate::mapping::init::OPERATION_PLACEHOLDER
+        );
+    }
     load_history(settings, false, settings.force)?;
     let Prepared { source, plan } = prepare(settings, BodyShape::Full)?;
     let mut rejects = open_rejects(settings, &source)?;

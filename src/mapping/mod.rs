@@ -441,6 +441,8 @@ pub struct Plan {
     shape: BodyShape,
     /// Also render the update body (upsert decides per row which to send).
     with_update_body: bool,
+    warnings: Vec<String>,
+    unnamed: Vec<usize>,
 }
 
 /// A row that passed validation.
@@ -571,7 +573,7 @@ impl Plan {
         if !problems.is_empty() {
             return Err(MappingError(problems.join("\n")));
         }
-        let form = (0..names.len())
+        let form: Vec<(usize, String)> = (0..names.len())
             .filter(|&i| {
                 !used[i]
                     && !excluded[i]
@@ -587,6 +589,26 @@ impl Plan {
                 )
             })
             .collect();
+        let mut warnings = Vec::new();
+        if mapping.extra_columns == ExtraColumns::All {
+            let mut by_name: std::collections::HashMap<String, usize> = Default::default();
+            for (i, sent_as) in &form {
+                match by_name.get(&sent_as.to_lowercase()) {
+                    Some(&first) => warnings.push(format!(
+                        "[form]: columns \"{}\" and \"{}\" are both sent in form as \"{sent_as}\"; \
+                         the CRM gets two entries of that name (check [form] rename)",
+                        names[first].trim(),
+                        names[*i].trim()
+                    )),
+                    None => {
+                        by_name.insert(sent_as.to_lowercase(), *i);
+                    }
+                }
+            }
+        }
+        let unnamed = (0..names.len())
+            .filter(|&i| names[i].trim().is_empty())
+            .collect();
         Ok(Plan {
             operation: operation.to_string(),
             decimal: mapping.decimal,
@@ -597,7 +619,20 @@ impl Plan {
             header: names.clone(),
             shape,
             with_update_body: false,
+            warnings,
+            unnamed,
         })
+    }
+
+    /// What the mapping does that is allowed but probably not meant, for
+    /// the run to show before it starts.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Columns whose header cell is empty: what they hold is never sent.
+    pub fn unnamed_columns(&self) -> &[usize] {
+        &self.unnamed
     }
 
     /// Makes every mapped row carry its update body too (upsert mode).

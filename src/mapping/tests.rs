@@ -369,3 +369,20 @@ fn a_header_of_one_name_is_explained_once() {
         "[request]\noperation = \"x\"\n[fields]\nwolkvox_id = { value = \"R1\" }\nid = \"b\"\n";
     assert!(plan(one, &["b"]).is_ok());
 }
+
+#[test]
+fn renames_to_one_name_are_warned_about() {
+    let text = "[request]\noperation = \"x\"\n[fields]\nwolkvox_id = \"a\"\nid = \"b\"\n\
+                [form]\nrename = { \"Tel 1\" = \"Tel\" }\n";
+    let p = plan(text, &["a", "b", "Tel 1", "tel", "", "Ciudad"]).unwrap();
+    assert_eq!(
+        p.warnings(),
+        [
+            "[form]: columns \"Tel 1\" and \"tel\" are both sent in form as \"tel\"; \
+          the CRM gets two entries of that name (check [form] rename)"
+        ]
+    );
+    assert_eq!(p.unnamed_columns(), [4]);
+    let p = plan(text, &["a", "b", "Tel 1", "Ciudad"]).unwrap();
+    assert!(p.warnings().is_empty());
+}
