@@ -52,7 +52,7 @@ pub struct ImportArgs {
     /// Read, map and validate every row; send nothing (needs no token or server).
     #[arg(long)]
     pub dry_run: bool,
-    /// The results CSV [default: INPUT with its extension replaced by .results.csv].
+    /// The results CSV [default: INPUT's name followed by .results.csv, e.g. cartera.xlsx.results.csv].
     #[arg(long, short = 'o')]
     pub output: Option<PathBuf>,
     /// Write the exact request body of each row sent (or that would be sent) as JSON Lines.
