@@ -52,13 +52,15 @@ pub struct ImportArgs {
     /// Read, map and validate every row; send nothing (needs no token or server).
     #[arg(long)]
     pub dry_run: bool,
-    /// The results CSV [default: INPUT's name followed by .results.csv, e.g. cartera.xlsx.results.csv].
+    /// The results file: CSV, or a workbook if the name ends in .xlsx
+    /// [default: INPUT's name followed by .results.csv, e.g. cartera.xlsx.results.csv].
     #[arg(long, short = 'o')]
     pub output: Option<PathBuf>,
     /// Write the exact request body of each row sent (or that would be sent) as JSON Lines.
     #[arg(long)]
     pub payloads: Option<PathBuf>,
-    /// Write the rows that did not end well, with the input's header and an error column.
+    /// Write the rows that did not end well, with the input's header and an error column:
+    /// a workbook if the name ends in .xlsx (or has no extension and INPUT is a workbook), else CSV.
     #[arg(long)]
     pub rejects: Option<PathBuf>,
     /// The CRM host as seen in the browser (e.g. crm0001.wolkvox.com) or the API's base URL.

@@ -8,7 +8,8 @@
 //! - [`crm`] talks to the API and classifies its answers;
 //! - [`import`] moves rows from the reader through the workers to the
 //!   collector, which alone writes the [`results`] journal and draws
-//!   [`progress`];
+//!   [`progress`]; [`workbook_out`] turns results and rejects into
+//!   workbooks when their names ask for one;
 //! - [`inspect`] and [`mapping::init`] help a person write a mapping;
 //! - [`fake_crm`] is a local stand-in for the API, for rehearsals and tests.
 
@@ -22,3 +23,4 @@ pub mod progress;
 pub mod results;
 pub mod source;
 pub mod value;
+pub mod workbook_out;

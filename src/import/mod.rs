@@ -11,6 +11,7 @@ pub mod summary;
 use crate::mapping::{BodyShape, Mapping, Plan};
 use crate::results::{Journal, OutputError, PayloadWriter, RejectsWriter, Status};
 use crate::source::{Source, SourceError, SourceInfo};
+use crate::workbook_out::{self, Rejects, XlsxRejectsWriter};
 use rows::{Item, RowFeed};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -154,15 +155,41 @@ fn mapping_name(settings: &ImportSettings) -> String {
     }
 }
 
-/// Opens `--rejects` in a shape the same mapping reads back.
+/// Opens `--rejects` in a shape the same mapping reads back: a workbook
+/// when the name ends in `.xlsx` (or has no extension and the input is a
+/// workbook), else a CSV in the input's delimiter and encoding.
 pub(crate) fn open_rejects(
     settings: &ImportSettings,
     source: &Source,
-) -> Result<Option<RejectsWriter>, RunError> {
-    let Some(path) = &settings.rejects else {
+) -> Result<Option<Rejects>, RunError> {
+    let Some(given) = &settings.rejects else {
         return Ok(None);
     };
     let m = &settings.mapping;
+    let blank = m.source.header_row.map_or(0, |n| n.saturating_sub(1));
+    let is_workbook = matches!(source.info(), SourceInfo::Sheet(_));
+    let path = &workbook_out::rejects_path(given, is_workbook);
+    if path != given && path.canonicalize().ok() == settings.input.canonicalize().ok() {
+        return Err(RunError::Unusable(format!(
+            "--rejects {} would overwrite the input file {}",
+            given.display(),
+            settings.input.display()
+        )));
+    }
+    let kind = workbook_out::output_kind("--rejects", path)
+        .map_err(|e| RunError::Unusable(format!("{}: {e}", path.display())))?;
+    if kind == workbook_out::OutputKind::Workbook {
+        let sheet = match source.info() {
+            SourceInfo::Sheet(s) => s.sheet.clone(),
+            SourceInfo::Csv(_) => m.source.sheet.clone().unwrap_or_else(|| "rejects".into()),
+        };
+        return Ok(Some(Rejects::Workbook(XlsxRejectsWriter::create(
+            path,
+            &source.header().names,
+            &sheet,
+            blank,
+        )?)));
+    }
     let (delimiter, bom) = match source.info() {
         SourceInfo::Csv(c) => (c.delimiter, c.bom.is_some()),
         SourceInfo::Sheet(_) => (m.source.delimiter.unwrap_or(b','), true),
@@ -171,15 +198,14 @@ pub(crate) fn open_rejects(
         SourceInfo::Csv(c) if c.bom.is_some() => encoding_rs::UTF_8,
         _ => m.source.encoding.unwrap_or(encoding_rs::UTF_8),
     };
-    let blank = m.source.header_row.map_or(0, |n| n.saturating_sub(1));
-    Ok(Some(RejectsWriter::create(
+    Ok(Some(Rejects::Csv(RejectsWriter::create(
         path,
         &source.header().names,
         delimiter,
         encoding,
         bom,
         blank,
-    )?))
+    )?)))
 }
 
 /// Runs an import: a dry run when `settings.send` is `None`.
@@ -261,7 +287,7 @@ fn dry_run(settings: &ImportSettings) -> Result<Summary, RunError> {
                 summary.count(&outcome);
                 journal.record(&outcome)?;
                 if let (Some(r), Some(cells)) = (rejects.as_mut(), cells) {
-                    r.write(&cells, &outcome.error)?;
+                    r.write(outcome.row, &cells, &outcome.error)?;
                 }
             }
         }

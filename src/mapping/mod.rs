@@ -579,6 +579,7 @@ impl Plan {
                     && !excluded[i]
                     && !names[i].trim().is_empty()
                     && !crate::results::is_rejects_error_column(names, i)
+                    && !crate::results::is_rejects_row_column(names, i)
             })
             .map(|i| {
                 (

@@ -302,7 +302,7 @@ async fn run_async(settings: &ImportSettings, send: &SendSettings) -> Result<Sum
                             })
                             .and_then(|_| match (rejects.as_mut(), cells) {
                                 (Some(r), Some(cells)) if !outcome.status.is_success() => {
-                                    r.write(cells, &outcome.error)
+                                    r.write(outcome.row, cells, &outcome.error)
                                 }
                                 _ => Ok(()),
                             })
