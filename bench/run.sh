@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The performance targets of PRODUCT.md ("Performance, measured, not
-# assumed"), measured on this machine. See docs/performance.md for what each
-# line means and the figures last measured.
+# The performance targets listed at the top of docs/performance.md,
+# measured on this machine. See that page for what each line means and the
+# figures last measured.
 #
 #   bash bench/run.sh                 # everything (10-20 minutes on 2 cores)
 #   QUICK=1 bash bench/run.sh         # skip the 2M-row CSV and the 1M-row import

@@ -99,13 +99,15 @@ pub struct ImportArgs {
     /// Read, map and validate every row; send nothing (needs no token or server).
     #[arg(long)]
     pub dry_run: bool,
-    /// The results CSV [default: INPUT with its extension replaced by .results.csv].
+    /// The results file: CSV, or a workbook if the name ends in .xlsx
+    /// [default: INPUT's name followed by .results.csv, e.g. cartera.xlsx.results.csv].
     #[arg(long, short = 'o')]
     pub output: Option<PathBuf>,
     /// Write the exact request body of each row sent (or that would be sent) as JSON Lines.
     #[arg(long)]
     pub payloads: Option<PathBuf>,
-    /// Write the rows that did not end well, with the input's header and an error column.
+    /// Write the rows that did not end well, with the input's header and an error column:
+    /// a workbook if the name ends in .xlsx (or has no extension and INPUT is a workbook), else CSV.
     #[arg(long)]
     pub rejects: Option<PathBuf>,
     /// The CRM host as seen in the browser (e.g. crm0001.wolkvox.com) or the API's base URL.
@@ -127,7 +129,7 @@ pub struct ImportArgs {
     /// Requests in flight at once (the API allows 2 per token).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
-    /// Maximum request rate, e.g. 2/s or 100/min [default: none].
+    /// Maximum request rate, e.g. 2/s or 100/min [default: no limit].
     #[arg(long)]
     pub rate: Option<String>,
     /// Retries of a transient failure per row.
@@ -171,7 +173,8 @@ pub struct ImportArgs {
     /// Do not read the token's daily quota before sending (that check costs one request).
     #[arg(long)]
     pub no_preflight: bool,
-    /// Make at most this many requests in this run; the rest stays not_sent for --resume.
+    /// Make at most this many requests in this run; the rest stays not_sent for --resume
+    /// [default: no limit].
     #[arg(long)]
     pub max_requests: Option<u64>,
     /// Log format on stderr.
@@ -184,22 +187,33 @@ pub struct ImportArgs {
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
+    /// The portfolio file to look at: .csv (or .txt/.tsv), .xlsx, .xlsm, .xlsb, .xls or .ods.
     pub input: PathBuf,
     /// The sheet to look at [default: the first].
     #[arg(long)]
     pub sheet: Option<String>,
-    /// Read the file as this mapping's [source] says (delimiter, encoding, header row).
+    /// The row that holds the column names, numbered as a spreadsheet numbers it
+    /// [default: the first row that is not blank, or the header below a title block].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_row: Option<u64>,
+    /// Read the file as this mapping's [source] says (sheet, delimiter, encoding, header row);
+    /// the rest of the mapping may still be unwritten.
     #[arg(long, short = 'm')]
     pub mapping: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
+    /// The portfolio file to write a mapping for: .csv (or .txt/.tsv), .xlsx, .xlsm, .xlsb, .xls or .ods.
     pub input: PathBuf,
     /// The sheet to map [default: the first].
     #[arg(long)]
     pub sheet: Option<String>,
-    /// The CRM operation to write into [request].
+    /// The row that holds the column names, numbered as a spreadsheet numbers it
+    /// [default: the first row that is not blank, or the header below a title block].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_row: Option<u64>,
+    /// The CRM operation to write into [request] [default: CHANGE_ME, which sending refuses].
     #[arg(long)]
     pub operation: Option<String>,
 }
@@ -209,9 +223,9 @@ pub struct FakeCrmArgs {
     /// Address to listen on (port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: std::net::SocketAddr,
-    /// The token the fake accepts.
-    #[arg(long, default_value = "fake-token", hide_default_value = true)]
-    pub token: String,
+    /// The only token the fake accepts [default: fake-token].
+    #[arg(long)]
+    pub token: Option<String>,
     /// JSON Lines record of every obligation accepted (replayed at start).
     #[arg(long)]
     pub ledger: Option<PathBuf>,
@@ -258,6 +272,9 @@ pub struct FakeCrmArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 }
+
+/// The token the fake CRM accepts when `--token` is not given.
+const FAKE_DEFAULT_TOKEN: &str = "fake-token";
 
 /// Parses `30s`, `500ms`, `2m`, `1h` or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -331,6 +348,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Inspect(args) => match crate::inspect::inspect(
             &args.input,
             args.sheet.as_deref(),
+            args.header_row,
             args.mapping.as_deref(),
         ) {
             Ok(text) => {
@@ -343,6 +361,7 @@ pub fn run(cli: Cli) -> i32 {
             match crate::mapping::init::starter_mapping(
                 &args.input,
                 args.sheet.as_deref(),
+                args.header_row,
                 args.operation.as_deref(),
             ) {
                 Ok(text) => {
@@ -385,8 +404,17 @@ fn run_fake_crm(args: FakeCrmArgs) -> i32 {
         (Err(e), _) => return fail(format!("--latency: {e}")),
         (_, Err(e)) => return fail(format!("--slow-delay: {e}")),
     };
+    // Without --token the fake takes the token every rehearsal in the README
+    // uses, so on an address other machines reach, anyone can write to it.
+    if args.token.is_none() && !args.listen.ip().is_loopback() {
+        tracing::warn!(
+            "fake-crm listens on {}, which other machines can reach, and without --token it accepts \
+             the token \"{FAKE_DEFAULT_TOKEN}\" that anyone reading the README knows; pass --token to choose your own",
+            args.listen
+        );
+    }
     let opts = FakeCrmOptions {
-        token: args.token,
+        token: args.token.unwrap_or_else(|| FAKE_DEFAULT_TOKEN.to_string()),
         daily_limit: args.daily_limit,
         max_in_flight: args.max_in_flight,
         latency,

@@ -48,6 +48,11 @@ pub struct ColumnProfile {
 pub struct Profile {
     pub info: SourceInfo,
     pub header_row: u64,
+    /// The header was found below a title block.
+    pub header_below_title: bool,
+    /// The options force an encoding that would garble this UTF-8 file; the
+    /// profile was read without it.
+    pub encoding_warning: Option<String>,
     pub columns: Vec<ColumnProfile>,
     pub rows: u64,
     /// The decimal separator the sample's number texts use.
@@ -64,6 +69,11 @@ const CANDIDATE_DATE_FORMATS: &[&str] = &[
 pub fn profile(path: &Path, opts: &SourceOptions) -> Result<Profile, String> {
     let mut opts = opts.clone();
     let mut needs_windows_1252 = false;
+    // Where an import would stop, inspect reads the file as it is and says why.
+    let encoding_warning = crate::source::forced_encoding_conflict(path, &opts);
+    if encoding_warning.is_some() {
+        opts.encoding = None;
+    }
     let mut source = match Source::open(path, &opts) {
         Ok(s) => s,
         Err(e) if opts.encoding.is_none() && e.0.contains("not UTF-8") => {
@@ -136,6 +146,8 @@ pub fn profile(path: &Path, opts: &SourceOptions) -> Result<Profile, String> {
     Ok(Profile {
         info: source.info().clone(),
         header_row: header.row,
+        header_below_title: source.header_below_title(),
+        encoding_warning,
         columns,
         rows,
         decimal,
@@ -286,14 +298,23 @@ impl Kinds {
     }
 }
 
-/// The text `inspect` prints.
-pub fn inspect(path: &Path, sheet: Option<&str>, mapping: Option<&Path>) -> Result<String, String> {
+/// The text `inspect` prints. `sheet` and `header_row` override the
+/// mapping's `[source]`, of which nothing else is needed.
+pub fn inspect(
+    path: &Path,
+    sheet: Option<&str>,
+    header_row: Option<u64>,
+    mapping: Option<&Path>,
+) -> Result<String, String> {
     let mut opts = match mapping {
-        Some(m) => Mapping::load(m).map_err(|e| e.0)?.source,
+        Some(m) => Mapping::load_source(m).map_err(|e| e.0)?,
         None => SourceOptions::default(),
     };
     if let Some(s) = sheet {
         opts.sheet = Some(s.to_string());
+    }
+    if header_row.is_some() {
+        opts.header_row = header_row;
     }
     let p = profile(path, &opts)?;
     let mut out = String::new();
@@ -320,6 +341,9 @@ pub fn inspect(path: &Path, sheet: Option<&str>, mapping: Option<&Path>) -> Resu
                 }
             };
             let _ = writeln!(out, "encoding: {enc}");
+            if let Some(w) = &p.encoding_warning {
+                let _ = writeln!(out, "warning: {w}");
+            }
         }
         SourceInfo::Sheet(s) => {
             let _ = writeln!(
@@ -334,7 +358,15 @@ pub fn inspect(path: &Path, sheet: Option<&str>, mapping: Option<&Path>) -> Resu
         DecimalSeparator::Dot => ".",
         DecimalSeparator::Comma => ",",
     };
-    let _ = writeln!(out, "header row: {}", p.header_row);
+    if p.header_below_title {
+        let _ = writeln!(
+            out,
+            "header row: {} (below a title; set header_row in [source] or pass --header-row to choose another)",
+            p.header_row
+        );
+    } else {
+        let _ = writeln!(out, "header row: {}", p.header_row);
+    }
     let _ = writeln!(out, "data rows: {}", p.rows);
     let _ = writeln!(out, "decimal separator in number texts: \"{sep}\"");
     let _ = writeln!(out, "columns:");

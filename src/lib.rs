@@ -9,7 +9,8 @@
 //! - [`import`] moves rows from the reader through the workers to the
 //!   collector, which alone records outcomes in the [`ledger`] (what was
 //!   sent, across runs) and writes the [`results`] report, and draws
-//!   [`progress`];
+//!   [`progress`]; [`workbook_out`] turns results and rejects into
+//!   workbooks when their names ask for one;
 //! - [`outputs`] checks where the files of a run go before anything is sent;
 //! - [`inspect`] and [`mapping::init`] help a person write a mapping;
 //! - [`fake_crm`] is a local stand-in for the API, for rehearsals and tests.
@@ -27,3 +28,4 @@ pub mod progress;
 pub mod results;
 pub mod source;
 pub mod value;
+pub mod workbook_out;

@@ -160,7 +160,11 @@ impl OutputError {
 
 /// Appends outcomes to the results file as rows finish.
 pub struct Journal {
+    /// The CSV being written: the results file, or the journal of a
+    /// results workbook.
     path: PathBuf,
+    /// The results workbook the CSV becomes when the run ends.
+    workbook: Option<PathBuf>,
     writer: csv::Writer<BufWriter<File>>,
     last_row: u64,
     in_order: bool,
@@ -170,6 +174,8 @@ pub struct Journal {
 impl Journal {
     /// Starts a new results file (truncating any old one).
     pub fn create(path: &Path) -> Result<Journal, OutputError> {
+        let (workbook, path) = workbook_journal(path)?;
+        let path = path.as_path();
         let file = File::create(path).map_err(|e| OutputError::new(path, e))?;
         let mut writer = csv::WriterBuilder::new()
             .has_headers(false)
@@ -179,6 +185,7 @@ impl Journal {
             .map_err(|e| OutputError::new(path, e))?;
         let mut j = Journal {
             path: path.to_path_buf(),
+            workbook,
             writer,
             last_row: 0,
             in_order: true,
@@ -242,10 +249,24 @@ impl Journal {
             .map_err(|e| OutputError::new(&path, e.error()))?;
         file.sync_all().map_err(|e| OutputError::new(&path, e))?;
         drop(file);
-        if in_order {
-            return Ok(());
+        if !in_order {
+            finalize(&path)?;
         }
-        finalize(&path)
+        if let Some(xlsx) = &self.workbook {
+            crate::workbook_out::results_csv_to_xlsx(&path, xlsx)?;
+            std::fs::remove_file(&path).map_err(|e| OutputError::new(&path, e))?;
+        }
+        Ok(())
+    }
+}
+
+/// For results named `.xlsx`, the workbook and the CSV journal written until
+/// the run ends; otherwise no workbook and the results path itself.
+fn workbook_journal(path: &Path) -> Result<(Option<PathBuf>, PathBuf), OutputError> {
+    use crate::workbook_out::{journal_path, output_kind, OutputKind};
+    match output_kind("--output", path).map_err(|e| OutputError::new(path, e))? {
+        OutputKind::Workbook => Ok((Some(path.to_path_buf()), journal_path(path))),
+        OutputKind::Csv => Ok((None, path.to_path_buf())),
     }
 }
 
@@ -472,6 +493,8 @@ pub struct PayloadWriter {
 
 impl PayloadWriter {
     pub fn create(path: &Path) -> Result<PayloadWriter, OutputError> {
+        crate::workbook_out::refuse_workbook_name("--payloads", path, "JSON Lines")
+            .map_err(|e| OutputError::new(path, e))?;
         let f = File::create(path).map_err(|e| OutputError::new(path, e))?;
         Ok(PayloadWriter {
             path: path.to_path_buf(),
@@ -518,6 +541,24 @@ pub fn rejects_error_column(header: &[String]) -> &'static str {
 /// file carries back in: it is never sent to the CRM.
 pub fn is_rejects_error_column(header: &[String], index: usize) -> bool {
     index + 1 == header.len() && matches!(header[index].as_str(), "error" | "import_error")
+}
+
+/// The column a workbook of rejects gives each row's number in the input,
+/// before the error: `row`, or `import_row` when the input has a `row`.
+pub fn rejects_row_column(header: &[String]) -> &'static str {
+    if header.iter().any(|h| h.trim().eq_ignore_ascii_case("row")) {
+        "import_row"
+    } else {
+        "row"
+    }
+}
+
+/// True for the row-number column of a rejects workbook read back: it
+/// stands just before the error column and is never sent to the CRM.
+pub fn is_rejects_row_column(header: &[String], index: usize) -> bool {
+    index + 2 == header.len()
+        && is_rejects_error_column(header, index + 1)
+        && matches!(header[index].as_str(), "row" | "import_row")
 }
 
 impl RejectsWriter {

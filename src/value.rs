@@ -155,6 +155,30 @@ pub fn cell_text_ref<'a>(
     }
 }
 
+/// The smallest number with 16 digits. Excel and LibreOffice keep 15
+/// significant digits, so a number cell at or above this (an id typed or
+/// pasted as a number) has already lost its last digits in the spreadsheet.
+const FIRST_16_DIGIT_NUMBER: f64 = 1e15;
+
+/// [`cell_text_ref`] for values whose every digit matters: ids and text
+/// fields. A number cell of 16 digits or more is refused, because what the
+/// file holds is the spreadsheet's rounding, not the real value.
+pub fn exact_text_ref<'a>(
+    cell: CellRef<'a>,
+    date_format: &DateFormat,
+) -> Result<Cow<'a, str>, ValueError> {
+    if let CellRef::Number(n) = cell {
+        if n.is_finite() && n.abs() >= FIRST_16_DIGIT_NUMBER {
+            return err(format!(
+                "the number {} has more than 15 digits, so the spreadsheet has already rounded it \
+                 (spreadsheets keep only 15); format the column as text and export the file again",
+                format_float(n)
+            ));
+        }
+    }
+    cell_text_ref(cell, date_format)
+}
+
 /// Characters that may surround a number written as text and mean nothing
 /// to its value: currency signs and codes, spaces of every kind.
 fn is_number_decoration(c: char) -> bool {
@@ -562,6 +586,33 @@ mod tests {
         assert_eq!(cell_text(id, &f).unwrap(), "1234567890123");
         assert_eq!(cell_text(CellRef::Number(900123.0), &f).unwrap(), "900123");
         assert_eq!(cell_text(CellRef::Int(42), &f).unwrap(), "42");
+    }
+
+    #[test]
+    fn numbers_of_16_digits_are_refused_where_every_digit_matters() {
+        let f = DateFormat::new("%d-%m-%Y").unwrap();
+        let e = exact_text_ref(CellRef::Number(4_540_410_858_241_234.0), &f).unwrap_err();
+        assert!(e.0.contains("4540410858241230"), "{e}");
+        assert!(e.0.contains("format the column as text"), "{e}");
+        assert!(exact_text_ref(CellRef::Number(-1e15), &f).is_err());
+        // 15 digits are kept exactly, and text is never judged.
+        assert_eq!(
+            exact_text_ref(CellRef::Number(999_999_999_999_999.0), &f).unwrap(),
+            "999999999999999"
+        );
+        assert_eq!(
+            exact_text_ref(CellRef::Text("4540410858241234"), &f).unwrap(),
+            "4540410858241234"
+        );
+        // Amounts keep their behaviour.
+        assert_eq!(
+            parse_number(
+                CellRef::Number(4_540_410_858_241_234.0),
+                DecimalSeparator::Dot
+            )
+            .unwrap(),
+            "4540410858241230"
+        );
     }
 
     #[test]

@@ -680,13 +680,25 @@ fn xlsx_header_on_a_later_row_blank_rows_and_excel_row_numbers() {
     assert_eq!(out.body(4)["fields"]["expiring_date"], "29-02-2024");
     assert_eq!(out.body(7)["fields"]["id"], "OB2");
 
-    // Without header_row the title would be taken as the header.
+    // Without header_row the header is found below the title, with the
+    // same rows and numbers.
     wd.write("plain.toml", XLSX_MAPPING);
-    let out = dry_run(&wd, "in.xlsx", "plain.toml", &[]);
+    let plain = dry_run(&wd, "in.xlsx", "plain.toml", &[]);
+    assert_eq!(plain.run.code, 0, "{:?}", plain.run);
+    assert_eq!(plain.statuses(), out.statuses());
+    assert_eq!(plain.payloads, out.payloads);
+
+    // A header_row pointing at the title is obeyed, and the mapping that
+    // does not fit it is told where the header may be.
+    wd.write(
+        "title.toml",
+        format!("[source]\nheader_row = 1\n{XLSX_MAPPING}"),
+    );
+    let out = dry_run(&wd, "in.xlsx", "title.toml", &[]);
     assert_eq!(out.run.code, 2, "{:?}", out.run);
     assert!(out.run.stderr.contains("(row 1)"), "{:?}", out.run);
     assert!(
-        out.run.stderr.contains("\"ID Registro\" not found"),
+        out.run.stderr.contains("looks like a title") && out.run.stderr.contains("header_row"),
         "{:?}",
         out.run
     );

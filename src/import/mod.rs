@@ -11,6 +11,7 @@ pub mod triage;
 use crate::mapping::{BodyShape, Mapping, Plan};
 use crate::results::{Journal, OutputError, PayloadWriter, RejectsWriter, Status};
 use crate::source::{Source, SourceError, SourceInfo};
+use crate::workbook_out::{self, Rejects, XlsxRejectsWriter};
 use rows::{Item, RowFeed};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -108,9 +109,15 @@ pub struct ImportSettings {
     pub mapping_fingerprint: u64,
 }
 
-/// The default results path: the input with its extension replaced.
+/// The default results path: the input's name with `.results.csv` added,
+/// so that `x.csv` and `x.xlsx` next to each other keep their own results.
 pub fn default_output(input: &Path) -> PathBuf {
-    input.with_extension("results.csv")
+    let mut name = input
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".results.csv");
+    input.with_file_name(name)
 }
 
 /// The open input and its plan, checked before any row is read.
@@ -139,18 +146,54 @@ pub(crate) fn prepare(settings: &ImportSettings, shape: BodyShape) -> Result<Pre
             e.0
         ))
     })?;
+    for w in plan.warnings() {
+        tracing::warn!("{}: {w}", mapping_name(settings));
+    }
     Ok(Prepared { source, plan })
 }
 
-/// Opens `--rejects` in a shape the same mapping reads back.
+fn mapping_name(settings: &ImportSettings) -> String {
+    match &settings.mapping.origin {
+        Some(p) => p.display().to_string(),
+        None => "the mapping".to_string(),
+    }
+}
+
+/// Opens `--rejects` in a shape the same mapping reads back: a workbook
+/// when the name ends in `.xlsx` (or has no extension and the input is a
+/// workbook), else a CSV in the input's delimiter and encoding.
 pub(crate) fn open_rejects(
     settings: &ImportSettings,
     source: &Source,
-) -> Result<Option<RejectsWriter>, RunError> {
-    let Some(path) = &settings.rejects else {
+) -> Result<Option<Rejects>, RunError> {
+    let Some(given) = &settings.rejects else {
         return Ok(None);
     };
     let m = &settings.mapping;
+    let blank = m.source.header_row.map_or(0, |n| n.saturating_sub(1));
+    let is_workbook = matches!(source.info(), SourceInfo::Sheet(_));
+    let path = &workbook_out::rejects_path(given, is_workbook);
+    if path != given && path.canonicalize().ok() == settings.input.canonicalize().ok() {
+        return Err(RunError::Unusable(format!(
+            "--rejects {} would overwrite the input file {}",
+            given.display(),
+            settings.input.display()
+        )));
+    }
+    let kind = workbook_out::output_kind("--rejects", path)
+        .map_err(|e| RunError::Unusable(format!("{}: {e}", path.display())))?;
+    if kind == workbook_out::OutputKind::Workbook {
+        let sheet = match source.info() {
+            SourceInfo::Sheet(s) => s.sheet.clone(),
+            SourceInfo::Csv(_) => m.source.sheet.clone().unwrap_or_else(|| "rejects".into()),
+        };
+        return Ok(Some(Rejects::Workbook(XlsxRejectsWriter::create(
+            path,
+            &source.header().names,
+            &sheet,
+            blank,
+        )?)));
+    }
     let (delimiter, bom) = match source.info() {
         SourceInfo::Csv(c) => (c.delimiter, c.bom.is_some()),
         SourceInfo::Sheet(_) => (m.source.delimiter.unwrap_or(b','), true),
@@ -159,15 +202,14 @@ pub(crate) fn open_rejects(
         SourceInfo::Csv(c) if c.bom.is_some() => encoding_rs::UTF_8,
         _ => m.source.encoding.unwrap_or(encoding_rs::UTF_8),
     };
-    let blank = m.source.header_row.map_or(0, |n| n.saturating_sub(1));
-    Ok(Some(RejectsWriter::create(
+    Ok(Some(Rejects::Csv(RejectsWriter::create(
         path,
         &source.header().names,
         delimiter,
         encoding,
         bom,
         blank,
-    )?))
+    )?)))
 }
 
 /// Runs an import: a dry run when `settings.send` is `None`.
@@ -256,6 +298,13 @@ fn dry_ledger(settings: &ImportSettings) -> Result<Option<DryLedger>, RunError> 
 
 fn dry_run(settings: &ImportSettings) -> Result<Summary, RunError> {
     let started = Instant::now();
+    if settings.operation == crate::mapping::init::OPERATION_PLACEHOLDER {
+        tracing::warn!(
+            "{}: [request] operation is still \"{}\"; set it to your CRM operation, or sending will refuse to start",
+            mapping_name(settings),
+            crate::mapping::init::OPERATION_PLACEHOLDER
+        );
+    }
     let Prepared { source, mut plan } = prepare(settings, BodyShape::Full)?;
     let mut ledger = dry_ledger(settings)?;
     if ledger
@@ -325,7 +374,7 @@ fn dry_run(settings: &ImportSettings) -> Result<Summary, RunError> {
                 summary.count(&outcome);
                 journal.record(&outcome)?;
                 if let (Some(r), Some(cells)) = (rejects.as_mut(), cells) {
-                    r.write(&cells, &outcome.error)?;
+                    r.write(outcome.row, &cells, &outcome.error)?;
                 }
             }
         }

@@ -3,7 +3,7 @@
 
 use crate::mapping::{MappedRow, Mapping, Plan};
 use crate::results::{Outcome, Status};
-use crate::source::{Row, Source, SourceError};
+use crate::source::{Format, Header, Row, Source, SourceError};
 use crate::value::{self, CellRef, DateFormat, DecimalSeparator};
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
@@ -56,7 +56,16 @@ pub struct RowFeed {
     seen: HashMap<u64, u64, BuildHasherDefault<Prehashed>>,
     keep_cells: bool,
     renderer: Renderer,
+    /// Columns with no name in the header already warned about: what they
+    /// hold is never sent, which a person should hear once, not per row.
+    warned_unnamed: Vec<usize>,
+    /// The header and the file, for those warnings (a row borrows the source).
+    header: Header,
+    path: std::path::PathBuf,
 }
+
+/// Columns with no name warned about, at most.
+const MAX_UNNAMED_WARNINGS: usize = 5;
 
 impl RowFeed {
     pub fn new(source: Source, plan: Plan, mapping: &Mapping, keep_cells: bool) -> RowFeed {
@@ -64,6 +73,8 @@ impl RowFeed {
         // doubles it, and while it doubles the old and the new table are both
         // in memory, which was most of a large dry run's peak.
         let expected = source.estimated_rows().unwrap_or(0).min(MAX_RESERVED_ROWS) as usize;
+        let header = source.header().clone();
+        let path = source.path().to_path_buf();
         let mut seen = HashMap::default();
         seen.reserve(expected + expected / 16);
         RowFeed {
@@ -79,6 +90,9 @@ impl RowFeed {
                     .cloned()
                     .unwrap_or_else(|| DateFormat::new("%d/%m/%Y").expect("valid")),
             },
+            warned_unnamed: Vec::new(),
+            header,
+            path,
         }
     }
 
@@ -91,6 +105,32 @@ impl RowFeed {
         let Some(row) = self.source.next_row()? else {
             return Ok(None);
         };
+        if self.warned_unnamed.len() < MAX_UNNAMED_WARNINGS {
+            let header = &self.header;
+            // A CSV row wider than its header is already a row problem.
+            let beyond = if header.format == Format::Workbook {
+                width..row.len()
+            } else {
+                0..0
+            };
+            let unnamed = self.plan.unnamed_columns().iter().copied().chain(beyond);
+            for i in unnamed {
+                if self.warned_unnamed.len() >= MAX_UNNAMED_WARNINGS {
+                    break;
+                }
+                if !row.get(i).is_blank() && !self.warned_unnamed.contains(&i) {
+                    self.warned_unnamed.push(i);
+                    tracing::warn!(
+                        "{}, row {}, {}: a value under a column with no name in the header (row {}); \
+                         such a column is never sent: give it a name to send it in form",
+                        self.path.display(),
+                        row.number,
+                        header.position(i),
+                        header.row
+                    );
+                }
+            }
+        }
         let cells = self.keep_cells.then(|| self.renderer.render(row, width));
         let number = row.number;
         let item = match self.plan.map_row(row) {

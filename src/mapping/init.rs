@@ -171,28 +171,71 @@ fn toml_str(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
 }
 
-/// The starter mapping's text.
+/// A path as a shell takes it: quoted when it holds anything but plain
+/// characters.
+fn shell_word(s: &str) -> String {
+    let plain = |c: char| c.is_alphanumeric() || "._-/+,:@%".contains(c);
+    if !s.is_empty() && s.chars().all(plain) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// Lines of a comment listing `names` as TOML strings, wrapped.
+fn wrapped_names<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::from("#  ");
+    for name in names {
+        let item = format!(" {},", toml_str(name));
+        if line.len() + item.len() > 78 && line.len() > 3 {
+            lines.push(std::mem::replace(&mut line, String::from("#  ")));
+        }
+        line.push_str(&item);
+    }
+    if line.len() > 3 {
+        lines.push(line);
+    }
+    if let Some(last) = lines.last_mut() {
+        last.pop();
+    }
+    lines
+}
+
+/// The starter mapping's text. `sheet` and `header_row` choose what to read
+/// as `inspect` does; without `header_row` the header is found as an import
+/// finds it, below a title block if there is one.
 pub fn starter_mapping(
     path: &Path,
     sheet: Option<&str>,
+    header_row: Option<u64>,
     operation: Option<&str>,
 ) -> Result<String, String> {
     let opts = SourceOptions {
         sheet: sheet.map(str::to_string),
+        header_row,
         ..SourceOptions::default()
     };
     let p = profile(path, &opts)?;
     let headers: Vec<String> = p.columns.iter().map(|c| c.name.clone()).collect();
     let matched = match_columns(&headers);
     let mut out = String::new();
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = path
+        .file_stem()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let _ = writeln!(out, "# Starter mapping for {file_name}");
+    let _ = writeln!(out, "# Check every line, then validate it with:");
     let _ = writeln!(
         out,
-        "# Starter mapping for {}",
-        path.file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default()
+        "#   wolkvox-import import {} --mapping {} --dry-run",
+        shell_word(&path.display().to_string()),
+        shell_word(&format!("{stem}.toml"))
     );
-    let _ = writeln!(out, "# Check every line, then validate with: wolkvox-import import FILE --mapping THIS.toml --dry-run");
     let _ = writeln!(out, "\n[source]");
     match &p.info {
         SourceInfo::Sheet(s) => {
@@ -263,10 +306,14 @@ pub fn starter_mapping(
                         toml_str(&c.name)
                     ),
                 };
-                let _ = writeln!(out, "{field} = {line}");
                 if wanted == "date" && c.kind == ColumnType::Text {
-                    let _ = writeln!(out, "# ^ the sample of \"{}\" did not read as dates: check [source] date_formats", c.name);
+                    let _ = writeln!(
+                        out,
+                        "# {} did not read as dates in the sample: check [source] date_formats",
+                        toml_str(&c.name)
+                    );
                 }
+                let _ = writeln!(out, "{field} = {line}");
             }
             None if field_is_required(field) => {
                 let _ = writeln!(
@@ -282,14 +329,24 @@ pub fn starter_mapping(
     }
 
     let _ = writeln!(out, "\n[form]");
-    let _ = writeln!(
-        out,
-        "# Every other column is sent in form as {{name, value}}:"
-    );
     let used: Vec<usize> = matched.iter().filter_map(|(_, c)| *c).collect();
-    for (i, c) in p.columns.iter().enumerate() {
-        if !used.contains(&i) && !c.name.trim().is_empty() {
-            let _ = writeln!(out, "#   {}", toml_str(&c.name));
+    let unmatched: Vec<&str> = p
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| !used.contains(i) && !c.name.trim().is_empty())
+        .map(|(_, c)| c.name.as_str())
+        .collect();
+    if unmatched.is_empty() {
+        let _ = writeln!(out, "# Every column matched a field: form stays empty.");
+    } else {
+        let _ = writeln!(
+            out,
+            "# These columns matched no field, so each is sent in form as {{name, value}}."
+        );
+        let _ = writeln!(out, "# Copy into exclude the ones the CRM does not need:");
+        for line in wrapped_names(unmatched.iter().copied()) {
+            let _ = writeln!(out, "{line}");
         }
     }
     let _ = writeln!(out, "extra_columns = \"all\"");
@@ -332,6 +389,26 @@ mod tests {
         assert_eq!(idx(&["saldo_total"], "total_balance"), Some(0));
         assert_eq!(idx(&["Total Balance"], "total_balance"), Some(0));
         assert_eq!(idx(&["DIAS_DE_MORA"], "days_delay"), Some(0));
+    }
+
+    #[test]
+    fn paths_are_quoted_for_the_shell_only_when_needed() {
+        assert_eq!(shell_word("samples/cartera.xlsx"), "samples/cartera.xlsx");
+        assert_eq!(shell_word("Cartera junio.xlsx"), "'Cartera junio.xlsx'");
+        assert_eq!(shell_word("it's.csv"), "'it'\\''s.csv'");
+    }
+
+    #[test]
+    fn unmatched_names_wrap_as_a_toml_list() {
+        let names: Vec<String> = (0..12).map(|i| format!("Columna número {i}")).collect();
+        let lines = wrapped_names(names.iter().map(String::as_str));
+        assert!(lines.len() > 1);
+        assert!(lines
+            .iter()
+            .all(|l| l.starts_with("#   \"") && l.len() <= 80));
+        let joined: String = lines.iter().map(|l| &l[3..]).collect::<Vec<_>>().join("");
+        let parsed: toml::Value = toml::from_str(&format!("x = [{joined}]")).unwrap();
+        assert_eq!(parsed["x"].as_array().unwrap().len(), 12);
     }
 
     #[test]

@@ -79,17 +79,26 @@ pub struct Mapping {
 
 impl Mapping {
     pub fn load(path: &Path) -> Result<Mapping, MappingError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            MappingError(format!(
-                "{}: cannot read the mapping file: {}",
-                path.display(),
-                crate::source::open_error(&e)
-            ))
-        })?;
+        let text = read_mapping_text(path)?;
         let mut m = Mapping::parse(&text)
             .map_err(|e| MappingError(format!("{}: {}", path.display(), e.0)))?;
         m.origin = Some(path.to_path_buf());
         Ok(m)
+    }
+
+    /// Only the `[source]` section of a mapping file, checked: how to read
+    /// the input. `inspect --mapping` needs no more, so a mapping being
+    /// written (no `[fields]` yet) is enough.
+    pub fn load_source(path: &Path) -> Result<SourceOptions, MappingError> {
+        let text = read_mapping_text(path)?;
+        let at = |e: String| MappingError(format!("{}: {e}", path.display()));
+        let file = config::parse(&text).map_err(at)?;
+        let mut problems = Vec::new();
+        let source = check_source(&file.source, &mut problems).options;
+        if !problems.is_empty() {
+            return Err(at(problems.join("\n")));
+        }
+        Ok(source)
     }
 
     pub fn parse(text: &str) -> Result<Mapping, MappingError> {
@@ -99,65 +108,11 @@ impl Mapping {
 
     fn check(file: MappingFile) -> Result<Mapping, MappingError> {
         let mut problems: Vec<String> = Vec::new();
-        let src = &file.source;
-
-        let delimiter = match src.delimiter.as_deref() {
-            None => None,
-            Some("\\t" | "\t" | "tab" | "TAB") => Some(b'\t'),
-            Some(d) if d.len() == 1 && d.is_ascii() && d != "\"" => Some(d.as_bytes()[0]),
-            Some(d) => {
-                problems.push(format!(
-                    "[source] delimiter = \"{d}\": a delimiter is one character such as \";\" \",\" \"|\" or \"\\t\""
-                ));
-                None
-            }
-        };
-        let encoding = match src.encoding.as_deref() {
-            None => None,
-            Some(label) => match crate::source::csv_encoding(label) {
-                Some(e) => Some(e),
-                None => {
-                    problems.push(format!(
-                        "[source] encoding = \"{label}\" is not an encoding name; use e.g. \"windows-1252\", \"iso-8859-1\" or \"utf-8\""
-                    ));
-                    None
-                }
-            },
-        };
-        let decimal = match src.decimal_separator.as_deref() {
-            None | Some(".") => DecimalSeparator::Dot,
-            Some(",") => DecimalSeparator::Comma,
-            Some(d) => {
-                problems.push(format!(
-                    "[source] decimal_separator = \"{d}\": use \".\" or \",\""
-                ));
-                DecimalSeparator::Dot
-            }
-        };
-        let header_row = match src.header_row {
-            None => None,
-            Some(n) if n >= 1 => Some(n as u64),
-            Some(n) => {
-                problems.push(format!(
-                    "[source] header_row = {n}: rows are numbered from 1"
-                ));
-                None
-            }
-        };
-        let input_date_formats = match &src.date_formats {
-            None => value::DEFAULT_INPUT_DATE_FORMATS
-                .iter()
-                .map(|f| DateFormat::new(f).expect("built-in formats are valid"))
-                .collect(),
-            Some(list) if list.is_empty() => {
-                problems.push(
-                    "[source] date_formats is empty; list at least one format such as \"%d/%m/%Y\""
-                        .into(),
-                );
-                Vec::new()
-            }
-            Some(list) => formats_or_problems(list, "[source] date_formats", &mut problems),
-        };
+        let CheckedSource {
+            options: source,
+            decimal,
+            input_date_formats,
+        } = check_source(&file.source, &mut problems);
 
         let operation = match file.request.operation.as_deref().map(str::trim) {
             Some("") => {
@@ -198,12 +153,7 @@ impl Mapping {
             return Err(MappingError(problems.join("\n")));
         }
         Ok(Mapping {
-            source: SourceOptions {
-                sheet: src.sheet.clone(),
-                header_row,
-                delimiter,
-                encoding,
-            },
+            source,
             decimal,
             operation,
             date_format,
@@ -214,6 +164,109 @@ impl Mapping {
             input_date_formats,
             origin: None,
         })
+    }
+}
+
+/// The mapping file's text. A file saved in a legacy encoding (Notepad's
+/// "ANSI") is refused with what to do, not with a parser's complaint.
+fn read_mapping_text(path: &Path) -> Result<String, MappingError> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        MappingError(format!(
+            "{}: cannot read the mapping file: {}",
+            path.display(),
+            crate::source::open_error(&e)
+        ))
+    })?;
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    String::from_utf8(bytes.to_vec()).map_err(|e| {
+        let line = bytes[..e.utf8_error().valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
+        MappingError(format!(
+            "{}: line {line} holds characters that are not UTF-8; save the mapping as UTF-8 \
+             (in Notepad: Save as, Encoding: UTF-8)",
+            path.display()
+        ))
+    })
+}
+
+/// The `[source]` section, checked.
+struct CheckedSource {
+    options: SourceOptions,
+    decimal: DecimalSeparator,
+    input_date_formats: Vec<DateFormat>,
+}
+
+fn check_source(src: &config::SourceSection, problems: &mut Vec<String>) -> CheckedSource {
+    let delimiter = match src.delimiter.as_deref() {
+        None => None,
+        Some("\\t" | "\t" | "tab" | "TAB") => Some(b'\t'),
+        Some(d) if d.len() == 1 && d.is_ascii() && d != "\"" => Some(d.as_bytes()[0]),
+        Some(d) => {
+            problems.push(format!(
+                "[source] delimiter = \"{d}\": a delimiter is one character such as \";\" \",\" \"|\" or \"\\t\""
+            ));
+            None
+        }
+    };
+    let encoding = match src.encoding.as_deref() {
+        None => None,
+        Some(label) => match crate::source::csv_encoding(label) {
+            Some(e) => Some(e),
+            None => {
+                problems.push(format!(
+                    "[source] encoding = \"{label}\" is not an encoding name; use e.g. \"windows-1252\", \"iso-8859-1\" or \"utf-8\""
+                ));
+                None
+            }
+        },
+    };
+    let decimal = match src.decimal_separator.as_deref() {
+        None | Some(".") => DecimalSeparator::Dot,
+        Some(",") => DecimalSeparator::Comma,
+        Some(d) => {
+            problems.push(format!(
+                "[source] decimal_separator = \"{d}\": use \".\" or \",\""
+            ));
+            DecimalSeparator::Dot
+        }
+    };
+    let header_row = match src.header_row {
+        None => None,
+        Some(n) if n >= 1 => Some(n as u64),
+        Some(n) => {
+            problems.push(format!(
+                "[source] header_row = {n}: rows are numbered from 1"
+            ));
+            None
+        }
+    };
+    let input_date_formats = match &src.date_formats {
+        None => value::DEFAULT_INPUT_DATE_FORMATS
+            .iter()
+            .map(|f| DateFormat::new(f).expect("built-in formats are valid"))
+            .collect(),
+        Some(list) if list.is_empty() => {
+            problems.push(
+                "[source] date_formats is empty; list at least one format such as \"%d/%m/%Y\""
+                    .into(),
+            );
+            Vec::new()
+        }
+        Some(list) => formats_or_problems(list, "[source] date_formats", problems),
+    };
+
+    CheckedSource {
+        options: SourceOptions {
+            sheet: src.sheet.clone(),
+            header_row,
+            delimiter,
+            encoding,
+        },
+        decimal,
+        input_date_formats,
     }
 }
 
@@ -347,7 +400,7 @@ fn convert_cell_in<'a>(
         return Ok(Cow::Borrowed(""));
     }
     match kind {
-        FieldType::Text => value::cell_text_ref(cell, out_format),
+        FieldType::Text => value::exact_text_ref(cell, out_format),
         FieldType::Number => value::parse_number(cell, decimal).map(Cow::Owned),
         FieldType::Integer => value::parse_integer(cell, decimal).map(Cow::Owned),
         FieldType::Date => {
@@ -388,6 +441,8 @@ pub struct Plan {
     shape: BodyShape,
     /// Also render the update body (upsert decides per row which to send).
     with_update_body: bool,
+    warnings: Vec<String>,
+    unnamed: Vec<usize>,
 }
 
 /// A row that passed validation.
@@ -431,14 +486,28 @@ impl Plan {
                 .iter()
                 .map(String::as_str)
                 .filter(|n| !n.trim().is_empty());
-            Err(match suggest::nearest(wanted, candidates) {
+            // A garbled name is never offered: using it would send garbled
+            // text. It points at the encoding instead.
+            let (garbled, clean): (Vec<&str>, Vec<&str>) =
+                candidates.partition(|n| suggest::ungarbled(n).is_some());
+            Err(match suggest::nearest(wanted, clean) {
                 Some(s) => format!("column \"{wanted}\" not found; did you mean \"{s}\"?"),
-                None => format!(
-                    "column \"{wanted}\" not found; the columns are {}",
-                    crate::source::quoted_list(names)
-                ),
+                None => match garbled.iter().find_map(|g| {
+                    let fixed = suggest::ungarbled(g)?;
+                    suggest::nearest(wanted, [fixed.as_str()]).map(|_| (*g, fixed.clone()))
+                }) {
+                    Some((g, fixed)) => format!(
+                        "column \"{wanted}\" not found; the header has \"{g}\", which is \"{fixed}\" \
+                         read in the wrong encoding: check [source] encoding"
+                    ),
+                    None => format!(
+                        "column \"{wanted}\" not found; the columns are {}",
+                        crate::source::quoted_list(names)
+                    ),
+                },
             })
         };
+        let mut missing_columns = false;
 
         let mut fields: Vec<Option<ResolvedRule>> = vec![None; API_FIELDS.len()];
         let mut used = vec![false; names.len()];
@@ -454,6 +523,7 @@ impl Plan {
                         Some(i)
                     }
                     Err(e) => {
+                        missing_columns = true;
                         problems.push(format!("[fields] {}: {e}", rule.field));
                         continue;
                     }
@@ -470,7 +540,10 @@ impl Plan {
         for x in &mapping.exclude {
             match find(x) {
                 Ok(i) => excluded[i] = true,
-                Err(e) => problems.push(format!("[form] exclude: {e}")),
+                Err(e) => {
+                    missing_columns = true;
+                    problems.push(format!("[form] exclude: {e}"));
+                }
             }
         }
         let mut renamed: Vec<Option<String>> = vec![None; names.len()];
@@ -481,18 +554,32 @@ impl Plan {
                     names[i]
                 )),
                 Ok(i) => renamed[i] = Some(to.trim().to_string()),
-                Err(e) => problems.push(format!("[form] rename: {e}")),
+                Err(e) => {
+                    missing_columns = true;
+                    problems.push(format!("[form] rename: {e}"));
+                }
+            }
+        }
+        if missing_columns {
+            match one_column_header(header) {
+                // Read with the wrong delimiter, the header is not what the
+                // mapping expects at all: one explanation beats a "not
+                // found" per field.
+                Some(OneColumn::WrongDelimiter(why)) => return Err(MappingError(why)),
+                Some(OneColumn::Title(hint)) => problems.push(hint),
+                None => {}
             }
         }
         if !problems.is_empty() {
             return Err(MappingError(problems.join("\n")));
         }
-        let form = (0..names.len())
+        let form: Vec<(usize, String)> = (0..names.len())
             .filter(|&i| {
                 !used[i]
                     && !excluded[i]
                     && !names[i].trim().is_empty()
                     && !crate::results::is_rejects_error_column(names, i)
+                    && !crate::results::is_rejects_row_column(names, i)
             })
             .map(|i| {
                 (
@@ -502,6 +589,26 @@ impl Plan {
                         .unwrap_or_else(|| names[i].trim().to_string()),
                 )
             })
+            .collect();
+        let mut warnings = Vec::new();
+        if mapping.extra_columns == ExtraColumns::All {
+            let mut by_name: std::collections::HashMap<String, usize> = Default::default();
+            for (i, sent_as) in &form {
+                match by_name.get(&sent_as.to_lowercase()) {
+                    Some(&first) => warnings.push(format!(
+                        "[form]: columns \"{}\" and \"{}\" are both sent in form as \"{sent_as}\"; \
+                         the CRM gets two entries of that name (check [form] rename)",
+                        names[first].trim(),
+                        names[*i].trim()
+                    )),
+                    None => {
+                        by_name.insert(sent_as.to_lowercase(), *i);
+                    }
+                }
+            }
+        }
+        let unnamed = (0..names.len())
+            .filter(|&i| names[i].trim().is_empty())
             .collect();
         Ok(Plan {
             operation: operation.to_string(),
@@ -513,7 +620,20 @@ impl Plan {
             header: names.clone(),
             shape,
             with_update_body: false,
+            warnings,
+            unnamed,
         })
+    }
+
+    /// What the mapping does that is allowed but probably not meant, for
+    /// the run to show before it starts.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Columns whose header cell is empty: what they hold is never sent.
+    pub fn unnamed_columns(&self) -> &[usize] {
+        &self.unnamed
     }
 
     /// Makes every mapped row carry its update body too (upsert mode).
@@ -568,8 +688,14 @@ impl Plan {
                 if cell.is_blank() {
                     continue;
                 }
-                match value::cell_text_ref(cell, &self.date_format) {
+                // Form values reach the CRM as they are: a rounded number
+                // there is as wrong as in a field, so the same rule applies.
+                match value::exact_text_ref(cell, &self.date_format) {
                     Ok(v) => form.push((name.as_str(), v)),
+                    Err(e) if matches!(cell, CellRef::Number(_)) => problems.push(format!(
+                        "column \"{}\": {e} (or leave the column out with [form] exclude)",
+                        self.header[*i].trim()
+                    )),
                     Err(e) => problems.push(format!("column \"{}\": {e}", self.header[*i].trim())),
                 }
             }
@@ -619,6 +745,61 @@ impl Plan {
         };
         serde_json::to_string(&body).expect("strings always serialise")
     }
+}
+
+/// What a header holding a single name probably is.
+enum OneColumn {
+    /// Every name in one cell: the file's delimiter is not the one used to
+    /// read it. Says what to do, instead of the per-field messages.
+    WrongDelimiter(String),
+    /// A title above the real header: a hint at `header_row`, after them.
+    Title(String),
+}
+
+/// `None` when the header has more than one name.
+fn one_column_header(header: &Header) -> Option<OneColumn> {
+    let mut named = header.names.iter().filter(|n| !n.trim().is_empty());
+    let name = named.next()?.trim();
+    if named.next().is_some() {
+        return None;
+    }
+    let row = header.row;
+    let split_by = [';', ',', '\t', '|']
+        .into_iter()
+        .map(|d| (d, name.split(d).filter(|p| !p.trim().is_empty()).count()))
+        // Three names at least: a title may hold a comma or two.
+        .filter(|&(_, parts)| parts >= 3)
+        .max_by_key(|&(_, parts)| parts);
+    Some(match (split_by, header.format) {
+        (Some((d, _)), crate::source::Format::Csv) => {
+            let shown = if d == '\t' {
+                "\\t".to_string()
+            } else {
+                d.to_string()
+            };
+            OneColumn::WrongDelimiter(format!(
+                "the header (row {row}) has one column, \"{name}\"; the file looks \"{shown}\"-separated: \
+                 set delimiter = \"{shown}\" in [source], or remove delimiter to have it detected"
+            ))
+        }
+        (Some((d, _)), crate::source::Format::Workbook) => {
+            let shown = if d == '\t' {
+                "TAB".to_string()
+            } else {
+                d.to_string()
+            };
+            OneColumn::WrongDelimiter(format!(
+                "the header (row {row}) is one cell, \"{name}\", holding the column names separated by \"{shown}\": \
+                 the sheet holds CSV text in one column; import the CSV itself, or split the column \
+                 (Data > Text to Columns) and save"
+            ))
+        }
+        (None, _) => OneColumn::Title(format!(
+            "the header (row {row}) has a single column, \"{name}\", which looks like a title: \
+             if the column names are on a lower row, set header_row to that row in [source] \
+             (inspect --header-row N shows the columns of row N)"
+        )),
+    })
 }
 
 /// A cell as plain text, for identifying a row whose cells failed to convert.

@@ -59,6 +59,20 @@ pub fn nearest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) 
     best.map(|(c, _)| c)
 }
 
+/// When `s` is UTF-8 text that was read as Windows-1252 (`CÃ©dula`), the
+/// text it was (`Cédula`); `None` for any other text.
+pub fn ungarbled(s: &str) -> Option<String> {
+    if s.is_ascii() {
+        return None;
+    }
+    let (bytes, _, unmappable) = encoding_rs::WINDOWS_1252.encode(s);
+    if unmappable {
+        return None;
+    }
+    let fixed = String::from_utf8(bytes.into_owned()).ok()?;
+    (fixed != s).then_some(fixed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,6 +81,19 @@ mod tests {
     fn folding_removes_case_accents_and_space_runs() {
         assert_eq!(fold("  Días  Mora "), "dias mora");
         assert_eq!(fold("Nro_Obligación"), "nro obligacion");
+    }
+
+    #[test]
+    fn garbled_text_is_recognised_and_nothing_else() {
+        assert_eq!(ungarbled("CÃ©dula").as_deref(), Some("Cédula"));
+        assert_eq!(
+            ungarbled("Nro ObligaciÃ³n").as_deref(),
+            Some("Nro Obligación")
+        );
+        assert_eq!(ungarbled("Cédula"), None);
+        assert_eq!(ungarbled("Días Mora"), None);
+        assert_eq!(ungarbled("Saldo"), None);
+        assert_eq!(ungarbled("日本"), None);
     }
 
     #[test]

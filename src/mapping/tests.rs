@@ -342,3 +342,47 @@ fn row_problems_from_the_reader_make_the_row_invalid() {
         e.message
     );
 }
+
+#[test]
+fn a_header_of_one_name_is_explained_once() {
+    let text = "[request]\noperation = \"x\"\n[fields]\nwolkvox_id = \"a\"\nid = \"b\"\n";
+    // Read with the wrong delimiter: one message, no per-field ones.
+    let e = plan(text, &["a;b;c"]).unwrap_err().0;
+    assert_eq!(
+        e,
+        "the header (row 1) has one column, \"a;b;c\"; the file looks \";\"-separated: \
+         set delimiter = \";\" in [source], or remove delimiter to have it detected"
+    );
+    // A title: the per-field messages, then where the header may be.
+    let e = plan(text, &["Banco Ejemplo, cartera", ""]).unwrap_err().0;
+    let lines: Vec<&str> = e.lines().collect();
+    assert_eq!(lines.len(), 3, "{e}");
+    assert!(lines[0].starts_with("[fields] wolkvox_id: column \"a\" not found"));
+    assert!(
+        lines[2].starts_with(
+            "the header (row 1) has a single column, \"Banco Ejemplo, cartera\", which looks like a title"
+        ) && lines[2].contains("set header_row"),
+        "{e}"
+    );
+    // A header of one name that fits is fine.
+    let one =
+        "[request]\noperation = \"x\"\n[fields]\nwolkvox_id = { value = \"R1\" }\nid = \"b\"\n";
+    assert!(plan(one, &["b"]).is_ok());
+}
+
+#[test]
+fn renames_to_one_name_are_warned_about() {
+    let text = "[request]\noperation = \"x\"\n[fields]\nwolkvox_id = \"a\"\nid = \"b\"\n\
+                [form]\nrename = { \"Tel 1\" = \"Tel\" }\n";
+    let p = plan(text, &["a", "b", "Tel 1", "tel", "", "Ciudad"]).unwrap();
+    assert_eq!(
+        p.warnings(),
+        [
+            "[form]: columns \"Tel 1\" and \"tel\" are both sent in form as \"tel\"; \
+          the CRM gets two entries of that name (check [form] rename)"
+        ]
+    );
+    assert_eq!(p.unnamed_columns(), [4]);
+    let p = plan(text, &["a", "b", "Tel 1", "Ciudad"]).unwrap();
+    assert!(p.warnings().is_empty());
+}

@@ -115,6 +115,11 @@ impl CsvReader {
                 _ => None,
             }
         };
+        if let (None, Some(forced)) = (bom, opts.encoding) {
+            if let Some(msg) = utf8_under_single_byte(path, forced)? {
+                return Err(SourceError::new(path, msg));
+            }
+        }
         let encoding = match (bom, opts.encoding) {
             (Some("UTF-16LE"), _) => encoding_rs::UTF_16LE,
             (Some("UTF-16BE"), _) => encoding_rs::UTF_16BE,
@@ -323,6 +328,46 @@ fn invalid_utf8(path: &Path, row: u64) -> SourceError {
              to the mapping's [source] section"
         ),
     )
+}
+
+/// A file that is valid UTF-8 and has accents, read under a forced
+/// single-byte encoding, would have every accent garbled (`Cédula` read as
+/// `CÃ©dula`) and sent that way. Returns what to tell the user, or `None`
+/// when the forced encoding may well be right. Bytes of another encoding
+/// almost never form valid UTF-8 sequences by chance, so this does not
+/// refuse real windows-1252 files.
+pub fn utf8_under_single_byte(
+    path: &Path,
+    forced: &'static Encoding,
+) -> Result<Option<String>, SourceError> {
+    if !forced.is_single_byte() {
+        return Ok(None);
+    }
+    let file = File::open(path).map_err(|e| SourceError::new(path, open_error(&e)))?;
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    file.take(SNIFF_BYTES as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| SourceError::new(path, e))?;
+    let text = match std::str::from_utf8(&head) {
+        Ok(t) => t,
+        // A character cut at the end of the prefix is still UTF-8.
+        Err(e) if e.error_len().is_none() => {
+            std::str::from_utf8(&head[..e.valid_up_to()]).expect("checked")
+        }
+        Err(_) => return Ok(None),
+    };
+    let Some(word) = text
+        .split(|c: char| !c.is_alphanumeric())
+        .find(|w| !w.is_ascii())
+    else {
+        return Ok(None);
+    };
+    let (garbled, _) = forced.decode_without_bom_handling(word.as_bytes());
+    Ok(Some(format!(
+        "the file is UTF-8, but the mapping's [source] sets encoding = \"{}\", which would \
+         garble every accent (\"{word}\" would read \"{garbled}\"); remove `encoding` from [source]",
+        forced.name()
+    )))
 }
 
 /// Approximate spreadsheet row of a byte offset, counting records (quotes

@@ -12,6 +12,7 @@ pub use self::csv::{detect_delimiter, encoding_for_label as csv_encoding, CsvInf
 pub use self::sheet::SheetInfo;
 
 use crate::value::{Cell, CellRef};
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
 /// How to read the input, from the mapping's `[source]` and the command line.
@@ -171,6 +172,13 @@ pub struct Source {
     reader: Reader,
     header: Header,
     info: SourceInfo,
+    /// Rows read past the header while looking for it, served first.
+    pending: VecDeque<Row>,
+    /// Where a row taken from `pending` is lent out from.
+    replayed: Row,
+    /// The header was found below a title block rather than on the first
+    /// row that is not blank.
+    header_below_title: bool,
 }
 
 impl Source {
@@ -188,14 +196,23 @@ impl Source {
                 (Reader::Sheet(r), info)
             }
         };
-        let header = find_header(path, &mut reader, opts.header_row, format, &info)?;
-        check_duplicate_headers(path, &header)?;
+        let found = find_header(path, &mut reader, opts.header_row, format, &info)?;
+        check_duplicate_headers(path, &found.header)?;
         Ok(Source {
             path: path.to_path_buf(),
             reader,
-            header,
+            header: found.header,
             info,
+            pending: found.pending,
+            replayed: Row::default(),
+            header_below_title: found.below_title,
         })
+    }
+
+    /// True when no `header_row` was given and the header was found below a
+    /// title block.
+    pub fn header_below_title(&self) -> bool {
+        self.header_below_title
     }
 
     pub fn header(&self) -> &Header {
@@ -223,20 +240,25 @@ impl Source {
     pub fn next_row(&mut self) -> Result<Option<&Row>, SourceError> {
         let width = self.header.names.len();
         let format = self.header.format;
-        loop {
-            // Two-step borrow: decide on a shared borrow, then hand it out.
-            let skip = match self.reader.next_raw()? {
-                None => return Ok(None),
-                Some(row) => row.is_blank() && row.problem.is_none(),
-            };
-            if skip {
-                continue;
+        let row = if let Some(row) = self.pending.pop_front() {
+            self.replayed = row;
+            &mut self.replayed
+        } else {
+            loop {
+                // Two-step borrow: decide on a shared borrow, then hand it out.
+                let skip = match self.reader.next_raw()? {
+                    None => return Ok(None),
+                    Some(row) => row.is_blank() && row.problem.is_none(),
+                };
+                if skip {
+                    continue;
+                }
+                break;
             }
-            break;
-        }
-        let row = match &mut self.reader {
-            Reader::Csv(r) => r.current_mut(),
-            Reader::Sheet(r) => r.current_mut(),
+            match &mut self.reader {
+                Reader::Csv(r) => r.current_mut(),
+                Reader::Sheet(r) => r.current_mut(),
+            }
         };
         if format == Format::Csv && row.problem.is_none() && row.len() != width {
             // Trailing empty cells (a delimiter at the end of every line) are harmless.
@@ -263,28 +285,18 @@ fn detect_format(path: &Path) -> Result<Format, SourceError> {
         .unwrap_or_default();
     match ext.as_str() {
         "xlsx" | "xlsm" | "xlsb" | "xls" | "xla" | "ods" => {
-            let mut magic = [0u8; 8];
-            let n = read_prefix(path, &mut magic)?;
-            let looks_binary = magic[..n].starts_with(b"PK\x03\x04")
-                || magic[..n].starts_with(&[0xD0, 0xCF, 0x11, 0xE0]);
-            if n > 0 && !looks_binary && magic[..n].iter().all(|b| b.is_ascii() && *b != 0) {
-                return Err(SourceError::new(
-                    path,
-                    format!(
-                        "the file is named .{ext} but holds plain text, not a workbook; \
-                         if it is a CSV export, rename it to .csv"
-                    ),
-                ));
+            let mut head = [0u8; 2048];
+            let n = read_prefix(path, &mut head)?;
+            match not_a_workbook(&head[..n]) {
+                None => Ok(Format::Workbook),
+                Some(what) => Err(SourceError::new(path, what.advice(&ext))),
             }
-            Ok(Format::Workbook)
         }
         "csv" | "txt" | "tsv" | "dat" | "prn" => Ok(Format::Csv),
         _ => {
             let mut magic = [0u8; 8];
             let n = read_prefix(path, &mut magic)?;
-            if magic[..n].starts_with(b"PK\x03\x04")
-                || magic[..n].starts_with(&[0xD0, 0xCF, 0x11, 0xE0])
-            {
+            if is_workbook_container(&magic[..n]) {
                 Err(SourceError::new(
                     path,
                     "this looks like a workbook; give the file its extension (.xlsx, .xls, .xlsb or .ods)",
@@ -294,6 +306,110 @@ fn detect_format(path: &Path) -> Result<Format, SourceError> {
             }
         }
     }
+}
+
+/// A zip (xlsx, xlsb, ods) or an OLE compound file (xls).
+fn is_workbook_container(head: &[u8]) -> bool {
+    head.starts_with(b"PK\x03\x04") || head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0])
+}
+
+/// What a file named as a workbook holds instead, as banking systems
+/// export it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Impostor {
+    /// A web page: many systems write an HTML table and call it `.xls`.
+    Html,
+    /// Excel 2003's XML spreadsheet, which calamine cannot read.
+    XmlSpreadsheet,
+    Pdf,
+    /// CSV or other text, in any encoding.
+    Text,
+}
+
+impl Impostor {
+    fn advice(self, ext: &str) -> String {
+        match self {
+            Impostor::Html => format!(
+                "the file is named .{ext} but holds a web page (HTML), not a workbook; \
+                 open it in Excel or LibreOffice and save it as .xlsx, or export it as CSV"
+            ),
+            Impostor::XmlSpreadsheet => format!(
+                "the file is named .{ext} but holds an Excel 2003 XML spreadsheet; \
+                 open it in Excel or LibreOffice and save it as .xlsx"
+            ),
+            Impostor::Pdf => format!(
+                "the file is named .{ext} but holds a PDF document, not a workbook; \
+                 ask for the portfolio as .xlsx or CSV"
+            ),
+            Impostor::Text => format!(
+                "the file is named .{ext} but holds plain text, not a workbook; \
+                 if it is a CSV export, rename it to .csv"
+            ),
+        }
+    }
+}
+
+/// `None` when `head` may be a workbook (or is something calamine will
+/// judge better); otherwise what the file is instead. Text is recognised
+/// whatever its first bytes: an accented first header, a BOM, UTF-16.
+fn not_a_workbook(head: &[u8]) -> Option<Impostor> {
+    if head.is_empty() || is_workbook_container(head) {
+        return None;
+    }
+    if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
+        return Some(Impostor::Text);
+    }
+    let body = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let start = body
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(body.len());
+    let lower = body[start..].to_ascii_lowercase();
+    let contains = |needle: &[u8]| lower.windows(needle.len()).any(|w| w == needle);
+    if lower.starts_with(b"%pdf-") {
+        return Some(Impostor::Pdf);
+    }
+    if lower.starts_with(b"<") {
+        if contains(b"urn:schemas-microsoft-com:office:spreadsheet") {
+            return Some(Impostor::XmlSpreadsheet);
+        }
+        let html_tags: [&[u8]; 6] = [
+            b"<html",
+            b"<!doctype html",
+            b"<table",
+            b"<meta",
+            b"<body",
+            b"<tr",
+        ];
+        if html_tags.iter().any(|t| contains(t)) {
+            return Some(Impostor::Html);
+        }
+    }
+    // Text in any single-byte encoding or UTF-8: no control bytes other
+    // than the ones text uses (tab, line ends, form feed, Ctrl-Z).
+    let text_like = body
+        .iter()
+        .all(|&b| b >= 0x20 || matches!(b, b'\t' | b'\n' | b'\r' | 0x0C | 0x1A));
+    text_like.then_some(Impostor::Text)
+}
+
+/// `inspect` reads on where an import refuses: when the options force a
+/// single-byte encoding on a CSV that is UTF-8, this says so (the message an
+/// import would stop with), and the file can be read without the encoding.
+pub fn forced_encoding_conflict(path: &Path, opts: &SourceOptions) -> Option<String> {
+    let forced = opts.encoding?;
+    if detect_format(path).ok()? != Format::Csv {
+        return None;
+    }
+    let mut bom = [0u8; 3];
+    let n = read_prefix(path, &mut bom).ok()?;
+    if bom[..n].starts_with(b"\xEF\xBB\xBF")
+        || bom[..n.min(2)] == [0xFF, 0xFE]
+        || bom[..n.min(2)] == [0xFE, 0xFF]
+    {
+        return None;
+    }
+    csv::utf8_under_single_byte(path, forced).ok().flatten()
 }
 
 fn read_prefix(path: &Path, buf: &mut [u8]) -> Result<usize, SourceError> {
@@ -318,13 +434,30 @@ pub(crate) fn open_error(e: &std::io::Error) -> String {
     }
 }
 
+/// How many rows that are not blank are read ahead, below a first row that
+/// cannot be a header, to find the header under a title block.
+const TITLE_LOOKAHEAD_ROWS: usize = 20;
+
+/// The header, and the rows read past it while looking for it.
+struct FoundHeader {
+    header: Header,
+    pending: VecDeque<Row>,
+    below_title: bool,
+}
+
+/// Finds the header: row `header_row` when given; otherwise the first row
+/// that is not blank, unless that row has fewer than two names (a title,
+/// a bank's name, a cut-off date). Then the header is the row with the
+/// most text cells among the next rows, the first of them on a tie: column
+/// names are all text, a title has one or two cells, and data rows have
+/// numbers, dates or empty cells among them.
 fn find_header(
     path: &Path,
     reader: &mut Reader,
     header_row: Option<u64>,
     format: Format,
     info: &SourceInfo,
-) -> Result<Header, SourceError> {
+) -> Result<FoundHeader, SourceError> {
     let where_ = match info {
         SourceInfo::Sheet(s) => format!("sheet \"{}\"", s.sheet),
         SourceInfo::Csv(_) => "the file".to_string(),
@@ -366,29 +499,83 @@ fn find_header(
                 format!("header row {}: {p}", row.number),
             ));
         }
-        let mut names = Vec::with_capacity(row.len());
-        for i in 0..row.len() {
-            let name = match row.get(i) {
-                CellRef::Empty => String::new(),
-                CellRef::Text(s) => s.to_string(),
-                CellRef::Number(n) => crate::value::format_float(n),
-                CellRef::Int(n) => n.to_string(),
-                CellRef::Bool(b) => b.to_string().to_uppercase(),
-                CellRef::Date(d) => d.format("%Y-%m-%d").to_string(),
-                CellRef::Error(e) => e.to_string(),
+        if header_row.is_some() || text_cells(row) >= 2 {
+            return Ok(FoundHeader {
+                header: header_of(row, format),
+                pending: VecDeque::new(),
+                below_title: false,
+            });
+        }
+        let first = row.clone();
+        let mut ahead: Vec<Row> = Vec::new();
+        while ahead.len() < TITLE_LOOKAHEAD_ROWS {
+            match reader.next_raw()? {
+                None => break,
+                Some(r) if r.is_blank() && r.problem.is_none() => {}
+                Some(r) => ahead.push(r.clone()),
+            }
+        }
+        // The header must have data below it: the last row read cannot be it.
+        let mut best: Option<(usize, usize)> = None;
+        for (k, r) in ahead.iter().enumerate().take(ahead.len().saturating_sub(1)) {
+            let n = if r.problem.is_none() {
+                text_cells(r)
+            } else {
+                0
             };
-            names.push(name);
+            if n >= 2 && best.is_none_or(|(_, b)| n > b) {
+                best = Some((k, n));
+            }
         }
-        // Trailing unnamed columns (stray formatting in a workbook, a delimiter
-        // at the end of the header line) are not columns.
-        while names.last().is_some_and(|n| n.trim().is_empty()) {
-            names.pop();
-        }
-        return Ok(Header {
-            names,
-            row: row.number,
-            format,
+        return Ok(match best {
+            Some((k, _)) => {
+                let mut rest: VecDeque<Row> = ahead.into();
+                let header_row = rest.drain(..=k).next_back().expect("k is in range");
+                FoundHeader {
+                    header: header_of(&header_row, format),
+                    pending: rest,
+                    below_title: true,
+                }
+            }
+            None => FoundHeader {
+                header: header_of(&first, format),
+                pending: ahead.into(),
+                below_title: false,
+            },
         });
+    }
+}
+
+/// Cells holding text that is not blank.
+fn text_cells(row: &Row) -> usize {
+    (0..row.len())
+        .filter(|&i| matches!(row.get(i), CellRef::Text(t) if !t.trim().is_empty()))
+        .count()
+}
+
+fn header_of(row: &Row, format: Format) -> Header {
+    let mut names = Vec::with_capacity(row.len());
+    for i in 0..row.len() {
+        let name = match row.get(i) {
+            CellRef::Empty => String::new(),
+            CellRef::Text(s) => s.to_string(),
+            CellRef::Number(n) => crate::value::format_float(n),
+            CellRef::Int(n) => n.to_string(),
+            CellRef::Bool(b) => b.to_string().to_uppercase(),
+            CellRef::Date(d) => d.format("%Y-%m-%d").to_string(),
+            CellRef::Error(e) => e.to_string(),
+        };
+        names.push(name);
+    }
+    // Trailing unnamed columns (stray formatting in a workbook, a delimiter
+    // at the end of the header line) are not columns.
+    while names.last().is_some_and(|n| n.trim().is_empty()) {
+        names.pop();
+    }
+    Header {
+        names,
+        row: row.number,
+        format,
     }
 }
 

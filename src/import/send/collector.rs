@@ -11,7 +11,8 @@ use super::{Event, Mode};
 use crate::import::{RunError, Summary};
 use crate::ledger::{Ledger, Note, RunEnd, SentNote};
 use crate::progress::Progress;
-use crate::results::{Journal, Outcome, PayloadWriter, RejectsWriter, Status};
+use crate::results::{Journal, Outcome, PayloadWriter, Status};
+use crate::workbook_out::Rejects;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -29,7 +30,7 @@ pub(super) struct Collector {
     consecutive_transient: u32,
     journal: Option<Journal>,
     payloads: Option<PayloadWriter>,
-    rejects: Option<RejectsWriter>,
+    rejects: Option<Rejects>,
     progress: Progress,
     summary: Summary,
     /// The first local write failure (ledger, results, payloads, rejects).
@@ -50,7 +51,7 @@ impl Collector {
         breaker: u32,
         journal: Journal,
         payloads: Option<PayloadWriter>,
-        rejects: Option<RejectsWriter>,
+        rejects: Option<Rejects>,
         progress: Progress,
     ) -> Collector {
         Collector {
@@ -136,7 +137,7 @@ impl Collector {
             }
             if let (Some(r), Some(cells)) = (self.rejects.as_mut(), cells) {
                 if !outcome.status.is_success() {
-                    if let Err(e) = r.write(cells, &outcome.error) {
+                    if let Err(e) = r.write(outcome.row, cells, &outcome.error) {
                         self.rejects = None;
                         self.fail_write("the rejects", e);
                     }
