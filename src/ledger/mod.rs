@@ -525,7 +525,7 @@ impl Ledger {
         let (count, id_bytes): (i64, Option<i64>) = self
             .conn
             .query_row(
-                "SELECT count(*), sum(length(crm_id)) FROM obligations WHERE scope = ?1",
+                "SELECT count(*), sum(length(crm_id)) FROM obligations WHERE +scope = ?1",
                 [scope],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
@@ -534,7 +534,9 @@ impl Ledger {
         let mut st = self
             .conn
             .prepare(
-                "SELECT id, wolkvox_id, obligation_id, crm_id, body_fp FROM obligations WHERE scope = ?1",
+                // `+scope`: read the table in its own order, not through the
+                // unique index, which would cost a random look-up per row.
+                "SELECT id, wolkvox_id, obligation_id, crm_id, body_fp FROM obligations WHERE +scope = ?1",
             )
             .map_err(|e| self.err(e))?;
         let mut rows = st.query([scope]).map_err(|e| self.err(e))?;
