@@ -135,6 +135,10 @@ pub struct InitArgs {
     /// The CRM operation to write into [request].
     #[arg(long)]
     pub operation: Option<String>,
+    /// A records export (CSV or workbook) to find each row's wolkvox_id in: the starter
+    /// mapping joins it by the column the two files share.
+    #[arg(long, value_name = "FILE")]
+    pub lookup: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -239,9 +243,13 @@ pub fn run(cli: Cli) -> i32 {
                 &args.input,
                 args.sheet.as_deref(),
                 args.operation.as_deref(),
+                args.lookup.as_deref(),
             ) {
-                Ok(text) => {
-                    print!("{text}");
+                Ok(starter) => {
+                    print!("{}", starter.text);
+                    for note in &starter.notes {
+                        eprintln!("note: {note}");
+                    }
                     exit::OK
                 }
                 Err(e) => fail(e),

@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod init;
+pub mod join;
 pub mod lookup;
 pub mod suggest;
 
