@@ -91,12 +91,15 @@ impl Normalize {
 pub fn key_text(cell: CellRef<'_>) -> Result<Cow<'_, str>, value::ValueError> {
     match cell {
         CellRef::Date(d) => Ok(Cow::Owned(d.format("%Y-%m-%d").to_string())),
-        other => value::cell_text_ref(other, &iso_date()),
+        other => value::cell_text_ref(other, iso_date()),
     }
 }
 
-fn iso_date() -> DateFormat {
-    DateFormat::new("%Y-%m-%d").expect("valid")
+/// Parsed once: a format parsed per cell was most of a large table's load.
+fn iso_date() -> &'static DateFormat {
+    static ISO: std::sync::LazyLock<DateFormat> =
+        std::sync::LazyLock::new(|| DateFormat::new("%Y-%m-%d").expect("valid"));
+    &ISO
 }
 
 /// What kind of cell a stored value came from, kept in the top two bits of
@@ -423,7 +426,7 @@ impl LookupTable {
             CellRef::Int(i) => (Cow::Owned(i.to_string()), Kind::Int),
             CellRef::Date(d) => (Cow::Owned(d.format("%Y-%m-%d").to_string()), Kind::Date),
             other => (
-                value::cell_text_ref(other, &iso_date())
+                value::cell_text_ref(other, iso_date())
                     .map_err(|e| cell_error(&self.value_column, e))?,
                 Kind::Text,
             ),
@@ -500,7 +503,7 @@ fn shown(cell: CellRef<'_>) -> String {
     match cell {
         CellRef::Number(n) => value::format_float(n),
         CellRef::Date(d) => d.format("%d/%m/%Y").to_string(),
-        other => value::cell_text(other, &iso_date()).unwrap_or_default(),
+        other => value::cell_text(other, iso_date()).unwrap_or_default(),
     }
 }
 
