@@ -198,7 +198,7 @@ impl Mapping {
         for (field, spec) in file.fields.iter() {
             match spec {
                 None if field == "wolkvox_id" => problems.push(
-                    "[fields] wolkvox_id is required: the column (or constant) with the collections record each obligation belongs to".into(),
+                    "[fields] wolkvox_id is required: the CRM's id of the collections record each obligation is added to, from a column, a lookup or a constant (docs/mapping.md, \"Where wolkvox_id comes from\")".into(),
                 ),
                 None if field == "id" => problems.push(
                     "[fields] id is required: the column with the obligation's number".into(),

@@ -302,7 +302,7 @@ total_balance = { value = "abc", type = "number" }
             "[source] header_row = 0: rows are numbered from 1",
             "[source] date_formats: \"%Q\" is not a valid date format (use strftime codes such as %d/%m/%Y)",
             "[request] operation is empty; set it to your CRM operation's name",
-            "[fields] wolkvox_id is required: the column (or constant) with the collections record each obligation belongs to",
+            "[fields] wolkvox_id is required: the CRM's id of the collections record each obligation is added to, from a column, a lookup or a constant (docs/mapping.md, \"Where wolkvox_id comes from\")",
             "[fields] id is required: the column with the obligation's number",
             "[fields] name has both column and value; use column to read it from the file or value for a constant, not both",
             "[fields] total_balance: value \"abc\" is not a number (decimal separator \".\")",
