@@ -308,6 +308,65 @@ fn a_windows_1252_lookup_file_is_detected() {
     assert_joined(&out);
 }
 
+#[test]
+fn a_real_run_sends_the_looked_up_ids_and_a_bad_lookup_sends_nothing() {
+    use common::FakeServer;
+    use wolkvox_import::fake_crm::FakeCrmOptions;
+    let wd = Workdir::new();
+    wd.write("cartera.csv", PORTFOLIO);
+    std::fs::create_dir(wd.path("datos")).unwrap();
+    wd.write("datos/expedientes.csv", RECORDS);
+    wd.write("m.toml", mapping(CSV_LOOKUP));
+    let fake = FakeServer::start(FakeCrmOptions::default());
+    let base = fake.base_url();
+    let import = |mapping: &str, output: &str| {
+        let mut cmd = wd.command(&[
+            "import",
+            "cartera.csv",
+            "--mapping",
+            mapping,
+            "--server",
+            &base,
+            "--output",
+            output,
+        ]);
+        cmd.env("WOLKVOX_TOKEN", "fake-token")
+            .env("WOLKVOX_LEDGER", wd.path("ledger.sqlite"));
+        common::Run::from(cmd.output().expect("run binary"))
+    };
+    let run = import("m.toml", "sent.results.csv");
+    assert_eq!(run.code, 1, "{run:?}");
+    let mut sent: Vec<(String, String)> = fake
+        .ledger()
+        .iter()
+        .map(|e| {
+            (
+                e["obligation"].as_str().unwrap().to_string(),
+                e["wolkvox_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    sent.sort();
+    let want = [("OB-1", "61fa3"), ("OB-2", "7b2c1"), ("OB-4", "7b2c1")];
+    assert_eq!(
+        sent,
+        want.map(|(a, b)| (a.to_string(), b.to_string())).to_vec()
+    );
+
+    // A lookup file that is not there: not one request, not even the
+    // token's quota check.
+    let before = fake.stats().requests;
+    wd.write("bad.toml", mapping(&CSV_LOOKUP.replace("datos/", "otros/")));
+    let run = import("bad.toml", "bad.results.csv");
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("otros/expedientes.csv: no such file"),
+        "{run:?}"
+    );
+    assert_eq!(fake.stats().requests, before);
+    assert!(!wd.path("bad.results.csv").exists());
+}
+
 // ---------------------------------------------------------------- the bundled samples
 
 fn repo(path: &str) -> std::path::PathBuf {
