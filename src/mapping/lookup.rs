@@ -178,15 +178,15 @@ impl<'a> Found<'a> {
 
 /// Two rows that give one key two values.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Conflict {
+struct Conflict {
     /// The key, normalised.
-    pub key: String,
-    pub first_row: u64,
+    key: String,
+    first_row: u64,
 }
 
 /// Keys and values in one arena, indexed by a hash table of entry numbers.
 #[derive(Debug, Clone, Default)]
-pub struct KeyIndex {
+struct KeyIndex {
     text: String,
     entries: Vec<Entry>,
     index: HashTable<u32>,
@@ -195,10 +195,10 @@ pub struct KeyIndex {
 
 /// A lookup file grown past what 32-bit offsets address.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TooLarge;
+struct TooLarge;
 
 impl KeyIndex {
-    pub fn with_capacity(keys: usize) -> KeyIndex {
+    fn with_capacity(keys: usize) -> KeyIndex {
         KeyIndex {
             entries: Vec::with_capacity(keys),
             index: HashTable::with_capacity(keys),
@@ -206,16 +206,16 @@ impl KeyIndex {
         }
     }
 
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.entries.len()
     }
 
-    pub fn is_empty(&self) -> bool {
+    fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
     /// Heap bytes held, for the log line that states a table's memory.
-    pub fn heap_bytes(&self) -> usize {
+    fn heap_bytes(&self) -> usize {
         self.text.capacity()
             + self.entries.capacity() * std::mem::size_of::<Entry>()
             + self.index.allocation_size()
@@ -285,7 +285,7 @@ impl KeyIndex {
     }
 
     /// The value stored for `key` (already normalised).
-    pub fn get(&self, key: &str) -> Option<Found<'_>> {
+    fn get(&self, key: &str) -> Option<Found<'_>> {
         let hash = self.hasher.hash_one(key);
         let i = *self.index.find(hash, |&i| {
             Self::key_of(&self.text, self.entries[i as usize]) == key
