@@ -7,7 +7,7 @@
 #   QUICK=1 bash bench/run.sh         # skip the 2M-row CSV and the 1M-row import
 #   REPEAT=5 bash bench/run.sh        # repetitions of each key measurement (default 3)
 #   BIG_REPEAT=3 bash bench/run.sh    # repetitions of the 1M-row import (default 1, about 1 min each)
-#   ONLY=csv,xlsx bash bench/run.sh   # some sections: csv xlsx latency throughput bigimport
+#   ONLY=csv,xlsx bash bench/run.sh   # some sections: csv xlsx latency throughput bigimport lookup
 #   BENCH_DIR=/some/dir bash bench/run.sh   # where inputs and outputs go (default target/bench)
 #
 # Self-contained: installs wrk and GNU time with apt-get when they are
@@ -22,7 +22,7 @@ cd "$ROOT"
 
 QUICK=${QUICK:-0}
 REPEAT=${REPEAT:-3}
-ONLY=${ONLY:-csv,xlsx,latency,throughput,bigimport}
+ONLY=${ONLY:-csv,xlsx,latency,throughput,bigimport,lookup}
 WORK=${BENCH_DIR:-$ROOT/target/bench}
 MAPPING=$ROOT/bench/portfolio.toml
 LUA=$ROOT/bench/insert.lua
@@ -384,6 +384,84 @@ if want bigimport && [[ $QUICK != 1 ]]; then
             "$(verdict "$(median big.rss)" "<" 100)"
         row "Import of 1,000,000 rows: speed (wall clock)" big.rps "rows/s" 0 "—" "—"
         row "(context) the fake CRM's own peak memory in that run" big.fake.rss "GiB" 1 "—" "—"
+    fi
+fi
+
+# --- 6. a 1,000,000-key lookup: read time and memory -----------------------------------
+if want lookup; then
+    gen records-csv registros1m.csv 1000000
+    gen records-xlsx registros1m.xlsx 1000000
+    gen csv p2k.csv 2000
+    # The mapping names its lookup file relative to itself, so it goes
+    # beside the generated files.
+    cp "$ROOT/bench/portfolio-lookup.toml" "$WORK/lookup.toml"
+    sed 's/registros1m\.csv/registros1m.xlsx/' "$ROOT/bench/portfolio-lookup.toml" >"$WORK/lookup-xlsx.toml"
+    n=$((REPEAT < 5 ? 5 : REPEAT))
+    say "lookup: dry run of 2,000 rows with a 1,000,000-key lookup (CSV, then xlsx) vs none, ×$n (load $(load))"
+    out=$WORK/out/p2k.lookup.results.csv
+    # The importer logs the table's own read time and heap: "seconds=0.81 mib=56.8".
+    logged() { grep -o "$1=[0-9.]*" "$WORK/out/last.err" | head -n 1 | cut -d= -f2; }
+    for ((i = 1; i <= n; i++)); do
+        fresh "$out"
+        run_timed 300 "$BIN" import "$WORK/p2k.csv" -m "$WORK/lookup.toml" --dry-run -o "$out"
+        record lookup.csv.read "$(logged seconds)"
+        record lookup.csv.wall "$WALL"
+        record lookup.csv.rss "$(awk -v k="$RSS_KB" 'BEGIN { print k / 1024 }')"
+        record lookup.csv.heap "$(logged mib)"
+        csv_read=$(logged seconds)
+        fresh "$out"
+        run_timed 300 "$BIN" import "$WORK/p2k.csv" -m "$MAPPING" --dry-run -o "$out"
+        record lookup.none.wall "$WALL"
+        record lookup.none.rss "$(awk -v k="$RSS_KB" 'BEGIN { print k / 1024 }')"
+        fresh "$out"
+        run_timed 600 "$BIN" import "$WORK/p2k.csv" -m "$WORK/lookup-xlsx.toml" --dry-run -o "$out"
+        record lookup.xlsx.read "$(logged seconds)"
+        record lookup.xlsx.rss "$(awk -v k="$RSS_KB" 'BEGIN { print k / 1024 }')"
+        xlsx_read=$(logged seconds)
+        # The floor for the workbook: calamine alone streaming the same sheet.
+        run_timed 600 "$CALAMINE" "$WORK/registros1m.xlsx" stream
+        record lookup.xlsx.calamine "$WALL"
+        say "  CSV lookup read in ${csv_read}s; xlsx lookup read in ${xlsx_read}s (calamine alone ${WALL}s)"
+    done
+    fresh "$out"
+    if [[ $QUICK != 1 ]]; then
+        gen csv p1m.csv 1000000
+        say "lookup: 1,000,000-row dry run, every row joined ×$REPEAT (load $(load))"
+        out=$WORK/out/p1m.lookup.results.csv
+        for ((i = 1; i <= REPEAT; i++)); do
+            fresh "$out"
+            run_timed 900 "$BIN" import "$WORK/p1m.csv" -m "$WORK/lookup.toml" --dry-run -o "$out"
+            record lookup.p1m.rps "$(awk -v w="$WALL" 'BEGIN { print 1000000 / w }')"
+            record lookup.p1m.rss "$(awk -v k="$RSS_KB" 'BEGIN { print k / 1024 }')"
+            joined=$WALL
+            # Paired with the same dry run without the lookup, so both see
+            # the same load.
+            fresh "$out"
+            run_timed 900 "$BIN" import "$WORK/p1m.csv" -m "$MAPPING" --dry-run -o "$out"
+            record lookup.p1m.none.rps "$(awk -v w="$WALL" 'BEGIN { print 1000000 / w }')"
+            record lookup.p1m.extra "$(awk -v a="$joined" -v b="$WALL" 'BEGIN { print a - b }')"
+            say "  joined ${joined}s, without the lookup ${WALL}s"
+        done
+        fresh "$out"
+    fi
+    m=$(median lookup.csv.read)
+    row "Lookup of 1,000,000 keys, CSV (85 MB, 6 cols): read time (logged)" lookup.csv.read "s" 2 "< 2 s" "$(verdict "$m" "<" 2)"
+    m=$(median lookup.csv.rss)
+    row "Dry run of 2,000 rows with that lookup: peak RSS" lookup.csv.rss "MiB" 1 "< 150 MiB" "$(verdict "$m" "<" 150)"
+    row "(context) the table's own heap (logged)" lookup.csv.heap "MiB" 1 "—" "—"
+    row "(context) the same dry run with that lookup: wall clock" lookup.csv.wall "s" 2 "—" "—"
+    row "(context) the same dry run without a lookup: wall clock" lookup.none.wall "s" 2 "—" "—"
+    row "(context) the same dry run without a lookup: peak RSS" lookup.none.rss "MiB" 1 "—" "—"
+    m=$(median lookup.xlsx.read)
+    row "Lookup of 1,000,000 keys, xlsx (6 cols, documents as numbers): read time (logged)" lookup.xlsx.read "s" 2 "< 2 s" "$(verdict "$m" "<" 2)"
+    m=$(median lookup.xlsx.rss)
+    row "Dry run of 2,000 rows with the xlsx lookup: peak RSS" lookup.xlsx.rss "MiB" 1 "< 150 MiB" "$(verdict "$m" "<" 150)"
+    row "(context) calamine alone streaming that workbook" lookup.xlsx.calamine "s" 2 "—" "—"
+    if [[ $QUICK != 1 ]]; then
+        row "(diagnostic) 1,000,000-row CSV dry run, every row joined: speed" lookup.p1m.rps "rows/s" 0 "—" "—"
+        row "(diagnostic) the same dry run without the lookup, paired: speed" lookup.p1m.none.rps "rows/s" 0 "—" "—"
+        row "(diagnostic) joined minus not joined, per pair (table read included)" lookup.p1m.extra "s" 2 "—" "—"
+        row "(diagnostic) 1,000,000-row CSV dry run, every row joined: peak RSS" lookup.p1m.rss "MiB" 1 "—" "—"
     fi
 fi
 

@@ -4,7 +4,17 @@
 //! ```text
 //! cargo run --release --example gen_portfolio -- csv  OUT.csv  ROWS
 //! cargo run --release --example gen_portfolio -- xlsx OUT.xlsx ROWS
+//! cargo run --release --example gen_portfolio -- records-csv  OUT.csv  KEYS
+//! cargo run --release --example gen_portfolio -- records-xlsx OUT.xlsx KEYS
 //! ```
+//!
+//! `records-*` writes the CRM's export of collections records for the same
+//! portfolio, to benchmark a lookup (`bench/portfolio-lookup.toml`): KEYS
+//! records, one per distinct `Documento` of the portfolio's rows in order
+//! (so a portfolio of up to about KEYS rows finds every row's record),
+//! with the document written with thousands dots as CRMs do
+//! (`1.020.345.678`), joined with `normalize = "digits"`. Six columns, as
+//! `samples/expedientes.csv`.
 //!
 //! Both files hold the same 15 columns with Spanish headers, as banks export
 //! them. The CSV is UTF-8, `;`-delimited, with decimal commas (and dots for
@@ -308,8 +318,103 @@ fn write_xlsx(path: &Path, rows: u64) -> Result<(), XlsxError> {
     workbook.save(path)
 }
 
+const RECORD_HEADERS: [&str; 6] = [
+    "wolkvox_id",
+    "Tipo Identificación",
+    "Identificación",
+    "Nombre",
+    "Ciudad",
+    "Fecha Creación",
+];
+
+/// `1020345678` → `1.020.345.678`.
+fn dotted(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (k, ch) in digits.chars().enumerate() {
+        if k > 0 && (digits.len() - k).is_multiple_of(3) {
+            out.push('.');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// The records behind the portfolio: for each row in order, its client's
+/// record the first time its document appears, until `keys` records.
+fn records(
+    keys: u64,
+    mut each: impl FnMut(u64, &Record) -> Result<(), String>,
+) -> Result<(), String> {
+    let mut rng = Rng(0x00C0_FFEE);
+    let mut seen = std::collections::HashSet::with_capacity(keys as usize);
+    let mut written = 0;
+    let mut i = 0;
+    while written < keys {
+        let r = record(&mut rng, i);
+        i += 1;
+        if seen.insert(r.document) {
+            each(written, &r)?;
+            written += 1;
+        }
+    }
+    Ok(())
+}
+
+fn write_records_csv(path: &Path, keys: u64) -> Result<(), String> {
+    let file = File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(BufWriter::with_capacity(256 * 1024, file));
+    w.write_record(RECORD_HEADERS).map_err(|e| e.to_string())?;
+    records(keys, |_, r| {
+        w.write_record([
+            r.record_id.as_str(),
+            "CC",
+            &dotted(r.document),
+            &r.client,
+            r.city,
+            &date_dmy(r.last_pay_date),
+        ])
+        .map_err(|e| e.to_string())
+    })?;
+    let mut inner = w.into_inner().map_err(|e| e.to_string())?;
+    inner.flush().map_err(|e| e.to_string())
+}
+
+fn write_records_xlsx(path: &Path, keys: u64) -> Result<(), String> {
+    if keys + 1 > 1_048_576 {
+        return Err(XlsxError::RowColumnLimitError.to_string());
+    }
+    let x = |e: XlsxError| e.to_string();
+    let mut workbook = Workbook::new();
+    let bold = Format::new().set_bold();
+    let mut sheet = workbook.new_worksheet_with_low_memory();
+    sheet.set_name("Registros").map_err(x)?;
+    for (c, h) in RECORD_HEADERS.iter().enumerate() {
+        sheet
+            .write_string_with_format(0, c as u16, *h, &bold)
+            .map_err(x)?;
+    }
+    records(keys, |i, r| {
+        let row = (i + 1) as u32;
+        sheet.write_string(row, 0, &r.record_id).map_err(x)?;
+        sheet.write_string(row, 1, "CC").map_err(x)?;
+        // A workbook export keeps the document as a number cell.
+        sheet.write_number(row, 2, r.document as f64).map_err(x)?;
+        sheet.write_string(row, 3, &r.client).map_err(x)?;
+        sheet.write_string(row, 4, r.city).map_err(x)?;
+        sheet
+            .write_string(row, 5, date_dmy(r.last_pay_date))
+            .map_err(x)?;
+        Ok(())
+    })?;
+    workbook.push_worksheet(sheet);
+    workbook.save(path).map_err(x)
+}
+
 fn usage() -> ExitCode {
-    eprintln!("usage: gen_portfolio csv|xlsx OUT ROWS");
+    eprintln!("usage: gen_portfolio csv|xlsx|records-csv|records-xlsx OUT ROWS");
     ExitCode::from(2)
 }
 
@@ -325,6 +430,8 @@ fn main() -> ExitCode {
     let result = match kind.as_str() {
         "csv" => write_csv(path, rows),
         "xlsx" => write_xlsx(path, rows).map_err(|e| e.to_string()),
+        "records-csv" => write_records_csv(path, rows),
+        "records-xlsx" => write_records_xlsx(path, rows),
         _ => return usage(),
     };
     match result {

@@ -1,6 +1,8 @@
 //! Writes the sample portfolio files in `samples/`: the same Colombian bank
 //! portfolio ("cartera") as a legacy CSV export and as an Excel workbook,
-//! each with a handful of deliberately bad rows.
+//! each with a handful of deliberately bad rows; and the CRM's export of its
+//! collections records ("expedientes"), which gives each client's
+//! `wolkvox_id` through a lookup.
 //!
 //! Run it with `cargo run --example make_samples`. The output is the same on
 //! every run (a fixed seed, a fixed creation date in the workbook), so the
@@ -42,12 +44,17 @@ const HEADER: [&str; 23] = [
 ];
 
 // Column indexes the flaws and formats refer to.
+const ID_REGISTRO: usize = 0;
+const TIPO_DOCUMENTO: usize = 1;
+const NRO_DOCUMENTO: usize = 2;
+const NOMBRE_CLIENTE: usize = 3;
 const NRO_OBLIGACION: usize = 4;
 const SALDO_TOTAL: usize = 8;
 const VALOR_ULTIMO_PAGO: usize = 9;
 const FECHA_ULTIMO_PAGO: usize = 10;
 const FECHA_VENCIMIENTO: usize = 11;
 const DIAS_MORA: usize = 12;
+const CIUDAD: usize = 14;
 const DIRECCION: usize = 16;
 const TEL_FIJO: usize = 18;
 
@@ -705,18 +712,149 @@ fn write_xlsx(p: &Portfolio, path: &Path) -> Result<(), XlsxError> {
     wb.save(path)
 }
 
+/// The columns of the CRM's records export, in its order.
+const EXPEDIENTES_HEADER: [&str; 6] = [
+    "wolkvox_id",
+    "Tipo Identificación",
+    "Identificación",
+    "Nombre",
+    "Ciudad",
+    "Fecha Creación",
+];
+
+/// Clients the CRM has records for that are not in this portfolio: a records
+/// export holds every record, not only today's file's.
+const OTHER_RECORDS: usize = 4;
+
+/// A document number as the CRM writes it, unlike the bank: a CC with
+/// thousands dots (`61.249.230`), a CE padded with zeros to ten digits
+/// (`0000580342`), a NIT with dots before its check digit
+/// (`840.171.132-2`). Only `normalize = "digits"` makes them meet.
+fn crm_document(tipo: &str, digits: &str) -> String {
+    let dotted = |d: &str| {
+        let mut out = String::new();
+        for (i, ch) in d.chars().enumerate() {
+            if i > 0 && (d.len() - i).is_multiple_of(3) {
+                out.push('.');
+            }
+            out.push(ch);
+        }
+        out
+    };
+    match tipo {
+        "CE" => format!("{digits:0>10}"),
+        "NIT" => match digits.split_once('-') {
+            Some((nit, check)) => format!("{}-{check}", dotted(nit)),
+            None => dotted(digits),
+        },
+        _ => dotted(digits),
+    }
+}
+
+/// The CRM's export of its collections records: one per client of the
+/// portfolio (the `ID Registro` rows of one client share it), and a few
+/// records of other clients, in the order the CRM created them.
+fn expedientes(p: &Portfolio) -> Vec<[String; 6]> {
+    // Its own seed, so the portfolio's files do not change with this list.
+    let mut rng = Rng(20_240_701);
+    let mut clients: Vec<[String; 4]> = Vec::new();
+    for row in &p.rows {
+        let cell = |c: usize| match &row[c] {
+            Value::Text(s) => s.clone(),
+            Value::Code { digits, .. } => digits.clone(),
+            other => panic!("column {c} holds {other:?}"),
+        };
+        if !clients.iter().any(|c| c[0] == cell(ID_REGISTRO)) {
+            clients.push([
+                cell(ID_REGISTRO),
+                cell(TIPO_DOCUMENTO),
+                cell(NRO_DOCUMENTO),
+                format!("{}|{}", cell(NOMBRE_CLIENTE), cell(CIUDAD)),
+            ]);
+        }
+    }
+    for n in 0..OTHER_RECORDS {
+        let first = *rng.pick(FIRST_NAMES);
+        let (s1, s2) = (*rng.pick(SURNAMES), *rng.pick(SURNAMES));
+        let city = rng.pick(CITIES).0;
+        clients.insert(
+            7 + n * 9,
+            [
+                String::new(),
+                "CC".into(),
+                rng.range(1_000_000_000, 1_100_000_000).to_string(),
+                format!("{first} {s1} {s2}|{city}"),
+            ],
+        );
+    }
+    let mut created = NaiveDate::from_ymd_opt(2021, 3, 1).expect("a real date");
+    clients
+        .iter()
+        .enumerate()
+        .map(|(i, [_, tipo, digits, name_city])| {
+            created += Duration::days(rng.range(5, 40) as i64);
+            let (name, city) = name_city.split_once('|').expect("name|city");
+            // 24 hex digits, like the CRM's record ids: a time part that
+            // grows with the creation date, then random ones.
+            let id = format!(
+                "{:08x}{:016x}",
+                0x6040_0000u64 + i as u64 * 0x0001_3f2b,
+                rng.next()
+            );
+            [
+                id,
+                tipo.clone(),
+                crm_document(tipo, digits),
+                name.to_string(),
+                city.to_string(),
+                created.format("%Y-%m-%d").to_string(),
+            ]
+        })
+        .collect()
+}
+
+/// UTF-8 with a byte-order mark, `,`-delimited, CRLF: how a web
+/// application's "export to CSV" for Excel usually writes, and not how the
+/// bank writes; the reader detects both.
+fn write_expedientes(records: &[[String; 6]], path: &Path) -> std::io::Result<()> {
+    let line = |cells: &[&str]| {
+        let fields: Vec<String> = cells
+            .iter()
+            .map(|s| {
+                if s.contains([',', '"', '\n', '\r']) {
+                    format!("\"{}\"", s.replace('"', "\"\""))
+                } else {
+                    s.to_string()
+                }
+            })
+            .collect();
+        format!("{}\r\n", fields.join(","))
+    };
+    let mut out = String::from("\u{feff}");
+    out.push_str(&line(&EXPEDIENTES_HEADER));
+    for r in records {
+        let cells: Vec<&str> = r.iter().map(String::as_str).collect();
+        out.push_str(&line(&cells));
+    }
+    fs::write(path, out)
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
     fs::create_dir_all(&dir)?;
     let p = portfolio();
     write_csv(&p, &dir.join("cartera.csv"))?;
     write_xlsx(&p, &dir.join("cartera.xlsx"))?;
+    let records = expedientes(&p);
+    write_expedientes(&records, &dir.join("expedientes.csv"))?;
     println!(
-        "wrote {} and {} ({} data rows, a blank row after data row {})",
+        "wrote {} and {} ({} data rows, a blank row after data row {}) and {} ({} records)",
         dir.join("cartera.csv").display(),
         dir.join("cartera.xlsx").display(),
         p.rows.len(),
-        p.blank_after + 1
+        p.blank_after + 1,
+        dir.join("expedientes.csv").display(),
+        records.len()
     );
     Ok(())
 }

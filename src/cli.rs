@@ -216,6 +216,10 @@ pub struct InitArgs {
     /// The CRM operation to write into [request] [default: CHANGE_ME, which sending refuses].
     #[arg(long)]
     pub operation: Option<String>,
+    /// A records export (CSV or workbook) to find each row's wolkvox_id in: the starter
+    /// mapping joins it by the column the two files share.
+    #[arg(long, value_name = "FILE")]
+    pub lookup: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -363,9 +367,13 @@ pub fn run(cli: Cli) -> i32 {
                 args.sheet.as_deref(),
                 args.header_row,
                 args.operation.as_deref(),
+                args.lookup.as_deref(),
             ) {
-                Ok(text) => {
-                    print_out(&text);
+                Ok(starter) => {
+                    print_out(&starter.text);
+                    for note in &starter.notes {
+                        print_err(&format!("note: {note}\n"));
+                    }
                     exit::OK
                 }
                 Err(e) => fail(e),

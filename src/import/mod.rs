@@ -128,8 +128,10 @@ pub(crate) struct Prepared {
 
 pub(crate) fn prepare(settings: &ImportSettings, shape: BodyShape) -> Result<Prepared, RunError> {
     let source = Source::open(&settings.input, &settings.mapping.source)?;
-    let plan = Plan::new(
+    let lookups = crate::mapping::lookup::Lookups::load(&settings.mapping)?;
+    let plan = Plan::new_with_lookups(
         &settings.mapping,
+        &lookups,
         source.header(),
         &settings.operation,
         shape,

@@ -16,6 +16,8 @@ pub struct MappingFile {
     pub request: RequestSection,
     pub fields: FieldsSection,
     pub form: FormSection,
+    /// `[lookups.NAME]` tables, by name.
+    pub lookups: BTreeMap<String, LookupSection>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -58,6 +60,105 @@ pub struct FormSection {
     pub exclude: Vec<String>,
     #[serde(default)]
     pub rename: BTreeMap<String, String>,
+    /// `[form.entries]`: form entries written like fields, in the order the
+    /// file lists them.
+    #[serde(default)]
+    pub entries: FormEntries,
+}
+
+/// `[form.entries]`: `"Name sent in form" = "Column"` or a field table. A
+/// list, not a map, because the entries are sent in the order written.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FormEntries(pub Vec<(String, FieldSpec)>);
+
+impl<'de> Deserialize<'de> for FormEntries {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = FormEntries;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a table of form entries such as \"Asesor\" = { column = \"Cédula\", lookup = \"asesores\" }")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                // The parser hands a table's keys over sorted by name; where
+                // each value sat in the file gives back the written order.
+                let mut entries = Vec::new();
+                while let Some((name, spec)) =
+                    map.next_entry::<String, toml::Spanned<FieldSpecOrColumn>>()?
+                {
+                    entries.push((spec.span().start, name, spec.into_inner().0));
+                }
+                entries.sort_by_key(|(at, _, _)| *at);
+                Ok(FormEntries(
+                    entries
+                        .into_iter()
+                        .map(|(_, name, spec)| (name, spec))
+                        .collect(),
+                ))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// `[lookups.NAME]`: a second file that maps a key column to a value column.
+/// The reading options are those of `[source]`, for that file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookupSection {
+    /// Relative to the mapping file's folder.
+    pub file: String,
+    pub key: String,
+    pub value: String,
+    #[serde(default)]
+    pub normalize: Normalize,
+    #[serde(default)]
+    pub duplicates: Duplicates,
+    pub sheet: Option<String>,
+    pub header_row: Option<i64>,
+    pub delimiter: Option<String>,
+    pub encoding: Option<String>,
+    pub decimal_separator: Option<String>,
+    pub date_formats: Option<Vec<String>>,
+}
+
+impl LookupSection {
+    /// Its reading options, shaped as `[source]` so one check serves both.
+    pub fn source(&self) -> SourceSection {
+        SourceSection {
+            sheet: self.sheet.clone(),
+            header_row: self.header_row,
+            delimiter: self.delimiter.clone(),
+            encoding: self.encoding.clone(),
+            decimal_separator: self.decimal_separator.clone(),
+            date_formats: self.date_formats.clone(),
+        }
+    }
+}
+
+/// How keys are compared, on both sides of a lookup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Normalize {
+    /// As written, after trimming spaces.
+    #[default]
+    Exact,
+    /// Only the digits 0-9, leading zeros dropped: `1.020.345.678`,
+    /// `1020345678` and `001020345678` are one key.
+    Digits,
+    /// Trimmed and lower case: `ABC-12` and `abc-12` are one key.
+    Casefold,
+}
+
+/// What a key that appears twice with different values means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Duplicates {
+    /// The file is refused before any row is read, naming both rows.
+    #[default]
+    Error,
+    /// The first row with the key wins.
+    First,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -89,6 +190,8 @@ pub struct FieldSpec {
     pub default: Option<String>,
     pub required: Option<bool>,
     pub formats: Option<Vec<String>>,
+    /// The name of a `[lookups.NAME]` table: the column's cell is its key.
+    pub lookup: Option<String>,
 }
 
 /// `FieldSpec` accepts a bare string as shorthand for `{ column = "..." }`.
@@ -132,7 +235,7 @@ impl FieldSpec {
 
 /// Every valid key of each table, for suggestions.
 pub const SECTION_KEYS: &[(&str, &[&str])] = &[
-    ("", &["source", "request", "fields", "form"]),
+    ("", &["source", "request", "fields", "form", "lookups"]),
     (
         "source",
         &[
@@ -146,10 +249,28 @@ pub const SECTION_KEYS: &[(&str, &[&str])] = &[
     ),
     ("request", &["operation", "date_format"]),
     ("fields", crate::mapping::API_FIELDS),
-    ("form", &["extra_columns", "exclude", "rename"]),
+    ("form", &["extra_columns", "exclude", "rename", "entries"]),
     (
         "field",
-        &["column", "value", "type", "default", "required", "formats"],
+        &[
+            "column", "value", "type", "default", "required", "formats", "lookup",
+        ],
+    ),
+    (
+        "lookup",
+        &[
+            "file",
+            "key",
+            "value",
+            "normalize",
+            "duplicates",
+            "sheet",
+            "header_row",
+            "delimiter",
+            "encoding",
+            "decimal_separator",
+            "date_formats",
+        ],
     ),
 ];
 
@@ -191,6 +312,8 @@ struct RawMappingFile {
     fields: RawFields,
     #[serde(default)]
     form: FormSection,
+    #[serde(default)]
+    lookups: BTreeMap<String, LookupSection>,
 }
 
 #[derive(Default, Deserialize)]
@@ -234,6 +357,7 @@ impl From<RawMappingFile> for MappingFile {
                 days_delay: f.days_delay,
             },
             form: r.form,
+            lookups: r.lookups,
         }
     }
 }
@@ -309,6 +433,49 @@ rename = { "Tel Celular" = "Celular" }
             Some("Celular")
         );
         assert_eq!(m.form.extra_columns, Some(ExtraColumns::All));
+    }
+
+    #[test]
+    fn the_product_lookup_example_parses() {
+        let text = r#"
+[lookups.expedientes]
+file = "expedientes.xlsx"
+sheet = "Registros"
+key = "Identificación"
+value = "wolkvox_id"
+normalize = "digits"
+
+[fields]
+wolkvox_id = { column = "Cédula", lookup = "expedientes" }
+"#;
+        let m = parse(text).unwrap();
+        let l = &m.lookups["expedientes"];
+        assert_eq!(l.file, "expedientes.xlsx");
+        assert_eq!(l.sheet.as_deref(), Some("Registros"));
+        assert_eq!(
+            (l.key.as_str(), l.value.as_str()),
+            ("Identificación", "wolkvox_id")
+        );
+        assert_eq!(l.normalize, Normalize::Digits);
+        assert_eq!(l.duplicates, Duplicates::Error);
+        let w = m.fields.wolkvox_id.as_ref().unwrap();
+        assert_eq!(w.lookup.as_deref(), Some("expedientes"));
+
+        let e =
+            parse("[lookups.x]\nfile = \"a\"\nkey = \"k\"\nvalue = \"v\"\nduplicate = \"first\"\n")
+                .unwrap_err();
+        assert!(e.contains("line 5"), "{e}");
+        assert!(
+            e.contains("did you mean `duplicates` instead of `duplicate`?"),
+            "{e}"
+        );
+        let e = parse("[lookups.x]\nfile = \"a\"\nvalue = \"v\"\n").unwrap_err();
+        assert!(e.contains("missing field `key`"), "{e}");
+        let e = parse("[lookup.x]\nfile = \"a\"\n").unwrap_err();
+        assert!(
+            e.contains("did you mean `lookups` instead of `lookup`?"),
+            "{e}"
+        );
     }
 
     #[test]

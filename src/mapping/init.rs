@@ -202,15 +202,23 @@ fn wrapped_names<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
     lines
 }
 
-/// The starter mapping's text. `sheet` and `header_row` choose what to read
-/// as `inspect` does; without `header_row` the header is found as an import
-/// finds it, below a title block if there is one.
+/// A starter mapping, and what a person should hear about it even when the
+/// text goes to a file.
+#[derive(Debug, Clone)]
+pub struct Starter {
+    pub text: String,
+    pub notes: Vec<String>,
+}
+
+/// The starter mapping for `path`; with `lookup`, joined to that records
+/// export to find each row's `wolkvox_id`.
 pub fn starter_mapping(
     path: &Path,
     sheet: Option<&str>,
     header_row: Option<u64>,
     operation: Option<&str>,
-) -> Result<String, String> {
+    lookup: Option<&Path>,
+) -> Result<Starter, String> {
     let opts = SourceOptions {
         sheet: sheet.map(str::to_string),
         header_row,
@@ -218,7 +226,34 @@ pub fn starter_mapping(
     };
     let p = profile(path, &opts)?;
     let headers: Vec<String> = p.columns.iter().map(|c| c.name.clone()).collect();
-    let matched = match_columns(&headers);
+    let mut matched = match_columns(&headers);
+    let mut notes = Vec::new();
+    let join = match lookup {
+        None => None,
+        Some(l) => {
+            let mut opts = opts.clone();
+            if p.needs_windows_1252 {
+                opts.encoding = Some(encoding_rs::WINDOWS_1252);
+            }
+            let join = super::join::propose(path, &opts, l)?;
+            if join.is_none() {
+                notes.push(format!(
+                    "no column of {} matched a column of {} by name or by values; write [lookups] by hand (docs/mapping.md, \"Where wolkvox_id comes from\")",
+                    path.display(),
+                    l.display()
+                ));
+            }
+            join.map(|j| (l, j))
+        }
+    };
+    // With a join, wolkvox_id comes from it: a column that only looked like
+    // a record id goes to form.
+    let mut displaced = None;
+    if join.is_some() {
+        if let Some((_, col)) = matched.iter_mut().find(|(f, _)| *f == "wolkvox_id") {
+            displaced = col.take();
+        }
+    }
     let mut out = String::new();
     let file_name = path
         .file_name()
@@ -285,8 +320,28 @@ pub fn starter_mapping(
         }
     }
 
+    if let Some((file, j)) = &join {
+        write_lookup(&mut out, file, j);
+    }
+
     let _ = writeln!(out, "\n[fields]");
     for (field, col) in &matched {
+        if let (Some((file, j)), "wolkvox_id") = (&join, *field) {
+            let _ = writeln!(
+                out,
+                "wolkvox_id = {{ column = {}, lookup = {} }}",
+                toml_str(&j.column),
+                toml_str(&super::join::lookup_name(file))
+            );
+            if let Some(i) = displaced {
+                let _ = writeln!(
+                    out,
+                    "# ^ \"{}\" looked like a record id too; it is sent in form unless you use it here instead",
+                    p.columns[i].name
+                );
+            }
+            continue;
+        }
         match col {
             Some(i) => {
                 let c: &ColumnProfile = &p.columns[*i];
@@ -315,6 +370,17 @@ pub fn starter_mapping(
                 }
                 let _ = writeln!(out, "{field} = {line}");
             }
+            None if *field == "wolkvox_id" => {
+                for line in WOLKVOX_ID_HELP {
+                    let _ = writeln!(out, "# {line}");
+                }
+                notes.push(
+                    "no column looks like a record id (wolkvox_id): the CRM's id of the collections record \
+                     each obligation is added to. Bank files rarely carry it; join the CRM's export of its \
+                     records with --lookup FILE. See docs/mapping.md, \"Where wolkvox_id comes from\"."
+                        .into(),
+                );
+            }
             None if field_is_required(field) => {
                 let _ = writeln!(
                     out,
@@ -329,7 +395,10 @@ pub fn starter_mapping(
     }
 
     let _ = writeln!(out, "\n[form]");
-    let used: Vec<usize> = matched.iter().filter_map(|(_, c)| *c).collect();
+    let mut used: Vec<usize> = matched.iter().filter_map(|(_, c)| *c).collect();
+    if let Some((_, j)) = &join {
+        used.extend(p.columns.iter().position(|c| c.name == j.column));
+    }
     let unmatched: Vec<&str> = p
         .columns
         .iter()
@@ -351,7 +420,79 @@ pub fn starter_mapping(
     }
     let _ = writeln!(out, "extra_columns = \"all\"");
     let _ = writeln!(out, "exclude = []");
-    Ok(out)
+    Ok(Starter { text: out, notes })
+}
+
+/// What the starter says where no column holds `wolkvox_id`.
+const WOLKVOX_ID_HELP: &[&str] = &[
+    "wolkvox_id is required: the CRM's id of the collections record (expediente)",
+    "each obligation is added to, such as 64f0a1b2c3d4e5f601234567. The record must",
+    "exist in the CRM before its obligations are sent. Bank files rarely carry it:",
+    "export the records from the CRM's collections module and join them by the",
+    "customer's document with a lookup (mapping init FILE --lookup EXPORT writes it).",
+    "See docs/mapping.md, \"Where wolkvox_id comes from\". For example:",
+    "wolkvox_id = { column = \"Cédula\", lookup = \"expedientes\" }",
+];
+
+/// The `[lookups.NAME]` table of a proposed join.
+fn write_lookup(out: &mut String, file: &Path, j: &super::join::Join) {
+    let name = super::join::lookup_name(file);
+    let _ = writeln!(out);
+    if j.sampled > 0 {
+        let _ = writeln!(
+            out,
+            "# Each row's wolkvox_id, from {}:\n# {} of the {} values of \"{}\" looked at are in its column \"{}\"{}.",
+            file.display(),
+            j.found,
+            j.sampled,
+            j.column,
+            j.key,
+            match j.normalize {
+                super::config::Normalize::Exact => String::new(),
+                n => format!(" (compared as {})", n.as_str()),
+            }
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "# Each row's wolkvox_id, from {}:\n# \"{}\" and its \"{}\" are named like a document number,",
+            file.display(),
+            j.column,
+            j.key
+        );
+        let _ = writeln!(
+            out,
+            "# but no value was found in both: check that they hold the same documents."
+        );
+    }
+    let _ = writeln!(out, "[lookups.{name}]");
+    let _ = writeln!(
+        out,
+        "# Relative to the mapping file: change it if you save the mapping in another folder."
+    );
+    let _ = writeln!(out, "file = {}", toml_str(&file.to_string_lossy()));
+    if let Some(sheet) = &j.sheet {
+        let _ = writeln!(out, "sheet = {}", toml_str(sheet));
+    }
+    if j.windows_1252 {
+        let _ = writeln!(out, "encoding = \"windows-1252\"");
+    }
+    let _ = writeln!(out, "key = {}", toml_str(&j.key));
+    match &j.value {
+        Some(v) => {
+            let _ = writeln!(out, "value = {}", toml_str(v));
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "# No column of the file is named like a record id: name the one that holds it."
+            );
+            let _ = writeln!(out, "value = \"wolkvox_id\"");
+        }
+    }
+    if j.normalize != super::config::Normalize::Exact {
+        let _ = writeln!(out, "normalize = \"{}\"", j.normalize.as_str());
+    }
 }
 
 fn field_is_required(field: &str) -> bool {

@@ -8,14 +8,18 @@
 
 pub mod config;
 pub mod init;
+pub mod join;
+pub mod lookup;
 pub mod suggest;
 
 use crate::source::{Header, Row, SourceOptions};
 use crate::value::{self, CellRef, DateFormat, DecimalSeparator};
-use config::{ExtraColumns, FieldSpec, FieldType, MappingFile};
+use config::{ExtraColumns, FieldSpec, FieldType, MappingFile, SourceSection};
+use lookup::{Lookup, LookupSpec, LookupTable, Lookups};
 use serde::ser::{SerializeMap, Serializer};
 use std::borrow::Cow;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The API's field names: `wolkvox_id` (top level of the body) and then the
 /// eight members of `fields`, in the API's order.
@@ -43,11 +47,14 @@ pub enum FieldSource {
     Column(String),
     /// A constant, already converted to the API's spelling.
     Constant(String),
+    /// The value a `[lookups.NAME]` table gives the column's cell.
+    Lookup { column: String, lookup: String },
 }
 
-/// One API field's rule, checked.
+/// One API field's rule (or one `[form.entries]` entry's), checked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FieldRule {
+    /// The API field it fills; `form` for an entry of `[form.entries]`.
     pub field: &'static str,
     pub source: FieldSource,
     pub kind: FieldType,
@@ -71,10 +78,22 @@ pub struct Mapping {
     pub extra_columns: ExtraColumns,
     pub exclude: Vec<String>,
     pub rename: Vec<(String, String)>,
+    /// `[form.entries]`, in the order written.
+    pub form_entries: Vec<FormEntryRule>,
+    /// `[lookups.NAME]` tables, by name.
+    pub lookups: Vec<LookupSpec>,
     /// The source's date formats, for rendering dates back into text (rejects).
     pub input_date_formats: Vec<DateFormat>,
     /// The file it was read from, for messages.
     pub origin: Option<std::path::PathBuf>,
+}
+
+/// One entry of `[form.entries]`: a value sent in `form` under `name`,
+/// written like a field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FormEntryRule {
+    pub name: String,
+    pub rule: FieldRule,
 }
 
 impl Mapping {
@@ -82,6 +101,12 @@ impl Mapping {
         let text = read_mapping_text(path)?;
         let mut m = Mapping::parse(&text)
             .map_err(|e| MappingError(format!("{}: {}", path.display(), e.0)))?;
+        // A lookup file is named relative to the mapping, so that a mapping
+        // and its lookup files can move together.
+        let folder = path.parent().unwrap_or(Path::new(""));
+        for l in &mut m.lookups {
+            l.path = folder.join(&l.file);
+        }
         m.origin = Some(path.to_path_buf());
         Ok(m)
     }
@@ -94,11 +119,19 @@ impl Mapping {
         let at = |e: String| MappingError(format!("{}: {e}", path.display()));
         let file = config::parse(&text).map_err(at)?;
         let mut problems = Vec::new();
-        let source = check_source(&file.source, &mut problems).options;
+        let source = check_read_options("[source]", &file.source, &mut problems).source;
         if !problems.is_empty() {
             return Err(at(problems.join("\n")));
         }
         Ok(source)
+    }
+
+    /// Whether a field or a form entry reads the lookup `name`.
+    pub fn uses_lookup(&self, name: &str) -> bool {
+        self.rules
+            .iter()
+            .chain(self.form_entries.iter().map(|e| &e.rule))
+            .any(|r| matches!(&r.source, FieldSource::Lookup { lookup, .. } if lookup == name))
     }
 
     pub fn parse(text: &str) -> Result<Mapping, MappingError> {
@@ -108,11 +141,8 @@ impl Mapping {
 
     fn check(file: MappingFile) -> Result<Mapping, MappingError> {
         let mut problems: Vec<String> = Vec::new();
-        let CheckedSource {
-            options: source,
-            decimal,
-            input_date_formats,
-        } = check_source(&file.source, &mut problems);
+        let src = check_read_options("[source]", &file.source, &mut problems);
+        let (decimal, input_date_formats) = (src.decimal, src.date_formats.clone());
 
         let operation = match file.request.operation.as_deref().map(str::trim) {
             Some("") => {
@@ -131,21 +161,87 @@ impl Mapping {
             }),
         };
 
+        let mut lookups = Vec::new();
+        for (name, l) in &file.lookups {
+            let at = format!("[lookups.{name}]");
+            let read = check_read_options(&at, &l.source(), &mut problems);
+            for (key, v, what) in [
+                (
+                    "file",
+                    &l.file,
+                    "the lookup file, relative to the mapping file",
+                ),
+                ("key", &l.key, "the lookup file's column that holds the key"),
+                (
+                    "value",
+                    &l.value,
+                    "the lookup file's column that holds the value",
+                ),
+            ] {
+                if v.trim().is_empty() {
+                    problems.push(format!("{at} {key} is empty; name {what}"));
+                }
+            }
+            lookups.push(LookupSpec {
+                name: name.clone(),
+                file: l.file.clone(),
+                path: PathBuf::from(&l.file),
+                source: read.source,
+                key: l.key.clone(),
+                value: l.value.clone(),
+                normalize: l.normalize,
+                duplicates: l.duplicates,
+                decimal: read.decimal,
+                date_formats: read.date_formats,
+            });
+        }
+        let lookup_names: Vec<&str> = lookups.iter().map(|l| l.name.as_str()).collect();
+        let ctx = FieldContext {
+            source_formats: &input_date_formats,
+            decimal,
+            out_format: &date_format,
+            lookups: &lookup_names,
+        };
+
         let mut rules = Vec::new();
         for (field, spec) in file.fields.iter() {
             match spec {
                 None if field == "wolkvox_id" => problems.push(
-                    "[fields] wolkvox_id is required: the column (or constant) with the collections record each obligation belongs to".into(),
+                    "[fields] wolkvox_id is required: the CRM's id of the collections record each obligation is added to, from a column, a lookup or a constant (docs/mapping.md, \"Where wolkvox_id comes from\")".into(),
                 ),
                 None if field == "id" => problems.push(
                     "[fields] id is required: the column with the obligation's number".into(),
                 ),
                 None => {}
                 Some(spec) => {
-                    if let Some(rule) = check_field(field, spec, &input_date_formats, decimal, &date_format, &mut problems) {
+                    if let Some(rule) = check_field(&format!("[fields] {field}"), field, spec, &ctx, &mut problems) {
                         rules.push(rule);
                     }
                 }
+            }
+        }
+
+        let mut form_entries: Vec<FormEntryRule> = Vec::new();
+        for (name, spec) in &file.form.entries.0 {
+            let at = format!("[form.entries] \"{name}\"");
+            if name.trim().is_empty() {
+                problems.push(
+                    "[form.entries]: an entry's name is empty; it is the name sent in form".into(),
+                );
+                continue;
+            }
+            if form_entries
+                .iter()
+                .any(|e| e.name.eq_ignore_ascii_case(name.trim()))
+            {
+                problems.push(format!("{at} is listed twice"));
+                continue;
+            }
+            if let Some(rule) = check_field(&at, "form", spec, &ctx, &mut problems) {
+                form_entries.push(FormEntryRule {
+                    name: name.trim().to_string(),
+                    rule,
+                });
             }
         }
 
@@ -153,7 +249,7 @@ impl Mapping {
             return Err(MappingError(problems.join("\n")));
         }
         Ok(Mapping {
-            source,
+            source: src.source,
             decimal,
             operation,
             date_format,
@@ -161,6 +257,8 @@ impl Mapping {
             extra_columns: file.form.extra_columns.unwrap_or_default(),
             exclude: file.form.exclude.clone(),
             rename: file.form.rename.clone().into_iter().collect(),
+            form_entries,
+            lookups,
             input_date_formats,
             origin: None,
         })
@@ -192,21 +290,21 @@ fn read_mapping_text(path: &Path) -> Result<String, MappingError> {
     })
 }
 
-/// The `[source]` section, checked.
-struct CheckedSource {
-    options: SourceOptions,
+/// `[source]`-style reading options, checked: the input's, or a lookup file's.
+struct ReadOptions {
+    source: SourceOptions,
     decimal: DecimalSeparator,
-    input_date_formats: Vec<DateFormat>,
+    date_formats: Vec<DateFormat>,
 }
 
-fn check_source(src: &config::SourceSection, problems: &mut Vec<String>) -> CheckedSource {
+fn check_read_options(at: &str, src: &SourceSection, problems: &mut Vec<String>) -> ReadOptions {
     let delimiter = match src.delimiter.as_deref() {
         None => None,
         Some("\\t" | "\t" | "tab" | "TAB") => Some(b'\t'),
         Some(d) if d.len() == 1 && d.is_ascii() && d != "\"" => Some(d.as_bytes()[0]),
         Some(d) => {
             problems.push(format!(
-                "[source] delimiter = \"{d}\": a delimiter is one character such as \";\" \",\" \"|\" or \"\\t\""
+                "{at} delimiter = \"{d}\": a delimiter is one character such as \";\" \",\" \"|\" or \"\\t\""
             ));
             None
         }
@@ -217,7 +315,7 @@ fn check_source(src: &config::SourceSection, problems: &mut Vec<String>) -> Chec
             Some(e) => Some(e),
             None => {
                 problems.push(format!(
-                    "[source] encoding = \"{label}\" is not an encoding name; use e.g. \"windows-1252\", \"iso-8859-1\" or \"utf-8\""
+                    "{at} encoding = \"{label}\" is not an encoding name; use e.g. \"windows-1252\", \"iso-8859-1\" or \"utf-8\""
                 ));
                 None
             }
@@ -228,7 +326,7 @@ fn check_source(src: &config::SourceSection, problems: &mut Vec<String>) -> Chec
         Some(",") => DecimalSeparator::Comma,
         Some(d) => {
             problems.push(format!(
-                "[source] decimal_separator = \"{d}\": use \".\" or \",\""
+                "{at} decimal_separator = \"{d}\": use \".\" or \",\""
             ));
             DecimalSeparator::Dot
         }
@@ -237,37 +335,43 @@ fn check_source(src: &config::SourceSection, problems: &mut Vec<String>) -> Chec
         None => None,
         Some(n) if n >= 1 => Some(n as u64),
         Some(n) => {
-            problems.push(format!(
-                "[source] header_row = {n}: rows are numbered from 1"
-            ));
+            problems.push(format!("{at} header_row = {n}: rows are numbered from 1"));
             None
         }
     };
-    let input_date_formats = match &src.date_formats {
+    let date_formats = match &src.date_formats {
         None => value::DEFAULT_INPUT_DATE_FORMATS
             .iter()
             .map(|f| DateFormat::new(f).expect("built-in formats are valid"))
             .collect(),
         Some(list) if list.is_empty() => {
-            problems.push(
-                "[source] date_formats is empty; list at least one format such as \"%d/%m/%Y\""
-                    .into(),
-            );
+            problems.push(format!(
+                "{at} date_formats is empty; list at least one format such as \"%d/%m/%Y\""
+            ));
             Vec::new()
         }
-        Some(list) => formats_or_problems(list, "[source] date_formats", problems),
+        Some(list) => formats_or_problems(list, &format!("{at} date_formats"), problems),
     };
-
-    CheckedSource {
-        options: SourceOptions {
+    ReadOptions {
+        source: SourceOptions {
             sheet: src.sheet.clone(),
             header_row,
             delimiter,
             encoding,
         },
         decimal,
-        input_date_formats,
+        date_formats,
     }
+}
+
+/// What checking a field needs from the rest of the mapping.
+struct FieldContext<'a> {
+    /// `[source] date_formats`.
+    source_formats: &'a [DateFormat],
+    decimal: DecimalSeparator,
+    out_format: &'a DateFormat,
+    /// The names of the `[lookups.NAME]` tables.
+    lookups: &'a [&'a str],
 }
 
 fn formats_or_problems(list: &[String], what: &str, problems: &mut Vec<String>) -> Vec<DateFormat> {
@@ -283,19 +387,18 @@ fn formats_or_problems(list: &[String], what: &str, problems: &mut Vec<String>) 
 }
 
 fn check_field(
+    at: &str,
     field: &'static str,
     spec: &FieldSpec,
-    source_formats: &[DateFormat],
-    decimal: DecimalSeparator,
-    out_format: &DateFormat,
+    ctx: &FieldContext<'_>,
     problems: &mut Vec<String>,
 ) -> Option<FieldRule> {
-    let at = format!("[fields] {field}");
+    let (source_formats, decimal, out_format) = (ctx.source_formats, ctx.decimal, ctx.out_format);
     let before = problems.len();
     let formats = match &spec.formats {
         Some(list) if spec.kind != FieldType::Date => {
             problems.push(format!("{at}: formats only apply to type = \"date\""));
-            formats_or_problems(list, &at, problems)
+            formats_or_problems(list, at, problems)
         }
         Some(list) if list.is_empty() => {
             problems.push(format!("{at}: formats is empty"));
@@ -338,7 +441,19 @@ fn check_field(
             problems.push(format!("{at}: the column name is empty"));
             None
         }
-        (Some(c), None) => Some(FieldSource::Column(c.clone())),
+        (Some(c), None) => match spec.lookup.as_deref() {
+            None => Some(FieldSource::Column(c.clone())),
+            Some(l) => check_lookup_use(at, l, spec, ctx, problems).map(|l| FieldSource::Lookup {
+                column: c.clone(),
+                lookup: l.to_string(),
+            }),
+        },
+        (None, Some(_)) if spec.lookup.is_some() => {
+            problems.push(format!(
+                "{at}: lookup needs column = \"...\", the column whose cell is the key, not value"
+            ));
+            None
+        }
         (None, Some(v)) => convert(v, "value", problems).map(FieldSource::Constant),
     };
     let default = match &spec.default {
@@ -372,6 +487,69 @@ fn check_field(
         default,
         required: spec.required.unwrap_or(true),
         formats,
+    })
+}
+
+/// Checks a field's `lookup = "NAME"`; returns the name when it can be used.
+fn check_lookup_use<'s>(
+    at: &str,
+    name: &'s str,
+    spec: &FieldSpec,
+    ctx: &FieldContext<'_>,
+    problems: &mut Vec<String>,
+) -> Option<&'s str> {
+    if spec.formats.is_some() {
+        problems.push(format!(
+            "{at}: formats does not apply with lookup; the lookup file's dates are read with date_formats in [lookups.{name}]"
+        ));
+        return None;
+    }
+    if ctx.lookups.contains(&name) {
+        return Some(name);
+    }
+    problems.push(match suggest::nearest(name, ctx.lookups.iter().copied()) {
+        Some(s) => format!("{at}: lookup = \"{name}\": there is no [lookups.{name}]; did you mean \"{s}\"?"),
+        None if ctx.lookups.is_empty() => format!(
+            "{at}: lookup = \"{name}\": there is no [lookups.{name}]; add one with file, key and value (see docs/mapping.md)"
+        ),
+        None => format!(
+            "{at}: lookup = \"{name}\": there is no [lookups.{name}]; the lookups are {}",
+            ctx.lookups.iter().map(|l| format!("\"{l}\"")).collect::<Vec<_>>().join(", ")
+        ),
+    });
+    None
+}
+
+/// The index of the column `wanted` in `names`: equal after trimming,
+/// ignoring case. The error names the nearest header, or lists them all.
+pub(crate) fn find_column(names: &[String], wanted: &str) -> Result<usize, String> {
+    let w = wanted.trim().to_lowercase();
+    if let Some(i) = names.iter().position(|n| n.trim().to_lowercase() == w) {
+        return Ok(i);
+    }
+    let candidates = names
+        .iter()
+        .map(String::as_str)
+        .filter(|n| !n.trim().is_empty());
+    // A garbled name is never offered: using it would send garbled text. It
+    // points at the encoding instead.
+    let (garbled, clean): (Vec<&str>, Vec<&str>) =
+        candidates.partition(|n| suggest::ungarbled(n).is_some());
+    Err(match suggest::nearest(wanted, clean) {
+        Some(s) => format!("column \"{wanted}\" not found; did you mean \"{s}\"?"),
+        None => match garbled.iter().find_map(|g| {
+            let fixed = suggest::ungarbled(g)?;
+            suggest::nearest(wanted, [fixed.as_str()]).map(|_| (*g, fixed.clone()))
+        }) {
+            Some((g, fixed)) => format!(
+                "column \"{wanted}\" not found; the header has \"{g}\", which is \"{fixed}\" \
+                 read in the wrong encoding: check [source] encoding"
+            ),
+            None => format!(
+                "column \"{wanted}\" not found; the columns are {}",
+                crate::source::quoted_list(names)
+            ),
+        },
     })
 }
 
@@ -423,6 +601,8 @@ pub enum BodyShape {
 struct ResolvedRule {
     rule: FieldRule,
     column: Option<usize>,
+    /// The table a lookup rule reads, shared by every clone of the plan.
+    table: Option<Arc<LookupTable>>,
 }
 
 /// A mapping resolved against an input's header.
@@ -434,8 +614,11 @@ pub struct Plan {
     /// Index 0 is `wolkvox_id`, then the eight fields in API order; `None`
     /// when the mapping leaves the field out.
     fields: Vec<Option<ResolvedRule>>,
-    /// `(column index, name sent in form)`, in column order.
+    /// `(column index, name sent in form)`, in column order; empty when
+    /// `extra_columns = "none"`.
     form: Vec<(usize, String)>,
+    /// `[form.entries]`, sent after the extra columns.
+    entries: Vec<(String, ResolvedRule)>,
     send_form: bool,
     header: Vec<String>,
     shape: BodyShape,
@@ -467,73 +650,76 @@ pub struct RowError {
 
 impl Plan {
     /// Resolves every column the mapping names against `header`. All missing
-    /// columns are reported at once, each with the closest header.
+    /// columns are reported at once, each with the closest header. A mapping
+    /// that uses lookups needs [`Plan::new_with_lookups`].
     pub fn new(
         mapping: &Mapping,
         header: &Header,
         operation: &str,
         shape: BodyShape,
     ) -> Result<Plan, MappingError> {
+        Plan::new_with_lookups(mapping, &Lookups::none(), header, operation, shape)
+    }
+
+    /// [`Plan::new`] with the lookup tables the mapping uses, already read.
+    pub fn new_with_lookups(
+        mapping: &Mapping,
+        lookups: &Lookups,
+        header: &Header,
+        operation: &str,
+        shape: BodyShape,
+    ) -> Result<Plan, MappingError> {
         let mut problems = Vec::new();
         let names = &header.names;
-        let normalized: Vec<String> = names.iter().map(|n| n.trim().to_lowercase()).collect();
-        let find = |wanted: &str| -> Result<usize, String> {
-            let w = wanted.trim().to_lowercase();
-            if let Some(i) = normalized.iter().position(|n| *n == w) {
-                return Ok(i);
+        let find = |wanted: &str| find_column(names, wanted);
+
+        let mut used = vec![false; names.len()];
+        let mut resolve = |rule: &FieldRule| -> Result<ResolvedRule, String> {
+            let (column, table) = match &rule.source {
+                FieldSource::Constant(_) => (None, None),
+                FieldSource::Column(c) => (Some(find(c)?), None),
+                FieldSource::Lookup { column, lookup } => {
+                    let i = find(column)?;
+                    let table = lookups.get(lookup).ok_or_else(|| {
+                        format!("the lookup \"{lookup}\" was not read before the rows")
+                    })?;
+                    (Some(i), Some(Arc::clone(table)))
+                }
+            };
+            if let Some(i) = column {
+                used[i] = true;
             }
-            let candidates = names
-                .iter()
-                .map(String::as_str)
-                .filter(|n| !n.trim().is_empty());
-            // A garbled name is never offered: using it would send garbled
-            // text. It points at the encoding instead.
-            let (garbled, clean): (Vec<&str>, Vec<&str>) =
-                candidates.partition(|n| suggest::ungarbled(n).is_some());
-            Err(match suggest::nearest(wanted, clean) {
-                Some(s) => format!("column \"{wanted}\" not found; did you mean \"{s}\"?"),
-                None => match garbled.iter().find_map(|g| {
-                    let fixed = suggest::ungarbled(g)?;
-                    suggest::nearest(wanted, [fixed.as_str()]).map(|_| (*g, fixed.clone()))
-                }) {
-                    Some((g, fixed)) => format!(
-                        "column \"{wanted}\" not found; the header has \"{g}\", which is \"{fixed}\" \
-                         read in the wrong encoding: check [source] encoding"
-                    ),
-                    None => format!(
-                        "column \"{wanted}\" not found; the columns are {}",
-                        crate::source::quoted_list(names)
-                    ),
-                },
+            Ok(ResolvedRule {
+                rule: rule.clone(),
+                column,
+                table,
             })
         };
         let mut missing_columns = false;
 
         let mut fields: Vec<Option<ResolvedRule>> = vec![None; API_FIELDS.len()];
-        let mut used = vec![false; names.len()];
         for rule in &mapping.rules {
             let slot = API_FIELDS
                 .iter()
                 .position(|f| *f == rule.field)
                 .expect("known field");
-            let column = match &rule.source {
-                FieldSource::Column(c) => match find(c) {
-                    Ok(i) => {
-                        used[i] = true;
-                        Some(i)
-                    }
-                    Err(e) => {
-                        missing_columns = true;
-                        problems.push(format!("[fields] {}: {e}", rule.field));
-                        continue;
-                    }
-                },
-                FieldSource::Constant(_) => None,
-            };
-            fields[slot] = Some(ResolvedRule {
-                rule: rule.clone(),
-                column,
-            });
+            match resolve(rule) {
+                Ok(r) => fields[slot] = Some(r),
+                Err(e) => {
+                    missing_columns = true;
+                    problems.push(format!("[fields] {}: {e}", rule.field));
+                }
+            }
+        }
+        let mut entries = Vec::new();
+        for entry in &mapping.form_entries {
+            match resolve(&entry.rule) {
+                Ok(r) => entries.push((entry.name.clone(), r)),
+                Err(e) => {
+                    missing_columns = true;
+                    problems.push(format!("[form.entries] \"{}\": {e}", entry.name));
+                }
+            }
         }
 
         let mut excluded = vec![false; names.len()];
@@ -570,26 +756,39 @@ impl Plan {
                 None => {}
             }
         }
+        let form: Vec<(usize, String)> = if mapping.extra_columns == ExtraColumns::All {
+            (0..names.len())
+                .filter(|&i| {
+                    !used[i]
+                        && !excluded[i]
+                        && !names[i].trim().is_empty()
+                        && !crate::results::is_rejects_error_column(names, i)
+                        && !crate::results::is_rejects_row_column(names, i)
+                })
+                .map(|i| {
+                    (
+                        i,
+                        renamed[i]
+                            .clone()
+                            .unwrap_or_else(|| names[i].trim().to_string()),
+                    )
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        // Two form entries of one name would leave the CRM to pick one.
+        for (name, _) in &entries {
+            if let Some((i, _)) = form.iter().find(|(_, n)| n.eq_ignore_ascii_case(name)) {
+                problems.push(format!(
+                    "[form.entries] \"{name}\": column \"{}\" is also sent in form as \"{name}\"; add it to [form] exclude or choose another name",
+                    names[*i].trim()
+                ));
+            }
+        }
         if !problems.is_empty() {
             return Err(MappingError(problems.join("\n")));
         }
-        let form: Vec<(usize, String)> = (0..names.len())
-            .filter(|&i| {
-                !used[i]
-                    && !excluded[i]
-                    && !names[i].trim().is_empty()
-                    && !crate::results::is_rejects_error_column(names, i)
-                    && !crate::results::is_rejects_row_column(names, i)
-            })
-            .map(|i| {
-                (
-                    i,
-                    renamed[i]
-                        .clone()
-                        .unwrap_or_else(|| names[i].trim().to_string()),
-                )
-            })
-            .collect();
         let mut warnings = Vec::new();
         if mapping.extra_columns == ExtraColumns::All {
             let mut by_name: std::collections::HashMap<String, usize> = Default::default();
@@ -615,8 +814,9 @@ impl Plan {
             decimal: mapping.decimal,
             date_format: mapping.date_format.clone(),
             fields,
+            send_form: mapping.extra_columns == ExtraColumns::All || !entries.is_empty(),
             form,
-            send_form: mapping.extra_columns == ExtraColumns::All,
+            entries,
             header: names.clone(),
             shape,
             with_update_body: false,
@@ -642,6 +842,86 @@ impl Plan {
         self
     }
 
+    /// One rule's value for a row, in the API's spelling, or why there is none.
+    fn value<'a>(&'a self, r: &'a ResolvedRule, row: &'a Row) -> Result<Cow<'a, str>, String> {
+        let i = match (&r.rule.source, r.column) {
+            (FieldSource::Constant(v), _) => return Ok(Cow::Borrowed(v.as_str())),
+            (_, Some(i)) => i,
+            (_, None) => unreachable!("columns are resolved in Plan::new"),
+        };
+        let column = self.header[i].trim();
+        let cell = row.get(i);
+        let v = match &r.table {
+            None => convert_cell_in(
+                cell,
+                r.rule.kind,
+                self.decimal,
+                &r.rule.formats,
+                &self.date_format,
+                row.date_1904,
+            )
+            .map_err(|e| format!("column \"{column}\": {e}"))?,
+            Some(table) => self.look_up(table, r.rule.kind, column, cell)?,
+        };
+        if !v.is_empty() {
+            return Ok(v);
+        }
+        match &r.rule.default {
+            Some(d) => Ok(Cow::Borrowed(d.as_str())),
+            None if r.rule.required => Err(format!("column \"{column}\" is empty")),
+            None => Ok(v),
+        }
+    }
+
+    /// The value `table` gives the key in `cell`, converted to `kind`. Empty
+    /// only when the cell is.
+    fn look_up<'a>(
+        &self,
+        table: &'a LookupTable,
+        kind: FieldType,
+        column: &str,
+        cell: CellRef<'_>,
+    ) -> Result<Cow<'a, str>, String> {
+        if cell.is_blank() {
+            return Ok(Cow::Borrowed(""));
+        }
+        let key = lookup::key_text(cell).map_err(|e| format!("column \"{column}\": {e}"))?;
+        let key = key.trim();
+        let file = &table.file;
+        match table.get(key) {
+            Lookup::Found(found) => {
+                let v = convert_cell_in(
+                    found.cell(),
+                    kind,
+                    table.decimal,
+                    &table.date_formats,
+                    &self.date_format,
+                    false,
+                )
+                .map_err(|e| {
+                    format!(
+                        "column \"{column}\": the value for \"{key}\" in {file} (row {}, column \"{}\") {e}",
+                        found.row, table.value_column
+                    )
+                })?;
+                if v.is_empty() {
+                    return Err(format!(
+                        "column \"{column}\": \"{key}\" is in {file} (row {}) but its \"{}\" is empty; fill it in there",
+                        found.row, table.value_column
+                    ));
+                }
+                Ok(v)
+            }
+            Lookup::Missing => Err(format!(
+                "column \"{column}\": \"{key}\" is not in {file} (column \"{}\"); check the cell, or add its record to {file}",
+                table.key_column
+            )),
+            Lookup::NoKey => Err(format!(
+                "column \"{column}\": \"{key}\" has no digits to look up in {file} (normalize = \"digits\")"
+            )),
+        }
+    }
+
     /// Maps one row to its request body, or explains every cell at fault.
     pub fn map_row(&self, row: &Row) -> Result<MappedRow, RowError> {
         let mut values: [Option<Cow<'_, str>>; 9] = Default::default();
@@ -651,32 +931,7 @@ impl Plan {
         }
         for (slot, resolved) in self.fields.iter().enumerate() {
             let Some(r) = resolved else { continue };
-            let value = match (&r.rule.source, r.column) {
-                (FieldSource::Constant(v), _) => Ok(Cow::Borrowed(v.as_str())),
-                (FieldSource::Column(_), Some(i)) => {
-                    let cell = row.get(i);
-                    match convert_cell_in(
-                        cell,
-                        r.rule.kind,
-                        self.decimal,
-                        &r.rule.formats,
-                        &self.date_format,
-                        row.date_1904,
-                    ) {
-                        Ok(v) if v.is_empty() => match &r.rule.default {
-                            Some(d) => Ok(Cow::Borrowed(d.as_str())),
-                            None if r.rule.required => {
-                                Err(format!("column \"{}\" is empty", self.header[i].trim()))
-                            }
-                            None => Ok(v),
-                        },
-                        Ok(v) => Ok(v),
-                        Err(e) => Err(format!("column \"{}\": {e}", self.header[i].trim())),
-                    }
-                }
-                (FieldSource::Column(_), None) => unreachable!("columns are resolved in Plan::new"),
-            };
-            match value {
+            match self.value(r, row) {
                 Ok(v) => values[slot] = Some(v),
                 Err(e) => problems.push(e),
             }
@@ -699,11 +954,22 @@ impl Plan {
                     Err(e) => problems.push(format!("column \"{}\": {e}", self.header[*i].trim())),
                 }
             }
+            for (name, r) in &self.entries {
+                match self.value(r, row) {
+                    Ok(v) if v.is_empty() => {}
+                    Ok(v) => form.push((name.as_str(), v)),
+                    // A key a field already failed to find is said once.
+                    Err(e) if problems.contains(&e) => {}
+                    Err(e) => problems.push(e),
+                }
+            }
         }
         let identity = |slot: usize| -> String {
-            match &values[slot] {
-                Some(v) => v.to_string(),
-                None => self.fields[slot]
+            match (&values[slot], &self.fields[slot]) {
+                (Some(v), _) => v.to_string(),
+                // A key that found nothing is not the value it stands for.
+                (None, Some(r)) if r.table.is_some() => String::new(),
+                (None, r) => r
                     .as_ref()
                     .and_then(|r| r.column)
                     .map(|i| raw_text(row.get(i)))

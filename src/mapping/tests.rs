@@ -302,7 +302,7 @@ total_balance = { value = "abc", type = "number" }
             "[source] header_row = 0: rows are numbered from 1",
             "[source] date_formats: \"%Q\" is not a valid date format (use strftime codes such as %d/%m/%Y)",
             "[request] operation is empty; set it to your CRM operation's name",
-            "[fields] wolkvox_id is required: the column (or constant) with the collections record each obligation belongs to",
+            "[fields] wolkvox_id is required: the CRM's id of the collections record each obligation is added to, from a column, a lookup or a constant (docs/mapping.md, \"Where wolkvox_id comes from\")",
             "[fields] id is required: the column with the obligation's number",
             "[fields] name has both column and value; use column to read it from the file or value for a constant, not both",
             "[fields] total_balance: value \"abc\" is not a number (decimal separator \".\")",
@@ -385,4 +385,232 @@ fn renames_to_one_name_are_warned_about() {
     assert_eq!(p.unnamed_columns(), [4]);
     let p = plan(text, &["a", "b", "Tel 1", "Ciudad"]).unwrap();
     assert!(p.warnings().is_empty());
+}
+
+// ---------------------------------------------------------------- lookups
+
+const JOINED: &str = r#"
+[request]
+operation = "cobranza"
+[lookups.expedientes]
+file = "expedientes.csv"
+key = "Identificación"
+value = "wolkvox_id"
+normalize = "digits"
+[fields]
+wolkvox_id = { column = "Cédula", lookup = "expedientes" }
+id = "Nro Obligación"
+"#;
+
+/// The table `[lookups.expedientes]` of `text` would read, from rows in
+/// memory: `(key, value)` from row 2 on.
+fn table(text: &str, rows: &[(&str, &str)]) -> lookup::LookupTable {
+    let m = Mapping::parse(text).unwrap();
+    let spec = m.lookups.iter().find(|l| l.name == "expedientes").unwrap();
+    lookup::LookupTable::from_cells(
+        spec,
+        rows.iter()
+            .enumerate()
+            .map(|(i, (k, v))| (i as u64 + 2, CellRef::Text(k), CellRef::Text(v))),
+    )
+    .unwrap()
+}
+
+fn joined_plan(text: &str, names: &[&str], rows: &[(&str, &str)]) -> Result<Plan, MappingError> {
+    let m = Mapping::parse(text)?;
+    let lookups = lookup::Lookups::from_tables([table(text, rows)]);
+    Plan::new_with_lookups(&m, &lookups, &header(names), "cobranza", BodyShape::Full)
+}
+
+const RECORDS: &[(&str, &str)] = &[("1020345678", "61fa3"), ("98765432", "7b2c1")];
+
+#[test]
+fn a_lookup_gives_the_field_the_value_of_the_key_in_the_cell() {
+    let p = joined_plan(JOINED, &["Cédula", "Nro Obligación", "Ciudad"], RECORDS).unwrap();
+    let b = body(&p, &["1.020.345.678", "OB1", "Cali"]);
+    assert_eq!(b["wolkvox_id"], "61fa3");
+    // The key column is used, so it is not sent in form.
+    assert_eq!(
+        b["fields"]["form"],
+        serde_json::json!([{"name": "Ciudad", "value": "Cali"}])
+    );
+    assert_eq!(body(&p, &["0098765432", "OB2", ""])["wolkvox_id"], "7b2c1");
+    let mapped = p
+        .map_row(&Row::from_cells(
+            4,
+            vec![Cell::Number(98765432.0), Cell::Text("OB3".into())],
+        ))
+        .unwrap();
+    assert_eq!(mapped.wolkvox_id, "7b2c1");
+}
+
+#[test]
+fn a_key_not_found_makes_the_row_invalid_naming_column_value_and_file() {
+    let p = joined_plan(JOINED, &["Cédula", "Nro Obligación"], RECORDS).unwrap();
+    let e = p
+        .map_row(&Row::from_texts(9, &["55.555.555", "OB9"]))
+        .unwrap_err();
+    assert_eq!(
+        e.message,
+        "column \"Cédula\": \"55.555.555\" is not in expedientes.csv (column \"Identificación\"); \
+         check the cell, or add its record to expedientes.csv"
+    );
+    // The key is not the id it stands for: the results show no wolkvox_id.
+    assert_eq!(e.wolkvox_id, "");
+    assert_eq!(e.id, "OB9");
+    let e = p
+        .map_row(&Row::from_texts(10, &["N/A", "OB10"]))
+        .unwrap_err();
+    assert!(e.message.contains("\"N/A\" has no digits"), "{}", e.message);
+    let e = p.map_row(&Row::from_texts(11, &["", "OB11"])).unwrap_err();
+    assert_eq!(e.message, "column \"Cédula\" is empty");
+}
+
+#[test]
+fn looked_up_values_are_converted_by_the_field_type() {
+    let text = r#"
+[request]
+operation = "cobranza"
+[lookups.expedientes]
+file = "saldos.csv"
+key = "Nro"
+value = "Saldo"
+decimal_separator = ","
+[fields]
+wolkvox_id = "Registro"
+id = "Nro"
+total_balance = { column = "Nro", lookup = "expedientes", type = "number" }
+"#;
+    let p = joined_plan(
+        text,
+        &["Registro", "Nro"],
+        &[("A1", "1.234,50"), ("A2", "")],
+    )
+    .unwrap();
+    assert_eq!(body(&p, &["R", "A1"])["fields"]["total_balance"], "1234.5");
+    let e = p.map_row(&Row::from_texts(3, &["R", "A2"])).unwrap_err();
+    assert_eq!(
+        e.message,
+        "column \"Nro\": \"A2\" is in saldos.csv (row 3) but its \"Saldo\" is empty; fill it in there"
+    );
+}
+
+#[test]
+fn form_entries_are_sent_after_the_extra_columns_in_the_written_order() {
+    let text = format!(
+        "{JOINED}\n[form.entries]\n\"Zona\" = {{ value = \"Norte\" }}\n\"Expediente\" = {{ column = \"Cédula\", lookup = \"expedientes\" }}\n\"Cédula\" = \"Cédula\"\n"
+    );
+    let p = joined_plan(&text, &["Cédula", "Nro Obligación", "Ciudad"], RECORDS).unwrap();
+    let b = body(&p, &["1020345678", "OB1", "Cali"]);
+    assert_eq!(
+        b["fields"]["form"],
+        serde_json::json!([
+            {"name": "Ciudad", "value": "Cali"},
+            {"name": "Zona", "value": "Norte"},
+            {"name": "Expediente", "value": "61fa3"},
+            {"name": "Cédula", "value": "1020345678"}
+        ])
+    );
+    // A key the field could not find is reported once, not per use.
+    let e = p
+        .map_row(&Row::from_texts(5, &["777", "OB5", ""]))
+        .unwrap_err();
+    assert_eq!(e.message.matches("is not in").count(), 1, "{}", e.message);
+
+    // With extra_columns = "none", form holds the entries alone.
+    let none = text.replace(
+        "[form.entries]",
+        "[form]\nextra_columns = \"none\"\n[form.entries]",
+    );
+    let p = joined_plan(&none, &["Cédula", "Nro Obligación", "Ciudad"], RECORDS).unwrap();
+    let form = &body(&p, &["1020345678", "OB1", "Cali"])["fields"]["form"];
+    assert_eq!(form.as_array().unwrap().len(), 3, "{form}");
+}
+
+#[test]
+fn a_form_entry_may_not_take_the_name_of_an_extra_column() {
+    let text = format!("{JOINED}\n[form.entries]\n\"ciudad\" = {{ value = \"x\" }}\n");
+    let e = joined_plan(&text, &["Cédula", "Nro Obligación", "Ciudad"], RECORDS).unwrap_err();
+    assert!(
+        e.0.contains("[form.entries] \"ciudad\": column \"Ciudad\" is also sent in form"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_lookup_rule_without_its_table_is_refused_by_the_plain_plan() {
+    let m = Mapping::parse(JOINED).unwrap();
+    let e = Plan::new(
+        &m,
+        &header(&["Cédula", "Nro Obligación"]),
+        "x",
+        BodyShape::Full,
+    )
+    .unwrap_err();
+    assert!(e.0.contains("[fields] wolkvox_id"), "{e}");
+    assert!(e.0.contains("\"expedientes\" was not read"), "{e}");
+}
+
+#[test]
+fn lookup_mistakes_in_the_mapping_are_named() {
+    let e = Mapping::parse(&JOINED.replace("lookup = \"expedientes\"", "lookup = \"expediente\""))
+        .unwrap_err();
+    assert!(
+        e.0.contains(
+            "[fields] wolkvox_id: lookup = \"expediente\": there is no [lookups.expediente]; did you mean \"expedientes\"?"
+        ),
+        "{e}"
+    );
+    let e = Mapping::parse(&JOINED.replace("column = \"Cédula\", lookup", "value = \"x\", lookup"))
+        .unwrap_err();
+    assert!(e.0.contains("lookup needs column"), "{e}");
+    let e = Mapping::parse(&JOINED.replace(
+        "lookup = \"expedientes\" }",
+        "lookup = \"expedientes\", type = \"date\", formats = [\"%d/%m/%Y\"] }",
+    ))
+    .unwrap_err();
+    assert!(e.0.contains("formats does not apply with lookup"), "{e}");
+    let e = Mapping::parse(&JOINED.replace("normalize = \"digits\"", "normalize = \"digitos\""))
+        .unwrap_err();
+    assert!(e.0.contains("unknown variant `digitos`"), "{e}");
+    let e = Mapping::parse(&JOINED.replace("key = ", "llave = ")).unwrap_err();
+    assert!(e.0.contains("unknown field `llave`"), "{e}");
+    let e = Mapping::parse(&JOINED.replace(
+        "file = \"expedientes.csv\"",
+        "file = \" \"\ndelimiter = \";;\"",
+    ))
+    .unwrap_err();
+    assert!(e.0.contains("[lookups.expedientes] file is empty"), "{e}");
+    assert!(
+        e.0.contains("[lookups.expedientes] delimiter = \";;\""),
+        "{e}"
+    );
+    let e = Mapping::parse(&format!(
+        "{JOINED}\n[form.entries]\nX = {{ colum = \"Cédula\" }}\n"
+    ))
+    .unwrap_err();
+    assert!(
+        e.0.contains("did you mean `column` instead of `colum`?"),
+        "{e}"
+    );
+}
+
+#[test]
+fn lookup_files_are_named_relative_to_the_mapping() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mappings").join("m.toml");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(
+        &path,
+        JOINED.replace("expedientes.csv", "../data/expedientes.csv"),
+    )
+    .unwrap();
+    let m = Mapping::load(&path).unwrap();
+    assert_eq!(
+        m.lookups[0].path,
+        dir.path().join("mappings").join("../data/expedientes.csv")
+    );
+    assert_eq!(m.lookups[0].file, "../data/expedientes.csv");
+    assert!(m.uses_lookup("expedientes"));
+    assert!(!m.uses_lookup("otro"));
 }

@@ -301,7 +301,14 @@ impl CsvReader {
             }
         }
         record.clear();
-        self.record = record;
+        // The next call reads into `spare` (this one's went to the
+        // look-ahead): hand it the buffers just freed, or every row would
+        // be parsed into an empty record grown again field by field.
+        if self.lookahead.is_some() {
+            self.spare = record;
+        } else {
+            self.record = record;
+        }
         Ok(Some(&self.row))
     }
 

@@ -1,0 +1,306 @@
+//! `mapping init INPUT --lookup FILE`: which column of the input finds its
+//! rows in which column of a records export, so the starter mapping can
+//! propose the `[lookups]` table that gives each row its `wolkvox_id`.
+//!
+//! A pair of columns is proposed when the input's values are found in the
+//! other file (the strongest evidence: it is what the import will do), or,
+//! failing that, when both are named like a customer's document number.
+
+use super::config::Normalize;
+use super::lookup::key_text;
+use super::suggest::fold;
+use crate::source::{Source, SourceInfo, SourceOptions};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Rows of the input whose keys are looked for.
+const INPUT_SAMPLE_ROWS: u64 = 2_000;
+/// Rows of the lookup file read at most: enough for any records export
+/// that a lookup should hold, and a bound on `mapping init`'s time.
+const LOOKUP_ROWS: u64 = 2_000_000;
+/// Shorter keys (days, ratings, small codes) match by chance.
+const MIN_KEY_LEN: usize = 4;
+/// Columns compared on each side, at most (bit masks).
+const MAX_COLUMNS: usize = 128;
+
+/// Header names (folded) of a customer's document number, in banks' files
+/// and in CRM exports.
+const DOCUMENT_NAMES: &[&str] = &[
+    "cedula",
+    "nro cedula",
+    "numero cedula",
+    "documento",
+    "nro documento",
+    "no documento",
+    "num documento",
+    "numero documento",
+    "numero de documento",
+    "documento identidad",
+    "documento de identidad",
+    "identificacion",
+    "nro identificacion",
+    "numero identificacion",
+    "numero de identificacion",
+    "nit",
+    "cc",
+    "cedula nit",
+    "nit cedula",
+    "id cliente",
+    "cliente id",
+    "codigo cliente",
+    "document",
+    "document number",
+    "customer id",
+];
+
+/// Header names (folded) of the CRM's record id in its export.
+const RECORD_ID_NAMES: &[&str] = &[
+    "wolkvox id",
+    "id wolkvox",
+    "wolkvox",
+    "id expediente",
+    "expediente id",
+    "expediente",
+    "id registro",
+    "registro",
+    "record id",
+    "id record",
+    "id",
+    "_id",
+];
+
+/// A join `mapping init` proposes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Join {
+    /// The input's column holding the key, as its header spells it.
+    pub column: String,
+    /// The lookup file's key column and value column, as its header spells
+    /// them; `value` is `None` when no column is named like a record id.
+    pub key: String,
+    pub value: Option<String>,
+    pub normalize: Normalize,
+    /// Input values looked for, and how many were found (0 of 0 when the
+    /// columns were paired by name alone).
+    pub sampled: usize,
+    pub found: usize,
+    /// The lookup file's sheet, for a workbook.
+    pub sheet: Option<String>,
+    /// The lookup file is a CSV that is not UTF-8.
+    pub windows_1252: bool,
+}
+
+fn open(path: &Path, opts: &SourceOptions) -> Result<(Source, bool), String> {
+    match Source::open(path, opts) {
+        Ok(s) => Ok((s, false)),
+        Err(e) if opts.encoding.is_none() && e.0.contains("not UTF-8") => {
+            let opts = SourceOptions {
+                encoding: Some(encoding_rs::WINDOWS_1252),
+                ..opts.clone()
+            };
+            Source::open(path, &opts)
+                .map(|s| (s, true))
+                .map_err(|e| e.0)
+        }
+        Err(e) => Err(e.0),
+    }
+}
+
+const NORMALIZE: [Normalize; 3] = [Normalize::Exact, Normalize::Casefold, Normalize::Digits];
+
+/// What is known of one input value: the columns that hold it, and the
+/// lookup columns it was found in.
+#[derive(Default)]
+struct Seen {
+    input: u128,
+    lookup: u128,
+}
+
+/// Proposes how `input` (read with `input_opts`) joins `lookup`, or `None`
+/// when no pair of columns fits.
+pub fn propose(
+    input: &Path,
+    input_opts: &SourceOptions,
+    lookup: &Path,
+) -> Result<Option<Join>, String> {
+    // The input's values, once per normalisation.
+    let (mut src, _) = open(input, input_opts)?;
+    let in_names = src.header().names.clone();
+    let width = in_names.len().min(MAX_COLUMNS);
+    let mut values: [HashMap<String, Seen>; 3] = Default::default();
+    let mut read = 0;
+    while let Some(row) = src.next_row().map_err(|e| e.0)? {
+        read += 1;
+        if read > INPUT_SAMPLE_ROWS {
+            break;
+        }
+        for i in 0..width {
+            let Ok(text) = key_text(row.get(i)) else {
+                continue;
+            };
+            for (n, norm) in NORMALIZE.iter().enumerate() {
+                let k = norm.apply(&text);
+                if k.len() >= MIN_KEY_LEN {
+                    values[n].entry(k.into_owned()).or_default().input |= 1u128 << i;
+                }
+            }
+        }
+    }
+
+    // Every cell of the lookup file, looked for among them.
+    let (mut lk, windows_1252) = open(lookup, &SourceOptions::default())?;
+    let lk_names = lk.header().names.clone();
+    let sheet = match lk.info() {
+        SourceInfo::Sheet(s) => Some(s.sheet.clone()),
+        SourceInfo::Csv(_) => None,
+    };
+    let value = lk_names
+        .iter()
+        .find(|n| RECORD_ID_NAMES.contains(&fold(n).as_str()))
+        .cloned();
+    let lk_width = lk_names.len().min(MAX_COLUMNS);
+    let mut read = 0;
+    while let Some(row) = lk.next_row().map_err(|e| e.0)? {
+        read += 1;
+        if read > LOOKUP_ROWS {
+            break;
+        }
+        for (j, name) in lk_names.iter().enumerate().take(lk_width) {
+            if value.as_ref() == Some(name) {
+                continue;
+            }
+            let Ok(text) = key_text(row.get(j)) else {
+                continue;
+            };
+            for (n, norm) in NORMALIZE.iter().enumerate() {
+                if let Some(seen) = values[n].get_mut(norm.apply(&text).as_ref()) {
+                    seen.lookup |= 1u128 << j;
+                }
+            }
+        }
+    }
+
+    // (input column, lookup column, normalisation) → values found; and the
+    // distinct values of each input column.
+    let mut found: HashMap<(usize, usize, usize), usize> = HashMap::new();
+    let mut distinct = vec![[0usize; 3]; width];
+    for (n, map) in values.iter().enumerate() {
+        for seen in map.values() {
+            for (i, d) in distinct.iter_mut().enumerate() {
+                if seen.input & (1u128 << i) == 0 {
+                    continue;
+                }
+                d[n] += 1;
+                for j in 0..lk_width {
+                    if seen.lookup & (1u128 << j) != 0 {
+                        *found.entry((i, j, n)).or_default() += 1;
+                    }
+                }
+            }
+        }
+    }
+    // The best pair: the largest share of the input's values found, then
+    // the most values; for that pair, the mildest normalisation that finds
+    // (almost) as many as the strongest.
+    let share =
+        |(i, _, n): (usize, usize, usize), f: usize| f as f64 / distinct[i][n].max(1) as f64;
+    let best = found
+        .iter()
+        .filter(|(&(i, _, n), &f)| f >= 3.min(distinct[i][n]) && share((i, 0, n), f) >= 0.5)
+        .max_by(|(&a, &fa), (&b, &fb)| {
+            share(a, fa)
+                .total_cmp(&share(b, fb))
+                .then(fa.cmp(&fb))
+                // Ties go to the column named like a document.
+                .then(document_like(&in_names[a.0]).cmp(&document_like(&in_names[b.0])))
+                .then(b.cmp(&a))
+        })
+        .map(|(&(i, j, _), _)| (i, j));
+    if let Some((i, j)) = best {
+        let most = (0..3)
+            .map(|n| found.get(&(i, j, n)).copied().unwrap_or(0))
+            .max()
+            .unwrap_or(0);
+        let n = (0..3)
+            .find(|&n| found.get(&(i, j, n)).copied().unwrap_or(0) * 100 >= most * 95)
+            .unwrap_or(2);
+        return Ok(Some(Join {
+            column: in_names[i].clone(),
+            key: lk_names[j].clone(),
+            value,
+            normalize: NORMALIZE[n],
+            sampled: distinct[i][n],
+            found: found.get(&(i, j, n)).copied().unwrap_or(0),
+            sheet,
+            windows_1252,
+        }));
+    }
+
+    // No values in common: columns named like a document number on both
+    // sides, compared as digits (how such numbers differ between systems).
+    let by_name = in_names.iter().find(|n| document_like(n)).and_then(|c| {
+        let k = lk_names
+            .iter()
+            .find(|k| fold(k) == fold(c))
+            .or_else(|| lk_names.iter().find(|k| document_like(k)))?;
+        Some((c.clone(), k.clone()))
+    });
+    Ok(by_name.map(|(column, key)| Join {
+        column,
+        key,
+        value,
+        normalize: Normalize::Digits,
+        sampled: 0,
+        found: 0,
+        sheet,
+        windows_1252,
+    }))
+}
+
+fn document_like(name: &str) -> bool {
+    DOCUMENT_NAMES.contains(&fold(name).as_str())
+}
+
+/// The `[lookups.NAME]` name for a file: its name, folded to letters,
+/// digits and `_`.
+pub fn lookup_name(path: &Path) -> String {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut name: String = fold(&stem)
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    name = name.trim_matches('_').to_string();
+    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+        name.insert_str(0, "registros_");
+        name = name.trim_end_matches('_').to_string();
+    }
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_names_are_plain_keys() {
+        assert_eq!(
+            lookup_name(Path::new("data/Expedientes.csv")),
+            "expedientes"
+        );
+        assert_eq!(
+            lookup_name(Path::new("Export CRM (nov).xlsx")),
+            "export_crm__nov"
+        );
+        assert_eq!(lookup_name(Path::new("2024.csv")), "registros_2024");
+    }
+
+    #[test]
+    fn document_names() {
+        assert!(document_like("Nro Documento"));
+        assert!(document_like("Identificación"));
+        assert!(document_like("CÉDULA"));
+        assert!(!document_like("Nombre"));
+    }
+}
