@@ -2,7 +2,7 @@
 //! input, and what they accept round-trips.
 
 use proptest::prelude::*;
-use wolkvox_import::mapping::{BodyShape, Mapping, Plan};
+use wolkvox_import::mapping::{Mapping, Plan};
 use wolkvox_import::source::{Format, Header, Row, Source, SourceOptions};
 use wolkvox_import::value::{
     excel_serial_to_date, format_float, parse_date, parse_integer, parse_number, Cell, CellRef,
@@ -146,7 +146,7 @@ expiring_date = { column = "Vence", type = "date", required = false }
         row: 1,
         format: Format::Workbook,
     };
-    Plan::new(&m, &header, "cobranza", BodyShape::Full).unwrap()
+    Plan::new(&m, &header, "cobranza").unwrap()
 }
 
 fn any_cell() -> impl Strategy<Value = Cell> {

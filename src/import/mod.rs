@@ -8,11 +8,12 @@ pub mod send;
 pub mod summary;
 pub mod triage;
 
-use crate::mapping::{BodyShape, Mapping, Plan};
+use crate::mapping::{Mapping, Plan};
 use crate::results::{Journal, OutputError, PayloadWriter, RejectsWriter, Status};
 use crate::source::{Source, SourceError, SourceInfo};
 use crate::workbook_out::{self, Rejects, XlsxRejectsWriter};
 use rows::{Item, RowFeed};
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 pub use summary::Summary;
@@ -126,7 +127,7 @@ pub(crate) struct Prepared {
     pub plan: Plan,
 }
 
-pub(crate) fn prepare(settings: &ImportSettings, shape: BodyShape) -> Result<Prepared, RunError> {
+pub(crate) fn prepare(settings: &ImportSettings) -> Result<Prepared, RunError> {
     let source = Source::open(&settings.input, &settings.mapping.source)?;
     let lookups = crate::mapping::lookup::Lookups::load(&settings.mapping)?;
     let plan = Plan::new_with_lookups(
@@ -134,7 +135,6 @@ pub(crate) fn prepare(settings: &ImportSettings, shape: BodyShape) -> Result<Pre
         &lookups,
         source.header(),
         &settings.operation,
-        shape,
     )
     .map_err(|e| {
         let mapping = match &settings.mapping.origin {
@@ -307,14 +307,9 @@ fn dry_run(settings: &ImportSettings) -> Result<Summary, RunError> {
             crate::mapping::init::OPERATION_PLACEHOLDER
         );
     }
-    let Prepared { source, mut plan } = prepare(settings, BodyShape::Full)?;
+    let Prepared { source, plan } = prepare(settings)?;
     let mut ledger = dry_ledger(settings)?;
-    if ledger
-        .as_ref()
-        .is_some_and(|l| l.mode != send::Mode::Insert)
-    {
-        plan = plan.with_update_body();
-    }
+    let update_shape = plan.update_shape();
     let mut rejects = open_rejects(settings, &source)?;
     let mut journal = Journal::create(&settings.output)?;
     let mut payloads = settings
@@ -330,7 +325,7 @@ fn dry_run(settings: &ImportSettings) -> Result<Summary, RunError> {
                 // Without a ledger every valid row would be sent as inserted;
                 // with one, only what the plan sends, as it would send it.
                 let body = match ledger.as_mut() {
-                    None => Some(&v.mapped.body),
+                    None => Some(Cow::Borrowed(&v.mapped.body)),
                     Some(l) => {
                         let m = &v.mapped;
                         let key = crate::ledger::known::KeyHash::of(&m.wolkvox_id, &m.id);
@@ -347,15 +342,15 @@ fn dry_run(settings: &ImportSettings) -> Result<Summary, RunError> {
                             triage::Triage::Send(a)
                                 if a.write == crate::crm::client::Method::Put =>
                             {
-                                Some(m.update_body.as_ref().unwrap_or(&m.body))
+                                Some(Cow::Owned(update_shape.body(&m.body)))
                             }
-                            triage::Triage::Send(_) => Some(&m.body),
+                            triage::Triage::Send(_) => Some(Cow::Borrowed(&m.body)),
                             _ => None,
                         }
                     }
                 };
                 if let (Some(p), Some(body)) = (payloads.as_mut(), body) {
-                    p.write(v.row, body)?;
+                    p.write(v.row, &body)?;
                 }
                 let outcome = crate::results::Outcome::with_ids(
                     v.row,

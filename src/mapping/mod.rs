@@ -587,15 +587,6 @@ fn convert_cell_in<'a>(
     }
 }
 
-/// Which fields a request body carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BodyShape {
-    /// All eight fields, unmapped ones as `""` (insert).
-    Full,
-    /// Only the mapped fields, so an update never blanks what the CRM holds.
-    MappedOnly,
-}
-
 /// How one mapped field is filled for each row.
 #[derive(Debug, Clone)]
 struct ResolvedRule {
@@ -621,9 +612,6 @@ pub struct Plan {
     entries: Vec<(String, ResolvedRule)>,
     send_form: bool,
     header: Vec<String>,
-    shape: BodyShape,
-    /// Also render the update body (upsert decides per row which to send).
-    with_update_body: bool,
     warnings: Vec<String>,
     unnamed: Vec<usize>,
 }
@@ -633,10 +621,43 @@ pub struct Plan {
 pub struct MappedRow {
     pub wolkvox_id: String,
     pub id: String,
-    /// The exact JSON request body.
+    /// The exact JSON request body of an insert: every API field (unmapped
+    /// ones as `""`) and the form.
     pub body: String,
-    /// The update (PUT) body, only mapped fields, when the plan asks for it.
-    pub update_body: Option<String>,
+}
+
+/// How the body of an update (PUT) is made from a row's full body: only
+/// the mapped fields, so an update never blanks what the CRM holds, and the
+/// form only when it has entries. Made on demand, for the few rows a run
+/// updates, rather than rendered for every row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateShape {
+    /// The `fields` members the mapping leaves out.
+    unmapped: Vec<&'static str>,
+    send_form: bool,
+}
+
+impl UpdateShape {
+    /// The update body for a full body made by the same plan.
+    pub fn body(&self, full: &str) -> String {
+        let Ok(mut v) = serde_json::from_str::<serde_json::Value>(full) else {
+            return full.to_string();
+        };
+        if let Some(fields) = v.get_mut("fields").and_then(|f| f.as_object_mut()) {
+            // shift_remove keeps the members in the API's order.
+            for name in &self.unmapped {
+                fields.shift_remove(*name);
+            }
+            let empty_form = fields
+                .get("form")
+                .and_then(|f| f.as_array())
+                .is_some_and(|a| a.is_empty());
+            if empty_form || !self.send_form {
+                fields.shift_remove("form");
+            }
+        }
+        v.to_string()
+    }
 }
 
 /// Why a row cannot be sent, cell by cell.
@@ -652,13 +673,8 @@ impl Plan {
     /// Resolves every column the mapping names against `header`. All missing
     /// columns are reported at once, each with the closest header. A mapping
     /// that uses lookups needs [`Plan::new_with_lookups`].
-    pub fn new(
-        mapping: &Mapping,
-        header: &Header,
-        operation: &str,
-        shape: BodyShape,
-    ) -> Result<Plan, MappingError> {
-        Plan::new_with_lookups(mapping, &Lookups::none(), header, operation, shape)
+    pub fn new(mapping: &Mapping, header: &Header, operation: &str) -> Result<Plan, MappingError> {
+        Plan::new_with_lookups(mapping, &Lookups::none(), header, operation)
     }
 
     /// [`Plan::new`] with the lookup tables the mapping uses, already read.
@@ -667,7 +683,6 @@ impl Plan {
         lookups: &Lookups,
         header: &Header,
         operation: &str,
-        shape: BodyShape,
     ) -> Result<Plan, MappingError> {
         let mut problems = Vec::new();
         let names = &header.names;
@@ -818,8 +833,6 @@ impl Plan {
             form,
             entries,
             header: names.clone(),
-            shape,
-            with_update_body: false,
             warnings,
             unnamed,
         })
@@ -836,10 +849,18 @@ impl Plan {
         &self.unnamed
     }
 
-    /// Makes every mapped row carry its update body too (upsert mode).
-    pub fn with_update_body(mut self) -> Plan {
-        self.with_update_body = true;
-        self
+    /// How this plan's update bodies are made from its full bodies.
+    pub fn update_shape(&self) -> UpdateShape {
+        UpdateShape {
+            unmapped: API_FIELDS
+                .iter()
+                .enumerate()
+                .skip(1)
+                .filter(|(slot, _)| self.fields[*slot].is_none())
+                .map(|(_, name)| *name)
+                .collect(),
+            send_form: self.send_form,
+        }
     }
 
     /// One rule's value for a row, in the API's spelling, or why there is none.
@@ -985,29 +1006,19 @@ impl Plan {
                 message: problems.join("; "),
             });
         }
-        let body = self.render(&values, &form, self.shape);
-        let update_body = self
-            .with_update_body
-            .then(|| self.render(&values, &form, BodyShape::MappedOnly));
+        let body = self.render(&values, &form);
         Ok(MappedRow {
             wolkvox_id,
             id,
             body,
-            update_body,
         })
     }
 
-    fn render(
-        &self,
-        values: &[Option<Cow<'_, str>>; 9],
-        form: &[(&str, Cow<'_, str>)],
-        shape: BodyShape,
-    ) -> String {
+    fn render(&self, values: &[Option<Cow<'_, str>>; 9], form: &[(&str, Cow<'_, str>)]) -> String {
         let body = Body {
             plan: self,
             values,
             form,
-            shape,
         };
         serde_json::to_string(&body).expect("strings always serialise")
     }
@@ -1085,7 +1096,6 @@ struct Body<'a> {
     plan: &'a Plan,
     values: &'a [Option<Cow<'a, str>>; 9],
     form: &'a [(&'a str, Cow<'a, str>)],
-    shape: BodyShape,
 }
 
 struct Fields<'a>(&'a Body<'a>);
@@ -1106,13 +1116,9 @@ impl serde::Serialize for Fields<'_> {
         let body = self.0;
         let mut m = s.serialize_map(None)?;
         for (slot, name) in API_FIELDS.iter().enumerate().skip(1) {
-            match (&body.values[slot], body.shape) {
-                (Some(v), _) => m.serialize_entry(name, v)?,
-                (None, BodyShape::Full) => m.serialize_entry(name, "")?,
-                (None, BodyShape::MappedOnly) => {}
-            }
+            m.serialize_entry(name, body.values[slot].as_deref().unwrap_or(""))?;
         }
-        if body.plan.send_form && (body.shape == BodyShape::Full || !body.form.is_empty()) {
+        if body.plan.send_form {
             m.serialize_entry("form", &Form(body.form))?;
         }
         m.end()

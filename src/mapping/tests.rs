@@ -47,7 +47,7 @@ const HEADERS: &[&str] = &[
 fn plan(text: &str, names: &[&str]) -> Result<Plan, MappingError> {
     let m = Mapping::parse(text)?;
     let op = m.operation.clone().unwrap_or_default();
-    Plan::new(&m, &header(names), &op, BodyShape::Full)
+    Plan::new(&m, &header(names), &op)
 }
 
 fn body(p: &Plan, cells: &[&str]) -> serde_json::Value {
@@ -264,14 +264,56 @@ fn extra_columns_none_sends_an_empty_form_never() {
 }
 
 #[test]
-fn mapped_only_shape_leaves_unmapped_fields_out() {
+fn update_bodies_carry_only_the_mapped_fields_in_the_apis_order() {
     let m = Mapping::parse(BASIC).unwrap();
-    let p = Plan::new(&m, &header(HEADERS), "cobranza", BodyShape::MappedOnly).unwrap();
+    let p = Plan::new(&m, &header(HEADERS), "cobranza").unwrap();
+    let shape = p.update_shape();
+    // No form entry: no form. An empty mapped value stays, as "".
     let row = Row::from_texts(2, &["R", "1", "P", "1", "", "01/01/2025", "1", "", "", ""]);
-    let b: serde_json::Value = serde_json::from_str(&p.map_row(&row).unwrap().body).unwrap();
+    let full = p.map_row(&row).unwrap().body;
+    let update = shape.body(&full);
+    let b: serde_json::Value = serde_json::from_str(&update).unwrap();
     assert!(b["fields"].get("last_pay_date").is_none());
     assert!(b["fields"].get("form").is_none());
     assert_eq!(b["fields"]["last_pay"], "0");
+    // Byte for byte what the full body says, less what the mapping omits.
+    let keys: Vec<&str> = b["fields"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let full_v: serde_json::Value = serde_json::from_str(&full).unwrap();
+    let full_keys: Vec<&str> = full_v["fields"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .filter(|k| keys.contains(k))
+        .collect();
+    assert_eq!(keys, full_keys, "same order as the full body");
+    assert!(update
+        .starts_with("{\"operation\":\"cobranza\",\"wolkvox_id\":\"R\",\"fields\":{\"id\":\"1\""));
+    // A form entry: the form goes along, escaped as the full body has it.
+    let row = Row::from_texts(
+        2,
+        &[
+            "R",
+            "1",
+            "P",
+            "1",
+            "",
+            "01/01/2025",
+            "1",
+            "Quote \" é",
+            "",
+            "",
+        ],
+    );
+    let full = p.map_row(&row).unwrap().body;
+    let update = shape.body(&full);
+    let form_of = |s: &str| s[s.find("\"form\"").unwrap()..].to_string();
+    assert_eq!(form_of(&update), form_of(&full));
 }
 
 #[test]
@@ -419,7 +461,7 @@ fn table(text: &str, rows: &[(&str, &str)]) -> lookup::LookupTable {
 fn joined_plan(text: &str, names: &[&str], rows: &[(&str, &str)]) -> Result<Plan, MappingError> {
     let m = Mapping::parse(text)?;
     let lookups = lookup::Lookups::from_tables([table(text, rows)]);
-    Plan::new_with_lookups(&m, &lookups, &header(names), "cobranza", BodyShape::Full)
+    Plan::new_with_lookups(&m, &lookups, &header(names), "cobranza")
 }
 
 const RECORDS: &[(&str, &str)] = &[("1020345678", "61fa3"), ("98765432", "7b2c1")];
@@ -540,13 +582,7 @@ fn a_form_entry_may_not_take_the_name_of_an_extra_column() {
 #[test]
 fn a_lookup_rule_without_its_table_is_refused_by_the_plain_plan() {
     let m = Mapping::parse(JOINED).unwrap();
-    let e = Plan::new(
-        &m,
-        &header(&["Cédula", "Nro Obligación"]),
-        "x",
-        BodyShape::Full,
-    )
-    .unwrap_err();
+    let e = Plan::new(&m, &header(&["Cédula", "Nro Obligación"]), "x").unwrap_err();
     assert!(e.0.contains("[fields] wolkvox_id"), "{e}");
     assert!(e.0.contains("\"expedientes\" was not read"), "{e}");
 }

@@ -21,7 +21,6 @@ use super::{open_rejects, prepare, ImportSettings, Prepared, RunError, SendSetti
 use crate::crm::client::Client;
 use crate::ledger::lock::{this_process, LedgerLock};
 use crate::ledger::{format_time, now_ms, Carried, Doubt, Ledger, NewRun};
-use crate::mapping::BodyShape;
 use crate::results::{Outcome, PayloadWriter};
 use collector::Collector;
 use reader::Reader;
@@ -78,16 +77,6 @@ pub fn run(settings: &ImportSettings, send: &SendSettings) -> Result<Summary, Ru
         .build()
         .map_err(|e| RunError::Unusable(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(run_async(settings, send))
-}
-
-/// The plan for a mode: the full body always (its fingerprint is what the
-/// ledger compares), the update body when the mode may update.
-fn plan_for(settings: &ImportSettings, mode: Mode) -> Result<Prepared, RunError> {
-    let mut p = prepare(settings, BodyShape::Full)?;
-    if mode != Mode::Insert {
-        p.plan = p.plan.with_update_body();
-    }
-    Ok(p)
 }
 
 /// The ledger's name for a server: its host, so the same CRM is one server
@@ -229,7 +218,8 @@ async fn run_async(settings: &ImportSettings, send: &SendSettings) -> Result<Sum
     let client = Client::new(&send.connection, tuning.timeout, tuning.concurrency)
         .map_err(RunError::Unusable)?;
     // The input and the mapping first: a run they refuse touches nothing.
-    let Prepared { source, plan } = plan_for(settings, mode)?;
+    let Prepared { source, plan } = prepare(settings)?;
+    let update_shape = plan.update_shape();
     // Locked before any output is opened: a second import must not clobber
     // the files of the one that holds the ledger.
     let session = open_session(settings, send)?;
@@ -295,6 +285,7 @@ async fn run_async(settings: &ImportSettings, send: &SendSettings) -> Result<Sum
         keep_sent_bodies: payloads.is_some(),
         counters: Default::default(),
         budget: Budget::new(send.max_requests),
+        update_shape,
         preflight: send.preflight,
         preflight_done: OnceCell::new(),
         reached: Default::default(),

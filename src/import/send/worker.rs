@@ -79,6 +79,8 @@ pub(super) struct Worker {
     pub(super) keep_sent_bodies: bool,
     pub(super) counters: Counters,
     pub(super) budget: Budget,
+    /// How an update body is made from a row's full body.
+    pub(super) update_shape: crate::mapping::UpdateShape,
     /// Read the token's quota before the run's first request.
     pub(super) preflight: bool,
     pub(super) preflight_done: OnceCell<()>,
@@ -326,9 +328,13 @@ impl Worker {
                 }
             }
         }
+        let update;
         let body = match method {
             Method::Post => &m.body,
-            Method::Put => m.update_body.as_ref().unwrap_or(&m.body),
+            Method::Put => {
+                update = self.update_shape.body(&m.body);
+                &update
+            }
         };
         let (end, wrote) = self.write(job, method, body, &mut p.outcome).await;
         if wrote && self.keep_sent_bodies {
