@@ -216,9 +216,18 @@ impl Known {
 
     /// Ledger ids of the obligations not marked seen.
     pub fn unseen(&self) -> Vec<u32> {
+        self.ids_where(0)
+    }
+
+    /// Ledger ids of the obligations marked seen.
+    pub fn seen(&self) -> Vec<u32> {
+        self.ids_where(SEEN)
+    }
+
+    fn ids_where(&self, seen: u8) -> Vec<u32> {
         self.slots
             .iter()
-            .filter(|s| s.key != 0 && s.flags & SEEN == 0)
+            .filter(|s| s.key != 0 && s.flags & SEEN == seen)
             .map(|s| s.db_id)
             .collect()
     }
@@ -270,6 +279,7 @@ mod tests {
         assert_eq!(k.mark_seen(a), Some(1));
         assert_eq!(k.mark_seen(KeyHash::of("R", "3")), None);
         assert_eq!(k.unseen(), vec![2]);
+        assert_eq!(k.seen(), vec![1]);
     }
 
     #[test]

@@ -12,7 +12,8 @@
 //!   sending anything for it.
 //! - `obligations`: per (server, operation, `wolkvox_id`, obligation `id`),
 //!   the CRM's id for it, a fingerprint of the last full body the CRM
-//!   accepted, and when it was created, last updated and last seen in a file.
+//!   accepted, and when it was created and last updated. When it was last
+//!   seen in a file comes from the runs' sightings ([`seen`]).
 //!
 //! Durability: intents are committed with `synchronous = FULL` (on disk
 //! before the request leaves); outcomes with `NORMAL`, since an outcome lost
@@ -23,6 +24,7 @@
 pub mod commands;
 pub mod known;
 pub mod lock;
+pub mod seen;
 
 use crate::crm::client::Method;
 use crate::results::{Outcome, Status};
@@ -65,7 +67,8 @@ CREATE TABLE runs (
     requests INTEGER,
     vanished INTEGER,
     exit_code INTEGER,
-    stop_reason TEXT
+    stop_reason TEXT,
+    seen BLOB
 );
 CREATE INDEX runs_by_output ON runs(scope, output);
 CREATE TABLE obligations (
@@ -256,9 +259,10 @@ pub struct Doubt {
     pub plain_insert: bool,
 }
 
-/// What a run learnt about one row that went to the workers.
+/// What a run learnt about one row that went to the workers, for the
+/// collector to record.
 #[derive(Debug, Clone)]
-pub struct SentNote {
+pub struct Note {
     pub outcome: Outcome,
     /// The row's intent is in the ledger (else the run stopped before it).
     pub logged: bool,
@@ -267,16 +271,6 @@ pub struct SentNote {
     pub found: Option<String>,
     /// This row settled whatever earlier runs left in doubt for it.
     pub settles_doubt: bool,
-}
-
-/// How a row stands against the ledger, for the collector to record.
-#[derive(Debug, Clone)]
-pub enum Note {
-    Sent(SentNote),
-    /// A known obligation listed in the file; nothing to send.
-    Seen {
-        db_id: u32,
-    },
 }
 
 /// The start of a run, as recorded.
@@ -301,6 +295,8 @@ pub struct RunEnd {
     pub vanished: Option<u64>,
     pub exit_code: i32,
     pub stop_reason: Option<String>,
+    /// The known obligations the file listed, when it was read whole.
+    pub seen: Option<seen::IdRanges>,
 }
 
 /// A run as `ledger runs` lists it.
@@ -345,6 +341,8 @@ pub struct Carried {
 /// A known obligation, in full.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObligationRow {
+    /// The obligation's id in the ledger.
+    pub id: u32,
     pub server: String,
     pub operation: String,
     pub wolkvox_id: String,
@@ -737,7 +735,7 @@ impl Ledger {
             .execute(
                 "UPDATE runs SET ended_at = ?2, rows = ?3, created = ?4, updated = ?5, unchanged = ?6,
                    invalid = ?7, failed = ?8, uncertain = ?9, not_sent = ?10, requests = ?11,
-                   vanished = ?12, exit_code = ?13, stop_reason = ?14
+                   vanished = ?12, exit_code = ?13, stop_reason = ?14, seen = ?15
                  WHERE id = ?1",
                 params![
                     run,
@@ -753,7 +751,8 @@ impl Ledger {
                     end.requests as i64,
                     end.vanished.map(|v| v as i64),
                     end.exit_code,
-                    end.stop_reason
+                    end.stop_reason,
+                    end.seen.as_ref().map(seen::IdRanges::encode)
                 ],
             )
             .map_err(|e| self.err(e))?;
@@ -828,18 +827,26 @@ impl Ledger {
         let mut st = self
             .conn
             .prepare_cached(
-                "SELECT s.server, s.operation, o.wolkvox_id, o.obligation_id, o.crm_id, o.body_fp,
-                        o.created_at, o.updated_at, o.last_seen_at
+                "SELECT o.id, s.server, s.operation, o.wolkvox_id, o.obligation_id, o.crm_id,
+                        o.body_fp, o.created_at, o.updated_at, o.last_seen_run, o.last_seen_at, o.scope
                  FROM obligations o JOIN scopes s ON s.id = o.scope WHERE o.id = ?1",
             )
             .map_err(|e| self.err(e))?;
         let mut out = Vec::with_capacity(ids.len());
+        let mut history: HashMap<i64, seen::SeenHistory> = HashMap::new();
         for id in ids {
-            if let Some(row) = st
+            if let Some((mut row, scope, written)) = st
                 .query_row([id], obligation_row)
                 .optional()
                 .map_err(|e| self.err(e))?
             {
+                let h = match history.entry(scope) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(self.seen_history(scope)?)
+                    }
+                };
+                row.last_seen_at = h.last_seen(row.id, written);
                 out.push(row);
             }
         }
@@ -859,8 +866,8 @@ impl Ledger {
         let mut st = self
             .conn
             .prepare(
-                "SELECT s.server, s.operation, o.wolkvox_id, o.obligation_id, o.crm_id, o.body_fp,
-                        o.created_at, o.updated_at, o.last_seen_at
+                "SELECT o.id, s.server, s.operation, o.wolkvox_id, o.obligation_id, o.crm_id,
+                        o.body_fp, o.created_at, o.updated_at, o.last_seen_run, o.last_seen_at, o.scope
                  FROM obligations o JOIN scopes s ON s.id = o.scope
                  WHERE (?1 IS NULL OR s.server = ?1) AND (?2 IS NULL OR s.operation = ?2)
                  ORDER BY s.server, s.operation, o.wolkvox_id, o.obligation_id",
@@ -870,12 +877,47 @@ impl Ledger {
             .query(params![server, operation])
             .map_err(|e| self.err(e))?;
         let mut n = 0;
+        let mut history: Option<(i64, seen::SeenHistory)> = None;
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
-            let row = obligation_row(r).map_err(|e| self.err(e))?;
+            let (mut row, scope, written) = obligation_row(r).map_err(|e| self.err(e))?;
+            // Rows come scope by scope: one scope's sightings at a time.
+            if history.as_ref().is_none_or(|(s, _)| *s != scope) {
+                history = Some((scope, self.seen_history(scope)?));
+            }
+            if let Some((_, h)) = &history {
+                row.last_seen_at = h.last_seen(row.id, written);
+            }
             f(row).map_err(|e| LedgerError::new(&self.path, e.to_string()))?;
             n += 1;
         }
         Ok(n)
+    }
+
+    /// The sightings recorded by a scope's runs.
+    fn seen_history(&self, scope: i64) -> Result<seen::SeenHistory, LedgerError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id, started_at, seen FROM runs WHERE scope = ?1 AND seen IS NOT NULL")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([scope], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut runs = Vec::new();
+        for row in rows {
+            let (id, at, bytes) = row.map_err(|e| self.err(e))?;
+            // Unreadable sightings only make "last seen" older, never wrong
+            // about what was sent.
+            if let Some(ids) = seen::IdRanges::decode(&bytes) {
+                runs.push((id, at, ids));
+            }
+        }
+        Ok(seen::SeenHistory::new(runs))
     }
 
     /// The most recent runs, newest first.
@@ -983,18 +1025,28 @@ enum Identity {
     Empty,
 }
 
-fn obligation_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ObligationRow> {
-    Ok(ObligationRow {
-        server: r.get(0)?,
-        operation: r.get(1)?,
-        wolkvox_id: r.get(2)?,
-        obligation_id: r.get(3)?,
-        crm_id: r.get(4)?,
-        body_fp: r.get::<_, Option<i64>>(5)?.map(|f| f as u64),
-        created_at: r.get(6)?,
-        updated_at: r.get(7)?,
-        last_seen_at: r.get(8)?,
-    })
+/// An obligation, its scope, and the run that last wrote or confirmed it
+/// (with when), from the columns the obligation queries select.
+type ObligationRowParts = (ObligationRow, i64, Option<(i64, i64)>);
+
+fn obligation_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ObligationRowParts> {
+    let written = match (r.get::<_, Option<i64>>(9)?, r.get::<_, Option<i64>>(10)?) {
+        (Some(run), Some(at)) => Some((run, at)),
+        _ => None,
+    };
+    let row = ObligationRow {
+        id: u32::try_from(r.get::<_, i64>(0)?).unwrap_or(u32::MAX),
+        server: r.get(1)?,
+        operation: r.get(2)?,
+        wolkvox_id: r.get(3)?,
+        obligation_id: r.get(4)?,
+        crm_id: r.get(5)?,
+        body_fp: r.get::<_, Option<i64>>(6)?.map(|f| f as u64),
+        created_at: r.get(7)?,
+        updated_at: r.get(8)?,
+        last_seen_at: None,
+    };
+    Ok((row, r.get(11)?, written))
 }
 
 fn record_notes_tx(
@@ -1036,15 +1088,9 @@ fn record_notes_tx(
              WHERE scope = ?2 AND wolkvox_id = ?3 AND obligation_id = ?4 AND run <> ?1
                AND resolved_by IS NULL AND (status IS NULL OR status = 'uncertain')",
         )?;
-        let mut seen = tx.prepare_cached(
-            "UPDATE obligations SET last_seen_at = ?2, last_seen_run = ?3 WHERE id = ?1",
-        )?;
-        for note in notes {
-            match note {
-                Note::Seen { db_id } => {
-                    seen.execute(params![db_id, now, run])?;
-                }
-                Note::Sent(n) => {
+        for n in notes {
+            {
+                {
                     let o = &n.outcome;
                     if n.logged {
                         let status = (o.status != Status::Uncertain).then_some(o.status.as_str());

@@ -29,13 +29,13 @@ fn sent(row: u64, id: &str, status: Status, crm: &str, fp: u64) -> Note {
     let mut o = Outcome::new(row, status, "R1", id);
     o.obligation_wolkvox_id = crm.into();
     o.attempts = 1;
-    Note::Sent(SentNote {
+    Note {
         outcome: o,
         logged: true,
         body_fp: fp,
         found: None,
         settles_doubt: matches!(status, Status::Created | Status::Updated),
-    })
+    }
 }
 
 #[test]
@@ -151,6 +151,7 @@ fn the_run_record_keeps_counts_and_exit_code() {
             vanished: Some(2),
             exit_code: 0,
             stop_reason: None,
+            seen: None,
         },
     )
     .unwrap();
@@ -214,5 +215,70 @@ fn fingerprints_are_stable_across_builds() {
     assert_ne!(
         fingerprint(b"{\"id\":\"1\"}"),
         fingerprint(b"{\"id\":\"2\"}")
+    );
+}
+
+#[test]
+fn last_seen_comes_from_the_newest_run_whose_file_listed_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut l = Ledger::open(&dir.path().join("l.sqlite")).unwrap();
+    let scope = l.scope("h", "op").unwrap();
+    let end = |seen: Option<seen::IdRanges>| RunEnd {
+        seen,
+        ..RunEnd::default()
+    };
+    // Night 1 creates A and B.
+    let r1 = l.begin_run(&new_run(scope, "/o"), 1, "box").unwrap();
+    l.record_intents(
+        r1,
+        scope,
+        &[
+            intent(2, "A", IntentKind::Post, 1),
+            intent(3, "B", IntentKind::Post, 2),
+        ],
+    )
+    .unwrap();
+    l.record_notes(
+        r1,
+        scope,
+        &[
+            sent(2, "A", Status::Created, "1cb", 1),
+            sent(3, "B", Status::Created, "2cb", 2),
+        ],
+    )
+    .unwrap();
+    l.end_run(r1, &end(Some(seen::IdRanges::default())))
+        .unwrap();
+    let known = l.load_known(scope).unwrap();
+    let (a, b) = (
+        known.get(KeyHash::of("R1", "A")).unwrap().db_id,
+        known.get(KeyHash::of("R1", "B")).unwrap().db_id,
+    );
+    // Night 2 lists both, unchanged; night 3 lists only A.
+    let mut new2 = new_run(scope, "/o");
+    new2.started_at += 1_000;
+    let r2 = l.begin_run(&new2, 1, "box").unwrap();
+    l.end_run(r2, &end(Some(seen::IdRanges::from_ids(vec![a, b]))))
+        .unwrap();
+    let mut new3 = new_run(scope, "/o");
+    new3.started_at += 2_000;
+    let r3 = l.begin_run(&new3, 1, "box").unwrap();
+    l.end_run(r3, &end(Some(seen::IdRanges::from_ids(vec![a]))))
+        .unwrap();
+    let rows = l.obligations_by_id(&[a, b]).unwrap();
+    assert_eq!(rows[0].last_seen_at, Some(new3.started_at), "A: night 3");
+    assert_eq!(rows[1].last_seen_at, Some(new2.started_at), "B: night 2");
+    let mut exported = Vec::new();
+    l.for_each_obligation(None, None, |o| {
+        exported.push((o.obligation_id.clone(), o.last_seen_at));
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(
+        exported,
+        vec![
+            ("A".to_string(), Some(new3.started_at)),
+            ("B".to_string(), Some(new2.started_at))
+        ]
     );
 }

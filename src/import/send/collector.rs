@@ -9,7 +9,7 @@
 use super::stop::{Stop, StopSignal};
 use super::{Event, Mode};
 use crate::import::{RunError, Summary};
-use crate::ledger::{Ledger, Note, RunEnd, SentNote};
+use crate::ledger::{Ledger, Note, RunEnd};
 use crate::progress::Progress;
 use crate::results::{Journal, Outcome, PayloadWriter, Status};
 use crate::workbook_out::Rejects;
@@ -36,8 +36,9 @@ pub(super) struct Collector {
     /// The first local write failure (ledger, results, payloads, rejects).
     write_failure: Option<String>,
     ledger_failed: bool,
-    /// Known obligations the file did not list, once it was read whole.
-    unseen: Option<Vec<u32>>,
+    /// Known obligations the file listed, and those it did not, once it was
+    /// read whole.
+    read_whole: Option<(crate::ledger::seen::IdRanges, Vec<u32>)>,
 }
 
 impl Collector {
@@ -69,7 +70,7 @@ impl Collector {
             summary: Summary::new(false),
             write_failure: None,
             ledger_failed: false,
-            unseen: None,
+            read_whole: None,
         }
     }
 
@@ -164,7 +165,7 @@ impl Collector {
                     self.write_failure = Some(msg);
                 }
             }
-            Event::ReadDone { unseen } => self.unseen = Some(unseen),
+            Event::ReadDone { seen, unseen } => self.read_whole = Some((seen, unseen)),
             Event::Settled {
                 outcome, carried, ..
             } => {
@@ -226,7 +227,9 @@ impl Collector {
                 self.fail_write("the rejects", e);
             }
         }
-        if let Some(unseen) = self.unseen.take() {
+        let mut seen = None;
+        if let Some((listed, unseen)) = self.read_whole.take() {
+            seen = Some(listed);
             summary.vanished = Some(unseen.len() as u64);
             if let Some(path) = &settings.vanished {
                 let written = self
@@ -258,6 +261,7 @@ impl Collector {
             vanished: summary.vanished,
             exit_code: summary.exit_code(),
             stop_reason: summary.stopped.clone(),
+            seen,
         };
         if !self.ledger_failed {
             if let Err(e) = self
@@ -276,16 +280,13 @@ impl Collector {
 /// What the ledger must learn from an event.
 fn note(ev: &Event) -> Option<Note> {
     match ev {
-        Event::Finished { p, fp, logged, .. } => Some(Note::Sent(SentNote {
+        Event::Finished { p, fp, logged, .. } => Some(Note {
             outcome: p.outcome.clone(),
             logged: *logged,
             body_fp: *fp,
             found: p.found.clone(),
             settles_doubt: p.settles_doubt,
-        })),
-        Event::Settled {
-            seen: Some(db_id), ..
-        } => Some(Note::Seen { db_id: *db_id }),
+        }),
         _ => None,
     }
 }

@@ -56,8 +56,6 @@ enum Event {
     /// CRM, or done by the run being resumed.
     Settled {
         outcome: Outcome,
-        /// The ledger id of the known obligation the row lists.
-        seen: Option<u32>,
         cells: Option<Vec<String>>,
         carried: bool,
     },
@@ -65,8 +63,12 @@ enum Event {
     ReadFailed(String),
     /// The ledger could not record an intent: nothing more may be sent.
     WriteFailed(String),
-    /// The whole file was read; these known obligations were not in it.
-    ReadDone { unseen: Vec<u32> },
+    /// The whole file was read: which known obligations it listed, and
+    /// which it no longer lists.
+    ReadDone {
+        seen: crate::ledger::seen::IdRanges,
+        unseen: Vec<u32>,
+    },
 }
 
 /// Runs the import against the API.

@@ -53,17 +53,13 @@ impl Reader {
             };
             let ok = match item {
                 Item::Invalid { outcome, cells } => {
-                    let seen = (!outcome.wolkvox_id.is_empty()
-                        && !outcome.obligation_id.is_empty())
-                    .then(|| {
+                    if !outcome.wolkvox_id.is_empty() && !outcome.obligation_id.is_empty() {
                         self.known
-                            .mark_seen(KeyHash::of(&outcome.wolkvox_id, &outcome.obligation_id))
-                    })
-                    .flatten();
+                            .mark_seen(KeyHash::of(&outcome.wolkvox_id, &outcome.obligation_id));
+                    }
                     events
                         .blocking_send(Event::Settled {
                             outcome,
-                            seen,
                             cells,
                             carried: false,
                         })
@@ -73,7 +69,7 @@ impl Reader {
                     let m = &v.mapped;
                     let key = KeyHash::of(&m.wolkvox_id, &m.id);
                     let fp = fingerprint(m.body.as_bytes());
-                    let seen = self.known.mark_seen(key);
+                    self.known.mark_seen(key);
                     let k = Knowledge {
                         known: self.known.get(key),
                         doubt: self.doubts.get(&key).copied(),
@@ -114,7 +110,6 @@ impl Reader {
                         Some((outcome, cells, carried)) => events
                             .blocking_send(Event::Settled {
                                 outcome,
-                                seen,
                                 cells,
                                 carried,
                             })
@@ -130,6 +125,7 @@ impl Reader {
         }
         if self.flush(&mut batch, &work, &events) {
             let _ = events.blocking_send(Event::ReadDone {
+                seen: crate::ledger::seen::IdRanges::from_ids(self.known.seen()),
                 unseen: self.known.unseen(),
             });
         }
