@@ -158,9 +158,15 @@ gen() {
     fi
 }
 
-# fresh RESULTS: removes what an earlier run left at --output, so a run
-# neither refuses to start (rows already sent) nor reads an old results file.
-fresh() { rm -f "$1" "$1.wal" "$1.tmp"; }
+# fresh RESULTS: removes what an earlier run left at --output and the ledger
+# kept beside it for the bench (RESULTS.ledger.sqlite), so every sending run
+# starts from an empty ledger and really sends its rows.
+fresh() { rm -f "$1" "$1.tmp" "$1.ledger.sqlite" "$1.ledger.sqlite-wal" "$1.ledger.sqlite-shm" "$1.ledger.sqlite.lock"; }
+
+# No run reads or writes the user's own ledger: dry runs get one that does
+# not exist (so they plan nothing), sending runs their own (--ledger).
+export WOLKVOX_LEDGER=$WORK/out/absent.ledger.sqlite
+rm -f "$WOLKVOX_LEDGER"
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
@@ -276,7 +282,7 @@ if want latency; then
         start_fake --latency 20ms
         fresh "$out"
         run_timed 300 env WOLKVOX_TOKEN=fake-token "$BIN" import "$WORK/p2k.csv" -m "$MAPPING" \
-            --server "$FAKE_BASE" -o "$out"
+            --server "$FAKE_BASE" -o "$out" --ledger "$out.ledger.sqlite"
         record lat.rps "$(awk -v w="$WALL" 'BEGIN { print 2000 / w }')"
         say "  ${WALL}s"
         if [[ -d /dev/shm ]]; then
@@ -285,7 +291,7 @@ if want latency; then
             shm=/dev/shm/wolkvox-bench.$$.results.csv
             fresh "$shm"
             run_timed 300 env WOLKVOX_TOKEN=fake-token "$BIN" import "$WORK/p2k.csv" -m "$MAPPING" \
-                --server "$FAKE_BASE" -o "$shm"
+                --server "$FAKE_BASE" -o "$shm" --ledger "$shm.ledger.sqlite"
             record lat.shm.rps "$(awk -v w="$WALL" 'BEGIN { print 2000 / w }')"
             fresh "$shm"
             say "  ${WALL}s with the results on tmpfs"
@@ -320,7 +326,7 @@ if want throughput; then
         start_fake --max-in-flight 64
         fresh "$out"
         run_timed 600 env WOLKVOX_TOKEN=fake-token "$BIN" import "$WORK/p50k.csv" -m "$MAPPING" \
-            --server "$FAKE_BASE" --concurrency 32 --no-preflight -o "$out"
+            --server "$FAKE_BASE" --concurrency 32 --no-preflight -o "$out" --ledger "$out.ledger.sqlite"
         record thr.importer "$(awk -v w="$WALL" 'BEGIN { print 50000 / w }')"
         imp=$WALL
         stop_fake
@@ -330,7 +336,7 @@ if want throughput; then
             shm=/dev/shm/wolkvox-bench.$$.results.csv
             fresh "$shm"
             run_timed 600 env WOLKVOX_TOKEN=fake-token "$BIN" import "$WORK/p50k.csv" -m "$MAPPING" \
-                --server "$FAKE_BASE" --concurrency 32 --no-preflight -o "$shm"
+                --server "$FAKE_BASE" --concurrency 32 --no-preflight -o "$shm" --ledger "$shm.ledger.sqlite"
             record thr.shm "$(awk -v w="$WALL" 'BEGIN { print 50000 / w }')"
             fresh "$shm"
             stop_fake
@@ -371,18 +377,45 @@ if want bigimport && [[ $QUICK != 1 ]]; then
         for ((i = 1; i <= big_repeat; i++)); do
             start_fake --max-in-flight 64
             fresh "$out"
+            ledger=$out.ledger.sqlite
             run_timed 3600 env WOLKVOX_TOKEN=fake-token "$BIN" import "$WORK/p1m.csv" -m "$MAPPING" \
-                --server "$FAKE_BASE" --concurrency 32 --no-preflight -o "$out"
+                --server "$FAKE_BASE" --concurrency 32 --no-preflight -o "$out" --ledger "$ledger"
             record big.rss "$(awk -v k="$RSS_KB" 'BEGIN { print k / 1024 }')"
             record big.rps "$(awk -v w="$WALL" 'BEGIN { print 1000000 / w }')"
+            say "  ${WALL}s, $((RSS_KB / 1024)) MiB"
+            record big.ledger.bytes "$(awk -v b="$(stat -c %s "$ledger")" 'BEGIN { print b / 1000000 }')"
+            # The same file again, the nightly way: nothing changed, so the
+            # ledger says every row is unchanged and nothing is sent.
+            for ((j = 1; j <= REPEAT; j++)); do
+                run_timed 900 env WOLKVOX_TOKEN=fake-token "$BIN" import "$WORK/p1m.csv" -m "$MAPPING" \
+                    --server "$FAKE_BASE" --mode sync -o "$out" --ledger "$ledger"
+                grep -q ", 0 requests" "$WORK/out/last.err" || die "the unchanged sync rerun sent requests: $(tail -n 3 "$WORK/out/last.err")"
+                record big.sync.rps "$(awk -v w="$WALL" 'BEGIN { print 1000000 / w }')"
+                record big.sync.rss "$(awk -v k="$RSS_KB" 'BEGIN { print k / 1024 }')"
+                say "  sync rerun, nothing changed: ${WALL}s, $((RSS_KB / 1024)) MiB"
+            done
+            # What a load generator gets from a fresh fake like it.
             stop_fake
             record big.fake.rss "$(awk -v k="$FAKE_HWM_KB" 'BEGIN { print k / 1048576 }')"
+            start_fake --max-in-flight 64
+            timeout 60 wrk -t2 -c32 -d10s -s "$LUA" "${FAKE_BASE}collections/insertObligation.php" >"$WORK/out/wrk.big.txt" 2>&1
+            record big.wrk "$(awk '/Requests\/sec/ { print $2 }' "$WORK/out/wrk.big.txt")"
+            stop_fake
             fresh "$out"
-            say "  ${WALL}s, $((RSS_KB / 1024)) MiB"
         done
         row "Import of 1,000,000 rows (no latency, --concurrency 32): peak RSS" big.rss "MiB" 1 "< 100 MiB" \
             "$(verdict "$(median big.rss)" "<" 100)"
         row "Import of 1,000,000 rows: speed (wall clock)" big.rps "rows/s" 0 "—" "—"
+        m=$(median big.rps)
+        w=$(median big.wrk)
+        ratio=$(awk -v a="$m" -v b="$w" 'BEGIN { print a / b }')
+        TABLE+=("| Import of 1,000,000 rows ÷ wrk -t2 -c32 on a fresh fake | $(fmt "$ratio" 2) | wrk $(fmt "$w" 0) req/s | ≥ 0.67 | $(verdict "$ratio" ">=" 0.6666) |")
+        row "Ledger after that import: size" big.ledger.bytes "MB" 1 "—" \
+            "$(fmt "$(awk -v b="$(median big.ledger.bytes)" 'BEGIN { print b }')" 0) bytes per obligation"
+        m=$(median big.sync.rps)
+        row "Same 1,000,000 rows again, --mode sync, nothing changed (0 requests): speed" big.sync.rps "rows/s" 0 \
+            "≥ 200,000 rows/s" "$(verdict "$m" ">=" 200000)"
+        row "Same sync rerun: peak RSS" big.sync.rss "MiB" 1 "< 128 MiB" "$(verdict "$(median big.sync.rss)" "<" 128)"
         row "(context) the fake CRM's own peak memory in that run" big.fake.rss "GiB" 1 "—" "—"
     fi
 fi
