@@ -24,7 +24,6 @@ pub mod inspect;
 pub mod ledger;
 pub mod mapping;
 pub mod outputs;
-pub mod progress;
 pub mod results;
 pub mod source;
 pub mod value;

@@ -5,18 +5,22 @@
 
 pub mod rows;
 pub mod send;
+pub mod settings;
 pub mod summary;
 pub mod triage;
 
-use crate::mapping::{Mapping, Plan};
-use crate::results::{Journal, OutputError, PayloadWriter, RejectsWriter, Status};
+use crate::mapping::Plan;
+use crate::results::{Journal, Outcome, OutputError, PayloadWriter, RejectsWriter, Status};
 use crate::source::{Source, SourceError, SourceInfo};
 use crate::workbook_out::{self, Rejects, XlsxRejectsWriter};
 use rows::{Item, RowFeed};
+pub use settings::{ImportBuilder, ImportSettings, SendSettings};
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 pub use summary::Summary;
+use tokio_util::sync::CancellationToken;
 
 /// Exit codes, as the contract fixes them.
 pub mod exit {
@@ -67,47 +71,6 @@ impl From<OutputError> for RunError {
     fn from(e: OutputError) -> Self {
         RunError::Unusable(e.to_string())
     }
-}
-
-/// What to send and how, for the network part of a run.
-#[derive(Debug, Clone)]
-pub struct SendSettings {
-    pub connection: crate::crm::Connection,
-    pub tuning: send::Tuning,
-    pub mode: send::Mode,
-    /// Continue the latest run that wrote `--output`, from the ledger.
-    pub resume: bool,
-    /// Read the token's quota before the first request.
-    pub preflight: bool,
-    /// At most this many requests in this run.
-    pub max_requests: Option<u64>,
-}
-
-/// Everything an import needs, validated from the command line and mapping.
-#[derive(Debug, Clone)]
-pub struct ImportSettings {
-    pub input: PathBuf,
-    pub mapping: Mapping,
-    pub operation: String,
-    pub output: PathBuf,
-    pub payloads: Option<PathBuf>,
-    pub rejects: Option<PathBuf>,
-    /// `--vanished`: where to list the known obligations the file no longer has.
-    pub vanished: Option<PathBuf>,
-    /// The ledger: written by a real run, read (when it exists) by a dry run.
-    pub ledger: PathBuf,
-    /// The server a dry run plans for (a real run's is in `send`).
-    pub plan_server: Option<String>,
-    /// The mode a dry run plans for (a real run's is in `send`).
-    pub plan_mode: send::Mode,
-    /// `--expect-rows`: fewer data rows than this is an error before
-    /// anything is sent (an empty nightly export is noticed).
-    pub expect_rows: Option<u64>,
-    /// `None` for a dry run.
-    pub send: Option<SendSettings>,
-    pub progress: bool,
-    /// Fingerprint of the mapping file's text, recorded with the run.
-    pub mapping_fingerprint: u64,
 }
 
 /// The default results path: the input's name with `.results.csv` added,
@@ -214,15 +177,60 @@ pub(crate) fn open_rejects(
     )?)))
 }
 
-/// Runs an import: a dry run when `settings.send` is `None`.
-pub fn run(settings: &ImportSettings) -> Result<Summary, RunError> {
-    if let Some(expected) = settings.expect_rows {
-        check_row_count(settings, expected)?;
+/// Watches a run as it goes, row by row, without reading any file.
+pub trait Observer: Send + Sync {
+    /// A row reached its end: its line of the results.
+    fn row_done(&self, outcome: &Outcome);
+}
+
+/// The observer of a run, shared with the threads that finish rows.
+#[derive(Clone)]
+pub struct Observers(pub Arc<dyn Observer>);
+
+impl std::fmt::Debug for Observers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Observers")
     }
+}
+
+impl Observers {
+    pub(crate) fn row_done(this: &Option<Observers>, outcome: &Outcome) {
+        if let Some(o) = this {
+            o.0.row_done(outcome);
+        }
+    }
+}
+
+/// Runs an import (a dry run when `settings.send` is `None`) until it ends
+/// or `cancel` is cancelled: then the requests in flight finish, every row
+/// gets its line, and the summary says it was interrupted.
+pub async fn run(
+    settings: &ImportSettings,
+    cancel: CancellationToken,
+) -> Result<Summary, RunError> {
     let summary = match &settings.send {
-        None => dry_run(settings),
-        Some(send) => send::run(settings, send),
-    }?;
+        None => {
+            // Reading and mapping are blocking work: off the async threads.
+            let s = settings.clone();
+            tokio::task::spawn_blocking(move || {
+                if let Some(expected) = s.expect_rows {
+                    check_row_count(&s, expected)?;
+                }
+                dry_run(&s, &cancel)
+            })
+            .await
+            .map_err(|e| RunError::Unusable(format!("the dry run failed: {e}")))??
+        }
+        Some(send) => {
+            if let Some(expected) = settings.expect_rows {
+                let s = settings.clone();
+                tokio::task::spawn_blocking(move || check_row_count(&s, expected))
+                    .await
+                    .map_err(|e| RunError::Unusable(format!("counting rows failed: {e}")))??;
+            }
+            send::run(settings, send, cancel).await?
+        }
+    };
     if summary.rows() == 0 {
         tracing::warn!(
             "{} has a header but no data rows: nothing to import (pass --expect-rows N to make this an error)",
@@ -298,7 +306,27 @@ fn dry_ledger(settings: &ImportSettings) -> Result<Option<DryLedger>, RunError> 
     }))
 }
 
-fn dry_run(settings: &ImportSettings) -> Result<Summary, RunError> {
+/// [`run`] for callers outside async code: builds a runtime of its own.
+/// Called from inside a Tokio runtime it refuses (use [`run`] there) rather
+/// than panic.
+pub fn run_blocking(
+    settings: &ImportSettings,
+    cancel: CancellationToken,
+) -> Result<Summary, RunError> {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return Err(RunError::Unusable(
+            "import::run_blocking was called from async code; await import::run instead".into(),
+        ));
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| RunError::Unusable(format!("cannot start the async runtime: {e}")))?
+        .block_on(run(settings, cancel))
+}
+
+fn dry_run(settings: &ImportSettings, cancel: &CancellationToken) -> Result<Summary, RunError> {
     let started = Instant::now();
     if settings.operation == crate::mapping::init::OPERATION_PLACEHOLDER {
         tracing::warn!(
@@ -319,7 +347,13 @@ fn dry_run(settings: &ImportSettings) -> Result<Summary, RunError> {
         .transpose()?;
     let mut summary = Summary::new(true);
     let mut feed = RowFeed::new(source, plan, &settings.mapping, rejects.is_some());
+    let mut read = 0u64;
     while let Some(item) = feed.next_item()? {
+        read += 1;
+        if read.is_multiple_of(1024) && cancel.is_cancelled() {
+            summary.interrupted = true;
+            break;
+        }
         match item {
             Item::Valid(v) => {
                 // Without a ledger every valid row would be sent as inserted;
@@ -359,6 +393,7 @@ fn dry_run(settings: &ImportSettings) -> Result<Summary, RunError> {
                     v.mapped.id,
                 );
                 summary.count(&outcome);
+                Observers::row_done(&settings.observer, &outcome);
                 journal.record(&outcome)?;
             }
             Item::Invalid { outcome, cells } => {
@@ -369,6 +404,7 @@ fn dry_run(settings: &ImportSettings) -> Result<Summary, RunError> {
                     ));
                 }
                 summary.count(&outcome);
+                Observers::row_done(&settings.observer, &outcome);
                 journal.record(&outcome)?;
                 if let (Some(r), Some(cells)) = (rejects.as_mut(), cells) {
                     r.write(outcome.row, &cells, &outcome.error)?;
@@ -387,7 +423,9 @@ fn dry_run(settings: &ImportSettings) -> Result<Summary, RunError> {
         summary.mode = Some(l.mode);
         summary.plan = Some((l.mode, l.counts));
         summary.ledger = Some(settings.ledger.clone());
-        summary.vanished = Some(l.known.unseen().len() as u64);
+        if !summary.interrupted {
+            summary.vanished = Some(l.known.unseen().len() as u64);
+        }
     }
     summary.elapsed = started.elapsed();
     Ok(summary)

@@ -8,9 +8,9 @@
 
 use super::stop::{Stop, StopSignal};
 use super::{Event, Mode};
+use crate::import::Observers;
 use crate::import::{RunError, Summary};
 use crate::ledger::{Ledger, Note, RunEnd};
-use crate::progress::Progress;
 use crate::results::{Journal, Outcome, PayloadWriter, Status};
 use crate::workbook_out::Rejects;
 use std::sync::{Arc, Mutex};
@@ -31,7 +31,7 @@ pub(super) struct Collector {
     journal: Option<Journal>,
     payloads: Option<PayloadWriter>,
     rejects: Option<Rejects>,
-    progress: Progress,
+    observer: Option<Observers>,
     summary: Summary,
     /// The first local write failure (ledger, results, payloads, rejects).
     write_failure: Option<String>,
@@ -53,7 +53,7 @@ impl Collector {
         journal: Journal,
         payloads: Option<PayloadWriter>,
         rejects: Option<Rejects>,
-        progress: Progress,
+        observer: Option<Observers>,
     ) -> Collector {
         Collector {
             ledger,
@@ -66,7 +66,7 @@ impl Collector {
             journal: Some(journal),
             payloads,
             rejects,
-            progress,
+            observer,
             summary: Summary::new(false),
             write_failure: None,
             ledger_failed: false,
@@ -173,7 +173,7 @@ impl Collector {
                     self.summary.carried_over += 1;
                 }
                 self.summary.count(&outcome);
-                self.progress.row_done(&outcome);
+                Observers::row_done(&self.observer, &outcome);
             }
             Event::Finished { p, .. } => {
                 log_outcome(&p.outcome);
@@ -189,7 +189,7 @@ impl Collector {
                     self.consecutive_transient = 0;
                 }
                 self.summary.count(&p.outcome);
-                self.progress.row_done(&p.outcome);
+                Observers::row_done(&self.observer, &p.outcome);
             }
         }
     }
@@ -202,7 +202,6 @@ impl Collector {
         requests: u64,
         elapsed: Duration,
     ) -> Result<Summary, RunError> {
-        self.progress.finish();
         let mut summary = std::mem::take(&mut self.summary);
         summary.requests = requests;
         summary.mode = Some(self.mode);

@@ -28,7 +28,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use stop::{spawn_signal_handler, StopSignal};
+use stop::{spawn_cancel_watch, StopSignal};
 use tokio::sync::{mpsc, OnceCell};
 use worker::{Budget, Processed, Worker};
 
@@ -71,14 +71,36 @@ enum Event {
     },
 }
 
-/// Runs the import against the API.
-pub fn run(settings: &ImportSettings, send: &SendSettings) -> Result<Summary, RunError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| RunError::Unusable(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(run_async(settings, send))
+/// Runs the import against the API until it ends or `cancel` is cancelled.
+pub(super) async fn run(
+    settings: &ImportSettings,
+    send: &SendSettings,
+    cancel: tokio_util::sync::CancellationToken,
+) -> Result<Summary, RunError> {
+    let started = Instant::now();
+    let tuning = &send.tuning;
+    let client = Client::new(&send.connection, tuning.timeout, tuning.concurrency)
+        .map_err(RunError::Unusable)?;
+    // The input and the mapping first: a run they refuse touches nothing.
+    // Opening them reads the header (and any lookup file): blocking work.
+    let Prepared { source, plan } = {
+        let s = settings.clone();
+        tokio::task::spawn_blocking(move || prepare(&s))
+            .await
+            .map_err(|e| RunError::Unusable(format!("reading the input failed: {e}")))??
+    };
+    // Locked before any output is opened: a second import must not clobber
+    // the files of the one that holds the ledger.
+    let session = {
+        let (s, send) = (settings.clone(), send.clone());
+        tokio::task::spawn_blocking(move || open_session(&s, &send))
+            .await
+            .map_err(|e| RunError::Unusable(format!("opening the ledger failed: {e}")))??
+    };
+    run_session(
+        settings, send, cancel, started, client, source, plan, session,
+    )
+    .await
 }
 
 /// The ledger's name for a server: its host, so the same CRM is one server
@@ -213,18 +235,20 @@ fn open_session(settings: &ImportSettings, send: &SendSettings) -> Result<Sessio
     })
 }
 
-async fn run_async(settings: &ImportSettings, send: &SendSettings) -> Result<Summary, RunError> {
-    let started = Instant::now();
+#[allow(clippy::too_many_arguments)]
+async fn run_session(
+    settings: &ImportSettings,
+    send: &SendSettings,
+    cancel: tokio_util::sync::CancellationToken,
+    started: Instant,
+    client: Client,
+    source: crate::source::Source,
+    plan: crate::mapping::Plan,
+    session: Session,
+) -> Result<Summary, RunError> {
     let tuning = send.tuning.clone();
     let mode = send.mode;
-    let client = Client::new(&send.connection, tuning.timeout, tuning.concurrency)
-        .map_err(RunError::Unusable)?;
-    // The input and the mapping first: a run they refuse touches nothing.
-    let Prepared { source, plan } = prepare(settings)?;
     let update_shape = plan.update_shape();
-    // Locked before any output is opened: a second import must not clobber
-    // the files of the one that holds the ledger.
-    let session = open_session(settings, send)?;
     let rejects = open_rejects(settings, &source)?;
     let journal = crate::results::Journal::create(&settings.output)?;
     let payloads = settings
@@ -234,11 +258,7 @@ async fn run_async(settings: &ImportSettings, send: &SendSettings) -> Result<Sum
         .transpose()?;
 
     let stop = StopSignal::new();
-    spawn_signal_handler(stop.clone());
-    let progress = crate::progress::Progress::new(settings.progress);
-    if settings.progress {
-        progress.count_rows_in_background(settings.input.clone(), settings.mapping.source.clone());
-    }
+    spawn_cancel_watch(stop.clone(), cancel);
 
     // Small enough that few rows are logged but unsent at a crash (each is
     // looked up once by the next run), large enough to keep workers fed.
@@ -305,7 +325,7 @@ async fn run_async(settings: &ImportSettings, send: &SendSettings) -> Result<Sum
         journal,
         payloads,
         rejects,
-        progress,
+        settings.observer.clone(),
     );
     collector.collect(event_rx).await;
     for w in workers {

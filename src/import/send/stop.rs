@@ -52,48 +52,18 @@ impl StopSignal {
     }
 }
 
-/// First Ctrl-C, SIGTERM or SIGHUP (the terminal or SSH session closed):
-/// stop taking rows, drain, write everything.
-/// Second: leave at once; the journal already holds every finished row.
-pub(super) fn spawn_signal_handler(stop: StopSignal) {
+/// Turns the caller's cancellation into an interrupt: stop taking rows,
+/// drain what is in flight, write everything.
+pub(super) fn spawn_cancel_watch(stop: StopSignal, cancel: tokio_util::sync::CancellationToken) {
     tokio::spawn(async move {
-        let mut count = 0;
-        loop {
-            wait_for_signal().await;
-            count += 1;
-            if count == 1 {
-                tracing::warn!("interrupted: finishing the requests in flight, then writing the results (press Ctrl-C again to leave at once)");
+        let mut rx = stop.tx.subscribe();
+        tokio::select! {
+            _ = cancel.cancelled() => {
+                tracing::warn!("interrupted: finishing the requests in flight, then writing the results");
                 stop.trigger(Stop::Interrupt);
-            } else {
-                // stderr may be gone with the terminal: never panic here.
-                crate::progress::print_err("leaving at once; run again with --resume to finish\n");
-                std::process::exit(crate::import::exit::INTERRUPTED);
             }
+            // The run ended or stopped on its own: nothing to watch.
+            _ = rx.wait_for(Option::is_some) => {}
         }
     });
-}
-
-#[cfg(unix)]
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (mut term, mut hup) = match (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    ) {
-        (Ok(t), Ok(h)) => (t, h),
-        _ => {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-        _ = hup.recv() => {}
-    }
-}
-
-#[cfg(not(unix))]
-async fn wait_for_signal() {
-    let _ = tokio::signal::ctrl_c().await;
 }

@@ -1,13 +1,14 @@
 //! The command line: parsing, turning flags into validated settings, and
 //! mapping every outcome to the contract's exit codes.
 
-use crate::crm::{parse_server, read_ca_certs, Connection, Token};
+use crate::crm::{read_ca_certs, Token};
 use crate::import::send::{Mode, Rate, Tuning};
-use crate::import::{exit, ImportSettings, SendSettings};
-use crate::mapping::Mapping;
-use crate::outputs::{check_outputs, Output, OutputKind};
-use crate::progress::{init_logging, print_err, print_out, LogFormat};
+use crate::import::{exit, ImportSettings};
 use clap::{Args, Parser, Subcommand};
+use progress::{init_logging, print_err, print_out, LogFormat};
+
+pub mod progress;
+mod signals;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -458,7 +459,7 @@ fn run_fake_crm(args: FakeCrmArgs) -> i32 {
             "fake CRM ready at {} (Ctrl-C to stop)\n",
             fake.base_url()
         ));
-        wait_for_shutdown().await;
+        signals::wait_for_signal().await;
         let stats = fake.stats();
         fake.shutdown().await;
         print_err(&format!(
@@ -467,27 +468,6 @@ fn run_fake_crm(args: FakeCrmArgs) -> i32 {
         ));
         exit::OK
     })
-}
-
-#[cfg(unix)]
-async fn wait_for_shutdown() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
-}
-
-#[cfg(not(unix))]
-async fn wait_for_shutdown() {
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn run_import(args: ImportArgs) -> i32 {
@@ -508,7 +488,38 @@ fn run_import(args: ImportArgs) -> i32 {
         Err(e) => return fail_run(e, exit::UNUSABLE),
     };
     let output = settings.output.clone();
-    match crate::import::run(&settings) {
+    // A bar on a terminal, told of each row by the run.
+    let bar = (args.log_format == LogFormat::Text && std::io::stderr().is_terminal()).then(|| {
+        let bar = std::sync::Arc::new(progress::Progress::new());
+        bar.count_rows_in_background(settings.input.clone(), settings.mapping.source.clone());
+        bar
+    });
+    let mut settings = settings;
+    settings.observer = bar
+        .clone()
+        .map(|b| crate::import::Observers(b as std::sync::Arc<dyn crate::import::Observer>));
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            return fail_run(
+                format!("cannot start the async runtime: {e}"),
+                exit::UNUSABLE,
+            )
+        }
+    };
+    let result = runtime.block_on(async {
+        let cancel = tokio_util::sync::CancellationToken::new();
+        signals::cancel_on_signals(cancel.clone());
+        crate::import::run(&settings, cancel).await
+    });
+    if let Some(bar) = &bar {
+        bar.finish();
+    }
+    match result {
         Ok(summary) => {
             match args.log_format {
                 // A closed stderr must not turn the rows' exit code into a panic.
@@ -530,151 +541,80 @@ fn run_import(args: ImportArgs) -> i32 {
 fn import_settings(args: &ImportArgs) -> Result<ImportSettings, String> {
     // Server and token first: a scheduled job without them must fail before
     // touching the input.
-    let send = if args.dry_run {
-        None
-    } else {
-        let server = args.server.as_deref().ok_or(
-            "no server: pass --server crm0001.wolkvox.com (the host you see in the browser) or set WOLKVOX_SERVER",
-        )?;
-        let base = parse_server(server)?;
-        let token = match &args.token_file {
-            Some(p) => {
-                if std::env::var_os("WOLKVOX_TOKEN").is_some() {
-                    tracing::warn!(
-                        "both WOLKVOX_TOKEN and --token-file are set; using the token in {} (WOLKVOX_TOKEN is ignored)",
-                        p.display()
-                    );
-                }
-                Token::from_file(p)?
-            }
-            None => match std::env::var("WOLKVOX_TOKEN") {
-                Ok(v) => Token::new(&v).map_err(|e| format!("WOLKVOX_TOKEN: {e}"))?,
-                Err(std::env::VarError::NotUnicode(_)) => {
-                    return Err("WOLKVOX_TOKEN: the token holds a character a token cannot have (it is not valid text)".into())
-                }
-                Err(std::env::VarError::NotPresent) => {
-                    return Err("no token: set the WOLKVOX_TOKEN environment variable or pass --token-file FILE".into())
-                }
-            },
-        };
+    let mut builder = ImportSettings::builder(&args.input, &args.mapping);
+    if !args.dry_run {
+        if args.server.is_none() {
+            return Err("no server: pass --server crm0001.wolkvox.com (the host you see in the browser) or set WOLKVOX_SERVER".into());
+        }
         let ca_certs = match &args.ca_cert {
             Some(p) => read_ca_certs(p)?,
             None => Vec::new(),
         };
-        let timeout = parse_timeout(&args.timeout)?;
-        let rate = args.rate.as_deref().map(Rate::parse).transpose()?;
+        builder = builder.send_to(token(args)?).ca_certs(ca_certs);
         if args.concurrency > 2 {
             tracing::warn!(
                 "--concurrency {} is above the API's limit of 2 simultaneous requests per token; expect 403 answers and retries",
                 args.concurrency
             );
         }
-        Some(SendSettings {
-            connection: Connection {
-                base,
-                token,
-                ca_certs,
-            },
-            tuning: Tuning {
-                concurrency: usize::from(args.concurrency),
-                rate,
-                max_retries: args.max_retries,
-                timeout,
-                breaker: args.breaker,
-                ..Tuning::default()
-            },
-            mode: args.mode,
-            resume: args.resume,
-            preflight: !args.no_preflight,
-            max_requests: args.max_requests,
-        })
-    };
+    }
     if args.allow_changed_input {
         tracing::warn!("--allow-changed-input is no longer needed and has no effect: the ledger judges every row");
     }
-    let ledger = ledger_path(args.ledger.as_deref())?;
+    let tuning = Tuning {
+        concurrency: usize::from(args.concurrency),
+        rate: args.rate.as_deref().map(Rate::parse).transpose()?,
+        max_retries: args.max_retries,
+        timeout: parse_timeout(&args.timeout)?,
+        breaker: args.breaker,
+        ..Tuning::default()
+    };
+    let mut builder = builder
+        .server(args.server.clone())
+        .mode(args.mode)
+        .tuning(tuning)
+        .resume(args.resume)
+        .preflight(!args.no_preflight)
+        .max_requests(args.max_requests)
+        .expect_rows(args.expect_rows)
+        .force(args.force)
+        .sheet(args.sheet.clone())
+        .operation(args.operation.clone())
+        .payloads(args.payloads.clone())
+        .rejects(args.rejects.clone())
+        .vanished(args.vanished.clone());
+    if let Some(o) = &args.output {
+        builder = builder.output(o);
+    }
+    if let Some(l) = &args.ledger {
+        builder = builder.ledger(l);
+    }
+    builder.build().map_err(|e| e.to_string())
+}
 
-    if args.dry_run && args.resume {
-        return Err(
-            "--resume continues a run that sends; a dry run sends nothing (drop --resume)".into(),
-        );
+/// The token: `--token-file`, else `WOLKVOX_TOKEN`; never a plain value on
+/// the command line.
+fn token(args: &ImportArgs) -> Result<Token, String> {
+    match &args.token_file {
+        Some(p) => {
+            if std::env::var_os("WOLKVOX_TOKEN").is_some() {
+                tracing::warn!(
+                    "both WOLKVOX_TOKEN and --token-file are set; using the token in {} (WOLKVOX_TOKEN is ignored)",
+                    p.display()
+                );
+            }
+            Token::from_file(p)
+        }
+        None => match std::env::var("WOLKVOX_TOKEN") {
+            Ok(v) => Token::new(&v).map_err(|e| format!("WOLKVOX_TOKEN: {e}")),
+            Err(std::env::VarError::NotUnicode(_)) => Err(
+                "WOLKVOX_TOKEN: the token holds a character a token cannot have (it is not valid text)".into(),
+            ),
+            Err(std::env::VarError::NotPresent) => Err(
+                "no token: set the WOLKVOX_TOKEN environment variable or pass --token-file FILE".into(),
+            ),
+        },
     }
-    let mut mapping = Mapping::load(&args.mapping).map_err(|e| e.0)?;
-    let mapping_fingerprint = std::fs::read(&args.mapping)
-        .map(|b| crate::ledger::fingerprint(&b))
-        .unwrap_or(0);
-    if let Some(sheet) = &args.sheet {
-        mapping.source.sheet = Some(sheet.clone());
-    }
-    let operation = match args.operation.as_deref().map(str::trim) {
-        Some("") => return Err("--operation is empty".into()),
-        Some(op) => op.to_string(),
-        None => mapping.operation.clone().ok_or_else(|| {
-            format!(
-                "{}: no operation: set [request] operation = \"...\" in the mapping or pass --operation",
-                args.mapping.display()
-            )
-        })?,
-    };
-    if send.is_some() && operation == crate::mapping::init::OPERATION_PLACEHOLDER {
-        return Err(format!(
-            "{}: [request] operation is still \"{}\"; set it to your CRM operation before sending",
-            args.mapping.display(),
-            crate::mapping::init::OPERATION_PLACEHOLDER
-        ));
-    }
-    let output = args
-        .output
-        .clone()
-        .unwrap_or_else(|| crate::import::default_output(&args.input));
-    // Every output is checked here, before the first request: a missing
-    // folder or a file that is not ours costs no quota.
-    let outputs: Vec<Output> = [
-        ("--output", Some(&output), OutputKind::Results),
-        ("--payloads", args.payloads.as_ref(), OutputKind::Payloads),
-        ("--rejects", args.rejects.as_ref(), OutputKind::Rejects),
-        ("--vanished", args.vanished.as_ref(), OutputKind::Vanished),
-    ]
-    .into_iter()
-    .filter_map(|(option, path, kind)| {
-        path.map(|p| Output {
-            option,
-            path: p.clone(),
-            kind,
-        })
-    })
-    .collect();
-    check_outputs(
-        &outputs,
-        &[
-            ("the input file", args.input.as_path()),
-            ("the mapping file", args.mapping.as_path()),
-            ("the ledger", ledger.as_path()),
-        ],
-        args.force,
-    )?;
-    // A dry run plans for the server it is given, when it is given one.
-    let plan_server = match (&send, args.server.as_deref()) {
-        (None, Some(s)) => Some(crate::import::send::server_key(&parse_server(s)?)),
-        _ => None,
-    };
-    let progress = args.log_format == LogFormat::Text && std::io::stderr().is_terminal();
-    Ok(ImportSettings {
-        input: args.input.clone(),
-        mapping,
-        operation,
-        output,
-        payloads: args.payloads.clone(),
-        rejects: args.rejects.clone(),
-        vanished: args.vanished.clone(),
-        ledger,
-        plan_server,
-        plan_mode: args.mode,
-        expect_rows: args.expect_rows,
-        send,
-        progress,
-        mapping_fingerprint,
-    })
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! What the people watching see: logs on stderr (text or JSON lines) and, on
 //! a terminal, a progress bar that log lines print above without tearing it.
+//! The bar is the run's [`Observer`]: the library tells it of each row.
 
+use crate::import::Observer;
 use crate::results::{Outcome, Status};
 use crate::source::{Source, SourceOptions};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -90,16 +92,29 @@ impl<'a> MakeWriter<'a> for BarAwareStderr {
     }
 }
 
-/// The progress of a run: a bar on a terminal, nothing otherwise.
+/// The progress of a run, drawn as a bar on the terminal.
 pub struct Progress {
-    bar: Option<ProgressBar>,
+    bar: ProgressBar,
     created: AtomicU64,
     failed: AtomicU64,
 }
 
+impl Default for Progress {
+    fn default() -> Self {
+        Progress::new()
+    }
+}
+
+impl Observer for Progress {
+    fn row_done(&self, outcome: &Outcome) {
+        Progress::row_done(self, outcome);
+    }
+}
+
 impl Progress {
-    pub fn new(enabled: bool) -> Progress {
-        let bar = enabled.then(|| {
+    /// A bar on stderr, which log lines lift out of the way.
+    pub fn new() -> Progress {
+        let bar = {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(4));
             bar.set_style(
                 ProgressStyle::with_template(
@@ -118,7 +133,7 @@ impl Progress {
                 *slot = Some(bar.clone());
             }
             bar
-        });
+        };
         Progress {
             bar,
             created: AtomicU64::new(0),
@@ -129,7 +144,7 @@ impl Progress {
     /// Counts the input's rows on a side thread so the bar gets its length
     /// without delaying the first request.
     pub fn count_rows_in_background(&self, input: PathBuf, opts: SourceOptions) {
-        let Some(bar) = self.bar.clone() else { return };
+        let bar = self.bar.clone();
         let _ = std::thread::Builder::new()
             .name("row-counter".into())
             .spawn(move || {
@@ -144,7 +159,7 @@ impl Progress {
     }
 
     pub fn row_done(&self, o: &Outcome) {
-        let Some(bar) = &self.bar else { return };
+        let bar = &self.bar;
         match o.status {
             Status::Created | Status::Updated => {
                 self.created.fetch_add(1, Ordering::Relaxed);
@@ -162,12 +177,11 @@ impl Progress {
         ));
     }
 
+    /// Takes the bar off the terminal.
     pub fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-            if let Ok(mut slot) = active_bar().lock() {
-                *slot = None;
-            }
+        self.bar.finish_and_clear();
+        if let Ok(mut slot) = active_bar().lock() {
+            *slot = None;
         }
     }
 }

@@ -1,0 +1,345 @@
+//! What an import needs, checked before anything is read or sent: built by
+//! [`ImportSettings::builder`], which the command line uses too, so a
+//! program embedding the library gets the same checks (the mapping read and
+//! fingerprinted, the operation resolved, every output path checked).
+
+use super::send::{Mode, Tuning};
+use super::{default_output, Observers, RunError};
+use crate::crm::{parse_server, Connection, Token};
+use crate::mapping::Mapping;
+use crate::outputs::{check_outputs, Output, OutputKind};
+use std::path::PathBuf;
+
+/// What to send and how, for the network part of a run.
+#[derive(Debug, Clone)]
+pub struct SendSettings {
+    /// Where the API is and the token.
+    pub connection: Connection,
+    /// Concurrency, rate, retries, timeouts.
+    pub tuning: Tuning,
+    /// What each row asks of the CRM, judged against the ledger.
+    pub mode: Mode,
+    /// Continue the latest run that wrote `--output`, from the ledger.
+    pub resume: bool,
+    /// Read the token's quota before the first request.
+    pub preflight: bool,
+    /// At most this many requests in this run.
+    pub max_requests: Option<u64>,
+}
+
+/// Everything an import needs, validated. Build it with
+/// [`ImportSettings::builder`].
+#[derive(Debug, Clone)]
+pub struct ImportSettings {
+    /// The portfolio file.
+    pub input: PathBuf,
+    /// The mapping, checked.
+    pub mapping: Mapping,
+    /// The CRM operation the obligations go to.
+    pub operation: String,
+    /// The results file.
+    pub output: PathBuf,
+    /// `--payloads`: the exact body of each row sent (or that would be).
+    pub payloads: Option<PathBuf>,
+    /// `--rejects`: the rows that did not end well, in the input's shape.
+    pub rejects: Option<PathBuf>,
+    /// `--vanished`: where to list the known obligations the file no longer has.
+    pub vanished: Option<PathBuf>,
+    /// The ledger: written by a real run, read (when it exists) by a dry run.
+    pub ledger: PathBuf,
+    /// The server a dry run plans for (a real run's is in `send`).
+    pub plan_server: Option<String>,
+    /// The mode a dry run plans for (a real run's is in `send`).
+    pub plan_mode: Mode,
+    /// `--expect-rows`: fewer data rows than this is an error before
+    /// anything is sent (an empty nightly export is noticed).
+    pub expect_rows: Option<u64>,
+    /// `None` for a dry run.
+    pub send: Option<SendSettings>,
+    /// Told of every row as it ends (the command line draws its progress
+    /// bar with it).
+    pub observer: Option<Observers>,
+    /// Fingerprint of the mapping file's text, recorded with the run.
+    pub mapping_fingerprint: u64,
+}
+
+impl ImportSettings {
+    /// Starts settings for importing `input` with the mapping file
+    /// `mapping`: a dry run until [`ImportBuilder::send_to`] is called.
+    pub fn builder(input: impl Into<PathBuf>, mapping: impl Into<PathBuf>) -> ImportBuilder {
+        ImportBuilder {
+            input: input.into(),
+            mapping: mapping.into(),
+            output: None,
+            payloads: None,
+            rejects: None,
+            vanished: None,
+            ledger: None,
+            sheet: None,
+            operation: None,
+            server: None,
+            send: None,
+            ca_certs: Vec::new(),
+            mode: Mode::Insert,
+            tuning: Tuning::default(),
+            resume: false,
+            preflight: true,
+            max_requests: None,
+            expect_rows: None,
+            force: false,
+            observer: None,
+        }
+    }
+}
+
+/// Builds [`ImportSettings`]; every setter is optional.
+#[derive(Debug, Clone)]
+pub struct ImportBuilder {
+    input: PathBuf,
+    mapping: PathBuf,
+    output: Option<PathBuf>,
+    payloads: Option<PathBuf>,
+    rejects: Option<PathBuf>,
+    vanished: Option<PathBuf>,
+    ledger: Option<PathBuf>,
+    sheet: Option<String>,
+    operation: Option<String>,
+    server: Option<String>,
+    send: Option<Token>,
+    ca_certs: Vec<reqwest::Certificate>,
+    mode: Mode,
+    tuning: Tuning,
+    resume: bool,
+    preflight: bool,
+    max_requests: Option<u64>,
+    expect_rows: Option<u64>,
+    force: bool,
+    observer: Option<Observers>,
+}
+
+impl ImportBuilder {
+    /// The results file [default: the input's name with `.results.csv` added].
+    pub fn output(mut self, path: impl Into<PathBuf>) -> Self {
+        self.output = Some(path.into());
+        self
+    }
+
+    /// Write the exact body of each row sent as JSON Lines.
+    pub fn payloads(mut self, path: Option<PathBuf>) -> Self {
+        self.payloads = path;
+        self
+    }
+
+    /// Write the rows that did not end well, in the input's own shape.
+    pub fn rejects(mut self, path: Option<PathBuf>) -> Self {
+        self.rejects = path;
+        self
+    }
+
+    /// Write the known obligations the file no longer lists.
+    pub fn vanished(mut self, path: Option<PathBuf>) -> Self {
+        self.vanished = path;
+        self
+    }
+
+    /// The ledger file [default: the per-user state folder].
+    pub fn ledger(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ledger = Some(path.into());
+        self
+    }
+
+    /// The sheet to read, instead of the mapping's.
+    pub fn sheet(mut self, sheet: Option<String>) -> Self {
+        self.sheet = sheet;
+        self
+    }
+
+    /// The CRM operation, instead of the mapping's.
+    pub fn operation(mut self, operation: Option<String>) -> Self {
+        self.operation = operation;
+        self
+    }
+
+    /// The server: where a real run sends, and which server's obligations
+    /// a dry run plans against.
+    pub fn server(mut self, server: Option<String>) -> Self {
+        self.server = server;
+        self
+    }
+
+    /// Makes this a real run that sends with `token` to the server.
+    pub fn send_to(mut self, token: Token) -> Self {
+        self.send = Some(token);
+        self
+    }
+
+    /// Certificate authorities to trust besides the system's (`--ca-cert`).
+    pub fn ca_certs(mut self, certs: Vec<reqwest::Certificate>) -> Self {
+        self.ca_certs = certs;
+        self
+    }
+
+    /// What each row asks of the CRM (a dry run plans for it).
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Concurrency, rate, retries and timeouts.
+    pub fn tuning(mut self, tuning: Tuning) -> Self {
+        self.tuning = tuning;
+        self
+    }
+
+    /// Continue the latest run that wrote the same results file.
+    pub fn resume(mut self, resume: bool) -> Self {
+        self.resume = resume;
+        self
+    }
+
+    /// Read the token's quota before the first request [default: yes].
+    pub fn preflight(mut self, preflight: bool) -> Self {
+        self.preflight = preflight;
+        self
+    }
+
+    /// At most this many requests.
+    pub fn max_requests(mut self, n: Option<u64>) -> Self {
+        self.max_requests = n;
+        self
+    }
+
+    /// Fewer data rows than this is an error before anything is sent.
+    pub fn expect_rows(mut self, n: Option<u64>) -> Self {
+        self.expect_rows = n;
+        self
+    }
+
+    /// Let outputs replace existing files this tool did not write.
+    pub fn force(mut self, force: bool) -> Self {
+        self.force = force;
+        self
+    }
+
+    /// Told of every row as it ends.
+    pub fn observer(mut self, observer: Option<Observers>) -> Self {
+        self.observer = observer;
+        self
+    }
+
+    /// Checks everything and returns the settings; nothing is read but the
+    /// mapping (and, for the default ledger, the environment).
+    pub fn build(self) -> Result<ImportSettings, RunError> {
+        let bad = |m: String| RunError::Unusable(m);
+        let connection = match (&self.send, self.server.as_deref()) {
+            (Some(_), None) => return Err(bad(
+                "no server: pass --server crm0001.wolkvox.com (the host you see in the browser) or set WOLKVOX_SERVER".into(),
+            )),
+            (Some(token), Some(server)) => Some(Connection {
+                base: parse_server(server).map_err(bad)?,
+                token: token.clone(),
+                ca_certs: self.ca_certs.clone(),
+            }),
+            (None, _) => None,
+        };
+        if connection.is_none() && self.resume {
+            return Err(bad(
+                "--resume continues a run that sends; a dry run sends nothing (drop --resume)"
+                    .into(),
+            ));
+        }
+        let ledger = crate::cli::ledger_path(self.ledger.as_deref()).map_err(bad)?;
+        let mut mapping = Mapping::load(&self.mapping)?;
+        let mapping_fingerprint = std::fs::read(&self.mapping)
+            .map(|b| crate::ledger::fingerprint(&b))
+            .unwrap_or(0);
+        if let Some(sheet) = &self.sheet {
+            mapping.source.sheet = Some(sheet.clone());
+        }
+        let operation = self.resolve_operation(&mapping, connection.is_some())?;
+        let output = self
+            .output
+            .clone()
+            .unwrap_or_else(|| default_output(&self.input));
+        // Every output is checked here, before the first request: a missing
+        // folder or a file that is not ours costs no quota.
+        let outputs: Vec<Output> = [
+            ("--output", Some(&output), OutputKind::Results),
+            ("--payloads", self.payloads.as_ref(), OutputKind::Payloads),
+            ("--rejects", self.rejects.as_ref(), OutputKind::Rejects),
+            ("--vanished", self.vanished.as_ref(), OutputKind::Vanished),
+        ]
+        .into_iter()
+        .filter_map(|(option, path, kind)| {
+            path.map(|p| Output {
+                option,
+                path: p.clone(),
+                kind,
+            })
+        })
+        .collect();
+        check_outputs(
+            &outputs,
+            &[
+                ("the input file", self.input.as_path()),
+                ("the mapping file", self.mapping.as_path()),
+                ("the ledger", ledger.as_path()),
+            ],
+            self.force,
+        )
+        .map_err(bad)?;
+        // A dry run plans for the server it is given, when it is given one.
+        let plan_server = match (&connection, self.server.as_deref()) {
+            (None, Some(s)) => Some(super::send::server_key(&parse_server(s).map_err(bad)?)),
+            _ => None,
+        };
+        let send = connection.map(|connection| SendSettings {
+            connection,
+            tuning: self.tuning.clone(),
+            mode: self.mode,
+            resume: self.resume,
+            preflight: self.preflight,
+            max_requests: self.max_requests,
+        });
+        Ok(ImportSettings {
+            input: self.input,
+            mapping,
+            operation,
+            output,
+            payloads: self.payloads,
+            rejects: self.rejects,
+            vanished: self.vanished,
+            ledger,
+            plan_server,
+            plan_mode: self.mode,
+            expect_rows: self.expect_rows,
+            send,
+            observer: self.observer,
+            mapping_fingerprint,
+        })
+    }
+
+    /// The operation: given, else the mapping's; a real run refuses the
+    /// placeholder `mapping init` writes.
+    fn resolve_operation(&self, mapping: &Mapping, sends: bool) -> Result<String, RunError> {
+        let mapping_name = || self.mapping.display().to_string();
+        let operation = match self.operation.as_deref().map(str::trim) {
+            Some("") => return Err(RunError::Unusable("--operation is empty".into())),
+            Some(op) => op.to_string(),
+            None => mapping.operation.clone().ok_or_else(|| {
+                RunError::Unusable(format!(
+                    "{}: no operation: set [request] operation = \"...\" in the mapping or pass --operation",
+                    mapping_name()
+                ))
+            })?,
+        };
+        if sends && operation == crate::mapping::init::OPERATION_PLACEHOLDER {
+            return Err(RunError::Unusable(format!(
+                "{}: [request] operation is still \"{}\"; set it to your CRM operation before sending",
+                mapping_name(),
+                crate::mapping::init::OPERATION_PLACEHOLDER
+            )));
+        }
+        Ok(operation)
+    }
+}
