@@ -6,6 +6,7 @@
 //! decides when to stop.
 
 mod collector;
+mod decide;
 mod preflight;
 mod reader;
 mod stop;

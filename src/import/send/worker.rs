@@ -2,11 +2,12 @@
 //! request, the rate limit, the budget, retries with backoff, and look-ups
 //! before any resend all live here, around the request.
 
+use super::decide::{decide, decide_lookup, Action, LookupAction};
 use super::preflight::preflight;
 use super::stop::{Stop, StopSignal};
 use super::tuning::{Mode, Tuning};
 use super::Job;
-use crate::crm::classify::{classify, classify_lookup, redirect_message, Lookup, Verdict};
+use crate::crm::classify::{classify, classify_lookup};
 use crate::crm::client::{Client, Exchange, Method, TransportFailure};
 use crate::results::{Outcome, Status};
 use governor::DefaultDirectRateLimiter;
@@ -285,49 +286,14 @@ impl Worker {
             p.outcome.error = self.stop_message();
             return p;
         }
-        let a = job.action;
-        let mut method = a.write;
-        if a.lookup_first {
-            match self.lookup(job, &mut p.outcome).await {
-                Looked::Found(id) => {
-                    p.settles_doubt = true;
-                    p.found = Some(id.clone());
-                    if a.doubt_fp == Some(job.fp) {
-                        // The earlier insert went in, with this very body.
-                        p.outcome.status = Status::Created;
-                        p.outcome.obligation_wolkvox_id = id;
-                        return p;
-                    }
-                    if self.mode == Mode::Insert {
-                        p.outcome.status = Status::Failed;
-                        p.outcome.error = format!(
-                            "obligation \"{}\" of record \"{}\" is already in the CRM with other values (an earlier run sent them); use --mode sync to update it",
-                            m.id, m.wolkvox_id
-                        );
-                        p.outcome.obligation_wolkvox_id = id;
-                        return p;
-                    }
-                    method = Method::Put;
-                }
-                Looked::Absent => p.settles_doubt = true,
-                Looked::Unknown {
-                    transient_only,
-                    why,
-                } => {
-                    if a.doubt_fp.is_some() {
-                        p.outcome.status = Status::Uncertain;
-                        p.outcome.error = self.uncertain_message(job, &why);
-                    } else if self.stop.get().is_some() && !transient_only {
-                        p.outcome.error = self.stop_message();
-                    } else {
-                        p.outcome.status = Status::Failed;
-                        p.outcome.error = why;
-                        p.transient_only = transient_only;
-                    }
-                    return p;
-                }
+        let method = if job.action.lookup_first {
+            match self.look_first(job, &mut p).await {
+                Some(method) => method,
+                None => return p,
             }
-        }
+        } else {
+            job.action.write
+        };
         let update;
         let body = match method {
             Method::Post => &m.body,
@@ -340,40 +306,96 @@ impl Worker {
         if wrote && self.keep_sent_bodies {
             p.sent_body = Some(body.clone());
         }
+        self.finish(&mut p, method, end);
+        p
+    }
+
+    /// The look-up before a row's write (an upsert the ledger cannot answer,
+    /// or an earlier insert in doubt). Returns the write still needed, or
+    /// `None` when the row is settled already.
+    async fn look_first(&self, job: &Job, p: &mut Processed) -> Option<Method> {
+        let m = &job.row.mapped;
+        let a = job.action;
+        match self.lookup(job, &mut p.outcome).await {
+            Looked::Found(id) => {
+                p.settles_doubt = true;
+                p.found = Some(id.clone());
+                if a.doubt_fp == Some(job.fp) {
+                    // The earlier insert went in, with this very body.
+                    p.outcome.status = Status::Created;
+                    p.outcome.obligation_wolkvox_id = id;
+                    return None;
+                }
+                if self.mode == Mode::Insert {
+                    p.outcome.status = Status::Failed;
+                    p.outcome.error = format!(
+                        "obligation \"{}\" of record \"{}\" is already in the CRM with other values (an earlier run sent them); use --mode sync to update it",
+                        m.id, m.wolkvox_id
+                    );
+                    p.outcome.obligation_wolkvox_id = id;
+                    return None;
+                }
+                Some(Method::Put)
+            }
+            Looked::Absent => {
+                p.settles_doubt = true;
+                Some(a.write)
+            }
+            Looked::Unknown {
+                transient_only,
+                why,
+            } => {
+                if a.doubt_fp.is_some() {
+                    p.outcome.status = Status::Uncertain;
+                    p.outcome.error = self.uncertain_message(job, &why);
+                } else if self.stop.get().is_some() && !transient_only {
+                    p.outcome.error = self.stop_message();
+                } else {
+                    p.outcome.status = Status::Failed;
+                    p.outcome.error = why;
+                    p.transient_only = transient_only;
+                }
+                None
+            }
+        }
+    }
+
+    /// Records how the row's write ended.
+    fn finish(&self, p: &mut Processed, method: Method, end: WriteEnd) {
+        let o = &mut p.outcome;
         match end {
             WriteEnd::Done(id) => {
-                p.outcome.status = match method {
+                o.status = match method {
                     Method::Post => Status::Created,
                     Method::Put => Status::Updated,
                 };
-                p.outcome.obligation_wolkvox_id = id;
-                p.outcome.error.clear();
+                o.obligation_wolkvox_id = id;
+                o.error.clear();
                 p.settles_doubt = true;
             }
             WriteEnd::Refused(msg) => {
-                p.outcome.status = Status::Failed;
-                p.outcome.error = msg;
+                o.status = Status::Failed;
+                o.error = msg;
             }
             WriteEnd::Stopped => {
-                p.outcome.status = Status::NotSent;
-                p.outcome.error = self.stop_message();
+                o.status = Status::NotSent;
+                o.error = self.stop_message();
             }
             WriteEnd::GaveUp(msg) => {
-                p.outcome.status = Status::Failed;
-                p.outcome.error = msg;
+                o.status = Status::Failed;
+                o.error = msg;
                 p.transient_only = true;
             }
             WriteEnd::Uncertain(msg) => {
-                p.outcome.status = Status::Uncertain;
-                p.outcome.error = msg;
+                o.status = Status::Uncertain;
+                o.error = msg;
             }
         }
-        if p.outcome.obligation_wolkvox_id.is_empty() {
+        if o.obligation_wolkvox_id.is_empty() {
             if let Some(id) = &p.found {
-                p.outcome.obligation_wolkvox_id = id.clone();
+                o.obligation_wolkvox_id = id.clone();
             }
         }
-        p
     }
 
     fn uncertain_message(&self, job: &Job, why: &str) -> String {
@@ -386,7 +408,7 @@ impl Worker {
 
     /// Sends one write until it ends; the bool says whether a request left.
     /// Never resends an insert without a look-up after a request whose fate
-    /// is unknown.
+    /// is unknown: [`decide`] says what follows each answer.
     async fn write(
         &self,
         job: &Job,
@@ -419,68 +441,42 @@ impl Worker {
             }
             let c = classify(&x);
             out.http_status = c.http_status;
-            out.api_code = c.api_code.clone();
-            let wait = match c.verdict {
-                Verdict::Done { wolkvox_id } => return (WriteEnd::Done(wolkvox_id), wrote),
-                Verdict::Refused { message } => return (WriteEnd::Refused(message), wrote),
-                Verdict::StopRun { message, quota } => {
-                    let why = if quota {
-                        format!("{message}: the token's daily quota is used up; run again with --resume once it restarts")
-                    } else {
-                        message
-                    };
-                    self.stop.trigger(Stop::Halt(why));
-                    return (WriteEnd::Stopped, wrote);
-                }
-                Verdict::Transient {
-                    message,
-                    retry_after,
-                } => {
-                    last_transient = message;
-                    retries += 1;
-                    self.backoff(retries, retry_after)
-                }
-                // The server may have stored it before redirecting, and
-                // will redirect every request: the row is in doubt (looked
-                // up by --resume, never resent blindly) and the run stops.
-                Verdict::Redirected { location } => {
-                    let why = redirect_message(&location);
+            out.api_code = c.api_code;
+            let (why, retry_after) = match decide(c.verdict, method) {
+                Action::Done(id) => return (WriteEnd::Done(id), wrote),
+                Action::Refuse(msg) => return (WriteEnd::Refused(msg), wrote),
+                Action::StopRun { why, row_in_doubt } => {
                     self.stop.trigger(Stop::Halt(why.clone()));
-                    let m = &job.row.mapped;
-                    let end = WriteEnd::Uncertain(format!(
-                        "sent, but the server answered with a redirect instead of the API's answer, so whether obligation \"{}\" of record \"{}\" went in is unknown ({why}); once --server is right, run again: the next run looks it up before sending anything for it",
-                        m.id, m.wolkvox_id
-                    ));
+                    if !row_in_doubt {
+                        return (WriteEnd::Stopped, wrote);
+                    }
+                    let end = WriteEnd::Uncertain(self.uncertain_message(job, &why));
                     return (end, wrote);
                 }
-                Verdict::InDoubt { message } if method == Method::Put => {
-                    // An update repeated is the same update.
-                    last_transient = message;
-                    retries += 1;
-                    self.backoff(retries, None)
-                }
-                Verdict::InDoubt { message } => {
+                Action::Retry { why, retry_after } => (why, retry_after),
+                Action::LookUp(why) => {
                     tracing::info!(
                         row = job.row.row,
-                        "outcome unknown ({message}); looking the obligation up before any resend"
+                        "outcome unknown ({why}); looking the obligation up before any resend"
                     );
                     match self.lookup(job, out).await {
                         Looked::Found(id) => return (WriteEnd::Done(id), wrote),
                         // Not there: sending it again cannot duplicate it.
                         Looked::Absent => {
-                            last_transient = message;
+                            last_transient = why;
                             retries += 1;
                             continue;
                         }
                         Looked::Unknown { why, .. } => {
-                            return (
-                                WriteEnd::Uncertain(self.uncertain_message(job, &why)),
-                                wrote,
-                            )
+                            let end = WriteEnd::Uncertain(self.uncertain_message(job, &why));
+                            return (end, wrote);
                         }
                     }
                 }
             };
+            last_transient = why;
+            retries += 1;
+            let wait = self.backoff(retries, retry_after);
             tracing::debug!(
                 row = job.row.row,
                 attempt = out.attempts,
@@ -527,27 +523,24 @@ impl Worker {
             let (lookup, http, code) = classify_lookup(&x, &m.id);
             out.http_status = http;
             out.api_code = code;
-            let retry_after = match lookup {
-                Lookup::Found { wolkvox_id } => return Looked::Found(wolkvox_id),
-                Lookup::NotFound => return Looked::Absent,
-                Lookup::Unknown(Verdict::StopRun { message, .. }) => {
-                    self.stop.trigger(Stop::Halt(message.clone()));
+            let retry_after = match decide_lookup(lookup) {
+                LookupAction::Found(id) => return Looked::Found(id),
+                LookupAction::Absent => return Looked::Absent,
+                LookupAction::StopRun(why) => {
+                    self.stop.trigger(Stop::Halt(why.clone()));
                     return Looked::Unknown {
                         transient_only: false,
-                        why: message,
+                        why,
                     };
                 }
-                Lookup::Unknown(Verdict::Transient {
-                    message,
+                LookupAction::Retry {
+                    why,
                     retry_after,
-                }) => {
-                    last = message;
+                    transient,
+                } => {
+                    transient_only &= transient;
+                    last = why;
                     retry_after
-                }
-                Lookup::Unknown(other) => {
-                    transient_only = false;
-                    last = other.describe();
-                    None
                 }
             };
             let wait = self.backoff(tries, retry_after);
