@@ -388,10 +388,12 @@ pub struct Plan {
     shape: BodyShape,
     /// Also render the update body (upsert decides per row which to send).
     with_update_body: bool,
+    /// Also hand out the values the report's charts need.
+    with_report_fields: bool,
 }
 
 /// A row that passed validation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MappedRow {
     pub wolkvox_id: String,
     pub id: String,
@@ -399,6 +401,21 @@ pub struct MappedRow {
     pub body: String,
     /// The update (PUT) body, only mapped fields, when the plan asks for it.
     pub update_body: Option<String>,
+    /// What the report's charts need, when the plan asks for it.
+    pub report: Option<ReportFields>,
+}
+
+/// The values of a valid row that the report's portfolio charts need, taken
+/// from the converted fields rather than parsed back out of the body. Each
+/// is `None` when the field is not mapped, is empty, or (mapped as text)
+/// does not read as a number.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ReportFields {
+    /// `total_balance`, in the file's currency.
+    pub total_balance: Option<f64>,
+    /// `days_delay`, in days.
+    pub days_delay: Option<i64>,
+    pub portfolio_type: Option<String>,
 }
 
 /// Why a row cannot be sent, cell by cell.
@@ -513,12 +530,19 @@ impl Plan {
             header: names.clone(),
             shape,
             with_update_body: false,
+            with_report_fields: false,
         })
     }
 
     /// Makes every mapped row carry its update body too (upsert mode).
     pub fn with_update_body(mut self) -> Plan {
         self.with_update_body = true;
+        self
+    }
+
+    /// Makes every mapped row carry its [`ReportFields`] too (`--report`).
+    pub fn with_report_fields(mut self) -> Plan {
+        self.with_report_fields = true;
         self
     }
 
@@ -597,12 +621,44 @@ impl Plan {
         let update_body = self
             .with_update_body
             .then(|| self.render(&values, &form, BodyShape::MappedOnly));
+        let report = self.with_report_fields.then(|| self.report_fields(&values));
         Ok(MappedRow {
             wolkvox_id,
             id,
             body,
             update_body,
+            report,
         })
+    }
+
+    /// The charts' values, from the fields already converted to the API's
+    /// spelling: plain digits for a number or integer field. A field mapped
+    /// as text is read as the mapping's numbers are.
+    fn report_fields(&self, values: &[Option<Cow<'_, str>>; 9]) -> ReportFields {
+        let number = |slot: usize| -> Option<f64> {
+            let v = values[slot].as_deref()?.trim();
+            if v.is_empty() {
+                return None;
+            }
+            v.parse::<f64>()
+                .ok()
+                .or_else(|| {
+                    value::parse_number(CellRef::Text(v), self.decimal)
+                        .ok()?
+                        .parse()
+                        .ok()
+                })
+                .filter(|n: &f64| n.is_finite())
+        };
+        ReportFields {
+            total_balance: number(3),
+            days_delay: number(8).map(|d| d.round() as i64),
+            portfolio_type: values[4]
+                .as_deref()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string),
+        }
     }
 
     fn render(
