@@ -10,6 +10,7 @@
 //!   collector, which alone records outcomes in the [`ledger`] (what was
 //!   sent, across runs) and writes the [`results`] report, and draws
 //!   [`progress`];
+//! - [`report`] aggregates a run as it goes and writes it as one HTML page;
 //! - [`outputs`] checks where the files of a run go before anything is sent;
 //! - [`inspect`] and [`mapping::init`] help a person write a mapping;
 //! - [`fake_crm`] is a local stand-in for the API, for rehearsals and tests.
@@ -24,6 +25,7 @@ pub mod ledger;
 pub mod mapping;
 pub mod outputs;
 pub mod progress;
+pub mod report;
 pub mod results;
 pub mod source;
 pub mod value;
