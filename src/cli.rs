@@ -108,6 +108,10 @@ pub struct ImportArgs {
     /// Write the rows that did not end well, with the input's header and an error column.
     #[arg(long)]
     pub rejects: Option<PathBuf>,
+    /// Write a self-contained HTML page of the run: the outcome, the problems grouped with how to
+    /// fix them, and charts of the portfolio (opens offline in any browser).
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
     /// The CRM host as seen in the browser (e.g. crm0001.wolkvox.com) or the API's base URL.
     #[arg(long, env = "WOLKVOX_SERVER")]
     pub server: Option<String>,
@@ -157,8 +161,8 @@ pub struct ImportArgs {
     /// are not sent again. Every run, resumed or not, looks up what earlier runs left in doubt.
     #[arg(long)]
     pub resume: bool,
-    /// Replace existing files at --output, --payloads, --rejects and --vanished that this tool
-    /// did not write (never the input or the mapping).
+    /// Replace existing files at --output, --payloads, --rejects, --vanished and --report that
+    /// this tool did not write (never the input or the mapping).
     #[arg(long)]
     pub force: bool,
     /// Accepted for compatibility; no longer needed, the ledger judges every row.
@@ -594,6 +598,7 @@ fn import_settings(args: &ImportArgs) -> Result<ImportSettings, String> {
         ("--payloads", args.payloads.as_ref(), OutputKind::Payloads),
         ("--rejects", args.rejects.as_ref(), OutputKind::Rejects),
         ("--vanished", args.vanished.as_ref(), OutputKind::Vanished),
+        ("--report", args.report.as_ref(), OutputKind::Report),
     ]
     .into_iter()
     .filter_map(|(option, path, kind)| {
@@ -627,6 +632,7 @@ fn import_settings(args: &ImportArgs) -> Result<ImportSettings, String> {
         payloads: args.payloads.clone(),
         rejects: args.rejects.clone(),
         vanished: args.vanished.clone(),
+        report: args.report.clone(),
         ledger,
         plan_server,
         plan_mode: args.mode,

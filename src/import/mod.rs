@@ -92,6 +92,8 @@ pub struct ImportSettings {
     pub rejects: Option<PathBuf>,
     /// `--vanished`: where to list the known obligations the file no longer has.
     pub vanished: Option<PathBuf>,
+    /// `--report`: where to write the run's HTML page.
+    pub report: Option<PathBuf>,
     /// The ledger: written by a real run, read (when it exists) by a dry run.
     pub ledger: PathBuf,
     /// The server a dry run plans for (a real run's is in `send`).
@@ -169,10 +171,55 @@ pub(crate) fn open_rejects(
 
 /// Runs an import: a dry run when `settings.send` is `None`.
 pub fn run(settings: &ImportSettings) -> Result<Summary, RunError> {
-    match &settings.send {
-        None => dry_run(settings),
-        Some(send) => send::run(settings, send),
+    let started = chrono::Local::now();
+    let (mut summary, report) = match &settings.send {
+        None => dry_run(settings)?,
+        Some(send) => send::run(settings, send)?,
+    };
+    if let (Some(path), Some(report)) = (&settings.report, report) {
+        write_report(settings, path, &report, &mut summary, started)?;
     }
+    Ok(summary)
+}
+
+/// Writes the page last, once the exit code is known. A report that cannot
+/// be written is a local write failure like any other: a dry run is then
+/// unusable (2), a real run stopped (3), after its rows were all recorded.
+fn write_report(
+    settings: &ImportSettings,
+    path: &Path,
+    report: &crate::report::Report,
+    summary: &mut Summary,
+    started: chrono::DateTime<chrono::Local>,
+) -> Result<(), RunError> {
+    let facts = crate::report::RunFacts {
+        input: settings.input.clone(),
+        input_fingerprint: send::file_fingerprint(&settings.input).ok(),
+        mapping: settings.mapping.origin.clone(),
+        mapping_fingerprint: settings.mapping_fingerprint,
+        operation: settings.operation.clone(),
+        server: match &settings.send {
+            Some(s) => Some(send::server_key(&s.connection.base)),
+            None => settings.plan_server.clone(),
+        },
+        mode: summary.mode.or(summary.plan.map(|p| p.0)),
+        dry_run: summary.dry_run,
+        started,
+        ended: chrono::Local::now(),
+    };
+    if let Err(e) = crate::report::write(path, report, summary, &facts) {
+        let msg = format!(
+            "cannot write the report {}: {}",
+            path.display(),
+            crate::source::open_error(&e)
+        );
+        if summary.dry_run {
+            return Err(RunError::Unusable(msg));
+        }
+        tracing::error!("{msg}");
+        summary.stopped.get_or_insert(msg);
+    }
+    Ok(())
 }
 
 /// What a dry run knows from the ledger, when there is one.
@@ -224,9 +271,17 @@ fn dry_ledger(settings: &ImportSettings) -> Result<Option<DryLedger>, RunError> 
     }))
 }
 
-fn dry_run(settings: &ImportSettings) -> Result<Summary, RunError> {
+fn dry_run(
+    settings: &ImportSettings,
+) -> Result<(Summary, Option<crate::report::Report>), RunError> {
     let started = Instant::now();
     let Prepared { source, mut plan } = prepare(settings, BodyShape::Full)?;
+    let mut report = settings.report.as_ref().map(|_| {
+        crate::report::Report::new(crate::report::MappedFields::of(&settings.mapping), None)
+    });
+    if report.is_some() {
+        plan = plan.with_report_fields();
+    }
     let mut ledger = dry_ledger(settings)?;
     if ledger
         .as_ref()
@@ -276,6 +331,9 @@ fn dry_run(settings: &ImportSettings) -> Result<Summary, RunError> {
                 if let (Some(p), Some(body)) = (payloads.as_mut(), body) {
                     p.write(v.row, body)?;
                 }
+                if let Some(r) = report.as_mut() {
+                    r.portfolio.add(v.row, &v.mapped);
+                }
                 let outcome = crate::results::Outcome::with_ids(
                     v.row,
                     Status::Valid,
@@ -293,6 +351,9 @@ fn dry_run(settings: &ImportSettings) -> Result<Summary, RunError> {
                     ));
                 }
                 summary.count(&outcome);
+                if let Some(r) = report.as_mut() {
+                    r.problems.add(&outcome);
+                }
                 journal.record(&outcome)?;
                 if let (Some(r), Some(cells)) = (rejects.as_mut(), cells) {
                     r.write(&cells, &outcome.error)?;
@@ -314,5 +375,5 @@ fn dry_run(settings: &ImportSettings) -> Result<Summary, RunError> {
         summary.vanished = Some(l.known.unseen().len() as u64);
     }
     summary.elapsed = started.elapsed();
-    Ok(summary)
+    Ok((summary, report))
 }

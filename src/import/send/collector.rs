@@ -37,6 +37,8 @@ pub(super) struct Collector {
     ledger_failed: bool,
     /// Known obligations the file did not list, once it was read whole.
     unseen: Option<Vec<u32>>,
+    /// `--report`: the problems and the pace, row by row.
+    report: Option<(crate::report::Problems, crate::report::Timeline)>,
 }
 
 impl Collector {
@@ -52,6 +54,7 @@ impl Collector {
         payloads: Option<PayloadWriter>,
         rejects: Option<RejectsWriter>,
         progress: Progress,
+        report: Option<(crate::report::Problems, crate::report::Timeline)>,
     ) -> Collector {
         Collector {
             ledger,
@@ -69,7 +72,15 @@ impl Collector {
             write_failure: None,
             ledger_failed: false,
             unseen: None,
+            report,
         }
+    }
+
+    /// What `--report` gathered, once the events are all in.
+    pub(super) fn take_report(
+        &mut self,
+    ) -> Option<(crate::report::Problems, crate::report::Timeline)> {
+        self.report.take()
     }
 
     /// Collects until every sender is gone.
@@ -171,6 +182,10 @@ impl Collector {
                     self.summary.carried_over += 1;
                 }
                 self.summary.count(&outcome);
+                if let Some((problems, timeline)) = self.report.as_mut() {
+                    problems.add(&outcome);
+                    timeline.row_done(std::time::Instant::now(), false, 0, 0);
+                }
                 self.progress.row_done(&outcome);
             }
             Event::Finished { p, .. } => {
@@ -187,6 +202,15 @@ impl Collector {
                     self.consecutive_transient = 0;
                 }
                 self.summary.count(&p.outcome);
+                if let Some((problems, timeline)) = self.report.as_mut() {
+                    problems.add(&p.outcome);
+                    timeline.row_done(
+                        std::time::Instant::now(),
+                        p.outcome.attempts > 0,
+                        p.tally.retries,
+                        p.tally.throttled,
+                    );
+                }
                 self.progress.row_done(&p.outcome);
             }
         }

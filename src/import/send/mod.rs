@@ -70,8 +70,12 @@ enum Event {
     ReadDone { unseen: Vec<u32> },
 }
 
-/// Runs the import against the API.
-pub fn run(settings: &ImportSettings, send: &SendSettings) -> Result<Summary, RunError> {
+/// Runs the import against the API; with `--report`, also returns what the
+/// page needs.
+pub fn run(
+    settings: &ImportSettings,
+    send: &SendSettings,
+) -> Result<(Summary, Option<crate::report::Report>), RunError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -86,6 +90,9 @@ fn plan_for(settings: &ImportSettings, mode: Mode) -> Result<Prepared, RunError>
     let mut p = prepare(settings, BodyShape::Full)?;
     if mode != Mode::Insert {
         p.plan = p.plan.with_update_body();
+    }
+    if settings.report.is_some() {
+        p.plan = p.plan.with_report_fields();
     }
     Ok(p)
 }
@@ -222,7 +229,10 @@ fn open_session(settings: &ImportSettings, send: &SendSettings) -> Result<Sessio
     })
 }
 
-async fn run_async(settings: &ImportSettings, send: &SendSettings) -> Result<Summary, RunError> {
+async fn run_async(
+    settings: &ImportSettings,
+    send: &SendSettings,
+) -> Result<(Summary, Option<crate::report::Report>), RunError> {
     let started = Instant::now();
     let tuning = send.tuning.clone();
     let mode = send.mode;
@@ -268,6 +278,12 @@ async fn run_async(settings: &ImportSettings, send: &SendSettings) -> Result<Sum
         .begin_run(&new_run, holder.pid, &holder.host)
         .map_err(|e| RunError::Unusable(e.to_string()))?;
     let ledger = Arc::new(Mutex::new(ledger));
+    // With --report, the reader counts every valid row (the portfolio) and
+    // the collector every finished one (the problems and the pace).
+    let fields = settings
+        .report
+        .as_ref()
+        .map(|_| crate::report::MappedFields::of(&settings.mapping));
     let reader = spawn_reader(
         Reader {
             feed: RowFeed::new(source, plan, &settings.mapping, rejects.is_some()),
@@ -280,6 +296,7 @@ async fn run_async(settings: &ImportSettings, send: &SendSettings) -> Result<Sum
             carried,
             stop: stop.clone(),
             batch: queue,
+            portfolio: fields.map(crate::report::Portfolio::new),
         },
         work_tx,
         event_tx.clone(),
@@ -311,12 +328,28 @@ async fn run_async(settings: &ImportSettings, send: &SendSettings) -> Result<Sum
         payloads,
         rejects,
         progress,
+        fields.map(|_| {
+            (
+                crate::report::Problems::default(),
+                crate::report::Timeline::new(started),
+            )
+        }),
     );
     collector.collect(event_rx).await;
     for w in workers {
         let _ = w.await;
     }
-    let _ = reader.join();
+    let portfolio = reader.join().ok().flatten();
+    let report = match (fields, collector.take_report()) {
+        (Some(fields), Some((problems, timeline))) => Some(crate::report::Report {
+            // A reader that died has no portfolio to give: the charts say
+            // there are no rows rather than the page going missing.
+            portfolio: portfolio.unwrap_or_else(|| crate::report::Portfolio::new(fields)),
+            problems,
+            timeline: Some(timeline),
+        }),
+        _ => None,
+    };
     let c = &worker.counters;
     let requests = c.requests.load(std::sync::atomic::Ordering::Relaxed);
     let mut summary = collector.finish(settings, requests, started.elapsed())?;
@@ -324,14 +357,14 @@ async fn run_async(settings: &ImportSettings, send: &SendSettings) -> Result<Sum
     summary.retries = c.retries.load(std::sync::atomic::Ordering::Relaxed);
     summary.lookups = c.lookups.load(std::sync::atomic::Ordering::Relaxed);
     summary.quota = *c.quota.lock().unwrap_or_else(|p| p.into_inner());
-    Ok(summary)
+    Ok((summary, report))
 }
 
 fn spawn_reader(
     reader: Reader,
     work: mpsc::Sender<Job>,
     events: mpsc::Sender<Event>,
-) -> Result<std::thread::JoinHandle<()>, RunError> {
+) -> Result<std::thread::JoinHandle<Option<crate::report::Portfolio>>, RunError> {
     std::thread::Builder::new()
         .name("row-reader".into())
         .spawn(move || reader.run(work, events))

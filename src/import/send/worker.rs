@@ -108,6 +108,26 @@ pub(super) struct Processed {
     /// A look-up answered, or a write went in: whatever an earlier run left
     /// in doubt for this obligation is settled.
     pub(super) settles_doubt: bool,
+    /// What the row's requests met, for the report's timeline.
+    pub(super) tally: RowTally,
+}
+
+/// Per row: writes sent again, and answers that asked to slow down (429,
+/// or too many simultaneous requests).
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct RowTally {
+    pub(super) retries: u32,
+    pub(super) throttled: u32,
+}
+
+impl RowTally {
+    fn answer(&mut self, verdict: &Verdict, http_status: Option<u16>) {
+        if let Verdict::Transient { message, .. } = verdict {
+            if http_status == Some(429) || message.to_uppercase().contains("SIMULTANEOUS") {
+                self.throttled += 1;
+            }
+        }
+    }
 }
 
 /// How one write (or its retries) ended.
@@ -227,6 +247,7 @@ impl Worker {
             sent_body: None,
             found: None,
             settles_doubt: false,
+            tally: RowTally::default(),
         };
         if !job.logged {
             // The run stopped before this row's intent could be recorded.
@@ -236,7 +257,7 @@ impl Worker {
         let a = job.action;
         let mut method = a.write;
         if a.lookup_first {
-            match self.lookup(job, &mut p.outcome).await {
+            match self.lookup(job, &mut p.outcome, &mut p.tally).await {
                 Looked::Found(id) => {
                     p.settles_doubt = true;
                     p.found = Some(id.clone());
@@ -280,7 +301,9 @@ impl Worker {
             Method::Post => &m.body,
             Method::Put => m.update_body.as_ref().unwrap_or(&m.body),
         };
-        let (end, wrote) = self.write(job, method, body, &mut p.outcome).await;
+        let (end, wrote) = self
+            .write(job, method, body, &mut p.outcome, &mut p.tally)
+            .await;
         if wrote && self.keep_sent_bodies {
             p.sent_body = Some(body.clone());
         }
@@ -337,6 +360,7 @@ impl Worker {
         method: Method,
         body: &str,
         out: &mut Outcome,
+        tally: &mut RowTally,
     ) -> (WriteEnd, bool) {
         let mut retries = 0u32;
         let mut last_transient = String::new();
@@ -354,11 +378,13 @@ impl Worker {
             }
             if wrote {
                 self.counters.retries.fetch_add(1, Ordering::Relaxed);
+                tally.retries += 1;
             }
             wrote = true;
             out.attempts += 1;
             let x = self.client.obligation(method, body.to_string()).await;
             let c = classify(&x);
+            tally.answer(&c.verdict, c.http_status);
             out.http_status = c.http_status;
             out.api_code = c.api_code.clone();
             let wait = match c.verdict {
@@ -405,7 +431,7 @@ impl Worker {
                         row = job.row.row,
                         "outcome unknown ({message}); looking the obligation up before any resend"
                     );
-                    match self.lookup(job, out).await {
+                    match self.lookup(job, out, tally).await {
                         Looked::Found(id) => return (WriteEnd::Done(id), wrote),
                         // Not there: sending it again cannot duplicate it.
                         Looked::Absent => {
@@ -433,7 +459,7 @@ impl Worker {
     }
 
     /// Looks the row's obligation up, retrying answers that say nothing.
-    async fn lookup(&self, job: &Job, out: &mut Outcome) -> Looked {
+    async fn lookup(&self, job: &Job, out: &mut Outcome, tally: &mut RowTally) -> Looked {
         let m = &job.row.mapped;
         let mut tries = 0u32;
         let mut last = String::new();
@@ -460,6 +486,9 @@ impl Worker {
                 .await;
             // Only an answer about this obligation's id counts.
             let (lookup, http, code) = classify_lookup(&x, &m.id);
+            if let Lookup::Unknown(v) = &lookup {
+                tally.answer(v, http);
+            }
             out.http_status = http;
             out.api_code = code;
             let retry_after = match lookup {
