@@ -172,12 +172,19 @@ pub(crate) fn open_rejects(
 /// Runs an import: a dry run when `settings.send` is `None`.
 pub fn run(settings: &ImportSettings) -> Result<Summary, RunError> {
     let started = chrono::Local::now();
+    // The page names the input by its fingerprint: read on the side while
+    // the rows are, rather than once more after them.
+    let fingerprint = settings.report.as_ref().map(|_| {
+        let input = settings.input.clone();
+        std::thread::spawn(move || send::file_fingerprint(&input).ok())
+    });
     let (mut summary, report) = match &settings.send {
         None => dry_run(settings)?,
         Some(send) => send::run(settings, send)?,
     };
     if let (Some(path), Some(report)) = (&settings.report, report) {
-        write_report(settings, path, &report, &mut summary, started)?;
+        let fingerprint = fingerprint.and_then(|t| t.join().ok()).flatten();
+        write_report(settings, path, &report, &mut summary, started, fingerprint)?;
     }
     Ok(summary)
 }
@@ -191,10 +198,11 @@ fn write_report(
     report: &crate::report::Report,
     summary: &mut Summary,
     started: chrono::DateTime<chrono::Local>,
+    input_fingerprint: Option<String>,
 ) -> Result<(), RunError> {
     let facts = crate::report::RunFacts {
         input: settings.input.clone(),
-        input_fingerprint: send::file_fingerprint(&settings.input).ok(),
+        input_fingerprint,
         mapping: settings.mapping.origin.clone(),
         mapping_fingerprint: settings.mapping_fingerprint,
         operation: settings.operation.clone(),

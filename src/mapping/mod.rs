@@ -650,9 +650,11 @@ impl Plan {
                 })
                 .filter(|n: &f64| n.is_finite())
         };
+        // An integer field is plain digits: read it as one, not as a float.
+        let days = values[8].as_deref().and_then(|v| v.parse::<i64>().ok());
         ReportFields {
             total_balance: number(3),
-            days_delay: number(8).map(|d| d.round() as i64),
+            days_delay: days.or_else(|| number(8).map(|d| d.round() as i64)),
             portfolio_type: values[4]
                 .as_deref()
                 .map(str::trim)

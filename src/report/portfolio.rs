@@ -4,7 +4,6 @@
 //! balances.
 
 use crate::mapping::{MappedRow, ReportFields};
-use std::collections::HashMap;
 
 /// Days-past-due buckets: `(first day, last day)`, the last open-ended.
 /// Days of zero or fewer (not yet due) count as 0.
@@ -93,6 +92,9 @@ pub struct LogHistogram {
     pub below: u64,
     /// Balances of 10^12 or more.
     pub above: u64,
+    /// The bins' lower edges and the last one's upper edge, computed once:
+    /// a row is binned by comparisons, without a logarithm.
+    edges: [f64; LOG_BINS + 1],
 }
 
 impl Default for LogHistogram {
@@ -101,13 +103,14 @@ impl Default for LogHistogram {
             bins: [0; LOG_BINS],
             below: 0,
             above: 0,
+            edges: std::array::from_fn(Self::lower_edge),
         }
     }
 }
 
 impl LogHistogram {
     pub fn add(&mut self, balance: f64) {
-        match Self::bin(balance) {
+        match self.bin(balance) {
             Ok(i) => self.bins[i] += 1,
             Err(false) => self.below += 1,
             Err(true) => self.above += 1,
@@ -116,27 +119,15 @@ impl LogHistogram {
 
     /// The bin of a balance, or whether it is above (`Err(true)`) or below
     /// (`Err(false)`) the histogram's range.
-    pub fn bin(balance: f64) -> Result<usize, bool> {
-        if balance.is_nan() || balance < 1.0 {
+    pub fn bin(&self, balance: f64) -> Result<usize, bool> {
+        if balance.is_nan() || balance < self.edges[0] {
             return Err(false);
         }
-        if balance.is_infinite() {
+        if balance >= self.edges[LOG_BINS] {
             return Err(true);
         }
-        let mut i = (balance.log10() * f64::from(BINS_PER_DECADE))
-            .floor()
-            .max(0.0) as usize;
-        // log10 rounds: 1000 may come out a hair under 3, and 999.99 over.
-        // The bin's edges decide.
-        if balance >= Self::lower_edge(i + 1) {
-            i += 1;
-        } else if i > 0 && balance < Self::lower_edge(i) {
-            i -= 1;
-        }
-        if i >= LOG_BINS {
-            return Err(true);
-        }
-        Ok(i)
+        // The first edge above the balance closes its bin.
+        Ok(self.edges.partition_point(|e| *e <= balance) - 1)
     }
 
     /// The smallest balance of bin `i`.
@@ -248,8 +239,11 @@ pub struct Portfolio {
     pub no_dpd: Tally,
     /// Rows whose balance was empty or unreadable.
     pub no_balance: u64,
-    /// Per portfolio type, at most [`MAX_TYPES`].
-    pub by_type: HashMap<String, Tally>,
+    /// Per portfolio type, at most [`MAX_TYPES`], in the order first seen.
+    /// A portfolio has a handful of types: a scan that starts at the last
+    /// one found beats hashing the name for every row.
+    pub by_type: Vec<(String, Tally)>,
+    last_type: usize,
     /// Rows of types past the first [`MAX_TYPES`].
     pub other_types: Tally,
     /// Rows with an empty type.
@@ -267,7 +261,8 @@ impl Portfolio {
             by_dpd: Default::default(),
             no_dpd: Tally::default(),
             no_balance: 0,
-            by_type: HashMap::new(),
+            by_type: Vec::new(),
+            last_type: 0,
             other_types: Tally::default(),
             no_type: Tally::default(),
             histogram: LogHistogram::default(),
@@ -311,13 +306,20 @@ impl Portfolio {
         // Types are told apart by their first characters: a long cell
         // costs no more than a short one.
         let t = prefix(t, MAX_LABEL_CHARS);
-        let room = self.by_type.len() < MAX_TYPES;
-        match self.by_type.get_mut(t) {
-            Some(tally) => tally.add(balance),
-            None if room => {
+        let found = match self.by_type.get(self.last_type) {
+            Some((name, _)) if name == t => Some(self.last_type),
+            _ => self.by_type.iter().position(|(name, _)| name == t),
+        };
+        match found {
+            Some(i) => {
+                self.last_type = i;
+                self.by_type[i].1.add(balance);
+            }
+            None if self.by_type.len() < MAX_TYPES => {
                 let mut tally = Tally::default();
                 tally.add(balance);
-                self.by_type.insert(t.to_string(), tally);
+                self.last_type = self.by_type.len();
+                self.by_type.push((t.to_string(), tally));
             }
             None => self.other_types.add(balance),
         }
@@ -366,32 +368,29 @@ mod tests {
 
     #[test]
     fn log_histogram_bins_by_quarter_decade() {
-        assert_eq!(LogHistogram::bin(0.0), Err(false));
-        assert_eq!(LogHistogram::bin(-10.0), Err(false));
-        assert_eq!(LogHistogram::bin(0.99), Err(false));
-        assert_eq!(LogHistogram::bin(f64::NAN), Err(false));
-        assert_eq!(LogHistogram::bin(1.0), Ok(0));
+        let h = LogHistogram::default();
+        assert_eq!(h.bin(0.0), Err(false));
+        assert_eq!(h.bin(-10.0), Err(false));
+        assert_eq!(h.bin(0.99), Err(false));
+        assert_eq!(h.bin(f64::NAN), Err(false));
+        assert_eq!(h.bin(1.0), Ok(0));
         // 10^0.25 = 1.778...: the second bin starts there.
-        assert_eq!(LogHistogram::bin(1.77), Ok(0));
-        assert_eq!(LogHistogram::bin(1.78), Ok(1));
+        assert_eq!(h.bin(1.77), Ok(0));
+        assert_eq!(h.bin(1.78), Ok(1));
         // Exact powers of ten open their decade's first bin, whatever
         // log10's rounding; a hair under stays in the bin before.
         for d in 1..DECADES {
             let p = 10f64.powi(d as i32);
+            assert_eq!(h.bin(p), Ok((d * BINS_PER_DECADE) as usize), "10^{d}");
             assert_eq!(
-                LogHistogram::bin(p),
-                Ok((d * BINS_PER_DECADE) as usize),
-                "10^{d}"
-            );
-            assert_eq!(
-                LogHistogram::bin(p * (1.0 - 1e-12)),
+                h.bin(p * (1.0 - 1e-12)),
                 Ok((d * BINS_PER_DECADE - 1) as usize),
                 "just under 10^{d}"
             );
         }
-        assert_eq!(LogHistogram::bin(999_999_999_999.0), Ok(LOG_BINS - 1));
-        assert_eq!(LogHistogram::bin(1e12), Err(true));
-        assert_eq!(LogHistogram::bin(f64::INFINITY), Err(true));
+        assert_eq!(h.bin(999_999_999_999.0), Ok(LOG_BINS - 1));
+        assert_eq!(h.bin(1e12), Err(true));
+        assert_eq!(h.bin(f64::INFINITY), Err(true));
 
         let mut h = LogHistogram::default();
         for b in [0.0, 5.0, 50.0, 55.0, 14_105_600.19, 2e12] {
@@ -399,7 +398,7 @@ mod tests {
         }
         assert_eq!((h.below, h.above), (1, 1));
         assert_eq!(h.bins.iter().sum::<u64>(), 4);
-        assert_eq!(h.bins[LogHistogram::bin(50.0).unwrap()], 2);
+        assert_eq!(h.bins[h.bin(50.0).unwrap()], 2);
     }
 
     #[test]
@@ -487,7 +486,7 @@ mod tests {
         q.add_fields(2, "A", &fields(Some(1.0), Some(1), Some(&long)));
         q.add_fields(3, "B", &fields(Some(2.0), Some(1), Some(&long)));
         assert_eq!(q.by_type.len(), 1);
-        let (name, tally) = q.by_type.iter().next().unwrap();
+        let (name, tally) = &q.by_type[0];
         assert_eq!(
             (name.chars().count(), tally.obligations),
             (MAX_LABEL_CHARS, 2)
