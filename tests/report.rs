@@ -463,7 +463,8 @@ fn the_samples_dry_run_report_shows_what_the_results_say() {
         html.contains("Obligaciones por días de mora"),
         "the page is in Spanish"
     );
-    // The sample's six bad rows, each its own kind, as the example.
+    // The sample's six bad rows, each its own kind, headed like
+    // "Fecha Vencimiento: impossible date (31/02/2024), 212 rows".
     assert!(html.contains("<span class=\"column\">Fecha Vencimiento</span>: fecha imposible (<span class=\"value\">31/02/2024</span>)"));
     let results = read_results(&wd.path("results.csv"));
 
