@@ -7,7 +7,7 @@
 #   QUICK=1 bash bench/run.sh         # skip the 2M-row CSV and the 1M-row import
 #   REPEAT=5 bash bench/run.sh        # repetitions of each key measurement (default 3)
 #   BIG_REPEAT=3 bash bench/run.sh    # repetitions of the 1M-row import (default 1, about 1 min each)
-#   ONLY=csv,xlsx bash bench/run.sh   # some sections: csv xlsx latency throughput bigimport lookup
+#   ONLY=csv,xlsx bash bench/run.sh   # some sections: csv xlsx latency throughput bigimport lookup report
 #   BENCH_DIR=/some/dir bash bench/run.sh   # where inputs and outputs go (default target/bench)
 #
 # Self-contained: installs wrk and GNU time with apt-get when they are
@@ -22,7 +22,7 @@ cd "$ROOT"
 
 QUICK=${QUICK:-0}
 REPEAT=${REPEAT:-3}
-ONLY=${ONLY:-csv,xlsx,latency,throughput,bigimport,lookup}
+ONLY=${ONLY:-csv,xlsx,latency,throughput,bigimport,lookup,report}
 WORK=${BENCH_DIR:-$ROOT/target/bench}
 MAPPING=$ROOT/bench/portfolio.toml
 LUA=$ROOT/bench/insert.lua
@@ -76,7 +76,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # run_timed LIMIT_S CMD...: runs CMD under /usr/bin/time -v with a time limit;
-# sets WALL (seconds) and RSS_KB (peak resident set); fails on a non-zero exit.
+# sets WALL (seconds), CPU (user + system seconds) and RSS_KB (peak resident
+# set); fails on a non-zero exit.
 run_timed() {
     local limit=$1
     shift
@@ -91,6 +92,7 @@ run_timed() {
     fi
     WALL=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
     RSS_KB=$(awk -F: '/Maximum resident set size/ { gsub(/ /, "", $2); print $2 }' "$tf")
+    CPU=$(awk -F: '/(User|System) time \(seconds\)/ { s += $2 } END { printf "%.3f", s }' "$tf")
 }
 
 # record KEY VALUE: one raw measurement.
@@ -496,6 +498,68 @@ if want lookup; then
         row "(diagnostic) joined minus not joined, per pair (table read included)" lookup.p1m.extra "s" 2 "—" "—"
         row "(diagnostic) 1,000,000-row CSV dry run, every row joined: peak RSS" lookup.p1m.rss "MiB" 1 "—" "—"
     fi
+fi
+
+# --- 7. the cost of --report on a 1,000,000-row dry run ---------------------------------------
+if want report; then
+    gen csv p1m.csv 1000000
+    say "1M-row dry run without and with --report, interleaved ×$REPEAT (load $(load))"
+    out=$WORK/out/p1m.report.results.csv
+    page=$WORK/out/p1m.report.html
+    for ((i = 1; i <= REPEAT; i++)); do
+        fresh "$out"
+        run_timed 900 "$BIN" import "$WORK/p1m.csv" -m "$MAPPING" --dry-run -o "$out"
+        base=$WALL
+        base_cpu=$CPU
+        base_rss=$RSS_KB
+        record report.without "$WALL"
+        record report.without.cpu "$CPU"
+        record report.without.rss "$(awk -v k="$RSS_KB" 'BEGIN { print k / 1024 }')"
+        fresh "$out"
+        rm -f "$page"
+        run_timed 900 "$BIN" import "$WORK/p1m.csv" -m "$MAPPING" --dry-run -o "$out" --report "$page"
+        [[ -s $page ]] || die "--report wrote no page"
+        record report.with "$WALL"
+        record report.with.cpu "$CPU"
+        record report.with.rss "$(awk -v k="$RSS_KB" 'BEGIN { print k / 1024 }')"
+        record report.ratio "$(awk -v a="$WALL" -v b="$base" 'BEGIN { print a / b }')"
+        record report.cpu.ratio "$(awk -v a="$CPU" -v b="$base_cpu" 'BEGIN { print a / b }')"
+        record report.extra.rss "$(awk -v a="$RSS_KB" -v b="$base_rss" 'BEGIN { print (a - b) / 1024 }')"
+        say "  without ${base}s (cpu ${base_cpu}s) $((base_rss / 1024)) MiB, with --report ${WALL}s (cpu ${CPU}s) $((RSS_KB / 1024)) MiB"
+    done
+    fresh "$out"
+    row "1M dry run without --report" report.without "s" 3 "—" "—"
+    row "1M dry run with --report" report.with "s" 3 "—" "—"
+    r=$(median report.ratio)
+    row "--report: wall time, with ÷ without (per pair)" report.ratio "×" 3 "≤ 1.10×" "$(verdict "$r" "<" 1.1000001)"
+    # CPU time (user + system) moves less than wall time when others load
+    # the machine; the page's input fingerprint runs in a thread of its own.
+    r=$(median report.cpu.ratio)
+    row "--report: CPU time, with ÷ without (per pair)" report.cpu.ratio "×" 3 "≤ 1.10×" "$(verdict "$r" "<" 1.1000001)"
+    if command -v valgrind >/dev/null 2>&1; then
+        # Instructions executed, counted by callgrind on 100,000 rows: the
+        # same every time, whatever else the machine is doing.
+        gen csv p100k.csv 100000
+        instructions() {
+            fresh "$out"
+            rm -f "$page"
+            timeout 900 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+                "$BIN" import "$WORK/p100k.csv" -m "$MAPPING" --dry-run -o "$out" "$@" 2>&1 >/dev/null |
+                awk '/Collected :/ { print $NF }'
+        }
+        ir_without=$(instructions)
+        ir_with=$(instructions --report "$page")
+        record report.ir.ratio "$(awk -v a="$ir_with" -v b="$ir_without" 'BEGIN { print a / b }')"
+        say "  callgrind, 100,000 rows: $ir_without instructions without, $ir_with with --report"
+        fresh "$out"
+        r=$(median report.ir.ratio)
+        row "--report: instructions (callgrind), with ÷ without, 100,000 rows" report.ir.ratio "×" 3 "≤ 1.10×" \
+            "$(verdict "$r" "<" 1.1000001)"
+    fi
+    row "1M dry run without --report: peak RSS" report.without.rss "MiB" 1 "—" "—"
+    row "1M dry run with --report: peak RSS" report.with.rss "MiB" 1 "—" "—"
+    x=$(median report.extra.rss)
+    row "--report: extra peak RSS (per pair)" report.extra.rss "MiB" 1 "< 16 MiB" "$(verdict "$x" "<" 16)"
 fi
 
 # --- the table -------------------------------------------------------------------------------

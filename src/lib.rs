@@ -11,6 +11,7 @@
 //!   sent, across runs) and writes the [`results`] report, and draws
 //!   [`progress`]; [`workbook_out`] turns results and rejects into
 //!   workbooks when their names ask for one;
+//! - [`report`] aggregates a run as it goes and writes it as one HTML page;
 //! - [`outputs`] checks where the files of a run go before anything is sent;
 //! - [`inspect`] and [`mapping::init`] help a person write a mapping;
 //! - [`fake_crm`] is a local stand-in for the API, for rehearsals and tests.
@@ -24,6 +25,7 @@ pub mod inspect;
 pub mod ledger;
 pub mod mapping;
 pub mod outputs;
+pub mod report;
 pub mod results;
 pub mod source;
 pub mod value;

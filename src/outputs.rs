@@ -6,7 +6,8 @@
 //! A file is recognised as one of our own outputs by cheap, robust marks of
 //! the shape we write: the results file by its exact header, the payloads
 //! file by the opening of its first line, the rejects file by the error
-//! column its header ends with.
+//! column its header ends with, the report by the generator mark in its
+//! head.
 
 use crate::results::RESULTS_HEADER;
 use std::io::Read;
@@ -20,6 +21,8 @@ pub enum OutputKind {
     Rejects,
     /// `--vanished`: the obligations the file no longer lists.
     Vanished,
+    /// `--report`: the run's HTML page.
+    Report,
 }
 
 impl OutputKind {
@@ -29,6 +32,7 @@ impl OutputKind {
             OutputKind::Payloads => "a payloads file",
             OutputKind::Rejects => "a rejects file",
             OutputKind::Vanished => "a vanished-obligations file",
+            OutputKind::Report => "a report",
         }
     }
 }
@@ -176,6 +180,7 @@ pub fn written_by_us(path: &Path, kind: OutputKind) -> bool {
         OutputKind::Vanished => {
             first_line(text) == Some(crate::results::VANISHED_HEADER.join(",").as_bytes())
         }
+        OutputKind::Report => is_our_report(text),
     }
 }
 
@@ -192,6 +197,14 @@ fn is_payload_line(text: &[u8]) -> bool {
     };
     let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
     digits > 0 && rest[digits..].starts_with(b",\"body\":{")
+}
+
+/// An HTML page whose head carries our generator mark.
+fn is_our_report(text: &[u8]) -> bool {
+    let head_end = memchr::memmem::find(text, b"</head>").unwrap_or(text.len());
+    text.starts_with(b"<!DOCTYPE html>")
+        && memchr::memmem::find(&text[..head_end], crate::report::GENERATOR_META.as_bytes())
+            .is_some()
 }
 
 /// The first non-blank line ends with the error column, after a delimiter,
@@ -262,6 +275,11 @@ mod tests {
             ("rejects-renamed", "\u{FEFF}\"a\",\"error\",import_error\r\n", [false, false, true]),
             ("the input", "registro;obligacion;saldo\nR1;1;2\n", [false, false, false]),
             ("a mapping", "[fields]\nid = \"x\"\n", [false, false, false]),
+            (
+                "someone's page",
+                "<!DOCTYPE html>\n<html><head><title>x</title></head><body><meta name=\"generator\" content=\"wolkvox-import\"></body></html>",
+                [false, false, false],
+            ),
             ("some JSON", "{\"row\": 2, \"body\": {}}\n", [false, false, false]),
         ];
         for (name, text, want) in cases {
@@ -272,6 +290,7 @@ mod tests {
                 written_by_us(&p, OutputKind::Rejects),
             ];
             assert_eq!(got, want, "{name}");
+            assert!(!written_by_us(&p, OutputKind::Report), "{name}");
         }
     }
 

@@ -111,6 +111,10 @@ pub struct ImportArgs {
     /// a workbook if the name ends in .xlsx (or has no extension and INPUT is a workbook), else CSV.
     #[arg(long)]
     pub rejects: Option<PathBuf>,
+    /// Write a self-contained HTML page of the run: the outcome, the problems grouped with how to
+    /// fix them, and charts of the portfolio (opens offline in any browser).
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
     /// The CRM host as seen in the browser (e.g. crm0001.wolkvox.com) or the API's base URL.
     #[arg(long, env = "WOLKVOX_SERVER")]
     pub server: Option<String>,
@@ -164,8 +168,8 @@ pub struct ImportArgs {
     /// are not sent again. Every run, resumed or not, looks up what earlier runs left in doubt.
     #[arg(long)]
     pub resume: bool,
-    /// Replace existing files at --output, --payloads, --rejects and --vanished that this tool
-    /// did not write (never the input or the mapping).
+    /// Replace existing files at --output, --payloads, --rejects, --vanished and --report that
+    /// this tool did not write (never the input or the mapping).
     #[arg(long)]
     pub force: bool,
     /// Accepted for compatibility; no longer needed, the ledger judges every row.
@@ -582,7 +586,8 @@ fn import_settings(args: &ImportArgs) -> Result<ImportSettings, String> {
         .operation(args.operation.clone())
         .payloads(args.payloads.clone())
         .rejects(args.rejects.clone())
-        .vanished(args.vanished.clone());
+        .vanished(args.vanished.clone())
+        .report(args.report.clone());
     if let Some(o) = &args.output {
         builder = builder.output(o);
     }

@@ -208,7 +208,14 @@ pub async fn run(
     settings: &ImportSettings,
     cancel: CancellationToken,
 ) -> Result<Summary, RunError> {
-    let summary = match &settings.send {
+    let started = chrono::Local::now();
+    // The page names the input by its fingerprint: read on the side while
+    // the rows are, rather than once more after them.
+    let fingerprint = settings.report.as_ref().map(|_| {
+        let input = settings.input.clone();
+        std::thread::spawn(move || send::file_fingerprint(&input).ok())
+    });
+    let (mut summary, report) = match &settings.send {
         None => {
             // Reading and mapping are blocking work: off the async threads.
             let s = settings.clone();
@@ -237,7 +244,52 @@ pub async fn run(
             settings.input.display()
         );
     }
+    if let (Some(path), Some(report)) = (&settings.report, report) {
+        let fingerprint = fingerprint.and_then(|t| t.join().ok()).flatten();
+        write_report(settings, path, &report, &mut summary, started, fingerprint)?;
+    }
     Ok(summary)
+}
+
+/// Writes the page last, once the exit code is known. A report that cannot
+/// be written is a local write failure like any other: a dry run is then
+/// unusable (2), a real run stopped (3), after its rows were all recorded.
+fn write_report(
+    settings: &ImportSettings,
+    path: &Path,
+    report: &crate::report::Report,
+    summary: &mut Summary,
+    started: chrono::DateTime<chrono::Local>,
+    input_fingerprint: Option<String>,
+) -> Result<(), RunError> {
+    let facts = crate::report::RunFacts {
+        input: settings.input.clone(),
+        input_fingerprint,
+        mapping: settings.mapping.origin.clone(),
+        mapping_fingerprint: settings.mapping_fingerprint,
+        operation: settings.operation.clone(),
+        server: match &settings.send {
+            Some(s) => Some(send::server_key(&s.connection.base)),
+            None => settings.plan_server.clone(),
+        },
+        mode: summary.mode.or(summary.plan.map(|p| p.0)),
+        dry_run: summary.dry_run,
+        started,
+        ended: chrono::Local::now(),
+    };
+    if let Err(e) = crate::report::write(path, report, summary, &facts) {
+        let msg = format!(
+            "cannot write the report {}: {}",
+            path.display(),
+            crate::source::open_error(&e)
+        );
+        if summary.dry_run {
+            return Err(RunError::Unusable(msg));
+        }
+        tracing::error!("{msg}");
+        summary.stopped.get_or_insert(msg);
+    }
+    Ok(())
 }
 
 /// Counts the input's data rows (read, not mapped) and refuses fewer than
@@ -326,7 +378,10 @@ pub fn run_blocking(
         .block_on(run(settings, cancel))
 }
 
-fn dry_run(settings: &ImportSettings, cancel: &CancellationToken) -> Result<Summary, RunError> {
+/// A dry run's summary, and its report when `--report` asked for one.
+type DryRun = (Summary, Option<crate::report::Report>);
+
+fn dry_run(settings: &ImportSettings, cancel: &CancellationToken) -> Result<DryRun, RunError> {
     let started = Instant::now();
     if settings.operation == crate::mapping::init::OPERATION_PLACEHOLDER {
         tracing::warn!(
@@ -335,7 +390,13 @@ fn dry_run(settings: &ImportSettings, cancel: &CancellationToken) -> Result<Summ
             crate::mapping::init::OPERATION_PLACEHOLDER
         );
     }
-    let Prepared { source, plan } = prepare(settings)?;
+    let Prepared { source, mut plan } = prepare(settings)?;
+    let mut report = settings.report.as_ref().map(|_| {
+        crate::report::Report::new(crate::report::MappedFields::of(&settings.mapping), None)
+    });
+    if report.is_some() {
+        plan = plan.with_report_fields();
+    }
     let mut ledger = dry_ledger(settings)?;
     let update_shape = plan.update_shape();
     let mut rejects = open_rejects(settings, &source)?;
@@ -386,6 +447,9 @@ fn dry_run(settings: &ImportSettings, cancel: &CancellationToken) -> Result<Summ
                 if let (Some(p), Some(body)) = (payloads.as_mut(), body) {
                     p.write(v.row, &body)?;
                 }
+                if let Some(r) = report.as_mut() {
+                    r.portfolio.add(v.row, &v.mapped);
+                }
                 let outcome = crate::results::Outcome::with_ids(
                     v.row,
                     Status::Valid,
@@ -404,6 +468,9 @@ fn dry_run(settings: &ImportSettings, cancel: &CancellationToken) -> Result<Summ
                     ));
                 }
                 summary.count(&outcome);
+                if let Some(r) = report.as_mut() {
+                    r.problems.add(&outcome);
+                }
                 Observers::row_done(&settings.observer, &outcome);
                 journal.record(&outcome)?;
                 if let (Some(r), Some(cells)) = (rejects.as_mut(), cells) {
@@ -428,5 +495,5 @@ fn dry_run(settings: &ImportSettings, cancel: &CancellationToken) -> Result<Summ
         }
     }
     summary.elapsed = started.elapsed();
-    Ok(summary)
+    Ok((summary, report))
 }

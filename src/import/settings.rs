@@ -45,6 +45,8 @@ pub struct ImportSettings {
     pub rejects: Option<PathBuf>,
     /// `--vanished`: where to list the known obligations the file no longer has.
     pub vanished: Option<PathBuf>,
+    /// `--report`: where to write the run's HTML page.
+    pub report: Option<PathBuf>,
     /// The ledger: written by a real run, read (when it exists) by a dry run.
     pub ledger: PathBuf,
     /// The server a dry run plans for (a real run's is in `send`).
@@ -74,6 +76,7 @@ impl ImportSettings {
             payloads: None,
             rejects: None,
             vanished: None,
+            report: None,
             ledger: None,
             sheet: None,
             operation: None,
@@ -101,6 +104,7 @@ pub struct ImportBuilder {
     payloads: Option<PathBuf>,
     rejects: Option<PathBuf>,
     vanished: Option<PathBuf>,
+    report: Option<PathBuf>,
     ledger: Option<PathBuf>,
     sheet: Option<String>,
     operation: Option<String>,
@@ -139,6 +143,12 @@ impl ImportBuilder {
     /// Write the known obligations the file no longer lists.
     pub fn vanished(mut self, path: Option<PathBuf>) -> Self {
         self.vanished = path;
+        self
+    }
+
+    /// Write the run's HTML report.
+    pub fn report(mut self, path: Option<PathBuf>) -> Self {
+        self.report = path;
         self
     }
 
@@ -268,6 +278,7 @@ impl ImportBuilder {
             ("--payloads", self.payloads.as_ref(), OutputKind::Payloads),
             ("--rejects", self.rejects.as_ref(), OutputKind::Rejects),
             ("--vanished", self.vanished.as_ref(), OutputKind::Vanished),
+            ("--report", self.report.as_ref(), OutputKind::Report),
         ]
         .into_iter()
         .filter_map(|(option, path, kind)| {
@@ -309,6 +320,7 @@ impl ImportBuilder {
             payloads: self.payloads,
             rejects: self.rejects,
             vanished: self.vanished,
+            report: self.report,
             ledger,
             plan_server,
             plan_mode: self.mode,

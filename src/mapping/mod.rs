@@ -614,16 +614,33 @@ pub struct Plan {
     header: Vec<String>,
     warnings: Vec<String>,
     unnamed: Vec<usize>,
+    /// Also hand out the values the report's charts need.
+    with_report_fields: bool,
 }
 
 /// A row that passed validation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MappedRow {
     pub wolkvox_id: String,
     pub id: String,
     /// The exact JSON request body of an insert: every API field (unmapped
     /// ones as `""`) and the form.
     pub body: String,
+    /// What the report's charts need, when the plan asks for it.
+    pub report: Option<ReportFields>,
+}
+
+/// The values of a valid row that the report's portfolio charts need, taken
+/// from the converted fields rather than parsed back out of the body. Each
+/// is `None` when the field is not mapped, is empty, or (mapped as text)
+/// does not read as a number.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ReportFields {
+    /// `total_balance`, in the file's currency.
+    pub total_balance: Option<f64>,
+    /// `days_delay`, in days.
+    pub days_delay: Option<i64>,
+    pub portfolio_type: Option<String>,
 }
 
 /// How the body of an update (PUT) is made from a row's full body: only
@@ -835,6 +852,7 @@ impl Plan {
             header: names.clone(),
             warnings,
             unnamed,
+            with_report_fields: false,
         })
     }
 
@@ -943,6 +961,12 @@ impl Plan {
         }
     }
 
+    /// Makes every mapped row carry its [`ReportFields`] too (`--report`).
+    pub fn with_report_fields(mut self) -> Plan {
+        self.with_report_fields = true;
+        self
+    }
+
     /// Maps one row to its request body, or explains every cell at fault.
     pub fn map_row(&self, row: &Row) -> Result<MappedRow, RowError> {
         let mut values: [Option<Cow<'_, str>>; 9] = Default::default();
@@ -1007,11 +1031,45 @@ impl Plan {
             });
         }
         let body = self.render(&values, &form);
+        let report = self.with_report_fields.then(|| self.report_fields(&values));
         Ok(MappedRow {
             wolkvox_id,
             id,
             body,
+            report,
         })
+    }
+
+    /// The charts' values, from the fields already converted to the API's
+    /// spelling: plain digits for a number or integer field. A field mapped
+    /// as text is read as the mapping's numbers are.
+    fn report_fields(&self, values: &[Option<Cow<'_, str>>; 9]) -> ReportFields {
+        let number = |slot: usize| -> Option<f64> {
+            let v = values[slot].as_deref()?.trim();
+            if v.is_empty() {
+                return None;
+            }
+            v.parse::<f64>()
+                .ok()
+                .or_else(|| {
+                    value::parse_number(CellRef::Text(v), self.decimal)
+                        .ok()?
+                        .parse()
+                        .ok()
+                })
+                .filter(|n: &f64| n.is_finite())
+        };
+        // An integer field is plain digits: read it as one, not as a float.
+        let days = values[8].as_deref().and_then(|v| v.parse::<i64>().ok());
+        ReportFields {
+            total_balance: number(3),
+            days_delay: days.or_else(|| number(8).map(|d| d.round() as i64)),
+            portfolio_type: values[4]
+                .as_deref()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string),
+        }
     }
 
     fn render(&self, values: &[Option<Cow<'_, str>>; 9], form: &[(&str, Cow<'_, str>)]) -> String {

@@ -650,3 +650,29 @@ fn lookup_files_are_named_relative_to_the_mapping() {
     assert!(m.uses_lookup("expedientes"));
     assert!(!m.uses_lookup("otro"));
 }
+
+#[test]
+fn report_fields_come_from_the_converted_values_only_when_asked() {
+    let m = Mapping::parse(BASIC).unwrap();
+    let h = header(HEADERS);
+    let plan = Plan::new(&m, &h, "cobranza").unwrap();
+    let cells = [
+        "REG-1",
+        "000123",
+        "Tarjeta",
+        "$ 1.234.567,89",
+        "0",
+        "31/01/2024",
+        "45",
+    ];
+    let mut texts: Vec<&str> = cells.to_vec();
+    texts.resize(HEADERS.len(), "");
+    let row = Row::from_texts(2, &texts);
+    assert_eq!(plan.map_row(&row).unwrap().report, None);
+    let plan = plan.with_report_fields();
+    let r = plan.map_row(&row).unwrap().report.unwrap();
+    assert_eq!(r.total_balance, Some(1_234_567.89));
+    assert_eq!(r.days_delay, Some(45));
+    // A constant counts as the row's value.
+    assert_eq!(r.portfolio_type.as_deref(), Some("Consumo"));
+}

@@ -39,6 +39,8 @@ pub(super) struct Collector {
     /// Known obligations the file listed, and those it did not, once it was
     /// read whole.
     read_whole: Option<(crate::ledger::seen::IdRanges, Vec<u32>)>,
+    /// `--report`: the problems and the pace, row by row.
+    report: Option<(crate::report::Problems, crate::report::Timeline)>,
 }
 
 impl Collector {
@@ -54,6 +56,7 @@ impl Collector {
         payloads: Option<PayloadWriter>,
         rejects: Option<Rejects>,
         observer: Option<Observers>,
+        report: Option<(crate::report::Problems, crate::report::Timeline)>,
     ) -> Collector {
         Collector {
             ledger,
@@ -71,7 +74,15 @@ impl Collector {
             write_failure: None,
             ledger_failed: false,
             read_whole: None,
+            report,
         }
+    }
+
+    /// What `--report` gathered, once the events are all in.
+    pub(super) fn take_report(
+        &mut self,
+    ) -> Option<(crate::report::Problems, crate::report::Timeline)> {
+        self.report.take()
     }
 
     /// Collects until every sender is gone.
@@ -173,6 +184,10 @@ impl Collector {
                     self.summary.carried_over += 1;
                 }
                 self.summary.count(&outcome);
+                if let Some((problems, timeline)) = self.report.as_mut() {
+                    problems.add(&outcome);
+                    timeline.row_done(std::time::Instant::now(), false, 0, 0);
+                }
                 Observers::row_done(&self.observer, &outcome);
             }
             Event::Finished { p, .. } => {
@@ -189,6 +204,15 @@ impl Collector {
                     self.consecutive_transient = 0;
                 }
                 self.summary.count(&p.outcome);
+                if let Some((problems, timeline)) = self.report.as_mut() {
+                    problems.add(&p.outcome);
+                    timeline.row_done(
+                        std::time::Instant::now(),
+                        p.outcome.attempts > 0,
+                        p.tally.retries,
+                        p.tally.throttled,
+                    );
+                }
                 Observers::row_done(&self.observer, &p.outcome);
             }
         }

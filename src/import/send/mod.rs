@@ -72,24 +72,28 @@ enum Event {
     },
 }
 
-/// Runs the import against the API until it ends or `cancel` is cancelled.
+/// Runs the import against the API until it ends or `cancel` is cancelled;
+/// with `--report`, also returns what the page needs.
 pub(super) async fn run(
     settings: &ImportSettings,
     send: &SendSettings,
     cancel: tokio_util::sync::CancellationToken,
-) -> Result<Summary, RunError> {
+) -> Result<(Summary, Option<crate::report::Report>), RunError> {
     let started = Instant::now();
     let tuning = &send.tuning;
     let client = Client::new(&send.connection, tuning.timeout, tuning.concurrency)
         .map_err(RunError::Unusable)?;
     // The input and the mapping first: a run they refuse touches nothing.
     // Opening them reads the header (and any lookup file): blocking work.
-    let Prepared { source, plan } = {
+    let Prepared { source, mut plan } = {
         let s = settings.clone();
         tokio::task::spawn_blocking(move || prepare(&s))
             .await
             .map_err(|e| RunError::Unusable(format!("reading the input failed: {e}")))??
     };
+    if settings.report.is_some() {
+        plan = plan.with_report_fields();
+    }
     // Locked before any output is opened: a second import must not clobber
     // the files of the one that holds the ledger.
     let session = {
@@ -246,7 +250,7 @@ async fn run_session(
     source: crate::source::Source,
     plan: crate::mapping::Plan,
     session: Session,
-) -> Result<Summary, RunError> {
+) -> Result<(Summary, Option<crate::report::Report>), RunError> {
     let tuning = send.tuning.clone();
     let mode = send.mode;
     let update_shape = plan.update_shape();
@@ -281,6 +285,12 @@ async fn run_session(
         .begin_run(&new_run, holder.pid, &holder.host)
         .map_err(|e| RunError::Unusable(e.to_string()))?;
     let ledger = Arc::new(Mutex::new(ledger));
+    // With --report, the reader counts every valid row (the portfolio) and
+    // the collector every finished one (the problems and the pace).
+    let fields = settings
+        .report
+        .as_ref()
+        .map(|_| crate::report::MappedFields::of(&settings.mapping));
     let reader = spawn_reader(
         Reader {
             feed: RowFeed::new(source, plan, &settings.mapping, rejects.is_some()),
@@ -293,6 +303,7 @@ async fn run_session(
             carried,
             stop: stop.clone(),
             batch: queue,
+            portfolio: fields.map(crate::report::Portfolio::new),
         },
         work_tx,
         event_tx.clone(),
@@ -327,12 +338,28 @@ async fn run_session(
         payloads,
         rejects,
         settings.observer.clone(),
+        fields.map(|_| {
+            (
+                crate::report::Problems::default(),
+                crate::report::Timeline::new(started),
+            )
+        }),
     );
     collector.collect(event_rx).await;
     for w in workers {
         let _ = w.await;
     }
-    let _ = reader.join();
+    let portfolio = reader.join().ok().flatten();
+    let report = match (fields, collector.take_report()) {
+        (Some(fields), Some((problems, timeline))) => Some(crate::report::Report {
+            // A reader that died has no portfolio to give: the charts say
+            // there are no rows rather than the page going missing.
+            portfolio: portfolio.unwrap_or_else(|| crate::report::Portfolio::new(fields)),
+            problems,
+            timeline: Some(timeline),
+        }),
+        _ => None,
+    };
     let c = &worker.counters;
     let requests = c.requests.load(std::sync::atomic::Ordering::Relaxed);
     let mut summary = collector.finish(settings, requests, started.elapsed())?;
@@ -340,14 +367,14 @@ async fn run_session(
     summary.retries = c.retries.load(std::sync::atomic::Ordering::Relaxed);
     summary.lookups = c.lookups.load(std::sync::atomic::Ordering::Relaxed);
     summary.quota = *c.quota.lock().unwrap_or_else(|p| p.into_inner());
-    Ok(summary)
+    Ok((summary, report))
 }
 
 fn spawn_reader(
     reader: Reader,
     work: mpsc::Sender<Job>,
     events: mpsc::Sender<Event>,
-) -> Result<std::thread::JoinHandle<()>, RunError> {
+) -> Result<std::thread::JoinHandle<Option<crate::report::Portfolio>>, RunError> {
     std::thread::Builder::new()
         .name("row-reader".into())
         .spawn(move || reader.run(work, events))

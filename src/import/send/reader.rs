@@ -31,12 +31,24 @@ pub(super) struct Reader {
     pub(super) stop: StopSignal,
     /// Rows per group commit.
     pub(super) batch: usize,
+    /// `--report`: the valid rows' portfolio, counted here where every
+    /// valid row passes, off the collector's path.
+    pub(super) portfolio: Option<crate::report::Portfolio>,
 }
 
 impl Reader {
     /// Reads to the end of the file, even after a stop, so that every row
-    /// gets its line in the results.
-    pub(super) fn run(mut self, work: mpsc::Sender<Job>, events: mpsc::Sender<Event>) {
+    /// gets its line in the results; returns the portfolio it counted.
+    pub(super) fn run(
+        mut self,
+        work: mpsc::Sender<Job>,
+        events: mpsc::Sender<Event>,
+    ) -> Option<crate::report::Portfolio> {
+        self.read(work, events);
+        self.portfolio
+    }
+
+    fn read(&mut self, work: mpsc::Sender<Job>, events: mpsc::Sender<Event>) {
         let mut batch: Vec<Job> = Vec::with_capacity(self.batch);
         loop {
             let item = match self.feed.next_item() {
@@ -66,6 +78,9 @@ impl Reader {
                         .is_ok()
                 }
                 Item::Valid(v) => {
+                    if let Some(p) = self.portfolio.as_mut() {
+                        p.add(v.row, &v.mapped);
+                    }
                     let m = &v.mapped;
                     let key = KeyHash::of(&m.wolkvox_id, &m.id);
                     let fp = fingerprint(m.body.as_bytes());

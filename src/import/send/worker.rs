@@ -7,7 +7,7 @@ use super::preflight::preflight;
 use super::stop::{Stop, StopSignal};
 use super::tuning::{Mode, Tuning};
 use super::Job;
-use crate::crm::classify::{classify, classify_lookup};
+use crate::crm::classify::{classify, classify_lookup, Lookup, Verdict};
 use crate::crm::client::{Client, Exchange, Method, TransportFailure};
 use crate::results::{Outcome, Status};
 use governor::DefaultDirectRateLimiter;
@@ -120,6 +120,26 @@ pub(super) struct Processed {
     /// A look-up answered, or a write went in: whatever an earlier run left
     /// in doubt for this obligation is settled.
     pub(super) settles_doubt: bool,
+    /// What the row's requests met, for the report's timeline.
+    pub(super) tally: RowTally,
+}
+
+/// Per row: writes sent again, and answers that asked to slow down (429,
+/// or too many simultaneous requests).
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct RowTally {
+    pub(super) retries: u32,
+    pub(super) throttled: u32,
+}
+
+impl RowTally {
+    fn answer(&mut self, verdict: &Verdict, http_status: Option<u16>) {
+        if let Verdict::Transient { message, .. } = verdict {
+            if http_status == Some(429) || message.to_uppercase().contains("SIMULTANEOUS") {
+                self.throttled += 1;
+            }
+        }
+    }
 }
 
 /// How one write (or its retries) ended.
@@ -280,6 +300,7 @@ impl Worker {
             sent_body: None,
             found: None,
             settles_doubt: false,
+            tally: RowTally::default(),
         };
         if !job.logged {
             // The run stopped before this row's intent could be recorded.
@@ -302,7 +323,9 @@ impl Worker {
                 &update
             }
         };
-        let (end, wrote) = self.write(job, method, body, &mut p.outcome).await;
+        let (end, wrote) = self
+            .write(job, method, body, &mut p.outcome, &mut p.tally)
+            .await;
         if wrote && self.keep_sent_bodies {
             p.sent_body = Some(body.clone());
         }
@@ -316,7 +339,7 @@ impl Worker {
     async fn look_first(&self, job: &Job, p: &mut Processed) -> Option<Method> {
         let m = &job.row.mapped;
         let a = job.action;
-        match self.lookup(job, &mut p.outcome).await {
+        match self.lookup(job, &mut p.outcome, &mut p.tally).await {
             Looked::Found(id) => {
                 p.settles_doubt = true;
                 p.found = Some(id.clone());
@@ -415,6 +438,7 @@ impl Worker {
         method: Method,
         body: &str,
         out: &mut Outcome,
+        tally: &mut RowTally,
     ) -> (WriteEnd, bool) {
         let mut retries = 0u32;
         let mut last_transient = String::new();
@@ -432,6 +456,7 @@ impl Worker {
             }
             if wrote {
                 self.counters.retries.fetch_add(1, Ordering::Relaxed);
+                tally.retries += 1;
             }
             wrote = true;
             out.attempts += 1;
@@ -440,6 +465,7 @@ impl Worker {
                 return (WriteEnd::Stopped, wrote);
             }
             let c = classify(&x);
+            tally.answer(&c.verdict, c.http_status);
             out.http_status = c.http_status;
             out.api_code = c.api_code;
             let (why, retry_after) = match decide(c.verdict, method) {
@@ -459,7 +485,7 @@ impl Worker {
                         row = job.row.row,
                         "outcome unknown ({why}); looking the obligation up before any resend"
                     );
-                    match self.lookup(job, out).await {
+                    match self.lookup(job, out, tally).await {
                         Looked::Found(id) => return (WriteEnd::Done(id), wrote),
                         // Not there: sending it again cannot duplicate it.
                         Looked::Absent => {
@@ -488,7 +514,7 @@ impl Worker {
     }
 
     /// Looks the row's obligation up, retrying answers that say nothing.
-    async fn lookup(&self, job: &Job, out: &mut Outcome) -> Looked {
+    async fn lookup(&self, job: &Job, out: &mut Outcome, tally: &mut RowTally) -> Looked {
         let m = &job.row.mapped;
         let mut tries = 0u32;
         let mut last = String::new();
@@ -521,6 +547,9 @@ impl Worker {
             }
             // Only an answer about this obligation's id counts.
             let (lookup, http, code) = classify_lookup(&x, &m.id);
+            if let Lookup::Unknown(v) = &lookup {
+                tally.answer(v, http);
+            }
             out.http_status = http;
             out.api_code = code;
             let retry_after = match decide_lookup(lookup) {
