@@ -527,17 +527,51 @@ fn run_import(args: ImportArgs) -> i32 {
         Ok(summary) => {
             match args.log_format {
                 // A closed stderr must not turn the rows' exit code into a panic.
-                LogFormat::Text => print_err(&format!(
-                    "{}  results: {}\n",
-                    summary.render(),
-                    output.display()
-                )),
+                LogFormat::Text => {
+                    print_err(&format!("{}{}", summary.render(), files_written(&settings)))
+                }
                 LogFormat::Json => summary.log_json(&output),
             }
             summary.exit_code()
         }
         Err(e) => fail_run(e.to_string(), e.exit_code()),
     }
+}
+
+/// Every file the run wrote, one line each, for the summary.
+fn files_written(settings: &ImportSettings) -> String {
+    use crate::tr;
+    let mut out = String::new();
+    let mut file = |key: &str, path: &std::path::Path| {
+        if path.exists() {
+            let path = path.display().to_string();
+            let text = match key {
+                "results" => tr!("summary-results", path = path),
+                "payloads" => tr!("summary-payloads", path = path),
+                "rejects" => tr!("summary-rejects", path = path),
+                "vanished" => tr!("summary-vanished-file", path = path),
+                _ => tr!("summary-report", path = path),
+            };
+            out.push_str(&format!("  {text}\n"));
+        }
+    };
+    file("results", &settings.output);
+    for (key, path) in [
+        ("payloads", &settings.payloads),
+        ("rejects", &settings.rejects),
+        ("vanished", &settings.vanished),
+        ("report", &settings.report),
+    ] {
+        let Some(p) = path else { continue };
+        // A rejects name without an extension got the input's kind.
+        let written = [false, true]
+            .into_iter()
+            .map(|workbook| crate::workbook_out::rejects_path(p, workbook))
+            .find(|c| key == "rejects" && c.exists())
+            .unwrap_or_else(|| p.clone());
+        file(key, &written);
+    }
+    out
 }
 
 /// Builds validated settings from the flags, the environment and the

@@ -138,97 +138,115 @@ impl Summary {
 
     /// The summary for people, several lines.
     pub fn render(&self) -> String {
+        use crate::tr;
         let mut out = String::new();
-        let title = if self.dry_run { "Dry run" } else { "Import" };
-        let rows = self.rows();
-        out.push_str(&format!(
-            "{title}: {rows} rows in {:.1} s ({:.0} rows/s)",
-            self.elapsed.as_secs_f64(),
-            self.rows_per_second()
+        let title = if self.dry_run {
+            tr!("summary-dry-run")
+        } else {
+            tr!("summary-import")
+        };
+        out.push_str(&tr!(
+            "summary-head",
+            title = title,
+            rows = self.rows(),
+            seconds = format!("{:.1}", self.elapsed.as_secs_f64()),
+            rate = format!("{:.0}", self.rows_per_second())
         ));
         if !self.dry_run {
-            out.push_str(&format!(", {} requests", self.requests));
+            out.push_str(", ");
+            out.push_str(&tr!("summary-requests", requests = self.requests));
             let done = (self.get(Status::Created) + self.get(Status::Updated))
                 .saturating_sub(self.carried_over);
             if done > 0 {
-                out.push_str(&format!(
-                    " ({:.2} per obligation written)",
-                    self.requests as f64 / done as f64
-                ));
+                let ratio = format!("{:.2}", self.requests as f64 / done as f64);
+                out.push(' ');
+                out.push_str(&tr!("summary-per-obligation", ratio = ratio));
             }
             if self.retries > 0 || self.lookups > 0 {
-                out.push_str(&format!(
-                    ", {} retries, {} look-ups",
-                    self.retries, self.lookups
+                out.push_str(", ");
+                out.push_str(&tr!(
+                    "summary-retries",
+                    retries = self.retries,
+                    lookups = self.lookups
                 ));
             }
         }
         out.push('\n');
-        if rows == 0 {
-            out.push_str("  the file has a header but no data rows\n");
+        let mut line = |text: String| {
+            out.push_str("  ");
+            out.push_str(&text);
+            out.push('\n');
+        };
+        if self.rows() == 0 {
+            line(tr!("summary-no-rows"));
         }
         if self.carried_over > 0 {
-            out.push_str(&format!(
-                "  {} rows were already done by an earlier run (no request made)\n",
-                self.carried_over
-            ));
+            line(tr!("summary-carried", count = self.carried_over));
         }
+        // Status names are the results file's own words: never translated.
         let parts: Vec<String> = Status::ALL
             .iter()
             .filter(|s| self.get(**s) > 0)
             .map(|s| format!("{} {}", s.as_str(), self.get(*s)))
             .collect();
         if !parts.is_empty() {
-            out.push_str(&format!("  {}\n", parts.join(", ")));
+            line(parts.join(", "));
         }
-        let top = self.top_errors(5);
-        if !top.is_empty() {
-            out.push_str("  most common problems:\n");
-            for (n, row, msg) in top {
-                let rows_word = if n == 1 { "row" } else { "rows" };
-                out.push_str(&format!("    {n} {rows_word}, e.g. row {row}: {msg}\n"));
-            }
-            if self.errors.len() > 5 {
-                out.push_str(&format!(
-                    "    … and {} more kinds of problem (see the error column of the results)\n",
-                    self.errors.len() - 5
-                ));
-            }
-        }
+        self.render_problems(&mut line);
         if let Some((mode, p)) = &self.plan {
-            out.push_str(&format!(
-                "  plan ({} mode): {} new, {} changed, {} unchanged, {} invalid; a real run would make about {} requests\n",
-                mode.as_str(),
-                p.new,
-                p.changed,
-                p.unchanged,
-                self.get(Status::Invalid),
-                p.requests
+            line(tr!(
+                "summary-plan",
+                mode = mode.as_str(),
+                new = p.new,
+                changed = p.changed,
+                unchanged = p.unchanged,
+                invalid = self.get(Status::Invalid),
+                requests = p.requests
             ));
             if p.in_doubt > 0 {
-                out.push_str(&format!(
-                    "  {} obligations have an earlier request in doubt: each is looked up first\n",
-                    p.in_doubt
-                ));
+                line(tr!("summary-in-doubt", count = p.in_doubt));
             }
         }
         if let (Some(n), Some(super::send::Mode::Sync)) = (self.vanished, self.mode) {
             if n > 0 {
-                out.push_str(&format!(
-                    "  vanished: {n} obligations known for this server and operation are not in the file (a report only: nothing was sent for them)\n"
-                ));
+                line(tr!("summary-vanished", count = n));
             }
         }
         if let Some(why) = &self.stopped {
-            out.push_str(&format!("  the run was stopped: {why}\n"));
+            line(tr!("summary-stopped", why = why.as_str()));
         }
         if self.interrupted {
-            out.push_str("  the run was interrupted; pass --resume to carry on\n");
+            line(tr!("summary-interrupted"));
         }
         if let Some(l) = &self.ledger {
-            out.push_str(&format!("  ledger: {}\n", l.display()));
+            line(tr!("summary-ledger", path = l.display().to_string()));
         }
         out
+    }
+
+    /// The most common problems, five at most, each with an example row.
+    fn render_problems(&self, line: &mut impl FnMut(String)) {
+        use crate::tr;
+        let top = self.top_errors(5);
+        if top.is_empty() {
+            return;
+        }
+        line(tr!("summary-problems"));
+        for (n, row, msg) in top {
+            line(format!(
+                "  {}",
+                tr!("summary-problem", count = n, row = row, message = msg)
+            ));
+        }
+        if self.errors.len() > 5 {
+            line(format!(
+                "  {}",
+                tr!(
+                    "summary-more-problems",
+                    count = (self.errors.len() - 5) as u64
+                )
+            ));
+        }
     }
 }
 

@@ -50,6 +50,10 @@ impl Workdir {
             .env_remove("WOLKVOX_TOKEN")
             .env_remove("WOLKVOX_SERVER")
             .env_remove("RUST_LOG")
+            // English messages unless a test asks for Spanish (--lang es).
+            .env("LANG", "C.UTF-8")
+            .env_remove("LC_ALL")
+            .env_remove("LC_MESSAGES")
             .env("WOLKVOX_LEDGER", self.ledger())
             .env("XDG_STATE_HOME", self.path("state"))
             .env("HOME", self.path("home"));
