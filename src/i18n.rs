@@ -2,8 +2,9 @@
 //!
 //! Every sentence a person reads (errors, warnings, the summary, the
 //! results file's `error` column, `inspect`, `mapping init`, the report)
-//! comes from one Fluent catalog per language, `i18n/es.ftl` and
-//! `i18n/en.ftl`, compiled into the binary. Fluent handles plurals ("1 fila",
+//! comes from one Fluent catalog per language, `i18n/es/` and `i18n/en/`
+//! (a file per part of the tool, the same files in both), compiled into the
+//! binary. Fluent handles plurals ("1 fila",
 //! "2 filas") and word order per language. What scripts read stays as it is
 //! in every language: status values, the results file's columns, JSON log
 //! field names and exit codes.
@@ -64,8 +65,20 @@ impl Lang {
     }
 }
 
-const ES: &str = include_str!("../i18n/es.ftl");
-const EN: &str = include_str!("../i18n/en.ftl");
+/// The catalog files, by name; each exists in both languages.
+macro_rules! catalog {
+    ($($name:literal),* $(,)?) => {
+        /// Spanish, then English, file by file.
+        const CATALOG: &[(&str, &str, &str)] = &[
+            $(
+                ($name, include_str!(concat!("../i18n/es/", $name, ".ftl")),
+                        include_str!(concat!("../i18n/en/", $name, ".ftl"))),
+            )*
+        ];
+    };
+}
+
+catalog!["common", "summary", "report"];
 
 static LANGUAGE: OnceLock<Lang> = OnceLock::new();
 static BUNDLES: OnceLock<[FluentBundle<FluentResource>; 2]> = OnceLock::new();
@@ -80,18 +93,24 @@ pub fn language() -> Lang {
     LANGUAGE.get().copied().unwrap_or_default()
 }
 
-fn bundle(text: &'static str, lang: &str) -> FluentBundle<FluentResource> {
-    let res = FluentResource::try_new(text.to_string()).unwrap_or_else(|(res, _)| res);
-    let id = lang.parse().unwrap_or_default();
+fn bundle(lang: Lang) -> FluentBundle<FluentResource> {
+    let id = lang.code().parse().unwrap_or_default();
     let mut b = FluentBundle::new_concurrent(vec![id]);
     // Terminals and CSV cells, not bidirectional text: no isolation marks.
     b.set_use_isolating(false);
-    let _ = b.add_resource(res);
+    for (_, es, en) in CATALOG {
+        let text = match lang {
+            Lang::Es => es,
+            Lang::En => en,
+        };
+        let res = FluentResource::try_new(text.to_string()).unwrap_or_else(|(res, _)| res);
+        let _ = b.add_resource(res);
+    }
     b
 }
 
 fn bundles() -> &'static [FluentBundle<FluentResource>; 2] {
-    BUNDLES.get_or_init(|| [bundle(ES, "es"), bundle(EN, "en")])
+    BUNDLES.get_or_init(|| [bundle(Lang::Es), bundle(Lang::En)])
 }
 
 /// A message in the current language.
@@ -155,24 +174,44 @@ mod tests {
             .collect()
     }
 
+    fn all_ids(pick: fn(&(&str, &'static str, &'static str)) -> &'static str) -> BTreeSet<String> {
+        CATALOG.iter().flat_map(|f| ids(pick(f))).collect()
+    }
+
     #[test]
-    fn both_catalogs_parse_and_hold_the_same_keys() {
-        let es = ids(ES);
-        let en = ids(EN);
-        let only_es: Vec<_> = es.difference(&en).collect();
-        let only_en: Vec<_> = en.difference(&es).collect();
-        assert!(
-            only_es.is_empty() && only_en.is_empty(),
-            "keys in es.ftl only: {only_es:?}; keys in en.ftl only: {only_en:?}"
-        );
-        assert!(!es.is_empty());
+    fn both_catalogs_parse_and_hold_the_same_keys_file_by_file() {
+        for (name, es, en) in CATALOG {
+            let (es, en) = (ids(es), ids(en));
+            let only_es: Vec<_> = es.difference(&en).collect();
+            let only_en: Vec<_> = en.difference(&es).collect();
+            assert!(
+                only_es.is_empty() && only_en.is_empty(),
+                "{name}.ftl: keys in es only: {only_es:?}; keys in en only: {only_en:?}"
+            );
+            assert!(!es.is_empty(), "{name}.ftl is empty");
+        }
+        // Every file on disk is compiled in.
+        for lang in ["es", "en"] {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("i18n")
+                .join(lang);
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let name = entry.unwrap().path();
+                let stem = name.file_stem().unwrap().to_string_lossy().into_owned();
+                assert!(
+                    CATALOG.iter().any(|(n, _, _)| *n == stem),
+                    "{} is not in the catalog! list of src/i18n.rs",
+                    name.display()
+                );
+            }
+        }
     }
 
     /// Every `tr!("key"` in the source names a key both catalogs have.
     #[test]
     fn every_key_the_code_uses_is_in_both_catalogs() {
-        let es = ids(ES);
-        let en = ids(EN);
+        let es = all_ids(|f| f.1);
+        let en = all_ids(|f| f.2);
         let mut missing = Vec::new();
         let mut stack = vec![std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src")];
         while let Some(dir) = stack.pop() {

@@ -33,7 +33,7 @@ fn the_summary_speaks_spanish_with_lang_es_or_a_spanish_locale() {
     let run = wd.run(&[&args[..], &["--lang", "es"]].concat());
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
-        run.stderr.contains("Prueba en seco: 3 filas en"),
+        run.stderr.contains("Simulacro: 3 filas en"),
         "{}",
         run.stderr
     );
@@ -60,7 +60,7 @@ fn the_summary_speaks_spanish_with_lang_es_or_a_spanish_locale() {
             .output()
             .unwrap(),
     );
-    assert!(run.stderr.contains("Prueba en seco"), "{}", run.stderr);
+    assert!(run.stderr.contains("Simulacro: "), "{}", run.stderr);
     let run = Run::from(
         wd.command(&[&args[..], &["--lang", "en"]].concat())
             .env("LC_ALL", "es_ES.UTF-8")

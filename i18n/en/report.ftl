@@ -1,15 +1,3 @@
-# wolkvox-import's messages in English.
-# Every key must also be in es.ftl (a test checks it).
-# Status values (created, invalid...), the results file's column names and
-# exit codes are not translated.
-
-rows-count = { $count ->
-    [one] 1 row
-   *[other] { $count } rows
-}
-
-## The HTML report (--report). Keep every report key in this block.
-
 report-title-dry-run = Validation report (dry run)
 report-title-run = Import report
 report-subtitle-dry-run = { $file }: dry run, nothing was sent to the CRM
@@ -165,57 +153,3 @@ report-timeline-throttled = Interval with throttling
 report-num-thousands = k
 report-num-millions = M
 report-num-billions = B
-
-## The end-of-run summary.
-summary-dry-run = Dry run
-summary-import = Import
-summary-head = { $title }: { $rows ->
-    [one] 1 row
-   *[other] { $rows } rows
-} in { $seconds } s ({ $rate } rows/s)
-summary-requests = { $requests ->
-    [one] 1 request
-   *[other] { $requests } requests
-}
-summary-per-obligation = ({ $ratio } per obligation written)
-summary-retries = { $retries ->
-    [one] 1 retry
-   *[other] { $retries } retries
-}, { $lookups ->
-    [one] 1 look-up
-   *[other] { $lookups } look-ups
-}
-summary-no-rows = the file has a header but no data rows
-summary-carried = { $count ->
-    [one] 1 row was already done by an earlier run (no request made)
-   *[other] { $count } rows were already done by an earlier run (no request made)
-}
-summary-problems = most common problems:
-summary-problem = { $count ->
-    [one] 1 row
-   *[other] { $count } rows
-}, e.g. row { $row }: { $message }
-summary-more-problems = … and { $count ->
-    [one] 1 more kind
-   *[other] { $count } more kinds
-} of problem (see the error column of the results)
-summary-plan = plan ({ $mode } mode): { $new } new, { $changed } changed, { $unchanged } unchanged, { $invalid } invalid; a real run would make about { $requests ->
-    [one] 1 request
-   *[other] { $requests } requests
-}
-summary-in-doubt = { $count ->
-    [one] 1 obligation has an earlier request in doubt: it is looked up first
-   *[other] { $count } obligations have an earlier request in doubt: each is looked up first
-}
-summary-vanished = vanished: { $count ->
-    [one] 1 obligation known for this server and operation is not in the file
-   *[other] { $count } obligations known for this server and operation are not in the file
-} (a report only: nothing was sent for them)
-summary-stopped = the run was stopped: { $why }
-summary-interrupted = the run was interrupted; pass --resume to carry on
-summary-ledger = ledger: { $path }
-summary-results = results: { $path }
-summary-payloads = payloads: { $path }
-summary-rejects = rejects: { $path }
-summary-vanished-file = vanished obligations: { $path }
-summary-report = report: { $path }

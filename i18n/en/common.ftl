@@ -1,0 +1,4 @@
+rows-count = { $count ->
+    [one] 1 row
+   *[other] { $count } rows
+}

@@ -1,0 +1,4 @@
+rows-count = { $count ->
+    [one] 1 fila
+   *[other] { $count } filas
+}
