@@ -21,6 +21,7 @@ use super::faults::Fault;
 use super::server::DropConnection;
 use super::stats::{bump, FakeCrmStats};
 use super::{lock, CodeStyle, Shared};
+use crate::mapping::OBLIGATION_FIELDS;
 
 pub(super) const INSERT_PATH: &str = "/server/API/v2/collections/insertObligation.php";
 pub(super) const QUERY_PATH: &str = "/server/API/v2/collections/queryObligation.php";
@@ -28,18 +29,6 @@ pub(super) const TOKEN_INFO_PATH: &str = "/server/API/v2/token/tokenInformation.
 /// Outside the API prefix so it can never shadow a real endpoint.
 pub(super) const STATS_PATH: &str = "/__fake/stats";
 const TOKEN_HEADER: &str = "wolkvox-token";
-
-/// The fields the real API insists on when an obligation is created.
-const OBLIGATION_FIELDS: [&str; 8] = [
-    "id",
-    "name",
-    "total_balance",
-    "portfolio_type",
-    "last_pay",
-    "last_pay_date",
-    "expiring_date",
-    "days_delay",
-];
 
 /// Far above any real obligation body; only guards against runaway clients.
 const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
