@@ -27,6 +27,8 @@ pub struct Cli {
     pub lang: Option<crate::i18n::Lang>,
 }
 
+// Built once per process: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Read, map, validate and send a portfolio file (or only validate it with --dry-run).
@@ -37,6 +39,7 @@ pub enum Command {
     #[command(subcommand)]
     Mapping(MappingCommand),
     /// Run a local stand-in for the CRM API, for rehearsals and tests.
+    #[cfg(feature = "fake-crm")]
     FakeCrm(FakeCrmArgs),
     /// Look into the ledger: the record of every obligation sent, across runs.
     #[command(subcommand)]
@@ -222,6 +225,7 @@ pub struct InitArgs {
     pub lookup: Option<PathBuf>,
 }
 
+#[cfg(feature = "fake-crm")]
 #[derive(Debug, Args)]
 pub struct FakeCrmArgs {
     /// Address to listen on (port 0 picks a free one).
@@ -278,6 +282,7 @@ pub struct FakeCrmArgs {
 }
 
 /// The token the fake CRM accepts when `--token` is not given.
+#[cfg(feature = "fake-crm")]
 const FAKE_DEFAULT_TOKEN: &str = "fake-token";
 
 /// Parses `30s`, `500ms`, `2m`, `1h` or a bare number of seconds.
@@ -379,6 +384,7 @@ pub fn run(cli: Cli) -> i32 {
                 Err(e) => fail(e),
             }
         }
+        #[cfg(feature = "fake-crm")]
         Command::FakeCrm(args) => run_fake_crm(args),
         Command::Ledger(cmd) => crate::ledger::commands::run(cmd),
     }
@@ -395,6 +401,7 @@ pub fn ledger_path(given: Option<&std::path::Path>) -> Result<PathBuf, String> {
     }
 }
 
+#[cfg(feature = "fake-crm")]
 fn run_fake_crm(args: FakeCrmArgs) -> i32 {
     use crate::fake_crm::{CodeStyle, FakeCrm, FakeCrmOptions};
     init_logging(LogFormat::Text, 0);
@@ -469,7 +476,7 @@ fn run_fake_crm(args: FakeCrmArgs) -> i32 {
     })
 }
 
-#[cfg(unix)]
+#[cfg(all(unix, feature = "fake-crm"))]
 async fn wait_for_shutdown() {
     use tokio::signal::unix::{signal, SignalKind};
     match signal(SignalKind::terminate()) {
@@ -485,7 +492,7 @@ async fn wait_for_shutdown() {
     }
 }
 
-#[cfg(not(unix))]
+#[cfg(all(not(unix), feature = "fake-crm"))]
 async fn wait_for_shutdown() {
     let _ = tokio::signal::ctrl_c().await;
 }
