@@ -30,7 +30,7 @@ mod store;
 #[cfg(test)]
 mod test_client;
 
-pub use options::{CodeStyle, FakeCrmOptions};
+pub use options::{CodeStyle, FakeCrmOptions, DEFAULT_TOKEN};
 pub use stats::FakeCrmStats;
 
 use std::io;
