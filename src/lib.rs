@@ -14,10 +14,13 @@
 //! - [`report`] aggregates a run as it goes and writes it as one HTML page;
 //! - [`outputs`] checks where the files of a run go before anything is sent;
 //! - [`inspect`] and [`mapping::init`] help a person write a mapping;
-//! - [`fake_crm`] is a local stand-in for the API, for rehearsals and tests.
+//! - `fake_crm` is a local stand-in for the API, for rehearsals and tests;
+//!   it comes with the `fake-crm` feature (on by default), which an
+//!   embedder that only imports can turn off to leave its HTTP server out.
 
 pub mod cli;
 pub mod crm;
+#[cfg(feature = "fake-crm")]
 pub mod fake_crm;
 pub mod i18n;
 pub mod import;

@@ -309,6 +309,7 @@ fn a_windows_1252_lookup_file_is_detected() {
 }
 
 #[test]
+#[cfg(feature = "fake-crm")]
 fn a_real_run_sends_the_looked_up_ids_and_a_bad_lookup_sends_nothing() {
     use common::FakeServer;
     use wolkvox_import::fake_crm::FakeCrmOptions;

@@ -8,7 +8,9 @@ mod common;
 mod dry_run_support;
 
 use calamine::{open_workbook_auto, Data, Reader};
-use common::{read_results, FakeServer, ResultRow, Workdir};
+#[cfg(feature = "fake-crm")]
+use common::FakeServer;
+use common::{read_results, ResultRow, Workdir};
 use dry_run_support::{dry_run, form_of, pairs};
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
 use std::path::Path;
@@ -620,6 +622,7 @@ fn output_names_decide_the_kind_and_never_get_the_wrong_bytes() {
 }
 
 #[test]
+#[cfg(feature = "fake-crm")]
 fn a_real_run_writes_xlsx_results_with_the_crms_ids() {
     let wd = Workdir::new();
     id_portfolio(&wd.path("in.xlsx"));
@@ -1044,6 +1047,7 @@ fn same_form_names_and_values_under_unnamed_columns_are_warned_about() {
 }
 
 #[test]
+#[cfg(feature = "fake-crm")]
 fn fake_crm_on_a_reachable_address_warns_about_its_known_token() {
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;

@@ -28,6 +28,8 @@ pub struct Cli {
     pub lang: Option<crate::i18n::Lang>,
 }
 
+// Built once per process: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Read, map, validate and send a portfolio file (or only validate it with --dry-run).
@@ -38,6 +40,7 @@ pub enum Command {
     #[command(subcommand)]
     Mapping(MappingCommand),
     /// Run a local stand-in for the CRM API, for rehearsals and tests.
+    #[cfg(feature = "fake-crm")]
     FakeCrm(FakeCrmArgs),
     /// Look into the ledger: the record of every obligation sent, across runs.
     #[command(subcommand)]
@@ -227,63 +230,15 @@ pub struct InitArgs {
     pub lookup: Option<PathBuf>,
 }
 
+#[cfg(feature = "fake-crm")]
 #[derive(Debug, Args)]
 pub struct FakeCrmArgs {
     /// Address to listen on (port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: std::net::SocketAddr,
-    /// The only token the fake accepts [default: fake-token].
-    #[arg(long)]
-    pub token: Option<String>,
-    /// JSON Lines record of every obligation accepted (replayed at start).
-    #[arg(long)]
-    pub ledger: Option<PathBuf>,
-    /// Requests allowed before TOKEN LIMIT EXCEEDED [default: no limit].
-    #[arg(long)]
-    pub daily_limit: Option<u64>,
-    /// Requests allowed in flight per token before the simultaneous-requests 403.
-    #[arg(long, default_value_t = 2)]
-    pub max_in_flight: usize,
-    /// Fixed delay before each answer, e.g. 20ms.
-    #[arg(long, default_value = "0s")]
-    pub latency: String,
-    /// Share of requests answered 503.
-    #[arg(long, default_value_t = 0.0)]
-    pub fail_rate: f64,
-    /// Share of requests answered 429 with Retry-After.
-    #[arg(long, default_value_t = 0.0)]
-    pub throttle_rate: f64,
-    /// Share of requests answered with the simultaneous-requests 403.
-    #[arg(long, default_value_t = 0.0)]
-    pub busy_rate: f64,
-    /// Share of requests answered with an HTML maintenance page (503).
-    #[arg(long, default_value_t = 0.0)]
-    pub html_rate: f64,
-    /// Share of requests answered 200 with a body that is not JSON.
-    #[arg(long, default_value_t = 0.0)]
-    pub malformed_rate: f64,
-    /// Share of requests answered HTTP 200 carrying a failing code.
-    #[arg(long, default_value_t = 0.0)]
-    pub failing_code_rate: f64,
-    /// Share of requests stored and then dropped without an answer.
-    #[arg(long, default_value_t = 0.0)]
-    pub drop_after_commit_rate: f64,
-    /// Share of requests stored and then answered only after --slow-delay.
-    #[arg(long, default_value_t = 0.0)]
-    pub slow_rate: f64,
-    /// Delay of the slow answers.
-    #[arg(long, default_value = "60s")]
-    pub slow_delay: String,
-    /// How the JSON "code" is written: number, string or mixed.
-    #[arg(long, default_value = "number")]
-    pub code_style: String,
-    /// Seed of the fault injection.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    #[command(flatten)]
+    pub options: crate::fake_crm::FakeCrmOptions,
 }
-
-/// The token the fake CRM accepts when `--token` is not given.
-const FAKE_DEFAULT_TOKEN: &str = "fake-token";
 
 /// Parses `30s`, `500ms`, `2m`, `1h` or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -384,6 +339,7 @@ pub fn run(cli: Cli) -> i32 {
                 Err(e) => fail(e),
             }
         }
+        #[cfg(feature = "fake-crm")]
         Command::FakeCrm(args) => run_fake_crm(args),
         Command::Ledger(cmd) => crate::ledger::commands::run(cmd),
     }
@@ -400,50 +356,19 @@ pub fn ledger_path(given: Option<&std::path::Path>) -> Result<PathBuf, String> {
     }
 }
 
+#[cfg(feature = "fake-crm")]
 fn run_fake_crm(args: FakeCrmArgs) -> i32 {
-    use crate::fake_crm::{CodeStyle, FakeCrm, FakeCrmOptions};
+    use crate::fake_crm::{FakeCrm, DEFAULT_TOKEN};
     init_logging(LogFormat::Text, 0);
-    let code_style = match args.code_style.as_str() {
-        "number" => CodeStyle::Number,
-        "string" => CodeStyle::String,
-        "mixed" => CodeStyle::Mixed,
-        other => return fail(format!("--code-style {other}: use number, string or mixed")),
-    };
-    let (latency, slow_delay) = match (
-        parse_duration(&args.latency),
-        parse_duration(&args.slow_delay),
-    ) {
-        (Ok(l), Ok(s)) => (l, s),
-        (Err(e), _) => return fail(format!("--latency: {e}")),
-        (_, Err(e)) => return fail(format!("--slow-delay: {e}")),
-    };
-    // Without --token the fake takes the token every rehearsal in the README
-    // uses, so on an address other machines reach, anyone can write to it.
-    if args.token.is_none() && !args.listen.ip().is_loopback() {
+    let FakeCrmArgs { listen, options } = args;
+    // The default token is the one every rehearsal in the README uses, so on
+    // an address other machines reach, anyone can write to the fake.
+    if options.token == DEFAULT_TOKEN && !listen.ip().is_loopback() {
         tracing::warn!(
-            "fake-crm listens on {}, which other machines can reach, and without --token it accepts \
-             the token \"{FAKE_DEFAULT_TOKEN}\" that anyone reading the README knows; pass --token to choose your own",
-            args.listen
+            "fake-crm listens on {listen}, which other machines can reach, and without --token it accepts \
+             the token \"{DEFAULT_TOKEN}\" that anyone reading the README knows; pass --token to choose your own"
         );
     }
-    let opts = FakeCrmOptions {
-        token: args.token.unwrap_or_else(|| FAKE_DEFAULT_TOKEN.to_string()),
-        daily_limit: args.daily_limit,
-        max_in_flight: args.max_in_flight,
-        latency,
-        fail_rate: args.fail_rate,
-        throttle_rate: args.throttle_rate,
-        busy_rate: args.busy_rate,
-        html_rate: args.html_rate,
-        malformed_rate: args.malformed_rate,
-        failing_code_rate: args.failing_code_rate,
-        drop_after_commit_rate: args.drop_after_commit_rate,
-        slow_rate: args.slow_rate,
-        slow_delay,
-        code_style,
-        seed: args.seed,
-        ledger: args.ledger,
-    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -453,9 +378,9 @@ fn run_fake_crm(args: FakeCrmArgs) -> i32 {
         Err(e) => return fail(format!("cannot start the async runtime: {e}")),
     };
     runtime.block_on(async move {
-        let fake = match FakeCrm::start(args.listen, opts).await {
+        let fake = match FakeCrm::start(listen, options).await {
             Ok(f) => f,
-            Err(e) => return fail(format!("fake-crm: cannot listen on {}: {e}", args.listen)),
+            Err(e) => return fail(format!("fake-crm: cannot listen on {listen}: {e}")),
         };
         // The first line of stdout is the base URL: scripts and tests read it.
         print_out(&format!("{}\n", fake.base_url()));

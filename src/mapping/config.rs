@@ -365,24 +365,41 @@ impl From<RawMappingFile> for MappingFile {
 impl FieldsSection {
     /// The fields in API order, with their names.
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, Option<&FieldSpec>)> {
-        [
-            ("wolkvox_id", self.wolkvox_id.as_ref()),
-            ("id", self.id.as_ref()),
-            ("name", self.name.as_ref()),
-            ("total_balance", self.total_balance.as_ref()),
-            ("portfolio_type", self.portfolio_type.as_ref()),
-            ("last_pay", self.last_pay.as_ref()),
-            ("last_pay_date", self.last_pay_date.as_ref()),
-            ("expiring_date", self.expiring_date.as_ref()),
-            ("days_delay", self.days_delay.as_ref()),
-        ]
-        .into_iter()
+        // The names come from the one list of them; the members are in the
+        // same order (a test checks each name against its member).
+        let specs = [
+            self.wolkvox_id.as_ref(),
+            self.id.as_ref(),
+            self.name.as_ref(),
+            self.total_balance.as_ref(),
+            self.portfolio_type.as_ref(),
+            self.last_pay.as_ref(),
+            self.last_pay_date.as_ref(),
+            self.expiring_date.as_ref(),
+            self.days_delay.as_ref(),
+        ];
+        crate::mapping::API_FIELDS.iter().copied().zip(specs)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_field_is_listed_under_its_own_name() {
+        let names = crate::mapping::API_FIELDS;
+        assert_eq!(FieldsSection::default().iter().count(), names.len());
+        for name in names {
+            let m = parse(&format!("[fields]\n{name} = \"Column of {name}\"\n")).unwrap();
+            let given: Vec<(&str, Option<String>)> = m
+                .fields
+                .iter()
+                .filter_map(|(field, spec)| spec.map(|s| (field, s.column.clone())))
+                .collect();
+            assert_eq!(given, [(*name, Some(format!("Column of {name}")))]);
+        }
+    }
 
     #[test]
     fn the_product_example_parses() {

@@ -512,6 +512,12 @@ mod tests {
     }
 
     #[test]
+    fn every_api_field_has_its_names_in_the_apis_order() {
+        let fields: Vec<&str> = SYNONYMS.iter().map(|(field, _)| *field).collect();
+        assert_eq!(fields, crate::mapping::API_FIELDS);
+    }
+
+    #[test]
     fn spanish_and_english_headers_match() {
         let h = [
             "ID Registro",

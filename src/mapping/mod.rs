@@ -35,6 +35,10 @@ pub const API_FIELDS: &[&str] = &[
     "days_delay",
 ];
 
+/// The members of `fields` that creating an obligation requires: every API
+/// field but `wolkvox_id`, which sits at the top level of the body.
+pub const OBLIGATION_FIELDS: &[&str] = API_FIELDS.split_at(1).1;
+
 /// A mapping file that cannot be used, with every problem found in it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]

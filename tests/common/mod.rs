@@ -164,11 +164,13 @@ pub fn corpus_dir() -> Option<PathBuf> {
 /// so a test can run the binary on its own thread (blocking) while the
 /// runtime's workers answer. Dropping it shuts the fake down and waits until
 /// its port is released.
+#[cfg(feature = "fake-crm")]
 pub struct FakeServer {
     crm: Option<wolkvox_import::fake_crm::FakeCrm>,
     runtime: tokio::runtime::Runtime,
 }
 
+#[cfg(feature = "fake-crm")]
 impl FakeServer {
     pub fn start(opts: wolkvox_import::fake_crm::FakeCrmOptions) -> FakeServer {
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -226,6 +228,7 @@ impl FakeServer {
     }
 }
 
+#[cfg(feature = "fake-crm")]
 impl Drop for FakeServer {
     fn drop(&mut self) {
         if let Some(crm) = self.crm.take() {
