@@ -593,9 +593,12 @@ fn requests_per_created_obligation_stay_low_under_faults() {
 }
 
 /// Requests the fake holds right now: counted on arrival, not yet carried
-/// out (in its latency). For a run with no faults and no refusals.
+/// out (in its latency). For a run with no faults and no refusals. The
+/// counters are read one by one, so a snapshot may count a request as
+/// carried out but not as arrived: saturate, which can only understate.
 fn held(s: &FakeCrmStats, preflights: u64) -> u64 {
-    s.requests - preflights - s.inserts - s.updates - s.queries
+    s.requests
+        .saturating_sub(preflights + s.inserts + s.updates + s.queries)
 }
 
 /// The CRM goes away in the middle of a run and comes back on the same
