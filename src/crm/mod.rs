@@ -225,7 +225,10 @@ mod tests {
             parse_server("http://localhost:9").unwrap().as_str(),
             "http://localhost:9/server/API/v2/"
         );
-        assert!(parse_server("http://[::1]:9/").is_ok());
+        assert_eq!(
+            parse_server("http://[::1]:9/").unwrap().as_str(),
+            "http://[::1]:9/server/API/v2/"
+        );
     }
 
     #[test]

@@ -141,8 +141,10 @@ fn required_fields_must_not_be_empty() {
         "name = { column = \"Producto\", required = false }",
     );
     let p = plan(&lenient, HEADERS).unwrap();
-    let row = Row::from_texts(3, &["R", "5", "", "1", "", "01/01/2025", "1", "", "", ""]);
-    assert!(p.map_row(&row).is_ok());
+    let b = body(&p, &["R", "5", "", "1", "", "01/01/2025", "1", "", "", ""]);
+    // Not required and empty: sent as "".
+    assert_eq!(b["fields"]["name"], "");
+    assert_eq!(b["fields"]["id"], "5");
 }
 
 #[test]
@@ -215,7 +217,41 @@ fn columns_match_trimmed_and_case_insensitively() {
         "Interno",
         "Tel Celular",
     ];
-    assert!(plan(BASIC, &names).is_ok());
+    let p = plan(BASIC, &names).unwrap();
+    // Each field reads the column it names, however the file spells it: a
+    // distinct value per column shows which column each field got.
+    let b = body(
+        &p,
+        &[
+            "R-7",
+            "000456",
+            "Libranza",
+            "2.500,5",
+            "12,5",
+            "28/02/2025",
+            "30",
+            "solo interno",
+            "3109876543",
+        ],
+    );
+    assert_eq!(
+        b,
+        serde_json::json!({
+            "operation": "cobranza",
+            "wolkvox_id": "R-7",
+            "fields": {
+                "id": "000456",
+                "name": "Libranza",
+                "total_balance": "2500.5",
+                "portfolio_type": "Consumo",
+                "last_pay": "12.5",
+                "last_pay_date": "",
+                "expiring_date": "28-02-2025",
+                "days_delay": "30",
+                "form": [{"name": "Celular", "value": "3109876543"}]
+            }
+        })
+    );
 }
 
 #[test]
@@ -409,7 +445,9 @@ fn a_header_of_one_name_is_explained_once() {
     // A header of one name that fits is fine.
     let one =
         "[request]\noperation = \"x\"\n[fields]\nwolkvox_id = { value = \"R1\" }\nid = \"b\"\n";
-    assert!(plan(one, &["b"]).is_ok());
+    let b = body(&plan(one, &["b"]).unwrap(), &["OB-9"]);
+    assert_eq!(b["wolkvox_id"], "R1");
+    assert_eq!(b["fields"]["id"], "OB-9");
 }
 
 #[test]

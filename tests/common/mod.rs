@@ -4,7 +4,10 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 /// A temporary folder for one test, removed when dropped.
 pub struct Workdir {
@@ -149,15 +152,184 @@ pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// The shared corpus beside the repository, if this machine has it.
+/// The shared corpus beside the repository. Outside CI a machine without it
+/// skips the corpus checks with a notice; in CI (`CI` set, as CI services
+/// and `.ci/run` do) a missing corpus fails the test, so the checks can never
+/// pass by not running.
 pub fn corpus_dir() -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
     if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("notice: {} is absent; corpus checks skipped", p.display());
-        None
+        return Some(p);
     }
+    assert!(
+        !in_ci(),
+        "{} is absent: the corpus checks must run in CI",
+        p.display()
+    );
+    eprintln!("notice: {} is absent; corpus checks skipped", p.display());
+    None
+}
+
+/// True when the environment says this is a CI run: `CI` set to anything
+/// but empty, `0` or `false`.
+pub fn in_ci() -> bool {
+    std::env::var("CI")
+        .is_ok_and(|v| !matches!(v.trim().to_ascii_lowercase().as_str(), "" | "0" | "false"))
+}
+
+/// How long a test waits for something that takes moments before it calls
+/// it a hang. A guard against a test that never ends, never a measure of
+/// speed: no test passes or fails by how fast the machine is.
+pub const HANG_GUARD: Duration = Duration::from_secs(60);
+
+/// Polls `ready` every millisecond until it holds. Not holding within
+/// `HANG_GUARD` fails the test, naming `what` was awaited.
+pub fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + HANG_GUARD;
+    while !ready() {
+        assert!(
+            Instant::now() < deadline,
+            "waited {HANG_GUARD:?} for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// The binary running in the background, its stdout and stderr read as they
+/// come, so a test can wait on what it says (and a full pipe never stalls
+/// it).
+pub struct Running {
+    child: Child,
+    stdout: Arc<Mutex<Vec<u8>>>,
+    stderr: Arc<Mutex<Vec<u8>>>,
+    readers: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    pub fn spawn(mut cmd: Command) -> Running {
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn the binary");
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let readers = vec![
+            collect(child.stdout.take().expect("piped"), stdout.clone()),
+            collect(child.stderr.take().expect("piped"), stderr.clone()),
+        ];
+        Running {
+            child,
+            stdout,
+            stderr,
+            readers,
+        }
+    }
+
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// What the process wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr_since(0)
+    }
+
+    /// How many bytes the process wrote to stderr so far: a mark for
+    /// `stderr_since`.
+    pub fn stderr_mark(&self) -> usize {
+        self.stderr.lock().unwrap().len()
+    }
+
+    /// What the process wrote to stderr after `mark`.
+    pub fn stderr_since(&self, mark: usize) -> String {
+        String::from_utf8_lossy(&self.stderr.lock().unwrap()[mark..]).into_owned()
+    }
+
+    /// True until the process has ended.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("try_wait").is_none()
+    }
+
+    /// Sends `sig` (e.g. `libc::SIGTERM`) to the process.
+    #[cfg(unix)]
+    pub fn signal(&self, sig: libc::c_int) {
+        // SAFETY: signalling our own child, which is not reaped before
+        // `wait` or `kill` consume this value.
+        let r = unsafe { libc::kill(self.child.id() as libc::pid_t, sig) };
+        assert_eq!(r, 0, "kill({sig})");
+    }
+
+    /// Polls until the process's stderr holds `needle`. The process ending
+    /// first, or `HANG_GUARD` passing, fails the test.
+    pub fn wait_for_stderr(&mut self, needle: &str) {
+        let deadline = Instant::now() + HANG_GUARD;
+        while !self.stderr().contains(needle) {
+            assert!(
+                self.is_running(),
+                "the process ended before saying {needle:?}: {}",
+                self.stderr()
+            );
+            assert!(
+                Instant::now() < deadline,
+                "waited {HANG_GUARD:?} for {needle:?}: {}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// SIGKILL (no chance to clean up), then what it had printed.
+    pub fn kill(mut self) -> Run {
+        self.child.kill().expect("SIGKILL");
+        self.finish()
+    }
+
+    /// Waits for the end. A process still running after `HANG_GUARD` is
+    /// killed and fails the test.
+    pub fn wait(mut self) -> Run {
+        let deadline = Instant::now() + HANG_GUARD;
+        while self.is_running() {
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let run = self.finish();
+                panic!("still running after {HANG_GUARD:?}; killed it: {run:?}");
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        self.finish()
+    }
+
+    fn finish(&mut self) -> Run {
+        let status = self.child.wait().expect("wait");
+        for reader in self.readers.drain(..) {
+            reader.join().expect("output reader");
+        }
+        let text =
+            |b: &Arc<Mutex<Vec<u8>>>| String::from_utf8_lossy(&b.lock().unwrap()).into_owned();
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: text(&self.stdout),
+            stderr: text(&self.stderr),
+        }
+    }
+}
+
+/// Reads `from` to its end into `into`, as it comes.
+fn collect(
+    mut from: impl std::io::Read + Send + 'static,
+    into: Arc<Mutex<Vec<u8>>>,
+) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        loop {
+            match from.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => into.lock().unwrap().extend_from_slice(&buf[..n]),
+            }
+        }
+    })
 }
 
 /// The fake CRM served in-process on 127.0.0.1 by a runtime this value owns,
