@@ -5,6 +5,7 @@
 //! a body that is not JSON is judged by its HTTP status.
 
 use super::client::{Exchange, TransportFailure};
+use crate::tr;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -36,8 +37,8 @@ impl Verdict {
     /// The verdict in words, for messages and the results file.
     pub fn describe(&self) -> String {
         match self {
-            Verdict::Done { wolkvox_id } => format!("done (id {wolkvox_id})"),
-            Verdict::Refused { message } => format!("refused: {message}"),
+            Verdict::Done { wolkvox_id } => tr!("verdict-done", id = wolkvox_id.as_str()),
+            Verdict::Refused { message } => tr!("verdict-refused", message = message.as_str()),
             Verdict::Transient { message, .. } => message.clone(),
             Verdict::StopRun { message, .. } => message.clone(),
             Verdict::InDoubt { message } => message.clone(),
@@ -48,7 +49,7 @@ impl Verdict {
 
 /// Why the run stops after a redirect.
 pub fn redirect_message(location: &str) -> String {
-    format!("the server redirected to {location}: check --server (it should be the host you see in the browser, e.g. crm0001.wolkvox.com)")
+    tr!("redirected", location = location)
 }
 
 /// The longest obligation id believed; the API's ids are short codes such as
@@ -58,14 +59,15 @@ pub const MAX_ID_CHARS: usize = 64;
 /// Checks an id the API returned before it goes into the results.
 fn check_id(id: &str) -> Result<(), String> {
     if id.is_empty() {
-        Err("an empty id".into())
+        Err(tr!("id-empty"))
     } else if id.chars().count() > MAX_ID_CHARS {
-        Err(format!(
-            "an id of {} characters (more than {MAX_ID_CHARS})",
-            id.chars().count()
+        Err(tr!(
+            "id-too-long",
+            chars = id.chars().count() as u64,
+            max = MAX_ID_CHARS as u64
         ))
     } else if id.chars().any(char::is_control) {
-        Err("an id holding control characters".into())
+        Err(tr!("id-control"))
     } else {
         Ok(())
     }
@@ -143,13 +145,11 @@ pub fn classify(x: &Exchange) -> Classified {
             Some(id) => match check_id(&id) {
                 Ok(()) => Verdict::Done { wolkvox_id: id },
                 Err(what) => Verdict::InDoubt {
-                    message: format!(
-                        "protocol error: the API answered success with {what} as the obligation's id"
-                    ),
+                    message: tr!("success-bad-id", what = what),
                 },
             },
             None => Verdict::InDoubt {
-                message: "protocol error: the API answered success without the obligation's id (data.wolkvox_id)".into(),
+                message: tr!("success-no-id"),
             },
         };
     }
@@ -204,7 +204,7 @@ fn judge(x: &Exchange) -> Classified {
                 location: resp
                     .location
                     .clone()
-                    .unwrap_or_else(|| format!("nowhere (HTTP {http} without a Location)")),
+                    .unwrap_or_else(|| tr!("redirect-nowhere", status = http)),
             },
             http_status: Some(http),
             api_code,
@@ -225,12 +225,12 @@ fn judge(x: &Exchange) -> Classified {
                     wolkvox_id: String::new(),
                 },
                 401 => Verdict::StopRun {
-                    message: or_default(message, "the API asks for the token (401)"),
+                    message: or_default(message, &tr!("api-asks-token")),
                     quota: false,
                 },
                 403 => forbidden(message, resp.retry_after),
                 408 | 429 | 500..=599 => Verdict::Transient {
-                    message: or_default(message, &format!("the server answered {code}")),
+                    message: or_default(message, &tr!("server-answered", code = code)),
                     retry_after: resp.retry_after,
                 },
                 // A 2xx code under a failing HTTP status, or any code we do
@@ -238,7 +238,7 @@ fn judge(x: &Exchange) -> Classified {
                 _ => Verdict::Refused {
                     message: or_default(
                         message,
-                        &format!("the API answered code {code} (HTTP {http})"),
+                        &tr!("api-answered-code", code = code, status = http),
                     ),
                 },
             }
@@ -279,7 +279,7 @@ fn forbidden(message: String, retry_after: Option<Duration>) -> Verdict {
         }
     } else {
         Verdict::Transient {
-            message: or_default(message, "the server answered 403"),
+            message: or_default(message, &tr!("server-answered", code = 403)),
             retry_after,
         }
     }
@@ -291,19 +291,17 @@ fn by_status_only(http: u16, retry_after: Option<Duration>, body: &[u8]) -> Verd
     match http {
         // It claims success but says nothing we can read: look it up.
         200..=299 => Verdict::InDoubt {
-            message: format!("HTTP {http} with an unreadable answer ({snippet})"),
+            message: tr!("http-unreadable", status = http, snippet = snippet),
         },
         404 | 405 => Verdict::StopRun {
-            message: format!(
-                "the server answered HTTP {http} for the API's address; check --server (the base should end in /server/API/v2/)"
-            ),
+            message: tr!("api-address-wrong", status = http),
             quota: false,
         },
         400..=499 if http != 403 && http != 408 && http != 429 => Verdict::Refused {
-            message: format!("HTTP {http}: {snippet}"),
+            message: tr!("http-refused", status = http, snippet = snippet),
         },
         _ => Verdict::Transient {
-            message: format!("HTTP {http} ({snippet})"),
+            message: tr!("http-transient", status = http, snippet = snippet),
             retry_after,
         },
     }
@@ -313,7 +311,7 @@ fn body_snippet(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let lower = text.to_lowercase();
     if lower.contains("<html") || lower.contains("<!doctype") {
-        return "an HTML page, probably maintenance".into();
+        return tr!("body-html");
     }
     let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut s: String = one_line.chars().take(120).collect();
@@ -321,9 +319,9 @@ fn body_snippet(body: &[u8]) -> String {
         s.push('…');
     }
     if s.is_empty() {
-        "empty body".into()
+        tr!("body-empty")
     } else {
-        format!("body: {s}")
+        tr!("body-text", text = s)
     }
 }
 
@@ -388,9 +386,9 @@ pub fn classify_lookup(x: &Exchange, asked: &str) -> (Lookup, Option<u16>, Optio
             if is_empty_data(&env.data) {
                 Lookup::NotFound
             } else {
-                unknown(format!(
-                    "the look-up answered \"not found\" (404) but listed data: {}",
-                    body_snippet(&resp.body)
+                unknown(tr!(
+                    "lookup-404-with-data",
+                    snippet = body_snippet(&resp.body)
                 ))
             }
         }
@@ -398,10 +396,7 @@ pub fn classify_lookup(x: &Exchange, asked: &str) -> (Lookup, Option<u16>, Optio
             let envelope = raw.as_ref().and_then(Value::as_object);
             judge_listing(&env.data, envelope, asked)
         }
-        (v, Some(_)) => unknown(format!(
-            "the look-up itself was not answered ({}); whether the obligation exists is unknown",
-            v.describe()
-        )),
+        (v, Some(_)) => unknown(tr!("lookup-unanswered", why = v.describe())),
     };
     (lookup, c.http_status, c.api_code)
 }
@@ -426,18 +421,11 @@ fn judge_listing(
     let items: Vec<&Value> = match data {
         // A success that lists nothing is an answer (an empty list); a
         // success with no `data` at all is not.
-        Value::Null => {
-            return unknown("protocol error: the look-up answered success without data".into())
-        }
+        Value::Null => return unknown(tr!("lookup-no-data")),
         Value::Array(items) => items.iter().collect(),
         Value::Object(o) if o.is_empty() => Vec::new(),
         obj @ Value::Object(_) => vec![obj],
-        other => {
-            return unknown(format!(
-                "protocol error: the look-up's data is neither an obligation nor a list ({})",
-                kind_of(other)
-            ))
-        }
+        other => return unknown(tr!("lookup-data-odd", kind = kind_of(other))),
     };
     let mut complete = !more_pages(envelope, items.len());
     let mut near_miss = false;
@@ -458,13 +446,9 @@ fn judge_listing(
                     },
                     Some(w) => match check_id(&w) {
                         Ok(()) => Lookup::Found { wolkvox_id: w },
-                        Err(what) => unknown(format!(
-                            "protocol error: the look-up found the obligation with {what} as its id"
-                        )),
+                        Err(what) => unknown(tr!("lookup-bad-id", what = what)),
                     },
-                    None => unknown(
-                        "protocol error: the look-up found the obligation with an id that is not text".into(),
-                    ),
+                    None => unknown(tr!("lookup-id-not-text")),
                 },
             };
         }
@@ -473,15 +457,11 @@ fn judge_listing(
     if near_miss {
         // "00123" listed as 123, or with other case or spaces: perhaps the
         // same obligation written differently. Not a clean "no".
-        unknown(format!(
-            "the look-up listed an obligation whose id is like \"{asked}\" but not the same"
-        ))
+        unknown(tr!("lookup-near-miss", asked = asked))
     } else if complete {
         Lookup::NotFound
     } else {
-        unknown(format!(
-            "the look-up's answer does not list \"{asked}\" but may be incomplete (entries without an id, or more pages)"
-        ))
+        unknown(tr!("lookup-incomplete", asked = asked))
     }
 }
 

@@ -9,6 +9,7 @@
 //! write it to a file.
 
 use super::Connection;
+use crate::tr;
 use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use std::time::Duration;
 
@@ -84,8 +85,8 @@ impl Client {
         timeout: Duration,
         max_connections: usize,
     ) -> Result<Client, String> {
-        let mut token = HeaderValue::from_str(conn.token.expose())
-            .map_err(|_| "the token is not a valid header value".to_string())?;
+        let mut token =
+            HeaderValue::from_str(conn.token.expose()).map_err(|_| tr!("token-not-header"))?;
         // Keeps the value out of any Debug print of the headers.
         token.set_sensitive(true);
         let mut headers = HeaderMap::new();
@@ -114,11 +115,11 @@ impl Client {
         warn_about_cert_variables();
         let http = builder
             .build()
-            .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
+            .map_err(|e| tr!("http-client-setup", why = e.to_string()))?;
         let join = |p: &str| {
             conn.base
                 .join(p)
-                .map_err(|e| format!("bad server URL: {e}"))
+                .map_err(|e| tr!("server-bad-url", why = e.to_string()))
         };
         Ok(Client {
             http,
@@ -189,9 +190,10 @@ impl Client {
                 .text(&one_line(&String::from_utf8_lossy(v.as_bytes()), 200))
         });
         let too_large = || {
-            TransportFailure::InDoubt(format!(
-                "protocol error: the answer (HTTP {status}) is larger than {} KiB, so it is not the API's answer",
-                self.max_body / 1024
+            TransportFailure::InDoubt(tr!(
+                "answer-too-large",
+                status = status,
+                kib = (self.max_body / 1024) as u64
             ))
         };
         if resp
@@ -219,29 +221,29 @@ impl Client {
 
     fn describe(&self, e: &reqwest::Error) -> TransportFailure {
         if let Some(problem) = certificate_problem(e) {
-            return TransportFailure::Certificate(self.scrubber.text(&format!(
-                "the certificate of {} is not trusted: {problem}. If this network inspects HTTPS (a TLS-inspecting proxy or firewall), pass its CA certificate with --ca-cert FILE (PEM) or add it to the system's trust store; see \"TLS-inspecting proxies\" in docs/operations.md",
-                self.host
+            return TransportFailure::Certificate(self.scrubber.text(&tr!(
+                "certificate-untrusted",
+                host = self.host.as_str(),
+                problem = problem
             )));
         }
         // Only a failure to connect proves the request never left.
         if e.is_connect() {
             let why = root_cause(e);
             return TransportFailure::BeforeSend(
-                self.scrubber
-                    .text(&format!("cannot connect to the server: {why}")),
+                self.scrubber.text(&tr!("cannot-connect", why = why)),
             );
         }
         if e.is_timeout() {
-            return TransportFailure::InDoubt(format!(
-                "no answer within {} s (--timeout)",
-                self.timeout.as_secs_f64()
+            return TransportFailure::InDoubt(tr!(
+                "no-answer-within",
+                seconds = self.timeout.as_secs_f64().to_string()
             ));
         }
-        TransportFailure::InDoubt(self.scrubber.text(&format!(
-            "the connection was lost before the answer: {}",
-            root_cause(e)
-        )))
+        TransportFailure::InDoubt(
+            self.scrubber
+                .text(&tr!("connection-lost", why = root_cause(e))),
+        )
     }
 }
 
@@ -276,17 +278,11 @@ fn certificate_problem(e: &(dyn std::error::Error + 'static)) -> Option<String> 
 fn certificate_words(c: &rustls::CertificateError) -> String {
     use rustls::CertificateError as C;
     match c {
-        C::UnknownIssuer => {
-            "it is signed by an authority this machine does not trust (UnknownIssuer)".into()
-        }
-        C::Expired | C::ExpiredContext { .. } => "it has expired (Expired)".into(),
-        C::NotValidYet | C::NotValidYetContext { .. } => {
-            "it is not valid yet; check this machine's clock (NotValidYet)".into()
-        }
-        C::NotValidForName | C::NotValidForNameContext { .. } => {
-            "it was not issued for this host name (NotValidForName)".into()
-        }
-        C::Revoked => "it has been revoked (Revoked)".into(),
+        C::UnknownIssuer => tr!("certificate-unknown-issuer"),
+        C::Expired | C::ExpiredContext { .. } => tr!("certificate-expired"),
+        C::NotValidYet | C::NotValidYetContext { .. } => tr!("certificate-not-yet-valid"),
+        C::NotValidForName | C::NotValidForNameContext { .. } => tr!("certificate-wrong-name"),
+        C::Revoked => tr!("certificate-revoked"),
         other => format!("{other:?}"),
     }
 }

@@ -7,6 +7,7 @@
 pub mod classify;
 pub mod client;
 
+use crate::tr;
 use std::fmt;
 use std::path::Path;
 
@@ -22,13 +23,10 @@ impl Token {
     pub fn new(value: &str) -> Result<Token, String> {
         let v = value.trim_start_matches('\u{FEFF}').trim();
         if v.is_empty() {
-            return Err("the token is empty".into());
+            return Err(tr!("token-empty"));
         }
         if v.contains(['\n', '\r']) {
-            return Err(
-                "the token holds two or more lines; a token is one line (keep only the token, on the first line)"
-                    .into(),
-            );
+            return Err(tr!("token-lines"));
         }
         if let Some((at, c)) = v
             .chars()
@@ -36,14 +34,11 @@ impl Token {
             .find(|(_, c)| c.is_control() || !c.is_ascii())
         {
             let what = if c.is_control() {
-                "a control character"
+                tr!("token-char-control")
             } else {
-                "a character that is not plain ASCII (an accent, a curly quote, a non-breaking space)"
+                tr!("token-char-not-ascii")
             };
-            return Err(format!(
-                "the token holds a character a token cannot have: character {} is {what}; copy the token again from the CRM",
-                at + 1
-            ));
+            return Err(tr!("token-bad-char", position = at + 1, what = what));
         }
         Ok(Token(v.to_string()))
     }
@@ -53,18 +48,14 @@ impl Token {
     /// a warning: the token is a credential.
     pub fn from_file(path: &Path) -> Result<Token, String> {
         let bytes = std::fs::read(path).map_err(|e| {
-            format!(
-                "{}: cannot read the token file: {}",
-                path.display(),
-                crate::source::open_error(&e)
+            tr!(
+                "token-file-unreadable",
+                path = path.display().to_string(),
+                why = crate::source::open_error(&e)
             )
         })?;
-        let text = String::from_utf8(bytes).map_err(|_| {
-            format!(
-                "{}: the token file is not UTF-8 text (saved as UTF-16? save it as UTF-8 or plain text)",
-                path.display()
-            )
-        })?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| tr!("token-file-not-utf8", path = path.display().to_string()))?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -72,13 +63,18 @@ impl Token {
                 let mode = meta.permissions().mode() & 0o777;
                 if mode & 0o044 != 0 {
                     let who = if mode & 0o004 != 0 {
-                        "every user of this machine"
+                        tr!("token-file-readable-by-all")
                     } else {
-                        "its group"
+                        tr!("token-file-readable-by-group")
                     };
                     tracing::warn!(
-                        "the token file {} (mode {mode:04o}) can be read by {who}; restrict it with chmod 600",
-                        path.display()
+                        "{}",
+                        tr!(
+                            "token-file-readable",
+                            path = path.display().to_string(),
+                            mode = format!("{mode:04o}"),
+                            who = who
+                        )
                     );
                 }
             }
@@ -111,23 +107,21 @@ pub struct Connection {
 /// Reads `--ca-cert`: a PEM file with one or more certificates.
 pub fn read_ca_certs(path: &Path) -> Result<Vec<reqwest::Certificate>, String> {
     let pem = std::fs::read(path).map_err(|e| {
-        format!(
-            "--ca-cert {}: {}",
-            path.display(),
-            crate::source::open_error(&e)
+        tr!(
+            "ca-cert-unreadable",
+            path = path.display().to_string(),
+            why = crate::source::open_error(&e)
         )
     })?;
     let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-        format!(
-            "--ca-cert {}: not a PEM certificate file: {e}",
-            path.display()
+        tr!(
+            "ca-cert-not-pem",
+            path = path.display().to_string(),
+            why = e.to_string()
         )
     })?;
     if certs.is_empty() || !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
-        return Err(format!(
-            "--ca-cert {}: no certificate in it; give the CA certificate in PEM form (the text that starts with -----BEGIN CERTIFICATE-----)",
-            path.display()
-        ));
+        return Err(tr!("ca-cert-empty", path = path.display().to_string()));
     }
     Ok(certs)
 }
@@ -142,10 +136,7 @@ const API_PATH: &str = "server/API/v2/";
 pub fn parse_server(server: &str) -> Result<reqwest::Url, String> {
     let s = server.trim();
     if s.is_empty() {
-        return Err(
-            "--server is empty; give the host you see in the browser, e.g. crm0001.wolkvox.com"
-                .into(),
-        );
+        return Err(tr!("server-empty"));
     }
     let with_scheme = if s.contains("://") {
         s.to_string()
@@ -153,35 +144,31 @@ pub fn parse_server(server: &str) -> Result<reqwest::Url, String> {
         format!("https://{s}")
     };
     let mut url = reqwest::Url::parse(&with_scheme)
-        .map_err(|e| format!("--server \"{s}\" is not a host or URL: {e}"))?;
+        .map_err(|e| tr!("server-not-url", server = s, why = e.to_string()))?;
     let host = url.host_str().unwrap_or("").to_ascii_lowercase();
     if host.is_empty() {
-        return Err(format!("--server \"{s}\" names no host"));
+        return Err(tr!("server-no-host", server = s));
     }
     if host == "crmvox.com" || host.ends_with(".crmvox.com") {
         let replacement = match host.as_str() {
             "sv0000.crmvox.com" => "crm0000.wolkvox.com",
             "sv0001.crmvox.com" => "crm0001.wolkvox.com",
-            _ => "the crmNNNN.wolkvox.com host shown in your browser after logging in",
+            _ => "crmNNNN.wolkvox.com",
         };
-        return Err(format!(
-            "the host {host} was retired on 2024-11-30; use {replacement} instead (--server {replacement})"
+        return Err(tr!(
+            "server-retired",
+            host = host,
+            replacement = replacement
         ));
     }
     match url.scheme() {
         "https" => {}
         "http" if is_loopback(&host) => {}
-        "http" => {
-            return Err(format!(
-                "--server {s}: plain http:// would send the token unencrypted; use https:// (http:// is allowed only for this machine, e.g. a rehearsal against fake-crm)"
-            ))
-        }
-        other => return Err(format!("--server {s}: the scheme {other}:// is not supported; use https://")),
+        "http" => return Err(tr!("server-plain-http", server = s)),
+        other => return Err(tr!("server-scheme", server = s, scheme = other)),
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(format!(
-            "--server {s}: the URL cannot have a query or a fragment"
-        ));
+        return Err(tr!("server-query", server = s));
     }
     if url.path() == "/" || url.path().is_empty() {
         url.set_path(API_PATH);
