@@ -3,6 +3,7 @@
 use super::{format_time, Ledger, LedgerError};
 use crate::cli::{ledger_path, LedgerCommand};
 use crate::import::exit;
+use crate::tr;
 use std::io::Write;
 use std::path::Path;
 
@@ -19,12 +20,7 @@ pub fn run(cmd: LedgerCommand) -> i32 {
     };
     let ledger = match Ledger::open_read_only(&path) {
         Ok(Some(l)) => l,
-        Ok(None) => {
-            return fail(&format!(
-                "{}: there is no ledger here yet (a real import creates it); pass --ledger or set WOLKVOX_LEDGER to look at another",
-                path.display()
-            ))
-        }
+        Ok(None) => return fail(&tr!("ledger-none-yet", path = path.display().to_string())),
         Err(e) => return fail(&e.to_string()),
     };
     let result = match cmd {
@@ -44,7 +40,7 @@ pub fn run(cmd: LedgerCommand) -> i32 {
 }
 
 fn fail(msg: &str) -> i32 {
-    let _ = writeln!(std::io::stderr(), "error: {msg}");
+    let _ = writeln!(std::io::stderr(), "{}", tr!("error-line", message = msg));
     exit::UNUSABLE
 }
 
@@ -52,7 +48,8 @@ fn runs(ledger: &Ledger, limit: u32) -> Result<i32, LedgerError> {
     let mut out = String::new();
     let rows = ledger.runs(limit)?;
     if rows.is_empty() {
-        out.push_str("no runs recorded yet\n");
+        out.push_str(&tr!("ledger-no-runs"));
+        out.push('\n');
     }
     for r in rows {
         let counts: Vec<String> = r
@@ -62,33 +59,37 @@ fn runs(ledger: &Ledger, limit: u32) -> Result<i32, LedgerError> {
             .map(|(s, n)| format!("{} {n}", s.as_str()))
             .collect();
         let end = match (r.ended_at, r.exit_code) {
-            (Some(e), Some(code)) => format!(
-                "exit {code} after {:.1} s",
-                (e - r.started_at) as f64 / 1000.0
+            (Some(e), Some(code)) => tr!(
+                "ledger-run-ended",
+                code = code,
+                seconds = format!("{:.1}", (e - r.started_at) as f64 / 1000.0)
             ),
-            _ => format!("unfinished (pid {} on {})", r.pid, r.host),
+            _ => tr!("ledger-run-unfinished", pid = r.pid, host = r.host.as_str()),
+        };
+        let counts = if counts.is_empty() {
+            tr!("ledger-run-no-rows")
+        } else {
+            counts.join(", ")
         };
         // One line a run, so the list can be searched with grep.
-        out.push_str(&format!(
-            "run {}  {}  {}  {} mode  {} / {}  {}, {} requests  input {}  results {}{}\n",
-            r.id,
-            format_time(r.started_at),
-            end,
-            r.mode,
-            r.server,
-            r.operation,
-            if counts.is_empty() {
-                "no rows".to_string()
-            } else {
-                counts.join(", ")
-            },
-            r.requests.unwrap_or(0),
-            r.input,
-            r.output,
-            r.stop_reason
-                .map(|s| format!("  stopped: {s}"))
-                .unwrap_or_default(),
+        out.push_str(&tr!(
+            "ledger-run",
+            id = r.id,
+            started = format_time(r.started_at),
+            end = end,
+            mode = r.mode.as_str(),
+            server = r.server.as_str(),
+            operation = r.operation.as_str(),
+            counts = counts,
+            requests = r.requests.unwrap_or(0),
+            input = r.input.as_str(),
+            output = r.output.as_str()
         ));
+        if let Some(s) = r.stop_reason {
+            out.push_str("  ");
+            out.push_str(&tr!("ledger-run-stopped", why = s));
+        }
+        out.push('\n');
     }
     let _ = std::io::stdout().write_all(out.as_bytes());
     Ok(exit::OK)
@@ -131,8 +132,12 @@ fn export(
     w.flush().map_err(io)?;
     let _ = writeln!(
         std::io::stderr(),
-        "{n} obligations written to {}",
-        file.display()
+        "{}",
+        tr!(
+            "ledger-exported",
+            count = n,
+            path = file.display().to_string()
+        )
     );
     Ok(exit::OK)
 }
@@ -142,41 +147,52 @@ fn export(
 fn check(ledger: &Ledger) -> Result<i32, LedgerError> {
     let mut out = String::new();
     if let Err(found) = ledger.integrity()? {
-        out.push_str(&format!(
-            "{}: the ledger is damaged:\n",
-            ledger.path().display()
+        out.push_str(&tr!(
+            "ledger-check-damaged",
+            path = ledger.path().display().to_string()
         ));
+        out.push('\n');
         for f in found.iter().take(20) {
             out.push_str(&format!("  {f}\n"));
         }
-        out.push_str("Restore it from a backup, or move it away and run once with --mode upsert to rebuild it.\n");
+        out.push_str(&tr!("ledger-check-restore"));
+        out.push('\n');
         let _ = std::io::stdout().write_all(out.as_bytes());
         return Ok(exit::UNUSABLE);
     }
-    out.push_str(&format!("{}: integrity ok\n", ledger.path().display()));
+    out.push_str(&tr!(
+        "ledger-check-ok",
+        path = ledger.path().display().to_string()
+    ));
+    out.push('\n');
     let open = ledger.open_intents()?;
     if open.is_empty() {
-        out.push_str("no request in doubt\n");
+        out.push_str(&tr!("ledger-check-no-doubt"));
+        out.push('\n');
         let _ = std::io::stdout().write_all(out.as_bytes());
         return Ok(exit::OK);
     }
-    out.push_str(&format!(
-        "{} requests in doubt (sent, outcome unknown); the next run that meets these obligations looks each up before sending anything for it:\n",
-        open.len()
-    ));
+    out.push_str(&tr!("ledger-check-doubts", count = open.len() as u64));
+    out.push('\n');
     for i in &open {
-        out.push_str(&format!(
-            "  run {} row {}: {} obligation \"{}\" of record \"{}\" on {} / {}, {} ({})\n",
-            i.run,
-            i.row,
-            i.method,
-            i.obligation_id,
-            i.wolkvox_id,
-            i.server,
-            i.operation,
-            format_time(i.intent_at),
-            i.status.as_deref().unwrap_or("no answer recorded"),
+        let status = i
+            .status
+            .clone()
+            .unwrap_or_else(|| tr!("ledger-check-no-answer"));
+        out.push_str("  ");
+        out.push_str(&tr!(
+            "ledger-check-doubt",
+            run = i.run,
+            row = i.row,
+            method = i.method.as_str(),
+            obligation = i.obligation_id.as_str(),
+            record = i.wolkvox_id.as_str(),
+            server = i.server.as_str(),
+            operation = i.operation.as_str(),
+            at = format_time(i.intent_at),
+            status = status
         ));
+        out.push('\n');
     }
     let _ = std::io::stdout().write_all(out.as_bytes());
     Ok(exit::SOME_ROWS_FAILED)

@@ -5,6 +5,7 @@
 //! never blocks the next run. The holder writes who it is into the file so a
 //! refused run can say which run holds the ledger.
 
+use crate::tr;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -21,22 +22,42 @@ pub struct Holder {
 
 impl std::fmt::Display for Holder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "pid {} on {}, started {}",
-            self.pid, self.host, self.started
-        )
+        f.write_str(&tr!(
+            "lock-holder",
+            pid = self.pid,
+            host = self.host.as_str(),
+            started = self.started.as_str()
+        ))
     }
 }
 
 /// Why the lock could not be taken.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub enum LockError {
-    #[error("another import holds the ledger {path} ({holder}); wait for it to finish, or use another --ledger")]
+    /// Another import holds it.
     Held { path: PathBuf, holder: String },
-    #[error("{path}: cannot lock the ledger: {message}")]
+    /// The lock file cannot be made or locked.
     Io { path: PathBuf, message: String },
 }
+
+impl std::fmt::Display for LockError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&match self {
+            LockError::Held { path, holder } => tr!(
+                "lock-held",
+                path = path.display().to_string(),
+                holder = holder.as_str()
+            ),
+            LockError::Io { path, message } => tr!(
+                "lock-io",
+                path = path.display().to_string(),
+                why = message.as_str()
+            ),
+        })
+    }
+}
+
+impl std::error::Error for LockError {}
 
 /// The held lock; dropping it releases the ledger.
 #[derive(Debug)]
@@ -111,7 +132,7 @@ fn read_holder(file: &mut File) -> String {
         }
         std::thread::sleep(Duration::from_millis(25));
     }
-    "details not recorded".into()
+    tr!("lock-details-missing")
 }
 
 /// This process, as a lock holder.
@@ -141,7 +162,7 @@ fn hostname() -> String {
     }
     std::env::var("HOSTNAME")
         .or_else(|_| std::env::var("COMPUTERNAME"))
-        .unwrap_or_else(|_| "this machine".into())
+        .unwrap_or_else(|_| tr!("this-machine"))
 }
 
 #[cfg(test)]

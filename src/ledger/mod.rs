@@ -28,6 +28,7 @@ pub mod seen;
 
 use crate::crm::client::Method;
 use crate::results::{Outcome, Status};
+use crate::tr;
 use known::{KeyHash, Known};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use std::collections::HashMap;
@@ -131,15 +132,15 @@ impl LedgerError {
         let code = e.sqlite_error_code();
         let message = match code {
             Some(ErrorCode::DiskFull) => {
-                "No space left on device (the ledger could not be written)".to_string()
+                tr!("ledger-disk-full")
             }
             Some(ErrorCode::NotADatabase) => {
-                "this file is not a ledger (not an SQLite database); restore the ledger from a backup, or move this file away and run once with --mode upsert to rebuild it".to_string()
+                tr!("ledger-not-a-database")
             }
             Some(ErrorCode::DatabaseCorrupt) => {
-                "the ledger is damaged; restore it from a backup, or move it away and run once with --mode upsert to rebuild it".to_string()
+                tr!("ledger-damaged")
             }
-            Some(ErrorCode::ReadOnly) => format!("the ledger cannot be written ({e})"),
+            Some(ErrorCode::ReadOnly) => tr!("ledger-read-only", why = e.to_string()),
             _ => e.to_string(),
         };
         LedgerError {
@@ -373,9 +374,8 @@ impl Ledger {
     /// does not exist. Refuses a file that is not a ledger.
     pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                LedgerError::new(path, format!("cannot create the ledger's folder: {e}"))
-            })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| LedgerError::new(path, tr!("ledger-folder", why = e.to_string())))?;
         }
         let conn = Connection::open(path).map_err(|e| LedgerError::sql(path, e))?;
         let mut ledger = Ledger {
@@ -439,7 +439,7 @@ impl Ledger {
             if version > SCHEMA_VERSION {
                 return Err(LedgerError::new(
                     &self.path,
-                    format!("this ledger was written by a newer wolkvox-import (schema {version}); use that version"),
+                    tr!("ledger-newer", version = version),
                 ));
             }
             return Ok(Identity::Ledger);
@@ -449,7 +449,7 @@ impl Ledger {
         }
         Err(LedgerError::new(
             &self.path,
-            "this is an SQLite database of another application, not a wolkvox-import ledger; pass the right --ledger",
+            tr!("ledger-other-application"),
         ))
     }
 
@@ -491,7 +491,7 @@ impl Ledger {
             )
             .map_err(|e| self.err(e))?;
         self.find_scope(server, operation)?
-            .ok_or_else(|| LedgerError::new(&self.path, "the scope just recorded is missing"))
+            .ok_or_else(|| LedgerError::new(&self.path, tr!("ledger-scope-missing")))
     }
 
     /// The scope's id, if the ledger has ever seen it.
@@ -553,9 +553,8 @@ impl Ledger {
                 .and_then(|v| Ok(v.as_str()?))
                 .map_err(|e| self.err(e))?;
             let fp: Option<i64> = r.get(4).map_err(|e| self.err(e))?;
-            let id = u32::try_from(id).map_err(|_| {
-                LedgerError::new(&self.path, "more obligations than this version can hold")
-            })?;
+            let id = u32::try_from(id)
+                .map_err(|_| LedgerError::new(&self.path, tr!("ledger-too-many")))?;
             known.insert(KeyHash::of(w, o), id, fp.map(|f| f as u64), crm);
         }
         Ok(known)
