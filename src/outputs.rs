@@ -10,6 +10,7 @@
 //! head.
 
 use crate::results::RESULTS_HEADER;
+use crate::tr;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -26,13 +27,13 @@ pub enum OutputKind {
 }
 
 impl OutputKind {
-    fn noun(self) -> &'static str {
+    fn noun(self) -> String {
         match self {
-            OutputKind::Results => "a results file",
-            OutputKind::Payloads => "a payloads file",
-            OutputKind::Rejects => "a rejects file",
-            OutputKind::Vanished => "a vanished-obligations file",
-            OutputKind::Report => "a report",
+            OutputKind::Results => tr!("output-kind-results"),
+            OutputKind::Payloads => tr!("output-kind-payloads"),
+            OutputKind::Rejects => tr!("output-kind-rejects"),
+            OutputKind::Vanished => tr!("output-kind-vanished"),
+            OutputKind::Report => tr!("output-kind-report"),
         }
     }
 }
@@ -55,21 +56,24 @@ pub fn check_outputs(
     force: bool,
 ) -> Result<(), String> {
     for (i, out) in outputs.iter().enumerate() {
-        let shown = out.path.display();
+        let shown = out.path.display().to_string();
         for (what, input) in inputs {
             if same_file(&out.path, input) {
-                return Err(format!(
-                    "{} {shown} would overwrite {what}; choose another file",
-                    out.option
+                return Err(tr!(
+                    "output-overwrites-input",
+                    option = out.option,
+                    path = shown.as_str(),
+                    what = *what
                 ));
             }
         }
         let meta = std::fs::metadata(&out.path).ok();
         match &meta {
             Some(m) if m.is_dir() => {
-                return Err(format!(
-                    "{} {shown} is a folder; give a file name inside it",
-                    out.option
+                return Err(tr!(
+                    "output-is-folder",
+                    option = out.option,
+                    path = shown.as_str()
                 ))
             }
             // A device (/dev/null, /dev/stdout) or a pipe is not a file
@@ -78,9 +82,11 @@ pub fn check_outputs(
             _ => {}
         }
         if let Some(other) = outputs[..i].iter().find(|o| same_file(&o.path, &out.path)) {
-            return Err(format!(
-                "{} and {} both name {shown}; give each its own file",
-                other.option, out.option
+            return Err(tr!(
+                "output-twice",
+                first = other.option,
+                second = out.option,
+                path = shown.as_str()
             ));
         }
         // A new file needs the folder; so does the results file, which is
@@ -91,10 +97,11 @@ pub fn check_outputs(
             continue;
         }
         if !written_by_us(&out.path, out.kind) {
-            return Err(format!(
-                "{} {shown} already exists and is not {} written by wolkvox-import; choose another file, move that one away, or pass --force to replace it",
-                out.option,
-                out.kind.noun()
+            return Err(tr!(
+                "output-foreign",
+                option = out.option,
+                path = shown.as_str(),
+                kind = out.kind.noun()
             ));
         }
     }
@@ -111,28 +118,28 @@ fn check_folder(out: &Output, write: bool) -> Result<(), String> {
     match std::fs::metadata(&parent) {
         Ok(m) if m.is_dir() => {}
         Ok(_) => {
-            return Err(format!(
-                "{} {}: {} is not a folder",
-                out.option,
-                out.path.display(),
-                parent.display()
+            return Err(tr!(
+                "output-parent-not-folder",
+                option = out.option,
+                path = out.path.display().to_string(),
+                folder = parent.display().to_string()
             ))
         }
         Err(_) => {
-            return Err(format!(
-                "{} {}: the folder {} does not exist; create it or choose another path",
-                out.option,
-                out.path.display(),
-                parent.display()
+            return Err(tr!(
+                "output-no-folder",
+                option = out.option,
+                path = out.path.display().to_string(),
+                folder = parent.display().to_string()
             ))
         }
     }
     if write && !writable(&parent) {
-        return Err(format!(
-            "{} {}: the folder {} cannot be written by this user",
-            out.option,
-            out.path.display(),
-            parent.display()
+        return Err(tr!(
+            "output-folder-read-only",
+            option = out.option,
+            path = out.path.display().to_string(),
+            folder = parent.display().to_string()
         ));
     }
     Ok(())

@@ -69,3 +69,59 @@ fn the_summary_speaks_spanish_with_lang_es_or_a_spanish_locale() {
     );
     assert!(run.stderr.contains("Dry run: 3 rows in"), "{}", run.stderr);
 }
+
+#[test]
+fn setup_errors_and_the_ledger_commands_speak_spanish() {
+    let wd = Workdir::new();
+    sample(&wd);
+    // No token: the one-line error, in Spanish, exit 2.
+    let run = wd.run(&[
+        "import",
+        "cartera.csv",
+        "--mapping",
+        "m.toml",
+        "--server",
+        "crm0001.wolkvox.com",
+        "--lang",
+        "es",
+    ]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("sin token: defina la variable de entorno WOLKVOX_TOKEN"),
+        "{}",
+        run.stderr
+    );
+    // A retired host, named with its replacement.
+    let run = Run::from(
+        wd.command(&[
+            "import",
+            "cartera.csv",
+            "--mapping",
+            "m.toml",
+            "--server",
+            "sv0001.crmvox.com",
+            "--lang",
+            "es",
+        ])
+        .env("WOLKVOX_TOKEN", "t")
+        .output()
+        .unwrap(),
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains(
+            "el host sv0001.crmvox.com fue retirado el 2024-11-30; use crm0001.wolkvox.com"
+        ),
+        "{}",
+        run.stderr
+    );
+    // No ledger yet.
+    let run = wd.run(&["ledger", "runs", "--lang", "es"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("todavía no hay un registro aquí"),
+        "{}",
+        run.stderr
+    );
+}

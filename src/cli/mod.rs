@@ -4,6 +4,7 @@
 use crate::crm::{read_ca_certs, Token};
 use crate::import::send::{Mode, Rate, Tuning};
 use crate::import::{exit, ImportSettings};
+use crate::tr;
 use clap::{Args, Parser, Subcommand};
 use progress::{init_logging, print_err, print_out, LogFormat};
 
@@ -243,7 +244,7 @@ pub struct FakeCrmArgs {
 /// Parses `30s`, `500ms`, `2m`, `1h` or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
-    let bad = || format!("\"{s}\" is not a duration; write e.g. 30s, 500ms or 2m");
+    let bad = || tr!("duration-bad", value = s);
     let split = t
         .find(|c: char| !c.is_ascii_digit() && c != '.')
         .unwrap_or(t.len());
@@ -259,7 +260,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     if !secs.is_finite() || secs < 0.0 {
         return Err(bad());
     }
-    Duration::try_from_secs_f64(secs).map_err(|_| format!("\"{s}\" is far too long a duration"))
+    Duration::try_from_secs_f64(secs).map_err(|_| tr!("duration-too-long", value = s))
 }
 
 /// The longest a single request may be given (`--timeout`).
@@ -269,18 +270,19 @@ pub const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
 pub fn parse_timeout(s: &str) -> Result<Duration, String> {
     let t = parse_duration(s).map_err(|e| format!("--timeout: {e}"))?;
     if t.is_zero() {
-        return Err("--timeout must be more than 0".into());
+        return Err(tr!("timeout-zero"));
     }
     if t > MAX_TIMEOUT {
-        return Err(format!(
-            "--timeout {s} is more than the 1h a single request may be given; the API answers in well under a minute"
-        ));
+        return Err(tr!("timeout-too-long", value = s));
     }
     Ok(t)
 }
 
 fn fail(msg: impl std::fmt::Display) -> i32 {
-    print_err(&format!("error: {msg}\n"));
+    print_err(&format!(
+        "{}\n",
+        tr!("error-line", message = msg.to_string())
+    ));
     exit::UNUSABLE
 }
 
@@ -348,11 +350,9 @@ pub fn run(cli: Cli) -> i32 {
 /// The ledger's path: `--ledger`/`WOLKVOX_LEDGER`, else the default place.
 pub fn ledger_path(given: Option<&std::path::Path>) -> Result<PathBuf, String> {
     match given {
-        Some(p) if p.as_os_str().is_empty() => Err("--ledger is empty".into()),
+        Some(p) if p.as_os_str().is_empty() => Err(tr!("ledger-empty-option")),
         Some(p) => Ok(p.to_path_buf()),
-        None => crate::ledger::default_path().ok_or_else(|| {
-            "no per-user state folder is known on this machine (HOME is not set); pass --ledger FILE or set WOLKVOX_LEDGER".to_string()
-        }),
+        None => crate::ledger::default_path().ok_or_else(|| tr!("ledger-no-home")),
     }
 }
 
@@ -365,8 +365,12 @@ fn run_fake_crm(args: FakeCrmArgs) -> i32 {
     // an address other machines reach, anyone can write to the fake.
     if options.token == DEFAULT_TOKEN && !listen.ip().is_loopback() {
         tracing::warn!(
-            "fake-crm listens on {listen}, which other machines can reach, and without --token it accepts \
-             the token \"{DEFAULT_TOKEN}\" that anyone reading the README knows; pass --token to choose your own"
+            "{}",
+            tr!(
+                "fake-reachable",
+                listen = listen.to_string(),
+                token = DEFAULT_TOKEN
+            )
         );
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -375,25 +379,35 @@ fn run_fake_crm(args: FakeCrmArgs) -> i32 {
         .build()
     {
         Ok(r) => r,
-        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
+        Err(e) => return fail(tr!("runtime-failed", why = e.to_string())),
     };
     runtime.block_on(async move {
         let fake = match FakeCrm::start(listen, options).await {
             Ok(f) => f,
-            Err(e) => return fail(format!("fake-crm: cannot listen on {listen}: {e}")),
+            Err(e) => {
+                return fail(tr!(
+                    "fake-cannot-listen",
+                    listen = listen.to_string(),
+                    why = e.to_string()
+                ))
+            }
         };
         // The first line of stdout is the base URL: scripts and tests read it.
         print_out(&format!("{}\n", fake.base_url()));
-        print_err(&format!(
-            "fake CRM ready at {} (Ctrl-C to stop)\n",
-            fake.base_url()
-        ));
+        print_err(&format!("{}\n", tr!("fake-ready", url = fake.base_url())));
         signals::wait_for_signal().await;
         let stats = fake.stats();
         fake.shutdown().await;
         print_err(&format!(
-            "fake CRM stopped: {} requests, {} inserts, {} updates, {} queries, max {} in flight\n",
-            stats.requests, stats.inserts, stats.updates, stats.queries, stats.max_in_flight
+            "{}\n",
+            tr!(
+                "fake-stopped",
+                requests = stats.requests,
+                inserts = stats.inserts,
+                updates = stats.updates,
+                queries = stats.queries,
+                in_flight = stats.max_in_flight as u64
+            )
         ));
         exit::OK
     })
@@ -408,7 +422,7 @@ fn run_import(args: ImportArgs) -> i32 {
         if json {
             tracing::error!(event = "error", exit_code = code, "{msg}");
         } else {
-            print_err(&format!("error: {msg}\n"));
+            print_err(&format!("{}\n", tr!("error-line", message = msg.as_str())));
         }
         code
     };
@@ -433,12 +447,7 @@ fn run_import(args: ImportArgs) -> i32 {
         .build()
     {
         Ok(r) => r,
-        Err(e) => {
-            return fail_run(
-                format!("cannot start the async runtime: {e}"),
-                exit::UNUSABLE,
-            )
-        }
+        Err(e) => return fail_run(tr!("runtime-failed", why = e.to_string()), exit::UNUSABLE),
     };
     let result = runtime.block_on(async {
         let cancel = tokio_util::sync::CancellationToken::new();
@@ -507,7 +516,7 @@ fn import_settings(args: &ImportArgs) -> Result<ImportSettings, String> {
     let mut builder = ImportSettings::builder(&args.input, &args.mapping);
     if !args.dry_run {
         if args.server.is_none() {
-            return Err("no server: pass --server crm0001.wolkvox.com (the host you see in the browser) or set WOLKVOX_SERVER".into());
+            return Err(tr!("no-server"));
         }
         let ca_certs = match &args.ca_cert {
             Some(p) => read_ca_certs(p)?,
@@ -516,13 +525,13 @@ fn import_settings(args: &ImportArgs) -> Result<ImportSettings, String> {
         builder = builder.send_to(token(args)?).ca_certs(ca_certs);
         if args.concurrency > 2 {
             tracing::warn!(
-                "--concurrency {} is above the API's limit of 2 simultaneous requests per token; expect 403 answers and retries",
-                args.concurrency
+                "{}",
+                tr!("concurrency-above-limit", concurrency = args.concurrency)
             );
         }
     }
     if args.allow_changed_input {
-        tracing::warn!("--allow-changed-input is no longer needed and has no effect: the ledger judges every row");
+        tracing::warn!("{}", tr!("allow-changed-input"));
     }
     let tuning = Tuning {
         concurrency: usize::from(args.concurrency),
@@ -562,21 +571,14 @@ fn token(args: &ImportArgs) -> Result<Token, String> {
     match &args.token_file {
         Some(p) => {
             if std::env::var_os("WOLKVOX_TOKEN").is_some() {
-                tracing::warn!(
-                    "both WOLKVOX_TOKEN and --token-file are set; using the token in {} (WOLKVOX_TOKEN is ignored)",
-                    p.display()
-                );
+                tracing::warn!("{}", tr!("token-both", path = p.display().to_string()));
             }
             Token::from_file(p)
         }
         None => match std::env::var("WOLKVOX_TOKEN") {
             Ok(v) => Token::new(&v).map_err(|e| format!("WOLKVOX_TOKEN: {e}")),
-            Err(std::env::VarError::NotUnicode(_)) => Err(
-                "WOLKVOX_TOKEN: the token holds a character a token cannot have (it is not valid text)".into(),
-            ),
-            Err(std::env::VarError::NotPresent) => Err(
-                "no token: set the WOLKVOX_TOKEN environment variable or pass --token-file FILE".into(),
-            ),
+            Err(std::env::VarError::NotUnicode(_)) => Err(tr!("token-env-not-text")),
+            Err(std::env::VarError::NotPresent) => Err(tr!("no-token")),
         },
     }
 }

@@ -10,11 +10,11 @@ use tokio_util::sync::CancellationToken;
 pub fn cancel_on_signals(cancel: CancellationToken) {
     tokio::spawn(async move {
         wait_for_signal().await;
-        tracing::warn!("press Ctrl-C again to leave at once");
+        tracing::warn!("{}", crate::tr!("signal-again"));
         cancel.cancel();
         wait_for_signal().await;
         // stderr may be gone with the terminal: never panic here.
-        print_err("leaving at once; run again with --resume to finish\n");
+        print_err(&format!("{}\n", crate::tr!("signal-leaving")));
         std::process::exit(crate::import::exit::INTERRUPTED);
     });
 }

@@ -12,6 +12,7 @@ pub mod triage;
 use crate::mapping::Plan;
 use crate::results::{Journal, Outcome, OutputError, PayloadWriter, RejectsWriter, Status};
 use crate::source::{Source, SourceError, SourceInfo};
+use crate::tr;
 use crate::workbook_out::{self, Rejects, XlsxRejectsWriter};
 use rows::{Item, RowFeed};
 pub use settings::{ImportBuilder, ImportSettings, SendSettings};
@@ -101,13 +102,17 @@ pub(crate) fn prepare(settings: &ImportSettings) -> Result<Prepared, RunError> {
     )
     .map_err(|e| {
         let mapping = match &settings.mapping.origin {
-            Some(p) => format!("the mapping {}", p.display()),
-            None => "the mapping".to_string(),
+            Some(p) => tr!("the-mapping-named", path = p.display().to_string()),
+            None => tr!("the-mapping"),
         };
         RunError::Unusable(format!(
-            "{}: {mapping} does not fit the file's header (row {}):\n{}",
-            settings.input.display(),
-            source.header().row,
+            "{}\n{}",
+            tr!(
+                "mapping-does-not-fit",
+                input = settings.input.display().to_string(),
+                mapping = mapping,
+                row = source.header().row
+            ),
             e.0
         ))
     })?;
@@ -120,7 +125,7 @@ pub(crate) fn prepare(settings: &ImportSettings) -> Result<Prepared, RunError> {
 fn mapping_name(settings: &ImportSettings) -> String {
     match &settings.mapping.origin {
         Some(p) => p.display().to_string(),
-        None => "the mapping".to_string(),
+        None => tr!("the-mapping"),
     }
 }
 
@@ -139,10 +144,10 @@ pub(crate) fn open_rejects(
     let is_workbook = matches!(source.info(), SourceInfo::Sheet(_));
     let path = &workbook_out::rejects_path(given, is_workbook);
     if path != given && path.canonicalize().ok() == settings.input.canonicalize().ok() {
-        return Err(RunError::Unusable(format!(
-            "--rejects {} would overwrite the input file {}",
-            given.display(),
-            settings.input.display()
+        return Err(RunError::Unusable(tr!(
+            "rejects-overwrite-input",
+            rejects = given.display().to_string(),
+            input = settings.input.display().to_string()
         )));
     }
     let kind = workbook_out::output_kind("--rejects", path)
@@ -226,22 +231,22 @@ pub async fn run(
                 dry_run(&s, &cancel)
             })
             .await
-            .map_err(|e| RunError::Unusable(format!("the dry run failed: {e}")))??
+            .map_err(|e| RunError::Unusable(tr!("task-failed", why = e.to_string())))??
         }
         Some(send) => {
             if let Some(expected) = settings.expect_rows {
                 let s = settings.clone();
                 tokio::task::spawn_blocking(move || check_row_count(&s, expected))
                     .await
-                    .map_err(|e| RunError::Unusable(format!("counting rows failed: {e}")))??;
+                    .map_err(|e| RunError::Unusable(tr!("task-failed", why = e.to_string())))??;
             }
             send::run(settings, send, cancel).await?
         }
     };
     if summary.rows() == 0 {
         tracing::warn!(
-            "{} has a header but no data rows: nothing to import (pass --expect-rows N to make this an error)",
-            settings.input.display()
+            "{}",
+            tr!("no-data-rows", input = settings.input.display().to_string())
         );
     }
     if let (Some(path), Some(report)) = (&settings.report, report) {
@@ -278,10 +283,10 @@ fn write_report(
         ended: chrono::Local::now(),
     };
     if let Err(e) = crate::report::write(path, report, summary, &facts) {
-        let msg = format!(
-            "cannot write the report {}: {}",
-            path.display(),
-            crate::source::open_error(&e)
+        let msg = tr!(
+            "report-unwritable",
+            path = path.display().to_string(),
+            why = crate::source::open_error(&e)
         );
         if summary.dry_run {
             return Err(RunError::Unusable(msg));
@@ -301,9 +306,11 @@ fn check_row_count(settings: &ImportSettings, expected: u64) -> Result<(), RunEr
         n += 1;
     }
     if n < expected {
-        return Err(RunError::Unusable(format!(
-            "{} has {n} data rows, fewer than --expect-rows {expected}; nothing was sent (is the export complete?)",
-            settings.input.display()
+        return Err(RunError::Unusable(tr!(
+            "expect-rows",
+            input = settings.input.display().to_string(),
+            rows = n,
+            expected = expected
         )));
     }
     Ok(())
@@ -334,10 +341,13 @@ fn dry_ledger(settings: &ImportSettings) -> Result<Option<DryLedger>, RunError> 
                 [] => return Ok(None),
                 many => {
                     tracing::info!(
-                        "the ledger knows operation \"{}\" on {} servers ({}); pass --server to see the plan for one",
-                        settings.operation,
-                        many.len(),
-                        many.join(", ")
+                        "{}",
+                        tr!(
+                            "plan-many-servers",
+                            operation = settings.operation.as_str(),
+                            count = many.len() as u64,
+                            servers = many.join(", ")
+                        )
                     );
                     return Ok(None);
                 }
@@ -366,15 +376,13 @@ pub fn run_blocking(
     cancel: CancellationToken,
 ) -> Result<Summary, RunError> {
     if tokio::runtime::Handle::try_current().is_ok() {
-        return Err(RunError::Unusable(
-            "import::run_blocking was called from async code; await import::run instead".into(),
-        ));
+        return Err(RunError::Unusable(tr!("run-blocking-in-async")));
     }
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| RunError::Unusable(format!("cannot start the async runtime: {e}")))?
+        .map_err(|e| RunError::Unusable(tr!("runtime-failed", why = e.to_string())))?
         .block_on(run(settings, cancel))
 }
 
@@ -385,9 +393,12 @@ fn dry_run(settings: &ImportSettings, cancel: &CancellationToken) -> Result<DryR
     let started = Instant::now();
     if settings.operation == crate::mapping::init::OPERATION_PLACEHOLDER {
         tracing::warn!(
-            "{}: [request] operation is still \"{}\"; set it to your CRM operation, or sending will refuse to start",
-            mapping_name(settings),
-            crate::mapping::init::OPERATION_PLACEHOLDER
+            "{}",
+            tr!(
+                "operation-placeholder-dry",
+                mapping = mapping_name(settings),
+                placeholder = crate::mapping::init::OPERATION_PLACEHOLDER
+            )
         );
     }
     let Prepared { source, mut plan } = prepare(settings)?;

@@ -8,6 +8,7 @@ use super::{default_output, Observers, RunError};
 use crate::crm::{parse_server, Connection, Token};
 use crate::mapping::Mapping;
 use crate::outputs::{check_outputs, Output, OutputKind};
+use crate::tr;
 use std::path::PathBuf;
 
 /// What to send and how, for the network part of a run.
@@ -242,9 +243,7 @@ impl ImportBuilder {
     pub fn build(self) -> Result<ImportSettings, RunError> {
         let bad = |m: String| RunError::Unusable(m);
         let connection = match (&self.send, self.server.as_deref()) {
-            (Some(_), None) => return Err(bad(
-                "no server: pass --server crm0001.wolkvox.com (the host you see in the browser) or set WOLKVOX_SERVER".into(),
-            )),
+            (Some(_), None) => return Err(bad(tr!("no-server"))),
             (Some(token), Some(server)) => Some(Connection {
                 base: parse_server(server).map_err(bad)?,
                 token: token.clone(),
@@ -253,10 +252,7 @@ impl ImportBuilder {
             (None, _) => None,
         };
         if connection.is_none() && self.resume {
-            return Err(bad(
-                "--resume continues a run that sends; a dry run sends nothing (drop --resume)"
-                    .into(),
-            ));
+            return Err(bad(tr!("resume-dry-run")));
         }
         let ledger = crate::cli::ledger_path(self.ledger.as_deref()).map_err(bad)?;
         let mut mapping = Mapping::load(&self.mapping)?;
@@ -292,9 +288,9 @@ impl ImportBuilder {
         check_outputs(
             &outputs,
             &[
-                ("the input file", self.input.as_path()),
-                ("the mapping file", self.mapping.as_path()),
-                ("the ledger", ledger.as_path()),
+                (tr!("noun-input-file").as_str(), self.input.as_path()),
+                (tr!("noun-mapping-file").as_str(), self.mapping.as_path()),
+                (tr!("noun-ledger").as_str(), ledger.as_path()),
             ],
             self.force,
         )
@@ -336,20 +332,18 @@ impl ImportBuilder {
     fn resolve_operation(&self, mapping: &Mapping, sends: bool) -> Result<String, RunError> {
         let mapping_name = || self.mapping.display().to_string();
         let operation = match self.operation.as_deref().map(str::trim) {
-            Some("") => return Err(RunError::Unusable("--operation is empty".into())),
+            Some("") => return Err(RunError::Unusable(tr!("operation-empty"))),
             Some(op) => op.to_string(),
-            None => mapping.operation.clone().ok_or_else(|| {
-                RunError::Unusable(format!(
-                    "{}: no operation: set [request] operation = \"...\" in the mapping or pass --operation",
-                    mapping_name()
-                ))
-            })?,
+            None => mapping
+                .operation
+                .clone()
+                .ok_or_else(|| RunError::Unusable(tr!("no-operation", mapping = mapping_name())))?,
         };
         if sends && operation == crate::mapping::init::OPERATION_PLACEHOLDER {
-            return Err(RunError::Unusable(format!(
-                "{}: [request] operation is still \"{}\"; set it to your CRM operation before sending",
-                mapping_name(),
-                crate::mapping::init::OPERATION_PLACEHOLDER
+            return Err(RunError::Unusable(tr!(
+                "operation-placeholder",
+                mapping = mapping_name(),
+                placeholder = crate::mapping::init::OPERATION_PLACEHOLDER
             )));
         }
         Ok(operation)

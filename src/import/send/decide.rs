@@ -5,6 +5,7 @@
 
 use crate::crm::classify::{redirect_message, Lookup, Verdict};
 use crate::crm::client::Method;
+use crate::tr;
 use std::time::Duration;
 
 /// The next step after the answer to a write (insert or update).
@@ -35,7 +36,7 @@ pub(super) fn decide(verdict: Verdict, method: Method) -> Action {
         Verdict::Refused { message } => Action::Refuse(message),
         Verdict::StopRun { message, quota } => Action::StopRun {
             why: if quota {
-                format!("{message}: the token's daily quota is used up; run again with --resume once it restarts")
+                tr!("quota-exceeded", message = message.as_str())
             } else {
                 message
             },

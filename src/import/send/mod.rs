@@ -23,6 +23,7 @@ use crate::crm::client::Client;
 use crate::ledger::lock::{this_process, LedgerLock};
 use crate::ledger::{format_time, now_ms, Carried, Doubt, Ledger, NewRun};
 use crate::results::{Outcome, PayloadWriter};
+use crate::tr;
 use collector::Collector;
 use reader::Reader;
 use std::collections::HashMap;
@@ -89,7 +90,7 @@ pub(super) async fn run(
         let s = settings.clone();
         tokio::task::spawn_blocking(move || prepare(&s))
             .await
-            .map_err(|e| RunError::Unusable(format!("reading the input failed: {e}")))??
+            .map_err(|e| RunError::Unusable(tr!("task-failed", why = e.to_string())))??
     };
     if settings.report.is_some() {
         plan = plan.with_report_fields();
@@ -100,7 +101,7 @@ pub(super) async fn run(
         let (s, send) = (settings.clone(), send.clone());
         tokio::task::spawn_blocking(move || open_session(&s, &send))
             .await
-            .map_err(|e| RunError::Unusable(format!("opening the ledger failed: {e}")))??
+            .map_err(|e| RunError::Unusable(tr!("task-failed", why = e.to_string())))??
     };
     run_session(
         settings, send, cancel, started, client, source, plan, session,
@@ -167,10 +168,7 @@ fn open_session(settings: &ImportSettings, send: &SendSettings) -> Result<Sessio
     let new = !path.exists();
     let mut ledger = Ledger::open(path).map_err(|e| RunError::Unusable(e.to_string()))?;
     if new {
-        tracing::warn!(
-            "starting a new ledger at {}: this run cannot know what earlier runs sent. If an earlier ledger was lost, run once with --mode upsert to rebuild it",
-            path.display()
-        );
+        tracing::warn!("{}", tr!("ledger-new", path = path.display().to_string()));
     }
     let unusable = |e: crate::ledger::LedgerError| RunError::Unusable(e.to_string());
     let server = server_key(&send.connection.base);
@@ -190,29 +188,32 @@ fn open_session(settings: &ImportSettings, send: &SendSettings) -> Result<Sessio
                 tracing::info!(
                     run = prior.id,
                     done = carried.len(),
-                    "resuming the run of {} that wrote {}: rows it brought to their end are not sent again",
-                    format_time(prior.started_at),
-                    settings.output.display()
+                    "{}",
+                    tr!(
+                        "resuming",
+                        started = format_time(prior.started_at),
+                        output = settings.output.display().to_string()
+                    )
                 );
                 let input_fp = file_fingerprint(&settings.input).unwrap_or_default();
                 if prior.input_fingerprint != input_fp {
-                    tracing::warn!("the input differs from the run being resumed; rows are matched by obligation, and changed ones are handled as --mode {} handles them", send.mode.as_str());
+                    tracing::warn!("{}", tr!("resume-input-changed", mode = send.mode.as_str()));
                 }
                 resumes = Some(prior.id);
             }
             None => tracing::info!(
-                "no earlier run wrote {}; starting a new run",
-                settings.output.display()
+                "{}",
+                tr!(
+                    "resume-nothing",
+                    output = settings.output.display().to_string()
+                )
             ),
         }
     }
     let known = ledger.load_known(scope).map_err(unusable)?;
     let doubts = ledger.load_doubts(scope).map_err(unusable)?;
     if !doubts.is_empty() {
-        tracing::info!(
-            in_doubt = doubts.len(),
-            "earlier requests whose outcome is unknown: each is looked up before anything is sent for it"
-        );
+        tracing::info!(in_doubt = doubts.len(), "{}", tr!("doubts-at-start"));
     }
     Ok(Session {
         ledger,
@@ -378,7 +379,7 @@ fn spawn_reader(
     std::thread::Builder::new()
         .name("row-reader".into())
         .spawn(move || reader.run(work, events))
-        .map_err(|e| RunError::Unusable(format!("cannot start the reader: {e}")))
+        .map_err(|e| RunError::Unusable(tr!("task-failed", why = e.to_string())))
 }
 
 fn spawn_workers(

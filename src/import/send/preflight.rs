@@ -2,6 +2,7 @@
 
 use crate::crm::classify::{classify_answer, parse_token_information, TokenQuota, Verdict};
 use crate::crm::client::{Client, Exchange};
+use crate::tr;
 
 /// Judges the answer to the token's information and logs the quota. `Err`
 /// is a reason to stop before sending anything (bad token, quota already
@@ -16,11 +17,10 @@ pub(super) fn preflight(client: &Client, x: Exchange) -> Result<Option<TokenQuot
                     token_limit = q.limit,
                     token_use_today = q.used_today,
                     hours_to_restart = q.hours_to_restart,
-                    "token quota: {} of {} requests left today",
-                    q.remaining(),
-                    q.limit
+                    "{}",
+                    tr!("quota-left", left = q.remaining(), limit = q.limit)
                 ),
-                None => tracing::warn!("the token information answer has no token_limit; going on without a quota check"),
+                None => tracing::warn!("{}", tr!("quota-no-limit")),
             }
             Ok(q)
         }
@@ -28,20 +28,27 @@ pub(super) fn preflight(client: &Client, x: Exchange) -> Result<Option<TokenQuot
         // certificate) says what to do itself.
         (Verdict::StopRun { message, .. }, Err(_)) => Err(message.clone()),
         (Verdict::Redirected { .. }, _) => Err(c.verdict.describe()),
-        (Verdict::StopRun { message, quota: false }, _) => Err(format!(
-            "{message}: the server refused the token; check WOLKVOX_TOKEN or --token-file"
-        )),
-        (Verdict::StopRun { message, quota: true }, _) => Err(format!(
-            "{message}: the token's daily quota is already used up; run again with --resume once it restarts"
-        )),
+        (
+            Verdict::StopRun {
+                message,
+                quota: false,
+            },
+            _,
+        ) => Err(tr!("token-refused", message = message.as_str())),
+        (
+            Verdict::StopRun {
+                message,
+                quota: true,
+            },
+            _,
+        ) => Err(tr!("quota-already-used", message = message.as_str())),
         // The token endpoint missing means the base URL is wrong: every
         // request of the run would fail the same way.
-        (_, Ok(resp)) if resp.status == 404 => Err(format!(
-            "the server answered 404 for {}; check --server (the base should end in /server/API/v2/)",
-            client.token_information_url()
-        )),
+        (_, Ok(resp)) if resp.status == 404 => {
+            Err(tr!("token-info-404", url = client.token_information_url()))
+        }
         (v, _) => {
-            tracing::warn!("could not read the token's quota ({}); going on without a quota check", v.describe());
+            tracing::warn!("{}", tr!("quota-unreadable", why = v.describe()));
             Ok(None)
         }
     }

@@ -59,7 +59,7 @@ pub(super) fn spawn_cancel_watch(stop: StopSignal, cancel: tokio_util::sync::Can
         let mut rx = stop.tx.subscribe();
         tokio::select! {
             _ = cancel.cancelled() => {
-                tracing::warn!("interrupted: finishing the requests in flight, then writing the results");
+                tracing::warn!("{}", crate::tr!("interrupted-draining"));
                 stop.trigger(Stop::Interrupt);
             }
             // The run ended or stopped on its own: nothing to watch.

@@ -10,6 +10,7 @@ use super::Job;
 use crate::crm::classify::{classify, classify_lookup, Lookup, Verdict};
 use crate::crm::client::{Client, Exchange, Method, TransportFailure};
 use crate::results::{Outcome, Status};
+use crate::tr;
 use governor::DefaultDirectRateLimiter;
 use rand::Rng;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -28,10 +29,7 @@ impl Budget {
     pub(super) fn new(max_requests: Option<u64>) -> Budget {
         Budget {
             left: AtomicU64::new(max_requests.unwrap_or(u64::MAX)),
-            why: Mutex::new(format!(
-                "--max-requests {} reached",
-                max_requests.unwrap_or(0)
-            )),
+            why: Mutex::new(tr!("max-requests-reached", max = max_requests.unwrap_or(0))),
         }
     }
 
@@ -229,14 +227,11 @@ impl Worker {
                     .unwrap_or_else(|p| p.into_inner()) = Some(q);
                 let restart = q
                     .hours_to_restart
-                    .map(|h| format!("in about {h} hours"))
-                    .unwrap_or_else(|| "tomorrow".into());
+                    .map(|h| tr!("quota-restart-hours", hours = h))
+                    .unwrap_or_else(|| tr!("quota-restart-tomorrow"));
                 self.budget.cap(
                     q.remaining(),
-                    format!(
-                        "the token's daily quota ({} requests) is used up; run again with --resume after it restarts {restart}",
-                        q.limit
-                    ),
+                    tr!("quota-used-up", limit = q.limit, restart = restart),
                 );
             }
             Ok(None) => {}
@@ -259,9 +254,10 @@ impl Worker {
                 if strikes < UNREACHABLE_STRIKES {
                     return false;
                 }
-                self.stop.trigger(Stop::Halt(format!(
-                    "cannot reach the server {}: {why}. Nothing was sent; check --server, the network, the name server and any proxy, then run again",
-                    self.client.host()
+                self.stop.trigger(Stop::Halt(tr!(
+                    "unreachable",
+                    host = self.client.host(),
+                    why = why.as_str()
                 )));
                 true
             }
@@ -285,9 +281,9 @@ impl Worker {
 
     fn stop_message(&self) -> String {
         match self.stop.get() {
-            Some(Stop::Halt(why)) => format!("not sent: the run was stopped ({why})"),
-            Some(Stop::Interrupt) => "not sent: the run was interrupted".into(),
-            None => "not sent".into(),
+            Some(Stop::Halt(why)) => tr!("not-sent-stopped", why = why),
+            Some(Stop::Interrupt) => tr!("not-sent-interrupted"),
+            None => tr!("not-sent"),
         }
     }
 
@@ -351,9 +347,10 @@ impl Worker {
                 }
                 if self.mode == Mode::Insert {
                     p.outcome.status = Status::Failed;
-                    p.outcome.error = format!(
-                        "obligation \"{}\" of record \"{}\" is already in the CRM with other values (an earlier run sent them); use --mode sync to update it",
-                        m.id, m.wolkvox_id
+                    p.outcome.error = tr!(
+                        "exists-found",
+                        id = m.id.as_str(),
+                        record = m.wolkvox_id.as_str()
                     );
                     p.outcome.obligation_wolkvox_id = id;
                     return None;
@@ -423,9 +420,11 @@ impl Worker {
 
     fn uncertain_message(&self, job: &Job, why: &str) -> String {
         let m = &job.row.mapped;
-        format!(
-            "sent, but whether obligation \"{}\" of record \"{}\" went in is unknown ({why}); check it in the CRM, or run again (--resume continues this run): the next run looks it up before sending anything for it",
-            m.id, m.wolkvox_id
+        tr!(
+            "uncertain",
+            id = m.id.as_str(),
+            record = m.wolkvox_id.as_str(),
+            why = why
         )
     }
 
@@ -445,9 +444,10 @@ impl Worker {
         let mut wrote = false;
         loop {
             if retries > self.tuning.max_retries {
-                let end = WriteEnd::GaveUp(format!(
-                    "gave up after {} attempts: {last_transient}",
-                    out.attempts
+                let end = WriteEnd::GaveUp(tr!(
+                    "gave-up",
+                    attempts = out.attempts,
+                    why = last_transient.as_str()
                 ));
                 return (end, wrote);
             }
@@ -523,13 +523,13 @@ impl Worker {
             if tries > self.tuning.max_retries {
                 return Looked::Unknown {
                     transient_only,
-                    why: format!("the look-ups kept failing: {last}"),
+                    why: tr!("lookups-failing", why = last.as_str()),
                 };
             }
             if !self.ready_for(true).await {
                 return Looked::Unknown {
                     transient_only: false,
-                    why: "the run stopped before the look-up could answer".into(),
+                    why: tr!("lookup-stopped-before"),
                 };
             }
             tries += 1;
@@ -542,7 +542,7 @@ impl Worker {
             if self.unreachable(&x) {
                 return Looked::Unknown {
                     transient_only: false,
-                    why: "the server cannot be reached".into(),
+                    why: tr!("server-unreachable-short"),
                 };
             }
             // Only an answer about this obligation's id counts.
@@ -576,7 +576,7 @@ impl Worker {
             if !self.stop.sleep(wait).await && matches!(self.stop.get(), Some(Stop::Halt(_))) {
                 return Looked::Unknown {
                     transient_only: false,
-                    why: "the run stopped during the look-up".into(),
+                    why: tr!("lookup-stopped-during"),
                 };
             }
         }

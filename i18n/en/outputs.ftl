@@ -1,0 +1,12 @@
+output-kind-results = a results file
+output-kind-payloads = a payloads file
+output-kind-rejects = a rejects file
+output-kind-vanished = a vanished-obligations file
+output-kind-report = a report
+output-overwrites-input = { $option } { $path } would overwrite { $what }; choose another file
+output-is-folder = { $option } { $path } is a folder; give a file name inside it
+output-twice = { $first } and { $second } both name { $path }; give each its own file
+output-foreign = { $option } { $path } already exists and is not { $kind } written by wolkvox-import; choose another file, move that one away, or pass --force to replace it
+output-parent-not-folder = { $option } { $path }: { $folder } is not a folder
+output-no-folder = { $option } { $path }: the folder { $folder } does not exist; create it or choose another path
+output-folder-read-only = { $option } { $path }: the folder { $folder } cannot be written by this user

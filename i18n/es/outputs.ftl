@@ -1,0 +1,12 @@
+output-kind-results = un archivo de resultados
+output-kind-payloads = un archivo de cuerpos enviados
+output-kind-rejects = un archivo de rechazos
+output-kind-vanished = un archivo de obligaciones ausentes
+output-kind-report = un informe
+output-overwrites-input = { $option } { $path } sobrescribiría { $what }; elija otro archivo
+output-is-folder = { $option } { $path } es una carpeta; dé el nombre de un archivo dentro de ella
+output-twice = { $first } y { $second } nombran ambas { $path }; dé a cada una su propio archivo
+output-foreign = { $option } { $path } ya existe y no es { $kind } escrito por wolkvox-import; elija otro archivo, aparte ese, o use --force para reemplazarlo
+output-parent-not-folder = { $option } { $path }: { $folder } no es una carpeta
+output-no-folder = { $option } { $path }: la carpeta { $folder } no existe; créela o elija otra ruta
+output-folder-read-only = { $option } { $path }: este usuario no puede escribir en la carpeta { $folder }
