@@ -50,3 +50,7 @@ summary-payloads = payloads: { $path }
 summary-rejects = rejects: { $path }
 summary-vanished-file = vanished obligations: { $path }
 summary-report = report: { $path }
+progress-rows = rows
+progress-eta = eta
+progress-rate = { $rate } rows/s
+progress-message = created { $created } · not ok { $failed }

@@ -50,3 +50,7 @@ summary-payloads = cuerpos enviados: { $path }
 summary-rejects = rechazos: { $path }
 summary-vanished-file = obligaciones ausentes: { $path }
 summary-report = informe: { $path }
+progress-rows = filas
+progress-eta = faltan
+progress-rate = { $rate } filas/s
+progress-message = creadas { $created } · con problemas { $failed }

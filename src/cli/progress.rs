@@ -117,14 +117,20 @@ impl Progress {
         let bar = {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(4));
             bar.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} {pos}/{len} rows [{bar:30}] {rate} eta {eta} {msg}",
-                )
+                ProgressStyle::with_template(&format!(
+                    "{{spinner}} {{pos}}/{{len}} {} [{{bar:30}}] {{rate}} {} {{eta}} {{msg}}",
+                    crate::tr!("progress-rows"),
+                    crate::tr!("progress-eta")
+                ))
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .with_key(
                     "rate",
                     |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                        let _ = write!(w, "{:.0} rows/s", state.per_sec());
+                        let _ = write!(
+                            w,
+                            "{}",
+                            crate::tr!("progress-rate", rate = format!("{:.0}", state.per_sec()))
+                        );
                     },
                 )
                 .progress_chars("=> "),
@@ -170,10 +176,10 @@ impl Progress {
             _ => {}
         }
         bar.inc(1);
-        bar.set_message(format!(
-            "created {} · not ok {}",
-            self.created.load(Ordering::Relaxed),
-            self.failed.load(Ordering::Relaxed)
+        bar.set_message(crate::tr!(
+            "progress-message",
+            created = self.created.load(Ordering::Relaxed),
+            failed = self.failed.load(Ordering::Relaxed)
         ));
     }
 
