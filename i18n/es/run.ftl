@@ -66,3 +66,5 @@ allow-changed-input = --allow-changed-input ya no hace falta y no tiene efecto: 
 token-both = WOLKVOX_TOKEN y --token-file están definidos; se usa el token de { $path } (se ignora WOLKVOX_TOKEN)
 token-env-not-text = WOLKVOX_TOKEN: el token tiene un carácter que un token no puede tener (no es texto válido)
 no-token = sin token: defina la variable de entorno WOLKVOX_TOKEN o use --token-file ARCHIVO
+write-failed-ledger = no se puede escribir el registro: { $why }; no se envía nada más. Libere espacio o corrija el archivo, y ejecute de nuevo con --resume para continuar
+write-failed = no se puede escribir { $why }; no se envía nada más. Libere espacio o corrija el archivo, y ejecute de nuevo con --resume para continuar

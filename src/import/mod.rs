@@ -39,38 +39,49 @@ pub mod exit {
     pub const INTERRUPTED: i32 = 130;
 }
 
-/// A failure of the run as a whole (as opposed to a row's failure, which goes
-/// in the results file and lets the run go on).
+/// A failure of the run as a whole, found before anything was sent (a row's
+/// failure goes in the results file and the run goes on; a failure after
+/// sending began ends the run with its summary and exit 3). Each kind says
+/// what to fix, and carries its exit code.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    /// The command, the mapping or the input cannot be used; nothing was sent.
+    /// The settings cannot be used: a missing server or token, a bad option.
     #[error("{0}")]
-    Unusable(String),
+    Settings(String),
+    /// The input cannot be read, or has fewer rows than expected.
+    #[error(transparent)]
+    Input(#[from] SourceError),
+    /// The mapping file is wrong, or does not fit the input's header.
+    #[error(transparent)]
+    Mapping(#[from] crate::mapping::MappingError),
+    /// An output cannot be opened or written.
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    /// The ledger cannot be used: damaged, another application's, the disk
+    /// full before the first request.
+    #[error(transparent)]
+    Ledger(#[from] crate::ledger::LedgerError),
+    /// Another import holds the ledger.
+    #[error(transparent)]
+    LedgerBusy(#[from] crate::ledger::lock::LockError),
+    /// The run could not start its own machinery (a thread, the runtime).
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl RunError {
+    /// The exit code the contract gives this failure.
     pub fn exit_code(&self) -> i32 {
         match self {
-            RunError::Unusable(_) => exit::UNUSABLE,
+            // Nothing was sent: the setup is what needs fixing.
+            RunError::Settings(_)
+            | RunError::Input(_)
+            | RunError::Mapping(_)
+            | RunError::Output(_)
+            | RunError::Ledger(_)
+            | RunError::LedgerBusy(_)
+            | RunError::Internal(_) => exit::UNUSABLE,
         }
-    }
-}
-
-impl From<SourceError> for RunError {
-    fn from(e: SourceError) -> Self {
-        RunError::Unusable(e.0)
-    }
-}
-
-impl From<crate::mapping::MappingError> for RunError {
-    fn from(e: crate::mapping::MappingError) -> Self {
-        RunError::Unusable(e.0)
-    }
-}
-
-impl From<OutputError> for RunError {
-    fn from(e: OutputError) -> Self {
-        RunError::Unusable(e.to_string())
     }
 }
 
@@ -105,7 +116,7 @@ pub(crate) fn prepare(settings: &ImportSettings) -> Result<Prepared, RunError> {
             Some(p) => tr!("the-mapping-named", path = p.display().to_string()),
             None => tr!("the-mapping"),
         };
-        RunError::Unusable(format!(
+        RunError::Mapping(crate::mapping::MappingError(format!(
             "{}\n{}",
             tr!(
                 "mapping-does-not-fit",
@@ -114,7 +125,7 @@ pub(crate) fn prepare(settings: &ImportSettings) -> Result<Prepared, RunError> {
                 row = source.header().row
             ),
             e.0
-        ))
+        )))
     })?;
     for w in plan.warnings() {
         tracing::warn!("{}: {w}", mapping_name(settings));
@@ -144,14 +155,14 @@ pub(crate) fn open_rejects(
     let is_workbook = matches!(source.info(), SourceInfo::Sheet(_));
     let path = &workbook_out::rejects_path(given, is_workbook);
     if path != given && path.canonicalize().ok() == settings.input.canonicalize().ok() {
-        return Err(RunError::Unusable(tr!(
+        return Err(RunError::Settings(tr!(
             "rejects-overwrite-input",
             rejects = given.display().to_string(),
             input = settings.input.display().to_string()
         )));
     }
     let kind = workbook_out::output_kind("--rejects", path)
-        .map_err(|e| RunError::Unusable(format!("{}: {e}", path.display())))?;
+        .map_err(|e| RunError::Settings(format!("{}: {e}", path.display())))?;
     if kind == workbook_out::OutputKind::Workbook {
         let sheet = match source.info() {
             SourceInfo::Sheet(s) => s.sheet.clone(),
@@ -231,14 +242,14 @@ pub async fn run(
                 dry_run(&s, &cancel)
             })
             .await
-            .map_err(|e| RunError::Unusable(tr!("task-failed", why = e.to_string())))??
+            .map_err(|e| RunError::Internal(tr!("task-failed", why = e.to_string())))??
         }
         Some(send) => {
             if let Some(expected) = settings.expect_rows {
                 let s = settings.clone();
                 tokio::task::spawn_blocking(move || check_row_count(&s, expected))
                     .await
-                    .map_err(|e| RunError::Unusable(tr!("task-failed", why = e.to_string())))??;
+                    .map_err(|e| RunError::Internal(tr!("task-failed", why = e.to_string())))??;
             }
             send::run(settings, send, cancel).await?
         }
@@ -289,7 +300,7 @@ fn write_report(
             why = crate::source::open_error(&e)
         );
         if summary.dry_run {
-            return Err(RunError::Unusable(msg));
+            return Err(RunError::Output(OutputError::new(path, msg)));
         }
         tracing::error!("{msg}");
         summary.stopped.get_or_insert(msg);
@@ -306,12 +317,12 @@ fn check_row_count(settings: &ImportSettings, expected: u64) -> Result<(), RunEr
         n += 1;
     }
     if n < expected {
-        return Err(RunError::Unusable(tr!(
+        return Err(RunError::Input(SourceError(tr!(
             "expect-rows",
             input = settings.input.display().to_string(),
             rows = n,
             expected = expected
-        )));
+        ))));
     }
     Ok(())
 }
@@ -327,7 +338,7 @@ struct DryLedger {
 /// Reads what the ledger knows for the dry run's server and operation. The
 /// ledger is opened read-only: a dry run never creates or writes it.
 fn dry_ledger(settings: &ImportSettings) -> Result<Option<DryLedger>, RunError> {
-    let unusable = |e: crate::ledger::LedgerError| RunError::Unusable(e.to_string());
+    let unusable = RunError::Ledger;
     let Some(ledger) = crate::ledger::Ledger::open_read_only(&settings.ledger).map_err(unusable)?
     else {
         return Ok(None);
@@ -376,13 +387,13 @@ pub fn run_blocking(
     cancel: CancellationToken,
 ) -> Result<Summary, RunError> {
     if tokio::runtime::Handle::try_current().is_ok() {
-        return Err(RunError::Unusable(tr!("run-blocking-in-async")));
+        return Err(RunError::Settings(tr!("run-blocking-in-async")));
     }
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| RunError::Unusable(tr!("runtime-failed", why = e.to_string())))?
+        .map_err(|e| RunError::Internal(tr!("runtime-failed", why = e.to_string())))?
         .block_on(run(settings, cancel))
 }
 

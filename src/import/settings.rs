@@ -241,7 +241,7 @@ impl ImportBuilder {
     /// Checks everything and returns the settings; nothing is read but the
     /// mapping (and, for the default ledger, the environment).
     pub fn build(self) -> Result<ImportSettings, RunError> {
-        let bad = |m: String| RunError::Unusable(m);
+        let bad = RunError::Settings;
         let connection = match (&self.send, self.server.as_deref()) {
             (Some(_), None) => return Err(bad(tr!("no-server"))),
             (Some(token), Some(server)) => Some(Connection {
@@ -332,15 +332,15 @@ impl ImportBuilder {
     fn resolve_operation(&self, mapping: &Mapping, sends: bool) -> Result<String, RunError> {
         let mapping_name = || self.mapping.display().to_string();
         let operation = match self.operation.as_deref().map(str::trim) {
-            Some("") => return Err(RunError::Unusable(tr!("operation-empty"))),
+            Some("") => return Err(RunError::Settings(tr!("operation-empty"))),
             Some(op) => op.to_string(),
             None => mapping
                 .operation
                 .clone()
-                .ok_or_else(|| RunError::Unusable(tr!("no-operation", mapping = mapping_name())))?,
+                .ok_or_else(|| RunError::Settings(tr!("no-operation", mapping = mapping_name())))?,
         };
         if sends && operation == crate::mapping::init::OPERATION_PLACEHOLDER {
-            return Err(RunError::Unusable(tr!(
+            return Err(RunError::Settings(tr!(
                 "operation-placeholder",
                 mapping = mapping_name(),
                 placeholder = crate::mapping::init::OPERATION_PLACEHOLDER

@@ -12,10 +12,17 @@ use crate::import::Observers;
 use crate::import::{RunError, Summary};
 use crate::ledger::{Ledger, Note, RunEnd};
 use crate::results::{Journal, Outcome, PayloadWriter, Status};
+use crate::tr;
 use crate::workbook_out::Rejects;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
+
+/// A local write that failed: what stops the run.
+pub(super) enum WriteFailure {
+    Ledger(crate::ledger::LedgerError),
+    Output(crate::results::OutputError),
+}
 
 /// Events written in one transaction, at most.
 const COLLECT_BATCH: usize = 256;
@@ -34,7 +41,8 @@ pub(super) struct Collector {
     observer: Option<Observers>,
     summary: Summary,
     /// The first local write failure (ledger, results, payloads, rejects).
-    write_failure: Option<String>,
+    /// The first local write failure, and the message the run stopped with.
+    write_failure: Option<(WriteFailure, String)>,
     ledger_failed: bool,
     /// Known obligations the file listed, and those it did not, once it was
     /// read whole.
@@ -105,14 +113,15 @@ impl Collector {
         }
     }
 
-    fn fail_write(&mut self, what: &str, e: impl std::fmt::Display) {
-        let msg = format!(
-            "cannot write {what}: {e}; nothing more is sent. Free the space or fix the file, then run again with --resume to carry on"
-        );
+    fn fail_write(&mut self, failure: WriteFailure) {
+        let msg = match &failure {
+            WriteFailure::Ledger(e) => tr!("write-failed-ledger", why = e.to_string()),
+            WriteFailure::Output(e) => tr!("write-failed", why = e.to_string()),
+        };
         tracing::error!("{msg}");
         self.stop.trigger(Stop::Halt(msg.clone()));
         if self.write_failure.is_none() {
-            self.write_failure = Some(msg);
+            self.write_failure = Some((failure, msg));
         }
     }
 
@@ -126,7 +135,7 @@ impl Collector {
                 .record_notes(self.run, self.scope, &notes);
             if let Err(e) = recorded {
                 self.ledger_failed = true;
-                self.fail_write("the ledger", e);
+                self.fail_write(WriteFailure::Ledger(e));
             }
         }
         for ev in batch {
@@ -138,20 +147,20 @@ impl Collector {
             if let Some(j) = self.journal.as_mut() {
                 if let Err(e) = j.record(outcome) {
                     self.journal = None;
-                    self.fail_write("the results", e);
+                    self.fail_write(WriteFailure::Output(e));
                 }
             }
             if let (Some(p), Some(body)) = (self.payloads.as_mut(), sent_body) {
                 if let Err(e) = p.write(outcome.row, body) {
                     self.payloads = None;
-                    self.fail_write("the payloads", e);
+                    self.fail_write(WriteFailure::Output(e));
                 }
             }
             if let (Some(r), Some(cells)) = (self.rejects.as_mut(), cells) {
                 if !outcome.status.is_success() {
                     if let Err(e) = r.write(outcome.row, cells, &outcome.error) {
                         self.rejects = None;
-                        self.fail_write("the rejects", e);
+                        self.fail_write(WriteFailure::Output(e));
                     }
                 }
             }
@@ -159,7 +168,7 @@ impl Collector {
         if let Some(j) = self.journal.as_mut() {
             if let Err(e) = j.flush() {
                 self.journal = None;
-                self.fail_write("the results", e);
+                self.fail_write(WriteFailure::Output(e));
             }
         }
     }
@@ -170,10 +179,12 @@ impl Collector {
                 tracing::error!("{msg}");
                 self.stop.trigger(Stop::Halt(msg));
             }
-            Event::WriteFailed(msg) => {
+            Event::WriteFailed(e) => {
+                // The reader has stopped the run already, with this message.
+                let msg = tr!("write-failed-ledger", why = e.to_string());
                 tracing::error!("{msg}");
                 if self.write_failure.is_none() {
-                    self.write_failure = Some(msg);
+                    self.write_failure = Some((WriteFailure::Ledger(e), msg));
                 }
             }
             Event::ReadDone { seen, unseen } => self.read_whole = Some((seen, unseen)),
@@ -237,17 +248,17 @@ impl Collector {
         }
         if let Some(j) = self.journal.take() {
             if let Err(e) = j.finish() {
-                self.fail_write("the results", e);
+                self.fail_write(WriteFailure::Output(e));
             }
         }
         if let Some(p) = self.payloads.take() {
             if let Err(e) = p.finish() {
-                self.fail_write("the payloads", e);
+                self.fail_write(WriteFailure::Output(e));
             }
         }
         if let Some(r) = self.rejects.take() {
             if let Err(e) = r.finish() {
-                self.fail_write("the rejects", e);
+                self.fail_write(WriteFailure::Output(e));
             }
         }
         let mut seen = None;
@@ -260,22 +271,25 @@ impl Collector {
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .obligations_by_id(&unseen)
-                    .map_err(|e| e.to_string())
+                    .map_err(WriteFailure::Ledger)
                     .and_then(|rows| {
-                        crate::results::write_vanished(path, &rows).map_err(|e| e.to_string())
+                        crate::results::write_vanished(path, &rows).map_err(WriteFailure::Output)
                     });
-                if let Err(e) = written {
-                    self.fail_write("the vanished obligations", e);
+                if let Err(failure) = written {
+                    self.fail_write(failure);
                 }
             }
         }
-        if let Some(why) = &self.write_failure {
-            if summary.stopped.is_none() {
-                summary.stopped = Some(why.clone());
-            }
+        if let Some((failure, why)) = self.write_failure.take() {
             if requests == 0 {
-                // Nothing left for the CRM: the run is unusable, not stopped.
-                return Err(RunError::Unusable(why.clone()));
+                // Nothing reached the CRM: the run is unusable, not stopped.
+                return Err(match failure {
+                    WriteFailure::Ledger(e) => RunError::Ledger(e),
+                    WriteFailure::Output(e) => RunError::Output(e),
+                });
+            }
+            if summary.stopped.is_none() {
+                summary.stopped = Some(why);
             }
         }
         let end = RunEnd {

@@ -64,7 +64,7 @@ enum Event {
     /// Reading stopped on an error.
     ReadFailed(String),
     /// The ledger could not record an intent: nothing more may be sent.
-    WriteFailed(String),
+    WriteFailed(crate::ledger::LedgerError),
     /// The whole file was read: which known obligations it listed, and
     /// which it no longer lists.
     ReadDone {
@@ -83,14 +83,14 @@ pub(super) async fn run(
     let started = Instant::now();
     let tuning = &send.tuning;
     let client = Client::new(&send.connection, tuning.timeout, tuning.concurrency)
-        .map_err(RunError::Unusable)?;
+        .map_err(RunError::Settings)?;
     // The input and the mapping first: a run they refuse touches nothing.
     // Opening them reads the header (and any lookup file): blocking work.
     let Prepared { source, mut plan } = {
         let s = settings.clone();
         tokio::task::spawn_blocking(move || prepare(&s))
             .await
-            .map_err(|e| RunError::Unusable(tr!("task-failed", why = e.to_string())))??
+            .map_err(|e| RunError::Internal(tr!("task-failed", why = e.to_string())))??
     };
     if settings.report.is_some() {
         plan = plan.with_report_fields();
@@ -101,7 +101,7 @@ pub(super) async fn run(
         let (s, send) = (settings.clone(), send.clone());
         tokio::task::spawn_blocking(move || open_session(&s, &send))
             .await
-            .map_err(|e| RunError::Unusable(tr!("task-failed", why = e.to_string())))??
+            .map_err(|e| RunError::Internal(tr!("task-failed", why = e.to_string())))??
     };
     run_session(
         settings, send, cancel, started, client, source, plan, session,
@@ -164,13 +164,13 @@ fn open_session(settings: &ImportSettings, send: &SendSettings) -> Result<Sessio
     let path = &settings.ledger;
     let started = format_time(now_ms());
     let me = this_process(&started);
-    let lock = LedgerLock::acquire(path, &me).map_err(|e| RunError::Unusable(e.to_string()))?;
+    let lock = LedgerLock::acquire(path, &me)?;
     let new = !path.exists();
-    let mut ledger = Ledger::open(path).map_err(|e| RunError::Unusable(e.to_string()))?;
+    let mut ledger = Ledger::open(path)?;
     if new {
         tracing::warn!("{}", tr!("ledger-new", path = path.display().to_string()));
     }
-    let unusable = |e: crate::ledger::LedgerError| RunError::Unusable(e.to_string());
+    let unusable = RunError::Ledger;
     let server = server_key(&send.connection.base);
     let scope = ledger
         .scope(&server, &settings.operation)
@@ -284,7 +284,7 @@ async fn run_session(
     let scope = new_run.scope;
     let run = ledger
         .begin_run(&new_run, holder.pid, &holder.host)
-        .map_err(|e| RunError::Unusable(e.to_string()))?;
+        .map_err(RunError::Ledger)?;
     let ledger = Arc::new(Mutex::new(ledger));
     // With --report, the reader counts every valid row (the portfolio) and
     // the collector every finished one (the problems and the pace).
@@ -379,7 +379,7 @@ fn spawn_reader(
     std::thread::Builder::new()
         .name("row-reader".into())
         .spawn(move || reader.run(work, events))
-        .map_err(|e| RunError::Unusable(tr!("task-failed", why = e.to_string())))
+        .map_err(|e| RunError::Internal(tr!("task-failed", why = e.to_string())))
 }
 
 fn spawn_workers(

@@ -181,11 +181,9 @@ impl Reader {
             match recorded {
                 Ok(()) => batch.iter_mut().for_each(|j| j.logged = true),
                 Err(e) => {
-                    let msg = format!(
-                        "cannot write the ledger: {e}; nothing more is sent. Free the space or fix the file, then run again with --resume to carry on"
-                    );
-                    self.stop.trigger(Stop::Halt(msg.clone()));
-                    if events.blocking_send(Event::WriteFailed(msg)).is_err() {
+                    let msg = crate::tr!("write-failed-ledger", why = e.to_string());
+                    self.stop.trigger(Stop::Halt(msg));
+                    if events.blocking_send(Event::WriteFailed(e)).is_err() {
                         return false;
                     }
                 }
