@@ -139,14 +139,14 @@ pub struct ImportArgs {
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
     /// Maximum request rate, e.g. 2/s or 100/min [default: no limit].
-    #[arg(long)]
-    pub rate: Option<String>,
+    #[arg(long, value_parser = Rate::parse)]
+    pub rate: Option<Rate>,
     /// Retries of a transient failure per row.
     #[arg(long, default_value_t = 5)]
     pub max_retries: u32,
     /// Time limit of each request, e.g. 30s, 500ms, 2m (at most 1h).
-    #[arg(long, default_value = "30s")]
-    pub timeout: String,
+    #[arg(long, default_value = "30s", value_parser = parse_timeout)]
+    pub timeout: Duration,
     /// Stop the run after this many consecutive rows failed only with transient errors.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
     pub breaker: u32,
@@ -535,9 +535,9 @@ fn import_settings(args: &ImportArgs) -> Result<ImportSettings, String> {
     }
     let tuning = Tuning {
         concurrency: usize::from(args.concurrency),
-        rate: args.rate.as_deref().map(Rate::parse).transpose()?,
+        rate: args.rate,
         max_retries: args.max_retries,
-        timeout: parse_timeout(&args.timeout)?,
+        timeout: args.timeout,
         breaker: args.breaker,
         ..Tuning::default()
     };
