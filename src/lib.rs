@@ -18,7 +18,6 @@
 //!   it comes with the `fake-crm` feature (on by default), which an
 //!   embedder that only imports can turn off to leave its HTTP server out.
 
-pub mod cli;
 pub mod crm;
 #[cfg(feature = "fake-crm")]
 pub mod fake_crm;

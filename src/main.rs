@@ -1,6 +1,11 @@
+//! The `wolkvox-import` command: parse the command line, run, and map the
+//! outcome to the contract's exit codes. Everything else is in the library.
+
+mod cli;
+
 use clap::Parser;
 
 fn main() {
-    let cli = wolkvox_import::cli::Cli::parse();
-    std::process::exit(wolkvox_import::cli::run(cli));
+    let cli = cli::Cli::parse();
+    std::process::exit(cli::run(cli));
 }

@@ -1,14 +1,15 @@
 //! The command line: parsing, turning flags into validated settings, and
 //! mapping every outcome to the contract's exit codes.
 
-use crate::crm::{read_ca_certs, Token};
-use crate::import::send::{Mode, Rate, Tuning};
-use crate::import::{exit, ImportSettings};
-use crate::tr;
 use clap::{Args, Parser, Subcommand};
 use progress::{init_logging, print_err, print_out, LogFormat};
+use wolkvox_import::crm::{read_ca_certs, Token};
+use wolkvox_import::import::send::{parse_timeout, Mode, Rate, Tuning};
+use wolkvox_import::import::{exit, ImportSettings};
+use wolkvox_import::tr;
 
-pub mod progress;
+mod ledger;
+mod progress;
 mod signals;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -26,7 +27,7 @@ pub struct Cli {
     pub command: Command,
     /// The language of messages (es, en) [default: from LC_ALL, LC_MESSAGES or LANG; else en].
     #[arg(long, global = true, value_enum)]
-    pub lang: Option<crate::i18n::Lang>,
+    pub lang: Option<wolkvox_import::i18n::Lang>,
 }
 
 // Built once per process: the size of the largest variant costs nothing.
@@ -238,44 +239,7 @@ pub struct FakeCrmArgs {
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: std::net::SocketAddr,
     #[command(flatten)]
-    pub options: crate::fake_crm::FakeCrmOptions,
-}
-
-/// Parses `30s`, `500ms`, `2m`, `1h` or a bare number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    let bad = || tr!("duration-bad", value = s);
-    let split = t
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| bad())?;
-    let secs = match unit.trim() {
-        "" | "s" | "sec" => n,
-        "ms" => n / 1000.0,
-        "m" | "min" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => return Err(bad()),
-    };
-    if !secs.is_finite() || secs < 0.0 {
-        return Err(bad());
-    }
-    Duration::try_from_secs_f64(secs).map_err(|_| tr!("duration-too-long", value = s))
-}
-
-/// The longest a single request may be given (`--timeout`).
-pub const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
-
-/// `--timeout`: more than nothing, at most [`MAX_TIMEOUT`].
-pub fn parse_timeout(s: &str) -> Result<Duration, String> {
-    let t = parse_duration(s).map_err(|e| format!("--timeout: {e}"))?;
-    if t.is_zero() {
-        return Err(tr!("timeout-zero"));
-    }
-    if t > MAX_TIMEOUT {
-        return Err(tr!("timeout-too-long", value = s));
-    }
-    Ok(t)
+    pub options: wolkvox_import::fake_crm::FakeCrmOptions,
 }
 
 fn fail(msg: impl std::fmt::Display) -> i32 {
@@ -308,10 +272,10 @@ fn protect_process_memory() {}
 
 /// Runs a parsed command line and returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
-    crate::i18n::set_language(crate::i18n::Lang::detect(cli.lang));
+    wolkvox_import::i18n::set_language(wolkvox_import::i18n::Lang::detect(cli.lang));
     match cli.command {
         Command::Import(args) => run_import(args),
-        Command::Inspect(args) => match crate::inspect::inspect(
+        Command::Inspect(args) => match wolkvox_import::inspect::inspect(
             &args.input,
             args.sheet.as_deref(),
             args.header_row,
@@ -324,7 +288,7 @@ pub fn run(cli: Cli) -> i32 {
             Err(e) => fail(e),
         },
         Command::Mapping(MappingCommand::Init(args)) => {
-            match crate::mapping::init::starter_mapping(
+            match wolkvox_import::mapping::init::starter_mapping(
                 &args.input,
                 args.sheet.as_deref(),
                 args.header_row,
@@ -343,22 +307,13 @@ pub fn run(cli: Cli) -> i32 {
         }
         #[cfg(feature = "fake-crm")]
         Command::FakeCrm(args) => run_fake_crm(args),
-        Command::Ledger(cmd) => crate::ledger::commands::run(cmd),
-    }
-}
-
-/// The ledger's path: `--ledger`/`WOLKVOX_LEDGER`, else the default place.
-pub fn ledger_path(given: Option<&std::path::Path>) -> Result<PathBuf, String> {
-    match given {
-        Some(p) if p.as_os_str().is_empty() => Err(tr!("ledger-empty-option")),
-        Some(p) => Ok(p.to_path_buf()),
-        None => crate::ledger::default_path().ok_or_else(|| tr!("ledger-no-home")),
+        Command::Ledger(cmd) => ledger::run(cmd),
     }
 }
 
 #[cfg(feature = "fake-crm")]
 fn run_fake_crm(args: FakeCrmArgs) -> i32 {
-    use crate::fake_crm::{FakeCrm, DEFAULT_TOKEN};
+    use wolkvox_import::fake_crm::{FakeCrm, DEFAULT_TOKEN};
     init_logging(LogFormat::Text, 0);
     let FakeCrmArgs { listen, options } = args;
     // The default token is the one every rehearsal in the README uses, so on
@@ -438,9 +393,9 @@ fn run_import(args: ImportArgs) -> i32 {
         bar
     });
     let mut settings = settings;
-    settings.observer = bar
-        .clone()
-        .map(|b| crate::import::Observers(b as std::sync::Arc<dyn crate::import::Observer>));
+    settings.observer = bar.clone().map(|b| {
+        wolkvox_import::import::Observers(b as std::sync::Arc<dyn wolkvox_import::import::Observer>)
+    });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -452,7 +407,7 @@ fn run_import(args: ImportArgs) -> i32 {
     let result = runtime.block_on(async {
         let cancel = tokio_util::sync::CancellationToken::new();
         signals::cancel_on_signals(cancel.clone());
-        crate::import::run(&settings, cancel).await
+        wolkvox_import::import::run(&settings, cancel).await
     });
     if let Some(bar) = &bar {
         bar.finish();
@@ -474,7 +429,7 @@ fn run_import(args: ImportArgs) -> i32 {
 
 /// Every file the run wrote, one line each, for the summary.
 fn files_written(settings: &ImportSettings) -> String {
-    use crate::tr;
+    use wolkvox_import::tr;
     let mut out = String::new();
     let mut file = |key: &str, path: &std::path::Path| {
         if path.exists() {
@@ -500,7 +455,7 @@ fn files_written(settings: &ImportSettings) -> String {
         // A rejects name without an extension got the input's kind.
         let written = [false, true]
             .into_iter()
-            .map(|workbook| crate::workbook_out::rejects_path(p, workbook))
+            .map(|workbook| wolkvox_import::workbook_out::rejects_path(p, workbook))
             .find(|c| key == "rejects" && c.exists())
             .unwrap_or_else(|| p.clone());
         file(key, &written);
@@ -586,28 +541,6 @@ fn token(args: &ImportArgs) -> Result<Token, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
-        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
-        assert_eq!(parse_duration("1.5").unwrap(), Duration::from_millis(1500));
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("5 parsecs").is_err());
-    }
-
-    #[test]
-    fn durations_are_bounded_without_a_panic() {
-        let e = parse_duration("99999999999999999999").unwrap_err();
-        assert!(e.contains("too long"), "{e}");
-        assert!(parse_duration("1e400").is_err());
-        assert!(parse_timeout("99999999999999999999").is_err());
-        let e = parse_timeout("2h").unwrap_err();
-        assert!(e.contains("1h"), "{e}");
-        assert_eq!(parse_timeout("1h").unwrap(), MAX_TIMEOUT);
-        assert!(parse_timeout("0s").is_err());
-    }
 
     #[test]
     fn the_cli_definition_is_consistent() {

@@ -2,9 +2,6 @@
 //! a terminal, a progress bar that log lines print above without tearing it.
 //! The bar is the run's [`Observer`]: the library tells it of each row.
 
-use crate::import::Observer;
-use crate::results::{Outcome, Status};
-use crate::source::{Source, SourceOptions};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::Write;
 use std::path::PathBuf;
@@ -12,6 +9,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
+use wolkvox_import::import::Observer;
+use wolkvox_import::results::{Outcome, Status};
+use wolkvox_import::source::{Source, SourceOptions};
 
 /// The bar currently drawn, if any, so log lines can suspend it.
 static ACTIVE_BAR: OnceLock<Mutex<Option<ProgressBar>>> = OnceLock::new();
@@ -119,8 +119,8 @@ impl Progress {
             bar.set_style(
                 ProgressStyle::with_template(&format!(
                     "{{spinner}} {{pos}}/{{len}} {} [{{bar:30}}] {{rate}} {} {{eta}} {{msg}}",
-                    crate::tr!("progress-rows"),
-                    crate::tr!("progress-eta")
+                    wolkvox_import::tr!("progress-rows"),
+                    wolkvox_import::tr!("progress-eta")
                 ))
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .with_key(
@@ -129,7 +129,10 @@ impl Progress {
                         let _ = write!(
                             w,
                             "{}",
-                            crate::tr!("progress-rate", rate = format!("{:.0}", state.per_sec()))
+                            wolkvox_import::tr!(
+                                "progress-rate",
+                                rate = format!("{:.0}", state.per_sec())
+                            )
                         );
                     },
                 )
@@ -176,7 +179,7 @@ impl Progress {
             _ => {}
         }
         bar.inc(1);
-        bar.set_message(crate::tr!(
+        bar.set_message(wolkvox_import::tr!(
             "progress-message",
             created = self.created.load(Ordering::Relaxed),
             failed = self.failed.load(Ordering::Relaxed)

@@ -10,12 +10,12 @@ use tokio_util::sync::CancellationToken;
 pub fn cancel_on_signals(cancel: CancellationToken) {
     tokio::spawn(async move {
         wait_for_signal().await;
-        tracing::warn!("{}", crate::tr!("signal-again"));
+        tracing::warn!("{}", wolkvox_import::tr!("signal-again"));
         cancel.cancel();
         wait_for_signal().await;
         // stderr may be gone with the terminal: never panic here.
-        print_err(&format!("{}\n", crate::tr!("signal-leaving")));
-        std::process::exit(crate::import::exit::INTERRUPTED);
+        print_err(&format!("{}\n", wolkvox_import::tr!("signal-leaving")));
+        std::process::exit(wolkvox_import::import::exit::INTERRUPTED);
     });
 }
 

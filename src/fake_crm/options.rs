@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, ValueEnum};
 
-use crate::cli::parse_duration;
+use crate::import::send::parse_duration;
 
 /// The token the fake accepts unless told otherwise: the one every rehearsal
 /// in the README uses, so anyone who reaches the fake knows it.

@@ -254,7 +254,7 @@ impl ImportBuilder {
         if connection.is_none() && self.resume {
             return Err(bad(tr!("resume-dry-run")));
         }
-        let ledger = crate::cli::ledger_path(self.ledger.as_deref()).map_err(bad)?;
+        let ledger = crate::ledger::resolve_path(self.ledger.as_deref()).map_err(bad)?;
         let mut mapping = Mapping::load(&self.mapping)?;
         let mapping_fingerprint = std::fs::read(&self.mapping)
             .map(|b| crate::ledger::fingerprint(&b))

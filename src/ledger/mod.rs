@@ -21,7 +21,6 @@
 //! One import at a time holds a ledger ([`lock`]); within it the reader
 //! commits intents and the collector outcomes, through one connection.
 
-pub mod commands;
 pub mod known;
 pub mod lock;
 pub mod seen;
@@ -119,7 +118,8 @@ pub struct LedgerError {
 }
 
 impl LedgerError {
-    fn new(path: &Path, message: impl Into<String>) -> LedgerError {
+    /// A failure about `path`, in words.
+    pub fn new(path: &Path, message: impl Into<String>) -> LedgerError {
         LedgerError {
             path: path.to_path_buf(),
             message: message.into(),
@@ -160,6 +160,15 @@ pub fn default_path() -> Option<PathBuf> {
         .map(Path::to_path_buf)
         .unwrap_or_else(|| dirs.data_local_dir().to_path_buf());
     Some(dir.join("ledger.sqlite"))
+}
+
+/// The ledger's path: `--ledger`/`WOLKVOX_LEDGER`, else the default place.
+pub fn resolve_path(given: Option<&Path>) -> Result<PathBuf, String> {
+    match given {
+        Some(p) if p.as_os_str().is_empty() => Err(tr!("ledger-empty-option")),
+        Some(p) => Ok(p.to_path_buf()),
+        None => default_path().ok_or_else(|| tr!("ledger-no-home")),
+    }
 }
 
 /// Milliseconds since the Unix epoch, the ledger's unit of time.

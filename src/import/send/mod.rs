@@ -14,7 +14,7 @@ mod tuning;
 mod worker;
 
 pub use stop::Stop;
-pub use tuning::{Mode, Rate, Tuning};
+pub use tuning::{parse_duration, parse_timeout, Mode, Rate, Tuning, MAX_TIMEOUT};
 
 use super::rows::{RowFeed, ValidRow};
 use super::triage::Action;

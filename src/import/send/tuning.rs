@@ -63,6 +63,43 @@ impl Mode {
     }
 }
 
+/// Parses `30s`, `500ms`, `2m`, `1h` or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let bad = || crate::tr!("duration-bad", value = s);
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().map_err(|_| bad())?;
+    let secs = match unit.trim() {
+        "" | "s" | "sec" => n,
+        "ms" => n / 1000.0,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(bad()),
+    };
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(bad());
+    }
+    Duration::try_from_secs_f64(secs).map_err(|_| crate::tr!("duration-too-long", value = s))
+}
+
+/// The longest a single request may be given (`--timeout`).
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// `--timeout`: more than nothing, at most [`MAX_TIMEOUT`].
+pub fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let t = parse_duration(s).map_err(|e| format!("--timeout: {e}"))?;
+    if t.is_zero() {
+        return Err(crate::tr!("timeout-zero"));
+    }
+    if t > MAX_TIMEOUT {
+        return Err(crate::tr!("timeout-too-long", value = s));
+    }
+    Ok(t)
+}
+
 /// A request rate: `count` requests per `per`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Rate {
@@ -101,6 +138,28 @@ impl Rate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("1.5").unwrap(), Duration::from_millis(1500));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("5 parsecs").is_err());
+    }
+
+    #[test]
+    fn durations_are_bounded_without_a_panic() {
+        let e = parse_duration("99999999999999999999").unwrap_err();
+        assert!(e.contains("too long"), "{e}");
+        assert!(parse_duration("1e400").is_err());
+        assert!(parse_timeout("99999999999999999999").is_err());
+        let e = parse_timeout("2h").unwrap_err();
+        assert!(e.contains("1h"), "{e}");
+        assert_eq!(parse_timeout("1h").unwrap(), MAX_TIMEOUT);
+        assert!(parse_timeout("0s").is_err());
+    }
 
     #[test]
     fn rates_parse() {

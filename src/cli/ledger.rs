@@ -1,11 +1,11 @@
 //! `wolkvox-import ledger`: look into the ledger without changing it.
 
-use super::{format_time, Ledger, LedgerError};
-use crate::cli::{ledger_path, LedgerCommand};
-use crate::import::exit;
-use crate::tr;
+use super::LedgerCommand;
 use std::io::Write;
 use std::path::Path;
+use wolkvox_import::import::exit;
+use wolkvox_import::ledger::{format_time, resolve_path as ledger_path, Ledger, LedgerError};
+use wolkvox_import::tr;
 
 /// Runs a `ledger` subcommand and returns the exit code.
 pub fn run(cmd: LedgerCommand) -> i32 {
