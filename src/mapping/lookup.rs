@@ -513,7 +513,7 @@ fn shown(cell: CellRef<'_>) -> String {
 fn open(spec: &LookupSpec) -> Result<Source, String> {
     match Source::open(&spec.path, &spec.source) {
         Ok(s) => Ok(s),
-        Err(e) if spec.source.encoding.is_none() && e.0.contains("not UTF-8") => {
+        Err(e) if spec.source.encoding.is_none() && e.is_not_utf8() => {
             let opts = SourceOptions {
                 encoding: Some(encoding_rs::WINDOWS_1252),
                 ..spec.source.clone()
