@@ -78,7 +78,7 @@ macro_rules! catalog {
     };
 }
 
-catalog!["common", "summary", "report", "inspect", "init"];
+catalog!["common", "summary", "report", "inspect", "init", "mapping"];
 
 static LANGUAGE: OnceLock<Lang> = OnceLock::new();
 static BUNDLES: OnceLock<[FluentBundle<FluentResource>; 2]> = OnceLock::new();
