@@ -4,12 +4,11 @@
 //! error that names the key, its line and the nearest valid key, rather than
 //! a setting silently ignored on a file worth real money.
 
+use crate::tr;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
-
-use crate::tr;
 
 /// A mapping file, parsed but not yet checked against an input's header.
 #[derive(Debug, Clone, Default)]
