@@ -78,7 +78,9 @@ macro_rules! catalog {
     };
 }
 
-catalog!["common", "summary", "report", "crm", "ledger", "outputs", "run"];
+catalog![
+    "common", "summary", "report", "crm", "ledger", "outputs", "run", "inspect", "init", "mapping"
+];
 
 static LANGUAGE: OnceLock<Lang> = OnceLock::new();
 static BUNDLES: OnceLock<[FluentBundle<FluentResource>; 2]> = OnceLock::new();

@@ -2,8 +2,8 @@
 
 use crate::mapping::Mapping;
 use crate::source::{Source, SourceInfo, SourceOptions};
+use crate::tr;
 use crate::value::{self, CellRef, DateFormat, DecimalSeparator};
-use std::fmt::Write as _;
 use std::path::Path;
 
 /// Rows looked at to guess each column's type.
@@ -76,7 +76,7 @@ pub fn profile(path: &Path, opts: &SourceOptions) -> Result<Profile, String> {
     }
     let mut source = match Source::open(path, &opts) {
         Ok(s) => s,
-        Err(e) if opts.encoding.is_none() && e.0.contains("not UTF-8") => {
+        Err(e) if opts.encoding.is_none() && e.is_not_utf8() => {
             opts.encoding = Some(encoding_rs::WINDOWS_1252);
             needs_windows_1252 = true;
             Source::open(path, &opts).map_err(|e| e.0)?
@@ -95,11 +95,7 @@ pub fn profile(path: &Path, opts: &SourceOptions) -> Result<Profile, String> {
         if rows as usize > TYPE_SAMPLE_ROWS {
             continue;
         }
-        if row
-            .problem
-            .as_deref()
-            .is_some_and(|p| p.contains("not UTF-8"))
-        {
+        if row.not_utf8 {
             needs_windows_1252 = true;
         }
         for i in 0..width {
@@ -318,61 +314,58 @@ pub fn inspect(
     }
     let p = profile(path, &opts)?;
     let mut out = String::new();
-    let _ = writeln!(out, "file: {}", path.display());
+    let mut line = |text: String| {
+        out.push_str(&text);
+        out.push('\n');
+    };
+    line(tr!("inspect-file", path = path.display().to_string()));
     match &p.info {
         SourceInfo::Csv(c) => {
-            let d = match c.delimiter {
-                b'\t' => "TAB".to_string(),
+            let delimiter = match c.delimiter {
+                b'\t' => tr!("inspect-tab"),
                 d => format!("\"{}\"", d as char),
             };
-            let how = if c.delimiter_detected {
-                "detected"
+            line(if c.delimiter_detected {
+                tr!("inspect-format-csv-detected", delimiter = delimiter)
             } else {
-                "from the mapping"
-            };
-            let _ = writeln!(out, "format: CSV, delimiter {d} ({how})");
-            let enc = if p.needs_windows_1252 {
-                "not UTF-8; reads as windows-1252 (add encoding = \"windows-1252\" to [source])"
-                    .to_string()
-            } else {
-                match c.bom {
-                    Some(b) => format!("{} (with a {b} byte-order mark)", c.encoding),
-                    None => c.encoding.to_string(),
-                }
-            };
-            let _ = writeln!(out, "encoding: {enc}");
+                tr!("inspect-format-csv-given", delimiter = delimiter)
+            });
+            let encoding = c.encoding.to_string();
+            line(match c.bom {
+                _ if p.needs_windows_1252 => tr!("inspect-encoding-not-utf8"),
+                Some(b) => tr!("inspect-encoding-bom", encoding = encoding, bom = b),
+                None => tr!("inspect-encoding", encoding = encoding),
+            });
             if let Some(w) = &p.encoding_warning {
-                let _ = writeln!(out, "warning: {w}");
+                line(tr!("inspect-warning", message = w.as_str()));
             }
         }
         SourceInfo::Sheet(s) => {
-            let _ = writeln!(
-                out,
-                "format: workbook, sheets: {}",
-                crate::source::quoted_list(&s.sheets)
-            );
-            let _ = writeln!(out, "sheet: \"{}\"", s.sheet);
+            line(tr!(
+                "inspect-format-workbook",
+                sheets = crate::source::quoted_list(&s.sheets)
+            ));
+            line(tr!("inspect-sheet", sheet = s.sheet.as_str()));
         }
     }
-    let sep = match p.decimal {
+    let separator = match p.decimal {
         DecimalSeparator::Dot => ".",
         DecimalSeparator::Comma => ",",
     };
-    if p.header_below_title {
-        let _ = writeln!(
-            out,
-            "header row: {} (below a title; set header_row in [source] or pass --header-row to choose another)",
-            p.header_row
-        );
+    line(if p.header_below_title {
+        tr!("inspect-header-row-below-title", row = p.header_row)
     } else {
-        let _ = writeln!(out, "header row: {}", p.header_row);
-    }
-    let _ = writeln!(out, "data rows: {}", p.rows);
-    let _ = writeln!(out, "decimal separator in number texts: \"{sep}\"");
-    let _ = writeln!(out, "columns:");
+        tr!("inspect-header-row", row = p.header_row)
+    });
+    line(tr!("inspect-data-rows", count = p.rows));
+    line(tr!("inspect-decimal", separator = separator));
+    line(tr!("inspect-columns"));
     for (i, c) in p.columns.iter().enumerate() {
+        // The types are the words the mapping's `type` takes, in every
+        // language; only "empty" is not one of them.
         let kind = match (c.kind, c.date_formats.first()) {
-            (ColumnType::Date, Some(f)) => format!("date ({f})"),
+            (ColumnType::Date, Some(f)) => tr!("inspect-kind-date-format", format = f.as_str()),
+            (ColumnType::Empty, _) => tr!("inspect-kind-empty"),
             (k, _) => k.as_str().to_string(),
         };
         let samples = c
@@ -381,18 +374,21 @@ pub fn inspect(
             .map(|s| format!("\"{s}\""))
             .collect::<Vec<_>>()
             .join(", ");
-        let _ = writeln!(
-            out,
-            "  {:>3}. \"{}\"  {}  e.g. {}",
-            i + 1,
-            c.name,
-            kind,
-            if samples.is_empty() {
-                "-".into()
-            } else {
-                samples
-            }
-        );
+        let samples = if samples.is_empty() {
+            "-".to_string()
+        } else {
+            samples
+        };
+        line(format!(
+            "  {}",
+            tr!(
+                "inspect-column",
+                number = format!("{:>3}", i + 1),
+                name = c.name.as_str(),
+                kind = kind,
+                samples = samples
+            )
+        ));
     }
     Ok(out)
 }
@@ -400,6 +396,43 @@ pub fn inspect(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Windows-1252 bytes are noticed by what the reader says, not by how its
+    /// message is worded: at the start of the file (the open fails) and far
+    /// past it (a row has a problem).
+    #[test]
+    fn a_windows_1252_file_is_noticed_wherever_its_first_accent_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let early = dir.path().join("early.csv");
+        std::fs::write(&early, b"Nombre;Saldo\nJos\xe9;10\n").unwrap();
+        let p = profile(&early, &SourceOptions::default()).unwrap();
+        assert!(p.needs_windows_1252);
+        assert_eq!(p.columns[0].samples, ["José"]);
+
+        let late = dir.path().join("late.csv");
+        let mut text = b"Nombre;Saldo\n".to_vec();
+        // Past the bytes the reader looks at when it opens the file, within
+        // the rows inspect samples.
+        for i in 0..1_500 {
+            text.extend_from_slice(
+                format!("Ana María Gómez Restrepo de la Cuesta {i:05};10\n").as_bytes(),
+            );
+        }
+        assert!(text.len() > 64 * 1024);
+        text.extend_from_slice(b"Jos\xe9;10\n");
+        std::fs::write(&late, &text).unwrap();
+        let p = profile(&late, &SourceOptions::default()).unwrap();
+        assert!(p.needs_windows_1252);
+        assert_eq!(p.rows, 1_501);
+
+        let clean = dir.path().join("clean.csv");
+        std::fs::write(&clean, "Nombre;Saldo\nJosé;10\n").unwrap();
+        assert!(
+            !profile(&clean, &SourceOptions::default())
+                .unwrap()
+                .needs_windows_1252
+        );
+    }
 
     #[test]
     fn decimal_votes() {

@@ -43,7 +43,7 @@ mapping-does-not-fit = { $input }: { $mapping } does not fit the file's header (
 rejects-overwrite-input = --rejects { $rejects } would overwrite the input file { $input }
 no-data-rows = { $input } has a header but no data rows: nothing to import (pass --expect-rows N to make this an error)
 report-unwritable = cannot write the report { $path }: { $why }
-expect-rows = { $input } has { $rows ->
+expect-rows = { $rows ->
     [one] 1 data row
    *[other] { $rows } data rows
 }, fewer than --expect-rows { $expected }; nothing was sent (is the export complete?)

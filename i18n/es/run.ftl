@@ -43,7 +43,7 @@ mapping-does-not-fit = { $input }: { $mapping } no corresponde a los encabezados
 rejects-overwrite-input = --rejects { $rejects } sobrescribiría el archivo de entrada { $input }
 no-data-rows = { $input } tiene encabezados pero ninguna fila de datos: nada que importar (use --expect-rows N para que esto sea un error)
 report-unwritable = no se puede escribir el informe { $path }: { $why }
-expect-rows = { $input } tiene { $rows ->
+expect-rows = { $rows ->
     [one] 1 fila de datos
    *[other] { $rows } filas de datos
 }, menos que --expect-rows { $expected }; no se envió nada (¿está completa la exportación?)

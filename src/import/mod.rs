@@ -317,12 +317,10 @@ fn check_row_count(settings: &ImportSettings, expected: u64) -> Result<(), RunEr
         n += 1;
     }
     if n < expected {
-        return Err(RunError::Input(SourceError(tr!(
-            "expect-rows",
-            input = settings.input.display().to_string(),
-            rows = n,
-            expected = expected
-        ))));
+        return Err(RunError::Input(SourceError::new(
+            &settings.input,
+            tr!("expect-rows", rows = n, expected = expected),
+        )));
     }
     Ok(())
 }

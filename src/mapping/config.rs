@@ -4,6 +4,7 @@
 //! error that names the key, its line and the nearest valid key, rather than
 //! a setting silently ignored on a file worth real money.
 
+use crate::tr;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -77,7 +78,7 @@ impl<'de> Deserialize<'de> for FormEntries {
         impl<'de> Visitor<'de> for V {
             type Value = FormEntries;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a table of form entries such as \"Asesor\" = { column = \"Cédula\", lookup = \"asesores\" }")
+                f.write_str(&tr!("mapping-expect-form-entries"))
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 // The parser hands a table's keys over sorted by name; where
@@ -203,9 +204,7 @@ impl<'de> Deserialize<'de> for FieldSpecOrColumn {
         impl<'de> Visitor<'de> for V {
             type Value = FieldSpecOrColumn;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str(
-                    "a column name or a table such as { column = \"Saldo\", type = \"number\" }",
-                )
+                f.write_str(&tr!("mapping-expect-field"))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
                 Ok(FieldSpecOrColumn(FieldSpec {
@@ -274,29 +273,221 @@ pub const SECTION_KEYS: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// Parses the text of a mapping file. The error is the parser's own report
-/// (which shows the line and a caret under the key) plus a suggestion when
-/// the problem is an unknown key.
+/// Parses the text of a mapping file. The error shows where, as the TOML
+/// reader draws it (the line, and a caret under the key), then what, in the
+/// user's language, and a suggestion when the problem is an unknown key.
 pub fn parse(text: &str) -> Result<MappingFile, String> {
-    let file: RawMappingFile = toml::from_str(text).map_err(|e| explain(&e))?;
+    let file: RawMappingFile = toml::from_str(text).map_err(|e| explain(&e, text))?;
     Ok(file.into())
 }
 
-fn explain(e: &toml::de::Error) -> String {
-    let mut msg = e.to_string().trim_end().to_string();
-    if let Some(hint) = unknown_key_hint(e.message()) {
-        msg.push_str(&format!("\n{hint}"));
+fn explain(e: &toml::de::Error, text: &str) -> String {
+    let problem = TomlProblem::read(e.message());
+    let mut msg = match e.span() {
+        Some(span) => location(text, span),
+        None => String::new(),
+    };
+    msg.push_str(&problem.to_string());
+    if let Some(hint) = problem.hint() {
+        msg.push('\n');
+        msg.push_str(&hint);
     }
     msg
 }
 
-/// serde words an unknown key as "unknown field `x`, expected one of `a`, `b`".
-fn unknown_key_hint(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("unknown field `")?;
-    let (key, expected) = rest.split_once('`')?;
-    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-    let best = crate::mapping::suggest::nearest(key, candidates.iter().copied())?;
-    Some(format!("did you mean `{best}` instead of `{key}`?"))
+/// Where the reader stopped, drawn as the TOML reader draws it:
+///
+/// ```text
+/// TOML parse error at line 3, column 1
+///   |
+/// 3 | headr_row = 2
+///   | ^^^^^^^^^
+/// ```
+fn location(text: &str, span: std::ops::Range<usize>) -> String {
+    let bytes = text.as_bytes();
+    let index = span.start.min(bytes.len().saturating_sub(1));
+    let line_start = bytes[..index]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |nl| nl + 1);
+    let line = bytes[..line_start].iter().filter(|&&b| b == b'\n').count();
+    // Columns count characters; past the end of the text, one more each.
+    let column = text
+        .get(line_start..=index)
+        .map_or(index - line_start, |s| s.chars().count() - 1)
+        + (span.start - index);
+    let content = text.split('\n').nth(line).unwrap_or("");
+    let width = (span.end - span.start)
+        .min(content.len().saturating_sub(column))
+        .max(1);
+    let number = (line + 1).to_string();
+    let gutter = " ".repeat(number.len() + 1);
+    let at = tr!("mapping-toml-at", line = line + 1, column = column + 1);
+    format!(
+        "{at}\n{gutter}|\n{number} | {content}\n{gutter}|{} {}\n",
+        " ".repeat(column),
+        "^".repeat(width)
+    )
+}
+
+/// What the TOML reader found wrong. Its messages are serde's and the
+/// parser's, in fixed English formats (`unknown field `x`, expected one of
+/// `a`, `b``); they are read into parts once, here, so that they can be said
+/// in the user's language. What is not recognised is shown as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum TomlProblem {
+    UnknownKey {
+        key: String,
+        expected: Vec<String>,
+    },
+    UnknownValue {
+        value: String,
+        expected: Vec<String>,
+    },
+    MissingKey(String),
+    WrongType {
+        found: String,
+        expected: String,
+    },
+    DuplicateKey,
+    Other(String),
+}
+
+impl TomlProblem {
+    fn read(message: &str) -> TomlProblem {
+        // `key`, expected `a`, `b` → the key and the backquoted names.
+        let named = |rest: &str| -> Option<(String, Vec<String>)> {
+            let (name, expected) = rest.split_once("`, expected ")?;
+            let list: Vec<String> = expected
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_string)
+                .collect();
+            (!list.is_empty()).then(|| (name.to_string(), list))
+        };
+        let other = || TomlProblem::Other(message.to_string());
+        if let Some(rest) = message.strip_prefix("unknown field `") {
+            return named(rest).map_or_else(other, |(key, expected)| TomlProblem::UnknownKey {
+                key,
+                expected,
+            });
+        }
+        if let Some(rest) = message.strip_prefix("unknown variant `") {
+            return named(rest).map_or_else(other, |(value, expected)| TomlProblem::UnknownValue {
+                value,
+                expected,
+            });
+        }
+        if let Some(key) = message
+            .strip_prefix("missing field `")
+            .and_then(|r| r.strip_suffix('`'))
+        {
+            return TomlProblem::MissingKey(key.to_string());
+        }
+        if let Some((found, expected)) = message
+            .strip_prefix("invalid type: ")
+            .and_then(|r| r.rsplit_once(", expected "))
+        {
+            return TomlProblem::WrongType {
+                found: found.to_string(),
+                expected: expected.to_string(),
+            };
+        }
+        if message == "duplicate key" {
+            return TomlProblem::DuplicateKey;
+        }
+        other()
+    }
+
+    /// "did you mean …?" for a misspelled key.
+    fn hint(&self) -> Option<String> {
+        let TomlProblem::UnknownKey { key, expected } = self else {
+            return None;
+        };
+        let best = crate::mapping::suggest::nearest(key, expected.iter().map(String::as_str))?;
+        Some(tr!(
+            "mapping-toml-did-you-mean",
+            suggestion = best,
+            key = key.as_str()
+        ))
+    }
+}
+
+/// A list of names as serde lists them: one, two, or "one of" many.
+fn choices(key: &str, name: &str, value: &str, expected: &[String]) -> String {
+    let list = expected
+        .iter()
+        .map(|e| format!("`{e}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let first = expected.first().map_or("", String::as_str);
+    let second = expected.get(1).map_or("", String::as_str);
+    let mut args = fluent_bundle::FluentArgs::new();
+    args.set(name, value);
+    args.set("count", expected.len());
+    args.set("first", first);
+    args.set("second", second);
+    args.set("list", list);
+    crate::i18n::t_args(key, &args)
+}
+
+/// What serde calls the value it found (`string "two"`, `integer `3``).
+fn found_value(found: &str) -> String {
+    let kinds = [
+        ("string ", "mapping-toml-found-string"),
+        ("integer ", "mapping-toml-found-integer"),
+        ("floating point ", "mapping-toml-found-float"),
+        ("boolean ", "mapping-toml-found-boolean"),
+    ];
+    for (prefix, key) in kinds {
+        if let Some(value) = found.strip_prefix(prefix) {
+            return tr!(key, value = value);
+        }
+    }
+    match found {
+        "sequence" => tr!("mapping-toml-found-sequence"),
+        "map" => tr!("mapping-toml-found-map"),
+        other => other.to_string(),
+    }
+}
+
+/// What serde says was expected (`i64`, `a string`, `struct SourceSection`).
+/// Our own descriptions come already in the user's language.
+fn expected_value(expected: &str) -> String {
+    match expected {
+        "i64" => tr!("mapping-toml-expected-integer"),
+        "a string" => tr!("mapping-toml-expected-string"),
+        "a boolean" => tr!("mapping-toml-expected-boolean"),
+        "a sequence" => tr!("mapping-toml-expected-sequence"),
+        "a map" => tr!("mapping-toml-expected-map"),
+        other => match other.strip_prefix("struct ") {
+            Some(name) => tr!("mapping-toml-expected-table", name = name),
+            None => other.to_string(),
+        },
+    }
+}
+
+impl fmt::Display for TomlProblem {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        let text = match self {
+            TomlProblem::UnknownKey { key, expected } => {
+                choices("mapping-toml-unknown-key", "key", key, expected)
+            }
+            TomlProblem::UnknownValue { value, expected } => {
+                choices("mapping-toml-unknown-value", "value", value, expected)
+            }
+            TomlProblem::MissingKey(key) => tr!("mapping-toml-missing-key", key = key.as_str()),
+            TomlProblem::WrongType { found, expected } => tr!(
+                "mapping-toml-wrong-type",
+                found = found_value(found),
+                expected = expected_value(expected)
+            ),
+            TomlProblem::DuplicateKey => tr!("mapping-toml-duplicate-key"),
+            TomlProblem::Other(detail) => tr!("mapping-toml-other", detail = detail.as_str()),
+        };
+        f.write_str(&text)
+    }
 }
 
 // The serde-facing twin of `MappingFile` whose field specs go through the
@@ -531,6 +722,62 @@ wolkvox_id = { column = "Cédula", lookup = "expedientes" }
         assert!(e.contains("unknown variant `money`"), "{e}");
         let e = parse("[form]\nextra_columns = \"some\"\n").unwrap_err();
         assert!(e.contains("unknown variant `some`"), "{e}");
+    }
+
+    fn toml_error(text: &str) -> toml::de::Error {
+        match toml::from_str::<RawMappingFile>(text) {
+            Ok(_) => panic!("{text:?} parses"),
+            Err(e) => e,
+        }
+    }
+
+    /// In English the message is the TOML reader's own report, word for
+    /// word, with the suggestion after it: each part said in the user's
+    /// language must come back together as it was.
+    #[test]
+    fn english_errors_are_the_toml_readers_own_report() {
+        let long = format!("{}[source]\nsheet = 3\n", "# comment\n".repeat(12));
+        let texts = [
+            "[source]\nsheet = \"A\"\nheadr_row = 2\n",
+            "[sources]\nsheet = \"A\"\n",
+            "[source]\nheader_row = \"two\"\n",
+            "[source]\nheader_row = 1.5\n",
+            "[source]\ndate_formats = \"x\"\n",
+            "[fields]\nid = 5\n",
+            "[fields]\nid = { column = \"X\", required = \"yes\" }\n",
+            "[fields]\nid = { column = \"X\", type = \"money\" }\n",
+            "[fields]\nid = { colum = \"X\" }\n",
+            "[form]\nextra_columns = \"some\"\n",
+            "[form]\nentries = 3\n",
+            "[form]\nrename = { a = 1 }\n",
+            "[lookups.x]\nfile = \"a\"\nvalue = \"v\"\n",
+            "[lookups]\nx = 3\n",
+            "[request]\noperation = 2024-01-01\n",
+            "[source]\nsheet = \"a\"\nsheet = \"b\"\n",
+            "[fields]\nid = \"unterminated\n",
+            "[fields]\nid = \n",
+            "[fields\nid = 3\n",
+            "[fields]\nname = \"Año\"\nid = { column = \"Número\", type = \"dinero\" }\n",
+            "[fields]\nid = \"X\"\n[fields]\nname = \"Y\"",
+            long.as_str(),
+        ];
+        for text in texts {
+            let e = toml_error(text);
+            let ours = explain(&e, text);
+            let theirs = e.to_string();
+            let rest = ours.strip_prefix(theirs.trim_end());
+            assert!(
+                rest.is_some_and(|r| r.is_empty() || r.starts_with("\ndid you mean `")),
+                "{text:?}\n--- ours\n{ours}\n--- the reader's\n{theirs}"
+            );
+        }
+        // Each kind is recognised, not left as the reader wrote it.
+        let kind = |text: &str| TomlProblem::read(toml_error(text).message());
+        assert!(matches!(kind(texts[0]), TomlProblem::UnknownKey { .. }));
+        assert!(matches!(kind(texts[2]), TomlProblem::WrongType { .. }));
+        assert!(matches!(kind(texts[7]), TomlProblem::UnknownValue { .. }));
+        assert!(matches!(kind(texts[12]), TomlProblem::MissingKey(_)));
+        assert_eq!(kind(texts[15]), TomlProblem::DuplicateKey);
     }
 
     #[test]

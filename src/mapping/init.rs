@@ -5,6 +5,7 @@
 use super::suggest::fold;
 use crate::inspect::{profile, ColumnProfile, ColumnType};
 use crate::source::{SourceInfo, SourceOptions};
+use crate::tr;
 use crate::value::DecimalSeparator;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -237,10 +238,10 @@ pub fn starter_mapping(
             }
             let join = super::join::propose(path, &opts, l)?;
             if join.is_none() {
-                notes.push(format!(
-                    "no column of {} matched a column of {} by name or by values; write [lookups] by hand (docs/mapping.md, \"Where wolkvox_id comes from\")",
-                    path.display(),
-                    l.display()
+                notes.push(tr!(
+                    "init-note-no-join",
+                    input = path.display().to_string(),
+                    lookup = l.display().to_string()
                 ));
             }
             join.map(|j| (l, j))
@@ -263,8 +264,8 @@ pub fn starter_mapping(
         .file_stem()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let _ = writeln!(out, "# Starter mapping for {file_name}");
-    let _ = writeln!(out, "# Check every line, then validate it with:");
+    let _ = writeln!(out, "# {}", tr!("init-title", file = file_name));
+    let _ = writeln!(out, "# {}", tr!("init-check"));
     let _ = writeln!(
         out,
         "#   wolkvox-import import {} --mapping {} --dry-run",
@@ -315,7 +316,11 @@ pub fn starter_mapping(
             let _ = writeln!(out, "operation = {}", toml_str(op));
         }
         None => {
-            let _ = writeln!(out, "# The CRM operation the obligations go to: replace {OPERATION_PLACEHOLDER} before sending.");
+            let _ = writeln!(
+                out,
+                "# {}",
+                tr!("init-operation", placeholder = OPERATION_PLACEHOLDER)
+            );
             let _ = writeln!(out, "operation = \"{OPERATION_PLACEHOLDER}\"");
         }
     }
@@ -336,8 +341,8 @@ pub fn starter_mapping(
             if let Some(i) = displaced {
                 let _ = writeln!(
                     out,
-                    "# ^ \"{}\" looked like a record id too; it is sent in form unless you use it here instead",
-                    p.columns[i].name
+                    "# {}",
+                    tr!("init-displaced", column = p.columns[i].name.as_str())
                 );
             }
             continue;
@@ -364,32 +369,24 @@ pub fn starter_mapping(
                 if wanted == "date" && c.kind == ColumnType::Text {
                     let _ = writeln!(
                         out,
-                        "# {} did not read as dates in the sample: check [source] date_formats",
-                        toml_str(&c.name)
+                        "# {}",
+                        tr!("init-not-dates", column = toml_str(&c.name))
                     );
                 }
                 let _ = writeln!(out, "{field} = {line}");
             }
             None if *field == "wolkvox_id" => {
-                for line in WOLKVOX_ID_HELP {
+                for line in tr!("init-wolkvox-id-help").lines() {
                     let _ = writeln!(out, "# {line}");
                 }
-                notes.push(
-                    "no column looks like a record id (wolkvox_id): the CRM's id of the collections record \
-                     each obligation is added to. Bank files rarely carry it; join the CRM's export of its \
-                     records with --lookup FILE. See docs/mapping.md, \"Where wolkvox_id comes from\"."
-                        .into(),
-                );
+                notes.push(tr!("init-note-no-record-id"));
             }
             None if field_is_required(field) => {
-                let _ = writeln!(
-                    out,
-                    "# {field} is required: name the column that holds it, e.g."
-                );
-                let _ = writeln!(out, "# {field} = \"Column name\"");
+                let _ = writeln!(out, "# {}", tr!("init-required", field = *field));
+                let _ = writeln!(out, "# {}", tr!("init-field-example", field = *field));
             }
             None => {
-                let _ = writeln!(out, "# {field} = \"Column name\"   (no column matched)");
+                let _ = writeln!(out, "# {}", tr!("init-field-unmatched", field = *field));
             }
         }
     }
@@ -407,13 +404,10 @@ pub fn starter_mapping(
         .map(|(_, c)| c.name.as_str())
         .collect();
     if unmatched.is_empty() {
-        let _ = writeln!(out, "# Every column matched a field: form stays empty.");
+        let _ = writeln!(out, "# {}", tr!("init-form-all-matched"));
     } else {
-        let _ = writeln!(
-            out,
-            "# These columns matched no field, so each is sent in form as {{name, value}}."
-        );
-        let _ = writeln!(out, "# Copy into exclude the ones the CRM does not need:");
+        let _ = writeln!(out, "# {}", tr!("init-form-unmatched"));
+        let _ = writeln!(out, "# {}", tr!("init-form-exclude"));
         for line in wrapped_names(unmatched.iter().copied()) {
             let _ = writeln!(out, "{line}");
         }
@@ -423,53 +417,46 @@ pub fn starter_mapping(
     Ok(Starter { text: out, notes })
 }
 
-/// What the starter says where no column holds `wolkvox_id`.
-const WOLKVOX_ID_HELP: &[&str] = &[
-    "wolkvox_id is required: the CRM's id of the collections record (expediente)",
-    "each obligation is added to, such as 64f0a1b2c3d4e5f601234567. The record must",
-    "exist in the CRM before its obligations are sent. Bank files rarely carry it:",
-    "export the records from the CRM's collections module and join them by the",
-    "customer's document with a lookup (mapping init FILE --lookup EXPORT writes it).",
-    "See docs/mapping.md, \"Where wolkvox_id comes from\". For example:",
-    "wolkvox_id = { column = \"Cédula\", lookup = \"expedientes\" }",
-];
-
 /// The `[lookups.NAME]` table of a proposed join.
 fn write_lookup(out: &mut String, file: &Path, j: &super::join::Join) {
     let name = super::join::lookup_name(file);
     let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "# {}",
+        tr!("init-lookup-from", file = file.display().to_string())
+    );
+    let (column, key) = (j.column.as_str(), j.key.as_str());
     if j.sampled > 0 {
-        let _ = writeln!(
-            out,
-            "# Each row's wolkvox_id, from {}:\n# {} of the {} values of \"{}\" looked at are in its column \"{}\"{}.",
-            file.display(),
-            j.found,
-            j.sampled,
-            j.column,
-            j.key,
-            match j.normalize {
-                super::config::Normalize::Exact => String::new(),
-                n => format!(" (compared as {})", n.as_str()),
-            }
-        );
+        let (found, sampled) = (j.found, j.sampled);
+        let line = match j.normalize {
+            super::config::Normalize::Exact => tr!(
+                "init-lookup-found",
+                found = found,
+                sampled = sampled,
+                column = column,
+                key = key
+            ),
+            n => tr!(
+                "init-lookup-found-normalized",
+                found = found,
+                sampled = sampled,
+                column = column,
+                key = key,
+                normalize = n.as_str()
+            ),
+        };
+        let _ = writeln!(out, "# {line}");
     } else {
         let _ = writeln!(
             out,
-            "# Each row's wolkvox_id, from {}:\n# \"{}\" and its \"{}\" are named like a document number,",
-            file.display(),
-            j.column,
-            j.key
+            "# {}",
+            tr!("init-lookup-by-name", column = column, key = key)
         );
-        let _ = writeln!(
-            out,
-            "# but no value was found in both: check that they hold the same documents."
-        );
+        let _ = writeln!(out, "# {}", tr!("init-lookup-by-name-check"));
     }
     let _ = writeln!(out, "[lookups.{name}]");
-    let _ = writeln!(
-        out,
-        "# Relative to the mapping file: change it if you save the mapping in another folder."
-    );
+    let _ = writeln!(out, "# {}", tr!("init-lookup-relative"));
     let _ = writeln!(out, "file = {}", toml_str(&file.to_string_lossy()));
     if let Some(sheet) = &j.sheet {
         let _ = writeln!(out, "sheet = {}", toml_str(sheet));
@@ -483,10 +470,7 @@ fn write_lookup(out: &mut String, file: &Path, j: &super::join::Join) {
             let _ = writeln!(out, "value = {}", toml_str(v));
         }
         None => {
-            let _ = writeln!(
-                out,
-                "# No column of the file is named like a record id: name the one that holds it."
-            );
+            let _ = writeln!(out, "# {}", tr!("init-lookup-no-value"));
             let _ = writeln!(out, "value = \"wolkvox_id\"");
         }
     }

@@ -92,7 +92,7 @@ pub struct Join {
 fn open(path: &Path, opts: &SourceOptions) -> Result<(Source, bool), String> {
     match Source::open(path, opts) {
         Ok(s) => Ok((s, false)),
-        Err(e) if opts.encoding.is_none() && e.0.contains("not UTF-8") => {
+        Err(e) if opts.encoding.is_none() && e.is_not_utf8() => {
             let opts = SourceOptions {
                 encoding: Some(encoding_rs::WINDOWS_1252),
                 ..opts.clone()

@@ -18,6 +18,7 @@
 use super::config::{Duplicates, Normalize};
 use super::{find_column, Mapping, MappingError};
 use crate::source::{Source, SourceInfo, SourceOptions};
+use crate::tr;
 use crate::value::{self, CellRef, DateFormat, DecimalSeparator};
 use chrono::NaiveDate;
 use hashbrown::{DefaultHashBuilder, HashTable};
@@ -373,12 +374,24 @@ impl LookupTable {
         let mut source = open(spec).map_err(|e| format!("{at} {e}"))?;
         let header = source.header().clone();
         let where_ = match source.info() {
-            SourceInfo::Sheet(s) => format!("{}, sheet \"{}\"", spec.path.display(), s.sheet),
+            SourceInfo::Sheet(s) => tr!(
+                "mapping-lookup-where-sheet",
+                path = spec.path.display().to_string(),
+                sheet = s.sheet.as_str()
+            ),
             SourceInfo::Csv(_) => spec.path.display().to_string(),
         };
-        let column = |what: &str, wanted: &str| {
-            find_column(&header.names, wanted)
-                .map_err(|e| format!("{at} {what}: {where_} (header row {}): {e}", header.row))
+        let column = |setting: &str, wanted: &str| {
+            find_column(&header.names, wanted).map_err(|e| {
+                tr!(
+                    "mapping-lookup-column",
+                    at = at.as_str(),
+                    setting = setting,
+                    place = where_.as_str(),
+                    row = header.row,
+                    error = e
+                )
+            })
         };
         let (k, v) = match (column("key", &spec.key), column("value", &spec.value)) {
             (Ok(k), Ok(v)) => (k, v),
@@ -389,10 +402,12 @@ impl LookupTable {
         let mut table = LookupTable::empty(spec, &header.names[k], &header.names[v], expected);
         while let Some(row) = source.next_row().map_err(|e| format!("{at} {}", e.0))? {
             if let Some(p) = &row.problem {
-                return Err(format!(
-                    "{at} {where_}, row {}: {}",
-                    row.number,
-                    p.replace("[source]", &at)
+                return Err(tr!(
+                    "mapping-lookup-row-problem",
+                    at = at.as_str(),
+                    place = where_.as_str(),
+                    row = row.number,
+                    problem = p.replace("[source]", &at)
                 ));
             }
             let (key, value) = (row.get(k), row.get(v));
@@ -413,7 +428,12 @@ impl LookupTable {
         value: CellRef<'_>,
     ) -> Result<(), String> {
         let cell_error = |column: &str, e: value::ValueError| {
-            format!("row {row}, column \"{column}\": {e}; correct the cell or delete the row")
+            tr!(
+                "mapping-lookup-cell",
+                row = row,
+                column = column,
+                error = e.to_string()
+            )
         };
         let raw_key = key_text(key).map_err(|e| cell_error(&self.key_column, e))?;
         let normalized = spec.normalize.apply(&raw_key);
@@ -443,31 +463,33 @@ impl LookupTable {
                     shown(found.cell())
                 };
                 let first = self.keys.get(&normalized).expect("the key is stored");
-                let as_written = if raw_key.trim() == c.key {
+                let written = if raw_key.trim() == c.key {
                     String::new()
                 } else {
-                    format!(" (\"{}\" in row {row})", raw_key.trim())
+                    format!(
+                        " {}",
+                        tr!("mapping-lookup-written", key = raw_key.trim(), row = row)
+                    )
                 };
-                Err(format!(
-                    "rows {} and {row}: the key \"{}\"{as_written} (column \"{}\"{}) has two values in column \"{}\": \"{}\" and \"{}\"; \
-                     keep one of the rows, or set duplicates = \"first\" in [lookups.{}] to use the first",
-                    c.first_row,
-                    c.key,
-                    self.key_column,
-                    match spec.normalize {
-                        Normalize::Exact => String::new(),
-                        n => format!(", normalize = \"{}\"", n.as_str()),
-                    },
-                    self.value_column,
-                    shown_value(first.text, first.kind),
-                    shown_value(&stored, kind),
-                    spec.name
+                let normalize = match spec.normalize {
+                    Normalize::Exact => String::new(),
+                    n => format!(", normalize = \"{}\"", n.as_str()),
+                };
+                Err(tr!(
+                    "mapping-lookup-conflict",
+                    first = c.first_row,
+                    row = row,
+                    key = c.key,
+                    written = written,
+                    column = self.key_column.as_str(),
+                    normalize = normalize,
+                    value_column = self.value_column.as_str(),
+                    one = shown_value(first.text, first.kind),
+                    other = shown_value(&stored, kind),
+                    name = spec.name.as_str()
                 ))
             }
-            Err(TooLarge) => Err(format!(
-                "row {row}: the lookup file holds more than 4 GiB of keys and values; \
-                 keep only the key and value columns"
-            )),
+            Err(TooLarge) => Err(tr!("mapping-lookup-too-large", row = row)),
         }
     }
 
@@ -513,7 +535,7 @@ fn shown(cell: CellRef<'_>) -> String {
 fn open(spec: &LookupSpec) -> Result<Source, String> {
     match Source::open(&spec.path, &spec.source) {
         Ok(s) => Ok(s),
-        Err(e) if spec.source.encoding.is_none() && e.0.contains("not UTF-8") => {
+        Err(e) if spec.source.encoding.is_none() && e.is_not_utf8() => {
             let opts = SourceOptions {
                 encoding: Some(encoding_rs::WINDOWS_1252),
                 ..spec.source.clone()

@@ -13,6 +13,7 @@ pub mod lookup;
 pub mod suggest;
 
 use crate::source::{Header, Row, SourceOptions};
+use crate::tr;
 use crate::value::{self, CellRef, DateFormat, DecimalSeparator};
 use config::{ExtraColumns, FieldSpec, FieldType, MappingFile, SourceSection};
 use lookup::{Lookup, LookupSpec, LookupTable, Lookups};
@@ -150,9 +151,7 @@ impl Mapping {
 
         let operation = match file.request.operation.as_deref().map(str::trim) {
             Some("") => {
-                problems.push(
-                    "[request] operation is empty; set it to your CRM operation's name".into(),
-                );
+                problems.push(tr!("mapping-operation-empty"));
                 None
             }
             other => other.map(str::to_string),
@@ -160,7 +159,7 @@ impl Mapping {
         let date_format = match file.request.date_format.as_deref() {
             None => DateFormat::new(value::DEFAULT_OUTPUT_DATE_FORMAT).expect("valid"),
             Some(f) => DateFormat::new(f).unwrap_or_else(|e| {
-                problems.push(format!("[request] date_format: {e}"));
+                problems.push(tr!("mapping-date-format", error = e.to_string()));
                 DateFormat::new(value::DEFAULT_OUTPUT_DATE_FORMAT).expect("valid")
             }),
         };
@@ -169,22 +168,14 @@ impl Mapping {
         for (name, l) in &file.lookups {
             let at = format!("[lookups.{name}]");
             let read = check_read_options(&at, &l.source(), &mut problems);
-            for (key, v, what) in [
-                (
-                    "file",
-                    &l.file,
-                    "the lookup file, relative to the mapping file",
-                ),
-                ("key", &l.key, "the lookup file's column that holds the key"),
-                (
-                    "value",
-                    &l.value,
-                    "the lookup file's column that holds the value",
-                ),
-            ] {
-                if v.trim().is_empty() {
-                    problems.push(format!("{at} {key} is empty; name {what}"));
-                }
+            if l.file.trim().is_empty() {
+                problems.push(tr!("mapping-lookup-file-empty", at = at.as_str()));
+            }
+            if l.key.trim().is_empty() {
+                problems.push(tr!("mapping-lookup-key-empty", at = at.as_str()));
+            }
+            if l.value.trim().is_empty() {
+                problems.push(tr!("mapping-lookup-value-empty", at = at.as_str()));
             }
             lookups.push(LookupSpec {
                 name: name.clone(),
@@ -210,15 +201,17 @@ impl Mapping {
         let mut rules = Vec::new();
         for (field, spec) in file.fields.iter() {
             match spec {
-                None if field == "wolkvox_id" => problems.push(
-                    "[fields] wolkvox_id is required: the CRM's id of the collections record each obligation is added to, from a column, a lookup or a constant (docs/mapping.md, \"Where wolkvox_id comes from\")".into(),
-                ),
-                None if field == "id" => problems.push(
-                    "[fields] id is required: the column with the obligation's number".into(),
-                ),
+                None if field == "wolkvox_id" => problems.push(tr!("mapping-wolkvox-id-required")),
+                None if field == "id" => problems.push(tr!("mapping-id-required")),
                 None => {}
                 Some(spec) => {
-                    if let Some(rule) = check_field(&format!("[fields] {field}"), field, spec, &ctx, &mut problems) {
+                    if let Some(rule) = check_field(
+                        &format!("[fields] {field}"),
+                        field,
+                        spec,
+                        &ctx,
+                        &mut problems,
+                    ) {
                         rules.push(rule);
                     }
                 }
@@ -229,16 +222,14 @@ impl Mapping {
         for (name, spec) in &file.form.entries.0 {
             let at = format!("[form.entries] \"{name}\"");
             if name.trim().is_empty() {
-                problems.push(
-                    "[form.entries]: an entry's name is empty; it is the name sent in form".into(),
-                );
+                problems.push(tr!("mapping-entry-name-empty"));
                 continue;
             }
             if form_entries
                 .iter()
                 .any(|e| e.name.eq_ignore_ascii_case(name.trim()))
             {
-                problems.push(format!("{at} is listed twice"));
+                problems.push(tr!("mapping-entry-twice", at = at.as_str()));
                 continue;
             }
             if let Some(rule) = check_field(&at, "form", spec, &ctx, &mut problems) {
@@ -274,9 +265,9 @@ impl Mapping {
 fn read_mapping_text(path: &Path) -> Result<String, MappingError> {
     let bytes = std::fs::read(path).map_err(|e| {
         MappingError(format!(
-            "{}: cannot read the mapping file: {}",
+            "{}: {}",
             path.display(),
-            crate::source::open_error(&e)
+            tr!("mapping-cannot-read", error = crate::source::open_error(&e))
         ))
     })?;
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
@@ -287,9 +278,9 @@ fn read_mapping_text(path: &Path) -> Result<String, MappingError> {
             .count()
             + 1;
         MappingError(format!(
-            "{}: line {line} holds characters that are not UTF-8; save the mapping as UTF-8 \
-             (in Notepad: Save as, Encoding: UTF-8)",
-            path.display()
+            "{}: {}",
+            path.display(),
+            tr!("mapping-not-utf8", line = line)
         ))
     })
 }
@@ -307,9 +298,7 @@ fn check_read_options(at: &str, src: &SourceSection, problems: &mut Vec<String>)
         Some("\\t" | "\t" | "tab" | "TAB") => Some(b'\t'),
         Some(d) if d.len() == 1 && d.is_ascii() && d != "\"" => Some(d.as_bytes()[0]),
         Some(d) => {
-            problems.push(format!(
-                "{at} delimiter = \"{d}\": a delimiter is one character such as \";\" \",\" \"|\" or \"\\t\""
-            ));
+            problems.push(tr!("mapping-delimiter", at = at, value = d));
             None
         }
     };
@@ -318,9 +307,7 @@ fn check_read_options(at: &str, src: &SourceSection, problems: &mut Vec<String>)
         Some(label) => match crate::source::csv_encoding(label) {
             Some(e) => Some(e),
             None => {
-                problems.push(format!(
-                    "{at} encoding = \"{label}\" is not an encoding name; use e.g. \"windows-1252\", \"iso-8859-1\" or \"utf-8\""
-                ));
+                problems.push(tr!("mapping-encoding", at = at, value = label));
                 None
             }
         },
@@ -329,9 +316,7 @@ fn check_read_options(at: &str, src: &SourceSection, problems: &mut Vec<String>)
         None | Some(".") => DecimalSeparator::Dot,
         Some(",") => DecimalSeparator::Comma,
         Some(d) => {
-            problems.push(format!(
-                "{at} decimal_separator = \"{d}\": use \".\" or \",\""
-            ));
+            problems.push(tr!("mapping-decimal-separator", at = at, value = d));
             DecimalSeparator::Dot
         }
     };
@@ -339,7 +324,7 @@ fn check_read_options(at: &str, src: &SourceSection, problems: &mut Vec<String>)
         None => None,
         Some(n) if n >= 1 => Some(n as u64),
         Some(n) => {
-            problems.push(format!("{at} header_row = {n}: rows are numbered from 1"));
+            problems.push(tr!("mapping-header-row", at = at, value = n.to_string()));
             None
         }
     };
@@ -349,9 +334,7 @@ fn check_read_options(at: &str, src: &SourceSection, problems: &mut Vec<String>)
             .map(|f| DateFormat::new(f).expect("built-in formats are valid"))
             .collect(),
         Some(list) if list.is_empty() => {
-            problems.push(format!(
-                "{at} date_formats is empty; list at least one format such as \"%d/%m/%Y\""
-            ));
+            problems.push(tr!("mapping-date-formats-empty", at = at));
             Vec::new()
         }
         Some(list) => formats_or_problems(list, &format!("{at} date_formats"), problems),
@@ -401,11 +384,11 @@ fn check_field(
     let before = problems.len();
     let formats = match &spec.formats {
         Some(list) if spec.kind != FieldType::Date => {
-            problems.push(format!("{at}: formats only apply to type = \"date\""));
+            problems.push(tr!("mapping-formats-not-date", at = at));
             formats_or_problems(list, at, problems)
         }
         Some(list) if list.is_empty() => {
-            problems.push(format!("{at}: formats is empty"));
+            problems.push(tr!("mapping-formats-empty", at = at));
             Vec::new()
         }
         Some(list) => formats_or_problems(list, &format!("{at} formats"), problems),
@@ -420,29 +403,32 @@ fn check_field(
             out_format,
         ) {
             Ok(v) if v.is_empty() => {
-                problems.push(format!("{at}: {what} is empty"));
+                problems.push(tr!("mapping-setting-empty", at = at, setting = what));
                 None
             }
             Ok(v) => Some(v),
             Err(e) => {
-                problems.push(format!("{at}: {what} {e}"));
+                problems.push(tr!(
+                    "mapping-setting-invalid",
+                    at = at,
+                    setting = what,
+                    error = e.to_string()
+                ));
                 None
             }
         }
     };
     let source = match (&spec.column, &spec.value) {
         (Some(_), Some(_)) => {
-            problems.push(format!(
-                "{at} has both column and value; use column to read it from the file or value for a constant, not both"
-            ));
+            problems.push(tr!("mapping-column-and-value", at = at));
             None
         }
         (None, None) => {
-            problems.push(format!("{at} needs column = \"...\" or value = \"...\""));
+            problems.push(tr!("mapping-column-or-value", at = at));
             None
         }
         (Some(c), None) if c.trim().is_empty() => {
-            problems.push(format!("{at}: the column name is empty"));
+            problems.push(tr!("mapping-column-empty", at = at));
             None
         }
         (Some(c), None) => match spec.lookup.as_deref() {
@@ -453,18 +439,14 @@ fn check_field(
             }),
         },
         (None, Some(_)) if spec.lookup.is_some() => {
-            problems.push(format!(
-                "{at}: lookup needs column = \"...\", the column whose cell is the key, not value"
-            ));
+            problems.push(tr!("mapping-lookup-needs-column", at = at));
             None
         }
         (None, Some(v)) => convert(v, "value", problems).map(FieldSource::Constant),
     };
     let default = match &spec.default {
         Some(_) if spec.value.is_some() => {
-            problems.push(format!(
-                "{at}: default only applies to a column, not to a constant value"
-            ));
+            problems.push(tr!("mapping-default-with-value", at = at));
             None
         }
         Some(d) => convert(d, "default", problems),
@@ -474,14 +456,11 @@ fn check_field(
         return None;
     }
     if matches!(field, "wolkvox_id" | "id") && spec.required == Some(false) {
-        problems.push(format!(
-            "{at}: required = false is not allowed; every obligation needs its {}",
-            if field == "id" {
-                "number"
-            } else {
-                "collections record"
-            }
-        ));
+        problems.push(if field == "id" {
+            tr!("mapping-id-not-optional", at = at)
+        } else {
+            tr!("mapping-wolkvox-id-not-optional", at = at)
+        });
         return None;
     }
     Some(FieldRule {
@@ -503,22 +482,30 @@ fn check_lookup_use<'s>(
     problems: &mut Vec<String>,
 ) -> Option<&'s str> {
     if spec.formats.is_some() {
-        problems.push(format!(
-            "{at}: formats does not apply with lookup; the lookup file's dates are read with date_formats in [lookups.{name}]"
-        ));
+        problems.push(tr!("mapping-lookup-formats", at = at, name = name));
         return None;
     }
     if ctx.lookups.contains(&name) {
         return Some(name);
     }
     problems.push(match suggest::nearest(name, ctx.lookups.iter().copied()) {
-        Some(s) => format!("{at}: lookup = \"{name}\": there is no [lookups.{name}]; did you mean \"{s}\"?"),
-        None if ctx.lookups.is_empty() => format!(
-            "{at}: lookup = \"{name}\": there is no [lookups.{name}]; add one with file, key and value (see docs/mapping.md)"
+        Some(s) => tr!(
+            "mapping-lookup-unknown-suggest",
+            at = at,
+            name = name,
+            suggestion = s
         ),
-        None => format!(
-            "{at}: lookup = \"{name}\": there is no [lookups.{name}]; the lookups are {}",
-            ctx.lookups.iter().map(|l| format!("\"{l}\"")).collect::<Vec<_>>().join(", ")
+        None if ctx.lookups.is_empty() => tr!("mapping-lookup-unknown-none", at = at, name = name),
+        None => tr!(
+            "mapping-lookup-unknown-list",
+            at = at,
+            name = name,
+            list = ctx
+                .lookups
+                .iter()
+                .map(|l| format!("\"{l}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     });
     None

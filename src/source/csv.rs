@@ -263,6 +263,7 @@ impl CsvReader {
         };
         self.row.number = number;
         self.row.problem = None;
+        self.row.not_utf8 = false;
         // The record becomes the row's text after one UTF-8 check, without a
         // copy; the row's previous text goes back as the next read buffer.
         let text = match ::csv::StringRecord::from_byte_record(record) {
@@ -279,6 +280,7 @@ impl CsvReader {
                      Windows system, set encoding = \"windows-1252\" in [source]"
                         .into(),
                 );
+                self.row.not_utf8 = true;
                 lossy
             }
         };
@@ -327,7 +329,7 @@ impl CsvReader {
 }
 
 fn invalid_utf8(path: &Path, row: u64) -> SourceError {
-    SourceError::new(
+    SourceError::not_utf8(
         path,
         format!(
             "row {row} holds bytes that are not UTF-8, so the file is in another encoding; \

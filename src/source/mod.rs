@@ -33,11 +33,33 @@ pub struct SourceOptions {
 /// file and says what to do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
-pub struct SourceError(pub String);
+pub struct SourceError(pub String, SourceErrorKind);
+
+/// What code may act on in a [`SourceError`]: the message is for people,
+/// in their language, and is never searched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SourceErrorKind {
+    Other,
+    /// The file's bytes are not UTF-8 and no encoding was given.
+    NotUtf8,
+}
 
 impl SourceError {
     pub fn new(path: &Path, msg: impl std::fmt::Display) -> SourceError {
-        SourceError(format!("{}: {msg}", path.display()))
+        SourceError(format!("{}: {msg}", path.display()), SourceErrorKind::Other)
+    }
+
+    fn not_utf8(path: &Path, msg: impl std::fmt::Display) -> SourceError {
+        SourceError(
+            format!("{}: {msg}", path.display()),
+            SourceErrorKind::NotUtf8,
+        )
+    }
+
+    /// The file is not UTF-8 and was read without an encoding: opened again
+    /// as Windows-1252, it may read (`inspect`, `mapping init`, lookups).
+    pub fn is_not_utf8(&self) -> bool {
+        self.1 == SourceErrorKind::NotUtf8
     }
 }
 
@@ -59,6 +81,9 @@ pub struct Row {
     is_text: bool,
     /// Why the row cannot be used as read (wrong width, bad bytes).
     pub problem: Option<String>,
+    /// The problem is bytes that are not UTF-8: for code to act on, where
+    /// `problem` is for people.
+    pub not_utf8: bool,
     /// The workbook counts dates from 1904 (old Mac Excel): date serials in
     /// plain number cells are read in that system.
     pub date_1904: bool,
@@ -494,10 +519,12 @@ fn find_header(
             }
         }
         if let Some(p) = &row.problem {
-            return Err(SourceError::new(
-                path,
-                format!("header row {}: {p}", row.number),
-            ));
+            let msg = format!("header row {}: {p}", row.number);
+            return Err(if row.not_utf8 {
+                SourceError::not_utf8(path, msg)
+            } else {
+                SourceError::new(path, msg)
+            });
         }
         if header_row.is_some() || text_cells(row) >= 2 {
             return Ok(FoundHeader {
