@@ -3,7 +3,7 @@
 //! English-speaking banks use.
 
 use super::suggest::fold;
-use crate::inspect::{profile, ColumnProfile, ColumnType};
+use crate::inspect::{profile, ColumnProfile, ColumnType, Profile};
 use crate::source::{SourceInfo, SourceOptions};
 use crate::tr;
 use crate::value::DecimalSeparator;
@@ -231,21 +231,7 @@ pub fn starter_mapping(
     let mut notes = Vec::new();
     let join = match lookup {
         None => None,
-        Some(l) => {
-            let mut opts = opts.clone();
-            if p.needs_windows_1252 {
-                opts.encoding = Some(encoding_rs::WINDOWS_1252);
-            }
-            let join = super::join::propose(path, &opts, l)?;
-            if join.is_none() {
-                notes.push(tr!(
-                    "init-note-no-join",
-                    input = path.display().to_string(),
-                    lookup = l.display().to_string()
-                ));
-            }
-            join.map(|j| (l, j))
-        }
+        Some(l) => propose_join(path, &opts, &p, l, &mut notes)?.map(|j| (l, j)),
     };
     // With a join, wolkvox_id comes from it: a column that only looked like
     // a record id goes to form.
@@ -256,6 +242,55 @@ pub fn starter_mapping(
         }
     }
     let mut out = String::new();
+    write_title(&mut out, path);
+    write_source(&mut out, &p);
+    write_request(&mut out, operation);
+    if let Some((file, j)) = &join {
+        write_lookup(&mut out, file, j);
+    }
+    let _ = writeln!(out, "\n[fields]");
+    for (field, col) in &matched {
+        match (&join, *field) {
+            (Some((file, j)), "wolkvox_id") => {
+                write_joined_id(&mut out, file, j, displaced.map(|i| &p.columns[i]));
+            }
+            _ => write_field(&mut out, field, col.map(|i| &p.columns[i]), &mut notes),
+        }
+    }
+    let mut used: Vec<usize> = matched.iter().filter_map(|(_, c)| *c).collect();
+    if let Some((_, j)) = &join {
+        used.extend(p.columns.iter().position(|c| c.name == j.column));
+    }
+    write_form(&mut out, &p.columns, &used);
+    Ok(Starter { text: out, notes })
+}
+
+/// The join proposed between `path` and the records export `lookup`, or a
+/// note saying why there is none.
+fn propose_join(
+    path: &Path,
+    opts: &SourceOptions,
+    p: &Profile,
+    lookup: &Path,
+    notes: &mut Vec<String>,
+) -> Result<Option<super::join::Join>, String> {
+    let mut opts = opts.clone();
+    if p.needs_windows_1252 {
+        opts.encoding = Some(encoding_rs::WINDOWS_1252);
+    }
+    let join = super::join::propose(path, &opts, lookup)?;
+    if join.is_none() {
+        notes.push(tr!(
+            "init-note-no-join",
+            input = path.display().to_string(),
+            lookup = lookup.display().to_string()
+        ));
+    }
+    Ok(join)
+}
+
+/// The comment that opens the file: what it is for and how to check it.
+fn write_title(out: &mut String, path: &Path) {
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -272,6 +307,10 @@ pub fn starter_mapping(
         shell_word(&path.display().to_string()),
         shell_word(&format!("{stem}.toml"))
     );
+}
+
+/// `[source]`: how the file was read, so the import reads it the same way.
+fn write_source(out: &mut String, p: &Profile) {
     let _ = writeln!(out, "\n[source]");
     match &p.info {
         SourceInfo::Sheet(s) => {
@@ -294,22 +333,20 @@ pub fn starter_mapping(
     if p.decimal == DecimalSeparator::Comma {
         let _ = writeln!(out, "decimal_separator = \",\"");
     }
-    let date_formats: Vec<&String> = {
-        let mut v: Vec<&String> = Vec::new();
-        for c in &p.columns {
-            for f in &c.date_formats {
-                if !v.contains(&f) {
-                    v.push(f);
-                }
-            }
+    let mut date_formats: Vec<&String> = Vec::new();
+    for f in p.columns.iter().flat_map(|c| &c.date_formats) {
+        if !date_formats.contains(&f) {
+            date_formats.push(f);
         }
-        v
-    };
+    }
     if !date_formats.is_empty() {
         let list: Vec<String> = date_formats.iter().map(|f| toml_str(f)).collect();
         let _ = writeln!(out, "date_formats = [{}]", list.join(", "));
     }
+}
 
+/// `[request]`: the operation given, or a placeholder to replace.
+fn write_request(out: &mut String, operation: Option<&str>) {
     let _ = writeln!(out, "\n[request]");
     match operation {
         Some(op) => {
@@ -324,80 +361,82 @@ pub fn starter_mapping(
             let _ = writeln!(out, "operation = \"{OPERATION_PLACEHOLDER}\"");
         }
     }
+}
 
-    if let Some((file, j)) = &join {
-        write_lookup(&mut out, file, j);
+/// `wolkvox_id` found through the proposed join.
+fn write_joined_id(
+    out: &mut String,
+    file: &Path,
+    j: &super::join::Join,
+    displaced: Option<&ColumnProfile>,
+) {
+    let _ = writeln!(
+        out,
+        "wolkvox_id = {{ column = {}, lookup = {} }}",
+        toml_str(&j.column),
+        toml_str(&super::join::lookup_name(file))
+    );
+    if let Some(c) = displaced {
+        let _ = writeln!(out, "# {}", tr!("init-displaced", column = c.name.as_str()));
     }
+}
 
-    let _ = writeln!(out, "\n[fields]");
-    for (field, col) in &matched {
-        if let (Some((file, j)), "wolkvox_id") = (&join, *field) {
-            let _ = writeln!(
-                out,
-                "wolkvox_id = {{ column = {}, lookup = {} }}",
-                toml_str(&j.column),
-                toml_str(&super::join::lookup_name(file))
-            );
-            if let Some(i) = displaced {
+/// One line of `[fields]`: the column that matched `field`, or a comment
+/// on what to write when none did.
+fn write_field(
+    out: &mut String,
+    field: &str,
+    column: Option<&ColumnProfile>,
+    notes: &mut Vec<String>,
+) {
+    match column {
+        Some(c) => {
+            let wanted = field_type(field);
+            // Optional fields are often blank in bank files (no payment
+            // yet): the starter does not refuse those rows.
+            let line = match (wanted, field_is_required(field)) {
+                ("text", true) => toml_str(&c.name),
+                ("text", false) => {
+                    format!("{{ column = {}, required = false }}", toml_str(&c.name))
+                }
+                (_, true) => {
+                    format!("{{ column = {}, type = \"{wanted}\" }}", toml_str(&c.name))
+                }
+                (_, false) => format!(
+                    "{{ column = {}, type = \"{wanted}\", required = false }}",
+                    toml_str(&c.name)
+                ),
+            };
+            if wanted == "date" && c.kind == ColumnType::Text {
                 let _ = writeln!(
                     out,
                     "# {}",
-                    tr!("init-displaced", column = p.columns[i].name.as_str())
+                    tr!("init-not-dates", column = toml_str(&c.name))
                 );
             }
-            continue;
+            let _ = writeln!(out, "{field} = {line}");
         }
-        match col {
-            Some(i) => {
-                let c: &ColumnProfile = &p.columns[*i];
-                let wanted = field_type(field);
-                // Optional fields are often blank in bank files (no payment
-                // yet): the starter does not refuse those rows.
-                let line = match (wanted, field_is_required(field)) {
-                    ("text", true) => toml_str(&c.name),
-                    ("text", false) => {
-                        format!("{{ column = {}, required = false }}", toml_str(&c.name))
-                    }
-                    (_, true) => {
-                        format!("{{ column = {}, type = \"{wanted}\" }}", toml_str(&c.name))
-                    }
-                    (_, false) => format!(
-                        "{{ column = {}, type = \"{wanted}\", required = false }}",
-                        toml_str(&c.name)
-                    ),
-                };
-                if wanted == "date" && c.kind == ColumnType::Text {
-                    let _ = writeln!(
-                        out,
-                        "# {}",
-                        tr!("init-not-dates", column = toml_str(&c.name))
-                    );
-                }
-                let _ = writeln!(out, "{field} = {line}");
+        None if field == "wolkvox_id" => {
+            for line in tr!("init-wolkvox-id-help").lines() {
+                let _ = writeln!(out, "# {line}");
             }
-            None if *field == "wolkvox_id" => {
-                for line in tr!("init-wolkvox-id-help").lines() {
-                    let _ = writeln!(out, "# {line}");
-                }
-                notes.push(tr!("init-note-no-record-id"));
-            }
-            None if field_is_required(field) => {
-                let _ = writeln!(out, "# {}", tr!("init-required", field = *field));
-                let _ = writeln!(out, "# {}", tr!("init-field-example", field = *field));
-            }
-            None => {
-                let _ = writeln!(out, "# {}", tr!("init-field-unmatched", field = *field));
-            }
+            notes.push(tr!("init-note-no-record-id"));
+        }
+        None if field_is_required(field) => {
+            let _ = writeln!(out, "# {}", tr!("init-required", field = field));
+            let _ = writeln!(out, "# {}", tr!("init-field-example", field = field));
+        }
+        None => {
+            let _ = writeln!(out, "# {}", tr!("init-field-unmatched", field = field));
         }
     }
+}
 
+/// `[form]`: every column no field took, listed so a person can exclude
+/// some.
+fn write_form(out: &mut String, columns: &[ColumnProfile], used: &[usize]) {
     let _ = writeln!(out, "\n[form]");
-    let mut used: Vec<usize> = matched.iter().filter_map(|(_, c)| *c).collect();
-    if let Some((_, j)) = &join {
-        used.extend(p.columns.iter().position(|c| c.name == j.column));
-    }
-    let unmatched: Vec<&str> = p
-        .columns
+    let unmatched: Vec<&str> = columns
         .iter()
         .enumerate()
         .filter(|(i, c)| !used.contains(i) && !c.name.trim().is_empty())
@@ -414,7 +453,6 @@ pub fn starter_mapping(
     }
     let _ = writeln!(out, "extra_columns = \"all\"");
     let _ = writeln!(out, "exclude = []");
-    Ok(Starter { text: out, notes })
 }
 
 /// The `[lookups.NAME]` table of a proposed join.
