@@ -122,11 +122,55 @@ pub fn propose(
     input_opts: &SourceOptions,
     lookup: &Path,
 ) -> Result<Option<Join>, String> {
-    // The input's values, once per normalisation.
-    let (mut src, _) = open(input, input_opts)?;
-    let in_names = src.header().names.clone();
+    let (in_names, mut values) = sample_input(input, input_opts)?;
+    let lk = scan_lookup(lookup, &mut values)?;
     let width = in_names.len().min(MAX_COLUMNS);
-    let mut values: [HashMap<String, Seen>; 3] = Default::default();
+    let counts = Counts::of(&values, width, lk.width);
+    if let Some((i, j, n)) = counts.best(&in_names) {
+        return Ok(Some(Join {
+            column: in_names[i].clone(),
+            key: lk.names[j].clone(),
+            value: lk.value,
+            normalize: NORMALIZE[n],
+            sampled: counts.distinct[i][n],
+            found: counts.found(i, j, n),
+            sheet: lk.sheet,
+            windows_1252: lk.windows_1252,
+        }));
+    }
+
+    // No values in common: columns named like a document number on both
+    // sides, compared as digits (how such numbers differ between systems).
+    let by_name = in_names.iter().find(|n| document_like(n)).and_then(|c| {
+        let k = lk
+            .names
+            .iter()
+            .find(|k| fold(k) == fold(c))
+            .or_else(|| lk.names.iter().find(|k| document_like(k)))?;
+        Some((c.clone(), k.clone()))
+    });
+    Ok(by_name.map(|(column, key)| Join {
+        column,
+        key,
+        value: lk.value,
+        normalize: Normalize::Digits,
+        sampled: 0,
+        found: 0,
+        sheet: lk.sheet,
+        windows_1252: lk.windows_1252,
+    }))
+}
+
+/// Sampled values, once per normalisation, each with what is known of it.
+type Values = [HashMap<String, Seen>; 3];
+
+/// The input's header and its sampled values, once per normalisation, each
+/// with the columns that hold it.
+fn sample_input(input: &Path, opts: &SourceOptions) -> Result<(Vec<String>, Values), String> {
+    let (mut src, _) = open(input, opts)?;
+    let names = src.header().names.clone();
+    let width = names.len().min(MAX_COLUMNS);
+    let mut values: Values = Default::default();
     let mut read = 0;
     while let Some(row) = src.next_row().map_err(|e| e.0)? {
         read += 1;
@@ -145,26 +189,40 @@ pub fn propose(
             }
         }
     }
+    Ok((names, values))
+}
 
-    // Every cell of the lookup file, looked for among them.
+/// What reading the lookup file told.
+struct LookupScan {
+    names: Vec<String>,
+    width: usize,
+    /// The column named like a record id, if any: the join's value.
+    value: Option<String>,
+    sheet: Option<String>,
+    windows_1252: bool,
+}
+
+/// Reads every cell of the lookup file and marks, in `values`, the lookup
+/// columns each input value was found in.
+fn scan_lookup(lookup: &Path, values: &mut Values) -> Result<LookupScan, String> {
     let (mut lk, windows_1252) = open(lookup, &SourceOptions::default())?;
-    let lk_names = lk.header().names.clone();
+    let names = lk.header().names.clone();
     let sheet = match lk.info() {
         SourceInfo::Sheet(s) => Some(s.sheet.clone()),
         SourceInfo::Csv(_) => None,
     };
-    let value = lk_names
+    let value = names
         .iter()
         .find(|n| RECORD_ID_NAMES.contains(&fold(n).as_str()))
         .cloned();
-    let lk_width = lk_names.len().min(MAX_COLUMNS);
+    let width = names.len().min(MAX_COLUMNS);
     let mut read = 0;
     while let Some(row) = lk.next_row().map_err(|e| e.0)? {
         read += 1;
         if read > LOOKUP_ROWS {
             break;
         }
-        for (j, name) in lk_names.iter().enumerate().take(lk_width) {
+        for (j, name) in names.iter().enumerate().take(width) {
             if value.as_ref() == Some(name) {
                 continue;
             }
@@ -178,82 +236,76 @@ pub fn propose(
             }
         }
     }
+    Ok(LookupScan {
+        names,
+        width,
+        value,
+        sheet,
+        windows_1252,
+    })
+}
 
-    // (input column, lookup column, normalisation) → values found; and the
-    // distinct values of each input column.
-    let mut found: HashMap<(usize, usize, usize), usize> = HashMap::new();
-    let mut distinct = vec![[0usize; 3]; width];
-    for (n, map) in values.iter().enumerate() {
-        for seen in map.values() {
-            for (i, d) in distinct.iter_mut().enumerate() {
-                if seen.input & (1u128 << i) == 0 {
-                    continue;
-                }
-                d[n] += 1;
-                for j in 0..lk_width {
-                    if seen.lookup & (1u128 << j) != 0 {
-                        *found.entry((i, j, n)).or_default() += 1;
+/// (input column, lookup column, normalisation) → values found; and the
+/// distinct values of each input column per normalisation.
+struct Counts {
+    found: HashMap<(usize, usize, usize), usize>,
+    distinct: Vec<[usize; 3]>,
+}
+
+impl Counts {
+    fn of(values: &Values, width: usize, lk_width: usize) -> Counts {
+        let mut found: HashMap<(usize, usize, usize), usize> = HashMap::new();
+        let mut distinct = vec![[0usize; 3]; width];
+        for (n, map) in values.iter().enumerate() {
+            for seen in map.values() {
+                for (i, d) in distinct.iter_mut().enumerate() {
+                    if seen.input & (1u128 << i) == 0 {
+                        continue;
+                    }
+                    d[n] += 1;
+                    for j in 0..lk_width {
+                        if seen.lookup & (1u128 << j) != 0 {
+                            *found.entry((i, j, n)).or_default() += 1;
+                        }
                     }
                 }
             }
         }
-    }
-    // The best pair: the largest share of the input's values found, then
-    // the most values; for that pair, the mildest normalisation that finds
-    // (almost) as many as the strongest.
-    let share =
-        |(i, _, n): (usize, usize, usize), f: usize| f as f64 / distinct[i][n].max(1) as f64;
-    let best = found
-        .iter()
-        .filter(|(&(i, _, n), &f)| f >= 3.min(distinct[i][n]) && share((i, 0, n), f) >= 0.5)
-        .max_by(|(&a, &fa), (&b, &fb)| {
-            share(a, fa)
-                .total_cmp(&share(b, fb))
-                .then(fa.cmp(&fb))
-                // Ties go to the column named like a document.
-                .then(document_like(&in_names[a.0]).cmp(&document_like(&in_names[b.0])))
-                .then(b.cmp(&a))
-        })
-        .map(|(&(i, j, _), _)| (i, j));
-    if let Some((i, j)) = best {
-        let most = (0..3)
-            .map(|n| found.get(&(i, j, n)).copied().unwrap_or(0))
-            .max()
-            .unwrap_or(0);
-        let n = (0..3)
-            .find(|&n| found.get(&(i, j, n)).copied().unwrap_or(0) * 100 >= most * 95)
-            .unwrap_or(2);
-        return Ok(Some(Join {
-            column: in_names[i].clone(),
-            key: lk_names[j].clone(),
-            value,
-            normalize: NORMALIZE[n],
-            sampled: distinct[i][n],
-            found: found.get(&(i, j, n)).copied().unwrap_or(0),
-            sheet,
-            windows_1252,
-        }));
+        Counts { found, distinct }
     }
 
-    // No values in common: columns named like a document number on both
-    // sides, compared as digits (how such numbers differ between systems).
-    let by_name = in_names.iter().find(|n| document_like(n)).and_then(|c| {
-        let k = lk_names
+    fn found(&self, i: usize, j: usize, n: usize) -> usize {
+        self.found.get(&(i, j, n)).copied().unwrap_or(0)
+    }
+
+    /// The best pair: the largest share of the input's values found, then
+    /// the most values; for that pair, the mildest normalisation that finds
+    /// (almost) as many as the strongest.
+    fn best(&self, in_names: &[String]) -> Option<(usize, usize, usize)> {
+        let share = |(i, _, n): (usize, usize, usize), f: usize| {
+            f as f64 / self.distinct[i][n].max(1) as f64
+        };
+        let (i, j) = self
+            .found
             .iter()
-            .find(|k| fold(k) == fold(c))
-            .or_else(|| lk_names.iter().find(|k| document_like(k)))?;
-        Some((c.clone(), k.clone()))
-    });
-    Ok(by_name.map(|(column, key)| Join {
-        column,
-        key,
-        value,
-        normalize: Normalize::Digits,
-        sampled: 0,
-        found: 0,
-        sheet,
-        windows_1252,
-    }))
+            .filter(|(&(i, _, n), &f)| {
+                f >= 3.min(self.distinct[i][n]) && share((i, 0, n), f) >= 0.5
+            })
+            .max_by(|(&a, &fa), (&b, &fb)| {
+                share(a, fa)
+                    .total_cmp(&share(b, fb))
+                    .then(fa.cmp(&fb))
+                    // Ties go to the column named like a document.
+                    .then(document_like(&in_names[a.0]).cmp(&document_like(&in_names[b.0])))
+                    .then(b.cmp(&a))
+            })
+            .map(|(&(i, j, _), _)| (i, j))?;
+        let most = (0..3).map(|n| self.found(i, j, n)).max().unwrap_or(0);
+        let n = (0..3)
+            .find(|&n| self.found(i, j, n) * 100 >= most * 95)
+            .unwrap_or(2);
+        Some((i, j, n))
+    }
 }
 
 fn document_like(name: &str) -> bool {
