@@ -1,7 +1,7 @@
 //! `wolkvox-import inspect`: how a file reads, before any mapping exists.
 
 use crate::mapping::Mapping;
-use crate::source::{Source, SourceInfo, SourceOptions};
+use crate::source::{Row, Source, SourceInfo, SourceOptions};
 use crate::tr;
 use crate::value::{self, CellRef, DateFormat, DecimalSeparator};
 use std::path::Path;
@@ -66,89 +66,119 @@ const CANDIDATE_DATE_FORMATS: &[&str] = &[
     "%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%Y/%m/%d", "%d.%m.%Y", "%m/%d/%Y",
 ];
 
+/// Reads `path` (the first rows for types, all of it for the count) and
+/// describes its columns.
 pub fn profile(path: &Path, opts: &SourceOptions) -> Result<Profile, String> {
     let mut opts = opts.clone();
-    let mut needs_windows_1252 = false;
     // Where an import would stop, inspect reads the file as it is and says why.
     let encoding_warning = crate::source::forced_encoding_conflict(path, &opts);
     if encoding_warning.is_some() {
         opts.encoding = None;
     }
-    let mut source = match Source::open(path, &opts) {
-        Ok(s) => s,
+    let (mut source, mut needs_windows_1252) = match Source::open(path, &opts) {
+        Ok(s) => (s, false),
         Err(e) if opts.encoding.is_none() && e.is_not_utf8() => {
             opts.encoding = Some(encoding_rs::WINDOWS_1252);
-            needs_windows_1252 = true;
-            Source::open(path, &opts).map_err(|e| e.0)?
+            (Source::open(path, &opts).map_err(|e| e.0)?, true)
         }
         Err(e) => return Err(e.0),
     };
     let header = source.header().clone();
-    let width = header.names.len();
-    let mut samples: Vec<Vec<String>> = vec![Vec::new(); width];
-    let mut kinds: Vec<Option<Kinds>> = vec![None; width];
-    let mut texts: Vec<Vec<String>> = vec![Vec::new(); width];
+    let mut stats = ColumnStats::new(header.names.len());
     let mut rows = 0u64;
-    let mut comma_votes = 0i64;
     while let Some(row) = source.next_row().map_err(|e| e.0)? {
         rows += 1;
         if rows as usize > TYPE_SAMPLE_ROWS {
             continue;
         }
-        if row.not_utf8 {
-            needs_windows_1252 = true;
-        }
-        for i in 0..width {
-            let cell = row.get(i);
-            if cell.is_blank() {
-                continue;
-            }
-            let shown = shown(cell);
-            if samples[i].len() < SAMPLES && !samples[i].contains(&shown) {
-                samples[i].push(shown);
-            }
-            if let CellRef::Text(t) = cell {
-                comma_votes += decimal_vote(t);
-                if texts[i].len() < 200 {
-                    texts[i].push(t.trim().to_string());
-                }
-            }
-            let k = kinds[i].get_or_insert_with(Kinds::all);
-            k.observe(cell);
-        }
+        needs_windows_1252 |= row.not_utf8;
+        stats.observe(row);
     }
-    let decimal = if comma_votes > 0 {
-        DecimalSeparator::Comma
-    } else {
-        DecimalSeparator::Dot
-    };
-    let columns = header
-        .names
-        .iter()
-        .enumerate()
-        .map(|(i, name)| {
-            let (kind, date_formats) = match &kinds[i] {
-                None => (ColumnType::Empty, Vec::new()),
-                Some(k) => k.decide(&texts[i], decimal),
-            };
-            ColumnProfile {
-                name: name.clone(),
-                samples: samples[i].clone(),
-                kind,
-                date_formats,
-            }
-        })
-        .collect();
+    let decimal = stats.decimal();
     Ok(Profile {
         info: source.info().clone(),
         header_row: header.row,
         header_below_title: source.header_below_title(),
         encoding_warning,
-        columns,
+        columns: stats.columns(&header.names, decimal),
         rows,
         decimal,
         needs_windows_1252,
     })
+}
+
+/// What the sampled rows showed of each column.
+struct ColumnStats {
+    samples: Vec<Vec<String>>,
+    kinds: Vec<Option<Kinds>>,
+    texts: Vec<Vec<String>>,
+    /// Positive when number texts use a decimal comma.
+    comma_votes: i64,
+}
+
+impl ColumnStats {
+    fn new(width: usize) -> ColumnStats {
+        ColumnStats {
+            samples: vec![Vec::new(); width],
+            kinds: vec![None; width],
+            texts: vec![Vec::new(); width],
+            comma_votes: 0,
+        }
+    }
+
+    fn observe(&mut self, row: &Row) {
+        for i in 0..self.samples.len() {
+            let cell = row.get(i);
+            if cell.is_blank() {
+                continue;
+            }
+            let shown = shown(cell);
+            if self.samples[i].len() < SAMPLES && !self.samples[i].contains(&shown) {
+                self.samples[i].push(shown);
+            }
+            if let CellRef::Text(t) = cell {
+                self.comma_votes += decimal_vote(t);
+                if self.texts[i].len() < 200 {
+                    self.texts[i].push(t.trim().to_string());
+                }
+            }
+            self.kinds[i].get_or_insert_with(Kinds::all).observe(cell);
+        }
+    }
+
+    fn decimal(&self) -> DecimalSeparator {
+        if self.comma_votes > 0 {
+            DecimalSeparator::Comma
+        } else {
+            DecimalSeparator::Dot
+        }
+    }
+
+    fn columns(self, names: &[String], decimal: DecimalSeparator) -> Vec<ColumnProfile> {
+        let ColumnStats {
+            samples,
+            kinds,
+            texts,
+            ..
+        } = self;
+        names
+            .iter()
+            .zip(samples)
+            .zip(kinds.iter().zip(&texts))
+            .map(|((name, samples), (kinds, texts))| {
+                let (kind, date_formats) = match kinds {
+                    None => (ColumnType::Empty, Vec::new()),
+                    Some(k) => k.decide(texts, decimal),
+                };
+                ColumnProfile {
+                    name: name.clone(),
+                    samples,
+                    kind,
+                    date_formats,
+                }
+            })
+            .collect()
+    }
 }
 
 fn shown(cell: CellRef<'_>) -> String {
@@ -313,84 +343,88 @@ pub fn inspect(
         opts.header_row = header_row;
     }
     let p = profile(path, &opts)?;
-    let mut out = String::new();
-    let mut line = |text: String| {
-        out.push_str(&text);
-        out.push('\n');
+    let mut lines = vec![tr!("inspect-file", path = path.display().to_string())];
+    format_lines(&p, &mut lines);
+    let separator = match p.decimal {
+        DecimalSeparator::Dot => ".",
+        DecimalSeparator::Comma => ",",
     };
-    line(tr!("inspect-file", path = path.display().to_string()));
+    lines.push(if p.header_below_title {
+        tr!("inspect-header-row-below-title", row = p.header_row)
+    } else {
+        tr!("inspect-header-row", row = p.header_row)
+    });
+    lines.push(tr!("inspect-data-rows", count = p.rows));
+    lines.push(tr!("inspect-decimal", separator = separator));
+    lines.push(tr!("inspect-columns"));
+    for (i, c) in p.columns.iter().enumerate() {
+        lines.push(format!("  {}", column_line(i, c)));
+    }
+    let mut out = lines.join("\n");
+    out.push('\n');
+    Ok(out)
+}
+
+/// The lines on the file's format: delimiter and encoding, or sheets.
+fn format_lines(p: &Profile, lines: &mut Vec<String>) {
     match &p.info {
         SourceInfo::Csv(c) => {
             let delimiter = match c.delimiter {
                 b'\t' => tr!("inspect-tab"),
                 d => format!("\"{}\"", d as char),
             };
-            line(if c.delimiter_detected {
+            lines.push(if c.delimiter_detected {
                 tr!("inspect-format-csv-detected", delimiter = delimiter)
             } else {
                 tr!("inspect-format-csv-given", delimiter = delimiter)
             });
             let encoding = c.encoding.to_string();
-            line(match c.bom {
+            lines.push(match c.bom {
                 _ if p.needs_windows_1252 => tr!("inspect-encoding-not-utf8"),
                 Some(b) => tr!("inspect-encoding-bom", encoding = encoding, bom = b),
                 None => tr!("inspect-encoding", encoding = encoding),
             });
             if let Some(w) = &p.encoding_warning {
-                line(tr!("inspect-warning", message = w.as_str()));
+                lines.push(tr!("inspect-warning", message = w.as_str()));
             }
         }
         SourceInfo::Sheet(s) => {
-            line(tr!(
+            lines.push(tr!(
                 "inspect-format-workbook",
                 sheets = crate::source::quoted_list(&s.sheets)
             ));
-            line(tr!("inspect-sheet", sheet = s.sheet.as_str()));
+            lines.push(tr!("inspect-sheet", sheet = s.sheet.as_str()));
         }
     }
-    let separator = match p.decimal {
-        DecimalSeparator::Dot => ".",
-        DecimalSeparator::Comma => ",",
+}
+
+/// One column: its number, name, type and a few sample values.
+fn column_line(i: usize, c: &ColumnProfile) -> String {
+    // The types are the words the mapping's `type` takes, in every
+    // language; only "empty" is not one of them.
+    let kind = match (c.kind, c.date_formats.first()) {
+        (ColumnType::Date, Some(f)) => tr!("inspect-kind-date-format", format = f.as_str()),
+        (ColumnType::Empty, _) => tr!("inspect-kind-empty"),
+        (k, _) => k.as_str().to_string(),
     };
-    line(if p.header_below_title {
-        tr!("inspect-header-row-below-title", row = p.header_row)
+    let samples = c
+        .samples
+        .iter()
+        .map(|s| format!("\"{s}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let samples = if samples.is_empty() {
+        "-".to_string()
     } else {
-        tr!("inspect-header-row", row = p.header_row)
-    });
-    line(tr!("inspect-data-rows", count = p.rows));
-    line(tr!("inspect-decimal", separator = separator));
-    line(tr!("inspect-columns"));
-    for (i, c) in p.columns.iter().enumerate() {
-        // The types are the words the mapping's `type` takes, in every
-        // language; only "empty" is not one of them.
-        let kind = match (c.kind, c.date_formats.first()) {
-            (ColumnType::Date, Some(f)) => tr!("inspect-kind-date-format", format = f.as_str()),
-            (ColumnType::Empty, _) => tr!("inspect-kind-empty"),
-            (k, _) => k.as_str().to_string(),
-        };
-        let samples = c
-            .samples
-            .iter()
-            .map(|s| format!("\"{s}\""))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let samples = if samples.is_empty() {
-            "-".to_string()
-        } else {
-            samples
-        };
-        line(format!(
-            "  {}",
-            tr!(
-                "inspect-column",
-                number = format!("{:>3}", i + 1),
-                name = c.name.as_str(),
-                kind = kind,
-                samples = samples
-            )
-        ));
-    }
-    Ok(out)
+        samples
+    };
+    tr!(
+        "inspect-column",
+        number = format!("{:>3}", i + 1),
+        name = c.name.as_str(),
+        kind = kind,
+        samples = samples
+    )
 }
 
 #[cfg(test)]
