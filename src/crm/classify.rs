@@ -164,31 +164,9 @@ pub fn classify_answer(x: &Exchange) -> Classified {
 
 fn judge(x: &Exchange) -> Classified {
     let resp = match x {
-        Err(TransportFailure::BeforeSend(m)) => {
+        Err(failure) => {
             return Classified {
-                verdict: Verdict::Transient {
-                    message: m.clone(),
-                    retry_after: None,
-                },
-                http_status: None,
-                api_code: None,
-            }
-        }
-        // Nothing reached the server, and no retry can make this machine
-        // trust the certificate.
-        Err(TransportFailure::Certificate(m)) => {
-            return Classified {
-                verdict: Verdict::StopRun {
-                    message: m.clone(),
-                    quota: false,
-                },
-                http_status: None,
-                api_code: None,
-            }
-        }
-        Err(TransportFailure::InDoubt(m)) => {
-            return Classified {
-                verdict: Verdict::InDoubt { message: m.clone() },
+                verdict: transport_verdict(failure),
                 http_status: None,
                 api_code: None,
             }
@@ -198,56 +176,73 @@ fn judge(x: &Exchange) -> Classified {
     let http = resp.status;
     let envelope = Envelope::parse(&resp.body);
     let api_code = envelope.as_ref().and_then(|e| e.code.clone());
-    if (300..400).contains(&http) {
-        return Classified {
-            verdict: Verdict::Redirected {
-                location: resp
-                    .location
-                    .clone()
-                    .unwrap_or_else(|| tr!("redirect-nowhere", status = http)),
-            },
-            http_status: Some(http),
-            api_code,
-        };
-    }
-    let verdict = match &envelope {
-        None => by_status_only(http, resp.retry_after, &resp.body),
-        Some(env) => {
-            // Overload at the HTTP level wins over whatever the body claims.
-            let code = if http == 429 || http >= 500 {
-                http
-            } else {
-                env.code_number().unwrap_or(http)
-            };
-            let message = env.message();
-            match code {
-                200..=299 if (200..300).contains(&http) => Verdict::Done {
-                    wolkvox_id: String::new(),
-                },
-                401 => Verdict::StopRun {
-                    message: or_default(message, &tr!("api-asks-token")),
-                    quota: false,
-                },
-                403 => forbidden(message, resp.retry_after),
-                408 | 429 | 500..=599 => Verdict::Transient {
-                    message: or_default(message, &tr!("server-answered", code = code)),
-                    retry_after: resp.retry_after,
-                },
-                // A 2xx code under a failing HTTP status, or any code we do
-                // not know: the row did not go in as asked.
-                _ => Verdict::Refused {
-                    message: or_default(
-                        message,
-                        &tr!("api-answered-code", code = code, status = http),
-                    ),
-                },
-            }
+    let verdict = if (300..400).contains(&http) {
+        Verdict::Redirected {
+            location: resp
+                .location
+                .clone()
+                .unwrap_or_else(|| tr!("redirect-nowhere", status = http)),
+        }
+    } else {
+        match &envelope {
+            None => by_status_only(http, resp.retry_after, &resp.body),
+            Some(env) => by_envelope(http, env, resp.retry_after),
         }
     };
     Classified {
         verdict,
         http_status: Some(http),
         api_code,
+    }
+}
+
+/// No answer: what the failure to get one means.
+fn transport_verdict(failure: &TransportFailure) -> Verdict {
+    match failure {
+        TransportFailure::BeforeSend(m) => Verdict::Transient {
+            message: m.clone(),
+            retry_after: None,
+        },
+        // Nothing reached the server, and no retry can make this machine
+        // trust the certificate.
+        TransportFailure::Certificate(m) => Verdict::StopRun {
+            message: m.clone(),
+            quota: false,
+        },
+        TransportFailure::InDoubt(m) => Verdict::InDoubt { message: m.clone() },
+    }
+}
+
+/// An answer whose body is the API's envelope (`code`, `msg`, `data`).
+fn by_envelope(http: u16, env: &Envelope, retry_after: Option<Duration>) -> Verdict {
+    // Overload at the HTTP level wins over whatever the body claims.
+    let code = if http == 429 || http >= 500 {
+        http
+    } else {
+        env.code_number().unwrap_or(http)
+    };
+    let message = env.message();
+    match code {
+        200..=299 if (200..300).contains(&http) => Verdict::Done {
+            wolkvox_id: String::new(),
+        },
+        401 => Verdict::StopRun {
+            message: or_default(message, &tr!("api-asks-token")),
+            quota: false,
+        },
+        403 => forbidden(message, retry_after),
+        408 | 429 | 500..=599 => Verdict::Transient {
+            message: or_default(message, &tr!("server-answered", code = code)),
+            retry_after,
+        },
+        // A 2xx code under a failing HTTP status, or any code we do
+        // not know: the row did not go in as asked.
+        _ => Verdict::Refused {
+            message: or_default(
+                message,
+                &tr!("api-answered-code", code = code, status = http),
+            ),
+        },
     }
 }
 
