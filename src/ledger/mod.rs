@@ -1066,82 +1066,100 @@ fn record_notes_tx(
     let tx = conn.transaction()?;
     let now = now_ms();
     {
-        let mut outcome = tx.prepare_cached(
-            "UPDATE sends SET status = ?3, attempts = ?4, http_status = ?5, api_code = ?6,
-               error = ?7, crm_id = ?8, outcome_at = ?9
-             WHERE run = ?1 AND row = ?2",
-        )?;
-        let mut written = tx.prepare_cached(
-            "INSERT INTO obligations (scope, wolkvox_id, obligation_id, crm_id, body_fp, created_at,
-                                      updated_at, last_seen_at, last_seen_run)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6, ?7)
-             ON CONFLICT (scope, wolkvox_id, obligation_id) DO UPDATE SET
-               crm_id = CASE WHEN excluded.crm_id <> '' THEN excluded.crm_id ELSE obligations.crm_id END,
-               body_fp = excluded.body_fp,
-               updated_at = excluded.updated_at,
-               last_seen_at = excluded.last_seen_at,
-               last_seen_run = excluded.last_seen_run",
-        )?;
-        let mut found = tx.prepare_cached(
-            "INSERT INTO obligations (scope, wolkvox_id, obligation_id, crm_id, body_fp, created_at,
-                                      updated_at, last_seen_at, last_seen_run)
-             VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?5, ?5, ?6)
-             ON CONFLICT (scope, wolkvox_id, obligation_id) DO UPDATE SET
-               crm_id = CASE WHEN excluded.crm_id <> '' THEN excluded.crm_id ELSE obligations.crm_id END,
-               last_seen_at = excluded.last_seen_at,
-               last_seen_run = excluded.last_seen_run",
-        )?;
-        let mut settle = tx.prepare_cached(
-            "UPDATE sends SET resolved_by = ?1
-             WHERE scope = ?2 AND wolkvox_id = ?3 AND obligation_id = ?4 AND run <> ?1
-               AND resolved_by IS NULL AND (status IS NULL OR status = 'uncertain')",
-        )?;
+        let mut st = NoteStatements::prepare(&tx)?;
         for n in notes {
-            {
-                {
-                    let o = &n.outcome;
-                    if n.logged {
-                        let status = (o.status != Status::Uncertain).then_some(o.status.as_str());
-                        outcome.execute(params![
-                            run,
-                            o.row as i64,
-                            status.unwrap_or("uncertain"),
-                            o.attempts,
-                            o.http_status,
-                            o.api_code,
-                            o.error,
-                            o.obligation_wolkvox_id,
-                            now
-                        ])?;
-                    }
-                    if matches!(o.status, Status::Created | Status::Updated) {
-                        written.execute(params![
-                            scope,
-                            o.wolkvox_id,
-                            o.obligation_id,
-                            o.obligation_wolkvox_id,
-                            n.body_fp as i64,
-                            now,
-                            run
-                        ])?;
-                    } else if let Some(id) = &n.found {
-                        found.execute(params![
-                            scope,
-                            o.wolkvox_id,
-                            o.obligation_id,
-                            id,
-                            now,
-                            run
-                        ])?;
-                    }
-                    if n.settles_doubt {
-                        settle.execute(params![run, scope, o.wolkvox_id, o.obligation_id])?;
-                    }
-                }
-            }
+            st.apply(n, run, scope, now)?;
         }
     }
     tx.commit()
+}
+
+/// The statements that record outcomes, prepared once per transaction.
+struct NoteStatements<'t> {
+    /// The send's outcome, on its intent.
+    outcome: rusqlite::CachedStatement<'t>,
+    /// An obligation written by this run, with its body's fingerprint.
+    written: rusqlite::CachedStatement<'t>,
+    /// An obligation a look-up found (its body as the CRM holds it is not
+    /// known).
+    found: rusqlite::CachedStatement<'t>,
+    /// Earlier runs' doubts about the obligation, settled by this answer.
+    settle: rusqlite::CachedStatement<'t>,
+}
+
+impl<'t> NoteStatements<'t> {
+    fn prepare(tx: &'t rusqlite::Transaction<'_>) -> rusqlite::Result<Self> {
+        Ok(NoteStatements {
+            outcome: tx.prepare_cached(
+                "UPDATE sends SET status = ?3, attempts = ?4, http_status = ?5, api_code = ?6,
+                   error = ?7, crm_id = ?8, outcome_at = ?9
+                 WHERE run = ?1 AND row = ?2",
+            )?,
+            written: tx.prepare_cached(
+                "INSERT INTO obligations (scope, wolkvox_id, obligation_id, crm_id, body_fp,
+                                          created_at, updated_at, last_seen_at, last_seen_run)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6, ?7)
+                 ON CONFLICT (scope, wolkvox_id, obligation_id) DO UPDATE SET
+                   crm_id = CASE WHEN excluded.crm_id <> '' THEN excluded.crm_id
+                                 ELSE obligations.crm_id END,
+                   body_fp = excluded.body_fp,
+                   updated_at = excluded.updated_at,
+                   last_seen_at = excluded.last_seen_at,
+                   last_seen_run = excluded.last_seen_run",
+            )?,
+            found: tx.prepare_cached(
+                "INSERT INTO obligations (scope, wolkvox_id, obligation_id, crm_id, body_fp,
+                                          created_at, updated_at, last_seen_at, last_seen_run)
+                 VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?5, ?5, ?6)
+                 ON CONFLICT (scope, wolkvox_id, obligation_id) DO UPDATE SET
+                   crm_id = CASE WHEN excluded.crm_id <> '' THEN excluded.crm_id
+                                 ELSE obligations.crm_id END,
+                   last_seen_at = excluded.last_seen_at,
+                   last_seen_run = excluded.last_seen_run",
+            )?,
+            settle: tx.prepare_cached(
+                "UPDATE sends SET resolved_by = ?1
+                 WHERE scope = ?2 AND wolkvox_id = ?3 AND obligation_id = ?4 AND run <> ?1
+                   AND resolved_by IS NULL AND (status IS NULL OR status = 'uncertain')",
+            )?,
+        })
+    }
+
+    fn apply(&mut self, n: &Note, run: i64, scope: i64, now: i64) -> rusqlite::Result<()> {
+        let o = &n.outcome;
+        if n.logged {
+            self.outcome.execute(params![
+                run,
+                o.row as i64,
+                o.status.as_str(),
+                o.attempts,
+                o.http_status,
+                o.api_code,
+                o.error,
+                o.obligation_wolkvox_id,
+                now
+            ])?;
+        }
+        if matches!(o.status, Status::Created | Status::Updated) {
+            self.written.execute(params![
+                scope,
+                o.wolkvox_id,
+                o.obligation_id,
+                o.obligation_wolkvox_id,
+                n.body_fp as i64,
+                now,
+                run
+            ])?;
+        } else if let Some(id) = &n.found {
+            self.found
+                .execute(params![scope, o.wolkvox_id, o.obligation_id, id, now, run])?;
+        }
+        if n.settles_doubt {
+            self.settle
+                .execute(params![run, scope, o.wolkvox_id, o.obligation_id])?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
