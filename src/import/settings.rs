@@ -9,7 +9,7 @@ use crate::crm::{parse_server, Connection, Token};
 use crate::mapping::Mapping;
 use crate::outputs::{check_outputs, Output, OutputKind};
 use crate::tr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// What to send and how, for the network part of a run.
 #[derive(Debug, Clone)]
@@ -269,32 +269,7 @@ impl ImportBuilder {
             .unwrap_or_else(|| default_output(&self.input));
         // Every output is checked here, before the first request: a missing
         // folder or a file that is not ours costs no quota.
-        let outputs: Vec<Output> = [
-            ("--output", Some(&output), OutputKind::Results),
-            ("--payloads", self.payloads.as_ref(), OutputKind::Payloads),
-            ("--rejects", self.rejects.as_ref(), OutputKind::Rejects),
-            ("--vanished", self.vanished.as_ref(), OutputKind::Vanished),
-            ("--report", self.report.as_ref(), OutputKind::Report),
-        ]
-        .into_iter()
-        .filter_map(|(option, path, kind)| {
-            path.map(|p| Output {
-                option,
-                path: p.clone(),
-                kind,
-            })
-        })
-        .collect();
-        check_outputs(
-            &outputs,
-            &[
-                (tr!("noun-input-file").as_str(), self.input.as_path()),
-                (tr!("noun-mapping-file").as_str(), self.mapping.as_path()),
-                (tr!("noun-ledger").as_str(), ledger.as_path()),
-            ],
-            self.force,
-        )
-        .map_err(bad)?;
+        self.check_outputs(&output, &ledger).map_err(bad)?;
         // A dry run plans for the server it is given, when it is given one.
         let plan_server = match (&connection, self.server.as_deref()) {
             (None, Some(s)) => Some(super::send::server_key(&parse_server(s).map_err(bad)?)),
@@ -325,6 +300,36 @@ impl ImportBuilder {
             observer: self.observer,
             mapping_fingerprint,
         })
+    }
+
+    /// Checks that every output of the run can be written, and that none
+    /// of them is the input, the mapping or the ledger.
+    fn check_outputs(&self, output: &Path, ledger: &Path) -> Result<(), String> {
+        let outputs: Vec<Output> = [
+            ("--output", Some(output), OutputKind::Results),
+            ("--payloads", self.payloads.as_deref(), OutputKind::Payloads),
+            ("--rejects", self.rejects.as_deref(), OutputKind::Rejects),
+            ("--vanished", self.vanished.as_deref(), OutputKind::Vanished),
+            ("--report", self.report.as_deref(), OutputKind::Report),
+        ]
+        .into_iter()
+        .filter_map(|(option, path, kind)| {
+            path.map(|p| Output {
+                option,
+                path: p.to_path_buf(),
+                kind,
+            })
+        })
+        .collect();
+        check_outputs(
+            &outputs,
+            &[
+                (tr!("noun-input-file").as_str(), self.input.as_path()),
+                (tr!("noun-mapping-file").as_str(), self.mapping.as_path()),
+                (tr!("noun-ledger").as_str(), ledger),
+            ],
+            self.force,
+        )
     }
 
     /// The operation: given, else the mapping's; a real run refuses the
