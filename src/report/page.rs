@@ -5,10 +5,12 @@
 
 use super::charts;
 use super::format;
+use super::portfolio::Portfolio;
 use super::problems::{Group, Kind, Shown};
 use super::{Report, RunFacts};
 use crate::i18n::{language, Lang};
 use crate::import::send::Mode;
+use crate::import::triage::PlanCounts;
 use crate::import::Summary;
 use crate::results::Status;
 use crate::tr;
@@ -312,55 +314,12 @@ fn outcome(mut page: Page, s: &Summary, lang: Lang) -> Page {
             Some((mode, p)) => {
                 page.notes
                     .push(tr!("report-plan-intro", mode = mode_name(*mode)));
-                page.figures = vec![
-                    Fact::new(tr!("report-plan-new"), format::int(lang, p.new)),
-                    Fact::new(tr!("report-plan-changed"), format::int(lang, p.changed)),
-                    Fact::new(tr!("report-plan-unchanged"), format::int(lang, p.unchanged)),
-                    Fact::new(tr!("report-plan-requests"), format::int(lang, p.requests)),
-                ];
-                if p.in_doubt > 0 {
-                    page.figures.push(Fact::new(
-                        tr!("report-plan-in-doubt"),
-                        format::int(lang, p.in_doubt),
-                    ));
-                }
+                page.figures = plan_figures(p, lang);
             }
             None => page.notes.push(tr!("report-plan-none")),
         }
     } else {
-        let written =
-            (s.get(Status::Created) + s.get(Status::Updated)).saturating_sub(s.carried_over);
-        page.figures = vec![
-            Fact::new(tr!("report-fig-requests"), format::int(lang, s.requests)),
-            Fact::new(
-                tr!("report-fig-per-obligation"),
-                if written > 0 {
-                    format::decimal(lang, s.requests as f64 / written as f64, 2)
-                } else {
-                    "—".into()
-                },
-            ),
-            Fact::new(tr!("report-fig-retries"), format::int(lang, s.retries)),
-            Fact::new(tr!("report-fig-lookups"), format::int(lang, s.lookups)),
-        ];
-        if let Some(q) = s.quota {
-            let used = q.used_today.saturating_add(s.requests);
-            page.figures.push(Fact {
-                label: tr!("report-fig-quota"),
-                value: tr!(
-                    "report-fig-quota-value",
-                    used = format::int(lang, used),
-                    limit = format::int(lang, q.limit),
-                    left = format::int(lang, q.limit.saturating_sub(used))
-                ),
-                note: Some(tr!("report-fig-quota-note")),
-            });
-        } else {
-            page.figures.push(Fact::new(
-                tr!("report-fig-quota"),
-                tr!("report-fig-quota-unknown"),
-            ));
-        }
+        page.figures = send_figures(s, lang);
         if s.carried_over > 0 {
             page.notes.push(tr!(
                 "report-note-carried",
@@ -377,6 +336,58 @@ fn outcome(mut page: Page, s: &Summary, lang: Lang) -> Page {
         page.notes.push(tr!("report-note-interrupted"));
     }
     page
+}
+
+/// What a real run would send, as a dry run with a ledger counted it.
+fn plan_figures(p: &PlanCounts, lang: Lang) -> Vec<Fact> {
+    let mut figures = vec![
+        Fact::new(tr!("report-plan-new"), format::int(lang, p.new)),
+        Fact::new(tr!("report-plan-changed"), format::int(lang, p.changed)),
+        Fact::new(tr!("report-plan-unchanged"), format::int(lang, p.unchanged)),
+        Fact::new(tr!("report-plan-requests"), format::int(lang, p.requests)),
+    ];
+    if p.in_doubt > 0 {
+        figures.push(Fact::new(
+            tr!("report-plan-in-doubt"),
+            format::int(lang, p.in_doubt),
+        ));
+    }
+    figures
+}
+
+/// What a real run spent: requests, retries, look-ups and the quota.
+fn send_figures(s: &Summary, lang: Lang) -> Vec<Fact> {
+    let written = (s.get(Status::Created) + s.get(Status::Updated)).saturating_sub(s.carried_over);
+    let mut figures = vec![
+        Fact::new(tr!("report-fig-requests"), format::int(lang, s.requests)),
+        Fact::new(
+            tr!("report-fig-per-obligation"),
+            if written > 0 {
+                format::decimal(lang, s.requests as f64 / written as f64, 2)
+            } else {
+                "—".into()
+            },
+        ),
+        Fact::new(tr!("report-fig-retries"), format::int(lang, s.retries)),
+        Fact::new(tr!("report-fig-lookups"), format::int(lang, s.lookups)),
+    ];
+    figures.push(match s.quota {
+        Some(q) => {
+            let used = q.used_today.saturating_add(s.requests);
+            Fact {
+                label: tr!("report-fig-quota"),
+                value: tr!(
+                    "report-fig-quota-value",
+                    used = format::int(lang, used),
+                    limit = format::int(lang, q.limit),
+                    left = format::int(lang, q.limit.saturating_sub(used))
+                ),
+                note: Some(tr!("report-fig-quota-note")),
+            }
+        }
+        None => Fact::new(tr!("report-fig-quota"), tr!("report-fig-quota-unknown")),
+    });
+    figures
 }
 
 fn kind_words(kind: Kind) -> (String, String) {
@@ -511,108 +522,11 @@ fn portfolio(mut page: Page, report: &Report, lang: Lang) -> Page {
         obligations = format::int(lang, p.obligations),
         balance = format::amount(lang, p.balance.value())
     );
-    let unmapped = |field: &str| Some(tr!("report-chart-unmapped", field = field.to_string()));
-    let no_rows = || Some(tr!("report-chart-no-rows"));
-    let unread = |n: u64, field: &str| {
-        (n > 0).then(|| {
-            tr!(
-                "report-chart-unread",
-                count = n,
-                shown = format::int(lang, n),
-                field = field.to_string()
-            )
-        })
-    };
-    let chart = |id,
-                 title: String,
-                 fields_ok: Option<&str>,
-                 draw: &dyn Fn() -> Result<String, String>,
-                 note| {
-        let (svg, missing) = match fields_ok {
-            Some(field) => (None, unmapped(field)),
-            None if p.obligations == 0 => (None, no_rows()),
-            None => match draw() {
-                Ok(svg) => (Some(svg), None),
-                Err(e) => (None, Some(tr!("report-chart-failed", why = e))),
-            },
-        };
-        ChartView {
-            id,
-            title,
-            svg,
-            missing,
-            note,
-        }
-    };
-    let need = |ok: &[(bool, &'static str)]| ok.iter().find(|(b, _)| !b).map(|(_, n)| *n);
-    let y_obligations = tr!("report-axis-obligations");
-    let y_balance = tr!("report-axis-balance");
-    page.charts = vec![
-        chart(
-            "dpd-obligations",
-            tr!("report-chart-dpd-obligations"),
-            need(&[(f.days_delay, "days_delay")]),
-            &|| charts::dpd_obligations(p, lang, &y_obligations),
-            unread(p.no_dpd.obligations, "days_delay"),
-        ),
-        chart(
-            "dpd-balance",
-            tr!("report-chart-dpd-balance"),
-            need(&[
-                (f.days_delay, "days_delay"),
-                (f.total_balance, "total_balance"),
-            ]),
-            &|| charts::dpd_balance(p, lang, &y_balance),
-            None,
-        ),
-        chart(
-            "balance-by-type",
-            tr!("report-chart-by-type"),
-            need(&[
-                (f.portfolio_type, "portfolio_type"),
-                (f.total_balance, "total_balance"),
-            ]),
-            &|| {
-                charts::balance_by_type(
-                    p,
-                    lang,
-                    &tr!("report-chart-other-types"),
-                    &tr!("report-chart-no-type"),
-                )
-            },
-            None,
-        ),
-        chart(
-            "balance-histogram",
-            tr!("report-chart-histogram"),
-            need(&[(f.total_balance, "total_balance")]),
-            &|| charts::balance_histogram(&p.histogram, lang, &y_obligations),
-            {
-                let h = &p.histogram;
-                let outside = unread(p.no_balance, "total_balance");
-                match (h.below + h.above, outside) {
-                    (0, o) => o,
-                    (n, o) => Some(
-                        [
-                            o.unwrap_or_default(),
-                            tr!(
-                                "report-chart-histogram-outside",
-                                count = n,
-                                shown = format::int(lang, n)
-                            ),
-                        ]
-                        .join(" ")
-                        .trim()
-                        .to_string(),
-                    ),
-                }
-            },
-        ),
-    ];
+    page.charts = portfolio_charts(p, lang);
     if !f.total_balance {
         page.largest_missing = unmapped("total_balance");
     } else if p.largest.items().is_empty() {
-        page.largest_missing = no_rows();
+        page.largest_missing = Some(tr!("report-chart-no-rows"));
     }
     page.largest = p
         .largest
@@ -628,6 +542,132 @@ fn portfolio(mut page: Page, report: &Report, lang: Lang) -> Page {
         })
         .collect();
     page
+}
+
+/// The note for a chart whose field the mapping does not fill.
+fn unmapped(field: &str) -> Option<String> {
+    Some(tr!("report-chart-unmapped", field = field.to_string()))
+}
+
+/// The note for `n` obligations left out of a chart because `field` could
+/// not be read.
+fn unread(lang: Lang, n: u64, field: &str) -> Option<String> {
+    (n > 0).then(|| {
+        tr!(
+            "report-chart-unread",
+            count = n,
+            shown = format::int(lang, n),
+            field = field.to_string()
+        )
+    })
+}
+
+/// The first of `fields` the mapping does not fill, if any.
+fn first_unmapped(fields: &[(bool, &'static str)]) -> Option<&'static str> {
+    fields.iter().find(|(ok, _)| !ok).map(|(_, name)| *name)
+}
+
+/// One chart: drawn when its fields are mapped and there are obligations,
+/// else the reason it is not.
+fn chart(
+    p: &Portfolio,
+    id: &'static str,
+    title: String,
+    fields: &[(bool, &'static str)],
+    draw: &dyn Fn() -> Result<String, String>,
+    note: Option<String>,
+) -> ChartView {
+    let (svg, missing) = match first_unmapped(fields) {
+        Some(field) => (None, unmapped(field)),
+        None if p.obligations == 0 => (None, Some(tr!("report-chart-no-rows"))),
+        None => match draw() {
+            Ok(svg) => (Some(svg), None),
+            Err(e) => (None, Some(tr!("report-chart-failed", why = e))),
+        },
+    };
+    ChartView {
+        id,
+        title,
+        svg,
+        missing,
+        note,
+    }
+}
+
+fn portfolio_charts(p: &Portfolio, lang: Lang) -> Vec<ChartView> {
+    let f = p.fields;
+    let y_obligations = tr!("report-axis-obligations");
+    let y_balance = tr!("report-axis-balance");
+    vec![
+        chart(
+            p,
+            "dpd-obligations",
+            tr!("report-chart-dpd-obligations"),
+            &[(f.days_delay, "days_delay")],
+            &|| charts::dpd_obligations(p, lang, &y_obligations),
+            unread(lang, p.no_dpd.obligations, "days_delay"),
+        ),
+        chart(
+            p,
+            "dpd-balance",
+            tr!("report-chart-dpd-balance"),
+            &[
+                (f.days_delay, "days_delay"),
+                (f.total_balance, "total_balance"),
+            ],
+            &|| charts::dpd_balance(p, lang, &y_balance),
+            None,
+        ),
+        chart(
+            p,
+            "balance-by-type",
+            tr!("report-chart-by-type"),
+            &[
+                (f.portfolio_type, "portfolio_type"),
+                (f.total_balance, "total_balance"),
+            ],
+            &|| {
+                charts::balance_by_type(
+                    p,
+                    lang,
+                    &tr!("report-chart-other-types"),
+                    &tr!("report-chart-no-type"),
+                )
+            },
+            None,
+        ),
+        chart(
+            p,
+            "balance-histogram",
+            tr!("report-chart-histogram"),
+            &[(f.total_balance, "total_balance")],
+            &|| charts::balance_histogram(&p.histogram, lang, &y_obligations),
+            histogram_note(p, lang),
+        ),
+    ]
+}
+
+/// What the histogram leaves out: balances not read, and balances outside
+/// its range.
+fn histogram_note(p: &Portfolio, lang: Lang) -> Option<String> {
+    let h = &p.histogram;
+    let outside = unread(lang, p.no_balance, "total_balance");
+    match (h.below + h.above, outside) {
+        (0, o) => o,
+        (n, o) => Some(
+            [
+                o.unwrap_or_default(),
+                tr!(
+                    "report-chart-histogram-outside",
+                    count = n,
+                    shown = format::int(lang, n)
+                ),
+            ]
+            .join(" ")
+            .trim()
+            .to_string(),
+        ),
+    }
 }
 
 fn timeline(mut page: Page, report: &Report, lang: Lang) -> Page {
