@@ -425,69 +425,90 @@ pub fn timeline(t: &Timeline, lang: Lang, y_desc: &str) -> Result<String, String
             .axis_desc_style(label_font(15))
             .draw()
             .map_err(err)?;
-        let bar = |i: usize, y0: f64, y1: f64, c: RGBColor| {
-            let mut r = Rectangle::new(
-                [
-                    (SegmentValue::Exact(i), y0),
-                    (SegmentValue::Exact(i + 1), y1),
-                ],
-                c.filled(),
-            );
-            let gap = if n > 60 { 0 } else { 2 };
-            r.set_margin(0, 0, gap, gap);
-            r
-        };
-        chart
-            .draw_series(
-                slots
-                    .iter()
-                    .enumerate()
-                    .map(|(i, s)| bar(i, 0.0, per_min(s.sent), BLUE)),
-            )
-            .map_err(err)?;
-        chart
-            .draw_series(
-                slots
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, s)| s.settled > 0)
-                    .map(|(i, s)| bar(i, per_min(s.sent), per_min(s.sent + s.settled), PALE)),
-            )
-            .map_err(err)?;
-        let mark_y =
-            |s: &super::timeline::Slot, lift: f64| per_min(s.sent + s.settled) + top * lift;
-        chart
-            .draw_series(
-                slots
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, s)| s.retries > 0)
-                    .map(|(i, s)| {
-                        Circle::new(
-                            (SegmentValue::CenterOf(i), mark_y(s, 0.05)),
-                            5,
-                            AMBER.filled(),
-                        )
-                    }),
-            )
-            .map_err(err)?;
-        chart
-            .draw_series(
-                slots
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, s)| s.throttled > 0)
-                    .map(|(i, s)| {
-                        TriangleMarker::new(
-                            (SegmentValue::CenterOf(i), mark_y(s, 0.12)),
-                            6,
-                            RED.filled(),
-                        )
-                    }),
-            )
-            .map_err(err)?;
-        Ok(())
+        draw_timeline_series(&mut chart, slots, per_min, top)
     })
+}
+
+/// The coordinates of the timeline: one segment per interval.
+type TimelineChart<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<
+        plotters::coord::ranged1d::SegmentedCoord<plotters::coord::types::RangedCoordusize>,
+        plotters::coord::types::RangedCoordf64,
+    >,
+>;
+
+/// The timeline's bars (sent, then settled above them) and its marks
+/// (retries, throttling) above each interval.
+fn draw_timeline_series(
+    chart: &mut TimelineChart<'_, '_>,
+    slots: &[super::timeline::Slot],
+    per_min: impl Fn(u64) -> f64,
+    top: f64,
+) -> Drawn {
+    let n = slots.len().max(1);
+    let bar = |i: usize, y0: f64, y1: f64, c: RGBColor| {
+        let mut r = Rectangle::new(
+            [
+                (SegmentValue::Exact(i), y0),
+                (SegmentValue::Exact(i + 1), y1),
+            ],
+            c.filled(),
+        );
+        let gap = if n > 60 { 0 } else { 2 };
+        r.set_margin(0, 0, gap, gap);
+        r
+    };
+    chart
+        .draw_series(
+            slots
+                .iter()
+                .enumerate()
+                .map(|(i, s)| bar(i, 0.0, per_min(s.sent), BLUE)),
+        )
+        .map_err(err)?;
+    chart
+        .draw_series(
+            slots
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.settled > 0)
+                .map(|(i, s)| bar(i, per_min(s.sent), per_min(s.sent + s.settled), PALE)),
+        )
+        .map_err(err)?;
+    let mark_y = |s: &super::timeline::Slot, lift: f64| per_min(s.sent + s.settled) + top * lift;
+    chart
+        .draw_series(
+            slots
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.retries > 0)
+                .map(|(i, s)| {
+                    Circle::new(
+                        (SegmentValue::CenterOf(i), mark_y(s, 0.05)),
+                        5,
+                        AMBER.filled(),
+                    )
+                }),
+        )
+        .map_err(err)?;
+    chart
+        .draw_series(
+            slots
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.throttled > 0)
+                .map(|(i, s)| {
+                    TriangleMarker::new(
+                        (SegmentValue::CenterOf(i), mark_y(s, 0.12)),
+                        6,
+                        RED.filled(),
+                    )
+                }),
+        )
+        .map_err(err)?;
+    Ok(())
 }
 
 /// The timeline's colours, for the page's legend: rows sent, rows settled
