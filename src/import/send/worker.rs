@@ -140,6 +140,24 @@ impl RowTally {
     }
 }
 
+/// What follows a write's answer.
+enum Next {
+    End(WriteEnd),
+    /// Send again, for the reason `why`.
+    Resend {
+        why: String,
+        wait: Wait,
+    },
+}
+
+/// When to send again.
+enum Wait {
+    /// At once: a look-up showed the write did not happen.
+    Now,
+    /// After a backoff that honours the server's `Retry-After`, if any.
+    Backoff(Option<Duration>),
+}
+
 /// How one write (or its retries) ended.
 enum WriteEnd {
     Done(String),
@@ -468,48 +486,70 @@ impl Worker {
             tally.answer(&c.verdict, c.http_status);
             out.http_status = c.http_status;
             out.api_code = c.api_code;
-            let (why, retry_after) = match decide(c.verdict, method) {
-                Action::Done(id) => return (WriteEnd::Done(id), wrote),
-                Action::Refuse(msg) => return (WriteEnd::Refused(msg), wrote),
-                Action::StopRun { why, row_in_doubt } => {
-                    self.stop.trigger(Stop::Halt(why.clone()));
-                    if !row_in_doubt {
-                        return (WriteEnd::Stopped, wrote);
-                    }
-                    let end = WriteEnd::Uncertain(self.uncertain_message(job, &why));
-                    return (end, wrote);
-                }
-                Action::Retry { why, retry_after } => (why, retry_after),
-                Action::LookUp(why) => {
-                    tracing::info!(
-                        row = job.row.row,
-                        "outcome unknown ({why}); looking the obligation up before any resend"
-                    );
-                    match self.lookup(job, out, tally).await {
-                        Looked::Found(id) => return (WriteEnd::Done(id), wrote),
-                        // Not there: sending it again cannot duplicate it.
-                        Looked::Absent => {
-                            last_transient = why;
-                            retries += 1;
-                            continue;
-                        }
-                        Looked::Unknown { why, .. } => {
-                            let end = WriteEnd::Uncertain(self.uncertain_message(job, &why));
-                            return (end, wrote);
-                        }
+            match self
+                .follow(job, decide(c.verdict, method), out, tally)
+                .await
+            {
+                Next::End(end) => return (end, wrote),
+                Next::Resend { why, wait } => {
+                    last_transient = why;
+                    retries += 1;
+                    if let Wait::Backoff(retry_after) = wait {
+                        let wait = self.backoff(retries, retry_after);
+                        tracing::debug!(
+                            row = job.row.row,
+                            attempt = out.attempts,
+                            wait_ms = wait.as_millis() as u64,
+                            "transient answer: {last_transient}"
+                        );
+                        self.stop.sleep(wait).await;
                     }
                 }
-            };
-            last_transient = why;
-            retries += 1;
-            let wait = self.backoff(retries, retry_after);
-            tracing::debug!(
-                row = job.row.row,
-                attempt = out.attempts,
-                wait_ms = wait.as_millis() as u64,
-                "transient answer: {last_transient}"
-            );
-            self.stop.sleep(wait).await;
+            }
+        }
+    }
+
+    /// Carries out what [`decide`] said of a write's answer.
+    async fn follow(
+        &self,
+        job: &Job,
+        action: Action,
+        out: &mut Outcome,
+        tally: &mut RowTally,
+    ) -> Next {
+        match action {
+            Action::Done(id) => Next::End(WriteEnd::Done(id)),
+            Action::Refuse(msg) => Next::End(WriteEnd::Refused(msg)),
+            Action::StopRun { why, row_in_doubt } => {
+                self.stop.trigger(Stop::Halt(why.clone()));
+                Next::End(if row_in_doubt {
+                    WriteEnd::Uncertain(self.uncertain_message(job, &why))
+                } else {
+                    WriteEnd::Stopped
+                })
+            }
+            Action::Retry { why, retry_after } => Next::Resend {
+                why,
+                wait: Wait::Backoff(retry_after),
+            },
+            Action::LookUp(why) => {
+                tracing::info!(
+                    row = job.row.row,
+                    "outcome unknown ({why}); looking the obligation up before any resend"
+                );
+                match self.lookup(job, out, tally).await {
+                    Looked::Found(id) => Next::End(WriteEnd::Done(id)),
+                    // Not there: sending it again cannot duplicate it, and
+                    // there is nothing to wait for.
+                    Looked::Absent => Next::Resend {
+                        why,
+                        wait: Wait::Now,
+                    },
+                    Looked::Unknown { why, .. } => {
+                        Next::End(WriteEnd::Uncertain(self.uncertain_message(job, &why)))
+                    }
+                }
+            }
         }
     }
 
