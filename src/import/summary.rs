@@ -140,37 +140,7 @@ impl Summary {
     pub fn render(&self) -> String {
         use crate::tr;
         let mut out = String::new();
-        let title = if self.dry_run {
-            tr!("summary-dry-run")
-        } else {
-            tr!("summary-import")
-        };
-        out.push_str(&tr!(
-            "summary-head",
-            title = title,
-            rows = self.rows(),
-            seconds = format!("{:.1}", self.elapsed.as_secs_f64()),
-            rate = format!("{:.0}", self.rows_per_second())
-        ));
-        if !self.dry_run {
-            out.push_str(", ");
-            out.push_str(&tr!("summary-requests", requests = self.requests));
-            let done = (self.get(Status::Created) + self.get(Status::Updated))
-                .saturating_sub(self.carried_over);
-            if done > 0 {
-                let ratio = format!("{:.2}", self.requests as f64 / done as f64);
-                out.push(' ');
-                out.push_str(&tr!("summary-per-obligation", ratio = ratio));
-            }
-            if self.retries > 0 || self.lookups > 0 {
-                out.push_str(", ");
-                out.push_str(&tr!(
-                    "summary-retries",
-                    retries = self.retries,
-                    lookups = self.lookups
-                ));
-            }
-        }
+        self.render_head(&mut out);
         out.push('\n');
         let mut line = |text: String| {
             out.push_str("  ");
@@ -222,6 +192,44 @@ impl Summary {
             line(tr!("summary-ledger", path = l.display().to_string()));
         }
         out
+    }
+
+    /// The first line: how many rows, how fast and, for a real run, how
+    /// many requests they took.
+    fn render_head(&self, out: &mut String) {
+        use crate::tr;
+        let title = if self.dry_run {
+            tr!("summary-dry-run")
+        } else {
+            tr!("summary-import")
+        };
+        out.push_str(&tr!(
+            "summary-head",
+            title = title,
+            rows = self.rows(),
+            seconds = format!("{:.1}", self.elapsed.as_secs_f64()),
+            rate = format!("{:.0}", self.rows_per_second())
+        ));
+        if self.dry_run {
+            return;
+        }
+        out.push_str(", ");
+        out.push_str(&tr!("summary-requests", requests = self.requests));
+        let done = (self.get(Status::Created) + self.get(Status::Updated))
+            .saturating_sub(self.carried_over);
+        if done > 0 {
+            let ratio = format!("{:.2}", self.requests as f64 / done as f64);
+            out.push(' ');
+            out.push_str(&tr!("summary-per-obligation", ratio = ratio));
+        }
+        if self.retries > 0 || self.lookups > 0 {
+            out.push_str(", ");
+            out.push_str(&tr!(
+                "summary-retries",
+                retries = self.retries,
+                lookups = self.lookups
+            ));
+        }
     }
 
     /// The most common problems, five at most, each with an example row.
