@@ -57,6 +57,7 @@ impl Lang {
         .unwrap_or_default()
     }
 
+    /// The language's code: `en` or `es`.
     pub fn code(self) -> &'static str {
         match self {
             Lang::Es => "es",

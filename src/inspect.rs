@@ -14,14 +14,20 @@ const SAMPLES: usize = 3;
 /// What a column seems to hold, from a sample of its cells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColumnType {
+    /// No value in the sample.
     Empty,
+    /// Whole numbers only.
     Integer,
+    /// Numbers, some with decimals.
     Number,
+    /// Dates (cells, or texts that one date format reads).
     Date,
+    /// Anything else.
     Text,
 }
 
 impl ColumnType {
+    /// The word the mapping's `type` takes for it (`empty` for no values).
     pub fn as_str(self) -> &'static str {
         match self {
             ColumnType::Empty => "empty",
@@ -36,8 +42,11 @@ impl ColumnType {
 /// One column as `inspect` and `mapping init` see it.
 #[derive(Debug, Clone)]
 pub struct ColumnProfile {
+    /// The header, exactly as the file spells it.
     pub name: String,
+    /// A few distinct values, as they would be sent.
     pub samples: Vec<String>,
+    /// What the column seems to hold.
     pub kind: ColumnType,
     /// The date formats that read every date text in the sample.
     pub date_formats: Vec<String>,
@@ -46,14 +55,18 @@ pub struct ColumnProfile {
 /// A file profiled: how it reads, its columns, its data rows.
 #[derive(Debug, Clone)]
 pub struct Profile {
+    /// How the file was read: delimiter and encoding, or sheet.
     pub info: SourceInfo,
+    /// The header's row number (1-based).
     pub header_row: u64,
     /// The header was found below a title block.
     pub header_below_title: bool,
     /// The options force an encoding that would garble this UTF-8 file; the
     /// profile was read without it.
     pub encoding_warning: Option<String>,
+    /// The columns, in file order.
     pub columns: Vec<ColumnProfile>,
+    /// Data rows below the header.
     pub rows: u64,
     /// The decimal separator the sample's number texts use.
     pub decimal: DecimalSeparator,

@@ -8,11 +8,10 @@
 //! - [`crm`] talks to the API and classifies its answers;
 //! - [`import`] moves rows from the reader through the workers to the
 //!   collector, which alone records outcomes in the [`ledger`] (what was
-//!   sent, across runs) and writes the [`results`] report, and draws
-//!   [`progress`]; [`workbook_out`] turns results and rejects into
-//!   workbooks when their names ask for one;
-//! - [`report`] aggregates a run as it goes and writes it as one HTML page;
-//! - [`outputs`] checks where the files of a run go before anything is sent;
+//!   sent, across runs) and writes the [`results`] file; `workbook_out`
+//!   turns results and rejects into workbooks when their names ask for one;
+//! - `report` aggregates a run as it goes and writes it as one HTML page;
+//! - `outputs` checks where the files of a run go before anything is sent;
 //! - [`inspect`] and [`mapping::init`] help a person write a mapping;
 //! - `fake_crm` is a local stand-in for the API, for rehearsals and tests;
 //!   it comes with the `fake-crm` feature (on by default), which an
@@ -26,9 +25,9 @@ pub mod import;
 pub mod inspect;
 pub mod ledger;
 pub mod mapping;
-pub mod outputs;
-pub mod report;
+pub(crate) mod outputs;
+pub(crate) mod report;
 pub mod results;
 pub mod source;
 pub mod value;
-pub mod workbook_out;
+pub(crate) mod workbook_out;

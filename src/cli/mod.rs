@@ -455,7 +455,7 @@ fn files_written(settings: &ImportSettings) -> String {
         // A rejects name without an extension got the input's kind.
         let written = [false, true]
             .into_iter()
-            .map(|workbook| wolkvox_import::workbook_out::rejects_path(p, workbook))
+            .map(|workbook| wolkvox_import::import::rejects_path(p, workbook))
             .find(|c| key == "rejects" && c.exists())
             .unwrap_or_else(|| p.clone());
         file(key, &written);

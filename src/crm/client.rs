@@ -133,12 +133,6 @@ impl Client {
         })
     }
 
-    /// Reads answers only up to `bytes` (default [`DEFAULT_MAX_BODY`]).
-    pub fn with_max_body(mut self, bytes: usize) -> Client {
-        self.max_body = bytes;
-        self
-    }
-
     /// Inserts (POST) or updates (PUT) one obligation with `body` as is.
     pub async fn obligation(&self, method: Method, body: String) -> Exchange {
         let req = match method {

@@ -1,11 +1,11 @@
 //! Talking to the wolkvox CRM: where it is, how to authenticate, how to send
 //! a request and what its answer means.
 //!
-//! Only [`client`] touches the network. [`classify`] is the one place that
+//! Only the `client` module touches the network; `classify` is the one place that
 //! decides what an answer means for the row and for the run.
 
-pub mod classify;
-pub mod client;
+pub(crate) mod classify;
+pub(crate) mod client;
 
 use crate::tr;
 use std::fmt;
@@ -98,6 +98,7 @@ impl fmt::Debug for Token {
 pub struct Connection {
     /// Base URL, ending in `/`, e.g. `https://crm0001.wolkvox.com/server/API/v2/`.
     pub base: reqwest::Url,
+    /// The API token.
     pub token: Token,
     /// Certificate authorities trusted besides the system's and the
     /// built-in ones (`--ca-cert`), e.g. a TLS-inspecting proxy's.

@@ -88,6 +88,7 @@ impl FakeCrm {
         })
     }
 
+    /// The address it listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
     }
@@ -97,6 +98,7 @@ impl FakeCrm {
         format!("http://{}/server/API/v2/", self.addr)
     }
 
+    /// The counters so far.
     pub fn stats(&self) -> FakeCrmStats {
         self.shared.counters.snapshot()
     }

@@ -13,16 +13,27 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 /// the request that overflowed, so exceeding the limit is always visible.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct FakeCrmStats {
+    /// Every API request received.
     pub requests: u64,
+    /// The most requests in flight at once, the overflowing one included.
     pub max_in_flight: usize,
+    /// Inserts carried out.
     pub inserts: u64,
+    /// Updates carried out.
     pub updates: u64,
+    /// Look-ups answered.
     pub queries: u64,
+    /// Requests refused because too many were in flight.
     pub rejected_busy: u64,
+    /// Requests refused because the daily quota was spent.
     pub rejected_quota: u64,
+    /// Requests refused for a missing or wrong token.
     pub rejected_auth: u64,
+    /// Requests whose body or parameters were not what the API takes.
     pub bad_requests: u64,
+    /// Injected faults: errors, slow answers and drops.
     pub faults: u64,
+    /// Connections dropped on purpose.
     pub drops: u64,
 }
 

@@ -7,12 +7,13 @@ pub mod rows;
 pub mod send;
 pub mod settings;
 pub mod summary;
-pub mod triage;
+pub(crate) mod triage;
 
 use crate::mapping::Plan;
 use crate::results::{Journal, Outcome, OutputError, PayloadWriter, RejectsWriter, Status};
 use crate::source::{Source, SourceError, SourceInfo};
 use crate::tr;
+pub use crate::workbook_out::rejects_path;
 use crate::workbook_out::{self, Rejects, XlsxRejectsWriter};
 use rows::{Item, RowFeed};
 pub use settings::{ImportBuilder, ImportSettings, SendSettings};
@@ -22,6 +23,7 @@ use std::sync::Arc;
 use std::time::Instant;
 pub use summary::Summary;
 use tokio_util::sync::CancellationToken;
+pub use triage::PlanCounts;
 
 /// Exit codes, as the contract fixes them.
 pub mod exit {

@@ -51,8 +51,11 @@ pub enum Triage<'a> {
 /// Plan counts, as the dry run reports them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PlanCounts {
+    /// Obligations the ledger does not know: an insert each.
     pub new: u64,
+    /// Known obligations whose body changed: an update each (sync mode).
     pub changed: u64,
+    /// Known obligations with the same body: no request.
     pub unchanged: u64,
     /// Earlier requests in doubt, each settled by a look-up first.
     pub in_doubt: u64,

@@ -63,7 +63,6 @@ impl std::error::Error for LockError {}
 #[derive(Debug)]
 pub struct LedgerLock {
     _file: File,
-    path: PathBuf,
 }
 
 impl LedgerLock {
@@ -110,11 +109,7 @@ impl LedgerLock {
         file.seek(SeekFrom::Start(0)).map_err(io)?;
         file.write_all(line.as_bytes()).map_err(io)?;
         file.flush().map_err(io)?;
-        Ok(LedgerLock { _file: file, path })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
+        Ok(LedgerLock { _file: file })
     }
 }
 

@@ -13,17 +13,17 @@
 //! - `obligations`: per (server, operation, `wolkvox_id`, obligation `id`),
 //!   the CRM's id for it, a fingerprint of the last full body the CRM
 //!   accepted, and when it was created and last updated. When it was last
-//!   seen in a file comes from the runs' sightings ([`seen`]).
+//!   seen in a file comes from the runs' sightings (the `seen` module).
 //!
 //! Durability: intents are committed with `synchronous = FULL` (on disk
 //! before the request leaves); outcomes with `NORMAL`, since an outcome lost
 //! to a power cut only leaves an intent in doubt, which a look-up settles.
-//! One import at a time holds a ledger ([`lock`]); within it the reader
+//! One import at a time holds a ledger (the `lock` module); within it the reader
 //! commits intents and the collector outcomes, through one connection.
 
-pub mod known;
-pub mod lock;
-pub mod seen;
+pub(crate) mod known;
+pub(crate) mod lock;
+pub(crate) mod seen;
 
 use crate::crm::client::Method;
 use crate::results::{Outcome, Status};
@@ -111,7 +111,9 @@ CREATE INDEX sends_open ON sends(scope, wolkvox_id, obligation_id)
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{path}: {message}")]
 pub struct LedgerError {
+    /// The ledger (or its lock file).
     pub path: PathBuf,
+    /// What went wrong, in words.
     pub message: String,
     /// The disk is full: the message says so in the system's words.
     pub disk_full: bool,
@@ -248,9 +250,13 @@ impl Drop for Ledger {
 /// A write intent, recorded before the request for the row leaves.
 #[derive(Debug, Clone)]
 pub struct Intent {
+    /// The row's number in the input file.
     pub row: u64,
+    /// The record the obligation belongs to.
     pub wolkvox_id: String,
+    /// The obligation's own id (`id` in the request).
     pub obligation_id: String,
+    /// Insert, update, or a look-up first.
     pub kind: IntentKind,
     /// Fingerprint of the row's full body (what the CRM will hold).
     pub body_fp: u64,
@@ -273,9 +279,11 @@ pub struct Doubt {
 /// collector to record.
 #[derive(Debug, Clone)]
 pub struct Note {
+    /// The row's outcome, as the results file records it.
     pub outcome: Outcome,
     /// The row's intent is in the ledger (else the run stopped before it).
     pub logged: bool,
+    /// Fingerprint of the body that was sent.
     pub body_fp: u64,
     /// A look-up found the obligation in the CRM, with this id.
     pub found: Option<String>,
@@ -286,24 +294,38 @@ pub struct Note {
 /// The start of a run, as recorded.
 #[derive(Debug, Clone)]
 pub struct NewRun {
+    /// The (server, operation) the run sends to.
     pub scope: i64,
+    /// When it started, in milliseconds since the epoch.
     pub started_at: i64,
+    /// The input file, as an absolute path.
     pub input: String,
+    /// A hash of the input's bytes, to tell a changed file.
     pub input_fingerprint: String,
+    /// The mapping file, as an absolute path.
     pub mapping: String,
+    /// A hash of the mapping file's bytes.
     pub mapping_fingerprint: String,
+    /// The mode's name, as `--mode` takes it.
     pub mode: String,
+    /// The results file.
     pub output: String,
+    /// The run this one resumes, if any.
     pub resumes: Option<i64>,
 }
 
 /// The end of a run, as recorded.
 #[derive(Debug, Clone, Default)]
 pub struct RunEnd {
+    /// Rows by status.
     pub counts: HashMap<Status, u64>,
+    /// Requests sent, look-ups included.
     pub requests: u64,
+    /// Known obligations the file no longer listed (sync mode).
     pub vanished: Option<u64>,
+    /// The exit code the run ended with.
     pub exit_code: i32,
+    /// Why the run stopped early, if it did.
     pub stop_reason: Option<String>,
     /// The known obligations the file listed, when it was read whole.
     pub seen: Option<seen::IdRanges>,
@@ -312,39 +334,63 @@ pub struct RunEnd {
 /// A run as `ledger runs` lists it.
 #[derive(Debug, Clone)]
 pub struct RunRow {
+    /// The run's number in the ledger.
     pub id: i64,
+    /// When it started, in milliseconds since the epoch.
     pub started_at: i64,
+    /// When it ended; `None` for a run still going or one that crashed.
     pub ended_at: Option<i64>,
+    /// The process that ran it.
     pub pid: i64,
+    /// The machine it ran on.
     pub host: String,
+    /// The server it sent to (its host).
     pub server: String,
+    /// The API operation.
     pub operation: String,
+    /// The mode's name, as `--mode` takes it.
     pub mode: String,
+    /// The input file.
     pub input: String,
+    /// The results file.
     pub output: String,
+    /// Rows by status, for a run that ended.
     pub counts: Vec<(Status, i64)>,
+    /// Requests sent, for a run that ended.
     pub requests: Option<i64>,
+    /// The exit code, for a run that ended.
     pub exit_code: Option<i64>,
+    /// Why it stopped early, if it did.
     pub stop_reason: Option<String>,
 }
 
 /// The run a `--resume` continues.
 #[derive(Debug, Clone)]
 pub struct PriorRun {
+    /// The run's number in the ledger.
     pub id: i64,
+    /// When it started, in milliseconds since the epoch.
     pub started_at: i64,
+    /// Its input's hash then.
     pub input_fingerprint: String,
+    /// Its mapping's hash then.
     pub mapping_fingerprint: String,
+    /// How it ended; `None` when it never did (a crash).
     pub exit_code: Option<i64>,
 }
 
 /// A row an earlier run (being resumed) brought to its end.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Carried {
+    /// How the row ended.
     pub status: Status,
+    /// Requests it took.
     pub attempts: u32,
+    /// The obligation's id in the CRM, when it was written.
     pub crm_id: String,
+    /// The last answer's HTTP status.
     pub http_status: Option<u16>,
+    /// The last answer's `code`.
     pub api_code: Option<String>,
 }
 
@@ -353,28 +399,48 @@ pub struct Carried {
 pub struct ObligationRow {
     /// The obligation's id in the ledger.
     pub id: u32,
+    /// The server it was sent to (its host).
     pub server: String,
+    /// The API operation.
     pub operation: String,
+    /// The record it belongs to.
     pub wolkvox_id: String,
+    /// Its own id.
     pub obligation_id: String,
+    /// Its id in the CRM, when an answer gave one.
     pub crm_id: String,
+    /// Fingerprint of the body the CRM holds; `None` when a look-up found
+    /// it and its body is not known.
     pub body_fp: Option<u64>,
+    /// When the ledger first learnt of it, in milliseconds since the epoch.
     pub created_at: i64,
+    /// When it was last written.
     pub updated_at: i64,
+    /// When an input file last listed it.
     pub last_seen_at: Option<i64>,
 }
 
 /// An intent still in doubt, as `ledger check` lists it.
 #[derive(Debug, Clone)]
 pub struct OpenIntent {
+    /// The run that recorded it.
     pub run: i64,
+    /// The row's number in that run's input.
     pub row: i64,
+    /// The server (its host).
     pub server: String,
+    /// The API operation.
     pub operation: String,
+    /// The record the obligation belongs to.
     pub wolkvox_id: String,
+    /// The obligation's own id.
     pub obligation_id: String,
+    /// `POST` or `PUT`.
     pub method: String,
+    /// When it was recorded, in milliseconds since the epoch.
     pub intent_at: i64,
+    /// `uncertain` when an answer left it in doubt; `None` when no answer
+    /// was recorded at all.
     pub status: Option<String>,
 }
 
@@ -422,6 +488,7 @@ impl Ledger {
         }
     }
 
+    /// The ledger's file.
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -232,47 +232,6 @@ impl FieldSpec {
     }
 }
 
-/// Every valid key of each table, for suggestions.
-pub const SECTION_KEYS: &[(&str, &[&str])] = &[
-    ("", &["source", "request", "fields", "form", "lookups"]),
-    (
-        "source",
-        &[
-            "sheet",
-            "header_row",
-            "delimiter",
-            "encoding",
-            "decimal_separator",
-            "date_formats",
-        ],
-    ),
-    ("request", &["operation", "date_format"]),
-    ("fields", crate::mapping::API_FIELDS),
-    ("form", &["extra_columns", "exclude", "rename", "entries"]),
-    (
-        "field",
-        &[
-            "column", "value", "type", "default", "required", "formats", "lookup",
-        ],
-    ),
-    (
-        "lookup",
-        &[
-            "file",
-            "key",
-            "value",
-            "normalize",
-            "duplicates",
-            "sheet",
-            "header_row",
-            "delimiter",
-            "encoding",
-            "decimal_separator",
-            "date_formats",
-        ],
-    ),
-];
-
 /// Parses the text of a mapping file. The error shows where, as the TOML
 /// reader draws it (the line, and a caret under the key), then what, in the
 /// user's language, and a suggestion when the problem is an unknown key.

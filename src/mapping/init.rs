@@ -207,7 +207,10 @@ fn wrapped_names<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
 /// text goes to a file.
 #[derive(Debug, Clone)]
 pub struct Starter {
+    /// The mapping file's text, with its comments.
     pub text: String,
+    /// What to tell the person besides (e.g. no column looked like a
+    /// record id).
     pub notes: Vec<String>,
 }
 

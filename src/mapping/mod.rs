@@ -6,11 +6,11 @@
 //! every column found, or the whole run refused before any row is read.
 //! [`Plan::map_row`] is a pure function of one row.
 
-pub mod config;
+pub(crate) mod config;
 pub mod init;
-pub mod join;
-pub mod lookup;
-pub mod suggest;
+pub(crate) mod join;
+pub(crate) mod lookup;
+pub(crate) mod suggest;
 
 use crate::source::{Header, Row, SourceOptions};
 use crate::tr;

@@ -10,7 +10,7 @@ use super::problems::{Group, Kind, Shown};
 use super::{Report, RunFacts};
 use crate::i18n::{language, Lang};
 use crate::import::send::Mode;
-use crate::import::triage::PlanCounts;
+use crate::import::PlanCounts;
 use crate::import::Summary;
 use crate::results::Status;
 use crate::tr;

@@ -19,6 +19,7 @@ pub struct Tuning {
     pub breaker: u32,
     /// First backoff step; doubles each retry up to `backoff_cap`.
     pub backoff_base: Duration,
+    /// Longest backoff step.
     pub backoff_cap: Duration,
     /// Longest `Retry-After` honoured.
     pub retry_after_cap: Duration,
@@ -53,6 +54,7 @@ pub enum Mode {
 }
 
 impl Mode {
+    /// The mode's name, as `--mode` takes it.
     pub fn as_str(self) -> &'static str {
         match self {
             Mode::Insert => "insert",
@@ -103,7 +105,9 @@ pub fn parse_timeout(s: &str) -> Result<Duration, String> {
 /// A request rate: `count` requests per `per`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Rate {
+    /// Requests allowed...
     pub count: u32,
+    /// ...in this much time.
     pub per: Duration,
 }
 
