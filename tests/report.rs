@@ -585,6 +585,40 @@ fn a_rehearsals_report_shows_its_outcome_and_pace() {
         "requests shown vs what the fake counted"
     );
 
+    // A dry run without --server plans for the one server the ledger
+    // knows, and its report names it as planned, not as sent to.
+    let dry = common::Run::from(
+        wd.command(&[
+            "--lang",
+            "en",
+            "import",
+            "today.csv",
+            "--mapping",
+            "map.toml",
+            "--dry-run",
+            "--output",
+            "dry.results.csv",
+            "--report",
+            "dry.html",
+        ])
+        .output()
+        .unwrap(),
+    );
+    assert_eq!(dry.code, 1, "{dry:?}");
+    let dry_html = check_file(&wd.path("dry.html"));
+    let host = reqwest::Url::parse(&base).unwrap();
+    let host = host.host_str().unwrap();
+    assert!(
+        dry_html.contains(&format!(
+            "<dt>Server</dt><dd>{host} (dry run: nothing was sent)</dd>"
+        )),
+        "{}",
+        elements(&dry_html, "dl", "class=\"facts\"")
+            .first()
+            .map_or("", |e| e.1)
+    );
+    assert!(dry_html.contains("dry run, planned for insert"), "{dry_html}");
+
     let Some(browser) = Browser::find() else {
         return;
     };

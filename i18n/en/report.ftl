@@ -37,6 +37,7 @@ report-fact-mapping = Mapping
 report-fact-operation = Operation
 report-fact-server = Server
 report-fact-no-server = none (dry run)
+report-fact-server-planned = { $server } (dry run: nothing was sent)
 report-fact-mode = Mode
 report-fact-started = Started
 report-fact-ended = Ended

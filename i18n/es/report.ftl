@@ -37,6 +37,7 @@ report-fact-mapping = Mapeo
 report-fact-operation = Operación
 report-fact-server = Servidor
 report-fact-no-server = ninguno (simulacro)
+report-fact-server-planned = { $server } (simulacro: no se envió nada)
 report-fact-mode = Modo
 report-fact-started = Inicio
 report-fact-ended = Fin

@@ -551,12 +551,16 @@ fn kind_of(v: &Value) -> &'static str {
 /// The token's quota, from `tokenInformation`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TokenQuota {
+    /// Requests the token may make in a day.
     pub limit: u64,
+    /// Requests it made today, before this run's first.
     pub used_today: u64,
+    /// Hours until the count starts again, when the API says.
     pub hours_to_restart: Option<u64>,
 }
 
 impl TokenQuota {
+    /// Requests left today.
     pub fn remaining(&self) -> u64 {
         self.limit.saturating_sub(self.used_today)
     }

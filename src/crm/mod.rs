@@ -7,6 +7,8 @@
 pub(crate) mod classify;
 pub(crate) mod client;
 
+pub use classify::TokenQuota;
+
 use crate::tr;
 use std::fmt;
 use std::path::Path;

@@ -286,10 +286,10 @@ fn write_report(
         mapping: settings.mapping.origin.clone(),
         mapping_fingerprint: settings.mapping_fingerprint,
         operation: settings.operation.clone(),
-        server: match &settings.send {
-            Some(s) => Some(send::server_key(&s.connection.base)),
-            None => settings.plan_server.clone(),
-        },
+        server: summary
+            .server
+            .clone()
+            .or_else(|| settings.plan_server.clone()),
         mode: summary.mode.or(summary.plan.map(|p| p.0)),
         dry_run: summary.dry_run,
         started,
@@ -329,6 +329,9 @@ fn check_row_count(settings: &ImportSettings, expected: u64) -> Result<(), RunEr
 
 /// What a dry run knows from the ledger, when there is one.
 struct DryLedger {
+    /// The server planned for: given, or the only one the ledger knows
+    /// for the operation.
+    server: String,
     mode: send::Mode,
     known: crate::ledger::known::Known,
     doubts: std::collections::HashMap<crate::ledger::known::KeyHash, crate::ledger::Doubt>,
@@ -372,6 +375,7 @@ fn dry_ledger(settings: &ImportSettings) -> Result<Option<DryLedger>, RunError> 
         return Ok(None);
     };
     Ok(Some(DryLedger {
+        server,
         mode: settings.plan_mode,
         known: ledger.load_known(scope).map_err(unusable)?,
         doubts: ledger.load_doubts(scope).map_err(unusable)?,
@@ -511,6 +515,7 @@ fn dry_run(settings: &ImportSettings, cancel: &CancellationToken) -> Result<DryR
     if let Some(l) = ledger {
         summary.mode = Some(l.mode);
         summary.plan = Some((l.mode, l.counts));
+        summary.server = Some(l.server);
         summary.ledger = Some(settings.ledger.clone());
         if !summary.interrupted {
             summary.vanished = Some(l.known.unseen().len() as u64);

@@ -18,7 +18,7 @@ pub struct Summary {
     /// Look-ups (`queryObligation`) made.
     pub lookups: u64,
     /// The token's quota as read before the first request, when it was.
-    pub quota: Option<crate::crm::classify::TokenQuota>,
+    pub quota: Option<crate::crm::TokenQuota>,
     pub elapsed: Duration,
     /// Why the run stopped early (authentication, quota, failures), if it did.
     pub stopped: Option<String>,
@@ -26,6 +26,9 @@ pub struct Summary {
     pub interrupted: bool,
     /// The mode of a real run.
     pub mode: Option<super::send::Mode>,
+    /// The server's host: the one a real run sent to, or the one a dry
+    /// run planned for from the ledger.
+    pub server: Option<String>,
     /// Rows done in an earlier run and skipped by this one (`--resume`).
     pub carried_over: u64,
     /// Known obligations of this server and operation that the file no

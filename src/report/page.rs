@@ -251,9 +251,11 @@ fn header_facts(f: &RunFacts, lang: Lang) -> Vec<Fact> {
         Fact::new(tr!("report-fact-operation"), f.operation.clone()),
         Fact::new(
             tr!("report-fact-server"),
-            f.server
-                .clone()
-                .unwrap_or_else(|| tr!("report-fact-no-server")),
+            match (&f.server, f.dry_run) {
+                (Some(s), false) => s.clone(),
+                (Some(s), true) => tr!("report-fact-server-planned", server = s.clone()),
+                (None, _) => tr!("report-fact-no-server"),
+            },
         ),
     ];
     let mode = match (f.mode, f.dry_run) {

@@ -240,6 +240,10 @@ impl Collector {
         let mut summary = std::mem::take(&mut self.summary);
         summary.requests = requests;
         summary.mode = Some(self.mode);
+        summary.server = settings
+            .send
+            .as_ref()
+            .map(|s| super::server_key(&s.connection.base));
         summary.elapsed = elapsed;
         match self.stop.get() {
             Some(Stop::Halt(why)) => summary.stopped = Some(why),
