@@ -11,6 +11,7 @@
 use crate::results::{
     rejects_error_column, rejects_row_column, OutputError, RejectsWriter, RESULTS_HEADER,
 };
+use crate::tr;
 use rust_xlsxwriter::{Format, IgnoreError, Workbook, Worksheet, XlsxError};
 use std::path::{Path, PathBuf};
 
@@ -82,7 +83,7 @@ pub fn journal_path(xlsx: &Path) -> PathBuf {
 }
 
 fn xlsx_error(path: &Path, e: XlsxError) -> OutputError {
-    OutputError::new(path, format!("cannot write the workbook: {e}"))
+    OutputError::new(path, tr!("workbook-unwritable", why = e.to_string()))
 }
 
 /// The name a workbook is saved under before it is renamed into place, so
@@ -143,7 +144,7 @@ pub fn results_csv_to_xlsx(csv: &Path, xlsx: &Path) -> Result<(), OutputError> {
         .map_err(|e| OutputError::new(csv, e))?;
     let header = rdr.headers().map_err(|e| OutputError::new(csv, e))?.clone();
     if header.iter().ne(RESULTS_HEADER) {
-        return Err(OutputError::new(csv, "not a results file"));
+        return Err(OutputError::new(csv, tr!("workbook-not-results")));
     }
     const NUMERIC: [&str; 3] = ["row", "attempts", "http_status"];
     let numeric: Vec<bool> = RESULTS_HEADER.iter().map(|h| NUMERIC.contains(h)).collect();
@@ -234,11 +235,11 @@ impl XlsxRejectsWriter {
         let width = u16::try_from(header.len())
             .ok()
             .filter(|w| w + 2 <= SHEET_COLUMNS)
-            .ok_or_else(|| OutputError::new(path, "the input has more columns than a sheet"))?;
+            .ok_or_else(|| OutputError::new(path, tr!("workbook-too-wide")))?;
         let first = u32::try_from(leading_blank_rows)
             .ok()
             .filter(|r| *r < SHEET_ROWS - 1)
-            .ok_or_else(|| OutputError::new(path, "the header row is past a sheet's end"))?;
+            .ok_or_else(|| OutputError::new(path, tr!("workbook-header-too-low")))?;
         // Fail now, not after the run, if the workbook cannot be written
         // there; it is saved under this name, then renamed.
         std::fs::File::create(tmp_path(path)).map_err(|e| OutputError::new(path, e))?;
@@ -275,7 +276,7 @@ impl XlsxRejectsWriter {
         if self.next_row >= SHEET_ROWS {
             return Err(OutputError::new(
                 &self.path,
-                "more rejects than a sheet holds; name the rejects file .csv",
+                tr!("workbook-too-many-rejects"),
             ));
         }
         let r = self.next_row;

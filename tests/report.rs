@@ -617,7 +617,10 @@ fn a_rehearsals_report_shows_its_outcome_and_pace() {
             .first()
             .map_or("", |e| e.1)
     );
-    assert!(dry_html.contains("dry run, planned for insert"), "{dry_html}");
+    assert!(
+        dry_html.contains("dry run, planned for insert"),
+        "{dry_html}"
+    );
 
     let Some(browser) = Browser::find() else {
         return;

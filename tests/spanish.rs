@@ -335,7 +335,7 @@ fn mapping_init_explains_missing_fields_in_spanish() {
     );
     assert_has(
         &run.stderr,
-        &["ninguna columna parece un id de expediente (wolkvox_id)"],
+        &["nota: ninguna columna parece un id de expediente (wolkvox_id)"],
     );
     let run = wd.run(&[
         "mapping",

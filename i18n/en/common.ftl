@@ -2,3 +2,4 @@ rows-count = { $count ->
     [one] 1 row
    *[other] { $count } rows
 }
+note-line = note: { $message }

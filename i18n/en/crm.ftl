@@ -58,3 +58,4 @@ lookup-bad-id = protocol error: the look-up found the obligation with { $what } 
 lookup-id-not-text = protocol error: the look-up found the obligation with an id that is not text
 lookup-near-miss = the look-up listed an obligation whose id is like "{ $asked }" but not the same
 lookup-incomplete = the look-up's answer does not list "{ $asked }" but may be incomplete (entries without an id, or more pages)
+ca-var-unreadable = { $var } names { $path }, which cannot be read; its certificates are not trusted

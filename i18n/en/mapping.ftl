@@ -74,3 +74,4 @@ mapping-lookup-cell = row { $row }, column "{ $column }": { $error }; correct th
 mapping-lookup-conflict = rows { $first } and { $row }: the key "{ $key }"{ $written } (column "{ $column }"{ $normalize }) has two values in column "{ $value_column }": "{ $one }" and "{ $other }"; keep one of the rows, or set duplicates = "first" in [lookups.{ $name }] to use the first
 mapping-lookup-written = ("{ $key }" in row { $row })
 mapping-lookup-too-large = row { $row }: the lookup file holds more than 4 GiB of keys and values; keep only the key and value columns
+lookup-table-read = lookup table read

@@ -68,3 +68,4 @@ token-env-not-text = WOLKVOX_TOKEN: the token holds a character a token cannot h
 no-token = no token: set the WOLKVOX_TOKEN environment variable or pass --token-file FILE
 write-failed-ledger = cannot write the ledger: { $why }; nothing more is sent. Free the space or fix the file, then run again with --resume to carry on
 write-failed = cannot write { $why }; nothing more is sent. Free the space or fix the file, then run again with --resume to carry on
+outcome-unknown-lookup = outcome unknown ({ $why }); looking the obligation up before any resend

@@ -58,3 +58,4 @@ lookup-bad-id = error de protocolo: la consulta encontró la obligación con { $
 lookup-id-not-text = error de protocolo: la consulta encontró la obligación con un id que no es texto
 lookup-near-miss = la consulta listó una obligación cuyo id se parece a "{ $asked }" pero no es el mismo
 lookup-incomplete = la respuesta de la consulta no lista "{ $asked }" pero puede estar incompleta (entradas sin id, o más páginas)
+ca-var-unreadable = { $var } indica { $path }, que no se puede leer; sus certificados no se aceptan

@@ -73,3 +73,4 @@ mapping-lookup-cell = fila { $row }, columna "{ $column }": { $error }; corrija 
 mapping-lookup-conflict = filas { $first } y { $row }: la clave "{ $key }"{ $written } (columna "{ $column }"{ $normalize }) tiene dos valores en la columna "{ $value_column }": "{ $one }" y "{ $other }"; deje solo una de las filas, o ponga duplicates = "first" en [lookups.{ $name }] para usar la primera
 mapping-lookup-written = ("{ $key }" en la fila { $row })
 mapping-lookup-too-large = fila { $row }: el archivo de consulta tiene más de 4 GiB de claves y valores; deje solo las columnas de la clave y del valor
+lookup-table-read = tabla de búsqueda leída

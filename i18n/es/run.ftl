@@ -68,3 +68,4 @@ token-env-not-text = WOLKVOX_TOKEN: el token tiene un carácter que un token no 
 no-token = sin token: defina la variable de entorno WOLKVOX_TOKEN o use --token-file ARCHIVO
 write-failed-ledger = no se puede escribir el registro: { $why }; no se envía nada más. Libere espacio o corrija el archivo, y ejecute de nuevo con --resume para continuar
 write-failed = no se puede escribir { $why }; no se envía nada más. Libere espacio o corrija el archivo, y ejecute de nuevo con --resume para continuar
+outcome-unknown-lookup = resultado incierto ({ $why }); se consulta la obligación antes de reenviarla

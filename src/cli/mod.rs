@@ -298,7 +298,7 @@ pub fn run(cli: Cli) -> i32 {
                 Ok(starter) => {
                     print_out(&starter.text);
                     for note in &starter.notes {
-                        print_err(&format!("note: {note}\n"));
+                        print_err(&format!("{}\n", tr!("note-line", message = note.as_str())));
                     }
                     exit::OK
                 }

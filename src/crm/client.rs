@@ -387,8 +387,12 @@ fn warn_about_cert_variables() {
             };
             if !ok {
                 tracing::warn!(
-                    "{var} names {}, which cannot be read; its certificates are not trusted",
-                    p.display()
+                    "{}",
+                    tr!(
+                        "ca-var-unreadable",
+                        var = var.to_string(),
+                        path = p.display().to_string()
+                    )
                 );
             }
         }

@@ -577,7 +577,8 @@ impl Lookups {
                 keys = table.len(),
                 mib = format_args!("{:.1}", table.heap_bytes() as f64 / (1024.0 * 1024.0)),
                 seconds = format_args!("{:.2}", started.elapsed().as_secs_f64()),
-                "lookup table read"
+                "{}",
+                tr!("lookup-table-read")
             );
             tables.push(Arc::new(table));
         }

@@ -535,7 +535,8 @@ impl Worker {
             Action::LookUp(why) => {
                 tracing::info!(
                     row = job.row.row,
-                    "outcome unknown ({why}); looking the obligation up before any resend"
+                    "{}",
+                    tr!("outcome-unknown-lookup", why = why.as_str())
                 );
                 match self.lookup(job, out, tally).await {
                     Looked::Found(id) => Next::End(WriteEnd::Done(id)),
