@@ -60,9 +60,19 @@ impl CellRef<'_> {
     pub fn is_blank(&self) -> bool {
         match self {
             CellRef::Empty => true,
-            CellRef::Text(s) => s.trim().is_empty(),
+            CellRef::Text(s) => trim(s).is_empty(),
             _ => false,
         }
+    }
+}
+
+/// `s.trim()`, answered at once for text that starts and ends with a
+/// printable ASCII character, as nearly every cell does.
+pub fn trim(s: &str) -> &str {
+    match s.as_bytes() {
+        [first, .., last] if first.is_ascii_graphic() && last.is_ascii_graphic() => s,
+        [only] if only.is_ascii_graphic() => s,
+        _ => s.trim(),
     }
 }
 
@@ -146,7 +156,7 @@ pub fn cell_text_ref<'a>(
 ) -> Result<Cow<'a, str>, ValueError> {
     match cell {
         CellRef::Empty => Ok(Cow::Borrowed("")),
-        CellRef::Text(s) => Ok(Cow::Borrowed(s.trim())),
+        CellRef::Text(s) => Ok(Cow::Borrowed(trim(s))),
         CellRef::Number(n) => Ok(Cow::Owned(format_float(n))),
         CellRef::Int(i) => Ok(Cow::Owned(i.to_string())),
         CellRef::Bool(b) => Ok(Cow::Borrowed(if b { "TRUE" } else { "FALSE" })),
@@ -333,6 +343,132 @@ pub fn parse_integer(cell: CellRef<'_>, sep: DecimalSeparator) -> Result<String,
     Ok(n)
 }
 
+/// [`parse_number`] appending the value to `out` (which is left as it was on
+/// an error). The common spelling, digits with well-placed thousands
+/// separators and one decimal separator, is converted in place; any other is
+/// left to [`parse_number`], so the answer is always the same.
+pub fn push_number(
+    cell: CellRef<'_>,
+    sep: DecimalSeparator,
+    out: &mut String,
+) -> Result<(), ValueError> {
+    match cell {
+        CellRef::Text(s) if push_plain_number(s, sep, out) => Ok(()),
+        CellRef::Number(n) if n.is_finite() && n.fract() == 0.0 && n.abs() < 1e15 => {
+            write!(out, "{}", n as i64).expect("a String takes any number");
+            Ok(())
+        }
+        CellRef::Int(i) => {
+            write!(out, "{i}").expect("a String takes any number");
+            Ok(())
+        }
+        _ => {
+            out.push_str(&parse_number(cell, sep)?);
+            Ok(())
+        }
+    }
+}
+
+/// [`parse_integer`] appending the value to `out` (left as it was on an error).
+pub fn push_integer(
+    cell: CellRef<'_>,
+    sep: DecimalSeparator,
+    out: &mut String,
+) -> Result<(), ValueError> {
+    let start = out.len();
+    push_number(cell, sep, out)?;
+    if out[start..].contains('.') {
+        out.truncate(start);
+        // For its message.
+        parse_integer(cell, sep)?;
+        unreachable!("a number with a fraction is not an integer");
+    }
+    Ok(())
+}
+
+/// The fast path of [`push_number`] for text: true when `raw` was a plain
+/// number and its value is appended; false (and `out` untouched) otherwise.
+fn push_plain_number(raw: &str, sep: DecimalSeparator, out: &mut String) -> bool {
+    let (decimal, thousands) = match sep {
+        DecimalSeparator::Dot => (b'.', b','),
+        DecimalSeparator::Comma => (b',', b'.'),
+    };
+    let b = raw.as_bytes();
+    let (int, frac) = match memchr::memchr(decimal, b) {
+        Some(p) => (&b[..p], Some(&b[p + 1..])),
+        None => (b, None),
+    };
+    if int.is_empty() {
+        return false;
+    }
+    if let Some(f) = frac {
+        if f.is_empty() || !f.iter().all(u8::is_ascii_digit) {
+            return false;
+        }
+    }
+    let start = out.len();
+    let fail = |out: &mut String| {
+        out.truncate(start);
+        false
+    };
+    // With thousands separators, the first group has 1 to 3 digits and
+    // every other exactly 3; leading zeros are dropped.
+    let (mut groups, mut len, mut leading) = (0usize, 0usize, true);
+    for &c in int {
+        if c == thousands {
+            if len == 0 || (groups == 0 && len > 3) || (groups > 0 && len != 3) {
+                return fail(out);
+            }
+            groups += 1;
+            len = 0;
+        } else if c.is_ascii_digit() {
+            len += 1;
+            if !(leading && c == b'0') {
+                leading = false;
+                out.push(char::from(c));
+            }
+        } else {
+            return fail(out);
+        }
+    }
+    if len == 0 || (groups > 0 && len != 3) {
+        return fail(out);
+    }
+    if leading {
+        out.push('0');
+    }
+    if let Some(f) = frac {
+        let end = f.iter().rposition(|&c| c != b'0').map_or(0, |p| p + 1);
+        if end > 0 {
+            out.push('.');
+            f[..end].iter().for_each(|&c| out.push(char::from(c)));
+        }
+    }
+    true
+}
+
+/// [`parse_date_in`] written in `out_format`, appended to `out`.
+pub fn push_date(
+    cell: CellRef<'_>,
+    formats: &[DateFormat],
+    date_1904: bool,
+    out_format: &DateFormat,
+    out: &mut String,
+) -> Result<(), ValueError> {
+    // Text in the first format, spelled exactly, to a simple format: the
+    // digits move without a date being built.
+    if let (CellRef::Text(s), Some(first)) = (cell, formats.first()) {
+        if let Some(ymd) = first.parse_simple_ymd(trim(s)) {
+            if out_format.push_simple_ymd(ymd, out) {
+                return Ok(());
+            }
+        }
+    }
+    let d = parse_date_in(cell, formats, date_1904)?;
+    out_format.push(d, out);
+    Ok(())
+}
+
 /// A validated `strftime` format, kept with a human spelling for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DateFormat {
@@ -340,6 +476,44 @@ pub struct DateFormat {
     /// The format parsed once: parsing it again for every cell was a tenth
     /// of a dry run's time.
     items: Vec<Item<'static>>,
+    /// The same format when it is only zero-padded days, months, four-digit
+    /// years and literal punctuation (`%d/%m/%Y`, `%Y-%m-%d`, ...): dates
+    /// in it are read and written without chrono's general machinery, which
+    /// was a tenth of a dry run again.
+    simple: Option<Vec<SimplePart>>,
+}
+
+/// One part of a [`DateFormat`] that is simple enough to read and write by
+/// hand: two digits, two digits, four digits, or punctuation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum SimplePart {
+    Day,
+    Month,
+    Year,
+    Literal(Box<[u8]>),
+}
+
+impl SimplePart {
+    /// The parts of `items`, when every one is simple.
+    fn of(items: &[Item<'_>]) -> Option<Vec<SimplePart>> {
+        use chrono::format::Pad;
+        let literal = |s: &str| {
+            // Whitespace in a format matches any run of it when parsing.
+            (!s.is_empty() && s.bytes().all(|b| b.is_ascii_punctuation()))
+                .then(|| SimplePart::Literal(s.as_bytes().into()))
+        };
+        items
+            .iter()
+            .map(|item| match item {
+                Item::Numeric(Numeric::Day, Pad::Zero) => Some(SimplePart::Day),
+                Item::Numeric(Numeric::Month, Pad::Zero) => Some(SimplePart::Month),
+                Item::Numeric(Numeric::Year, Pad::Zero) => Some(SimplePart::Year),
+                Item::Literal(s) => literal(s),
+                Item::OwnedLiteral(s) => literal(s),
+                _ => None,
+            })
+            .collect()
+    }
 }
 
 impl DateFormat {
@@ -386,9 +560,11 @@ impl DateFormat {
         let items = StrftimeItems::new(spec)
             .parse_to_owned()
             .map_err(|_| format!("\"{spec}\" is not a valid date format"))?;
+        let simple = SimplePart::of(&items);
         Ok(DateFormat {
             spec: spec.to_string(),
             items,
+            simple,
         })
     }
 
@@ -397,7 +573,95 @@ impl DateFormat {
     }
 
     pub fn format(&self, date: NaiveDate) -> String {
-        date.format_with_items(self.items.iter()).to_string()
+        let mut out = String::new();
+        self.push(date, &mut out);
+        out
+    }
+
+    /// Appends `date` in this format to `out`.
+    pub fn push(&self, date: NaiveDate, out: &mut String) {
+        // chrono writes other years with a sign or fewer digits.
+        let simple = (1000..=9999).contains(&date.year())
+            && self.push_simple_ymd((date.year() as u32, date.month(), date.day()), out);
+        if !simple {
+            write!(out, "{}", date.format_with_items(self.items.iter()))
+                .expect("a String takes any date");
+        }
+    }
+
+    /// `text` in this format when it is spelled exactly as the format
+    /// writes (`05/06/2023` for `%d/%m/%Y`) and is a real date with a
+    /// four-digit year; `None` when only chrono's general parser can tell.
+    fn parse_simple(&self, text: &str) -> Option<NaiveDate> {
+        let (y, m, d) = self.parse_simple_ymd(text)?;
+        NaiveDate::from_ymd_opt(y as i32, m, d)
+    }
+
+    /// [`DateFormat::parse_simple`] as year, month and day.
+    fn parse_simple_ymd(&self, text: &str) -> Option<(u32, u32, u32)> {
+        let parts = self.simple.as_ref()?;
+        let mut b = text.as_bytes();
+        let (mut d, mut m, mut y) = (0u32, 0u32, 0u32);
+        let digits = |b: &mut &[u8], n: usize| -> Option<u32> {
+            let (head, rest) = b.split_at_checked(n)?;
+            let mut v = 0u32;
+            for &c in head {
+                if !c.is_ascii_digit() {
+                    return None;
+                }
+                v = v * 10 + u32::from(c - b'0');
+            }
+            *b = rest;
+            Some(v)
+        };
+        for part in parts {
+            match part {
+                SimplePart::Day => d = digits(&mut b, 2)?,
+                SimplePart::Month => m = digits(&mut b, 2)?,
+                SimplePart::Year => y = digits(&mut b, 4)?,
+                SimplePart::Literal(l) => b = b.strip_prefix(&l[..])?,
+            }
+        }
+        if !b.is_empty() {
+            return None;
+        }
+        // check_year's years, and the days of the proleptic Gregorian
+        // calendar, as chrono counts them.
+        let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+        let days = match m {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if leap => 29,
+            2 => 28,
+            _ => return None,
+        };
+        ((1000..=9999).contains(&y) && (1..=days).contains(&d)).then_some((y, m, d))
+    }
+
+    /// Appends a date given as year, month and day (a real date with a
+    /// four-digit year) in this format; false, with nothing appended, when
+    /// the format is not simple.
+    fn push_simple_ymd(&self, (y, m, d): (u32, u32, u32), out: &mut String) -> bool {
+        let Some(parts) = &self.simple else {
+            return false;
+        };
+        let two = |out: &mut String, n: u32| {
+            out.push(char::from(b'0' + (n / 10) as u8));
+            out.push(char::from(b'0' + (n % 10) as u8));
+        };
+        for part in parts {
+            match part {
+                SimplePart::Day => two(out, d),
+                SimplePart::Month => two(out, m),
+                SimplePart::Year => {
+                    two(out, y / 100);
+                    two(out, y % 100);
+                }
+                // Checked to be ASCII punctuation.
+                SimplePart::Literal(l) => l.iter().for_each(|&b| out.push(char::from(b))),
+            }
+        }
+        true
     }
 
     /// The format as a person writes it: `dd/mm/yyyy`.
@@ -461,7 +725,7 @@ pub fn parse_date_in(
         CellRef::Date(d) => Ok(d),
         CellRef::Number(n) => excel_serial_to_date(n, date_1904),
         CellRef::Int(i) => excel_serial_to_date(i as f64, date_1904),
-        CellRef::Text(s) => parse_date_text(s.trim(), formats),
+        CellRef::Text(s) => parse_date_text(trim(s), formats),
         CellRef::Bool(_) => err("holds TRUE/FALSE, not a date"),
         CellRef::Error(e) => err(format!("holds the error value {e}")),
         CellRef::Empty => err("is empty"),
@@ -469,6 +733,14 @@ pub fn parse_date_in(
 }
 
 fn parse_date_text(s: &str, formats: &[DateFormat]) -> Result<NaiveDate, ValueError> {
+    // The first format, spelled exactly: what chrono would find first.
+    if let Some(d) = formats.first().and_then(|f| f.parse_simple(s)) {
+        return Ok(d);
+    }
+    parse_date_text_by_chrono(s, formats)
+}
+
+fn parse_date_text_by_chrono(s: &str, formats: &[DateFormat]) -> Result<NaiveDate, ValueError> {
     let mut impossible = false;
     for f in formats {
         match parse_with(s, f) {
@@ -801,6 +1073,78 @@ mod tests {
         let f = DateFormat::new(DEFAULT_OUTPUT_DATE_FORMAT).unwrap();
         assert_eq!(f.format(ymd(2023, 6, 6)), "06-06-2023");
         assert_eq!(f.human(), "dd-mm-yyyy");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn plain_numbers_read_as_parse_number_reads_them(
+            s in "[0-9.,]{0,14}|[0-9 .,$'()+eE-]{0,10}|0{0,3}[1-9]{1,3}([.,][0-9]{3}){0,3}([.,][0-9]{0,3})?"
+        ) {
+            for sep in [DecimalSeparator::Dot, DecimalSeparator::Comma] {
+                let mut out = String::from("x");
+                let fast = push_number(CellRef::Text(&s), sep, &mut out).map(|()| out[1..].to_string());
+                proptest::prop_assert_eq!(&fast, &parse_number(CellRef::Text(&s), sep), "{:?} {:?}", s, sep);
+                let mut out = String::from("x");
+                let fast = push_integer(CellRef::Text(&s), sep, &mut out).map(|()| out[1..].to_string());
+                proptest::prop_assert_eq!(&fast, &parse_integer(CellRef::Text(&s), sep), "{:?} {:?}", s, sep);
+                if fast.is_err() {
+                    proptest::prop_assert_eq!(out, "x");
+                }
+            }
+        }
+
+        #[test]
+        fn simple_dates_read_and_write_as_chrono_does(
+            a in 0u32..100, b in 0u32..100, y in 0u32..10000, spec in 0usize..4
+        ) {
+            let specs = ["%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%m/%d/%Y"];
+            let f = DateFormat::new(specs[spec]).unwrap();
+            let others = [f.clone(), DateFormat::new("%d-%b-%Y").unwrap()];
+            for text in [
+                NaiveDate::from_ymd_opt(y as i32, a.clamp(1, 12), b.clamp(1, 28)).map(|d| chrono_format(&f, d)),
+                Some(format!("{a:02}/{b:02}/{y:04}")),
+                Some(format!("{y:04}-{a:02}-{b:02}")),
+                Some(format!("{a:02}-{b:02}-{y:04}")),
+                Some(format!("{a}/{b}/{y}")),
+            ].into_iter().flatten() {
+                let fast = parse_date_text(&text, &others);
+                let slow = parse_date_text_by_chrono(&text, &others);
+                for out_spec in ["%d-%m-%Y", "%Y/%m/%d", "%d %b %Y"] {
+                    let out_format = DateFormat::new(out_spec).unwrap();
+                    let mut pushed = String::new();
+                    let pushed = push_date(CellRef::Text(&text), &others, false, &out_format, &mut pushed)
+                        .map(|()| pushed);
+                    let by_chrono = slow.clone().map(|d| chrono_format(&out_format, d));
+                    proptest::prop_assert_eq!(pushed, by_chrono, "{:?} to {}", text, out_spec);
+                }
+                proptest::prop_assert_eq!(&fast, &slow, "{:?} in {}", text, specs[spec]);
+                if let Ok(d) = fast {
+                    proptest::prop_assert_eq!(f.format(d), chrono_format(&f, d));
+                }
+            }
+            if let Some(d) = NaiveDate::from_ymd_opt(y as i32, a.clamp(1, 12), b.clamp(1, 28)) {
+                proptest::prop_assert_eq!(f.format(d), chrono_format(&f, d));
+            }
+        }
+    }
+
+    fn chrono_format(f: &DateFormat, d: NaiveDate) -> String {
+        d.format_with_items(f.items.iter()).to_string()
+    }
+
+    #[test]
+    fn only_plain_formats_take_the_short_way() {
+        assert!(DateFormat::new("%d/%m/%Y").unwrap().simple.is_some());
+        assert!(DateFormat::new("%Y%m%d").unwrap().simple.is_some());
+        assert!(DateFormat::new("%d %m %Y").unwrap().simple.is_none());
+        assert!(DateFormat::new("%d-%b-%Y").unwrap().simple.is_none());
+        assert!(DateFormat::new("%e/%m/%Y").unwrap().simple.is_none());
+        let f = DateFormat::new("%d/%m/%Y").unwrap();
+        assert_eq!(f.parse_simple("05/06/2023"), Some(ymd(2023, 6, 5)));
+        assert_eq!(f.parse_simple("5/06/2023"), None);
+        assert_eq!(f.parse_simple("31/02/2024"), None);
+        assert_eq!(f.parse_simple("05/06/0999"), None);
+        assert_eq!(f.format(ymd(999, 1, 2)), chrono_format(&f, ymd(999, 1, 2)));
     }
 
     #[test]
