@@ -13,11 +13,14 @@
 //!   workbooks when their names ask for one;
 //! - [`outputs`] checks where the files of a run go before anything is sent;
 //! - [`inspect`] and [`mapping::init`] help a person write a mapping;
-//! - [`fake_crm`] is a local stand-in for the API, for rehearsals and tests.
+//! - [`fake_crm`] is a local stand-in for the API, for rehearsals and tests;
+//! - [`fingerprint_table`] is the compact hash table behind the duplicate
+//!   check and the ledger's obligations in memory.
 
 pub mod cli;
 pub mod crm;
 pub mod fake_crm;
+pub mod fingerprint_table;
 pub mod i18n;
 pub mod import;
 pub mod inspect;
