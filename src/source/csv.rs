@@ -1,5 +1,11 @@
 //! CSV in whatever shape banks export it: any of four delimiters, UTF-8 or
 //! a legacy encoding, CRLF or LF, quoted fields with line breaks inside.
+//!
+//! The file is parsed on a thread of its own, beside the mapping. It fills
+//! batches of rows and the reader hands each batch back once read, to be
+//! filled again: the records' buffers are reused, and always freed by the
+//! thread that made them, never across threads (which costs glibc's
+//! allocator dearly).
 
 use super::{open_error, Row, SourceError, SourceOptions};
 use encoding_rs::Encoding;
@@ -8,6 +14,12 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{Chain, Cursor, Read};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+
+/// Rows parsed into one batch.
+const BATCH_ROWS: usize = 512;
+/// Batches parsed ahead of the reader, at most.
+const BATCHES_AHEAD: usize = 3;
 
 /// Bytes looked at to detect the delimiter and check the encoding.
 const SNIFF_BYTES: usize = 64 * 1024;
@@ -85,20 +97,44 @@ impl<R> LineCounter<R> {
 }
 
 pub(super) struct CsvReader {
+    info: CsvInfo,
+    /// Batches of parsed rows, as (rows, how many are filled).
+    parsed: Receiver<Parsed>,
+    /// Batches read, going back to be filled again.
+    recycle: SyncSender<Vec<Row>>,
+    batch: Vec<Row>,
+    filled: usize,
+    /// The index in `batch` of the row last handed out, plus one.
+    next: usize,
+    done: bool,
+}
+
+/// What the parsing thread sends.
+enum Parsed {
+    Rows(Vec<Row>, usize),
+    /// Reading stopped: the rows before it were sent first.
+    Error(SourceError),
+}
+
+/// The parsing side, owned by its thread.
+struct Parser {
     path: PathBuf,
     reader: ::csv::Reader<Input>,
-    record: ::csv::ByteRecord,
-    spare: ::csv::ByteRecord,
-    /// The record after the current one, with its row number.
-    lookahead: Option<(::csv::ByteRecord, u64)>,
-    /// A read error met while looking ahead, reported on the next call.
-    deferred_error: Option<SourceError>,
-    row: Row,
     /// Line breaks seen inside quoted fields so far: a CSV row is a record,
     /// not a line, so these are taken off the parser's line count.
     embedded_newlines: u64,
-    info: CsvInfo,
-    utf8_checked: bool,
+    /// The record after the last one put in a batch: one record of
+    /// look-ahead tells whether a row is the last, which the check for a
+    /// quote never closed needs.
+    ahead: Row,
+    state: Ahead,
+}
+
+enum Ahead {
+    /// `ahead` holds the next row.
+    Row,
+    End,
+    Error(SourceError),
 }
 
 impl CsvReader {
@@ -184,20 +220,35 @@ impl CsvReader {
                 record_start: 0,
                 quotes: 0,
             });
-        Ok(CsvReader {
+        let mut parser = Parser {
             path: path.to_path_buf(),
             reader,
-            record: ::csv::ByteRecord::new(),
-            spare: ::csv::ByteRecord::new(),
-            lookahead: None,
-            deferred_error: None,
-            row: Row {
-                is_text: true,
-                ..Row::default()
-            },
             embedded_newlines: 0,
+            ahead: Row::text_row(),
+            state: Ahead::End,
+        };
+        let (tx, parsed) = sync_channel(BATCHES_AHEAD);
+        let (recycle, recycled) = sync_channel(BATCHES_AHEAD + 1);
+        std::thread::Builder::new()
+            .name("csv-reader".into())
+            .spawn(move || {
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    parser.run(&tx, &recycled)
+                }));
+                if result.is_err() {
+                    let msg = "the reader stopped on an internal error; please report it";
+                    let _ = tx.send(Parsed::Error(SourceError::new(&parser.path, msg)));
+                }
+            })
+            .map_err(|e| SourceError::new(path, e))?;
+        Ok(CsvReader {
             info,
-            utf8_checked: encoding != encoding_rs::UTF_8,
+            parsed,
+            recycle,
+            batch: Vec::new(),
+            filled: 0,
+            next: 0,
+            done: false,
         })
     }
 
@@ -206,7 +257,106 @@ impl CsvReader {
     }
 
     pub(super) fn current_mut(&mut self) -> &mut Row {
-        &mut self.row
+        &mut self.batch[self.next - 1]
+    }
+
+    pub(super) fn next_row(&mut self) -> Result<Option<&Row>, SourceError> {
+        while self.next >= self.filled {
+            if self.done {
+                return Ok(None);
+            }
+            // The batch read goes back to be filled again.
+            let read = std::mem::take(&mut self.batch);
+            if !read.is_empty() {
+                let _ = self.recycle.try_send(read);
+            }
+            self.next = 0;
+            self.filled = 0;
+            match self.parsed.recv() {
+                Ok(Parsed::Rows(rows, n)) => {
+                    self.batch = rows;
+                    self.filled = n;
+                }
+                Ok(Parsed::Error(e)) => {
+                    self.done = true;
+                    return Err(e);
+                }
+                Err(_) => self.done = true,
+            }
+        }
+        self.next += 1;
+        Ok(Some(&self.batch[self.next - 1]))
+    }
+}
+
+impl Parser {
+    /// Parses the whole file into batches, until the end, an error, or the
+    /// reader going away.
+    fn run(&mut self, tx: &SyncSender<Parsed>, recycled: &Receiver<Vec<Row>>) {
+        self.state = self.read_ahead();
+        let mut made = 0;
+        loop {
+            let mut batch = match recycled.try_recv() {
+                Ok(b) => b,
+                Err(_) if made <= BATCHES_AHEAD => {
+                    made += 1;
+                    Vec::with_capacity(BATCH_ROWS)
+                }
+                Err(_) => match recycled.recv() {
+                    Ok(b) => b,
+                    Err(_) => return,
+                },
+            };
+            let n = self.fill(&mut batch);
+            if n > 0 && tx.send(Parsed::Rows(batch, n)).is_err() {
+                return;
+            }
+            match std::mem::replace(&mut self.state, Ahead::End) {
+                Ahead::Row => self.state = Ahead::Row,
+                Ahead::End => return,
+                Ahead::Error(e) => {
+                    let _ = tx.send(Parsed::Error(e));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Fills `batch` with up to `BATCH_ROWS` rows, reusing the rows it holds;
+    /// returns how many.
+    fn fill(&mut self, batch: &mut Vec<Row>) -> usize {
+        let mut n = 0;
+        while n < BATCH_ROWS && matches!(self.state, Ahead::Row) {
+            if batch.len() == n {
+                batch.push(Row::text_row());
+            }
+            let row = &mut batch[n];
+            // The row read ahead takes the slot; the slot's buffers take the
+            // next record.
+            std::mem::swap(row, &mut self.ahead);
+            check_utf8(row);
+            self.state = self.read_ahead();
+            if matches!(self.state, Ahead::End) {
+                self.check_last(row);
+            }
+            n += 1;
+        }
+        n
+    }
+
+    fn read_ahead(&mut self) -> Ahead {
+        let mut row = std::mem::take(&mut self.ahead);
+        let state = match self.read_record(&mut row.text) {
+            Ok(Some(number)) => {
+                row.number = number;
+                row.problem = None;
+                Ahead::Row
+            }
+            Ok(None) => Ahead::End,
+            Err(e) => Ahead::Error(e),
+        };
+        self.ahead = row;
+        state
     }
 
     /// Reads one record into `rec` and returns its row number.
@@ -229,87 +379,23 @@ impl CsvReader {
         Ok(Some(number))
     }
 
-    pub(super) fn next_row(&mut self) -> Result<Option<&Row>, SourceError> {
-        if let Some(e) = self.deferred_error.take() {
-            return Err(e);
-        }
-        // One record of look-ahead tells whether this one is the last,
-        // which the check for a quote never closed needs.
-        let (mut record, number) = match self.lookahead.take() {
-            Some(pair) => pair,
-            None => {
-                let mut rec = std::mem::take(&mut self.record);
-                match self.read_record(&mut rec)? {
-                    Some(n) => (rec, n),
-                    None => return Ok(None),
-                }
-            }
-        };
-        let mut spare = std::mem::take(&mut self.spare);
-        let is_last = match self.read_record(&mut spare) {
-            Ok(Some(n)) => {
-                self.lookahead = Some((spare, n));
-                false
-            }
-            Ok(None) => {
-                self.spare = spare;
-                true
-            }
-            Err(e) => {
-                self.spare = spare;
-                self.deferred_error = Some(e);
-                false
-            }
-        };
-        self.row.number = number;
-        self.row.problem = None;
-        // The record becomes the row's text after one UTF-8 check, without a
-        // copy; the row's previous text goes back as the next read buffer.
-        let text = match ::csv::StringRecord::from_byte_record(record) {
-            Ok(text) => text,
-            Err(e) if self.utf8_checked => unreachable!("transcoded input is valid UTF-8: {e}"),
-            Err(e) => {
-                let raw = e.into_byte_record();
-                let mut lossy = ::csv::StringRecord::new();
-                for field in raw.iter() {
-                    lossy.push_field(&String::from_utf8_lossy(field));
-                }
-                self.row.problem = Some(
-                    "the row holds bytes that are not UTF-8; if the file comes from Excel or a \
-                     Windows system, set encoding = \"windows-1252\" in [source]"
-                        .into(),
-                );
-                lossy
-            }
-        };
-        record = std::mem::replace(&mut self.row.text, text).into_byte_record();
-        // The parser ends a quoted field left open at the end of the file
-        // without complaint; an odd number of quotes in the whole file, with
-        // this last row running to the end, is the sign of it.
-        if is_last
-            && self.reader.get_ref().quotes % 2 == 1
-            && self.row.problem.is_none()
-            && self.row.text.iter().any(|f| f.contains('\n'))
+    /// The parser ends a quoted field left open at the end of the file
+    /// without complaint; an odd number of quotes in the whole file, with
+    /// this last row running to the end, is the sign of it.
+    fn check_last(&self, row: &mut Row) {
+        if self.reader.get_ref().quotes % 2 == 1
+            && row.problem.is_none()
+            && row.text.iter().any(|f| f.contains(&b'\n'))
         {
-            self.row.problem = Some(
+            row.problem = Some(
                 "a quote opened in this row is never closed, so the row runs to the end of the file; close the quote".into(),
             );
             // The file's last line break sits inside the open field, and the
             // row count took it for this row's own terminator too.
-            if self.row.text.as_slice().ends_with('\n') {
-                self.row.number += 1;
+            if row.text.as_slice().ends_with(b"\n") {
+                row.number += 1;
             }
         }
-        record.clear();
-        // The next call reads into `spare` (this one's went to the
-        // look-ahead): hand it the buffers just freed, or every row would
-        // be parsed into an empty record grown again field by field.
-        if self.lookahead.is_some() {
-            self.spare = record;
-        } else {
-            self.record = record;
-        }
-        Ok(Some(&self.row))
     }
 
     fn csv_error(&self, e: ::csv::Error) -> SourceError {
@@ -324,6 +410,35 @@ impl CsvReader {
             _ => SourceError::new(&self.path, format!("cannot parse the CSV{at}: {e}")),
         }
     }
+}
+
+/// Makes sure every field of a row is UTF-8, as [`Row::get`] relies on: one
+/// check of the whole record and of where its fields start (a field may not
+/// start inside a character) instead of one per field. A row that is not is
+/// kept readable, its bad bytes replaced, and marked with the problem.
+fn check_utf8(row: &mut Row) {
+    let rec = &row.text;
+    let all = rec.as_slice();
+    let whole = all.is_ascii()
+        || (simdutf8::basic::from_utf8(all).is_ok()
+            && (0..rec.len()).all(|i| {
+                let start = rec.range(i).map_or(0, |r| r.start);
+                // Not a continuation byte (0b10xx_xxxx).
+                all.get(start).is_none_or(|&b| b & 0xC0 != 0x80)
+            }));
+    if whole {
+        return;
+    }
+    let mut lossy = ::csv::ByteRecord::new();
+    for field in rec.iter() {
+        lossy.push_field(String::from_utf8_lossy(field).as_bytes());
+    }
+    row.text = lossy;
+    row.problem = Some(
+        "the row holds bytes that are not UTF-8; if the file comes from Excel or a \
+         Windows system, set encoding = \"windows-1252\" in [source]"
+            .into(),
+    );
 }
 
 fn invalid_utf8(path: &Path, row: u64) -> SourceError {

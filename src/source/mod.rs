@@ -54,7 +54,9 @@ pub enum Format {
 pub struct Row {
     /// The row number a person sees in a spreadsheet program.
     pub number: u64,
-    text: ::csv::StringRecord,
+    /// A CSV row's cells as parsed, without a copy. Every field is valid
+    /// UTF-8: whoever fills it checks that, and [`Row::get`] relies on it.
+    text: ::csv::ByteRecord,
     cells: Vec<Cell>,
     is_text: bool,
     /// Why the row cannot be used as read (wrong width, bad bytes).
@@ -68,7 +70,7 @@ impl Row {
     pub fn from_texts(number: u64, texts: &[&str]) -> Row {
         Row {
             number,
-            text: ::csv::StringRecord::from(texts.to_vec()),
+            text: ::csv::ByteRecord::from(texts.to_vec()),
             is_text: true,
             ..Row::default()
         }
@@ -78,6 +80,14 @@ impl Row {
         Row {
             number,
             cells,
+            ..Row::default()
+        }
+    }
+
+    /// An empty text row, to be filled by a CSV reader.
+    fn text_row() -> Row {
+        Row {
+            is_text: true,
             ..Row::default()
         }
     }
@@ -98,8 +108,10 @@ impl Row {
     pub fn get(&self, index: usize) -> CellRef<'_> {
         if self.is_text {
             match self.text.get(index) {
-                Some("") | None => CellRef::Empty,
-                Some(s) => CellRef::Text(s),
+                Some(b"") | None => CellRef::Empty,
+                // SAFETY: every field of `text` is valid UTF-8 (see the
+                // field), checked once per record when it was read.
+                Some(b) => CellRef::Text(unsafe { std::str::from_utf8_unchecked(b) }),
             }
         } else {
             self.cells.get(index).map_or(CellRef::Empty, Cell::as_ref)
@@ -107,6 +119,10 @@ impl Row {
     }
 
     pub fn is_blank(&self) -> bool {
+        // A printable ASCII byte anywhere settles it for a CSV row.
+        if self.is_text && self.text.as_slice().iter().any(u8::is_ascii_graphic) {
+            return false;
+        }
         (0..self.len()).all(|i| self.get(i).is_blank())
     }
 }
