@@ -9,10 +9,10 @@ pub mod summary;
 pub mod triage;
 
 use crate::mapping::{Mapping, Plan};
-use crate::results::{Journal, OutputError, PayloadWriter, RejectsWriter, Status};
+use crate::results::{Journal, Line, OutputError, PayloadWriter, RejectsWriter, Status};
 use crate::source::{Source, SourceError, SourceInfo};
 use crate::workbook_out::{self, Rejects, XlsxRejectsWriter};
-use rows::{Item, RowFeed};
+use rows::{RowFeed, Verdict};
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -319,17 +319,15 @@ fn dry_run(settings: &ImportSettings) -> Result<Summary, RunError> {
         .transpose()?;
     let mut summary = Summary::new(true);
     let mut feed = RowFeed::new(source, plan, &settings.mapping, rejects.is_some());
-    while let Some(item) = feed.next_item()? {
-        match item {
-            Item::Valid(v) => {
+    while let Some(r) = feed.next_row()? {
+        let line = match r.verdict {
+            Verdict::Valid { body, key } => {
                 // Without a ledger every valid row would be sent as inserted;
                 // with one, only what the plan sends, as it would send it.
                 let body = match ledger.as_mut() {
-                    None => Some(Cow::Borrowed(&v.mapped.body)),
+                    None => Some(Cow::Borrowed(body)),
                     Some(l) => {
-                        let m = &v.mapped;
-                        let key = crate::ledger::known::KeyHash::of(&m.wolkvox_id, &m.id);
-                        let fp = crate::ledger::fingerprint(m.body.as_bytes());
+                        let fp = crate::ledger::fingerprint(body.as_bytes());
                         l.known.mark_seen(key);
                         let k = triage::Knowledge {
                             known: l.known.get(key),
@@ -342,39 +340,34 @@ fn dry_run(settings: &ImportSettings) -> Result<Summary, RunError> {
                             triage::Triage::Send(a)
                                 if a.write == crate::crm::client::Method::Put =>
                             {
-                                Some(Cow::Owned(update_shape.body(&m.body)))
+                                Some(Cow::Owned(update_shape.body(body)))
                             }
-                            triage::Triage::Send(_) => Some(Cow::Borrowed(&m.body)),
+                            triage::Triage::Send(_) => Some(Cow::Borrowed(body)),
                             _ => None,
                         }
                     }
                 };
                 if let (Some(p), Some(body)) = (payloads.as_mut(), body) {
-                    p.write(v.row, &body)?;
+                    p.write(r.row, &body)?;
                 }
-                let outcome = crate::results::Outcome::with_ids(
-                    v.row,
-                    Status::Valid,
-                    v.mapped.wolkvox_id,
-                    v.mapped.id,
-                );
-                summary.count(&outcome);
-                journal.record(&outcome)?;
+                Line::new(r.row, Status::Valid, r.wolkvox_id, r.id)
             }
-            Item::Invalid { outcome, cells } => {
+            Verdict::Invalid { error } => {
                 if let Some(l) = ledger.as_mut() {
-                    l.known.mark_seen(crate::ledger::known::KeyHash::of(
-                        &outcome.wolkvox_id,
-                        &outcome.obligation_id,
-                    ));
+                    l.known
+                        .mark_seen(crate::ledger::known::KeyHash::of(r.wolkvox_id, r.id));
                 }
-                summary.count(&outcome);
-                journal.record(&outcome)?;
-                if let (Some(r), Some(cells)) = (rejects.as_mut(), cells) {
-                    r.write(outcome.row, &cells, &outcome.error)?;
+                if let (Some(rj), Some(cells)) = (rejects.as_mut(), r.cells) {
+                    rj.write(r.row, cells, error)?;
+                }
+                Line {
+                    error,
+                    ..Line::new(r.row, Status::Invalid, r.wolkvox_id, r.id)
                 }
             }
-        }
+        };
+        summary.count_line(&line);
+        journal.write_line(&line)?;
     }
     journal.finish()?;
     if let Some(p) = payloads {

@@ -10,7 +10,7 @@
 
 use super::stop::{Stop, StopSignal};
 use super::{Event, Job, Mode};
-use crate::import::rows::{Item, RowFeed};
+use crate::import::rows::{RowFeed, Verdict};
 use crate::import::triage::{triage, Knowledge, Triage};
 use crate::ledger::known::{KeyHash, Known};
 use crate::ledger::{fingerprint, format_time, Carried, Doubt, Intent, IntentKind, Ledger};
@@ -39,8 +39,8 @@ impl Reader {
     pub(super) fn run(mut self, work: mpsc::Sender<Job>, events: mpsc::Sender<Event>) {
         let mut batch: Vec<Job> = Vec::with_capacity(self.batch);
         loop {
-            let item = match self.feed.next_item() {
-                Ok(Some(item)) => item,
+            let r = match self.feed.next_row() {
+                Ok(Some(r)) => r,
                 Ok(None) => break,
                 Err(e) => {
                     let sent = self.flush(&mut batch, &work, &events);
@@ -51,28 +51,25 @@ impl Reader {
                     return;
                 }
             };
-            let ok = match item {
-                Item::Invalid { outcome, cells } => {
-                    let seen = (!outcome.wolkvox_id.is_empty()
-                        && !outcome.obligation_id.is_empty())
-                    .then(|| {
-                        self.known
-                            .mark_seen(KeyHash::of(&outcome.wolkvox_id, &outcome.obligation_id))
-                    })
-                    .flatten();
+            let cells = || r.cells.map(<[String]>::to_vec);
+            let ok = match r.verdict {
+                Verdict::Invalid { error } => {
+                    let seen = (!r.wolkvox_id.is_empty() && !r.id.is_empty())
+                        .then(|| self.known.mark_seen(KeyHash::of(r.wolkvox_id, r.id)))
+                        .flatten();
+                    let outcome =
+                        Outcome::new(r.row, Status::Invalid, r.wolkvox_id, r.id).with_error(error);
                     events
                         .blocking_send(Event::Settled {
                             outcome,
                             seen,
-                            cells,
+                            cells: cells(),
                             carried: false,
                         })
                         .is_ok()
                 }
-                Item::Valid(v) => {
-                    let m = &v.mapped;
-                    let key = KeyHash::of(&m.wolkvox_id, &m.id);
-                    let fp = fingerprint(m.body.as_bytes());
+                Verdict::Valid { body, key } => {
+                    let fp = fingerprint(body.as_bytes());
                     let seen = self.known.mark_seen(key);
                     let k = Knowledge {
                         known: self.known.get(key),
@@ -82,7 +79,7 @@ impl Reader {
                     let settled = match triage(self.mode, fp, k) {
                         Triage::Send(action) => {
                             batch.push(Job {
-                                row: v,
+                                row: r.to_valid().expect("a valid row"),
                                 fp,
                                 action,
                                 logged: false,
@@ -90,24 +87,23 @@ impl Reader {
                             None
                         }
                         Triage::Unchanged { crm_id, .. } => {
-                            let mut o =
-                                Outcome::new(v.row, Status::Unchanged, &m.wolkvox_id, &m.id);
+                            let mut o = Outcome::new(r.row, Status::Unchanged, r.wolkvox_id, r.id);
                             o.obligation_wolkvox_id = crm_id.to_string();
-                            Some((o, v.cells, false))
+                            Some((o, cells(), false))
                         }
                         Triage::Exists { crm_id, db_id } => {
-                            let mut o = Outcome::new(v.row, Status::Failed, &m.wolkvox_id, &m.id);
+                            let mut o = Outcome::new(r.row, Status::Failed, r.wolkvox_id, r.id);
                             o.obligation_wolkvox_id = crm_id.to_string();
-                            o.error = self.exists_message(&m.id, &m.wolkvox_id, db_id);
-                            Some((o, v.cells, false))
+                            o.error = exists_message(&self.ledger, r.id, r.wolkvox_id, db_id);
+                            Some((o, cells(), false))
                         }
                         Triage::Carried(c) => {
-                            let mut o = Outcome::new(v.row, c.status, &m.wolkvox_id, &m.id);
+                            let mut o = Outcome::new(r.row, c.status, r.wolkvox_id, r.id);
                             o.obligation_wolkvox_id = c.crm_id.clone();
                             o.attempts = c.attempts;
                             o.http_status = c.http_status;
                             o.api_code = c.api_code.clone();
-                            Some((o, v.cells, true))
+                            Some((o, cells(), true))
                         }
                     };
                     match settled {
@@ -182,21 +178,20 @@ impl Reader {
         }
         batch.drain(..).all(|job| work.blocking_send(job).is_ok())
     }
+}
 
-    /// Insert mode met an obligation the CRM already holds with another
-    /// body: say since when, and how to update it.
-    fn exists_message(&self, id: &str, wolkvox_id: &str, db_id: u32) -> String {
-        let since = self
-            .ledger
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .created_at(db_id)
-            .ok()
-            .flatten()
-            .and_then(|ms| format_time(ms).get(..10).map(str::to_string))
-            .unwrap_or_else(|| "an earlier run".into());
-        format!(
-            "obligation \"{id}\" of record \"{wolkvox_id}\" exists in the CRM since {since} with other values; nothing was sent. Use --mode sync to update it"
-        )
-    }
+/// Insert mode met an obligation the CRM already holds with another body:
+/// say since when, and how to update it.
+fn exists_message(ledger: &Mutex<Ledger>, id: &str, wolkvox_id: &str, db_id: u32) -> String {
+    let since = ledger
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .created_at(db_id)
+        .ok()
+        .flatten()
+        .and_then(|ms| format_time(ms).get(..10).map(str::to_string))
+        .unwrap_or_else(|| "an earlier run".into());
+    format!(
+        "obligation \"{id}\" of record \"{wolkvox_id}\" exists in the CRM since {since} with other values; nothing was sent. Use --mode sync to update it"
+    )
 }
