@@ -9,16 +9,19 @@
 //! object and a new buffer per row.
 
 use super::API_FIELDS;
+use crate::source::needs_json_escape;
 
 /// The parts of a plan's bodies that do not depend on the row, escaped.
 #[derive(Debug, Clone)]
 pub(super) struct BodyTemplate {
     /// `{"operation":"…","wolkvox_id":"`
     open: String,
-    /// `{"name":"…","value":"` for each column sent in form.
-    form_names: Vec<String>,
+    /// For each column sent in form, what opens its entry: after the
+    /// fields (`","form":[{"name":"…","value":"`) and after another entry
+    /// (`"},{"name":"…","value":"`).
+    form_names: Vec<[String; 2]>,
     /// The same for each `[form.entries]` entry.
-    entry_names: Vec<String>,
+    entry_names: Vec<[String; 2]>,
     send_form: bool,
 }
 
@@ -47,10 +50,10 @@ impl BodyTemplate {
         push_escaped(&mut open, operation);
         open.push_str("\",\"wolkvox_id\":\"");
         let name = |n: &str| {
-            let mut s = String::from("{\"name\":\"");
-            push_escaped(&mut s, n);
-            s.push_str("\",\"value\":\"");
-            s
+            let mut entry = String::from("{\"name\":\"");
+            push_escaped(&mut entry, n);
+            entry.push_str("\",\"value\":\"");
+            [format!("\",\"form\":[{entry}"), format!("\"}},{entry}")]
         };
         BodyTemplate {
             open,
@@ -67,8 +70,8 @@ impl BodyTemplate {
     pub(super) fn write<'v>(
         &self,
         out: &mut String,
-        fields: impl IntoIterator<Item = &'v str>,
-        form: impl IntoIterator<Item = (Result<usize, usize>, &'v str)>,
+        fields: impl IntoIterator<Item = Value<'v>>,
+        form: impl IntoIterator<Item = (Result<usize, usize>, Value<'v>)>,
     ) {
         // SAFETY: only whole `&str`s and ASCII are appended to the bytes,
         // so they stay UTF-8 (see `append`).
@@ -78,31 +81,49 @@ impl BodyTemplate {
         out.reserve(BODY_RESERVE);
         append(out, &self.open);
         let mut fields = fields.into_iter();
-        push_escaped_bytes(out, fields.next().unwrap_or(""));
+        push_value(out, fields.next().unwrap_or_default());
         for (key, value) in FIELD_KEYS.iter().zip(fields) {
             append(out, key);
-            push_escaped_bytes(out, value);
+            push_value(out, value);
         }
         if !self.send_form {
             append(out, "\"}}");
             return;
         }
-        append(out, "\",\"form\":[");
-        for (n, (which, value)) in form.into_iter().enumerate() {
-            if n > 0 {
-                out.push(b',');
-            }
-            append(
-                out,
-                match which {
-                    Ok(i) => &self.form_names[i],
-                    Err(i) => &self.entry_names[i],
-                },
-            );
-            push_escaped_bytes(out, value);
-            append(out, "\"}");
+        let mut entries = 0;
+        for (which, value) in form {
+            let opens = match which {
+                Ok(i) => &self.form_names[i],
+                Err(i) => &self.entry_names[i],
+            };
+            append(out, &opens[usize::from(entries > 0)]);
+            push_value(out, value);
+            entries += 1;
         }
-        append(out, "]}}");
+        append(
+            out,
+            if entries > 0 {
+                "\"}]}}"
+            } else {
+                "\",\"form\":[]}}"
+            },
+        );
+    }
+}
+
+/// A value for the body, and whether it is known to hold nothing JSON must
+/// escape (text from a row checked whole when it was read).
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Value<'v> {
+    pub text: &'v str,
+    pub plain: bool,
+}
+
+fn push_value(out: &mut Vec<u8>, v: Value<'_>) {
+    if v.plain {
+        append(out, v.text);
+    } else {
+        push_escaped_bytes(out, v.text);
     }
 }
 
@@ -120,7 +141,7 @@ pub(crate) fn push_escaped(out: &mut String, s: &str) {
 /// [`push_escaped`] on the bytes of a `String`: appends only whole `&str`s
 /// and ASCII.
 fn push_escaped_bytes(out: &mut Vec<u8>, s: &str) {
-    if !needs_escape(s.as_bytes()) {
+    if !needs_json_escape(s.as_bytes()) {
         append(out, s);
         return;
     }
@@ -195,34 +216,6 @@ fn append(out: &mut Vec<u8>, s: &str) {
     }
 }
 
-/// Whether any byte is `"`, `\` or below 0x20, eight bytes at a time.
-fn needs_escape(bytes: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // A byte of `x` is zero exactly when this has its high bit set (the
-    // classic test: borrows only ever flag a byte above a zero one).
-    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
-    let flagged = |c: &[u8]| {
-        let x = u64::from_le_bytes(c.try_into().expect("eight bytes"));
-        // Below 0x20: subtracting 0x20 borrows out of the byte, which had
-        // its high bit clear.
-        let control = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
-        let quote = zero_byte(x ^ (ONES * u64::from(b'"')));
-        let backslash = zero_byte(x ^ (ONES * u64::from(b'\\')));
-        control | quote | backslash != 0
-    };
-    let n = bytes.len();
-    if n < 8 {
-        return bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
-    }
-    let mut chunks = bytes.chunks_exact(8);
-    if chunks.any(flagged) {
-        return true;
-    }
-    // The last bytes, in one overlapping look.
-    !chunks.remainder().is_empty() && flagged(&bytes[n - 8..])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,7 +279,11 @@ mod tests {
                 .map(|i| (Ok(i), values[i].as_str()))
                 .collect();
             form.push((Err(0), "entrada"));
-            t.write(&mut out, fields.iter().map(String::as_str), form.iter().copied());
+            t.write(
+                &mut out,
+                fields.iter().map(|f| Value { text: f, plain: false }),
+                form.iter().map(|(w, v)| (*w, Value { text: v, plain: false })),
+            );
             let mut named: Vec<(&str, &str)> =
                 names.iter().zip(&values).map(|(n, v)| (n.as_str(), v.as_str())).collect();
             named.push((entry.as_str(), "entrada"));
@@ -307,7 +304,7 @@ mod tests {
         ) {
             let s = format!("{prefix}{}{suffix}", char::from(b));
             let must = b < 0x20 || b == b'"' || b == b'\\';
-            proptest::prop_assert_eq!(needs_escape(s.as_bytes()), must);
+            proptest::prop_assert_eq!(needs_json_escape(s.as_bytes()), must);
         }
     }
 }

@@ -869,6 +869,7 @@ impl Plan {
 
     /// One rule's value for a row, in the API's spelling, or why there is
     /// none. Converted text goes to the end of `text`.
+    #[inline]
     fn value_into(&self, r: &ResolvedRule, row: &Row, text: &mut String) -> Result<Piece, String> {
         let i = match (&r.rule.source, r.column) {
             (FieldSource::Constant(v), _) => return Ok(Piece::pushed(text, v)),
@@ -1015,16 +1016,14 @@ impl Plan {
     /// for `row`.
     pub fn write_body(&self, row: &Row, scratch: &MapScratch, body: &mut String) {
         let text = &scratch.text;
+        let value = |p: Piece| body::Value {
+            text: p.resolve(row, text),
+            plain: matches!(p, Piece::Cell { .. }) && row.is_plain(),
+        };
         self.template.write(
             body,
-            scratch
-                .fields
-                .iter()
-                .map(|p| p.unwrap_or_default().resolve(row, text)),
-            scratch
-                .form
-                .iter()
-                .map(|(which, p)| (*which, p.resolve(row, text))),
+            scratch.fields.iter().map(|p| value(p.unwrap_or_default())),
+            scratch.form.iter().map(|(which, p)| (*which, value(*p))),
         );
     }
 
@@ -1198,6 +1197,7 @@ struct ConvertWith<'a> {
 
 /// [`convert_cell_in`] without a copy: text sent as it is stays in cell
 /// `col`; anything converted goes to the end of `text`.
+#[inline]
 fn convert_into(
     cell: CellRef<'_>,
     col: usize,

@@ -415,10 +415,13 @@ impl Parser {
 /// Makes sure every field of a row is UTF-8, as [`Row::get`] relies on: one
 /// check of the whole record and of where its fields start (a field may not
 /// start inside a character) instead of one per field. A row that is not is
-/// kept readable, its bad bytes replaced, and marked with the problem.
+/// kept readable, its bad bytes replaced, and marked with the problem. Notes
+/// too whether the row holds anything JSON must escape, which a body writer
+/// would otherwise look for cell by cell.
 fn check_utf8(row: &mut Row) {
     let rec = &row.text;
     let all = rec.as_slice();
+    row.plain = !super::needs_json_escape(all);
     let whole = all.is_ascii()
         || (simdutf8::basic::from_utf8(all).is_ok()
             && (0..rec.len()).all(|i| {
@@ -434,6 +437,7 @@ fn check_utf8(row: &mut Row) {
         lossy.push_field(String::from_utf8_lossy(field).as_bytes());
     }
     row.text = lossy;
+    row.plain = false;
     row.problem = Some(
         "the row holds bytes that are not UTF-8; if the file comes from Excel or a \
          Windows system, set encoding = \"windows-1252\" in [source]"

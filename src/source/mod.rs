@@ -64,6 +64,9 @@ pub struct Row {
     /// The workbook counts dates from 1904 (old Mac Excel): date serials in
     /// plain number cells are read in that system.
     pub date_1904: bool,
+    /// No cell holds a byte JSON must escape ([`needs_json_escape`]), as
+    /// checked when the row was read; false when not checked.
+    plain: bool,
 }
 
 impl Row {
@@ -118,6 +121,12 @@ impl Row {
         }
     }
 
+    /// True when no cell holds a byte JSON must escape: the row's text goes
+    /// into a body as it is. False when that was not checked.
+    pub fn is_plain(&self) -> bool {
+        self.plain
+    }
+
     pub fn is_blank(&self) -> bool {
         // A printable ASCII byte anywhere settles it for a CSV row.
         if self.is_text && self.text.as_slice().iter().any(u8::is_ascii_graphic) {
@@ -125,6 +134,36 @@ impl Row {
         }
         (0..self.len()).all(|i| self.get(i).is_blank())
     }
+}
+
+/// Whether any byte is `"`, `\` or below 0x20 (a control character, a
+/// line break, a tab): the bytes JSON text cannot hold as they are. Eight
+/// bytes at a time.
+pub fn needs_json_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // A byte of `x` is zero exactly when this has its high bit set (the
+    // classic test: borrows only ever flag a byte above a zero one).
+    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let flagged = |c: &[u8]| {
+        let x = u64::from_le_bytes(c.try_into().expect("eight bytes"));
+        // Below 0x20: subtracting 0x20 borrows out of the byte, which had
+        // its high bit clear.
+        let control = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
+        let quote = zero_byte(x ^ (ONES * u64::from(b'"')));
+        let backslash = zero_byte(x ^ (ONES * u64::from(b'\\')));
+        control | quote | backslash != 0
+    };
+    let n = bytes.len();
+    if n < 8 {
+        return bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
+    }
+    let mut chunks = bytes.chunks_exact(8);
+    if chunks.any(flagged) {
+        return true;
+    }
+    // The last bytes, in one overlapping look.
+    !chunks.remainder().is_empty() && flagged(&bytes[n - 8..])
 }
 
 /// What `inspect` shows about how the file was read.
