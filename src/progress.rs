@@ -144,8 +144,13 @@ impl Progress {
     }
 
     pub fn row_done(&self, o: &Outcome) {
+        self.row_ended(o.status);
+    }
+
+    /// A row ended with `status`.
+    pub fn row_ended(&self, status: Status) {
         let Some(bar) = &self.bar else { return };
-        match o.status {
+        match status {
             Status::Created | Status::Updated => {
                 self.created.fetch_add(1, Ordering::Relaxed);
             }

@@ -81,6 +81,40 @@ pub struct KnownObligation<'a> {
     pub crm_id: &'a str,
 }
 
+/// Obligations held back by a [`KnownLoader`] while their slots load.
+const LOAD_AHEAD: usize = 16;
+
+/// Adds obligations to a [`Known`] in bulk; see [`Known::loader`].
+pub struct KnownLoader {
+    known: Known,
+    pending: Vec<(KeyHash, Entry)>,
+}
+
+impl KnownLoader {
+    /// [`Known::insert`], in effect by [`KnownLoader::finish`].
+    pub fn insert(&mut self, k: KeyHash, db_id: u32, fp: Option<u64>, crm_id: &str) {
+        if self.pending.len() == LOAD_AHEAD {
+            self.settle();
+        }
+        let entry = self.known.entry(k, db_id, fp, crm_id);
+        self.known.table.prefetch(k.slot);
+        self.pending.push((k, entry));
+    }
+
+    fn settle(&mut self) {
+        for (k, entry) in self.pending.drain(..) {
+            self.known
+                .table
+                .insert(k.slot, |e| e.check == k.check, entry);
+        }
+    }
+
+    pub fn finish(mut self) -> Known {
+        self.settle();
+        self.known
+    }
+}
+
 /// The known obligations of one scope.
 pub struct Known {
     table: FingerprintTable<Entry>,
@@ -113,6 +147,12 @@ impl Known {
 
     /// Adds an obligation (a later insert of the same key replaces it).
     pub fn insert(&mut self, k: KeyHash, db_id: u32, fp: Option<u64>, crm_id: &str) {
+        let entry = self.entry(k, db_id, fp, crm_id);
+        self.table.insert(k.slot, |e| e.check == k.check, entry);
+    }
+
+    /// The entry for an obligation, its CRM id added to the arena.
+    fn entry(&mut self, k: KeyHash, db_id: u32, fp: Option<u64>, crm_id: &str) -> Entry {
         // Ids are validated at most 64 bytes long; a longer one from an older
         // ledger is cut at a character boundary rather than refused.
         let mut end = crm_id.len().min(u8::MAX as usize);
@@ -121,15 +161,24 @@ impl Known {
         }
         let crm_start = self.crm_ids.len() as u32;
         self.crm_ids.push_str(&crm_id[..end]);
-        let entry = Entry {
+        Entry {
             check: k.check,
             db_id,
             fp: fp.unwrap_or(0),
             crm_start,
             crm_len: end as u8,
             flags: if fp.is_some() { HAS_FP } else { 0 },
-        };
-        self.table.insert(k.slot, |e| e.check == k.check, entry);
+        }
+    }
+
+    /// Fills the table from many obligations, as the ledger loads them: a
+    /// few are held back while their slots load, since each lands somewhere
+    /// else in a table larger than the caches.
+    pub fn loader(self) -> KnownLoader {
+        KnownLoader {
+            known: self,
+            pending: Vec::with_capacity(LOAD_AHEAD),
+        }
     }
 
     /// The obligation with this key, if known.
@@ -222,6 +271,26 @@ mod tests {
         assert_eq!(k.mark_seen(a), Some(1));
         assert_eq!(k.mark_seen(KeyHash::of("R", "3")), None);
         assert_eq!(k.unseen(), vec![2]);
+    }
+
+    #[test]
+    fn a_loader_holds_what_inserts_hold() {
+        let mut one_by_one = Known::with_capacity(10, 0);
+        let mut loader = Known::with_capacity(10, 0).loader();
+        for i in 0..1000u32 {
+            // Every key twice: the later one wins in both.
+            for fp in [i, i + 1] {
+                let k = KeyHash::of("R", &(i % 700).to_string());
+                one_by_one.insert(k, i, Some(u64::from(fp)), &format!("{fp}cb"));
+                loader.insert(k, i, Some(u64::from(fp)), &format!("{fp}cb"));
+            }
+        }
+        let loaded = loader.finish();
+        assert_eq!(loaded.len(), one_by_one.len());
+        for i in 0..700u32 {
+            let k = KeyHash::of("R", &i.to_string());
+            assert_eq!(loaded.get(k), one_by_one.get(k));
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use super::{Event, Mode};
 use crate::import::{RunError, Summary};
 use crate::ledger::{Ledger, Note, RunEnd, SentNote};
 use crate::progress::Progress;
-use crate::results::{Journal, Outcome, PayloadWriter, Status};
+use crate::results::{Journal, Line, Outcome, PayloadWriter, Status};
 use crate::workbook_out::Rejects;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -106,7 +106,7 @@ impl Collector {
 
     fn write_batch(&mut self, batch: &[Event]) {
         if !self.ledger_failed {
-            let notes: Vec<Note> = batch.iter().filter_map(note).collect();
+            let notes: Vec<Note> = batch.iter().flat_map(notes).collect();
             let recorded = self
                 .ledger
                 .lock()
@@ -118,36 +118,47 @@ impl Collector {
             }
         }
         for ev in batch {
-            let (outcome, cells, sent_body) = match ev {
-                Event::Finished { p, cells, .. } => (&p.outcome, cells, p.sent_body.as_deref()),
-                Event::Settled { outcome, cells, .. } => (outcome, cells, None),
-                Event::ReadFailed(_) | Event::WriteFailed(_) | Event::ReadDone { .. } => continue,
-            };
-            if let Some(j) = self.journal.as_mut() {
-                if let Err(e) = j.record(outcome) {
-                    self.journal = None;
-                    self.fail_write("the results", e);
+            match ev {
+                Event::Finished { p, cells, .. } => {
+                    self.write_row(&p.outcome.line(), cells.as_deref(), p.sent_body.as_deref())
                 }
-            }
-            if let (Some(p), Some(body)) = (self.payloads.as_mut(), sent_body) {
-                if let Err(e) = p.write(outcome.row, body) {
-                    self.payloads = None;
-                    self.fail_write("the payloads", e);
-                }
-            }
-            if let (Some(r), Some(cells)) = (self.rejects.as_mut(), cells) {
-                if !outcome.status.is_success() {
-                    if let Err(e) = r.write(outcome.row, cells, &outcome.error) {
-                        self.rejects = None;
-                        self.fail_write("the rejects", e);
+                Event::Settled(rows) => {
+                    for r in rows.iter() {
+                        self.write_row(&r.line, r.cells, None);
                     }
                 }
+                Event::ReadFailed(_) | Event::WriteFailed(_) | Event::ReadDone { .. } => {}
             }
         }
         if let Some(j) = self.journal.as_mut() {
             if let Err(e) = j.flush() {
                 self.journal = None;
                 self.fail_write("the results", e);
+            }
+        }
+    }
+
+    /// A row's line in the results, its body in the payloads, and the row
+    /// in the rejects when it did not end well.
+    fn write_row(&mut self, line: &Line<'_>, cells: Option<&[String]>, sent_body: Option<&str>) {
+        if let Some(j) = self.journal.as_mut() {
+            if let Err(e) = j.write_line(line) {
+                self.journal = None;
+                self.fail_write("the results", e);
+            }
+        }
+        if let (Some(p), Some(body)) = (self.payloads.as_mut(), sent_body) {
+            if let Err(e) = p.write(line.row, body) {
+                self.payloads = None;
+                self.fail_write("the payloads", e);
+            }
+        }
+        if let (Some(r), Some(cells)) = (self.rejects.as_mut(), cells) {
+            if !line.status.is_success() {
+                if let Err(e) = r.write(line.row, cells, line.error) {
+                    self.rejects = None;
+                    self.fail_write("the rejects", e);
+                }
             }
         }
     }
@@ -165,14 +176,15 @@ impl Collector {
                 }
             }
             Event::ReadDone { unseen } => self.unseen = Some(unseen),
-            Event::Settled {
-                outcome, carried, ..
-            } => {
-                if carried {
-                    self.summary.carried_over += 1;
+            Event::Settled(rows) => {
+                for r in rows.iter() {
+                    if r.carried {
+                        self.summary.carried_over += 1;
+                    }
+                    self.summary.count_line(&r.line);
+                    self.progress.row_ended(r.line.status);
                 }
-                self.summary.count(&outcome);
-                self.progress.row_done(&outcome);
+                rows.give_back();
             }
             Event::Finished { p, .. } => {
                 log_outcome(&p.outcome);
@@ -274,19 +286,20 @@ impl Collector {
 }
 
 /// What the ledger must learn from an event.
-fn note(ev: &Event) -> Option<Note> {
+fn notes(ev: &Event) -> Vec<Note> {
     match ev {
-        Event::Finished { p, fp, logged, .. } => Some(Note::Sent(SentNote {
+        Event::Finished { p, fp, logged, .. } => vec![Note::Sent(SentNote {
             outcome: p.outcome.clone(),
             logged: *logged,
             body_fp: *fp,
             found: p.found.clone(),
             settles_doubt: p.settles_doubt,
-        })),
-        Event::Settled {
-            seen: Some(db_id), ..
-        } => Some(Note::Seen { db_id: *db_id }),
-        _ => None,
+        })],
+        Event::Settled(rows) => rows
+            .iter()
+            .filter_map(|r| r.seen.map(|db_id| Note::Seen { db_id }))
+            .collect(),
+        _ => Vec::new(),
     }
 }
 

@@ -2,19 +2,23 @@
 //! either settles it on the spot (invalid, unchanged, already in the CRM,
 //! done by the run being resumed) or queues it for the workers.
 //!
+//! Settled rows go to the collector a batch at a time ([`Settled`]), with
+//! their text in one reused buffer.
+//!
 //! Rows to send are recorded as intents in the ledger, a batch at a time in
 //! one synced transaction (a group commit), before they are queued: the
 //! intent is on disk before any request for the row leaves, and no worker
 //! waits on the disk. After a crash, the rows recorded but not yet sent (at
 //! most a batch and a queue) are looked up once by the next run.
 
+use super::settled::{Settled, SettledPool, SETTLED_BATCH};
 use super::stop::{Stop, StopSignal};
 use super::{Event, Job, Mode};
 use crate::import::rows::{RowFeed, Verdict};
 use crate::import::triage::{triage, Knowledge, Triage};
 use crate::ledger::known::{KeyHash, Known};
 use crate::ledger::{fingerprint, format_time, Carried, Doubt, Intent, IntentKind, Ledger};
-use crate::results::{Outcome, Status};
+use crate::results::{Line, Status};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
@@ -33,17 +37,31 @@ pub(super) struct Reader {
     pub(super) batch: usize,
 }
 
+/// What the reader has for the others and has not sent yet.
+struct Outbox {
+    /// Rows to send, for the next group commit.
+    jobs: Vec<Job>,
+    /// Rows settled on the spot, for the collector.
+    settled: Settled,
+    pool: SettledPool,
+}
+
 impl Reader {
     /// Reads to the end of the file, even after a stop, so that every row
     /// gets its line in the results.
     pub(super) fn run(mut self, work: mpsc::Sender<Job>, events: mpsc::Sender<Event>) {
-        let mut batch: Vec<Job> = Vec::with_capacity(self.batch);
+        let mut pool = SettledPool::new();
+        let mut out = Outbox {
+            jobs: Vec::with_capacity(self.batch),
+            settled: pool.take(),
+            pool,
+        };
         loop {
             let r = match self.feed.next_row() {
                 Ok(Some(r)) => r,
                 Ok(None) => break,
                 Err(e) => {
-                    let sent = self.flush(&mut batch, &work, &events);
+                    let sent = self.flush(&mut out, &work, &events);
                     if sent {
                         let _ = events
                             .blocking_send(Event::ReadFailed(format!("reading stopped: {e}")));
@@ -51,22 +69,14 @@ impl Reader {
                     return;
                 }
             };
-            let cells = || r.cells.map(<[String]>::to_vec);
-            let ok = match r.verdict {
+            let line = Line::new(r.row, Status::Invalid, r.wolkvox_id, r.id);
+            match r.verdict {
                 Verdict::Invalid { error } => {
                     let seen = (!r.wolkvox_id.is_empty() && !r.id.is_empty())
                         .then(|| self.known.mark_seen(KeyHash::of(r.wolkvox_id, r.id)))
                         .flatten();
-                    let outcome =
-                        Outcome::new(r.row, Status::Invalid, r.wolkvox_id, r.id).with_error(error);
-                    events
-                        .blocking_send(Event::Settled {
-                            outcome,
-                            seen,
-                            cells: cells(),
-                            carried: false,
-                        })
-                        .is_ok()
+                    out.settled
+                        .push(&Line { error, ..line }, seen, false, r.cells);
                 }
                 Verdict::Valid { body, key } => {
                     let fp = fingerprint(body.as_bytes());
@@ -76,69 +86,73 @@ impl Reader {
                         doubt: self.doubts.get(&key).copied(),
                         carried: self.carried.get(&key),
                     };
-                    let settled = match triage(self.mode, fp, k) {
-                        Triage::Send(action) => {
-                            batch.push(Job {
-                                row: r.to_valid().expect("a valid row"),
-                                fp,
-                                action,
-                                logged: false,
-                            });
-                            None
-                        }
+                    match triage(self.mode, fp, k) {
+                        Triage::Send(action) => out.jobs.push(Job {
+                            row: r.to_valid().expect("a valid row"),
+                            fp,
+                            action,
+                            logged: false,
+                        }),
                         Triage::Unchanged { crm_id, .. } => {
-                            let mut o = Outcome::new(r.row, Status::Unchanged, r.wolkvox_id, r.id);
-                            o.obligation_wolkvox_id = crm_id.to_string();
-                            Some((o, cells(), false))
+                            let line = Line {
+                                status: Status::Unchanged,
+                                obligation_wolkvox_id: crm_id,
+                                ..line
+                            };
+                            out.settled.push(&line, seen, false, r.cells);
                         }
                         Triage::Exists { crm_id, db_id } => {
-                            let mut o = Outcome::new(r.row, Status::Failed, r.wolkvox_id, r.id);
-                            o.obligation_wolkvox_id = crm_id.to_string();
-                            o.error = exists_message(&self.ledger, r.id, r.wolkvox_id, db_id);
-                            Some((o, cells(), false))
+                            let error = exists_message(&self.ledger, r.id, r.wolkvox_id, db_id);
+                            let line = Line {
+                                status: Status::Failed,
+                                obligation_wolkvox_id: crm_id,
+                                error: &error,
+                                ..line
+                            };
+                            out.settled.push(&line, seen, false, r.cells);
                         }
                         Triage::Carried(c) => {
-                            let mut o = Outcome::new(r.row, c.status, r.wolkvox_id, r.id);
-                            o.obligation_wolkvox_id = c.crm_id.clone();
-                            o.attempts = c.attempts;
-                            o.http_status = c.http_status;
-                            o.api_code = c.api_code.clone();
-                            Some((o, cells(), true))
+                            let line = Line {
+                                status: c.status,
+                                obligation_wolkvox_id: &c.crm_id,
+                                attempts: c.attempts,
+                                http_status: c.http_status,
+                                api_code: c.api_code.as_deref(),
+                                ..line
+                            };
+                            out.settled.push(&line, seen, true, r.cells);
                         }
-                    };
-                    match settled {
-                        Some((outcome, cells, carried)) => events
-                            .blocking_send(Event::Settled {
-                                outcome,
-                                seen,
-                                cells,
-                                carried,
-                            })
-                            .is_ok(),
-                        None if batch.len() < self.batch => true,
-                        None => self.flush(&mut batch, &work, &events),
                     }
                 }
-            };
-            if !ok {
+            }
+            let full = out.jobs.len() >= self.batch || out.settled.len() >= SETTLED_BATCH;
+            if full && !self.flush(&mut out, &work, &events) {
                 return;
             }
         }
-        if self.flush(&mut batch, &work, &events) {
+        if self.flush(&mut out, &work, &events) {
             let _ = events.blocking_send(Event::ReadDone {
                 unseen: self.known.unseen(),
             });
         }
     }
 
-    /// Records the batch's intents (unless the run is stopping: then its rows
-    /// are not sent) and queues it; false when nobody listens any more.
+    /// Sends the rows settled so far to the collector; then records the
+    /// batch's intents (unless the run is stopping: then its rows are not
+    /// sent) and queues it. False when nobody listens any more.
     fn flush(
         &mut self,
-        batch: &mut Vec<Job>,
+        out: &mut Outbox,
         work: &mpsc::Sender<Job>,
         events: &mpsc::Sender<Event>,
     ) -> bool {
+        if !out.settled.is_empty() {
+            let settled = std::mem::replace(&mut out.settled, out.pool.take());
+            if events.blocking_send(Event::Settled(settled)).is_err() {
+                return false;
+            }
+        }
+        let batch = &mut out.jobs;
         if batch.is_empty() {
             return true;
         }
