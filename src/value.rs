@@ -57,6 +57,7 @@ impl Cell {
 
 impl CellRef<'_> {
     /// True when the cell holds nothing a person would see.
+    #[inline]
     pub fn is_blank(&self) -> bool {
         match self {
             CellRef::Empty => true,
@@ -68,6 +69,7 @@ impl CellRef<'_> {
 
 /// `s.trim()`, answered at once for text that starts and ends with a
 /// printable ASCII character, as nearly every cell does.
+#[inline]
 pub fn trim(s: &str) -> &str {
     match s.as_bytes() {
         [first, .., last] if first.is_ascii_graphic() && last.is_ascii_graphic() => s,
@@ -377,7 +379,7 @@ pub fn push_integer(
 ) -> Result<(), ValueError> {
     let start = out.len();
     push_number(cell, sep, out)?;
-    if out[start..].contains('.') {
+    if out.as_bytes()[start..].contains(&b'.') {
         out.truncate(start);
         // For its message.
         parse_integer(cell, sep)?;
@@ -394,7 +396,8 @@ fn push_plain_number(raw: &str, sep: DecimalSeparator, out: &mut String) -> bool
         DecimalSeparator::Comma => (b',', b'.'),
     };
     let b = raw.as_bytes();
-    let (int, frac) = match memchr::memchr(decimal, b) {
+    // Short text: a plain loop beats memchr's setup.
+    let (int, frac) = match b.iter().position(|&c| c == decimal) {
         Some(p) => (&b[..p], Some(&b[p + 1..])),
         None => (b, None),
     };
@@ -406,18 +409,17 @@ fn push_plain_number(raw: &str, sep: DecimalSeparator, out: &mut String) -> bool
             return false;
         }
     }
-    let start = out.len();
-    let fail = |out: &mut String| {
-        out.truncate(start);
-        false
-    };
+    // Spelled into a buffer on the stack, appended at once: a longer
+    // number goes the slow way.
+    let mut buf = [0u8; 40];
+    let mut n = 0;
     // With thousands separators, the first group has 1 to 3 digits and
     // every other exactly 3; leading zeros are dropped.
     let (mut groups, mut len, mut leading) = (0usize, 0usize, true);
     for &c in int {
         if c == thousands {
             if len == 0 || (groups == 0 && len > 3) || (groups > 0 && len != 3) {
-                return fail(out);
+                return false;
             }
             groups += 1;
             len = 0;
@@ -425,25 +427,35 @@ fn push_plain_number(raw: &str, sep: DecimalSeparator, out: &mut String) -> bool
             len += 1;
             if !(leading && c == b'0') {
                 leading = false;
-                out.push(char::from(c));
+                if n == buf.len() {
+                    return false;
+                }
+                buf[n] = c;
+                n += 1;
             }
         } else {
-            return fail(out);
+            return false;
         }
     }
     if len == 0 || (groups > 0 && len != 3) {
-        return fail(out);
+        return false;
     }
     if leading {
-        out.push('0');
+        buf[0] = b'0';
+        n = 1;
     }
     if let Some(f) = frac {
         let end = f.iter().rposition(|&c| c != b'0').map_or(0, |p| p + 1);
         if end > 0 {
-            out.push('.');
-            f[..end].iter().for_each(|&c| out.push(char::from(c)));
+            if n + 1 + end > buf.len() {
+                return false;
+            }
+            buf[n] = b'.';
+            buf[n + 1..n + 1 + end].copy_from_slice(&f[..end]);
+            n += 1 + end;
         }
     }
+    push_ascii(out, &buf[..n]);
     true
 }
 
@@ -455,13 +467,10 @@ pub fn push_date(
     out_format: &DateFormat,
     out: &mut String,
 ) -> Result<(), ValueError> {
-    // Text in the first format, spelled exactly, to a simple format: the
-    // digits move without a date being built.
+    // Text in the first format, spelled exactly, to a simple format.
     if let (CellRef::Text(s), Some(first)) = (cell, formats.first()) {
-        if let Some(ymd) = first.parse_simple_ymd(trim(s)) {
-            if out_format.push_simple_ymd(ymd, out) {
-                return Ok(());
-            }
+        if first.respell(trim(s), out_format, out) {
+            return Ok(());
         }
     }
     let d = parse_date_in(cell, formats, date_1904)?;
@@ -476,44 +485,147 @@ pub struct DateFormat {
     /// The format parsed once: parsing it again for every cell was a tenth
     /// of a dry run's time.
     items: Vec<Item<'static>>,
-    /// The same format when it is only zero-padded days, months, four-digit
-    /// years and literal punctuation (`%d/%m/%Y`, `%Y-%m-%d`, ...): dates
-    /// in it are read and written without chrono's general machinery, which
-    /// was a tenth of a dry run again.
-    simple: Option<Vec<SimplePart>>,
+    /// The same format when it is a zero-padded day, month and four-digit
+    /// year, once each, with punctuation around (`%d/%m/%Y`, `%Y-%m-%d`,
+    /// ...): dates in it are read and written as bytes at fixed places,
+    /// without chrono's general machinery, which was a tenth of a dry run
+    /// again.
+    layout: Option<Layout>,
 }
 
-/// One part of a [`DateFormat`] that is simple enough to read and write by
-/// hand: two digits, two digits, four digits, or punctuation.
+/// Where a simple [`DateFormat`] puts each part of a date.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum SimplePart {
-    Day,
-    Month,
-    Year,
-    Literal(Box<[u8]>),
+struct Layout {
+    /// The format's spelling of a date, punctuation in place and `0` for
+    /// every digit: its length is the length of every date in it.
+    template: Box<[u8]>,
+    /// Byte offsets of the two-digit day, the two-digit month and the
+    /// four-digit year.
+    day: usize,
+    month: usize,
+    year: usize,
+    /// The punctuation's offsets in the template.
+    punctuation: Box<[usize]>,
 }
 
-impl SimplePart {
-    /// The parts of `items`, when every one is simple.
-    fn of(items: &[Item<'_>]) -> Option<Vec<SimplePart>> {
+impl Layout {
+    /// The layout of `items`, when they are a simple format.
+    fn of(items: &[Item<'_>]) -> Option<Layout> {
         use chrono::format::Pad;
-        let literal = |s: &str| {
-            // Whitespace in a format matches any run of it when parsing.
-            (!s.is_empty() && s.bytes().all(|b| b.is_ascii_punctuation()))
-                .then(|| SimplePart::Literal(s.as_bytes().into()))
+        let mut template = Vec::new();
+        let (mut day, mut month, mut year) = (None, None, None);
+        for item in items {
+            let (at, width) = match item {
+                Item::Numeric(Numeric::Day, Pad::Zero) => (&mut day, 2),
+                Item::Numeric(Numeric::Month, Pad::Zero) => (&mut month, 2),
+                Item::Numeric(Numeric::Year, Pad::Zero) => (&mut year, 4),
+                Item::Literal(s) if is_punctuation(s) => {
+                    template.extend_from_slice(s.as_bytes());
+                    continue;
+                }
+                Item::OwnedLiteral(s) if is_punctuation(s) => {
+                    template.extend_from_slice(s.as_bytes());
+                    continue;
+                }
+                _ => return None,
+            };
+            if at.replace(template.len()).is_some() {
+                return None;
+            }
+            template.resize(template.len() + width, b'0');
+        }
+        let (day, month, year) = (day?, month?, year?);
+        let digit = |i: usize| {
+            (day..day + 2).contains(&i)
+                || (month..month + 2).contains(&i)
+                || (year..year + 4).contains(&i)
         };
-        items
-            .iter()
-            .map(|item| match item {
-                Item::Numeric(Numeric::Day, Pad::Zero) => Some(SimplePart::Day),
-                Item::Numeric(Numeric::Month, Pad::Zero) => Some(SimplePart::Month),
-                Item::Numeric(Numeric::Year, Pad::Zero) => Some(SimplePart::Year),
-                Item::Literal(s) => literal(s),
-                Item::OwnedLiteral(s) => literal(s),
-                _ => None,
-            })
-            .collect()
+        Some(Layout {
+            punctuation: (0..template.len()).filter(|&i| !digit(i)).collect(),
+            template: template.into(),
+            day,
+            month,
+            year,
+        })
     }
+
+    /// Year, month and day of `text` when it is spelled exactly in this
+    /// layout and is a real date with a four-digit year.
+    fn read(&self, text: &[u8]) -> Option<(u32, u32, u32)> {
+        if text.len() != self.template.len() {
+            return None;
+        }
+        let digits = |at: usize, n: usize| {
+            text[at..at + n].iter().try_fold(0u32, |v, &c| {
+                c.is_ascii_digit().then(|| v * 10 + u32::from(c - b'0'))
+            })
+        };
+        let (d, m, y) = (
+            digits(self.day, 2)?,
+            digits(self.month, 2)?,
+            digits(self.year, 4)?,
+        );
+        let same = self
+            .punctuation
+            .iter()
+            .all(|&i| text[i] == self.template[i]);
+        // check_year's years, and the days of the proleptic Gregorian
+        // calendar, as chrono counts them.
+        let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+        let days = match m {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if leap => 29,
+            2 => 28,
+            _ => return None,
+        };
+        (same && (1000..=9999).contains(&y) && (1..=days).contains(&d)).then_some((y, m, d))
+    }
+
+    /// Appends the date whose day, month and year digits are `d`, `m`, `y`.
+    fn write(&self, d: [u8; 2], m: [u8; 2], y: [u8; 4], out: &mut String) {
+        let mut buf = [0u8; 32];
+        let n = self.template.len();
+        if n > buf.len() {
+            // Only a format with much punctuation.
+            let mut b = self.template.to_vec();
+            self.place(&mut b, d, m, y);
+            push_ascii(out, &b);
+            return;
+        }
+        buf[..n].copy_from_slice(&self.template);
+        self.place(&mut buf[..n], d, m, y);
+        push_ascii(out, &buf[..n]);
+    }
+
+    fn place(&self, b: &mut [u8], d: [u8; 2], m: [u8; 2], y: [u8; 4]) {
+        b[self.day..self.day + 2].copy_from_slice(&d);
+        b[self.month..self.month + 2].copy_from_slice(&m);
+        b[self.year..self.year + 4].copy_from_slice(&y);
+    }
+}
+
+/// Punctuation in a format stands for itself; whitespace matches any run of
+/// it when parsing, so it is not simple.
+fn is_punctuation(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_punctuation())
+}
+
+/// Appends ASCII bytes to `out`: checked, then copied without a second look.
+fn push_ascii(out: &mut String, bytes: &[u8]) {
+    assert!(bytes.is_ascii(), "only ASCII is appended here");
+    // SAFETY: ASCII bytes are UTF-8, checked just above.
+    out.push_str(unsafe { std::str::from_utf8_unchecked(bytes) });
+}
+
+/// The ASCII digits of `n`, `N` of them (leading zeros kept).
+fn ascii_digits<const N: usize>(mut n: u32) -> [u8; N] {
+    let mut out = [b'0'; N];
+    for slot in out.iter_mut().rev() {
+        *slot = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    out
 }
 
 impl DateFormat {
@@ -560,11 +672,11 @@ impl DateFormat {
         let items = StrftimeItems::new(spec)
             .parse_to_owned()
             .map_err(|_| format!("\"{spec}\" is not a valid date format"))?;
-        let simple = SimplePart::of(&items);
+        let layout = Layout::of(&items);
         Ok(DateFormat {
             spec: spec.to_string(),
             items,
-            simple,
+            layout,
         })
     }
 
@@ -580,12 +692,16 @@ impl DateFormat {
 
     /// Appends `date` in this format to `out`.
     pub fn push(&self, date: NaiveDate, out: &mut String) {
-        // chrono writes other years with a sign or fewer digits.
-        let simple = (1000..=9999).contains(&date.year())
-            && self.push_simple_ymd((date.year() as u32, date.month(), date.day()), out);
-        if !simple {
-            write!(out, "{}", date.format_with_items(self.items.iter()))
-                .expect("a String takes any date");
+        match &self.layout {
+            // chrono writes other years with a sign or fewer digits.
+            Some(l) if (1000..=9999).contains(&date.year()) => l.write(
+                ascii_digits(date.day()),
+                ascii_digits(date.month()),
+                ascii_digits(date.year() as u32),
+                out,
+            ),
+            _ => write!(out, "{}", date.format_with_items(self.items.iter()))
+                .expect("a String takes any date"),
         }
     }
 
@@ -593,75 +709,32 @@ impl DateFormat {
     /// writes (`05/06/2023` for `%d/%m/%Y`) and is a real date with a
     /// four-digit year; `None` when only chrono's general parser can tell.
     fn parse_simple(&self, text: &str) -> Option<NaiveDate> {
-        let (y, m, d) = self.parse_simple_ymd(text)?;
+        let (y, m, d) = self.layout.as_ref()?.read(text.as_bytes())?;
         NaiveDate::from_ymd_opt(y as i32, m, d)
     }
 
-    /// [`DateFormat::parse_simple`] as year, month and day.
-    fn parse_simple_ymd(&self, text: &str) -> Option<(u32, u32, u32)> {
-        let parts = self.simple.as_ref()?;
-        let mut b = text.as_bytes();
-        let (mut d, mut m, mut y) = (0u32, 0u32, 0u32);
-        let digits = |b: &mut &[u8], n: usize| -> Option<u32> {
-            let (head, rest) = b.split_at_checked(n)?;
-            let mut v = 0u32;
-            for &c in head {
-                if !c.is_ascii_digit() {
-                    return None;
-                }
-                v = v * 10 + u32::from(c - b'0');
-            }
-            *b = rest;
-            Some(v)
-        };
-        for part in parts {
-            match part {
-                SimplePart::Day => d = digits(&mut b, 2)?,
-                SimplePart::Month => m = digits(&mut b, 2)?,
-                SimplePart::Year => y = digits(&mut b, 4)?,
-                SimplePart::Literal(l) => b = b.strip_prefix(&l[..])?,
-            }
-        }
-        if !b.is_empty() {
-            return None;
-        }
-        // check_year's years, and the days of the proleptic Gregorian
-        // calendar, as chrono counts them.
-        let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
-        let days = match m {
-            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-            4 | 6 | 9 | 11 => 30,
-            2 if leap => 29,
-            2 => 28,
-            _ => return None,
-        };
-        ((1000..=9999).contains(&y) && (1..=days).contains(&d)).then_some((y, m, d))
-    }
-
-    /// Appends a date given as year, month and day (a real date with a
-    /// four-digit year) in this format; false, with nothing appended, when
-    /// the format is not simple.
-    fn push_simple_ymd(&self, (y, m, d): (u32, u32, u32), out: &mut String) -> bool {
-        let Some(parts) = &self.simple else {
+    /// `text`, spelled exactly in this format, respelled in `to`, when both
+    /// are simple: the digits move to their new places without a date
+    /// being built. False, with nothing appended, when that cannot be done.
+    fn respell(&self, text: &str, to: &DateFormat, out: &mut String) -> bool {
+        let (Some(from), Some(to)) = (&self.layout, &to.layout) else {
             return false;
         };
-        let two = |out: &mut String, n: u32| {
-            out.push(char::from(b'0' + (n / 10) as u8));
-            out.push(char::from(b'0' + (n % 10) as u8));
-        };
-        for part in parts {
-            match part {
-                SimplePart::Day => two(out, d),
-                SimplePart::Month => two(out, m),
-                SimplePart::Year => {
-                    two(out, y / 100);
-                    two(out, y % 100);
-                }
-                // Checked to be ASCII punctuation.
-                SimplePart::Literal(l) => l.iter().for_each(|&b| out.push(char::from(b))),
-            }
+        let b = text.as_bytes();
+        if from.read(b).is_none() {
+            return false;
         }
-        true
+        match (
+            b[from.day..].first_chunk::<2>(),
+            b[from.month..].first_chunk::<2>(),
+            b[from.year..].first_chunk::<4>(),
+        ) {
+            (Some(&d), Some(&m), Some(&y)) => {
+                to.write(d, m, y, out);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// The format as a person writes it: `dd/mm/yyyy`.
@@ -1134,11 +1207,12 @@ mod tests {
 
     #[test]
     fn only_plain_formats_take_the_short_way() {
-        assert!(DateFormat::new("%d/%m/%Y").unwrap().simple.is_some());
-        assert!(DateFormat::new("%Y%m%d").unwrap().simple.is_some());
-        assert!(DateFormat::new("%d %m %Y").unwrap().simple.is_none());
-        assert!(DateFormat::new("%d-%b-%Y").unwrap().simple.is_none());
-        assert!(DateFormat::new("%e/%m/%Y").unwrap().simple.is_none());
+        assert!(DateFormat::new("%d/%m/%Y").unwrap().layout.is_some());
+        assert!(DateFormat::new("%Y%m%d").unwrap().layout.is_some());
+        assert!(DateFormat::new("%d %m %Y").unwrap().layout.is_none());
+        assert!(DateFormat::new("%d-%b-%Y").unwrap().layout.is_none());
+        assert!(DateFormat::new("%e/%m/%Y").unwrap().layout.is_none());
+        assert!(DateFormat::new("%d/%m/%Y (%d)").unwrap().layout.is_none());
         let f = DateFormat::new("%d/%m/%Y").unwrap();
         assert_eq!(f.parse_simple("05/06/2023"), Some(ymd(2023, 6, 5)));
         assert_eq!(f.parse_simple("5/06/2023"), None);
