@@ -100,6 +100,10 @@ const PREFETCH_AHEAD: usize = 8;
 /// it is made here, on the consumer's side, in row order.
 pub struct RowFeed {
     header: Vec<String>,
+    /// Writes the bodies of the rows handed out.
+    writer: Plan,
+    /// The body of the row handed out.
+    body: String,
     mapped: Receiver<Mapped>,
     recycle: SyncSender<Vec<MappedEntry>>,
     batch: Vec<MappedEntry>,
@@ -130,8 +134,10 @@ enum Mapped {
 #[derive(Default)]
 struct MappedEntry {
     row: u64,
-    /// Identity and body; the body is stale when `error` is set.
+    /// The identity (the body is written by the consumer, into its own).
     mapped: MappedRow,
+    /// The converted values, independent of the row they came from.
+    values: MapScratch,
     /// The identity hashed, for a valid row.
     key: Option<KeyHash>,
     /// Why the row cannot be sent, when it cannot.
@@ -151,7 +157,6 @@ struct Mapper {
     /// The header and the file, for those warnings (a row borrows the source).
     header: Header,
     path: std::path::PathBuf,
-    scratch: MapScratch,
 }
 
 /// Columns with no name warned about, at most.
@@ -181,8 +186,10 @@ impl RowFeed {
             warned_unnamed: Vec::new(),
             header,
             path: path.clone(),
-            scratch: MapScratch::default(),
         };
+        // The consumer writes the bodies, from the same plan: the mapping
+        // thread has the most to do.
+        let writer = mapper.plan.clone();
         let (tx, mapped) = sync_channel(BATCHES_AHEAD);
         let (recycle, recycled) = sync_channel(BATCHES_AHEAD + 1);
         let spawned = std::thread::Builder::new()
@@ -209,6 +216,8 @@ impl RowFeed {
         };
         RowFeed {
             header: names,
+            writer,
+            body: String::new(),
             mapped,
             recycle,
             batch: Vec::new(),
@@ -278,7 +287,11 @@ impl RowFeed {
                         if at == u32::MAX {
                             self.seen_far.insert(key.fingerprint(), e.row);
                         }
-                        Verdict::Valid { body: &m.body, key }
+                        self.writer.write_detached_body(&e.values, &mut self.body);
+                        Verdict::Valid {
+                            body: &self.body,
+                            key,
+                        }
                     }
                     Err(first) => {
                         let first = match first {
@@ -370,12 +383,12 @@ impl Mapper {
                 self.renderer.render(row, width, &mut e.cells);
             }
             e.row = row.number;
-            match self.plan.map_values(row, &mut e.mapped, &mut self.scratch) {
+            match self.plan.map_values(row, &mut e.mapped, &mut e.values) {
                 Ok(()) => {
-                    let m = &mut e.mapped;
+                    let m = &e.mapped;
                     e.key = Some(KeyHash::of(&m.wolkvox_id, &m.id));
                     e.error = None;
-                    self.plan.write_body(row, &self.scratch, &mut m.body);
+                    e.values.detach(row);
                 }
                 Err(err) => {
                     e.mapped.wolkvox_id = err.wolkvox_id;

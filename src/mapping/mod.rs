@@ -615,6 +615,9 @@ pub struct Plan {
     unnamed: Vec<usize>,
     /// The bodies' fixed parts, escaped once.
     template: body::BodyTemplate,
+    /// Dates as sent hold nothing JSON must escape: their digits, month
+    /// names and punctuation are the same in every date.
+    plain_dates: bool,
 }
 
 /// A row that passed validation.
@@ -828,8 +831,12 @@ impl Plan {
         let entry_names: Vec<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
         let send_form = mapping.extra_columns == ExtraColumns::All || !entries.is_empty();
         let template = body::BodyTemplate::new(operation, &form, &entry_names, send_form);
+        let sample = mapping
+            .date_format
+            .format(chrono::NaiveDate::from_ymd_opt(2024, 12, 31).expect("a real date"));
         Ok(Plan {
             template,
+            plain_dates: !crate::source::needs_json_escape(sample.as_bytes()),
             decimal: mapping.decimal,
             date_format: mapping.date_format.clone(),
             fields,
@@ -868,8 +875,9 @@ impl Plan {
     }
 
     /// One rule's value for a row, in the API's spelling, or why there is
-    /// none. Converted text goes to the end of `text`.
-    #[inline]
+    /// none. Converted text goes to the end of `text`. Inlined: returned
+    /// through memory, its result stalled the caller on every field.
+    #[inline(always)]
     fn value_into(&self, r: &ResolvedRule, row: &Row, text: &mut String) -> Result<Piece, String> {
         let i = match (&r.rule.source, r.column) {
             (FieldSource::Constant(v), _) => return Ok(Piece::pushed(text, v)),
@@ -881,7 +889,7 @@ impl Plan {
         let cell = row.get(i);
         let v = match &r.table {
             None => convert_into(
-                cell,
+                row,
                 i,
                 r.rule.kind,
                 ConvertWith {
@@ -889,6 +897,7 @@ impl Plan {
                     formats: &r.rule.formats,
                     out_format: &self.date_format,
                     date_1904: row.date_1904,
+                    plain_dates: self.plain_dates,
                 },
                 text,
             )
@@ -989,7 +998,7 @@ impl Plan {
         let identity = |slot: usize, out: &mut String| {
             out.clear();
             match (scratch.fields[slot], &self.fields[slot]) {
-                (Some(p), _) => out.push_str(p.resolve(row, &scratch.text)),
+                (Some(p), _) => out.push_str(p.resolve(Some(row), row.text_str(), &scratch.text)),
                 // A key that found nothing is not the value it stands for.
                 (None, Some(r)) if r.table.is_some() => {}
                 (None, r) => {
@@ -1015,10 +1024,28 @@ impl Plan {
     /// insert body of the values [`Plan::map_values`] left in `scratch`
     /// for `row`.
     pub fn write_body(&self, row: &Row, scratch: &MapScratch, body: &mut String) {
+        self.write_body_from(Some(row), row.text_str(), row.is_plain(), scratch, body);
+    }
+
+    /// [`Plan::write_body`] from a scratch [`MapScratch::detach`] made
+    /// independent of its row, as another thread may.
+    pub fn write_detached_body(&self, scratch: &MapScratch, body: &mut String) {
+        debug_assert!(scratch.detached, "the scratch still needs its row");
+        self.write_body_from(None, &scratch.record, scratch.plain, scratch, body);
+    }
+
+    fn write_body_from(
+        &self,
+        row: Option<&Row>,
+        record: &str,
+        plain: bool,
+        scratch: &MapScratch,
+        body: &mut String,
+    ) {
         let text = &scratch.text;
         let value = |p: Piece| body::Value {
-            text: p.resolve(row, text),
-            plain: matches!(p, Piece::Cell { .. }) && row.is_plain(),
+            text: p.resolve(row, record, text),
+            plain: p.is_plain(plain),
         };
         self.template.write(
             body,
@@ -1035,6 +1062,7 @@ impl Plan {
             fields,
             form,
             problems,
+            ..
         } = scratch;
         if let Some(p) = &row.problem {
             problems.push(p.clone());
@@ -1057,7 +1085,7 @@ impl Plan {
             // Form values reach the CRM as they are: a rounded number
             // there is as wrong as in a field, so the same rule applies.
             let piece = match cell {
-                CellRef::Text(s) => Ok(Piece::trimmed(*i, s)),
+                CellRef::Text(s) => Ok(Piece::trimmed(row, *i, s)),
                 other => {
                     value::exact_text_ref(other, &self.date_format).map(|v| Piece::pushed(text, &v))
                 }
@@ -1087,7 +1115,7 @@ impl Plan {
     /// `None` when the mapping leaves the field out or its cell was at fault.
     pub fn field<'a>(&self, scratch: &'a MapScratch, row: &'a Row, name: &str) -> Option<&'a str> {
         let slot = API_FIELDS.iter().position(|f| *f == name)?;
-        scratch.fields[slot].map(|p| p.resolve(row, &scratch.text))
+        scratch.fields[slot].map(|p| p.resolve(Some(row), row.text_str(), &scratch.text))
     }
 }
 
@@ -1098,15 +1126,13 @@ impl Plan {
 enum Piece {
     #[default]
     Empty,
-    Cell {
-        col: u32,
-        start: u32,
-        end: u32,
-    },
-    Text {
-        start: u32,
-        end: u32,
-    },
+    /// In a CSV row's text ([`Row::span`]).
+    Span { start: u32, end: u32 },
+    /// In a workbook row's cell.
+    Cell { col: u32, start: u32, end: u32 },
+    /// In [`MapScratch`]'s text; `plain` when it is known to hold nothing
+    /// JSON must escape (a number, a date).
+    Text { start: u32, end: u32, plain: bool },
 }
 
 impl Piece {
@@ -1120,25 +1146,31 @@ impl Piece {
         Piece::Text {
             start,
             end: text.len() as u32,
+            plain: false,
         }
     }
 
-    /// The text `text` has been appended since `start`.
-    fn since(text: &str, start: usize) -> Piece {
+    /// The text `text` has been appended since `start`; `plain` when it
+    /// is known to hold nothing JSON must escape.
+    fn since(text: &str, start: usize, plain: bool) -> Piece {
         if text.len() == start {
             return Piece::Empty;
         }
         Piece::Text {
             start: start as u32,
             end: text.len() as u32,
+            plain,
         }
     }
 
-    /// The trimmed text of cell `col`, whose text is `s`.
-    fn trimmed(col: usize, s: &str) -> Piece {
+    /// The trimmed text of `row`'s cell `col`, whose text is `s`.
+    fn trimmed(row: &Row, col: usize, s: &str) -> Piece {
         let t = value::trim(s);
         if t.is_empty() {
             return Piece::Empty;
+        }
+        if let Some((start, end)) = row.span_of(t) {
+            return Piece::Span { start, end };
         }
         let start = t.as_ptr() as usize - s.as_ptr() as usize;
         Piece::Cell {
@@ -1152,19 +1184,33 @@ impl Piece {
         *self == Piece::Empty
     }
 
-    fn resolve<'a>(self, row: &'a Row, text: &'a str) -> &'a str {
+    /// Whether the piece holds nothing JSON must escape: converted text
+    /// known to be plain, or a cell's text when its row is `row_plain`.
+    fn is_plain(&self, row_plain: bool) -> bool {
+        match self {
+            Piece::Empty => true,
+            Piece::Span { .. } | Piece::Cell { .. } => row_plain,
+            Piece::Text { plain, .. } => *plain,
+        }
+    }
+
+    /// The piece's text: `record` is the row's text ([`Row::text_str`]),
+    /// `row` the row itself, needed for a workbook cell.
+    fn resolve<'a>(self, row: Option<&'a Row>, record: &'a str, text: &'a str) -> &'a str {
         match self {
             Piece::Empty => "",
-            Piece::Cell { col, start, end } => match row.get(col as usize) {
-                CellRef::Text(s) => &s[start as usize..end as usize],
-                _ => unreachable!("a cell piece is made from a text cell"),
+            Piece::Span { start, end } => &record[start as usize..end as usize],
+            Piece::Cell { col, start, end } => match row.map(|r| r.get(col as usize)) {
+                Some(CellRef::Text(s)) => &s[start as usize..end as usize],
+                _ => unreachable!("a cell piece is made from a text cell of its row"),
             },
-            Piece::Text { start, end } => &text[start as usize..end as usize],
+            Piece::Text { start, end, .. } => &text[start as usize..end as usize],
         }
     }
 }
 
-/// What [`Plan::map_row_into`] reuses from row to row.
+/// What [`Plan::map_row_into`] reuses from row to row: a row's converted
+/// values, most of them still in the row's cells.
 #[derive(Debug, Default)]
 pub struct MapScratch {
     /// Converted values (numbers, dates, constants, looked-up values).
@@ -1175,6 +1221,11 @@ pub struct MapScratch {
     /// `Err(i)` the i-th `[form.entries]` entry.
     form: Vec<(Result<usize, usize>, Piece)>,
     problems: Vec<String>,
+    /// A copy of the row's text, once [`MapScratch::detach`]ed.
+    record: String,
+    /// The row was plain ([`Row::is_plain`]); known once detached.
+    plain: bool,
+    detached: bool,
 }
 
 impl MapScratch {
@@ -1183,6 +1234,32 @@ impl MapScratch {
         self.fields = [None; 9];
         self.form.clear();
         self.problems.clear();
+        self.record.clear();
+        self.detached = false;
+    }
+
+    /// Makes the values independent of `row`, the row they were converted
+    /// from, so that the body can be written after the row is gone (on
+    /// another thread): the row's text is copied, in one piece.
+    pub fn detach(&mut self, row: &Row) {
+        self.record.clear();
+        self.record.push_str(row.text_str());
+        self.plain = row.is_plain();
+        let MapScratch {
+            text, fields, form, ..
+        } = self;
+        let pieces = fields
+            .iter_mut()
+            .flatten()
+            .chain(form.iter_mut().map(|(_, p)| p));
+        for p in pieces {
+            // A workbook cell's text is not in the row's text: copied alone.
+            if let Piece::Cell { .. } = p {
+                let cell = p.resolve(Some(row), "", text).to_string();
+                *p = Piece::pushed(text, &cell);
+            }
+        }
+        self.detached = true;
     }
 }
 
@@ -1193,37 +1270,49 @@ struct ConvertWith<'a> {
     formats: &'a [DateFormat],
     out_format: &'a DateFormat,
     date_1904: bool,
+    /// Dates in `out_format` hold nothing JSON must escape.
+    plain_dates: bool,
 }
 
 /// [`convert_cell_in`] without a copy: text sent as it is stays in cell
 /// `col`; anything converted goes to the end of `text`.
 #[inline]
 fn convert_into(
-    cell: CellRef<'_>,
+    row: &Row,
     col: usize,
     kind: FieldType,
     with: ConvertWith<'_>,
     text: &mut String,
 ) -> Result<Piece, value::ValueError> {
+    let cell = row.get(col);
     if cell.is_blank() {
         return Ok(Piece::Empty);
     }
     let start = text.len();
-    match kind {
+    // Numbers are digits, a point and a minus sign.
+    let plain = match kind {
         FieldType::Text => match cell {
-            CellRef::Text(s) => return Ok(Piece::trimmed(col, s)),
+            CellRef::Text(s) => return Ok(Piece::trimmed(row, col, s)),
             other => {
                 let v = value::exact_text_ref(other, with.out_format)?;
                 text.push_str(&v);
+                false
             }
         },
-        FieldType::Number => value::push_number(cell, with.decimal, text)?,
-        FieldType::Integer => value::push_integer(cell, with.decimal, text)?,
-        FieldType::Date => {
-            value::push_date(cell, with.formats, with.date_1904, with.out_format, text)?
+        FieldType::Number => {
+            value::push_number(cell, with.decimal, text)?;
+            true
         }
-    }
-    Ok(Piece::since(text, start))
+        FieldType::Integer => {
+            value::push_integer(cell, with.decimal, text)?;
+            true
+        }
+        FieldType::Date => {
+            value::push_date(cell, with.formats, with.date_1904, with.out_format, text)?;
+            with.plain_dates
+        }
+    };
+    Ok(Piece::since(text, start, plain))
 }
 
 /// What a header holding a single name probably is.
