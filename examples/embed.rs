@@ -16,7 +16,7 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use wolkvox_import::crm::Token;
 use wolkvox_import::import::{self, ImportSettings, Observer, Observers, RunError, Summary};
-use wolkvox_import::results::Outcome;
+use wolkvox_import::results::Line;
 
 /// What to import, and where to.
 pub struct Job {
@@ -38,7 +38,7 @@ struct CancelAfter {
 }
 
 impl Observer for CancelAfter {
-    fn row_done(&self, _outcome: &Outcome) {
+    fn row_done(&self, _line: &Line<'_>) {
         if self.done.fetch_add(1, Ordering::Relaxed) + 1 >= self.after {
             self.cancel.cancel();
         }

@@ -29,6 +29,8 @@
 //! streams may change between versions). Every row is valid and every
 //! (`ID Registro`, `Nro Obligación`) pair is unique, so a dry run reports
 //! every row `valid` and an import creates every row.
+//!
+//! `tests/outputs.rs` includes this file to write the same portfolio.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -244,7 +246,7 @@ fn date_dmy(d: Date) -> String {
     format!("{:02}/{:02}/{:04}", d.d, d.m, d.y)
 }
 
-fn write_csv(path: &Path, rows: u64) -> Result<(), String> {
+pub fn write_csv(path: &Path, rows: u64) -> Result<(), String> {
     let file = File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut w = csv::WriterBuilder::new()
         .delimiter(b';')
@@ -277,7 +279,7 @@ fn write_csv(path: &Path, rows: u64) -> Result<(), String> {
     inner.flush().map_err(|e| e.to_string())
 }
 
-fn write_xlsx(path: &Path, rows: u64) -> Result<(), XlsxError> {
+pub fn write_xlsx(path: &Path, rows: u64) -> Result<(), XlsxError> {
     if rows + 1 > 1_048_576 {
         return Err(XlsxError::RowColumnLimitError);
     }

@@ -15,11 +15,14 @@
 //! - [`inspect`] and [`mapping::init`] help a person write a mapping;
 //! - `fake_crm` is a local stand-in for the API, for rehearsals and tests;
 //!   it comes with the `fake-crm` feature (on by default), which an
-//!   embedder that only imports can turn off to leave its HTTP server out.
+//!   embedder that only imports can turn off to leave its HTTP server out;
+//! - `fingerprint_table` is the compact hash table behind the duplicate
+//!   check and the ledger's obligations in memory.
 
 pub mod crm;
 #[cfg(feature = "fake-crm")]
 pub mod fake_crm;
+pub(crate) mod fingerprint_table;
 pub mod i18n;
 pub mod import;
 pub mod inspect;

@@ -141,6 +141,56 @@ impl Outcome {
     }
 }
 
+impl Outcome {
+    /// The outcome as the line it makes in the results file.
+    pub fn line(&self) -> Line<'_> {
+        Line {
+            row: self.row,
+            status: self.status,
+            wolkvox_id: &self.wolkvox_id,
+            obligation_id: &self.obligation_id,
+            obligation_wolkvox_id: &self.obligation_wolkvox_id,
+            attempts: self.attempts,
+            http_status: self.http_status,
+            api_code: self.api_code.as_deref(),
+            error: &self.error,
+        }
+    }
+}
+
+/// One line of the results file, borrowing its text: what a row that ends
+/// without a request (most rows of a dry run or of a nightly sync) needs,
+/// with nothing to allocate. The fields are [`Outcome`]'s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Line<'a> {
+    pub row: u64,
+    pub status: Status,
+    pub wolkvox_id: &'a str,
+    pub obligation_id: &'a str,
+    pub obligation_wolkvox_id: &'a str,
+    pub attempts: u32,
+    pub http_status: Option<u16>,
+    pub api_code: Option<&'a str>,
+    pub error: &'a str,
+}
+
+impl<'a> Line<'a> {
+    /// A line with no request made and no error.
+    pub fn new(row: u64, status: Status, wolkvox_id: &'a str, obligation_id: &'a str) -> Line<'a> {
+        Line {
+            row,
+            status,
+            wolkvox_id,
+            obligation_id,
+            obligation_wolkvox_id: "",
+            attempts: 0,
+            http_status: None,
+            api_code: None,
+            error: "",
+        }
+    }
+}
+
 /// A file-level failure while writing one of our outputs.
 #[derive(Debug, thiserror::Error)]
 #[error("{path}: {message}")]
@@ -165,7 +215,10 @@ pub struct Journal {
     path: PathBuf,
     /// The results workbook the CSV becomes when the run ends.
     workbook: Option<PathBuf>,
-    writer: csv::Writer<BufWriter<File>>,
+    /// The lines are written by hand ([`push_csv_field`]): the csv crate's
+    /// writer was a tenth of a dry run.
+    out: BufWriter<File>,
+    line: Vec<u8>,
     last_row: u64,
     in_order: bool,
     written: u64,
@@ -177,16 +230,15 @@ impl Journal {
         let (workbook, path) = workbook_journal(path)?;
         let path = path.as_path();
         let file = File::create(path).map_err(|e| OutputError::new(path, e))?;
-        let mut writer = csv::WriterBuilder::new()
-            .has_headers(false)
-            .from_writer(BufWriter::with_capacity(64 * 1024, file));
-        writer
-            .write_record(RESULTS_HEADER)
+        let mut out = BufWriter::with_capacity(64 * 1024, file);
+        out.write_all(RESULTS_HEADER.join(",").as_bytes())
+            .and_then(|()| out.write_all(b"\n"))
             .map_err(|e| OutputError::new(path, e))?;
         let mut j = Journal {
             path: path.to_path_buf(),
             workbook,
-            writer,
+            out,
+            line: Vec::with_capacity(256),
             last_row: 0,
             in_order: true,
             written: 0,
@@ -200,6 +252,10 @@ impl Journal {
     }
 
     pub fn record(&mut self, o: &Outcome) -> Result<(), OutputError> {
+        self.write_line(&o.line())
+    }
+
+    pub fn write_line(&mut self, o: &Line<'_>) -> Result<(), OutputError> {
         if o.row <= self.last_row {
             self.in_order = false;
         }
@@ -212,24 +268,33 @@ impl Journal {
             Some(h) => decimal(u64::from(h), &mut http_buf),
             None => b"",
         };
-        self.writer
-            .write_record([
-                decimal(o.row, &mut row_buf),
-                o.status.as_str().as_bytes(),
-                o.wolkvox_id.as_bytes(),
-                o.obligation_id.as_bytes(),
-                o.obligation_wolkvox_id.as_bytes(),
-                decimal(u64::from(o.attempts), &mut attempts_buf),
-                http,
-                o.api_code.as_deref().unwrap_or("").as_bytes(),
-                o.error.as_bytes(),
-            ])
-            .map_err(|e| OutputError::new(&self.path, e))?;
-        Ok(())
+        let fields: [&[u8]; 9] = [
+            decimal(o.row, &mut row_buf),
+            o.status.as_str().as_bytes(),
+            o.wolkvox_id.as_bytes(),
+            o.obligation_id.as_bytes(),
+            o.obligation_wolkvox_id.as_bytes(),
+            decimal(u64::from(o.attempts), &mut attempts_buf),
+            http,
+            o.api_code.unwrap_or("").as_bytes(),
+            o.error.as_bytes(),
+        ];
+        let line = &mut self.line;
+        line.clear();
+        for (i, f) in fields.iter().enumerate() {
+            if i > 0 {
+                line.push(b',');
+            }
+            push_csv_field(line, f);
+        }
+        line.push(b'\n');
+        self.out
+            .write_all(line)
+            .map_err(|e| OutputError::new(&self.path, e))
     }
 
     pub fn flush(&mut self) -> Result<(), OutputError> {
-        self.writer
+        self.out
             .flush()
             .map_err(|e| OutputError::new(&self.path, e))
     }
@@ -241,10 +306,7 @@ impl Journal {
         let path = self.path.clone();
         let in_order = self.in_order;
         let file = self
-            .writer
-            .into_inner()
-            .map_err(|e| OutputError::new(&path, e.error()))?;
-        let file = file
+            .out
             .into_inner()
             .map_err(|e| OutputError::new(&path, e.error()))?;
         file.sync_all().map_err(|e| OutputError::new(&path, e))?;
@@ -268,6 +330,26 @@ fn workbook_journal(path: &Path) -> Result<(Option<PathBuf>, PathBuf), OutputErr
         OutputKind::Workbook => Ok((Some(path.to_path_buf()), journal_path(path))),
         OutputKind::Csv => Ok((None, path.to_path_buf())),
     }
+}
+
+/// Appends a field as the csv crate's writer spells it (quotes only when
+/// needed, `"` doubled), so that the results read the same either way.
+pub(crate) fn push_csv_field(line: &mut Vec<u8>, field: &[u8]) {
+    if !field
+        .iter()
+        .any(|&b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
+    {
+        line.extend_from_slice(field);
+        return;
+    }
+    line.push(b'"');
+    for part in field.split_inclusive(|&b| b == b'"') {
+        line.extend_from_slice(part);
+        if part.ends_with(b"\"") {
+            line.push(b'"');
+        }
+    }
+    line.push(b'"');
 }
 
 /// Writes `n` in decimal into `buf`, without allocating (a results line is
@@ -504,7 +586,11 @@ impl PayloadWriter {
 
     /// `body` is already JSON; it is written as it will be sent.
     pub fn write(&mut self, row: u64, body: &str) -> Result<(), OutputError> {
-        writeln!(self.out, "{{\"row\":{row},\"body\":{body}}}")
+        let mut buf = [0u8; 20];
+        let row = decimal(row, &mut buf);
+        [b"{\"row\":", row, b",\"body\":", body.as_bytes(), b"}\n"]
+            .iter()
+            .try_for_each(|part| self.out.write_all(part))
             .map_err(|e| OutputError::new(&self.path, e))
     }
 
@@ -620,6 +706,29 @@ impl RejectsWriter {
         self.writer
             .flush()
             .map_err(|e| OutputError::new(&self.path, e))
+    }
+}
+
+#[cfg(test)]
+mod csv_field_tests {
+    proptest::proptest! {
+        #[test]
+        fn fields_are_spelled_as_the_csv_crate_spells_them(
+            fields in proptest::collection::vec("[a-z ,\"\r\n;'é]{0,6}", 2..5)
+        ) {
+            let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
+            w.write_record(&fields).unwrap();
+            let theirs = w.into_inner().unwrap();
+            let mut ours = Vec::new();
+            for (i, f) in fields.iter().enumerate() {
+                if i > 0 {
+                    ours.push(b',');
+                }
+                super::push_csv_field(&mut ours, f.as_bytes());
+            }
+            ours.push(b'\n');
+            proptest::prop_assert_eq!(ours, theirs);
+        }
     }
 }
 

@@ -57,12 +57,24 @@ impl Cell {
 
 impl CellRef<'_> {
     /// True when the cell holds nothing a person would see.
+    #[inline]
     pub fn is_blank(&self) -> bool {
         match self {
             CellRef::Empty => true,
-            CellRef::Text(s) => s.trim().is_empty(),
+            CellRef::Text(s) => trim(s).is_empty(),
             _ => false,
         }
+    }
+}
+
+/// `s.trim()`, answered at once for text that starts and ends with a
+/// printable ASCII character, as nearly every cell does.
+#[inline]
+pub fn trim(s: &str) -> &str {
+    match s.as_bytes() {
+        [first, .., last] if first.is_ascii_graphic() && last.is_ascii_graphic() => s,
+        [only] if only.is_ascii_graphic() => s,
+        _ => s.trim(),
     }
 }
 
@@ -146,7 +158,7 @@ pub fn cell_text_ref<'a>(
 ) -> Result<Cow<'a, str>, ValueError> {
     match cell {
         CellRef::Empty => Ok(Cow::Borrowed("")),
-        CellRef::Text(s) => Ok(Cow::Borrowed(s.trim())),
+        CellRef::Text(s) => Ok(Cow::Borrowed(trim(s))),
         CellRef::Number(n) => Ok(Cow::Owned(format_float(n))),
         CellRef::Int(i) => Ok(Cow::Owned(i.to_string())),
         CellRef::Bool(b) => Ok(Cow::Borrowed(if b { "TRUE" } else { "FALSE" })),
@@ -333,6 +345,139 @@ pub fn parse_integer(cell: CellRef<'_>, sep: DecimalSeparator) -> Result<String,
     Ok(n)
 }
 
+/// [`parse_number`] appending the value to `out` (which is left as it was on
+/// an error). The common spelling, digits with well-placed thousands
+/// separators and one decimal separator, is converted in place; any other is
+/// left to [`parse_number`], so the answer is always the same.
+pub fn push_number(
+    cell: CellRef<'_>,
+    sep: DecimalSeparator,
+    out: &mut String,
+) -> Result<(), ValueError> {
+    match cell {
+        CellRef::Text(s) if push_plain_number(s, sep, out) => Ok(()),
+        CellRef::Number(n) if n.is_finite() && n.fract() == 0.0 && n.abs() < 1e15 => {
+            write!(out, "{}", n as i64).expect("a String takes any number");
+            Ok(())
+        }
+        CellRef::Int(i) => {
+            write!(out, "{i}").expect("a String takes any number");
+            Ok(())
+        }
+        _ => {
+            out.push_str(&parse_number(cell, sep)?);
+            Ok(())
+        }
+    }
+}
+
+/// [`parse_integer`] appending the value to `out` (left as it was on an error).
+pub fn push_integer(
+    cell: CellRef<'_>,
+    sep: DecimalSeparator,
+    out: &mut String,
+) -> Result<(), ValueError> {
+    let start = out.len();
+    push_number(cell, sep, out)?;
+    if out.as_bytes()[start..].contains(&b'.') {
+        out.truncate(start);
+        // For its message.
+        parse_integer(cell, sep)?;
+        unreachable!("a number with a fraction is not an integer");
+    }
+    Ok(())
+}
+
+/// The fast path of [`push_number`] for text: true when `raw` was a plain
+/// number and its value is appended; false (and `out` untouched) otherwise.
+fn push_plain_number(raw: &str, sep: DecimalSeparator, out: &mut String) -> bool {
+    let (decimal, thousands) = match sep {
+        DecimalSeparator::Dot => (b'.', b','),
+        DecimalSeparator::Comma => (b',', b'.'),
+    };
+    let b = raw.as_bytes();
+    // Short text: a plain loop beats memchr's setup.
+    let (int, frac) = match b.iter().position(|&c| c == decimal) {
+        Some(p) => (&b[..p], Some(&b[p + 1..])),
+        None => (b, None),
+    };
+    if int.is_empty() {
+        return false;
+    }
+    if let Some(f) = frac {
+        if f.is_empty() || !f.iter().all(u8::is_ascii_digit) {
+            return false;
+        }
+    }
+    // Spelled into a buffer on the stack, appended at once: a longer
+    // number goes the slow way.
+    let mut buf = [0u8; 40];
+    let mut n = 0;
+    // With thousands separators, the first group has 1 to 3 digits and
+    // every other exactly 3; leading zeros are dropped.
+    let (mut groups, mut len, mut leading) = (0usize, 0usize, true);
+    for &c in int {
+        if c == thousands {
+            if len == 0 || (groups == 0 && len > 3) || (groups > 0 && len != 3) {
+                return false;
+            }
+            groups += 1;
+            len = 0;
+        } else if c.is_ascii_digit() {
+            len += 1;
+            if !(leading && c == b'0') {
+                leading = false;
+                if n == buf.len() {
+                    return false;
+                }
+                buf[n] = c;
+                n += 1;
+            }
+        } else {
+            return false;
+        }
+    }
+    if len == 0 || (groups > 0 && len != 3) {
+        return false;
+    }
+    if leading {
+        buf[0] = b'0';
+        n = 1;
+    }
+    if let Some(f) = frac {
+        let end = f.iter().rposition(|&c| c != b'0').map_or(0, |p| p + 1);
+        if end > 0 {
+            if n + 1 + end > buf.len() {
+                return false;
+            }
+            buf[n] = b'.';
+            buf[n + 1..n + 1 + end].copy_from_slice(&f[..end]);
+            n += 1 + end;
+        }
+    }
+    push_ascii(out, &buf[..n]);
+    true
+}
+
+/// [`parse_date_in`] written in `out_format`, appended to `out`.
+pub fn push_date(
+    cell: CellRef<'_>,
+    formats: &[DateFormat],
+    date_1904: bool,
+    out_format: &DateFormat,
+    out: &mut String,
+) -> Result<(), ValueError> {
+    // Text in the first format, spelled exactly, to a simple format.
+    if let (CellRef::Text(s), Some(first)) = (cell, formats.first()) {
+        if first.respell(trim(s), out_format, out) {
+            return Ok(());
+        }
+    }
+    let d = parse_date_in(cell, formats, date_1904)?;
+    out_format.push(d, out);
+    Ok(())
+}
+
 /// A validated `strftime` format, kept with a human spelling for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DateFormat {
@@ -340,6 +485,147 @@ pub struct DateFormat {
     /// The format parsed once: parsing it again for every cell was a tenth
     /// of a dry run's time.
     items: Vec<Item<'static>>,
+    /// The same format when it is a zero-padded day, month and four-digit
+    /// year, once each, with punctuation around (`%d/%m/%Y`, `%Y-%m-%d`,
+    /// ...): dates in it are read and written as bytes at fixed places,
+    /// without chrono's general machinery, which was a tenth of a dry run
+    /// again.
+    layout: Option<Layout>,
+}
+
+/// Where a simple [`DateFormat`] puts each part of a date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Layout {
+    /// The format's spelling of a date, punctuation in place and `0` for
+    /// every digit: its length is the length of every date in it.
+    template: Box<[u8]>,
+    /// Byte offsets of the two-digit day, the two-digit month and the
+    /// four-digit year.
+    day: usize,
+    month: usize,
+    year: usize,
+    /// The punctuation's offsets in the template.
+    punctuation: Box<[usize]>,
+}
+
+impl Layout {
+    /// The layout of `items`, when they are a simple format.
+    fn of(items: &[Item<'_>]) -> Option<Layout> {
+        use chrono::format::Pad;
+        let mut template = Vec::new();
+        let (mut day, mut month, mut year) = (None, None, None);
+        for item in items {
+            let (at, width) = match item {
+                Item::Numeric(Numeric::Day, Pad::Zero) => (&mut day, 2),
+                Item::Numeric(Numeric::Month, Pad::Zero) => (&mut month, 2),
+                Item::Numeric(Numeric::Year, Pad::Zero) => (&mut year, 4),
+                Item::Literal(s) if is_punctuation(s) => {
+                    template.extend_from_slice(s.as_bytes());
+                    continue;
+                }
+                Item::OwnedLiteral(s) if is_punctuation(s) => {
+                    template.extend_from_slice(s.as_bytes());
+                    continue;
+                }
+                _ => return None,
+            };
+            if at.replace(template.len()).is_some() {
+                return None;
+            }
+            template.resize(template.len() + width, b'0');
+        }
+        let (day, month, year) = (day?, month?, year?);
+        let digit = |i: usize| {
+            (day..day + 2).contains(&i)
+                || (month..month + 2).contains(&i)
+                || (year..year + 4).contains(&i)
+        };
+        Some(Layout {
+            punctuation: (0..template.len()).filter(|&i| !digit(i)).collect(),
+            template: template.into(),
+            day,
+            month,
+            year,
+        })
+    }
+
+    /// Year, month and day of `text` when it is spelled exactly in this
+    /// layout and is a real date with a four-digit year.
+    fn read(&self, text: &[u8]) -> Option<(u32, u32, u32)> {
+        if text.len() != self.template.len() {
+            return None;
+        }
+        let digits = |at: usize, n: usize| {
+            text[at..at + n].iter().try_fold(0u32, |v, &c| {
+                c.is_ascii_digit().then(|| v * 10 + u32::from(c - b'0'))
+            })
+        };
+        let (d, m, y) = (
+            digits(self.day, 2)?,
+            digits(self.month, 2)?,
+            digits(self.year, 4)?,
+        );
+        let same = self
+            .punctuation
+            .iter()
+            .all(|&i| text[i] == self.template[i]);
+        // check_year's years, and the days of the proleptic Gregorian
+        // calendar, as chrono counts them.
+        let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+        let days = match m {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if leap => 29,
+            2 => 28,
+            _ => return None,
+        };
+        (same && (1000..=9999).contains(&y) && (1..=days).contains(&d)).then_some((y, m, d))
+    }
+
+    /// Appends the date whose day, month and year digits are `d`, `m`, `y`.
+    fn write(&self, d: [u8; 2], m: [u8; 2], y: [u8; 4], out: &mut String) {
+        let mut buf = [0u8; 32];
+        let n = self.template.len();
+        if n > buf.len() {
+            // Only a format with much punctuation.
+            let mut b = self.template.to_vec();
+            self.place(&mut b, d, m, y);
+            push_ascii(out, &b);
+            return;
+        }
+        buf[..n].copy_from_slice(&self.template);
+        self.place(&mut buf[..n], d, m, y);
+        push_ascii(out, &buf[..n]);
+    }
+
+    fn place(&self, b: &mut [u8], d: [u8; 2], m: [u8; 2], y: [u8; 4]) {
+        b[self.day..self.day + 2].copy_from_slice(&d);
+        b[self.month..self.month + 2].copy_from_slice(&m);
+        b[self.year..self.year + 4].copy_from_slice(&y);
+    }
+}
+
+/// Punctuation in a format stands for itself; whitespace matches any run of
+/// it when parsing, so it is not simple.
+fn is_punctuation(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_punctuation())
+}
+
+/// Appends ASCII bytes to `out`: checked, then copied without a second look.
+fn push_ascii(out: &mut String, bytes: &[u8]) {
+    assert!(bytes.is_ascii(), "only ASCII is appended here");
+    // SAFETY: ASCII bytes are UTF-8, checked just above.
+    out.push_str(unsafe { std::str::from_utf8_unchecked(bytes) });
+}
+
+/// The ASCII digits of `n`, `N` of them (leading zeros kept).
+fn ascii_digits<const N: usize>(mut n: u32) -> [u8; N] {
+    let mut out = [b'0'; N];
+    for slot in out.iter_mut().rev() {
+        *slot = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    out
 }
 
 impl DateFormat {
@@ -386,9 +672,11 @@ impl DateFormat {
         let items = StrftimeItems::new(spec)
             .parse_to_owned()
             .map_err(|_| format!("\"{spec}\" is not a valid date format"))?;
+        let layout = Layout::of(&items);
         Ok(DateFormat {
             spec: spec.to_string(),
             items,
+            layout,
         })
     }
 
@@ -397,7 +685,56 @@ impl DateFormat {
     }
 
     pub fn format(&self, date: NaiveDate) -> String {
-        date.format_with_items(self.items.iter()).to_string()
+        let mut out = String::new();
+        self.push(date, &mut out);
+        out
+    }
+
+    /// Appends `date` in this format to `out`.
+    pub fn push(&self, date: NaiveDate, out: &mut String) {
+        match &self.layout {
+            // chrono writes other years with a sign or fewer digits.
+            Some(l) if (1000..=9999).contains(&date.year()) => l.write(
+                ascii_digits(date.day()),
+                ascii_digits(date.month()),
+                ascii_digits(date.year() as u32),
+                out,
+            ),
+            _ => write!(out, "{}", date.format_with_items(self.items.iter()))
+                .expect("a String takes any date"),
+        }
+    }
+
+    /// `text` in this format when it is spelled exactly as the format
+    /// writes (`05/06/2023` for `%d/%m/%Y`) and is a real date with a
+    /// four-digit year; `None` when only chrono's general parser can tell.
+    fn parse_simple(&self, text: &str) -> Option<NaiveDate> {
+        let (y, m, d) = self.layout.as_ref()?.read(text.as_bytes())?;
+        NaiveDate::from_ymd_opt(y as i32, m, d)
+    }
+
+    /// `text`, spelled exactly in this format, respelled in `to`, when both
+    /// are simple: the digits move to their new places without a date
+    /// being built. False, with nothing appended, when that cannot be done.
+    fn respell(&self, text: &str, to: &DateFormat, out: &mut String) -> bool {
+        let (Some(from), Some(to)) = (&self.layout, &to.layout) else {
+            return false;
+        };
+        let b = text.as_bytes();
+        if from.read(b).is_none() {
+            return false;
+        }
+        match (
+            b[from.day..].first_chunk::<2>(),
+            b[from.month..].first_chunk::<2>(),
+            b[from.year..].first_chunk::<4>(),
+        ) {
+            (Some(&d), Some(&m), Some(&y)) => {
+                to.write(d, m, y, out);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// The format as a person writes it: `dd/mm/yyyy`.
@@ -461,7 +798,7 @@ pub fn parse_date_in(
         CellRef::Date(d) => Ok(d),
         CellRef::Number(n) => excel_serial_to_date(n, date_1904),
         CellRef::Int(i) => excel_serial_to_date(i as f64, date_1904),
-        CellRef::Text(s) => parse_date_text(s.trim(), formats),
+        CellRef::Text(s) => parse_date_text(trim(s), formats),
         CellRef::Bool(_) => err("holds TRUE/FALSE, not a date"),
         CellRef::Error(e) => err(format!("holds the error value {e}")),
         CellRef::Empty => err("is empty"),
@@ -469,6 +806,14 @@ pub fn parse_date_in(
 }
 
 fn parse_date_text(s: &str, formats: &[DateFormat]) -> Result<NaiveDate, ValueError> {
+    // The first format, spelled exactly: what chrono would find first.
+    if let Some(d) = formats.first().and_then(|f| f.parse_simple(s)) {
+        return Ok(d);
+    }
+    parse_date_text_by_chrono(s, formats)
+}
+
+fn parse_date_text_by_chrono(s: &str, formats: &[DateFormat]) -> Result<NaiveDate, ValueError> {
     let mut impossible = false;
     for f in formats {
         match parse_with(s, f) {
@@ -807,6 +1152,79 @@ mod tests {
         let f = DateFormat::new(DEFAULT_OUTPUT_DATE_FORMAT).unwrap();
         assert_eq!(f.format(ymd(2023, 6, 6)), "06-06-2023");
         assert_eq!(f.human(), "dd-mm-yyyy");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn plain_numbers_read_as_parse_number_reads_them(
+            s in "[0-9.,]{0,14}|[0-9 .,$'()+eE-]{0,10}|0{0,3}[1-9]{1,3}([.,][0-9]{3}){0,3}([.,][0-9]{0,3})?"
+        ) {
+            for sep in [DecimalSeparator::Dot, DecimalSeparator::Comma] {
+                let mut out = String::from("x");
+                let fast = push_number(CellRef::Text(&s), sep, &mut out).map(|()| out[1..].to_string());
+                proptest::prop_assert_eq!(&fast, &parse_number(CellRef::Text(&s), sep), "{:?} {:?}", s, sep);
+                let mut out = String::from("x");
+                let fast = push_integer(CellRef::Text(&s), sep, &mut out).map(|()| out[1..].to_string());
+                proptest::prop_assert_eq!(&fast, &parse_integer(CellRef::Text(&s), sep), "{:?} {:?}", s, sep);
+                if fast.is_err() {
+                    proptest::prop_assert_eq!(out, "x");
+                }
+            }
+        }
+
+        #[test]
+        fn simple_dates_read_and_write_as_chrono_does(
+            a in 0u32..100, b in 0u32..100, y in 0u32..10000, spec in 0usize..4
+        ) {
+            let specs = ["%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%m/%d/%Y"];
+            let f = DateFormat::new(specs[spec]).unwrap();
+            let others = [f.clone(), DateFormat::new("%d-%b-%Y").unwrap()];
+            for text in [
+                NaiveDate::from_ymd_opt(y as i32, a.clamp(1, 12), b.clamp(1, 28)).map(|d| chrono_format(&f, d)),
+                Some(format!("{a:02}/{b:02}/{y:04}")),
+                Some(format!("{y:04}-{a:02}-{b:02}")),
+                Some(format!("{a:02}-{b:02}-{y:04}")),
+                Some(format!("{a}/{b}/{y}")),
+            ].into_iter().flatten() {
+                let fast = parse_date_text(&text, &others);
+                let slow = parse_date_text_by_chrono(&text, &others);
+                for out_spec in ["%d-%m-%Y", "%Y/%m/%d", "%d %b %Y"] {
+                    let out_format = DateFormat::new(out_spec).unwrap();
+                    let mut pushed = String::new();
+                    let pushed = push_date(CellRef::Text(&text), &others, false, &out_format, &mut pushed)
+                        .map(|()| pushed);
+                    let by_chrono = slow.clone().map(|d| chrono_format(&out_format, d));
+                    proptest::prop_assert_eq!(pushed, by_chrono, "{:?} to {}", text, out_spec);
+                }
+                proptest::prop_assert_eq!(&fast, &slow, "{:?} in {}", text, specs[spec]);
+                if let Ok(d) = fast {
+                    proptest::prop_assert_eq!(f.format(d), chrono_format(&f, d));
+                }
+            }
+            if let Some(d) = NaiveDate::from_ymd_opt(y as i32, a.clamp(1, 12), b.clamp(1, 28)) {
+                proptest::prop_assert_eq!(f.format(d), chrono_format(&f, d));
+            }
+        }
+    }
+
+    fn chrono_format(f: &DateFormat, d: NaiveDate) -> String {
+        d.format_with_items(f.items.iter()).to_string()
+    }
+
+    #[test]
+    fn only_plain_formats_take_the_short_way() {
+        assert!(DateFormat::new("%d/%m/%Y").unwrap().layout.is_some());
+        assert!(DateFormat::new("%Y%m%d").unwrap().layout.is_some());
+        assert!(DateFormat::new("%d %m %Y").unwrap().layout.is_none());
+        assert!(DateFormat::new("%d-%b-%Y").unwrap().layout.is_none());
+        assert!(DateFormat::new("%e/%m/%Y").unwrap().layout.is_none());
+        assert!(DateFormat::new("%d/%m/%Y (%d)").unwrap().layout.is_none());
+        let f = DateFormat::new("%d/%m/%Y").unwrap();
+        assert_eq!(f.parse_simple("05/06/2023"), Some(ymd(2023, 6, 5)));
+        assert_eq!(f.parse_simple("5/06/2023"), None);
+        assert_eq!(f.parse_simple("31/02/2024"), None);
+        assert_eq!(f.parse_simple("05/06/0999"), None);
+        assert_eq!(f.format(ymd(999, 1, 2)), chrono_format(&f, ymd(999, 1, 2)));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::sync::{Mutex, OnceLock};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
 use wolkvox_import::import::Observer;
-use wolkvox_import::results::{Outcome, Status};
+use wolkvox_import::results::{Line, Status};
 use wolkvox_import::source::{Source, SourceOptions};
 
 /// The bar currently drawn, if any, so log lines can suspend it.
@@ -106,8 +106,8 @@ impl Default for Progress {
 }
 
 impl Observer for Progress {
-    fn row_done(&self, outcome: &Outcome) {
-        Progress::row_done(self, outcome);
+    fn row_done(&self, line: &Line<'_>) {
+        self.row_ended(line.status);
     }
 }
 
@@ -167,9 +167,10 @@ impl Progress {
             });
     }
 
-    pub fn row_done(&self, o: &Outcome) {
+    /// A row ended with `status`.
+    pub fn row_ended(&self, status: Status) {
         let bar = &self.bar;
-        match o.status {
+        match status {
             Status::Created | Status::Updated => {
                 self.created.fetch_add(1, Ordering::Relaxed);
             }

@@ -10,12 +10,12 @@ pub mod summary;
 pub(crate) mod triage;
 
 use crate::mapping::Plan;
-use crate::results::{Journal, Outcome, OutputError, PayloadWriter, RejectsWriter, Status};
+use crate::results::{Journal, Line, OutputError, PayloadWriter, RejectsWriter, Status};
 use crate::source::{Source, SourceError, SourceInfo};
 use crate::tr;
 pub use crate::workbook_out::rejects_path;
 use crate::workbook_out::{self, Rejects, XlsxRejectsWriter};
-use rows::{Item, RowFeed};
+use rows::{RowFeed, Verdict};
 pub use settings::{ImportBuilder, ImportSettings, SendSettings};
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -198,7 +198,7 @@ pub(crate) fn open_rejects(
 /// Watches a run as it goes, row by row, without reading any file.
 pub trait Observer: Send + Sync {
     /// A row reached its end: its line of the results.
-    fn row_done(&self, outcome: &Outcome);
+    fn row_done(&self, line: &Line<'_>);
 }
 
 /// The observer of a run, shared with the threads that finish rows.
@@ -212,9 +212,9 @@ impl std::fmt::Debug for Observers {
 }
 
 impl Observers {
-    pub(crate) fn row_done(this: &Option<Observers>, outcome: &Outcome) {
+    pub(crate) fn row_done(this: &Option<Observers>, line: &Line<'_>) {
         if let Some(o) = this {
-            o.0.row_done(outcome);
+            o.0.row_done(line);
         }
     }
 }
@@ -435,22 +435,20 @@ fn dry_run(settings: &ImportSettings, cancel: &CancellationToken) -> Result<DryR
     let mut summary = Summary::new(true);
     let mut feed = RowFeed::new(source, plan, &settings.mapping, rejects.is_some());
     let mut read = 0u64;
-    while let Some(item) = feed.next_item()? {
+    while let Some(r) = feed.next_row()? {
         read += 1;
         if read.is_multiple_of(1024) && cancel.is_cancelled() {
             summary.interrupted = true;
             break;
         }
-        match item {
-            Item::Valid(v) => {
+        let line = match r.verdict {
+            Verdict::Valid { body, key } => {
                 // Without a ledger every valid row would be sent as inserted;
                 // with one, only what the plan sends, as it would send it.
                 let body = match ledger.as_mut() {
-                    None => Some(Cow::Borrowed(&v.mapped.body)),
+                    None => Some(Cow::Borrowed(body)),
                     Some(l) => {
-                        let m = &v.mapped;
-                        let key = crate::ledger::known::KeyHash::of(&m.wolkvox_id, &m.id);
-                        let fp = crate::ledger::fingerprint(m.body.as_bytes());
+                        let fp = crate::ledger::fingerprint(body.as_bytes());
                         l.known.mark_seen(key);
                         let k = triage::Knowledge {
                             known: l.known.get(key),
@@ -463,47 +461,41 @@ fn dry_run(settings: &ImportSettings, cancel: &CancellationToken) -> Result<DryR
                             triage::Triage::Send(a)
                                 if a.write == crate::crm::client::Method::Put =>
                             {
-                                Some(Cow::Owned(update_shape.body(&m.body)))
+                                Some(Cow::Owned(update_shape.body(body)))
                             }
-                            triage::Triage::Send(_) => Some(Cow::Borrowed(&m.body)),
+                            triage::Triage::Send(_) => Some(Cow::Borrowed(body)),
                             _ => None,
                         }
                     }
                 };
                 if let (Some(p), Some(body)) = (payloads.as_mut(), body) {
-                    p.write(v.row, &body)?;
+                    p.write(r.row, &body)?;
                 }
-                if let Some(r) = report.as_mut() {
-                    r.portfolio.add(v.row, &v.mapped);
+                if let Some(rp) = report.as_mut() {
+                    rp.portfolio.add(r.row, r.id, r.report);
                 }
-                let outcome = crate::results::Outcome::with_ids(
-                    v.row,
-                    Status::Valid,
-                    v.mapped.wolkvox_id,
-                    v.mapped.id,
-                );
-                summary.count(&outcome);
-                Observers::row_done(&settings.observer, &outcome);
-                journal.record(&outcome)?;
+                Line::new(r.row, Status::Valid, r.wolkvox_id, r.id)
             }
-            Item::Invalid { outcome, cells } => {
+            Verdict::Invalid { error } => {
                 if let Some(l) = ledger.as_mut() {
-                    l.known.mark_seen(crate::ledger::known::KeyHash::of(
-                        &outcome.wolkvox_id,
-                        &outcome.obligation_id,
-                    ));
+                    l.known
+                        .mark_seen(crate::ledger::known::KeyHash::of(r.wolkvox_id, r.id));
                 }
-                summary.count(&outcome);
-                if let Some(r) = report.as_mut() {
-                    r.problems.add(&outcome);
+                if let (Some(rj), Some(cells)) = (rejects.as_mut(), r.cells) {
+                    rj.write(r.row, cells, error)?;
                 }
-                Observers::row_done(&settings.observer, &outcome);
-                journal.record(&outcome)?;
-                if let (Some(r), Some(cells)) = (rejects.as_mut(), cells) {
-                    r.write(outcome.row, &cells, &outcome.error)?;
+                Line {
+                    error,
+                    ..Line::new(r.row, Status::Invalid, r.wolkvox_id, r.id)
                 }
             }
+        };
+        summary.count_line(&line);
+        if let Some(rp) = report.as_mut() {
+            rp.problems.add(&line);
         }
+        Observers::row_done(&settings.observer, &line);
+        journal.write_line(&line)?;
     }
     journal.finish()?;
     if let Some(p) = payloads {

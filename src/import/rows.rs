@@ -1,12 +1,18 @@
 //! The stream of rows, mapped and validated, that both the dry run and the
 //! real run consume.
+//!
+//! A row is handed out borrowed ([`FeedRow`]): its ids, body and cells live
+//! in buffers the feed reuses for the next row, so a row that is only
+//! counted and written costs no allocation. A row that must outlive the next
+//! call (one queued for sending) is copied out with [`FeedRow::to_valid`].
 
-use crate::mapping::{MappedRow, Mapping, Plan};
-use crate::results::{Outcome, Status};
+use crate::fingerprint_table::FingerprintTable;
+use crate::ledger::known::KeyHash;
+use crate::mapping::{MapScratch, MappedRow, Mapping, Plan, ReportFields};
 use crate::source::{Format, Header, Row, Source, SourceError};
 use crate::value::{self, CellRef, DateFormat, DecimalSeparator};
 use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 /// A row that passed validation and may be sent.
 #[derive(Debug, Clone)]
@@ -18,21 +24,51 @@ pub struct ValidRow {
     pub cells: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone)]
-pub enum Item {
-    Valid(ValidRow),
-    Invalid {
-        outcome: Outcome,
-        cells: Option<Vec<String>>,
-    },
+/// One row of the input, mapped and judged; borrowed from the feed until
+/// its next call.
+#[derive(Debug, Clone, Copy)]
+pub struct FeedRow<'a> {
+    /// The row number a person sees.
+    pub row: u64,
+    /// The row's identity, as far as it could be read.
+    pub wolkvox_id: &'a str,
+    pub id: &'a str,
+    pub verdict: Verdict<'a>,
+    /// The row as the input spelled it, only with `--rejects`.
+    pub cells: Option<&'a [String]>,
+    /// A valid row's values for the report's charts, when the plan asks.
+    pub report: Option<&'a ReportFields>,
 }
 
-impl Item {
-    pub fn row(&self) -> u64 {
-        match self {
-            Item::Valid(v) => v.row,
-            Item::Invalid { outcome, .. } => outcome.row,
-        }
+/// Whether a row may be sent.
+#[derive(Debug, Clone, Copy)]
+pub enum Verdict<'a> {
+    Valid {
+        /// The exact JSON body of an insert.
+        body: &'a str,
+        /// The identity hashed, as the ledger keys obligations.
+        key: KeyHash,
+    },
+    /// Refused by local validation: why, in words a person can act on.
+    Invalid { error: &'a str },
+}
+
+impl FeedRow<'_> {
+    /// A valid row as an owned value, to be sent after the feed moves on.
+    pub fn to_valid(&self) -> Option<ValidRow> {
+        let Verdict::Valid { body, .. } = self.verdict else {
+            return None;
+        };
+        Some(ValidRow {
+            row: self.row,
+            mapped: MappedRow {
+                wolkvox_id: self.wolkvox_id.to_string(),
+                id: self.id.to_string(),
+                body: body.to_string(),
+                report: self.report.cloned(),
+            },
+            cells: self.cells.map(<[String]>::to_vec),
+        })
     }
 }
 
@@ -47,13 +83,75 @@ struct Renderer {
 /// grows as needed.
 const MAX_RESERVED_ROWS: u64 = 8_000_000;
 
+/// The duplicate table's load factor, in percent: it holds an entry per
+/// valid row, the one part of a run whose memory grows with the file.
+const DUPLICATE_TABLE_LOAD: u8 = 90;
+
+/// Rows mapped into one batch.
+const BATCH_ROWS: usize = 256;
+/// Batches mapped ahead of the consumer, at most.
+const BATCHES_AHEAD: usize = 3;
+/// How many rows ahead the duplicate table's slots are fetched.
+const PREFETCH_AHEAD: usize = 8;
+
+/// Rows read and mapped, then judged against the rows before them.
+///
+/// Reading and mapping, a pure function of each row, run on a thread of
+/// their own (`row-mapper`, beside the CSV reader's), in batches that come
+/// back to it once consumed: the rows' buffers are reused and never freed
+/// on another thread. The duplicate check depends on every row before, so
+/// it is made here, on the consumer's side, in row order.
 pub struct RowFeed {
+    header: Vec<String>,
+    /// Writes the bodies of the rows handed out.
+    writer: Plan,
+    /// The body of the row handed out.
+    body: String,
+    mapped: Receiver<Mapped>,
+    recycle: SyncSender<Vec<MappedEntry>>,
+    batch: Vec<MappedEntry>,
+    filled: usize,
+    /// The index in `batch` of the next row.
+    next: usize,
+    done: bool,
+    keep_cells: bool,
+    /// Fingerprint of (wolkvox_id, id) → first row that had it: 12 bytes a
+    /// slot. The fingerprint is 64 bits of the ledger's xxh3-128 key, so a
+    /// false match needs a 64-bit collision (odds about 1 in 10^7 for a
+    /// million rows, 1 in 10^6 for four million).
+    seen: FingerprintTable<u32>,
+    /// First rows past `u32::MAX`, which the table cannot hold.
+    seen_far: HashMap<u64, u64>,
+    /// The message for a duplicate.
+    error: String,
+}
+
+/// What the mapping thread sends.
+enum Mapped {
+    Batch(Vec<MappedEntry>, usize),
+    /// Reading stopped: the rows before it were sent first.
+    Error(SourceError),
+}
+
+/// One row as the mapping thread leaves it; its buffers are reused.
+#[derive(Default)]
+struct MappedEntry {
+    row: u64,
+    /// The identity (the body is written by the consumer, into its own).
+    mapped: MappedRow,
+    /// The converted values, independent of the row they came from.
+    values: MapScratch,
+    /// The identity hashed, for a valid row.
+    key: Option<KeyHash>,
+    /// Why the row cannot be sent, when it cannot.
+    error: Option<String>,
+    cells: Vec<String>,
+}
+
+/// The mapping side, owned by its thread.
+struct Mapper {
     source: Source,
     plan: Plan,
-    /// Fingerprint of (wolkvox_id, id) → first row that had it. A 64-bit
-    /// SipHash fingerprint keeps this at ~16 bytes a row; a false match needs
-    /// a 64-bit collision (odds about 1 in 10^7 for a million rows).
-    seen: HashMap<u64, u64, BuildHasherDefault<Prehashed>>,
     keep_cells: bool,
     renderer: Renderer,
     /// Columns with no name in the header already warned about: what they
@@ -71,16 +169,14 @@ impl RowFeed {
     pub fn new(source: Source, plan: Plan, mapping: &Mapping, keep_cells: bool) -> RowFeed {
         // Sized up front from the file's estimated rows: growing the table
         // doubles it, and while it doubles the old and the new table are both
-        // in memory, which was most of a large dry run's peak.
+        // in memory.
         let expected = source.estimated_rows().unwrap_or(0).min(MAX_RESERVED_ROWS) as usize;
         let header = source.header().clone();
         let path = source.path().to_path_buf();
-        let mut seen = HashMap::default();
-        seen.reserve(expected + expected / 16);
-        RowFeed {
+        let names = header.names.clone();
+        let mut mapper = Mapper {
             source,
             plan,
-            seen,
             keep_cells,
             renderer: Renderer {
                 decimal: mapping.decimal,
@@ -92,108 +188,258 @@ impl RowFeed {
             },
             warned_unnamed: Vec::new(),
             header,
-            path,
+            path: path.clone(),
+        };
+        // The consumer writes the bodies, from the same plan: the mapping
+        // thread has the most to do.
+        let writer = mapper.plan.clone();
+        let source_path = path.clone();
+        let (tx, mapped) = sync_channel(BATCHES_AHEAD);
+        let (recycle, recycled) = sync_channel(BATCHES_AHEAD + 1);
+        let spawned = std::thread::Builder::new()
+            .name("row-mapper".into())
+            .spawn(move || {
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    mapper.run(&tx, &recycled)
+                }));
+                if result.is_err() {
+                    let msg = "mapping stopped on an internal error; please report it";
+                    let _ = tx.send(Mapped::Error(SourceError::new(&path, msg)));
+                }
+            });
+        let (mapped, done) = match spawned {
+            Ok(_) => (mapped, false),
+            // No thread, no rows: said as a read error on the first call.
+            Err(e) => {
+                let (tx, rx) = sync_channel(1);
+                let _ = tx.send(Mapped::Error(SourceError::new(
+                    &source_path,
+                    format!("cannot start reading the rows: {e}"),
+                )));
+                (rx, false)
+            }
+        };
+        RowFeed {
+            header: names,
+            writer,
+            body: String::new(),
+            mapped,
+            recycle,
+            batch: Vec::new(),
+            filled: 0,
+            next: 0,
+            done,
+            keep_cells,
+            seen: FingerprintTable::with_capacity(expected + expected / 32, DUPLICATE_TABLE_LOAD),
+            seen_far: HashMap::new(),
+            error: String::new(),
         }
     }
 
     pub fn header(&self) -> &[String] {
-        &self.source.header().names
+        &self.header
     }
 
-    pub fn next_item(&mut self) -> Result<Option<Item>, SourceError> {
-        let width = self.source.header().names.len();
-        let Some(row) = self.source.next_row()? else {
-            return Ok(None);
-        };
-        if self.warned_unnamed.len() < MAX_UNNAMED_WARNINGS {
-            let header = &self.header;
-            // A CSV row wider than its header is already a row problem.
-            let beyond = if header.format == Format::Workbook {
-                width..row.len()
-            } else {
-                0..0
-            };
-            let unnamed = self.plan.unnamed_columns().iter().copied().chain(beyond);
-            for i in unnamed {
-                if self.warned_unnamed.len() >= MAX_UNNAMED_WARNINGS {
-                    break;
-                }
-                if !row.get(i).is_blank() && !self.warned_unnamed.contains(&i) {
-                    self.warned_unnamed.push(i);
-                    tracing::warn!(
-                        "{}, row {}, {}: a value under a column with no name in the header (row {}); \
-                         such a column is never sent: give it a name to send it in form",
-                        self.path.display(),
-                        row.number,
-                        header.position(i),
-                        header.row
-                    );
-                }
+    /// The next row of the input that is not blank, mapped and judged.
+    pub fn next_row(&mut self) -> Result<Option<FeedRow<'_>>, SourceError> {
+        while self.next >= self.filled {
+            if self.done {
+                return Ok(None);
             }
-        }
-        let cells = self.keep_cells.then(|| self.renderer.render(row, width));
-        let number = row.number;
-        let item = match self.plan.map_row(row) {
-            Ok(mapped) => {
-                let key = fingerprint(&mapped.wolkvox_id, &mapped.id);
-                match self.seen.get(&key) {
-                    Some(&first) => {
-                        let error = format!(
-                            "duplicate of row {first} (same wolkvox_id \"{}\" and id \"{}\")",
-                            mapped.wolkvox_id, mapped.id
-                        );
-                        Item::Invalid {
-                            outcome: Outcome::with_ids(
-                                number,
-                                Status::Invalid,
-                                mapped.wolkvox_id,
-                                mapped.id,
-                            )
-                            .with_error(error),
-                            cells,
+            // The batch consumed goes back to be filled again.
+            let read = std::mem::take(&mut self.batch);
+            if !read.is_empty() {
+                let _ = self.recycle.try_send(read);
+            }
+            self.next = 0;
+            self.filled = 0;
+            match self.mapped.recv() {
+                Ok(Mapped::Batch(rows, n)) => {
+                    self.batch = rows;
+                    self.filled = n;
+                    for e in &self.batch[..n.min(PREFETCH_AHEAD)] {
+                        if let Some(k) = e.key {
+                            self.seen.prefetch(k.fingerprint());
                         }
                     }
-                    None => {
-                        self.seen.insert(key, number);
-                        Item::Valid(ValidRow {
-                            row: number,
-                            mapped,
-                            cells,
-                        })
+                }
+                Ok(Mapped::Error(e)) => {
+                    self.done = true;
+                    return Err(e);
+                }
+                Err(_) => self.done = true,
+            }
+        }
+        let i = self.next;
+        self.next += 1;
+        // The table is far larger than the caches: its slot for a row a few
+        // rows on loads while this one is judged.
+        if let Some(k) = self.batch[..self.filled]
+            .get(i + PREFETCH_AHEAD)
+            .and_then(|e| e.key)
+        {
+            self.seen.prefetch(k.fingerprint());
+        }
+        let e = &self.batch[i];
+        let m = &e.mapped;
+        let verdict = match (&e.error, e.key) {
+            (Some(error), _) => Verdict::Invalid { error },
+            (None, None) => unreachable!("a valid row is hashed"),
+            (None, Some(key)) => {
+                let at = u32::try_from(e.row).unwrap_or(u32::MAX);
+                match self.seen.insert_new(key.fingerprint(), |_| true, at) {
+                    Ok(()) => {
+                        if at == u32::MAX {
+                            self.seen_far.insert(key.fingerprint(), e.row);
+                        }
+                        self.writer.write_detached_body(&e.values, &mut self.body);
+                        Verdict::Valid {
+                            body: &self.body,
+                            key,
+                        }
+                    }
+                    Err(first) => {
+                        let first = match first {
+                            u32::MAX => self.seen_far[&key.fingerprint()],
+                            n => u64::from(n),
+                        };
+                        self.error.clear();
+                        use std::fmt::Write as _;
+                        write!(
+                            self.error,
+                            "duplicate of row {first} (same wolkvox_id \"{}\" and id \"{}\")",
+                            m.wolkvox_id, m.id
+                        )
+                        .expect("a String takes any text");
+                        Verdict::Invalid { error: &self.error }
                     }
                 }
             }
-            Err(e) => Item::Invalid {
-                outcome: Outcome::with_ids(number, Status::Invalid, e.wolkvox_id, e.id)
-                    .with_error(e.message),
-                cells,
-            },
         };
-        Ok(Some(item))
+        Ok(Some(FeedRow {
+            row: e.row,
+            wolkvox_id: &m.wolkvox_id,
+            id: &m.id,
+            verdict,
+            cells: self.keep_cells.then_some(e.cells.as_slice()),
+            report: e.mapped.report.as_ref().filter(|_| e.error.is_none()),
+        }))
     }
 }
 
-/// The duplicate map's keys are already SipHash fingerprints: hashing them
-/// again would only cost time.
-#[derive(Default)]
-struct Prehashed(u64);
-
-impl std::hash::Hasher for Prehashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+impl Mapper {
+    /// Reads and maps the whole input into batches, until the end, an
+    /// error, or the feed going away.
+    fn run(&mut self, tx: &SyncSender<Mapped>, recycled: &Receiver<Vec<MappedEntry>>) {
+        let mut made = 0;
+        loop {
+            let mut batch = match recycled.try_recv() {
+                Ok(b) => b,
+                Err(_) if made <= BATCHES_AHEAD => {
+                    made += 1;
+                    Vec::with_capacity(BATCH_ROWS)
+                }
+                Err(_) => match recycled.recv() {
+                    Ok(b) => b,
+                    Err(_) => return,
+                },
+            };
+            let (n, end) = self.fill(&mut batch);
+            if n > 0 && tx.send(Mapped::Batch(batch, n)).is_err() {
+                return;
+            }
+            match end {
+                None => {}
+                Some(Ok(())) => return,
+                Some(Err(e)) => {
+                    let _ = tx.send(Mapped::Error(e));
+                    return;
+                }
+            }
         }
     }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
+
+    /// Fills `batch` with up to `BATCH_ROWS` rows, reusing its entries;
+    /// returns how many, and how reading ended if it did.
+    fn fill(&mut self, batch: &mut Vec<MappedEntry>) -> (usize, Option<Result<(), SourceError>>) {
+        let width = self.header.names.len();
+        let mut n = 0;
+        while n < BATCH_ROWS {
+            let row = match self.source.next_row() {
+                Ok(Some(row)) => row,
+                Ok(None) => return (n, Some(Ok(()))),
+                Err(e) => return (n, Some(Err(e))),
+            };
+            if batch.len() == n {
+                batch.push(MappedEntry::default());
+            }
+            let e = &mut batch[n];
+            n += 1;
+            if self.warned_unnamed.len() < MAX_UNNAMED_WARNINGS {
+                warn_unnamed(
+                    &self.plan,
+                    &self.header,
+                    &self.path,
+                    &mut self.warned_unnamed,
+                    row,
+                    width,
+                );
+            }
+            if self.keep_cells {
+                self.renderer.render(row, width, &mut e.cells);
+            }
+            e.row = row.number;
+            match self.plan.map_values(row, &mut e.mapped, &mut e.values) {
+                Ok(()) => {
+                    let m = &e.mapped;
+                    e.key = Some(KeyHash::of(&m.wolkvox_id, &m.id));
+                    e.error = None;
+                    e.values.detach(row);
+                }
+                Err(err) => {
+                    e.mapped.wolkvox_id = err.wolkvox_id;
+                    e.mapped.id = err.id;
+                    e.key = None;
+                    e.error = Some(err.message);
+                }
+            }
+        }
+        (n, None)
     }
 }
 
-fn fingerprint(wolkvox_id: &str, id: &str) -> u64 {
-    BuildHasherDefault::<DefaultHasher>::default().hash_one((wolkvox_id, id))
+/// Warns once per column about a value under a column with no name.
+fn warn_unnamed(
+    plan: &Plan,
+    header: &Header,
+    path: &std::path::Path,
+    warned: &mut Vec<usize>,
+    row: &Row,
+    width: usize,
+) {
+    // A CSV row wider than its header is already a row problem.
+    let beyond = if header.format == Format::Workbook {
+        width..row.len()
+    } else {
+        0..0
+    };
+    let unnamed = plan.unnamed_columns().iter().copied().chain(beyond);
+    for i in unnamed {
+        if warned.len() >= MAX_UNNAMED_WARNINGS {
+            break;
+        }
+        if !row.get(i).is_blank() && !warned.contains(&i) {
+            warned.push(i);
+            tracing::warn!(
+                "{}, row {}, {}: a value under a column with no name in the header (row {}); \
+                 such a column is never sent: give it a name to send it in form",
+                path.display(),
+                row.number,
+                header.position(i),
+                header.row
+            );
+        }
+    }
 }
 
 impl Renderer {
@@ -202,28 +448,39 @@ impl Renderer {
     /// row of the wrong width is written as it came: padding a short row
     /// would line its cells up under the wrong columns and let it read back
     /// as valid; as it came, it reads back with the same fault.
-    fn render(&self, row: &Row, width: usize) -> Vec<String> {
+    fn render(&self, row: &Row, width: usize, cells: &mut Vec<String>) {
         let n = if row.problem.is_none() {
             width
         } else {
             row.len()
         };
-        (0..n)
-            .map(|i| match row.get(i) {
-                CellRef::Empty => String::new(),
-                CellRef::Text(s) => s.to_string(),
-                CellRef::Number(n) => {
-                    let s = value::format_float(n);
-                    match self.decimal {
-                        DecimalSeparator::Dot => s,
-                        DecimalSeparator::Comma => s.replace('.', ","),
-                    }
+        cells.truncate(n);
+        cells.resize(n, String::new());
+        for (i, cell) in cells.iter_mut().enumerate() {
+            cell.clear();
+            match row.get(i) {
+                CellRef::Empty => {}
+                CellRef::Text(s) => cell.push_str(s),
+                other => cell.push_str(&self.spell(other)),
+            }
+        }
+    }
+
+    fn spell(&self, cell: CellRef<'_>) -> String {
+        match cell {
+            CellRef::Empty => String::new(),
+            CellRef::Text(s) => s.to_string(),
+            CellRef::Number(n) => {
+                let s = value::format_float(n);
+                match self.decimal {
+                    DecimalSeparator::Dot => s,
+                    DecimalSeparator::Comma => s.replace('.', ","),
                 }
-                CellRef::Int(n) => n.to_string(),
-                CellRef::Bool(b) => if b { "TRUE" } else { "FALSE" }.to_string(),
-                CellRef::Date(d) => self.date_format.format(d),
-                CellRef::Error(e) => e.to_string(),
-            })
-            .collect()
+            }
+            CellRef::Int(n) => n.to_string(),
+            CellRef::Bool(b) => if b { "TRUE" } else { "FALSE" }.to_string(),
+            CellRef::Date(d) => self.date_format.format(d),
+            CellRef::Error(e) => e.to_string(),
+        }
     }
 }

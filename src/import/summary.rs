@@ -1,7 +1,7 @@
 //! The end-of-run summary: rows per status, requests, time, the most common
 //! errors with an example row each, and the exit code they imply.
 
-use crate::results::{Outcome, Status};
+use crate::results::{Line, Outcome, Status};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
@@ -51,13 +51,17 @@ impl Summary {
     }
 
     pub fn count(&mut self, o: &Outcome) {
+        self.count_line(&o.line());
+    }
+
+    pub fn count_line(&mut self, o: &Line<'_>) {
         *self.counts.entry(o.status).or_default() += 1;
         if !o.error.is_empty() && !o.status.is_success() {
-            let key = error_pattern(&o.error);
+            let key = error_pattern(o.error);
             let e = self
                 .errors
                 .entry(key)
-                .or_insert_with(|| (0, o.row, o.error.clone()));
+                .or_insert_with(|| (0, o.row, o.error.to_string()));
             e.0 += 1;
         }
     }

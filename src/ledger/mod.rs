@@ -604,7 +604,8 @@ impl Ledger {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .map_err(|e| self.err(e))?;
-        let mut known = Known::with_capacity(count as usize, id_bytes.unwrap_or(0) as usize);
+        let mut known =
+            Known::with_capacity(count as usize, id_bytes.unwrap_or(0) as usize).loader();
         let mut st = self
             .conn
             .prepare(
@@ -633,7 +634,7 @@ impl Ledger {
                 .map_err(|_| LedgerError::new(&self.path, tr!("ledger-too-many")))?;
             known.insert(KeyHash::of(w, o), id, fp.map(|f| f as u64), crm);
         }
-        Ok(known)
+        Ok(known.finish())
     }
 
     /// Intents of earlier runs still in doubt, by obligation.

@@ -6,6 +6,7 @@
 //! every column found, or the whole run refused before any row is read.
 //! [`Plan::map_row`] is a pure function of one row.
 
+mod body;
 pub(crate) mod config;
 pub mod init;
 pub(crate) mod join;
@@ -17,7 +18,6 @@ use crate::tr;
 use crate::value::{self, CellRef, DateFormat, DecimalSeparator};
 use config::{ExtraColumns, FieldSpec, FieldType, MappingFile, SourceSection};
 use lookup::{Lookup, LookupSpec, LookupTable, Lookups};
-use serde::ser::{SerializeMap, Serializer};
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -590,7 +590,6 @@ struct ResolvedRule {
 /// A mapping resolved against an input's header.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    operation: String,
     decimal: DecimalSeparator,
     date_format: DateFormat,
     /// Index 0 is `wolkvox_id`, then the eight fields in API order; `None`
@@ -605,12 +604,17 @@ pub struct Plan {
     header: Vec<String>,
     warnings: Vec<String>,
     unnamed: Vec<usize>,
+    /// The bodies' fixed parts, escaped once.
+    template: body::BodyTemplate,
+    /// Dates as sent hold nothing JSON must escape: their digits, month
+    /// names and punctuation are the same in every date.
+    plain_dates: bool,
     /// Also hand out the values the report's charts need.
     with_report_fields: bool,
 }
 
 /// A row that passed validation.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct MappedRow {
     pub wolkvox_id: String,
     pub id: String,
@@ -832,12 +836,19 @@ impl Plan {
         let unnamed = (0..names.len())
             .filter(|&i| names[i].trim().is_empty())
             .collect();
+        let entry_names: Vec<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
+        let send_form = mapping.extra_columns == ExtraColumns::All || !entries.is_empty();
+        let template = body::BodyTemplate::new(operation, &form, &entry_names, send_form);
+        let sample = mapping
+            .date_format
+            .format(chrono::NaiveDate::from_ymd_opt(2024, 12, 31).expect("a real date"));
         Ok(Plan {
-            operation: operation.to_string(),
+            template,
+            plain_dates: !crate::source::needs_json_escape(sample.as_bytes()),
             decimal: mapping.decimal,
             date_format: mapping.date_format.clone(),
             fields,
-            send_form: mapping.extra_columns == ExtraColumns::All || !entries.is_empty(),
+            send_form,
             form,
             entries,
             header: names.clone(),
@@ -872,33 +883,42 @@ impl Plan {
         }
     }
 
-    /// One rule's value for a row, in the API's spelling, or why there is none.
-    fn value<'a>(&'a self, r: &'a ResolvedRule, row: &'a Row) -> Result<Cow<'a, str>, String> {
+    /// One rule's value for a row, in the API's spelling, or why there is
+    /// none. Converted text goes to the end of `text`. Inlined: returned
+    /// through memory, its result stalled the caller on every field.
+    #[inline(always)]
+    fn value_into(&self, r: &ResolvedRule, row: &Row, text: &mut String) -> Result<Piece, String> {
         let i = match (&r.rule.source, r.column) {
-            (FieldSource::Constant(v), _) => return Ok(Cow::Borrowed(v.as_str())),
+            (FieldSource::Constant(v), _) => return Ok(Piece::pushed(text, v)),
             (_, Some(i)) => i,
             (_, None) => unreachable!("columns are resolved in Plan::new"),
         };
-        let column = self.header[i].trim();
+        // Trimmed only for a message: header names often have accents.
+        let column = || self.header[i].trim();
         let cell = row.get(i);
         let v = match &r.table {
-            None => convert_cell_in(
-                cell,
+            None => convert_into(
+                row,
+                i,
                 r.rule.kind,
-                self.decimal,
-                &r.rule.formats,
-                &self.date_format,
-                row.date_1904,
+                ConvertWith {
+                    decimal: self.decimal,
+                    formats: &r.rule.formats,
+                    out_format: &self.date_format,
+                    date_1904: row.date_1904,
+                    plain_dates: self.plain_dates,
+                },
+                text,
             )
-            .map_err(|e| format!("column \"{column}\": {e}"))?,
-            Some(table) => self.look_up(table, r.rule.kind, column, cell)?,
+            .map_err(|e| format!("column \"{}\": {e}", column()))?,
+            Some(table) => Piece::pushed(text, &self.look_up(table, r.rule.kind, column(), cell)?),
         };
         if !v.is_empty() {
             return Ok(v);
         }
         match &r.rule.default {
-            Some(d) => Ok(Cow::Borrowed(d.as_str())),
-            None if r.rule.required => Err(format!("column \"{column}\" is empty")),
+            Some(d) => Ok(Piece::pushed(text, d)),
+            None if r.rule.required => Err(format!("column \"{}\" is empty", column())),
             None => Ok(v),
         }
     }
@@ -960,83 +980,168 @@ impl Plan {
 
     /// Maps one row to its request body, or explains every cell at fault.
     pub fn map_row(&self, row: &Row) -> Result<MappedRow, RowError> {
-        let mut values: [Option<Cow<'_, str>>; 9] = Default::default();
-        let mut problems: Vec<String> = Vec::new();
+        let mut out = MappedRow::default();
+        self.map_row_into(row, &mut out, &mut MapScratch::default())?;
+        Ok(out)
+    }
+
+    /// [`Plan::map_row`] into `out`, reusing its buffers and `scratch`'s, so
+    /// that mapping a row allocates nothing once the buffers have grown.
+    pub fn map_row_into(
+        &self,
+        row: &Row,
+        out: &mut MappedRow,
+        scratch: &mut MapScratch,
+    ) -> Result<(), RowError> {
+        self.map_values(row, out, scratch)?;
+        self.write_body(row, scratch, &mut out.body);
+        Ok(())
+    }
+
+    /// The first half of [`Plan::map_row_into`]: converts the row's values
+    /// into `scratch` (where [`Plan::field`] reads them) and writes its
+    /// identity into `out`, leaving `out.body` as it was. The body is
+    /// written from the values by [`Plan::write_body`].
+    pub fn map_values(
+        &self,
+        row: &Row,
+        out: &mut MappedRow,
+        scratch: &mut MapScratch,
+    ) -> Result<(), RowError> {
+        scratch.clear();
+        self.convert(row, scratch);
+        let identity = |slot: usize, out: &mut String| {
+            out.clear();
+            match (scratch.fields[slot], &self.fields[slot]) {
+                (Some(p), _) => out.push_str(p.resolve(Some(row), row.text_str(), &scratch.text)),
+                // A key that found nothing is not the value it stands for.
+                (None, Some(r)) if r.table.is_some() => {}
+                (None, r) => {
+                    if let Some(i) = r.as_ref().and_then(|r| r.column) {
+                        push_raw_text(row.get(i), out)
+                    }
+                }
+            }
+        };
+        identity(0, &mut out.wolkvox_id);
+        identity(1, &mut out.id);
+        if !scratch.problems.is_empty() {
+            return Err(RowError {
+                wolkvox_id: std::mem::take(&mut out.wolkvox_id),
+                id: std::mem::take(&mut out.id),
+                message: scratch.problems.join("; "),
+            });
+        }
+        out.report = self
+            .with_report_fields
+            .then(|| self.report_fields(row, scratch));
+        Ok(())
+    }
+
+    /// The second half of [`Plan::map_row_into`]: writes into `body` the
+    /// insert body of the values [`Plan::map_values`] left in `scratch`
+    /// for `row`.
+    pub fn write_body(&self, row: &Row, scratch: &MapScratch, body: &mut String) {
+        self.write_body_from(Some(row), row.text_str(), row.is_plain(), scratch, body);
+    }
+
+    /// [`Plan::write_body`] from a scratch [`MapScratch::detach`] made
+    /// independent of its row, as another thread may.
+    pub fn write_detached_body(&self, scratch: &MapScratch, body: &mut String) {
+        debug_assert!(scratch.detached, "the scratch still needs its row");
+        self.write_body_from(None, &scratch.record, scratch.plain, scratch, body);
+    }
+
+    fn write_body_from(
+        &self,
+        row: Option<&Row>,
+        record: &str,
+        plain: bool,
+        scratch: &MapScratch,
+        body: &mut String,
+    ) {
+        let text = &scratch.text;
+        let value = |p: Piece| body::Value {
+            text: p.resolve(row, record, text),
+            plain: p.is_plain(plain),
+        };
+        self.template.write(
+            body,
+            scratch.fields.iter().map(|p| value(p.unwrap_or_default())),
+            scratch.form.iter().map(|(which, p)| (*which, value(*p))),
+        );
+    }
+
+    /// Converts every field and form value of `row` into `scratch`, noting
+    /// each problem there.
+    fn convert(&self, row: &Row, scratch: &mut MapScratch) {
+        let MapScratch {
+            text,
+            fields,
+            form,
+            problems,
+            ..
+        } = scratch;
         if let Some(p) = &row.problem {
             problems.push(p.clone());
         }
         for (slot, resolved) in self.fields.iter().enumerate() {
             let Some(r) = resolved else { continue };
-            match self.value(r, row) {
-                Ok(v) => values[slot] = Some(v),
+            match self.value_into(r, row, text) {
+                Ok(v) => fields[slot] = Some(v),
                 Err(e) => problems.push(e),
             }
         }
-        let mut form: Vec<(&str, Cow<'_, str>)> = Vec::new();
-        if self.send_form {
-            for (i, name) in &self.form {
-                let cell = row.get(*i);
-                if cell.is_blank() {
-                    continue;
-                }
-                // Form values reach the CRM as they are: a rounded number
-                // there is as wrong as in a field, so the same rule applies.
-                match value::exact_text_ref(cell, &self.date_format) {
-                    Ok(v) => form.push((name.as_str(), v)),
-                    Err(e) if matches!(cell, CellRef::Number(_)) => problems.push(format!(
-                        "column \"{}\": {e} (or leave the column out with [form] exclude)",
-                        self.header[*i].trim()
-                    )),
-                    Err(e) => problems.push(format!("column \"{}\": {e}", self.header[*i].trim())),
-                }
+        if !self.send_form {
+            return;
+        }
+        for (k, (i, _)) in self.form.iter().enumerate() {
+            let cell = row.get(*i);
+            if cell.is_blank() {
+                continue;
             }
-            for (name, r) in &self.entries {
-                match self.value(r, row) {
-                    Ok(v) if v.is_empty() => {}
-                    Ok(v) => form.push((name.as_str(), v)),
-                    // A key a field already failed to find is said once.
-                    Err(e) if problems.contains(&e) => {}
-                    Err(e) => problems.push(e),
+            // Form values reach the CRM as they are: a rounded number
+            // there is as wrong as in a field, so the same rule applies.
+            let piece = match cell {
+                CellRef::Text(s) => Ok(Piece::trimmed(row, *i, s)),
+                other => {
+                    value::exact_text_ref(other, &self.date_format).map(|v| Piece::pushed(text, &v))
                 }
+            };
+            match piece {
+                Ok(p) => form.push((Ok(k), p)),
+                Err(e) if matches!(cell, CellRef::Number(_)) => problems.push(format!(
+                    "column \"{}\": {e} (or leave the column out with [form] exclude)",
+                    self.header[*i].trim()
+                )),
+                Err(e) => problems.push(format!("column \"{}\": {e}", self.header[*i].trim())),
             }
         }
-        let identity = |slot: usize| -> String {
-            match (&values[slot], &self.fields[slot]) {
-                (Some(v), _) => v.to_string(),
-                // A key that found nothing is not the value it stands for.
-                (None, Some(r)) if r.table.is_some() => String::new(),
-                (None, r) => r
-                    .as_ref()
-                    .and_then(|r| r.column)
-                    .map(|i| raw_text(row.get(i)))
-                    .unwrap_or_default(),
+        for (k, (_, r)) in self.entries.iter().enumerate() {
+            match self.value_into(r, row, text) {
+                Ok(v) if v.is_empty() => {}
+                Ok(v) => form.push((Err(k), v)),
+                // A key a field already failed to find is said once.
+                Err(e) if problems.contains(&e) => {}
+                Err(e) => problems.push(e),
             }
-        };
-        let wolkvox_id = identity(0);
-        let id = identity(1);
-        if !problems.is_empty() {
-            return Err(RowError {
-                wolkvox_id,
-                id,
-                message: problems.join("; "),
-            });
         }
-        let body = self.render(&values, &form);
-        let report = self.with_report_fields.then(|| self.report_fields(&values));
-        Ok(MappedRow {
-            wolkvox_id,
-            id,
-            body,
-            report,
-        })
+    }
+
+    /// The converted value of the API field `name` (one of [`API_FIELDS`])
+    /// for the row `scratch` was last given by [`Plan::map_values`]:
+    /// `None` when the mapping leaves the field out or its cell was at fault.
+    pub fn field<'a>(&self, scratch: &'a MapScratch, row: &'a Row, name: &str) -> Option<&'a str> {
+        let slot = API_FIELDS.iter().position(|f| *f == name)?;
+        scratch.fields[slot].map(|p| p.resolve(Some(row), row.text_str(), &scratch.text))
     }
 
     /// The charts' values, from the fields already converted to the API's
     /// spelling: plain digits for a number or integer field. A field mapped
     /// as text is read as the mapping's numbers are.
-    fn report_fields(&self, values: &[Option<Cow<'_, str>>; 9]) -> ReportFields {
-        let number = |slot: usize| -> Option<f64> {
-            let v = values[slot].as_deref()?.trim();
+    fn report_fields(&self, row: &Row, scratch: &MapScratch) -> ReportFields {
+        let number = |name: &str| -> Option<f64> {
+            let v = self.field(scratch, row, name)?.trim();
             if v.is_empty() {
                 return None;
             }
@@ -1051,26 +1156,215 @@ impl Plan {
                 .filter(|n: &f64| n.is_finite())
         };
         // An integer field is plain digits: read it as one, not as a float.
-        let days = values[8].as_deref().and_then(|v| v.parse::<i64>().ok());
+        let days = self
+            .field(scratch, row, "days_delay")
+            .and_then(|v| v.parse::<i64>().ok());
         ReportFields {
-            total_balance: number(3),
-            days_delay: days.or_else(|| number(8).map(|d| d.round() as i64)),
-            portfolio_type: values[4]
-                .as_deref()
+            total_balance: number("total_balance"),
+            days_delay: days.or_else(|| number("days_delay").map(|d| d.round() as i64)),
+            portfolio_type: self
+                .field(scratch, row, "portfolio_type")
                 .map(str::trim)
                 .filter(|t| !t.is_empty())
                 .map(str::to_string),
         }
     }
+}
 
-    fn render(&self, values: &[Option<Cow<'_, str>>; 9], form: &[(&str, Cow<'_, str>)]) -> String {
-        let body = Body {
-            plan: self,
-            values,
-            form,
-        };
-        serde_json::to_string(&body).expect("strings always serialise")
+/// Where one converted value of a row is: a trimmed part of a text cell, or
+/// a stretch of [`MapScratch`]'s text. Text sent as it is is never copied
+/// before the body is written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Piece {
+    #[default]
+    Empty,
+    /// In a CSV row's text ([`Row::span`]).
+    Span { start: u32, end: u32 },
+    /// In a workbook row's cell.
+    Cell { col: u32, start: u32, end: u32 },
+    /// In [`MapScratch`]'s text; `plain` when it is known to hold nothing
+    /// JSON must escape (a number, a date).
+    Text { start: u32, end: u32, plain: bool },
+}
+
+impl Piece {
+    /// `v` appended to `text`.
+    fn pushed(text: &mut String, v: &str) -> Piece {
+        if v.is_empty() {
+            return Piece::Empty;
+        }
+        let start = text.len() as u32;
+        text.push_str(v);
+        Piece::Text {
+            start,
+            end: text.len() as u32,
+            plain: false,
+        }
     }
+
+    /// The text `text` has been appended since `start`; `plain` when it
+    /// is known to hold nothing JSON must escape.
+    fn since(text: &str, start: usize, plain: bool) -> Piece {
+        if text.len() == start {
+            return Piece::Empty;
+        }
+        Piece::Text {
+            start: start as u32,
+            end: text.len() as u32,
+            plain,
+        }
+    }
+
+    /// The trimmed text of `row`'s cell `col`, whose text is `s`.
+    fn trimmed(row: &Row, col: usize, s: &str) -> Piece {
+        let t = value::trim(s);
+        if t.is_empty() {
+            return Piece::Empty;
+        }
+        if let Some((start, end)) = row.span_of(t) {
+            return Piece::Span { start, end };
+        }
+        let start = t.as_ptr() as usize - s.as_ptr() as usize;
+        Piece::Cell {
+            col: col as u32,
+            start: start as u32,
+            end: (start + t.len()) as u32,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        *self == Piece::Empty
+    }
+
+    /// Whether the piece holds nothing JSON must escape: converted text
+    /// known to be plain, or a cell's text when its row is `row_plain`.
+    fn is_plain(&self, row_plain: bool) -> bool {
+        match self {
+            Piece::Empty => true,
+            Piece::Span { .. } | Piece::Cell { .. } => row_plain,
+            Piece::Text { plain, .. } => *plain,
+        }
+    }
+
+    /// The piece's text: `record` is the row's text ([`Row::text_str`]),
+    /// `row` the row itself, needed for a workbook cell.
+    fn resolve<'a>(self, row: Option<&'a Row>, record: &'a str, text: &'a str) -> &'a str {
+        match self {
+            Piece::Empty => "",
+            Piece::Span { start, end } => &record[start as usize..end as usize],
+            Piece::Cell { col, start, end } => match row.map(|r| r.get(col as usize)) {
+                Some(CellRef::Text(s)) => &s[start as usize..end as usize],
+                _ => unreachable!("a cell piece is made from a text cell of its row"),
+            },
+            Piece::Text { start, end, .. } => &text[start as usize..end as usize],
+        }
+    }
+}
+
+/// What [`Plan::map_row_into`] reuses from row to row: a row's converted
+/// values, most of them still in the row's cells.
+#[derive(Debug, Default)]
+pub struct MapScratch {
+    /// Converted values (numbers, dates, constants, looked-up values).
+    text: String,
+    /// The nine API fields' values; `None` when unmapped or at fault.
+    fields: [Option<Piece>; 9],
+    /// The form's entries in order: `Ok(i)` the i-th extra column,
+    /// `Err(i)` the i-th `[form.entries]` entry.
+    form: Vec<(Result<usize, usize>, Piece)>,
+    problems: Vec<String>,
+    /// A copy of the row's text, once [`MapScratch::detach`]ed.
+    record: String,
+    /// The row was plain ([`Row::is_plain`]); known once detached.
+    plain: bool,
+    detached: bool,
+}
+
+impl MapScratch {
+    fn clear(&mut self) {
+        self.text.clear();
+        self.fields = [None; 9];
+        self.form.clear();
+        self.problems.clear();
+        self.record.clear();
+        self.detached = false;
+    }
+
+    /// Makes the values independent of `row`, the row they were converted
+    /// from, so that the body can be written after the row is gone (on
+    /// another thread): the row's text is copied, in one piece.
+    pub fn detach(&mut self, row: &Row) {
+        self.record.clear();
+        self.record.push_str(row.text_str());
+        self.plain = row.is_plain();
+        let MapScratch {
+            text, fields, form, ..
+        } = self;
+        let pieces = fields
+            .iter_mut()
+            .flatten()
+            .chain(form.iter_mut().map(|(_, p)| p));
+        for p in pieces {
+            // A workbook cell's text is not in the row's text: copied alone.
+            if let Piece::Cell { .. } = p {
+                let cell = p.resolve(Some(row), "", text).to_string();
+                *p = Piece::pushed(text, &cell);
+            }
+        }
+        self.detached = true;
+    }
+}
+
+/// How a cell is converted, besides its type.
+#[derive(Clone, Copy)]
+struct ConvertWith<'a> {
+    decimal: DecimalSeparator,
+    formats: &'a [DateFormat],
+    out_format: &'a DateFormat,
+    date_1904: bool,
+    /// Dates in `out_format` hold nothing JSON must escape.
+    plain_dates: bool,
+}
+
+/// [`convert_cell_in`] without a copy: text sent as it is stays in cell
+/// `col`; anything converted goes to the end of `text`.
+#[inline]
+fn convert_into(
+    row: &Row,
+    col: usize,
+    kind: FieldType,
+    with: ConvertWith<'_>,
+    text: &mut String,
+) -> Result<Piece, value::ValueError> {
+    let cell = row.get(col);
+    if cell.is_blank() {
+        return Ok(Piece::Empty);
+    }
+    let start = text.len();
+    // Numbers are digits, a point and a minus sign.
+    let plain = match kind {
+        FieldType::Text => match cell {
+            CellRef::Text(s) => return Ok(Piece::trimmed(row, col, s)),
+            other => {
+                let v = value::exact_text_ref(other, with.out_format)?;
+                text.push_str(&v);
+                false
+            }
+        },
+        FieldType::Number => {
+            value::push_number(cell, with.decimal, text)?;
+            true
+        }
+        FieldType::Integer => {
+            value::push_integer(cell, with.decimal, text)?;
+            true
+        }
+        FieldType::Date => {
+            value::push_date(cell, with.formats, with.date_1904, with.out_format, text)?;
+            with.plain_dates
+        }
+    };
+    Ok(Piece::since(text, start, plain))
 }
 
 /// What a header holding a single name probably is.
@@ -1129,66 +1423,17 @@ fn one_column_header(header: &Header) -> Option<OneColumn> {
 }
 
 /// A cell as plain text, for identifying a row whose cells failed to convert.
-fn raw_text(cell: CellRef<'_>) -> String {
+fn push_raw_text(cell: CellRef<'_>, out: &mut String) {
+    use std::fmt::Write as _;
     match cell {
-        CellRef::Empty => String::new(),
-        CellRef::Text(s) => s.trim().to_string(),
-        CellRef::Number(n) => value::format_float(n),
-        CellRef::Int(i) => i.to_string(),
-        CellRef::Bool(b) => b.to_string(),
-        CellRef::Date(d) => d.to_string(),
-        CellRef::Error(e) => e.to_string(),
+        CellRef::Empty => {}
+        CellRef::Text(s) => out.push_str(s.trim()),
+        CellRef::Number(n) => out.push_str(&value::format_float(n)),
+        CellRef::Int(i) => write!(out, "{i}").expect("a String takes any number"),
+        CellRef::Bool(b) => write!(out, "{b}").expect("a String takes any bool"),
+        CellRef::Date(d) => write!(out, "{d}").expect("a String takes any date"),
+        CellRef::Error(e) => out.push_str(e),
     }
-}
-
-struct Body<'a> {
-    plan: &'a Plan,
-    values: &'a [Option<Cow<'a, str>>; 9],
-    form: &'a [(&'a str, Cow<'a, str>)],
-}
-
-struct Fields<'a>(&'a Body<'a>);
-struct Form<'a>(&'a [(&'a str, Cow<'a, str>)]);
-
-impl serde::Serialize for Body<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(3))?;
-        m.serialize_entry("operation", &self.plan.operation)?;
-        m.serialize_entry("wolkvox_id", self.values[0].as_deref().unwrap_or(""))?;
-        m.serialize_entry("fields", &Fields(self))?;
-        m.end()
-    }
-}
-
-impl serde::Serialize for Fields<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let body = self.0;
-        let mut m = s.serialize_map(None)?;
-        for (slot, name) in API_FIELDS.iter().enumerate().skip(1) {
-            m.serialize_entry(name, body.values[slot].as_deref().unwrap_or(""))?;
-        }
-        if body.plan.send_form {
-            m.serialize_entry("form", &Form(body.form))?;
-        }
-        m.end()
-    }
-}
-
-impl serde::Serialize for Form<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeSeq;
-        let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        for (name, value) in self.0 {
-            seq.serialize_element(&FormEntry { name, value })?;
-        }
-        seq.end()
-    }
-}
-
-#[derive(serde::Serialize)]
-struct FormEntry<'a> {
-    name: &'a str,
-    value: &'a str,
 }
 
 #[cfg(test)]

@@ -133,12 +133,12 @@ mod tests {
             let o =
                 Outcome::new(3 + i as u64, Status::Invalid, HOSTILE, HOSTILE).with_error(e.clone());
             summary.count(&o);
-            report.problems.add(&o);
+            report.problems.add(&o.line());
         }
         let o = Outcome::new(9, Status::Failed, "R", "OB")
             .with_error(format!("SOME PARAMETERS ARE REQUIRED: {HOSTILE}"));
         summary.count(&o);
-        report.problems.add(&o);
+        report.problems.add(&o.line());
         (report, summary)
     }
 

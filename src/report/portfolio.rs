@@ -3,7 +3,7 @@
 //! per portfolio type, a log-scale histogram of balances and the largest
 //! balances.
 
-use crate::mapping::{MappedRow, ReportFields};
+use crate::mapping::ReportFields;
 
 /// Days-past-due buckets: `(first day, last day)`, the last open-ended.
 /// Days of zero or fewer (not yet due) count as 0.
@@ -272,14 +272,13 @@ impl Portfolio {
 
     /// Counts one valid row (row number as a person sees it). A row mapped
     /// without report fields counts as an obligation with none of them.
-    pub fn add(&mut self, row: u64, mapped: &MappedRow) {
+    pub fn add(&mut self, row: u64, id: &str, fields: Option<&ReportFields>) {
         const NONE: ReportFields = ReportFields {
             total_balance: None,
             days_delay: None,
             portfolio_type: None,
         };
-        let f = mapped.report.as_ref().unwrap_or(&NONE);
-        self.add_fields(row, &mapped.id, f);
+        self.add_fields(row, id, fields.unwrap_or(&NONE));
     }
 
     pub fn add_fields(&mut self, row: u64, id: &str, f: &ReportFields) {

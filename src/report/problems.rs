@@ -7,7 +7,7 @@
 //! mapping, the reader and the workers use for it; a part nobody knows
 //! still gets its own group, by its text with the quoted values left out.
 
-use crate::results::{Outcome, Status};
+use crate::results::{Line, Status};
 use std::collections::HashMap;
 
 /// Examples kept per group.
@@ -180,7 +180,7 @@ pub struct Problems {
 impl Problems {
     /// Counts a finished row; rows that ended well or were not sent (the
     /// run's reason, not the row's) are not problems.
-    pub fn add(&mut self, o: &Outcome) {
+    pub fn add(&mut self, o: &Line<'_>) {
         if !matches!(
             o.status,
             Status::Invalid | Status::Failed | Status::Uncertain
@@ -188,13 +188,13 @@ impl Problems {
             return;
         }
         self.rows += 1;
-        for part in parts(o.status, &o.error) {
+        for part in parts(o.status, o.error) {
             self.parts += 1;
             self.add_part(o, part);
         }
     }
 
-    fn add_part(&mut self, o: &Outcome, part: Part) {
+    fn add_part(&mut self, o: &Line<'_>, part: Part) {
         let mut key = Key {
             status: o.status,
             kind: part.kind,
@@ -214,7 +214,7 @@ impl Problems {
             status: key.status,
             kind: key.kind,
             column: key.column.clone(),
-            message: shows_message.then(|| Shown::of(&o.error)),
+            message: shows_message.then(|| Shown::of(o.error)),
             rows: 0,
             examples: Vec::new(),
         });
@@ -246,11 +246,11 @@ impl Problems {
 }
 
 /// The obligation a row names, as `record / id`.
-fn obligation(o: &Outcome) -> String {
+fn obligation(o: &Line<'_>) -> String {
     match (o.wolkvox_id.is_empty(), o.obligation_id.is_empty()) {
         (false, false) => format!("{} / {}", o.wolkvox_id, o.obligation_id),
-        (true, false) => o.obligation_id.clone(),
-        (false, true) => o.wolkvox_id.clone(),
+        (true, false) => o.obligation_id.to_string(),
+        (false, true) => o.wolkvox_id.to_string(),
         (true, true) => String::new(),
     }
 }
@@ -424,6 +424,11 @@ fn pattern_of(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::results::Outcome;
+
+    fn add(p: &mut Problems, o: &Outcome) {
+        p.add(&o.line());
+    }
     use crate::mapping::{Mapping, Plan};
     use crate::source::{Format, Header, Row};
 
@@ -561,32 +566,51 @@ days_delay = { column = "Días Mora", type = "integer" }
     #[test]
     fn groups_are_by_kind_and_column_sorted_by_count() {
         let mut p = Problems::default();
-        p.add(&invalid(
-            5,
-            "column \"Fecha Vencimiento\": \"31/02/2024\" is not a real date",
-        ));
-        p.add(&invalid(
-            9,
-            "column \"Fecha Vencimiento\": \"30/02/2023\" is not a real date",
-        ));
-        p.add(&invalid(
-            3,
-            "column \"Fecha Último Pago\": \"31/04/2024\" is not a real date",
-        ));
-        p.add(&invalid(
-            4,
-            "column \"Saldo\": \"abc\" is not a number (decimal separator \",\")",
-        ));
-        p.add(&invalid(
-            11,
-            "column \"Saldo\": \"x\" is not a number (decimal separator \",\")",
-        ));
-        p.add(&invalid(
-            12,
-            "column \"Saldo\": \"y\" is not a number (decimal separator \",\")",
-        ));
-        p.add(&Outcome::new(13, Status::Valid, "a", "b"));
-        p.add(
+        add(
+            &mut p,
+            &invalid(
+                5,
+                "column \"Fecha Vencimiento\": \"31/02/2024\" is not a real date",
+            ),
+        );
+        add(
+            &mut p,
+            &invalid(
+                9,
+                "column \"Fecha Vencimiento\": \"30/02/2023\" is not a real date",
+            ),
+        );
+        add(
+            &mut p,
+            &invalid(
+                3,
+                "column \"Fecha Último Pago\": \"31/04/2024\" is not a real date",
+            ),
+        );
+        add(
+            &mut p,
+            &invalid(
+                4,
+                "column \"Saldo\": \"abc\" is not a number (decimal separator \",\")",
+            ),
+        );
+        add(
+            &mut p,
+            &invalid(
+                11,
+                "column \"Saldo\": \"x\" is not a number (decimal separator \",\")",
+            ),
+        );
+        add(
+            &mut p,
+            &invalid(
+                12,
+                "column \"Saldo\": \"y\" is not a number (decimal separator \",\")",
+            ),
+        );
+        add(&mut p, &Outcome::new(13, Status::Valid, "a", "b"));
+        add(
+            &mut p,
             &Outcome::new(14, Status::NotSent, "a", "b")
                 .with_error("not sent: the run was stopped"),
         );
@@ -595,8 +619,8 @@ days_delay = { column = "Días Mora", type = "integer" }
                 "SOME PARAMETERS ARE REQUIRED: fields.name \"{id}\""
             ))
         };
-        p.add(&api(20, "OB-20"));
-        p.add(&api(21, "OB-21"));
+        add(&mut p, &api(20, "OB-20"));
+        add(&mut p, &api(21, "OB-21"));
         let g = p.groups();
         let summary: Vec<(Kind, Option<&str>, u64)> = g
             .iter()
@@ -633,10 +657,13 @@ days_delay = { column = "Días Mora", type = "integer" }
         let mut p = Problems::default();
         for i in 0..(MAX_GROUPS as u64 + 50) {
             for r in 0..10 {
-                p.add(&invalid(
-                    i * 100 + r,
-                    &format!("column \"C{i}\": \"v\" is not a real date"),
-                ));
+                add(
+                    &mut p,
+                    &invalid(
+                        i * 100 + r,
+                        &format!("column \"C{i}\": \"v\" is not a real date"),
+                    ),
+                );
             }
         }
         let g = p.groups();
@@ -651,10 +678,13 @@ days_delay = { column = "Días Mora", type = "integer" }
     fn huge_cells_are_cut_with_their_length() {
         let big = "9".repeat(5 * 1024 * 1024);
         let mut p = Problems::default();
-        p.add(&invalid(
-            2,
-            &format!("column \"Saldo\": \"{big}x\" is not a number (decimal separator \",\")"),
-        ));
+        add(
+            &mut p,
+            &invalid(
+                2,
+                &format!("column \"Saldo\": \"{big}x\" is not a number (decimal separator \",\")"),
+            ),
+        );
         let g = p.groups();
         let v = &g[0].examples[0].value;
         assert_eq!(v.text.chars().count(), MAX_CELL_CHARS);

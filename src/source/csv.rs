@@ -1,13 +1,24 @@
 //! CSV in whatever shape banks export it: any of four delimiters, UTF-8 or
 //! a legacy encoding, CRLF or LF, quoted fields with line breaks inside.
+//!
+//! The file is parsed on a thread of its own, beside the mapping. It fills
+//! batches of rows and the reader hands each batch back once read, to be
+//! filled again: the records' buffers are reused, and always freed by the
+//! thread that made them, never across threads (which costs glibc's
+//! allocator dearly).
 
 use super::{open_error, Row, SourceError, SourceOptions};
 use encoding_rs::Encoding;
 use encoding_rs_io::{DecodeReaderBytes, DecodeReaderBytesBuilder};
-use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{Chain, Cursor, Read};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+
+/// Rows parsed into one batch.
+const BATCH_ROWS: usize = 512;
+/// Batches parsed ahead of the reader, at most.
+const BATCHES_AHEAD: usize = 3;
 
 /// Bytes looked at to detect the delimiter and check the encoding.
 const SNIFF_BYTES: usize = 64 * 1024;
@@ -25,80 +36,77 @@ pub struct CsvInfo {
     pub estimated_rows: u64,
 }
 
-type Input = LineCounter<Chain<Cursor<Vec<u8>>, DecodeReaderBytes<File, Vec<u8>>>>;
-
-/// Remembers where the line breaks are in the bytes the CSV parser has read,
-/// because the parser's own line count lags behind CRLF terminators and
-/// skipped blank lines, and a blank line is still a row to a person.
-struct LineCounter<R> {
-    inner: R,
-    /// Bytes handed out so far.
-    offset: u64,
-    /// Offsets of `\n` bytes not yet passed by the parser.
-    pending: VecDeque<u64>,
-    /// `\n` bytes the parser has passed.
-    passed: u64,
-    last_passed: Option<u64>,
-    /// Where the record being parsed began: a record may not grow past
-    /// `MAX_ROW_BYTES`, so a file with no line breaks or a quote never
-    /// closed cannot make the parser buffer the whole file.
-    record_start: u64,
-    /// `"` bytes seen: an odd count at the end means a quote never closed.
-    quotes: u64,
-}
+type Input = Chain<Cursor<Vec<u8>>, DecodeReaderBytes<File, Vec<u8>>>;
 
 /// The longest row accepted, in bytes.
 pub const MAX_ROW_BYTES: u64 = 8 * 1024 * 1024;
 
-impl<R: Read> Read for LineCounter<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.offset.saturating_sub(self.record_start) > MAX_ROW_BYTES {
-            return Err(std::io::Error::other(format!(
-                "a row runs on for more than {} MiB: a quote that is never closed, or not a text table",
-                MAX_ROW_BYTES / (1024 * 1024)
-            )));
-        }
-        let n = self.inner.read(buf)?;
-        self.quotes += memchr::memchr_iter(b'"', &buf[..n]).count() as u64;
-        for i in memchr::memchr_iter(b'\n', &buf[..n]) {
-            self.pending.push_back(self.offset + i as u64);
-        }
-        self.offset += n as u64;
-        Ok(n)
-    }
-}
-
-impl<R> LineCounter<R> {
-    /// Line breaks before byte `end`; records whether the last one sits just
-    /// before `end`.
-    fn passed_before(&mut self, end: u64) -> u64 {
-        while let Some(&pos) = self.pending.front() {
-            if pos >= end {
-                break;
-            }
-            self.pending.pop_front();
-            self.passed += 1;
-            self.last_passed = Some(pos);
-        }
-        self.passed
-    }
-}
+/// Bytes read from the file at a time.
+const READ_BYTES: usize = 256 * 1024;
 
 pub(super) struct CsvReader {
-    path: PathBuf,
-    reader: ::csv::Reader<Input>,
-    record: ::csv::ByteRecord,
-    spare: ::csv::ByteRecord,
-    /// The record after the current one, with its row number.
-    lookahead: Option<(::csv::ByteRecord, u64)>,
-    /// A read error met while looking ahead, reported on the next call.
-    deferred_error: Option<SourceError>,
-    row: Row,
-    /// Line breaks seen inside quoted fields so far: a CSV row is a record,
-    /// not a line, so these are taken off the parser's line count.
-    embedded_newlines: u64,
     info: CsvInfo,
-    utf8_checked: bool,
+    /// Batches of parsed rows, as (rows, how many are filled).
+    parsed: Receiver<Parsed>,
+    /// Batches read, going back to be filled again.
+    recycle: SyncSender<Vec<Row>>,
+    batch: Vec<Row>,
+    filled: usize,
+    /// The index in `batch` of the row last handed out, plus one.
+    next: usize,
+    done: bool,
+}
+
+/// What the parsing thread sends.
+enum Parsed {
+    Rows(Vec<Row>, usize),
+    /// Reading stopped: the rows before it were sent first.
+    Error(SourceError),
+}
+
+/// The parsing side, owned by its thread.
+///
+/// A line with no quote and no carriage return but at its end, which is
+/// nearly every line a bank exports, is split at its delimiters directly;
+/// any other record goes through `csv_core`, the csv crate's own parser,
+/// with the same settings, so the rows are those the csv crate reads. The
+/// short way was a fifth of a dry run's time less.
+struct Parser {
+    path: PathBuf,
+    input: Input,
+    delimiter: u8,
+    /// Bytes read and not yet parsed: `buf[start..end]`.
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    eof: bool,
+    /// Bytes parsed before `buf[start]`.
+    parsed: u64,
+    /// Line breaks parsed so far.
+    breaks: u64,
+    /// The last byte parsed was a line feed.
+    after_newline: bool,
+    /// `"` bytes read: an odd count at the end means a quote never closed.
+    quotes: u64,
+    /// Line breaks seen inside quoted fields so far: a CSV row is a record,
+    /// not a line, so these are taken off the line count.
+    embedded_newlines: u64,
+    core: ::csv_core::Reader,
+    /// A record read by `csv_core`: its fields' bytes and where each ends.
+    out: Vec<u8>,
+    ends: Vec<usize>,
+    /// The record after the last one put in a batch: one record of
+    /// look-ahead tells whether a row is the last, which the check for a
+    /// quote never closed needs.
+    ahead: Row,
+    state: Ahead,
+}
+
+enum Ahead {
+    /// `ahead` holds the next row.
+    Row,
+    End,
+    Error(SourceError),
 }
 
 impl CsvReader {
@@ -170,34 +178,50 @@ impl CsvReader {
             bom,
             estimated_rows,
         };
-        let reader = ::csv::ReaderBuilder::new()
-            .delimiter(delimiter)
-            .has_headers(false)
-            .flexible(true)
-            .buffer_capacity(64 * 1024)
-            .from_reader(LineCounter {
-                inner: Cursor::new(head).chain(decoded),
-                offset: 0,
-                pending: VecDeque::new(),
-                passed: 0,
-                last_passed: None,
-                record_start: 0,
-                quotes: 0,
-            });
-        Ok(CsvReader {
+        let mut parser = Parser {
             path: path.to_path_buf(),
-            reader,
-            record: ::csv::ByteRecord::new(),
-            spare: ::csv::ByteRecord::new(),
-            lookahead: None,
-            deferred_error: None,
-            row: Row {
-                is_text: true,
-                ..Row::default()
-            },
+            input: Cursor::new(head).chain(decoded),
+            delimiter,
+            buf: vec![0; READ_BYTES],
+            start: 0,
+            end: 0,
+            eof: false,
+            parsed: 0,
+            breaks: 0,
+            after_newline: false,
+            quotes: 0,
             embedded_newlines: 0,
+            // The settings of the csv crate's reader, but for the delimiter.
+            core: ::csv_core::ReaderBuilder::new()
+                .delimiter(delimiter)
+                .build(),
+            out: vec![0; 1024],
+            ends: vec![0; 64],
+            ahead: Row::text_row(),
+            state: Ahead::End,
+        };
+        let (tx, parsed) = sync_channel(BATCHES_AHEAD);
+        let (recycle, recycled) = sync_channel(BATCHES_AHEAD + 1);
+        std::thread::Builder::new()
+            .name("csv-reader".into())
+            .spawn(move || {
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    parser.run(&tx, &recycled)
+                }));
+                if result.is_err() {
+                    let msg = "the reader stopped on an internal error; please report it";
+                    let _ = tx.send(Parsed::Error(SourceError::new(&parser.path, msg)));
+                }
+            })
+            .map_err(|e| SourceError::new(path, e))?;
+        Ok(CsvReader {
             info,
-            utf8_checked: encoding != encoding_rs::UTF_8,
+            parsed,
+            recycle,
+            batch: Vec::new(),
+            filled: 0,
+            next: 0,
+            done: false,
         })
     }
 
@@ -206,126 +230,295 @@ impl CsvReader {
     }
 
     pub(super) fn current_mut(&mut self) -> &mut Row {
-        &mut self.row
-    }
-
-    /// Reads one record into `rec` and returns its row number.
-    fn read_record(&mut self, rec: &mut ::csv::ByteRecord) -> Result<Option<u64>, SourceError> {
-        match self.reader.read_byte_record(rec) {
-            Ok(false) => return Ok(None),
-            Ok(true) => {}
-            Err(e) => return Err(self.csv_error(e)),
-        }
-        // A record's row is one more than the line breaks before it, less
-        // those inside quoted fields (which a spreadsheet keeps in one row).
-        let end = self.reader.position().byte();
-        let counter = self.reader.get_mut();
-        let breaks = counter.passed_before(end);
-        counter.record_start = end;
-        let own_terminator = u64::from(end > 0 && counter.last_passed == Some(end - 1));
-        let inside = memchr::memchr_iter(b'\n', rec.as_slice()).count() as u64;
-        let number = (1 + breaks).saturating_sub(own_terminator + inside + self.embedded_newlines);
-        self.embedded_newlines += inside;
-        Ok(Some(number))
+        &mut self.batch[self.next - 1]
     }
 
     pub(super) fn next_row(&mut self) -> Result<Option<&Row>, SourceError> {
-        if let Some(e) = self.deferred_error.take() {
-            return Err(e);
+        while self.next >= self.filled {
+            if self.done {
+                return Ok(None);
+            }
+            // The batch read goes back to be filled again.
+            let read = std::mem::take(&mut self.batch);
+            if !read.is_empty() {
+                let _ = self.recycle.try_send(read);
+            }
+            self.next = 0;
+            self.filled = 0;
+            match self.parsed.recv() {
+                Ok(Parsed::Rows(rows, n)) => {
+                    self.batch = rows;
+                    self.filled = n;
+                }
+                Ok(Parsed::Error(e)) => {
+                    self.done = true;
+                    return Err(e);
+                }
+                Err(_) => self.done = true,
+            }
         }
-        // One record of look-ahead tells whether this one is the last,
-        // which the check for a quote never closed needs.
-        let (mut record, number) = match self.lookahead.take() {
-            Some(pair) => pair,
-            None => {
-                let mut rec = std::mem::take(&mut self.record);
-                match self.read_record(&mut rec)? {
-                    Some(n) => (rec, n),
-                    None => return Ok(None),
+        self.next += 1;
+        Ok(Some(&self.batch[self.next - 1]))
+    }
+}
+
+impl Parser {
+    /// Parses the whole file into batches, until the end, an error, or the
+    /// reader going away.
+    fn run(&mut self, tx: &SyncSender<Parsed>, recycled: &Receiver<Vec<Row>>) {
+        self.state = self.read_ahead();
+        let mut made = 0;
+        loop {
+            let mut batch = match recycled.try_recv() {
+                Ok(b) => b,
+                Err(_) if made <= BATCHES_AHEAD => {
+                    made += 1;
+                    Vec::with_capacity(BATCH_ROWS)
+                }
+                Err(_) => match recycled.recv() {
+                    Ok(b) => b,
+                    Err(_) => return,
+                },
+            };
+            let n = self.fill(&mut batch);
+            if n > 0 && tx.send(Parsed::Rows(batch, n)).is_err() {
+                return;
+            }
+            match std::mem::replace(&mut self.state, Ahead::End) {
+                Ahead::Row => self.state = Ahead::Row,
+                Ahead::End => return,
+                Ahead::Error(e) => {
+                    let _ = tx.send(Parsed::Error(e));
+                    return;
                 }
             }
+        }
+    }
+
+    /// Fills `batch` with up to `BATCH_ROWS` rows, reusing the rows it holds;
+    /// returns how many.
+    fn fill(&mut self, batch: &mut Vec<Row>) -> usize {
+        let mut n = 0;
+        while n < BATCH_ROWS && matches!(self.state, Ahead::Row) {
+            if batch.len() == n {
+                batch.push(Row::text_row());
+            }
+            let row = &mut batch[n];
+            // The row read ahead takes the slot; the slot's buffers take the
+            // next record.
+            std::mem::swap(row, &mut self.ahead);
+            check_utf8(row, self.delimiter);
+            self.state = self.read_ahead();
+            if matches!(self.state, Ahead::End) {
+                self.check_last(row);
+            }
+            n += 1;
+        }
+        n
+    }
+
+    fn read_ahead(&mut self) -> Ahead {
+        let mut row = std::mem::take(&mut self.ahead);
+        let state = match self.read_record(&mut row) {
+            Ok(true) => {
+                row.problem = None;
+                row.not_utf8 = false;
+                Ahead::Row
+            }
+            Ok(false) => Ahead::End,
+            Err(e) => Ahead::Error(e),
         };
-        let mut spare = std::mem::take(&mut self.spare);
-        let is_last = match self.read_record(&mut spare) {
-            Ok(Some(n)) => {
-                self.lookahead = Some((spare, n));
-                false
-            }
-            Ok(None) => {
-                self.spare = spare;
-                true
-            }
-            Err(e) => {
-                self.spare = spare;
-                self.deferred_error = Some(e);
-                false
-            }
-        };
-        self.row.number = number;
-        self.row.problem = None;
-        self.row.not_utf8 = false;
-        // The record becomes the row's text after one UTF-8 check, without a
-        // copy; the row's previous text goes back as the next read buffer.
-        let text = match ::csv::StringRecord::from_byte_record(record) {
-            Ok(text) => text,
-            Err(e) if self.utf8_checked => unreachable!("transcoded input is valid UTF-8: {e}"),
-            Err(e) => {
-                let raw = e.into_byte_record();
-                let mut lossy = ::csv::StringRecord::new();
-                for field in raw.iter() {
-                    lossy.push_field(&String::from_utf8_lossy(field));
+        self.ahead = row;
+        state
+    }
+
+    /// Reads the next record into `row` (its text and number); false at the
+    /// end of the file.
+    ///
+    /// Between records `csv_core` is always as at the start of one (its
+    /// states after a record, `EndRecord` and `CRLF`, read every byte as
+    /// `StartRecord` does), so either way may read the next.
+    fn read_record(&mut self, row: &mut Row) -> Result<bool, SourceError> {
+        if let Some(read) = self.read_plain_line(row)? {
+            return Ok(read);
+        }
+        self.read_quoted(row)
+    }
+
+    /// The short way: the next record when it is a plain line, split at its
+    /// delimiters. `None` when the next line is not plain.
+    fn read_plain_line(&mut self, row: &mut Row) -> Result<Option<bool>, SourceError> {
+        loop {
+            let newline = loop {
+                match memchr::memchr(b'\n', &self.buf[self.start..self.end]) {
+                    Some(i) => break Some(i),
+                    None if self.eof => break None,
+                    // Too long to be a plain line: the long way says so.
+                    None if (self.end - self.start) as u64 > MAX_ROW_BYTES => return Ok(None),
+                    None => self.read_more()?,
                 }
-                self.row.problem = Some(
-                    "the row holds bytes that are not UTF-8; if the file comes from Excel or a \
-                     Windows system, set encoding = \"windows-1252\" in [source]"
-                        .into(),
-                );
-                self.row.not_utf8 = true;
-                lossy
+            };
+            let len = newline.unwrap_or(self.end - self.start);
+            if len == 0 && newline.is_none() {
+                return Ok(Some(false));
+            }
+            let line = &self.buf[self.start..self.start + len];
+            let text = line.strip_suffix(b"\r").unwrap_or(line);
+            if memchr::memchr2(b'"', b'\r', text).is_some() {
+                return Ok(None);
+            }
+            let number = (1 + self.breaks).saturating_sub(self.embedded_newlines);
+            let blank = text.is_empty();
+            if !blank {
+                row.set_text(text, self.delimiter);
+                row.number = number;
+            }
+            let used = len + usize::from(newline.is_some());
+            self.start += used;
+            self.parsed += used as u64;
+            self.breaks += u64::from(newline.is_some());
+            self.after_newline = newline.is_some();
+            // A blank line is no record: csv_core skips it too.
+            if !blank {
+                return Ok(Some(true));
+            }
+        }
+    }
+
+    /// The long way: the next record through `csv_core`, quotes and all.
+    fn read_quoted(&mut self, row: &mut Row) -> Result<bool, SourceError> {
+        use ::csv_core::ReadRecordResult;
+        let record_start = self.parsed;
+        let (mut outlen, mut endlen) = (0, 0);
+        loop {
+            if self.start == self.end && !self.eof {
+                if self.parsed - record_start > MAX_ROW_BYTES {
+                    return Err(SourceError::new(
+                        &self.path,
+                        format!(
+                            "read error: a row runs on for more than {} MiB: a quote that is never closed, or not a text table",
+                            MAX_ROW_BYTES / (1024 * 1024)
+                        ),
+                    ));
+                }
+                self.read_more()?;
+            }
+            let input = &self.buf[self.start..self.end];
+            let (res, nin, nout, nend) =
+                self.core
+                    .read_record(input, &mut self.out[outlen..], &mut self.ends[endlen..]);
+            let used = &input[..nin];
+            self.breaks += memchr::memchr_iter(b'\n', used).count() as u64;
+            if let Some(&last) = used.last() {
+                self.after_newline = last == b'\n';
+            }
+            self.start += nin;
+            self.parsed += nin as u64;
+            outlen += nout;
+            endlen += nend;
+            match res {
+                ReadRecordResult::InputEmpty => {}
+                ReadRecordResult::OutputFull => {
+                    let n = self.out.len() * 2;
+                    self.out.resize(n, 0);
+                }
+                ReadRecordResult::OutputEndsFull => {
+                    let n = self.ends.len() * 2;
+                    self.ends.resize(n, 0);
+                }
+                ReadRecordResult::Record => break,
+                ReadRecordResult::End => return Ok(false),
+            }
+        }
+        let fields = &self.out[..outlen];
+        row.set_fields(fields, &self.ends[..endlen]);
+        // A record's row is one more than the line breaks before it, less
+        // those inside quoted fields (which a spreadsheet keeps in one row).
+        let own_terminator = u64::from(self.after_newline);
+        let inside = memchr::memchr_iter(b'\n', fields).count() as u64;
+        row.number =
+            (1 + self.breaks).saturating_sub(own_terminator + inside + self.embedded_newlines);
+        self.embedded_newlines += inside;
+        Ok(true)
+    }
+
+    /// Reads more of the file after what is left unparsed.
+    fn read_more(&mut self) -> Result<(), SourceError> {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.end == self.buf.len() {
+            let n = self.buf.len() * 2;
+            self.buf.resize(n, 0);
+        }
+        let n = loop {
+            match self.input.read(&mut self.buf[self.end..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(SourceError::new(&self.path, format!("read error: {e}"))),
             }
         };
-        record = std::mem::replace(&mut self.row.text, text).into_byte_record();
-        // The parser ends a quoted field left open at the end of the file
-        // without complaint; an odd number of quotes in the whole file, with
-        // this last row running to the end, is the sign of it.
-        if is_last
-            && self.reader.get_ref().quotes % 2 == 1
-            && self.row.problem.is_none()
-            && self.row.text.iter().any(|f| f.contains('\n'))
-        {
-            self.row.problem = Some(
+        let read = &self.buf[self.end..self.end + n];
+        self.quotes += memchr::memchr_iter(b'"', read).count() as u64;
+        self.end += n;
+        self.eof = n == 0;
+        Ok(())
+    }
+
+    /// The parser ends a quoted field left open at the end of the file
+    /// without complaint; an odd number of quotes in the whole file, with
+    /// this last row running to the end, is the sign of it.
+    fn check_last(&self, row: &mut Row) {
+        if self.quotes % 2 == 1 && row.problem.is_none() && row.text.contains(&b'\n') {
+            row.problem = Some(
                 "a quote opened in this row is never closed, so the row runs to the end of the file; close the quote".into(),
             );
             // The file's last line break sits inside the open field, and the
             // row count took it for this row's own terminator too.
-            if self.row.text.as_slice().ends_with('\n') {
-                self.row.number += 1;
+            if row.text.ends_with(b"\n") {
+                row.number += 1;
             }
         }
-        record.clear();
-        // The next call reads into `spare` (this one's went to the
-        // look-ahead): hand it the buffers just freed, or every row would
-        // be parsed into an empty record grown again field by field.
-        if self.lookahead.is_some() {
-            self.spare = record;
-        } else {
-            self.record = record;
-        }
-        Ok(Some(&self.row))
     }
+}
 
-    fn csv_error(&self, e: ::csv::Error) -> SourceError {
-        let at = e
-            .position()
-            .map(|p| format!(" near line {}", p.line()))
-            .unwrap_or_default();
-        match e.kind() {
-            ::csv::ErrorKind::Io(io) => {
-                SourceError::new(&self.path, format!("read error{at}: {io}"))
-            }
-            _ => SourceError::new(&self.path, format!("cannot parse the CSV{at}: {e}")),
-        }
+/// Makes sure a row's text is UTF-8 and its fields start on character
+/// boundaries, as [`Row::get`] relies on: one check of the whole text
+/// instead of one per field. A row that is not is kept readable, its bad
+/// bytes replaced, and marked with the problem. Notes too whether the row
+/// holds anything JSON must escape, which a body writer would otherwise look
+/// for cell by cell; `delimiter` is what may lie between its fields.
+fn check_utf8(row: &mut Row, delimiter: u8) {
+    let all = &row.text[..];
+    row.plain = if super::needs_json_escape(&[delimiter]) {
+        !row.field_bytes().any(super::needs_json_escape)
+    } else {
+        !super::needs_json_escape(all)
+    };
+    let whole = all.is_ascii()
+        || (simdutf8::basic::from_utf8(all).is_ok()
+            && row.fields.iter().all(|&(start, _)| {
+                // Not a continuation byte (0b10xx_xxxx).
+                all.get(start as usize).is_none_or(|&b| b & 0xC0 != 0x80)
+            }));
+    if whole {
+        return;
     }
+    let lossy: Vec<String> = row
+        .field_bytes()
+        .map(|f| String::from_utf8_lossy(f).into_owned())
+        .collect();
+    let texts: Vec<&str> = lossy.iter().map(String::as_str).collect();
+    let number = row.number;
+    *row = Row::from_texts(number, &texts);
+    row.problem = Some(
+        "the row holds bytes that are not UTF-8; if the file comes from Excel or a \
+         Windows system, set encoding = \"windows-1252\" in [source]"
+            .into(),
+    );
+    row.not_utf8 = true;
 }
 
 fn invalid_utf8(path: &Path, row: u64) -> SourceError {
@@ -462,6 +655,100 @@ pub fn encoding_for_label(label: &str) -> Option<&'static Encoding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Rows as the csv crate reads them, numbered as this reader numbered
+    /// them when it read through the csv crate: the line breaks before each
+    /// record's end, less its own terminator and those inside quoted fields.
+    fn by_the_csv_crate(bytes: &[u8], delimiter: u8) -> Vec<(u64, Vec<Vec<u8>>, bool)> {
+        let mut rdr = ::csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(bytes);
+        let mut rows = Vec::new();
+        let mut rec = ::csv::ByteRecord::new();
+        let (mut embedded, mut breaks, mut counted) = (0u64, 0u64, 0usize);
+        while rdr.read_byte_record(&mut rec).unwrap() {
+            let end = rdr.position().byte() as usize;
+            breaks += memchr::memchr_iter(b'\n', &bytes[counted..end]).count() as u64;
+            counted = end;
+            let own = u64::from(end > 0 && bytes[end - 1] == b'\n');
+            let inside = memchr::memchr_iter(b'\n', rec.as_slice()).count() as u64;
+            let number = (1 + breaks).saturating_sub(own + inside + embedded);
+            embedded += inside;
+            let fields: Vec<Vec<u8>> = rec.iter().map(<[u8]>::to_vec).collect();
+            rows.push((number, fields, false));
+        }
+        let quotes = memchr::memchr_iter(b'"', bytes).count();
+        if let Some(last) = rows.last_mut() {
+            if quotes % 2 == 1 && last.1.iter().any(|f| f.contains(&b'\n')) {
+                last.2 = true;
+                if last.1.concat().ends_with(b"\n") {
+                    last.0 += 1;
+                }
+            }
+        }
+        rows
+    }
+
+    fn by_this_reader(bytes: &[u8], delimiter: u8) -> Vec<(u64, Vec<Vec<u8>>, bool)> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.csv");
+        std::fs::write(&path, bytes).unwrap();
+        let opts = SourceOptions {
+            delimiter: Some(delimiter),
+            ..SourceOptions::default()
+        };
+        let mut r = CsvReader::open(&path, &opts).unwrap();
+        let mut rows = Vec::new();
+        while let Some(row) = r.next_row().unwrap() {
+            let fields = row.field_bytes().map(<[u8]>::to_vec).collect();
+            rows.push((row.number, fields, row.problem.is_some()));
+        }
+        rows
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(400))]
+        #[test]
+        fn rows_are_those_the_csv_crate_reads(
+            text in "[ab;\"\r\n é]{0,60}|([ab;]{0,6}\r?\n){0,6}|(\"[a;\r\n\"]{0,5}\"[;\r\n]{0,2}){0,6}",
+            tab in proptest::bool::ANY,
+        ) {
+            let (bytes, delimiter) = if tab {
+                (text.replace(';', "\t").into_bytes(), b'\t')
+            } else {
+                (text.into_bytes(), b';')
+            };
+            proptest::prop_assert_eq!(
+                by_this_reader(&bytes, delimiter),
+                by_the_csv_crate(&bytes, delimiter),
+                "{:?}",
+                String::from_utf8_lossy(&bytes)
+            );
+        }
+    }
+
+    #[test]
+    fn long_files_cross_the_read_buffer_the_same_way() {
+        // Lines of every kind, many times the read buffer.
+        let mut bytes = Vec::new();
+        for i in 0..60_000 {
+            match i % 7 {
+                0 => bytes.extend_from_slice(b"a;\"b\nc\";d\r\n"),
+                1 => bytes.extend_from_slice(b"\r\n"),
+                2 => bytes.extend_from_slice(b"plain;line;here\n"),
+                3 => bytes.extend_from_slice(b"lone\rreturn;x\n"),
+                4 => bytes.extend_from_slice(b"\"quoted\";\"\"\"\"\n"),
+                5 => bytes.extend_from_slice(
+                    format!("{i};caf\u{e9};{}\n", "z".repeat(i % 300)).as_bytes(),
+                ),
+                _ => bytes.extend_from_slice(b";;;\n"),
+            }
+        }
+        bytes.extend_from_slice(b"last;\"open");
+        assert_eq!(by_this_reader(&bytes, b';'), by_the_csv_crate(&bytes, b';'));
+    }
 
     #[test]
     fn detects_each_delimiter() {

@@ -76,7 +76,14 @@ pub enum Format {
 pub struct Row {
     /// The row number a person sees in a spreadsheet program.
     pub number: u64,
-    text: ::csv::StringRecord,
+    /// A CSV row's text: the line as read, delimiters and all, or its
+    /// fields one after another when they had to be unquoted. It is UTF-8
+    /// as a whole and `fields` start and end on character boundaries:
+    /// whoever fills it checks that, and [`Row::get`] and [`Row::span`]
+    /// rely on it.
+    text: Vec<u8>,
+    /// Where each CSV field lies in `text`.
+    fields: Vec<(u32, u32)>,
     cells: Vec<Cell>,
     is_text: bool,
     /// Why the row cannot be used as read (wrong width, bad bytes).
@@ -87,16 +94,23 @@ pub struct Row {
     /// The workbook counts dates from 1904 (old Mac Excel): date serials in
     /// plain number cells are read in that system.
     pub date_1904: bool,
+    /// No cell holds a byte JSON must escape ([`needs_json_escape`]), as
+    /// checked when the row was read; false when not checked.
+    plain: bool,
 }
 
 impl Row {
     pub fn from_texts(number: u64, texts: &[&str]) -> Row {
-        Row {
+        let mut row = Row {
             number,
-            text: ::csv::StringRecord::from(texts.to_vec()),
-            is_text: true,
-            ..Row::default()
+            ..Row::text_row()
+        };
+        for t in texts {
+            let start = row.text.len() as u32;
+            row.text.extend_from_slice(t.as_bytes());
+            row.fields.push((start, row.text.len() as u32));
         }
+        row
     }
 
     pub fn from_cells(number: u64, cells: Vec<Cell>) -> Row {
@@ -107,9 +121,53 @@ impl Row {
         }
     }
 
+    /// An empty text row, to be filled by a CSV reader.
+    fn text_row() -> Row {
+        Row {
+            is_text: true,
+            ..Row::default()
+        }
+    }
+
+    /// Makes the row `line` split at every `delimiter` (a line with no
+    /// quote in it), not yet checked for UTF-8.
+    fn set_text(&mut self, line: &[u8], delimiter: u8) {
+        self.text.clear();
+        self.text.extend_from_slice(line);
+        self.fields.clear();
+        let mut start = 0u32;
+        let fields = &mut self.fields;
+        for_each_byte(line, delimiter, |d| {
+            fields.push((start, d as u32));
+            start = d as u32 + 1;
+        });
+        self.fields.push((start, line.len() as u32));
+    }
+
+    /// Makes the row the fields `bytes` holds one after another, each ending
+    /// where `ends` says, not yet checked for UTF-8.
+    fn set_fields(&mut self, bytes: &[u8], ends: &[usize]) {
+        self.text.clear();
+        self.text.extend_from_slice(bytes);
+        self.fields.clear();
+        let mut start = 0u32;
+        for &end in ends {
+            self.fields.push((start, end as u32));
+            start = end as u32;
+        }
+    }
+
+    /// The CSV fields' bytes, not yet known to be UTF-8.
+    fn field_bytes(&self) -> impl Iterator<Item = &[u8]> {
+        self.fields
+            .iter()
+            .map(|&(s, e)| &self.text[s as usize..e as usize])
+    }
+
+    #[inline]
     pub fn len(&self) -> usize {
         if self.is_text {
-            self.text.len()
+            self.fields.len()
         } else {
             self.cells.len()
         }
@@ -120,19 +178,152 @@ impl Row {
     }
 
     /// The cell at `index`, `Empty` past the end of the row.
+    #[inline]
     pub fn get(&self, index: usize) -> CellRef<'_> {
         if self.is_text {
-            match self.text.get(index) {
-                Some("") | None => CellRef::Empty,
-                Some(s) => CellRef::Text(s),
+            match self.fields.get(index) {
+                Some(&(s, e)) if s < e => {
+                    let b = &self.text[s as usize..e as usize];
+                    // SAFETY: `text` is UTF-8 and fields lie on character
+                    // boundaries (see the field), checked once per record
+                    // when it was read.
+                    CellRef::Text(unsafe { std::str::from_utf8_unchecked(b) })
+                }
+                _ => CellRef::Empty,
             }
         } else {
             self.cells.get(index).map_or(CellRef::Empty, Cell::as_ref)
         }
     }
 
+    /// Where `s`, a part of one of this CSV row's cells, lies in the row's
+    /// text; `None` for a workbook row or text from elsewhere. [`Row::span`]
+    /// gives the text back.
+    #[inline]
+    pub fn span_of(&self, s: &str) -> Option<(u32, u32)> {
+        if !self.is_text {
+            return None;
+        }
+        let all = &self.text;
+        let start = (s.as_ptr() as usize).checked_sub(all.as_ptr() as usize)?;
+        (start + s.len() <= all.len()).then_some((start as u32, (start + s.len()) as u32))
+    }
+
+    /// The text at a span [`Row::span_of`] gave. Panics on a span that is
+    /// not one.
+    #[inline]
+    pub fn span(&self, (start, end): (u32, u32)) -> &str {
+        &self.text_str()[start as usize..end as usize]
+    }
+
+    /// All of a CSV row's text, where [`Row::span_of`] counts from; empty
+    /// for a workbook row.
+    #[inline]
+    pub fn text_str(&self) -> &str {
+        // SAFETY: `text` is UTF-8 (see the field).
+        unsafe { std::str::from_utf8_unchecked(&self.text) }
+    }
+
+    /// True when no cell holds a byte JSON must escape: the row's text goes
+    /// into a body as it is. False when that was not checked.
+    #[inline]
+    pub fn is_plain(&self) -> bool {
+        self.plain
+    }
+
     pub fn is_blank(&self) -> bool {
+        // A printable ASCII byte in a field settles it for a CSV row.
+        if self.is_text
+            && self
+                .field_bytes()
+                .any(|f| f.first().is_some_and(u8::is_ascii_graphic))
+        {
+            return false;
+        }
         (0..self.len()).all(|i| self.get(i).is_blank())
+    }
+}
+
+/// Calls `f` with the offset of every `needle` in `hay`, in order. Cells
+/// are short: sixteen bytes are compared at once and the matches read from a
+/// bit mask, where `memchr` would start a new search after each.
+fn for_each_byte(hay: &[u8], needle: u8, mut f: impl FnMut(usize)) {
+    let mut chunks = hay.chunks_exact(16);
+    let mut at = 0;
+    for c in &mut chunks {
+        let mut mask = simd::eq_mask(c.try_into().expect("16 bytes"), needle);
+        while mask != 0 {
+            f(at + mask.trailing_zeros() as usize);
+            mask &= mask - 1;
+        }
+        at += 16;
+    }
+    for (i, &b) in chunks.remainder().iter().enumerate() {
+        if b == needle {
+            f(at + i);
+        }
+    }
+}
+
+/// Whether any byte is `"`, `\` or below 0x20 (a control character, a
+/// line break, a tab): the bytes JSON text cannot hold as they are. Sixteen
+/// bytes at a time.
+pub fn needs_json_escape(bytes: &[u8]) -> bool {
+    let mut chunks = bytes.chunks_exact(16);
+    if chunks.any(|c| simd::json_special(c.try_into().expect("16 bytes"))) {
+        return true;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+}
+
+/// Sixteen bytes at once: SSE2 on x86_64 (which every x86_64 processor
+/// has), plain loops elsewhere.
+mod simd {
+    /// A bit for each of the 16 bytes equal to `needle`.
+    #[cfg(target_arch = "x86_64")]
+    #[inline]
+    pub fn eq_mask(c: &[u8; 16], needle: u8) -> u32 {
+        use std::arch::x86_64::*;
+        // SAFETY: SSE2 is part of every x86_64 processor; the load reads
+        // the 16 bytes `c` holds, unaligned.
+        unsafe {
+            let v = _mm_loadu_si128(c.as_ptr().cast());
+            _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(needle as i8))) as u32
+        }
+    }
+
+    /// Whether any of the 16 bytes is `"`, `\` or below 0x20.
+    #[cfg(target_arch = "x86_64")]
+    #[inline]
+    pub fn json_special(c: &[u8; 16]) -> bool {
+        use std::arch::x86_64::*;
+        // SAFETY: SSE2 is part of every x86_64 processor; the load reads
+        // the 16 bytes `c` holds, unaligned.
+        unsafe {
+            let v = _mm_loadu_si128(c.as_ptr().cast());
+            // Unsigned `b < 0x20` is `min(b, 0x1f) == b`.
+            let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+            let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+            let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+            _mm_movemask_epi8(_mm_or_si128(control, _mm_or_si128(quote, backslash))) != 0
+        }
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    #[inline]
+    pub fn eq_mask(c: &[u8; 16], needle: u8) -> u32 {
+        c.iter()
+            .enumerate()
+            .fold(0, |m, (i, &b)| m | (u32::from(b == needle) << i))
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    #[inline]
+    pub fn json_special(c: &[u8; 16]) -> bool {
+        c.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
     }
 }
 
@@ -644,6 +835,22 @@ pub(crate) fn quoted_list(items: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn bytes_are_found_as_a_plain_loop_finds_them(
+            hay in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80),
+            needle in proptest::prelude::any::<u8>(),
+        ) {
+            let mut found = Vec::new();
+            for_each_byte(&hay, needle, |i| found.push(i));
+            let expected: Vec<usize> =
+                hay.iter().enumerate().filter(|(_, &b)| b == needle).map(|(i, _)| i).collect();
+            proptest::prop_assert_eq!(found, expected);
+            let special = hay.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
+            proptest::prop_assert_eq!(needs_json_escape(&hay), special);
+        }
+    }
 
     #[test]
     fn column_letters() {

@@ -5,7 +5,9 @@
 //! The workbook is owned by a reading thread that sends rows in batches over
 //! a bounded channel: the cell reader borrows the workbook, and a thread is
 //! the simplest owner for that pair. It also lets unzipping and XML parsing
-//! run beside the mapping.
+//! run beside the mapping. The batches come back once read, to be filled
+//! again: rows, cells and their text keep their buffers, and are freed by
+//! the thread that made them.
 
 use super::{open_error, quoted_list, Row, SourceError, SourceOptions};
 use crate::value::Cell;
@@ -30,15 +32,20 @@ pub struct SheetInfo {
 }
 
 enum Message {
-    Rows(Vec<Row>),
+    /// A batch and how many of its rows are filled.
+    Rows(Vec<Row>, usize),
     Error(String),
 }
 
 pub(super) struct SheetReader {
     path: PathBuf,
     rx: Receiver<Message>,
-    batch: std::vec::IntoIter<Row>,
-    row: Row,
+    /// Batches read, going back to be filled again.
+    recycle: SyncSender<Vec<Row>>,
+    batch: Vec<Row>,
+    filled: usize,
+    /// The index in `batch` of the row last handed out, plus one.
+    next: usize,
     done: bool,
     info: SheetInfo,
 }
@@ -81,12 +88,13 @@ impl SheetReader {
             streamed,
         };
         let (tx, rx) = sync_channel(BATCHES_IN_FLIGHT);
+        let (recycle, recycled) = sync_channel(BATCHES_IN_FLIGHT + 1);
         let thread_path = path.to_path_buf();
         std::thread::Builder::new()
             .name("sheet-reader".into())
             .spawn(move || {
                 let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    read_sheet(&mut workbook, &sheet, &tx)
+                    read_sheet(&mut workbook, &sheet, &tx, &recycled)
                 }));
                 let failure = match result {
                     Ok(Ok(())) => None,
@@ -105,8 +113,10 @@ impl SheetReader {
         Ok(SheetReader {
             path: path.to_path_buf(),
             rx,
-            batch: Vec::new().into_iter(),
-            row: Row::default(),
+            recycle,
+            batch: Vec::new(),
+            filled: 0,
+            next: 0,
             done: false,
             info,
         })
@@ -117,20 +127,26 @@ impl SheetReader {
     }
 
     pub(super) fn current_mut(&mut self) -> &mut Row {
-        &mut self.row
+        &mut self.batch[self.next - 1]
     }
 
     pub(super) fn next_row(&mut self) -> Result<Option<&Row>, SourceError> {
-        loop {
-            if let Some(row) = self.batch.next() {
-                self.row = row;
-                return Ok(Some(&self.row));
-            }
+        while self.next >= self.filled {
             if self.done {
                 return Ok(None);
             }
+            // The batch read goes back to be filled again.
+            let read = std::mem::take(&mut self.batch);
+            if !read.is_empty() {
+                let _ = self.recycle.try_send(read);
+            }
+            self.next = 0;
+            self.filled = 0;
             match self.rx.recv() {
-                Ok(Message::Rows(rows)) => self.batch = rows.into_iter(),
+                Ok(Message::Rows(rows, n)) => {
+                    self.batch = rows;
+                    self.filled = n;
+                }
                 Ok(Message::Error(msg)) => {
                     self.done = true;
                     return Err(SourceError::new(
@@ -141,6 +157,8 @@ impl SheetReader {
                 Err(_) => self.done = true,
             }
         }
+        self.next += 1;
+        Ok(Some(&self.batch[self.next - 1]))
     }
 }
 
@@ -170,15 +188,16 @@ fn read_sheet(
     workbook: &mut Sheets<BufReader<File>>,
     sheet: &str,
     tx: &SyncSender<Message>,
+    recycled: &Receiver<Vec<Row>>,
 ) -> Result<(), String> {
-    let mut batcher = Batcher::new(tx);
+    let mut batcher = Batcher::new(tx, recycled);
     match workbook {
         Sheets::Xlsx(x) => {
             let mut cells = x.worksheet_cells_reader(sheet).map_err(|e| e.to_string())?;
             while let Some(cell) = cells.next_cell().map_err(|e| e.to_string())? {
                 let (r, c) = cell.get_position();
                 batcher.learn_date_system(cell.get_value());
-                if !batcher.put(r, c, convert_ref(cell.get_value())) {
+                if !batcher.put_ref(r, c, cell.get_value()) {
                     return Ok(());
                 }
             }
@@ -187,7 +206,7 @@ fn read_sheet(
             let mut cells = x.worksheet_cells_reader(sheet).map_err(|e| e.to_string())?;
             while let Some(cell) = cells.next_cell().map_err(|e| e.to_string())? {
                 let (r, c) = cell.get_position();
-                if !batcher.put(r, c, convert_ref(cell.get_value())) {
+                if !batcher.put_ref(r, c, cell.get_value()) {
                     return Ok(());
                 }
             }
@@ -206,21 +225,33 @@ fn read_sheet(
     Ok(())
 }
 
-/// Groups cells (which arrive in row order) into rows and rows into batches.
+/// Groups cells (which arrive in row order) into rows and rows into batches,
+/// reusing the rows of batches given back.
 struct Batcher<'a> {
     tx: &'a SyncSender<Message>,
+    recycled: &'a Receiver<Vec<Row>>,
+    batches_made: usize,
     batch: Vec<Row>,
-    current: Option<(u32, Vec<Cell>)>,
+    /// Rows of `batch` finished.
+    filled: usize,
+    /// The sheet's row being filled (as `batch[filled]`), if any.
+    current: Option<u32>,
+    /// Text buffers of cells overwritten, for the next text cells.
+    spare: Vec<String>,
     /// The workbook's date system, learnt from its first date cell.
     date_1904: bool,
 }
 
 impl<'a> Batcher<'a> {
-    fn new(tx: &'a SyncSender<Message>) -> Self {
+    fn new(tx: &'a SyncSender<Message>, recycled: &'a Receiver<Vec<Row>>) -> Self {
         Batcher {
             tx,
+            recycled,
+            batches_made: 1,
             batch: Vec::with_capacity(BATCH_ROWS),
+            filled: 0,
             current: None,
+            spare: Vec::new(),
             date_1904: false,
         }
     }
@@ -238,15 +269,34 @@ impl<'a> Batcher<'a> {
         }
     }
 
+    /// Puts a cell of the streamed sheet, its text copied into a reused
+    /// buffer. Returns false when the receiver has gone away.
+    fn put_ref(&mut self, row: u32, col: u32, v: &DataRef<'_>) -> bool {
+        let text = match v {
+            DataRef::Empty => return true,
+            DataRef::String(s) => s.as_str(),
+            DataRef::SharedString(s) => s,
+            DataRef::DurationIso(s) => s.as_str(),
+            other => return self.put(row, col, convert_ref(other)),
+        };
+        let mut buf = self.spare.pop().unwrap_or_default();
+        buf.clear();
+        buf.push_str(text);
+        self.put(row, col, Cell::Text(buf))
+    }
+
     /// Returns false when the receiver has gone away (nobody wants more rows).
     fn put(&mut self, row: u32, col: u32, cell: Cell) -> bool {
         if matches!(cell, Cell::Empty) {
             return true;
         }
-        if self.current.as_ref().is_some_and(|(r, _)| *r != row) && !self.flush_row() {
+        if self.current.is_some_and(|r| r != row) && !self.flush_row() {
             return false;
         }
-        let (_, cells) = self.current.get_or_insert_with(|| (row, Vec::new()));
+        if self.current.is_none() {
+            self.start_row(row);
+        }
+        let cells = &mut self.batch[self.filled].cells;
         let col = col as usize;
         // A cell far to the right of the data (a stray mark in column XFD)
         // must not cost a 16k-cell row for every row: columns past this bound
@@ -254,29 +304,68 @@ impl<'a> Batcher<'a> {
         if col >= 16_384 {
             return true;
         }
-        if cells.len() <= col {
+        if cells.len() == col {
+            // The next column, as cells nearly always come.
+            cells.push(cell);
+            return true;
+        }
+        if cells.len() < col {
             cells.resize(col + 1, Cell::Empty);
         }
-        cells[col] = cell;
+        if let Cell::Text(old) = std::mem::replace(&mut cells[col], cell) {
+            self.spare.push(old);
+        }
         true
+    }
+
+    /// Makes `batch[filled]` an empty row numbered `row`, keeping the text
+    /// buffers of the row it was.
+    fn start_row(&mut self, row: u32) {
+        if self.batch.len() == self.filled {
+            self.batch.push(Row::from_cells(0, Vec::new()));
+        }
+        let r = &mut self.batch[self.filled];
+        for c in r.cells.drain(..) {
+            if let Cell::Text(s) = c {
+                self.spare.push(s);
+            }
+        }
+        r.number = u64::from(row) + 1;
+        r.problem = None;
+        self.current = Some(row);
     }
 
     fn flush_row(&mut self) -> bool {
-        if let Some((r, cells)) = self.current.take() {
-            let mut row = Row::from_cells(u64::from(r) + 1, cells);
-            row.date_1904 = self.date_1904;
-            self.batch.push(row);
-            if self.batch.len() >= BATCH_ROWS {
-                let full = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH_ROWS));
-                return self.tx.send(Message::Rows(full)).is_ok();
-            }
+        if self.current.take().is_none() {
+            return true;
         }
-        true
+        // Known by now if the row holds the sheet's first date cell.
+        self.batch[self.filled].date_1904 = self.date_1904;
+        self.filled += 1;
+        if self.filled < BATCH_ROWS {
+            return true;
+        }
+        let next = match self.recycled.try_recv() {
+            Ok(b) => b,
+            Err(_) if self.batches_made <= BATCHES_IN_FLIGHT => {
+                self.batches_made += 1;
+                Vec::with_capacity(BATCH_ROWS)
+            }
+            Err(_) => match self.recycled.recv() {
+                Ok(b) => b,
+                Err(_) => return false,
+            },
+        };
+        let full = std::mem::replace(&mut self.batch, next);
+        let n = std::mem::replace(&mut self.filled, 0);
+        self.tx.send(Message::Rows(full, n)).is_ok()
     }
 
     fn finish(mut self) {
-        if self.flush_row() && !self.batch.is_empty() {
-            let _ = self.tx.send(Message::Rows(std::mem::take(&mut self.batch)));
+        if self.flush_row() && self.filled > 0 {
+            let _ = self
+                .tx
+                .send(Message::Rows(std::mem::take(&mut self.batch), self.filled));
         }
     }
 }

@@ -11,7 +11,7 @@ use super::{Event, Mode};
 use crate::import::Observers;
 use crate::import::{RunError, Summary};
 use crate::ledger::{Ledger, Note, RunEnd};
-use crate::results::{Journal, Outcome, PayloadWriter, Status};
+use crate::results::{Journal, Line, Outcome, PayloadWriter, Status};
 use crate::tr;
 use crate::workbook_out::Rejects;
 use std::sync::{Arc, Mutex};
@@ -139,36 +139,47 @@ impl Collector {
             }
         }
         for ev in batch {
-            let (outcome, cells, sent_body) = match ev {
-                Event::Finished { p, cells, .. } => (&p.outcome, cells, p.sent_body.as_deref()),
-                Event::Settled { outcome, cells, .. } => (outcome, cells, None),
-                Event::ReadFailed(_) | Event::WriteFailed(_) | Event::ReadDone { .. } => continue,
-            };
-            if let Some(j) = self.journal.as_mut() {
-                if let Err(e) = j.record(outcome) {
-                    self.journal = None;
-                    self.fail_write(WriteFailure::Output(e));
+            match ev {
+                Event::Finished { p, cells, .. } => {
+                    self.write_row(&p.outcome.line(), cells.as_deref(), p.sent_body.as_deref())
                 }
-            }
-            if let (Some(p), Some(body)) = (self.payloads.as_mut(), sent_body) {
-                if let Err(e) = p.write(outcome.row, body) {
-                    self.payloads = None;
-                    self.fail_write(WriteFailure::Output(e));
-                }
-            }
-            if let (Some(r), Some(cells)) = (self.rejects.as_mut(), cells) {
-                if !outcome.status.is_success() {
-                    if let Err(e) = r.write(outcome.row, cells, &outcome.error) {
-                        self.rejects = None;
-                        self.fail_write(WriteFailure::Output(e));
+                Event::Settled(rows) => {
+                    for r in rows.iter() {
+                        self.write_row(&r.line, r.cells, None);
                     }
                 }
+                Event::ReadFailed(_) | Event::WriteFailed(_) | Event::ReadDone { .. } => {}
             }
         }
         if let Some(j) = self.journal.as_mut() {
             if let Err(e) = j.flush() {
                 self.journal = None;
                 self.fail_write(WriteFailure::Output(e));
+            }
+        }
+    }
+
+    /// A row's line in the results, its body in the payloads, and the row
+    /// in the rejects when it did not end well.
+    fn write_row(&mut self, line: &Line<'_>, cells: Option<&[String]>, sent_body: Option<&str>) {
+        if let Some(j) = self.journal.as_mut() {
+            if let Err(e) = j.write_line(line) {
+                self.journal = None;
+                self.fail_write(WriteFailure::Output(e));
+            }
+        }
+        if let (Some(p), Some(body)) = (self.payloads.as_mut(), sent_body) {
+            if let Err(e) = p.write(line.row, body) {
+                self.payloads = None;
+                self.fail_write(WriteFailure::Output(e));
+            }
+        }
+        if let (Some(r), Some(cells)) = (self.rejects.as_mut(), cells) {
+            if !line.status.is_success() {
+                if let Err(e) = r.write(line.row, cells, line.error) {
+                    self.rejects = None;
+                    self.fail_write(WriteFailure::Output(e));
+                }
             }
         }
     }
@@ -188,18 +199,20 @@ impl Collector {
                 }
             }
             Event::ReadDone { seen, unseen } => self.read_whole = Some((seen, unseen)),
-            Event::Settled {
-                outcome, carried, ..
-            } => {
-                if carried {
-                    self.summary.carried_over += 1;
+            Event::Settled(rows) => {
+                let now = std::time::Instant::now();
+                for r in rows.iter() {
+                    if r.carried {
+                        self.summary.carried_over += 1;
+                    }
+                    self.summary.count_line(&r.line);
+                    if let Some((problems, timeline)) = self.report.as_mut() {
+                        problems.add(&r.line);
+                        timeline.row_done(now, false, 0, 0);
+                    }
+                    Observers::row_done(&self.observer, &r.line);
                 }
-                self.summary.count(&outcome);
-                if let Some((problems, timeline)) = self.report.as_mut() {
-                    problems.add(&outcome);
-                    timeline.row_done(std::time::Instant::now(), false, 0, 0);
-                }
-                Observers::row_done(&self.observer, &outcome);
+                rows.give_back();
             }
             Event::Finished { p, .. } => {
                 log_outcome(&p.outcome);
@@ -216,7 +229,7 @@ impl Collector {
                 }
                 self.summary.count(&p.outcome);
                 if let Some((problems, timeline)) = self.report.as_mut() {
-                    problems.add(&p.outcome);
+                    problems.add(&p.outcome.line());
                     timeline.row_done(
                         std::time::Instant::now(),
                         p.outcome.attempts > 0,
@@ -224,7 +237,7 @@ impl Collector {
                         p.tally.throttled,
                     );
                 }
-                Observers::row_done(&self.observer, &p.outcome);
+                Observers::row_done(&self.observer, &p.outcome.line());
             }
         }
     }

@@ -9,6 +9,7 @@ mod collector;
 mod decide;
 mod preflight;
 mod reader;
+mod settled;
 mod stop;
 mod tuning;
 mod worker;
@@ -22,7 +23,7 @@ use super::{open_rejects, prepare, ImportSettings, Prepared, RunError, SendSetti
 use crate::crm::client::Client;
 use crate::ledger::lock::{this_process, LedgerLock};
 use crate::ledger::{format_time, now_ms, Carried, Doubt, Ledger, NewRun};
-use crate::results::{Outcome, PayloadWriter};
+use crate::results::PayloadWriter;
 use crate::tr;
 use collector::Collector;
 use reader::Reader;
@@ -54,13 +55,9 @@ enum Event {
         logged: bool,
         cells: Option<Vec<String>>,
     },
-    /// A row settled without a request: invalid, unchanged, already in the
+    /// Rows settled without a request: invalid, unchanged, already in the
     /// CRM, or done by the run being resumed.
-    Settled {
-        outcome: Outcome,
-        cells: Option<Vec<String>>,
-        carried: bool,
-    },
+    Settled(settled::Settled),
     /// Reading stopped on an error.
     ReadFailed(String),
     /// The ledger could not record an intent: nothing more may be sent.

@@ -2,19 +2,23 @@
 //! either settles it on the spot (invalid, unchanged, already in the CRM,
 //! done by the run being resumed) or queues it for the workers.
 //!
+//! Settled rows go to the collector a batch at a time ([`Settled`]), with
+//! their text in one reused buffer.
+//!
 //! Rows to send are recorded as intents in the ledger, a batch at a time in
 //! one synced transaction (a group commit), before they are queued: the
 //! intent is on disk before any request for the row leaves, and no worker
 //! waits on the disk. After a crash, the rows recorded but not yet sent (at
 //! most a batch and a queue) are looked up once by the next run.
 
+use super::settled::{Settled, SettledPool, SETTLED_BATCH};
 use super::stop::{Stop, StopSignal};
 use super::{Event, Job, Mode};
-use crate::import::rows::{Item, RowFeed};
+use crate::import::rows::{RowFeed, Verdict};
 use crate::import::triage::{triage, Knowledge, Triage};
 use crate::ledger::known::{KeyHash, Known};
 use crate::ledger::{fingerprint, format_time, Carried, Doubt, Intent, IntentKind, Ledger};
-use crate::results::{Outcome, Status};
+use crate::results::{Line, Status};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
@@ -36,6 +40,15 @@ pub(super) struct Reader {
     pub(super) portfolio: Option<crate::report::Portfolio>,
 }
 
+/// What the reader has for the others and has not sent yet.
+struct Outbox {
+    /// Rows to send, for the next group commit.
+    jobs: Vec<Job>,
+    /// Rows settled on the spot, for the collector.
+    settled: Settled,
+    pool: SettledPool,
+}
+
 impl Reader {
     /// Reads to the end of the file, even after a stop, so that every row
     /// gets its line in the results; returns the portfolio it counted.
@@ -49,13 +62,18 @@ impl Reader {
     }
 
     fn read(&mut self, work: mpsc::Sender<Job>, events: mpsc::Sender<Event>) {
-        let mut batch: Vec<Job> = Vec::with_capacity(self.batch);
+        let mut pool = SettledPool::new();
+        let mut out = Outbox {
+            jobs: Vec::with_capacity(self.batch),
+            settled: pool.take(),
+            pool,
+        };
         loop {
-            let item = match self.feed.next_item() {
-                Ok(Some(item)) => item,
+            let r = match self.feed.next_row() {
+                Ok(Some(r)) => r,
                 Ok(None) => break,
                 Err(e) => {
-                    let sent = self.flush(&mut batch, &work, &events);
+                    let sent = self.flush(&mut out, &work, &events);
                     if sent {
                         let _ = events
                             .blocking_send(Event::ReadFailed(format!("reading stopped: {e}")));
@@ -63,82 +81,70 @@ impl Reader {
                     return;
                 }
             };
-            let ok = match item {
-                Item::Invalid { outcome, cells } => {
-                    if !outcome.wolkvox_id.is_empty() && !outcome.obligation_id.is_empty() {
-                        self.known
-                            .mark_seen(KeyHash::of(&outcome.wolkvox_id, &outcome.obligation_id));
+            let line = Line::new(r.row, Status::Invalid, r.wolkvox_id, r.id);
+            match r.verdict {
+                Verdict::Invalid { error } => {
+                    if !r.wolkvox_id.is_empty() && !r.id.is_empty() {
+                        self.known.mark_seen(KeyHash::of(r.wolkvox_id, r.id));
                     }
-                    events
-                        .blocking_send(Event::Settled {
-                            outcome,
-                            cells,
-                            carried: false,
-                        })
-                        .is_ok()
+                    out.settled.push(&Line { error, ..line }, false, r.cells);
                 }
-                Item::Valid(v) => {
+                Verdict::Valid { body, key } => {
                     if let Some(p) = self.portfolio.as_mut() {
-                        p.add(v.row, &v.mapped);
+                        p.add(r.row, r.id, r.report);
                     }
-                    let m = &v.mapped;
-                    let key = KeyHash::of(&m.wolkvox_id, &m.id);
-                    let fp = fingerprint(m.body.as_bytes());
+                    let fp = fingerprint(body.as_bytes());
                     self.known.mark_seen(key);
                     let k = Knowledge {
                         known: self.known.get(key),
                         doubt: self.doubts.get(&key).copied(),
                         carried: self.carried.get(&key),
                     };
-                    let settled = match triage(self.mode, fp, k) {
-                        Triage::Send(action) => {
-                            batch.push(Job {
-                                row: v,
-                                fp,
-                                action,
-                                logged: false,
-                            });
-                            None
-                        }
+                    match triage(self.mode, fp, k) {
+                        Triage::Send(action) => out.jobs.push(Job {
+                            row: r.to_valid().expect("a valid row"),
+                            fp,
+                            action,
+                            logged: false,
+                        }),
                         Triage::Unchanged { crm_id, .. } => {
-                            let mut o =
-                                Outcome::new(v.row, Status::Unchanged, &m.wolkvox_id, &m.id);
-                            o.obligation_wolkvox_id = crm_id.to_string();
-                            Some((o, v.cells, false))
+                            let line = Line {
+                                status: Status::Unchanged,
+                                obligation_wolkvox_id: crm_id,
+                                ..line
+                            };
+                            out.settled.push(&line, false, r.cells);
                         }
                         Triage::Exists { crm_id, db_id } => {
-                            let mut o = Outcome::new(v.row, Status::Failed, &m.wolkvox_id, &m.id);
-                            o.obligation_wolkvox_id = crm_id.to_string();
-                            o.error = self.exists_message(&m.id, &m.wolkvox_id, db_id);
-                            Some((o, v.cells, false))
+                            let error = exists_message(&self.ledger, r.id, r.wolkvox_id, db_id);
+                            let line = Line {
+                                status: Status::Failed,
+                                obligation_wolkvox_id: crm_id,
+                                error: &error,
+                                ..line
+                            };
+                            out.settled.push(&line, false, r.cells);
                         }
                         Triage::Carried(c) => {
-                            let mut o = Outcome::new(v.row, c.status, &m.wolkvox_id, &m.id);
-                            o.obligation_wolkvox_id = c.crm_id.clone();
-                            o.attempts = c.attempts;
-                            o.http_status = c.http_status;
-                            o.api_code = c.api_code.clone();
-                            Some((o, v.cells, true))
+                            let line = Line {
+                                status: c.status,
+                                obligation_wolkvox_id: &c.crm_id,
+                                attempts: c.attempts,
+                                http_status: c.http_status,
+                                api_code: c.api_code.as_deref(),
+                                ..line
+                            };
+                            out.settled.push(&line, true, r.cells);
                         }
-                    };
-                    match settled {
-                        Some((outcome, cells, carried)) => events
-                            .blocking_send(Event::Settled {
-                                outcome,
-                                cells,
-                                carried,
-                            })
-                            .is_ok(),
-                        None if batch.len() < self.batch => true,
-                        None => self.flush(&mut batch, &work, &events),
                     }
                 }
-            };
-            if !ok {
+            }
+            let full = out.jobs.len() >= self.batch || out.settled.len() >= SETTLED_BATCH;
+            if full && !self.flush(&mut out, &work, &events) {
                 return;
             }
         }
-        if self.flush(&mut batch, &work, &events) {
+        if self.flush(&mut out, &work, &events) {
             let _ = events.blocking_send(Event::ReadDone {
                 seen: crate::ledger::seen::IdRanges::from_ids(self.known.seen()),
                 unseen: self.known.unseen(),
@@ -146,14 +152,22 @@ impl Reader {
         }
     }
 
-    /// Records the batch's intents (unless the run is stopping: then its rows
-    /// are not sent) and queues it; false when nobody listens any more.
+    /// Sends the rows settled so far to the collector; then records the
+    /// batch's intents (unless the run is stopping: then its rows are not
+    /// sent) and queues it. False when nobody listens any more.
     fn flush(
         &mut self,
-        batch: &mut Vec<Job>,
+        out: &mut Outbox,
         work: &mpsc::Sender<Job>,
         events: &mpsc::Sender<Event>,
     ) -> bool {
+        if !out.settled.is_empty() {
+            let settled = std::mem::replace(&mut out.settled, out.pool.take());
+            if events.blocking_send(Event::Settled(settled)).is_err() {
+                return false;
+            }
+        }
+        let batch = &mut out.jobs;
         if batch.is_empty() {
             return true;
         }
@@ -191,21 +205,20 @@ impl Reader {
         }
         batch.drain(..).all(|job| work.blocking_send(job).is_ok())
     }
+}
 
-    /// Insert mode met an obligation the CRM already holds with another
-    /// body: say since when, and how to update it.
-    fn exists_message(&self, id: &str, wolkvox_id: &str, db_id: u32) -> String {
-        let since = self
-            .ledger
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .created_at(db_id)
-            .ok()
-            .flatten()
-            .and_then(|ms| format_time(ms).get(..10).map(str::to_string))
-            .unwrap_or_else(|| "an earlier run".into());
-        format!(
-            "obligation \"{id}\" of record \"{wolkvox_id}\" exists in the CRM since {since} with other values; nothing was sent. Use --mode sync to update it"
-        )
-    }
+/// Insert mode met an obligation the CRM already holds with another body:
+/// say since when, and how to update it.
+fn exists_message(ledger: &Mutex<Ledger>, id: &str, wolkvox_id: &str, db_id: u32) -> String {
+    let since = ledger
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .created_at(db_id)
+        .ok()
+        .flatten()
+        .and_then(|ms| format_time(ms).get(..10).map(str::to_string))
+        .unwrap_or_else(|| "an earlier run".into());
+    format!(
+        "obligation \"{id}\" of record \"{wolkvox_id}\" exists in the CRM since {since} with other values; nothing was sent. Use --mode sync to update it"
+    )
 }
