@@ -19,6 +19,8 @@
 //! - `fingerprint_table` is the compact hash table behind the duplicate
 //!   check and the ledger's obligations in memory.
 
+#![warn(missing_docs)]
+
 pub mod crm;
 #[cfg(feature = "fake-crm")]
 pub mod fake_crm;

@@ -30,7 +30,9 @@ pub const RESULTS_HEADER: [&str; 9] = [
 pub enum Status {
     /// Passed validation in a dry run.
     Valid,
+    /// Sent and stored by the CRM, which gave it an id.
     Created,
+    /// Sent as an update (sync mode) and accepted.
     Updated,
     /// No request needed: the CRM already holds this exact body, sent by an
     /// earlier run (the ledger says so).
@@ -46,6 +48,7 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status, in the order the summary lists them.
     pub const ALL: [Status; 8] = [
         Status::Valid,
         Status::Created,
@@ -57,6 +60,7 @@ impl Status {
         Status::NotSent,
     ];
 
+    /// The status as the results file spells it.
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Valid => "valid",
@@ -87,20 +91,28 @@ impl Status {
 /// One line of the results file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outcome {
+    /// The row number a person sees in a spreadsheet program.
     pub row: u64,
+    /// How the row ended.
     pub status: Status,
+    /// The collections record the row names, as mapped.
     pub wolkvox_id: String,
+    /// The obligation's own number (`id`), as mapped.
     pub obligation_id: String,
     /// The id the API returned for the obligation; empty otherwise.
     pub obligation_wolkvox_id: String,
     /// Requests made for this row.
     pub attempts: u32,
+    /// The HTTP status of the last answer, when a request was made.
     pub http_status: Option<u16>,
+    /// The `code` of the last answer's JSON, when it had one.
     pub api_code: Option<String>,
+    /// Why the row did not end well, in words a person can act on; empty otherwise.
     pub error: String,
 }
 
 impl Outcome {
+    /// An outcome with no request made and no error.
     pub fn new(row: u64, status: Status, wolkvox_id: &str, obligation_id: &str) -> Outcome {
         Outcome {
             row,
@@ -135,6 +147,7 @@ impl Outcome {
         }
     }
 
+    /// The same outcome with `error` as its reason.
     pub fn with_error(mut self, error: impl Into<String>) -> Outcome {
         self.error = error.into();
         self
@@ -163,14 +176,23 @@ impl Outcome {
 /// with nothing to allocate. The fields are [`Outcome`]'s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Line<'a> {
+    /// See [`Outcome::row`].
     pub row: u64,
+    /// See [`Outcome::status`].
     pub status: Status,
+    /// See [`Outcome::wolkvox_id`].
     pub wolkvox_id: &'a str,
+    /// See [`Outcome::obligation_id`].
     pub obligation_id: &'a str,
+    /// See [`Outcome::obligation_wolkvox_id`].
     pub obligation_wolkvox_id: &'a str,
+    /// See [`Outcome::attempts`].
     pub attempts: u32,
+    /// See [`Outcome::http_status`].
     pub http_status: Option<u16>,
+    /// See [`Outcome::api_code`].
     pub api_code: Option<&'a str>,
+    /// See [`Outcome::error`].
     pub error: &'a str,
 }
 
@@ -195,11 +217,14 @@ impl<'a> Line<'a> {
 #[derive(Debug, thiserror::Error)]
 #[error("{path}: {message}")]
 pub struct OutputError {
+    /// The file that could not be written.
     pub path: PathBuf,
+    /// What went wrong, as the system said it.
     pub message: String,
 }
 
 impl OutputError {
+    /// The failure `e` while writing `path`.
     pub fn new(path: &Path, e: impl std::fmt::Display) -> OutputError {
         OutputError {
             path: path.to_path_buf(),
@@ -247,14 +272,17 @@ impl Journal {
         Ok(j)
     }
 
+    /// The CSV being written.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
+    /// Appends an outcome's line.
     pub fn record(&mut self, o: &Outcome) -> Result<(), OutputError> {
         self.write_line(&o.line())
     }
 
+    /// Appends one line; lines may come in any order (see [`finalize`]).
     pub fn write_line(&mut self, o: &Line<'_>) -> Result<(), OutputError> {
         if o.row <= self.last_row {
             self.in_order = false;
@@ -293,6 +321,7 @@ impl Journal {
             .map_err(|e| OutputError::new(&self.path, e))
     }
 
+    /// Hands what is buffered to the operating system.
     pub fn flush(&mut self) -> Result<(), OutputError> {
         self.out
             .flush()
@@ -574,6 +603,7 @@ pub struct PayloadWriter {
 }
 
 impl PayloadWriter {
+    /// Starts a new payloads file (truncating any old one); a workbook name is refused.
     pub fn create(path: &Path) -> Result<PayloadWriter, OutputError> {
         crate::workbook_out::refuse_workbook_name("--payloads", path, "JSON Lines")
             .map_err(|e| OutputError::new(path, e))?;
@@ -594,6 +624,7 @@ impl PayloadWriter {
             .map_err(|e| OutputError::new(&self.path, e))
     }
 
+    /// Writes what is buffered; the file is complete.
     pub fn finish(mut self) -> Result<(), OutputError> {
         self.out
             .flush()
@@ -685,6 +716,7 @@ impl RejectsWriter {
         Ok(w)
     }
 
+    /// Appends a row's cells as the input spelled them, and why it did not end well.
     pub fn write(&mut self, cells: &[String], error: &str) -> Result<(), OutputError> {
         let mut all: Vec<String> = cells.to_vec();
         all.push(error.to_string());
@@ -702,6 +734,7 @@ impl RejectsWriter {
             .map_err(|e| OutputError::new(&self.path, e))
     }
 
+    /// Writes what is buffered; the file is complete.
     pub fn finish(mut self) -> Result<(), OutputError> {
         self.writer
             .flush()

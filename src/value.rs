@@ -15,12 +15,15 @@ use std::fmt::Write as _;
 /// One cell as read from a spreadsheet, borrowed from the reader's buffers.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum CellRef<'a> {
+    /// No value.
     Empty,
     /// Text as written in the file (CSV cells are always text).
     Text(&'a str),
     /// An Excel numeric cell (Excel stores every number as a float).
     Number(f64),
+    /// A whole number (ods, some xls cells).
     Int(i64),
+    /// TRUE or FALSE.
     Bool(bool),
     /// An Excel cell formatted as a date, already converted from the
     /// workbook's date system (1900, or 1904 for old Mac workbooks).
@@ -32,16 +35,24 @@ pub enum CellRef<'a> {
 /// An owned cell, for rows that come from a workbook.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
+    /// See [`CellRef::Empty`].
     Empty,
+    /// See [`CellRef::Text`].
     Text(String),
+    /// See [`CellRef::Number`].
     Number(f64),
+    /// See [`CellRef::Int`].
     Int(i64),
+    /// See [`CellRef::Bool`].
     Bool(bool),
+    /// See [`CellRef::Date`].
     Date(NaiveDate),
+    /// See [`CellRef::Error`].
     Error(String),
 }
 
 impl Cell {
+    /// The cell, borrowed.
     pub fn as_ref(&self) -> CellRef<'_> {
         match self {
             Cell::Empty => CellRef::Empty,
@@ -99,12 +110,14 @@ pub enum DecimalSeparator {
 }
 
 impl DecimalSeparator {
+    /// The character between whole and fraction.
     pub fn decimal(self) -> char {
         match self {
             DecimalSeparator::Dot => '.',
             DecimalSeparator::Comma => ',',
         }
     }
+    /// The character that groups thousands.
     pub fn thousands(self) -> char {
         match self {
             DecimalSeparator::Dot => ',',
@@ -680,10 +693,12 @@ impl DateFormat {
         })
     }
 
+    /// The format as the mapping wrote it.
     pub fn spec(&self) -> &str {
         &self.spec
     }
 
+    /// `date` spelled in this format.
     pub fn format(&self, date: NaiveDate) -> String {
         let mut out = String::new();
         self.push(date, &mut out);

@@ -17,7 +17,9 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 /// A row that passed validation and may be sent.
 #[derive(Debug, Clone)]
 pub struct ValidRow {
+    /// The row number a person sees.
     pub row: u64,
+    /// Its identity and insert body.
     pub mapped: MappedRow,
     /// The row as the input spelled it, kept only when `--rejects` is asked
     /// for, so a row the API refuses can be written there.
@@ -32,7 +34,9 @@ pub struct FeedRow<'a> {
     pub row: u64,
     /// The row's identity, as far as it could be read.
     pub wolkvox_id: &'a str,
+    /// The obligation's number, as far as it could be read.
     pub id: &'a str,
+    /// Whether it may be sent, and its body when it may.
     pub verdict: Verdict<'a>,
     /// The row as the input spelled it, only with `--rejects`.
     pub cells: Option<&'a [String]>,
@@ -43,14 +47,18 @@ pub struct FeedRow<'a> {
 /// Whether a row may be sent.
 #[derive(Debug, Clone, Copy)]
 pub enum Verdict<'a> {
+    /// Passed validation.
     Valid {
         /// The exact JSON body of an insert.
         body: &'a str,
         /// The identity hashed, as the ledger keys obligations.
         key: KeyHash,
     },
-    /// Refused by local validation: why, in words a person can act on.
-    Invalid { error: &'a str },
+    /// Refused by local validation.
+    Invalid {
+        /// Why, in words a person can act on.
+        error: &'a str,
+    },
 }
 
 impl FeedRow<'_> {
@@ -166,6 +174,8 @@ struct Mapper {
 const MAX_UNNAMED_WARNINGS: usize = 5;
 
 impl RowFeed {
+    /// Starts reading `source` on a thread of its own, mapping each row with `plan`;
+    /// `keep_cells` keeps each row's cells as spelled, for `--rejects`.
     pub fn new(source: Source, plan: Plan, mapping: &Mapping, keep_cells: bool) -> RowFeed {
         // Sized up front from the file's estimated rows: growing the table
         // doubles it, and while it doubles the old and the new table are both
@@ -236,6 +246,7 @@ impl RowFeed {
         }
     }
 
+    /// The input's column names, as its header spells them.
     pub fn header(&self) -> &[String] {
         &self.header
     }

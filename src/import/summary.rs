@@ -8,6 +8,7 @@ use std::time::Duration;
 /// How a run ended, row by row, in numbers.
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
+    /// A dry run: nothing was sent.
     pub dry_run: bool,
     /// Rows per status.
     pub counts: BTreeMap<Status, u64>,
@@ -19,6 +20,7 @@ pub struct Summary {
     pub lookups: u64,
     /// The token's quota as read before the first request, when it was.
     pub quota: Option<crate::crm::TokenQuota>,
+    /// From the start of the run to its end.
     pub elapsed: Duration,
     /// Why the run stopped early (authentication, quota, failures), if it did.
     pub stopped: Option<String>,
@@ -43,6 +45,7 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// An empty summary.
     pub fn new(dry_run: bool) -> Summary {
         Summary {
             dry_run,
@@ -50,10 +53,12 @@ impl Summary {
         }
     }
 
+    /// Counts a row that ended.
     pub fn count(&mut self, o: &Outcome) {
         self.count_line(&o.line());
     }
 
+    /// Counts a row that ended, by its results line.
     pub fn count_line(&mut self, o: &Line<'_>) {
         *self.counts.entry(o.status).or_default() += 1;
         if !o.error.is_empty() && !o.status.is_success() {
@@ -66,10 +71,12 @@ impl Summary {
         }
     }
 
+    /// Rows counted, whatever their status.
     pub fn rows(&self) -> u64 {
         self.counts.values().sum()
     }
 
+    /// Rows that ended with status `s`.
     pub fn get(&self, s: Status) -> u64 {
         self.counts.get(&s).copied().unwrap_or(0)
     }
@@ -100,6 +107,7 @@ impl Summary {
         }
     }
 
+    /// Rows counted per second of the run.
     pub fn rows_per_second(&self) -> f64 {
         let secs = self.elapsed.as_secs_f64();
         if secs > 0.0 {

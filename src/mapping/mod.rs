@@ -53,7 +53,12 @@ pub enum FieldSource {
     /// A constant, already converted to the API's spelling.
     Constant(String),
     /// The value a `[lookups.NAME]` table gives the column's cell.
-    Lookup { column: String, lookup: String },
+    Lookup {
+        /// The column whose cell is the key.
+        column: String,
+        /// The `NAME` of `[lookups.NAME]`.
+        lookup: String,
+    },
 }
 
 /// One API field's rule (or one `[form.entries]` entry's), checked.
@@ -61,10 +66,13 @@ pub enum FieldSource {
 pub struct FieldRule {
     /// The API field it fills; `form` for an entry of `[form.entries]`.
     pub field: &'static str,
+    /// Where the value comes from.
     pub source: FieldSource,
+    /// How the value is read and spelled for the API.
     pub kind: FieldType,
     /// Used when the cell is empty, already in the API's spelling.
     pub default: Option<String>,
+    /// An empty cell (with no default) makes the row invalid.
     pub required: bool,
     /// Formats for date text in this column (the mapping's `[source]
     /// date_formats` unless the field names its own).
@@ -74,14 +82,21 @@ pub struct FieldRule {
 /// The mapping file, checked on its own.
 #[derive(Debug, Clone)]
 pub struct Mapping {
+    /// How to read the input (`[source]`).
     pub source: SourceOptions,
+    /// The input's decimal separator.
     pub decimal: DecimalSeparator,
+    /// The CRM operation the obligations belong to (`[request] operation`).
     pub operation: Option<String>,
+    /// How dates are spelled in the body (`[request] date_format`).
     pub date_format: DateFormat,
     /// Rules for the mapped API fields, in API order.
     pub rules: Vec<FieldRule>,
+    /// Which columns with no API field go into `form`.
     pub extra_columns: ExtraColumns,
+    /// Columns never sent in `form`.
     pub exclude: Vec<String>,
+    /// `(column, name sent in form)` pairs.
     pub rename: Vec<(String, String)>,
     /// `[form.entries]`, in the order written.
     pub form_entries: Vec<FormEntryRule>,
@@ -97,11 +112,14 @@ pub struct Mapping {
 /// written like a field.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FormEntryRule {
+    /// The name sent in `form`.
     pub name: String,
+    /// Where its value comes from, and how it is read.
     pub rule: FieldRule,
 }
 
 impl Mapping {
+    /// Reads and checks the mapping file at `path`; lookups are resolved relative to it.
     pub fn load(path: &Path) -> Result<Mapping, MappingError> {
         let text = read_mapping_text(path)?;
         let mut m = Mapping::parse(&text)
@@ -139,6 +157,7 @@ impl Mapping {
             .any(|r| matches!(&r.source, FieldSource::Lookup { lookup, .. } if lookup == name))
     }
 
+    /// Checks a mapping given as text.
     pub fn parse(text: &str) -> Result<Mapping, MappingError> {
         let file = config::parse(text).map_err(MappingError)?;
         Mapping::check(file)
@@ -616,7 +635,9 @@ pub struct Plan {
 /// A row that passed validation.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MappedRow {
+    /// The collections record the obligation is added to.
     pub wolkvox_id: String,
+    /// The obligation's number.
     pub id: String,
     /// The exact JSON request body of an insert: every API field (unmapped
     /// ones as `""`) and the form.
@@ -635,6 +656,7 @@ pub struct ReportFields {
     pub total_balance: Option<f64>,
     /// `days_delay`, in days.
     pub days_delay: Option<i64>,
+    /// `portfolio_type`, trimmed, when not empty.
     pub portfolio_type: Option<String>,
 }
 
@@ -677,7 +699,9 @@ impl UpdateShape {
 pub struct RowError {
     /// What could be read of the row's identity, for the results file.
     pub wolkvox_id: String,
+    /// What could be read of the obligation's number.
     pub id: String,
+    /// Every cell at fault, in words a person can act on, joined by `; `.
     pub message: String,
 }
 

@@ -26,10 +26,13 @@ const SNIFF_BYTES: usize = 64 * 1024;
 /// How the CSV was read, for `inspect` and messages.
 #[derive(Debug, Clone)]
 pub struct CsvInfo {
+    /// The field delimiter.
     pub delimiter: u8,
+    /// The delimiter was detected rather than set in the mapping.
     pub delimiter_detected: bool,
     /// WHATWG name of the encoding used.
     pub encoding: &'static str,
+    /// The byte-order mark the file starts with, by encoding name.
     pub bom: Option<&'static str>,
     /// Rows the file probably has: its size over the average line length of
     /// its first 64 KiB. Only a hint for sizing tables up front.

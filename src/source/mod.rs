@@ -45,6 +45,7 @@ enum SourceErrorKind {
 }
 
 impl SourceError {
+    /// `msg` about the file at `path`.
     pub fn new(path: &Path, msg: impl std::fmt::Display) -> SourceError {
         SourceError(format!("{}: {msg}", path.display()), SourceErrorKind::Other)
     }
@@ -66,7 +67,9 @@ impl SourceError {
 /// What kind of file the input is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// Delimited text.
     Csv,
+    /// A spreadsheet workbook (xlsx, xlsm, xls, xlsb, ods).
     Workbook,
 }
 
@@ -100,6 +103,7 @@ pub struct Row {
 }
 
 impl Row {
+    /// A CSV-like row of text cells.
     pub fn from_texts(number: u64, texts: &[&str]) -> Row {
         let mut row = Row {
             number,
@@ -113,6 +117,7 @@ impl Row {
         row
     }
 
+    /// A workbook row of typed cells.
     pub fn from_cells(number: u64, cells: Vec<Cell>) -> Row {
         Row {
             number,
@@ -164,6 +169,7 @@ impl Row {
             .map(|&(s, e)| &self.text[s as usize..e as usize])
     }
 
+    /// Cells in the row, empty ones included.
     #[inline]
     pub fn len(&self) -> usize {
         if self.is_text {
@@ -173,6 +179,7 @@ impl Row {
         }
     }
 
+    /// True when the row has no cell at all.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -231,6 +238,7 @@ impl Row {
         self.plain
     }
 
+    /// True when every cell is empty or blank: the row is skipped.
     pub fn is_blank(&self) -> bool {
         // A printable ASCII byte in a field settles it for a CSV row.
         if self.is_text
@@ -330,16 +338,20 @@ mod simd {
 /// What `inspect` shows about how the file was read.
 #[derive(Debug, Clone)]
 pub enum SourceInfo {
+    /// A CSV: how it was read.
     Csv(CsvInfo),
+    /// A workbook: its sheets and the one read.
     Sheet(SheetInfo),
 }
 
 /// The column names of the input, as its header row spells them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
+    /// The names, one per column, untrimmed.
     pub names: Vec<String>,
     /// The header's own row number.
     pub row: u64,
+    /// The kind of file the header was read from.
     pub format: Format,
 }
 
@@ -398,6 +410,7 @@ pub struct Source {
 }
 
 impl Source {
+    /// Opens the input, detects its format from its bytes, and finds its header row.
     pub fn open(path: &Path, opts: &SourceOptions) -> Result<Source, SourceError> {
         let format = detect_format(path)?;
         let (mut reader, info) = match format {
@@ -431,14 +444,17 @@ impl Source {
         self.header_below_title
     }
 
+    /// The input's header.
     pub fn header(&self) -> &Header {
         &self.header
     }
 
+    /// How the file is being read.
     pub fn info(&self) -> &SourceInfo {
         &self.info
     }
 
+    /// The input file.
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -28,6 +28,7 @@ pub struct SheetInfo {
     pub sheets: Vec<String>,
     /// The sheet being read.
     pub sheet: String,
+    /// Rows are streamed as read (xlsx, xlsb) rather than loaded whole first.
     pub streamed: bool,
 }
 
