@@ -472,6 +472,16 @@ fn for_each_result(path: &Path, mut f: impl FnMut(Outcome)) -> Result<(), Output
 /// last outcome), sorted by row, replaced atomically. Memory holds only an
 /// index of (row, offset) pairs, not the lines.
 pub fn finalize(path: &Path) -> Result<(), OutputError> {
+    let index = last_line_per_row(path)?;
+    let tmp = tmp_path(path);
+    write_sorted(path, &tmp, &index)?;
+    std::fs::rename(&tmp, path).map_err(|e| OutputError::new(path, e))?;
+    Ok(())
+}
+
+/// `(row, byte offset)` of each row's last line in the journal at `path`,
+/// by row.
+fn last_line_per_row(path: &Path) -> Result<Vec<(u64, u64)>, OutputError> {
     let valid = valid_prefix_len(path)?;
     let file = File::open(path).map_err(|e| OutputError::new(path, e))?;
     let mut rdr = csv::ReaderBuilder::new()
@@ -512,45 +522,46 @@ pub fn finalize(path: &Path) -> Result<(), OutputError> {
             false
         }
     });
+    Ok(index)
+}
 
-    let tmp = tmp_path(path);
-    {
-        let out = File::create(&tmp).map_err(|e| OutputError::new(&tmp, e))?;
-        let mut w = csv::WriterBuilder::new()
-            .has_headers(false)
-            .from_writer(BufWriter::with_capacity(64 * 1024, out));
-        w.write_record(RESULTS_HEADER)
-            .map_err(|e| OutputError::new(&tmp, e))?;
-        let src = File::open(path).map_err(|e| OutputError::new(path, e))?;
-        let mut rdr = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .from_reader(src);
-        for (_, offset) in &index {
-            let mut pos = csv::Position::new();
-            pos.set_byte(*offset);
-            rdr.seek(pos).map_err(|e| OutputError::new(path, e))?;
-            if !rdr
-                .read_byte_record(&mut rec)
-                .map_err(|e| OutputError::new(path, e))?
-            {
-                return Err(OutputError::new(
-                    path,
-                    "the journal changed while it was being sorted",
-                ));
-            }
-            w.write_byte_record(&rec)
-                .map_err(|e| OutputError::new(&tmp, e))?;
+/// Writes to `tmp`, synced, the header and the journal's lines at the
+/// offsets of `index`, in its order.
+fn write_sorted(path: &Path, tmp: &Path, index: &[(u64, u64)]) -> Result<(), OutputError> {
+    let out = File::create(tmp).map_err(|e| OutputError::new(tmp, e))?;
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(BufWriter::with_capacity(64 * 1024, out));
+    w.write_record(RESULTS_HEADER)
+        .map_err(|e| OutputError::new(tmp, e))?;
+    let src = File::open(path).map_err(|e| OutputError::new(path, e))?;
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(src);
+    let mut rec = csv::ByteRecord::new();
+    for (_, offset) in index {
+        let mut pos = csv::Position::new();
+        pos.set_byte(*offset);
+        rdr.seek(pos).map_err(|e| OutputError::new(path, e))?;
+        if !rdr
+            .read_byte_record(&mut rec)
+            .map_err(|e| OutputError::new(path, e))?
+        {
+            return Err(OutputError::new(
+                path,
+                "the journal changed while it was being sorted",
+            ));
         }
-        let out = w
-            .into_inner()
-            .map_err(|e| OutputError::new(&tmp, e.error()))?;
-        let out = out
-            .into_inner()
-            .map_err(|e| OutputError::new(&tmp, e.error()))?;
-        out.sync_all().map_err(|e| OutputError::new(&tmp, e))?;
+        w.write_byte_record(&rec)
+            .map_err(|e| OutputError::new(tmp, e))?;
     }
-    std::fs::rename(&tmp, path).map_err(|e| OutputError::new(path, e))?;
-    Ok(())
+    let out = w
+        .into_inner()
+        .map_err(|e| OutputError::new(tmp, e.error()))?;
+    let out = out
+        .into_inner()
+        .map_err(|e| OutputError::new(tmp, e.error()))?;
+    out.sync_all().map_err(|e| OutputError::new(tmp, e))
 }
 
 fn tmp_path(path: &Path) -> PathBuf {

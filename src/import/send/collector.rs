@@ -60,9 +60,7 @@ impl Collector {
         mode: Mode,
         stop: StopSignal,
         breaker: u32,
-        journal: Journal,
-        payloads: Option<PayloadWriter>,
-        rejects: Option<Rejects>,
+        outputs: super::Outputs,
         observer: Option<Observers>,
         report: Option<(crate::report::Problems, crate::report::Timeline)>,
     ) -> Collector {
@@ -74,9 +72,9 @@ impl Collector {
             stop,
             breaker,
             consecutive_transient: 0,
-            journal: Some(journal),
-            payloads,
-            rejects,
+            journal: Some(outputs.journal),
+            payloads: outputs.payloads,
+            rejects: outputs.rejects,
             observer,
             summary: Summary::new(false),
             write_failure: None,
@@ -242,6 +240,41 @@ impl Collector {
         }
     }
 
+    /// Finishes the results, payloads and rejects files.
+    fn close_outputs(&mut self) {
+        if let Some(j) = self.journal.take() {
+            if let Err(e) = j.finish() {
+                self.fail_write(WriteFailure::Output(e));
+            }
+        }
+        if let Some(p) = self.payloads.take() {
+            if let Err(e) = p.finish() {
+                self.fail_write(WriteFailure::Output(e));
+            }
+        }
+        if let Some(r) = self.rejects.take() {
+            if let Err(e) = r.finish() {
+                self.fail_write(WriteFailure::Output(e));
+            }
+        }
+    }
+
+    /// `--vanished`: the known obligations the file did not list.
+    fn write_vanished(&mut self, path: &std::path::Path, unseen: &[u32]) {
+        let written = self
+            .ledger
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .obligations_by_id(unseen)
+            .map_err(WriteFailure::Ledger)
+            .and_then(|rows| {
+                crate::results::write_vanished(path, &rows).map_err(WriteFailure::Output)
+            });
+        if let Err(failure) = written {
+            self.fail_write(failure);
+        }
+    }
+
     /// Closes the outputs, writes the vanished obligations, records the
     /// run's end and returns its summary.
     pub(super) fn finish(
@@ -263,38 +296,13 @@ impl Collector {
             Some(Stop::Interrupt) => summary.interrupted = true,
             None => {}
         }
-        if let Some(j) = self.journal.take() {
-            if let Err(e) = j.finish() {
-                self.fail_write(WriteFailure::Output(e));
-            }
-        }
-        if let Some(p) = self.payloads.take() {
-            if let Err(e) = p.finish() {
-                self.fail_write(WriteFailure::Output(e));
-            }
-        }
-        if let Some(r) = self.rejects.take() {
-            if let Err(e) = r.finish() {
-                self.fail_write(WriteFailure::Output(e));
-            }
-        }
+        self.close_outputs();
         let mut seen = None;
         if let Some((listed, unseen)) = self.read_whole.take() {
             seen = Some(listed);
             summary.vanished = Some(unseen.len() as u64);
             if let Some(path) = &settings.vanished {
-                let written = self
-                    .ledger
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .obligations_by_id(&unseen)
-                    .map_err(WriteFailure::Ledger)
-                    .and_then(|rows| {
-                        crate::results::write_vanished(path, &rows).map_err(WriteFailure::Output)
-                    });
-                if let Err(failure) = written {
-                    self.fail_write(failure);
-                }
+                self.write_vanished(path, &unseen);
             }
         }
         if let Some((failure, why)) = self.write_failure.take() {

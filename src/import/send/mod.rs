@@ -155,6 +155,45 @@ struct Session {
     carried: HashMap<crate::ledger::known::KeyHash, Carried>,
 }
 
+/// A session whose run the ledger has recorded as begun.
+struct Begun {
+    ledger: Arc<Mutex<Ledger>>,
+    run: i64,
+    scope: i64,
+    known: crate::ledger::known::Known,
+    doubts: HashMap<crate::ledger::known::KeyHash, Doubt>,
+    carried: HashMap<crate::ledger::known::KeyHash, Carried>,
+    /// Held until the run ends.
+    _lock: LedgerLock,
+}
+
+impl Session {
+    /// Records the run's start in the ledger.
+    fn begin(self) -> Result<Begun, RunError> {
+        let Session {
+            mut ledger,
+            run: new_run,
+            holder,
+            _lock,
+            known,
+            doubts,
+            carried,
+        } = self;
+        let run = ledger
+            .begin_run(&new_run, holder.pid, &holder.host)
+            .map_err(RunError::Ledger)?;
+        Ok(Begun {
+            ledger: Arc::new(Mutex::new(ledger)),
+            run,
+            scope: new_run.scope,
+            known,
+            doubts,
+            carried,
+            _lock,
+        })
+    }
+}
+
 /// Locks and opens the ledger and loads what it knows of this server and
 /// operation. Any failure here is before the first request: exit 2.
 fn open_session(settings: &ImportSettings, send: &SendSettings) -> Result<Session, RunError> {
@@ -252,13 +291,8 @@ async fn run_session(
     let tuning = send.tuning.clone();
     let mode = send.mode;
     let update_shape = plan.update_shape();
-    let rejects = open_rejects(settings, &source)?;
-    let journal = crate::results::Journal::create(&settings.output)?;
-    let payloads = settings
-        .payloads
-        .as_deref()
-        .map(PayloadWriter::create)
-        .transpose()?;
+    let outputs = Outputs::open(settings, &source)?;
+    let keep_sent_bodies = outputs.payloads.is_some();
 
     let stop = StopSignal::new();
     spawn_cancel_watch(stop.clone(), cancel);
@@ -269,20 +303,9 @@ async fn run_session(
     let (work_tx, work_rx) = mpsc::channel::<Job>(queue);
     let (event_tx, event_rx) = mpsc::channel::<Event>(256);
 
-    let Session {
-        mut ledger,
-        run: new_run,
-        holder,
-        _lock,
-        known,
-        doubts,
-        carried,
-    } = session;
-    let scope = new_run.scope;
-    let run = ledger
-        .begin_run(&new_run, holder.pid, &holder.host)
-        .map_err(RunError::Ledger)?;
-    let ledger = Arc::new(Mutex::new(ledger));
+    // Its lock is held until the run ends, when `begun` goes.
+    let begun = session.begin()?;
+    let (ledger, run, scope) = (begun.ledger.clone(), begun.run, begun.scope);
     // With --report, the reader counts every valid row (the portfolio) and
     // the collector every finished one (the problems and the pace).
     let fields = settings
@@ -291,14 +314,14 @@ async fn run_session(
         .map(|_| crate::report::MappedFields::of(&settings.mapping));
     let reader = spawn_reader(
         Reader {
-            feed: RowFeed::new(source, plan, &settings.mapping, rejects.is_some()),
+            feed: RowFeed::new(source, plan, &settings.mapping, outputs.rejects.is_some()),
             mode,
             ledger: ledger.clone(),
             run,
             scope,
-            known,
-            doubts,
-            carried,
+            known: begun.known,
+            doubts: begun.doubts,
+            carried: begun.carried,
             stop: stop.clone(),
             batch: queue,
             portfolio: fields.map(crate::report::Portfolio::new),
@@ -307,34 +330,24 @@ async fn run_session(
         event_tx.clone(),
     )?;
 
-    let worker = Arc::new(Worker {
+    let worker = new_worker(
+        settings,
+        send,
         client,
-        limiter: tuning.rate.map(|r| r.limiter()),
-        tuning: tuning.clone(),
-        mode,
-        operation: settings.operation.clone(),
-        stop: stop.clone(),
-        keep_sent_bodies: payloads.is_some(),
-        counters: Default::default(),
-        budget: Budget::new(send.max_requests),
+        &stop,
+        keep_sent_bodies,
         update_shape,
-        preflight: send.preflight,
-        preflight_done: OnceCell::new(),
-        reached: Default::default(),
-        unreachable: Default::default(),
-    });
+    );
     let workers = spawn_workers(&worker, tuning.concurrency, work_rx, event_tx);
 
     let mut collector = Collector::new(
-        ledger.clone(),
+        ledger,
         run,
         scope,
         mode,
         stop.clone(),
         tuning.breaker,
-        journal,
-        payloads,
-        rejects,
+        outputs,
         settings.observer.clone(),
         fields.map(|_| {
             (
@@ -348,16 +361,85 @@ async fn run_session(
         let _ = w.await;
     }
     let portfolio = reader.join().ok().flatten();
-    let report = match (fields, collector.take_report()) {
-        (Some(fields), Some((problems, timeline))) => Some(crate::report::Report {
-            // A reader that died has no portfolio to give: the charts say
-            // there are no rows rather than the page going missing.
-            portfolio: portfolio.unwrap_or_else(|| crate::report::Portfolio::new(fields)),
-            problems,
-            timeline: Some(timeline),
-        }),
-        _ => None,
-    };
+    let report = report_of(fields, portfolio, collector.take_report());
+    let summary = summarize(collector, &worker, settings, started)?;
+    Ok((summary, report))
+}
+
+/// The page `--report` asked for, from what the reader and the collector
+/// gathered.
+fn report_of(
+    fields: Option<crate::report::MappedFields>,
+    portfolio: Option<crate::report::Portfolio>,
+    collected: Option<(crate::report::Problems, crate::report::Timeline)>,
+) -> Option<crate::report::Report> {
+    let (fields, (problems, timeline)) = fields.zip(collected)?;
+    Some(crate::report::Report {
+        // A reader that died has no portfolio to give: the charts say there
+        // are no rows rather than the page going missing.
+        portfolio: portfolio.unwrap_or_else(|| crate::report::Portfolio::new(fields)),
+        problems,
+        timeline: Some(timeline),
+    })
+}
+
+/// The files a run writes as rows end, opened before anything is sent.
+pub(super) struct Outputs {
+    pub(super) journal: crate::results::Journal,
+    pub(super) payloads: Option<PayloadWriter>,
+    pub(super) rejects: Option<crate::workbook_out::Rejects>,
+}
+
+impl Outputs {
+    fn open(settings: &ImportSettings, source: &crate::source::Source) -> Result<Self, RunError> {
+        Ok(Outputs {
+            rejects: open_rejects(settings, source)?,
+            journal: crate::results::Journal::create(&settings.output)?,
+            payloads: settings
+                .payloads
+                .as_deref()
+                .map(PayloadWriter::create)
+                .transpose()?,
+        })
+    }
+}
+
+/// The workers' shared state, ready to take jobs.
+fn new_worker(
+    settings: &ImportSettings,
+    send: &SendSettings,
+    client: Client,
+    stop: &StopSignal,
+    keep_sent_bodies: bool,
+    update_shape: crate::mapping::UpdateShape,
+) -> Arc<Worker> {
+    let tuning = send.tuning.clone();
+    Arc::new(Worker {
+        client,
+        limiter: tuning.rate.map(|r| r.limiter()),
+        tuning,
+        mode: send.mode,
+        operation: settings.operation.clone(),
+        stop: stop.clone(),
+        keep_sent_bodies,
+        counters: Default::default(),
+        budget: Budget::new(send.max_requests),
+        update_shape,
+        preflight: send.preflight,
+        preflight_done: OnceCell::new(),
+        reached: Default::default(),
+        unreachable: Default::default(),
+    })
+}
+
+/// The collector's summary of a run whose events are all in, with the
+/// workers' counts of requests, retries and look-ups.
+fn summarize(
+    collector: Collector,
+    worker: &Worker,
+    settings: &ImportSettings,
+    started: Instant,
+) -> Result<Summary, RunError> {
     let c = &worker.counters;
     let requests = c.requests.load(std::sync::atomic::Ordering::Relaxed);
     let mut summary = collector.finish(settings, requests, started.elapsed())?;
@@ -365,7 +447,7 @@ async fn run_session(
     summary.retries = c.retries.load(std::sync::atomic::Ordering::Relaxed);
     summary.lookups = c.lookups.load(std::sync::atomic::Ordering::Relaxed);
     summary.quota = *c.quota.lock().unwrap_or_else(|p| p.into_inner());
-    Ok((summary, report))
+    Ok(summary)
 }
 
 fn spawn_reader(
