@@ -338,6 +338,60 @@ struct DryLedger {
     counts: triage::PlanCounts,
 }
 
+impl DryLedger {
+    /// Judges a valid row as the real run would; the body it would send
+    /// (an update's when it would update), or `None` when nothing would be.
+    fn plan<'b>(
+        &mut self,
+        body: &'b str,
+        key: crate::ledger::known::KeyHash,
+        update_shape: &crate::mapping::UpdateShape,
+    ) -> Option<Cow<'b, str>> {
+        let fp = crate::ledger::fingerprint(body.as_bytes());
+        self.known.mark_seen(key);
+        let k = triage::Knowledge {
+            known: self.known.get(key),
+            doubt: self.doubts.get(&key).copied(),
+            carried: None,
+        };
+        let t = triage::triage(self.mode, fp, k);
+        self.counts.count(&t);
+        match t {
+            triage::Triage::Send(a) if a.write == crate::crm::client::Method::Put => {
+                Some(Cow::Owned(update_shape.body(body)))
+            }
+            triage::Triage::Send(_) => Some(Cow::Borrowed(body)),
+            _ => None,
+        }
+    }
+
+    /// Puts the plan into the run's summary.
+    fn tell(self, summary: &mut Summary, settings: &ImportSettings) {
+        summary.mode = Some(self.mode);
+        summary.plan = Some((self.mode, self.counts));
+        summary.server = Some(self.server);
+        summary.ledger = Some(settings.ledger.clone());
+        if !summary.interrupted {
+            summary.vanished = Some(self.known.unseen().len() as u64);
+        }
+    }
+}
+
+/// A dry run with the placeholder operation of `mapping init` says so: the
+/// real run will refuse it.
+fn warn_placeholder_operation(settings: &ImportSettings) {
+    if settings.operation == crate::mapping::init::OPERATION_PLACEHOLDER {
+        tracing::warn!(
+            "{}",
+            tr!(
+                "operation-placeholder-dry",
+                mapping = mapping_name(settings),
+                placeholder = crate::mapping::init::OPERATION_PLACEHOLDER
+            )
+        );
+    }
+}
+
 /// Reads what the ledger knows for the dry run's server and operation. The
 /// ledger is opened read-only: a dry run never creates or writes it.
 fn dry_ledger(settings: &ImportSettings) -> Result<Option<DryLedger>, RunError> {
@@ -406,16 +460,7 @@ type DryRun = (Summary, Option<crate::report::Report>);
 
 fn dry_run(settings: &ImportSettings, cancel: &CancellationToken) -> Result<DryRun, RunError> {
     let started = Instant::now();
-    if settings.operation == crate::mapping::init::OPERATION_PLACEHOLDER {
-        tracing::warn!(
-            "{}",
-            tr!(
-                "operation-placeholder-dry",
-                mapping = mapping_name(settings),
-                placeholder = crate::mapping::init::OPERATION_PLACEHOLDER
-            )
-        );
-    }
+    warn_placeholder_operation(settings);
     let Prepared { source, mut plan } = prepare(settings)?;
     let mut report = settings.report.as_ref().map(|_| {
         crate::report::Report::new(crate::report::MappedFields::of(&settings.mapping), None)
@@ -447,26 +492,7 @@ fn dry_run(settings: &ImportSettings, cancel: &CancellationToken) -> Result<DryR
                 // with one, only what the plan sends, as it would send it.
                 let body = match ledger.as_mut() {
                     None => Some(Cow::Borrowed(body)),
-                    Some(l) => {
-                        let fp = crate::ledger::fingerprint(body.as_bytes());
-                        l.known.mark_seen(key);
-                        let k = triage::Knowledge {
-                            known: l.known.get(key),
-                            doubt: l.doubts.get(&key).copied(),
-                            carried: None,
-                        };
-                        let t = triage::triage(l.mode, fp, k);
-                        l.counts.count(&t);
-                        match t {
-                            triage::Triage::Send(a)
-                                if a.write == crate::crm::client::Method::Put =>
-                            {
-                                Some(Cow::Owned(update_shape.body(body)))
-                            }
-                            triage::Triage::Send(_) => Some(Cow::Borrowed(body)),
-                            _ => None,
-                        }
-                    }
+                    Some(l) => l.plan(body, key, &update_shape),
                 };
                 if let (Some(p), Some(body)) = (payloads.as_mut(), body) {
                     p.write(r.row, &body)?;
@@ -505,13 +531,7 @@ fn dry_run(settings: &ImportSettings, cancel: &CancellationToken) -> Result<DryR
         r.finish()?;
     }
     if let Some(l) = ledger {
-        summary.mode = Some(l.mode);
-        summary.plan = Some((l.mode, l.counts));
-        summary.server = Some(l.server);
-        summary.ledger = Some(settings.ledger.clone());
-        if !summary.interrupted {
-            summary.vanished = Some(l.known.unseen().len() as u64);
-        }
+        l.tell(&mut summary, settings);
     }
     summary.elapsed = started.elapsed();
     Ok((summary, report))

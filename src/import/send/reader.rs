@@ -14,7 +14,7 @@
 use super::settled::{Settled, SettledPool, SETTLED_BATCH};
 use super::stop::{Stop, StopSignal};
 use super::{Event, Job, Mode};
-use crate::import::rows::{RowFeed, Verdict};
+use crate::import::rows::{FeedRow, RowFeed, Verdict};
 use crate::import::triage::{triage, Knowledge, Triage};
 use crate::ledger::known::{KeyHash, Known};
 use crate::ledger::{fingerprint, format_time, Carried, Doubt, Intent, IntentKind, Ledger};
@@ -47,6 +47,51 @@ struct Outbox {
     /// Rows settled on the spot, for the collector.
     settled: Settled,
     pool: SettledPool,
+}
+
+impl Outbox {
+    /// A valid row judged against the ledger: queued to be sent, or settled
+    /// on the spot with the line it gets.
+    fn place(&mut self, t: Triage<'_>, r: &FeedRow<'_>, fp: u64, ledger: &Mutex<Ledger>) {
+        let line = Line::new(r.row, Status::Invalid, r.wolkvox_id, r.id);
+        match t {
+            Triage::Send(action) => self.jobs.push(Job {
+                row: r.to_valid().expect("a valid row"),
+                fp,
+                action,
+                logged: false,
+            }),
+            Triage::Unchanged { crm_id, .. } => {
+                let line = Line {
+                    status: Status::Unchanged,
+                    obligation_wolkvox_id: crm_id,
+                    ..line
+                };
+                self.settled.push(&line, false, r.cells);
+            }
+            Triage::Exists { crm_id, db_id } => {
+                let error = exists_message(ledger, r.id, r.wolkvox_id, db_id);
+                let line = Line {
+                    status: Status::Failed,
+                    obligation_wolkvox_id: crm_id,
+                    error: &error,
+                    ..line
+                };
+                self.settled.push(&line, false, r.cells);
+            }
+            Triage::Carried(c) => {
+                let line = Line {
+                    status: c.status,
+                    obligation_wolkvox_id: &c.crm_id,
+                    attempts: c.attempts,
+                    http_status: c.http_status,
+                    api_code: c.api_code.as_deref(),
+                    ..line
+                };
+                self.settled.push(&line, true, r.cells);
+            }
+        }
+    }
 }
 
 impl Reader {
@@ -100,43 +145,7 @@ impl Reader {
                         doubt: self.doubts.get(&key).copied(),
                         carried: self.carried.get(&key),
                     };
-                    match triage(self.mode, fp, k) {
-                        Triage::Send(action) => out.jobs.push(Job {
-                            row: r.to_valid().expect("a valid row"),
-                            fp,
-                            action,
-                            logged: false,
-                        }),
-                        Triage::Unchanged { crm_id, .. } => {
-                            let line = Line {
-                                status: Status::Unchanged,
-                                obligation_wolkvox_id: crm_id,
-                                ..line
-                            };
-                            out.settled.push(&line, false, r.cells);
-                        }
-                        Triage::Exists { crm_id, db_id } => {
-                            let error = exists_message(&self.ledger, r.id, r.wolkvox_id, db_id);
-                            let line = Line {
-                                status: Status::Failed,
-                                obligation_wolkvox_id: crm_id,
-                                error: &error,
-                                ..line
-                            };
-                            out.settled.push(&line, false, r.cells);
-                        }
-                        Triage::Carried(c) => {
-                            let line = Line {
-                                status: c.status,
-                                obligation_wolkvox_id: &c.crm_id,
-                                attempts: c.attempts,
-                                http_status: c.http_status,
-                                api_code: c.api_code.as_deref(),
-                                ..line
-                            };
-                            out.settled.push(&line, true, r.cells);
-                        }
-                    }
+                    out.place(triage(self.mode, fp, k), &r, fp, &self.ledger);
                 }
             }
             let full = out.jobs.len() >= self.batch || out.settled.len() >= SETTLED_BATCH;
