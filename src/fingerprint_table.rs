@@ -1,7 +1,7 @@
-//! An open-addressing hash table keyed by 64-bit fingerprints, for the two
-//! tables that hold an entry per obligation of a large file: the duplicate
-//! check of a run ([`crate::import::rows`]) and what the ledger knows
-//! ([`crate::ledger::known`]).
+//! Open-addressing hash tables keyed by 64-bit fingerprints, for the two
+//! tables that hold an entry per obligation of a large file: what the ledger
+//! knows ([`crate::ledger::known`], a [`FingerprintTable`]) and the duplicate
+//! check of a run ([`crate::import::rows`], a [`TagTable`]).
 //!
 //! A million entries must fit in a few megabytes, so a slot is only the key
 //! and a small fixed-size value: no per-entry allocation, no control bytes,
@@ -124,25 +124,6 @@ impl<V: Copy + Default> FingerprintTable<V> {
         }
     }
 
-    /// Adds `value` under `key` unless a value `same` accepts is there
-    /// already, which is returned instead.
-    pub fn insert_new(&mut self, key: u64, same: impl Fn(&V) -> bool, value: V) -> Result<(), V> {
-        if self.len >= self.limit {
-            self.grow();
-        }
-        match self.probe(key, same) {
-            (i, true) => Err(self.slots[i].value),
-            (i, false) => {
-                self.slots[i] = Slot {
-                    key: split(key),
-                    value,
-                };
-                self.len += 1;
-                Ok(())
-            }
-        }
-    }
-
     /// Adds `value` under `key`, replacing a value `same` accepts.
     pub fn insert(&mut self, key: u64, same: impl Fn(&V) -> bool, value: V) {
         if self.len >= self.limit {
@@ -192,6 +173,147 @@ impl<V: Copy + Default> FingerprintTable<V> {
     }
 }
 
+/// One slot of a [`TagTable`]: a 48-bit tag and a 32-bit value, as 16-bit
+/// words so that the slot takes 10 bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+struct TagSlot {
+    tag: [u16; 3],
+    value: [u16; 2],
+}
+
+impl TagSlot {
+    fn tag(&self) -> u64 {
+        u64::from(self.tag[0]) | u64::from(self.tag[1]) << 16 | u64::from(self.tag[2]) << 32
+    }
+
+    fn value(&self) -> u32 {
+        u32::from(self.value[0]) | u32::from(self.value[1]) << 16
+    }
+}
+
+/// The slots of one size, filled up to a limit.
+#[derive(Debug, Clone)]
+struct Generation {
+    slots: Vec<TagSlot>,
+    len: usize,
+    limit: usize,
+}
+
+impl Generation {
+    fn new(capacity: usize, max_load: usize) -> Generation {
+        let n = (capacity.saturating_mul(100) / max_load + 1).max(16);
+        Generation {
+            slots: vec![TagSlot::default(); n],
+            len: 0,
+            limit: n * max_load / 100,
+        }
+    }
+
+    fn home(&self, place: u64) -> usize {
+        ((u128::from(place) * self.slots.len() as u128) >> 64) as usize
+    }
+
+    /// The slot holding `tag` on `place`'s probe run, or the empty slot
+    /// that ends it.
+    fn probe(&self, place: u64, tag: u64) -> (usize, bool) {
+        let n = self.slots.len();
+        let mut i = self.home(place);
+        loop {
+            let s = &self.slots[i];
+            let t = s.tag();
+            if t == 0 {
+                return (i, false);
+            }
+            if t == tag {
+                return (i, true);
+            }
+            i += 1;
+            if i == n {
+                i = 0;
+            }
+        }
+    }
+}
+
+/// A set of keys with a `u32` each, in 10 bytes a key: for the one table
+/// whose size is the input's, the duplicate check of a run.
+///
+/// A key is two independent hashes: `place`, 64 bits that choose where it
+/// is probed for, and a 48-bit `tag`, the only part kept. Two keys are taken
+/// for one when their tags are equal and one lies on the other's probe run,
+/// which itself shares the high bits of `place`: odds about as small as for
+/// 64-bit keys kept whole, in two thirds of the memory. With no `place` kept,
+/// the table cannot be rehashed; a table sized too small instead starts a
+/// generation twice as large, and keys are looked for in every generation.
+#[derive(Debug, Clone)]
+pub struct TagTable {
+    generations: Vec<Generation>,
+    max_load: usize,
+}
+
+impl TagTable {
+    /// An empty table that holds `capacity` keys before it adds a
+    /// generation, filled at most to `max_load` percent.
+    pub fn with_capacity(capacity: usize, max_load: u8) -> TagTable {
+        let max_load = usize::from(max_load.clamp(10, 95));
+        TagTable {
+            generations: vec![Generation::new(capacity, max_load)],
+            max_load,
+        }
+    }
+
+    /// Keys held.
+    fn len(&self) -> usize {
+        self.generations.iter().map(|g| g.len).sum()
+    }
+
+    /// Starts loading the slot where `place` is looked for in the newest
+    /// generation (see [`FingerprintTable::prefetch`]).
+    pub fn prefetch(&self, place: u64) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(g) = self.generations.last() {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            let slot: *const TagSlot = &g.slots[g.home(place)];
+            // SAFETY: a prefetch is only a hint; the address is a slot.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(slot.cast()) };
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = place;
+    }
+
+    /// Adds `value` under (`place`, `tag`) unless the key is there already,
+    /// whose value is returned instead. `tag` is 48 bits and not zero.
+    pub fn insert_new(&mut self, place: u64, tag: u64, value: u32) -> Result<(), u32> {
+        debug_assert!(tag != 0 && tag < 1 << 48, "a tag is 48 bits, not zero");
+        let (newest, older) = self
+            .generations
+            .split_last_mut()
+            .expect("a table has a generation");
+        for g in older.iter() {
+            if let (i, true) = g.probe(place, tag) {
+                return Err(g.slots[i].value());
+            }
+        }
+        if newest.len >= newest.limit {
+            let size = self.len().max(16) * 2;
+            self.generations.push(Generation::new(size, self.max_load));
+            return self.insert_new(place, tag, value);
+        }
+        match newest.probe(place, tag) {
+            (i, true) => Err(newest.slots[i].value()),
+            (i, false) => {
+                newest.slots[i] = TagSlot {
+                    tag: [tag as u16, (tag >> 16) as u16, (tag >> 32) as u16],
+                    value: [value as u16, (value >> 16) as u16],
+                };
+                newest.len += 1;
+                Ok(())
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,12 +326,11 @@ mod tests {
     fn holds_what_was_put_in_across_growth() {
         let mut t: FingerprintTable<u32> = FingerprintTable::with_capacity(10, 90);
         for i in 0..10_000u64 {
-            assert_eq!(t.insert_new(key(i), |_| true, i as u32), Ok(()));
+            t.insert(key(i), |_| true, i as u32);
         }
         assert_eq!(t.len(), 10_000);
         for i in 0..10_000u64 {
             assert_eq!(t.get(key(i), |_| true), Some(&(i as u32)));
-            assert_eq!(t.insert_new(key(i), |_| true, 0), Err(i as u32));
         }
         assert_eq!(t.get(key(10_000), |_| true), None);
         assert_eq!(t.values().count(), 10_000);
@@ -234,5 +355,38 @@ mod tests {
         let t: FingerprintTable<u32> = FingerprintTable::with_capacity(1_000_000, 90);
         let per_entry = t.heap_bytes() as f64 / 1e6;
         assert!(per_entry < 13.5, "{per_entry} bytes an entry");
+    }
+
+    fn tag(i: u64) -> u64 {
+        (xxhash_rust::xxh3::xxh3_64(&(i ^ 0x5bd1_e995).to_le_bytes()) >> 16).max(1)
+    }
+
+    #[test]
+    fn a_tag_table_holds_what_was_put_in_across_generations() {
+        let mut t = TagTable::with_capacity(100, 90);
+        for i in 0..10_000u64 {
+            assert_eq!(t.insert_new(key(i), tag(i), i as u32), Ok(()), "{i}");
+        }
+        assert_eq!(t.len(), 10_000);
+        assert!(t.generations.len() > 1, "sized for 100, it had to grow");
+        for i in 0..10_000u64 {
+            assert_eq!(t.insert_new(key(i), tag(i), 0), Err(i as u32), "{i}");
+        }
+        assert_eq!(t.len(), 10_000);
+        // The same place with another tag is another key.
+        assert_eq!(t.insert_new(key(7), tag(7) ^ 1, 70_000), Ok(()));
+        assert_eq!(t.insert_new(key(7), tag(7) ^ 1, 0), Err(70_000));
+        // Values use all 32 bits.
+        assert_eq!(t.insert_new(key(99_999), tag(99_999), u32::MAX - 1), Ok(()));
+        assert_eq!(t.insert_new(key(99_999), tag(99_999), 0), Err(u32::MAX - 1));
+    }
+
+    #[test]
+    fn a_tag_table_slot_takes_ten_bytes() {
+        assert_eq!(std::mem::size_of::<TagSlot>(), 10);
+        let t = TagTable::with_capacity(1_000_000, 90);
+        let slots: usize = t.generations.iter().map(|g| g.slots.capacity()).sum();
+        let per_entry = (slots * std::mem::size_of::<TagSlot>()) as f64 / 1e6;
+        assert!(per_entry < 11.2, "{per_entry} bytes an entry");
     }
 }

@@ -16,6 +16,8 @@ use xxhash_rust::xxh3::xxh3_128;
 pub struct KeyHash {
     slot: u64,
     check: u32,
+    /// 16 more bits, for [`KeyHash::tag`].
+    more: u16,
 }
 
 impl KeyHash {
@@ -44,12 +46,20 @@ impl KeyHash {
             // Zero marks an empty slot.
             slot: (h as u64).max(1),
             check: (h >> 64) as u32,
+            more: (h >> 96) as u16,
         }
     }
 
     /// 64 bits of the hash, never zero: a key for a [`FingerprintTable`].
     pub fn fingerprint(self) -> u64 {
         self.slot
+    }
+
+    /// 48 other bits of the hash, never zero: a tag for a
+    /// [`crate::fingerprint_table::TagTable`] placed by
+    /// [`KeyHash::fingerprint`].
+    pub fn tag(self) -> u64 {
+        ((u64::from(self.check) << 16) | u64::from(self.more)).max(1)
     }
 }
 
