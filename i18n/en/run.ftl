@@ -69,3 +69,5 @@ no-token = no token: set the WOLKVOX_TOKEN environment variable or pass --token-
 write-failed-ledger = cannot write the ledger: { $why }; nothing more is sent. Free the space or fix the file, then run again with --resume to carry on
 write-failed = cannot write { $why }; nothing more is sent. Free the space or fix the file, then run again with --resume to carry on
 outcome-unknown-lookup = outcome unknown ({ $why }); looking the obligation up before any resend
+rate-bad = --rate "{ $value }": write it as N/s or N/min, e.g. 2/s or 100/min
+rate-zero = --rate "{ $value }": the rate must be at least 1

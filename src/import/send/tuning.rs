@@ -65,26 +65,20 @@ impl Mode {
     }
 }
 
-/// Parses `30s`, `500ms`, `2m`, `1h` or a bare number of seconds.
+/// Parses a duration as humantime writes it (`30s`, `500ms`, `2m`,
+/// `1h 30m`), or a bare number of seconds (`30`, `1.5`).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
     let bad = || crate::tr!("duration-bad", value = s);
-    let split = t
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| bad())?;
-    let secs = match unit.trim() {
-        "" | "s" | "sec" => n,
-        "ms" => n / 1000.0,
-        "m" | "min" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => return Err(bad()),
-    };
-    if !secs.is_finite() || secs < 0.0 {
-        return Err(bad());
+    let too_long = || crate::tr!("duration-too-long", value = s);
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        let n: f64 = t.parse().map_err(|_| bad())?;
+        return Duration::try_from_secs_f64(n).map_err(|_| too_long());
     }
-    Duration::try_from_secs_f64(secs).map_err(|_| crate::tr!("duration-too-long", value = s))
+    humantime::parse_duration(t).map_err(|e| match e {
+        humantime::DurationError::NumberOverflow => too_long(),
+        _ => bad(),
+    })
 }
 
 /// The longest a single request may be given (`--timeout`).
@@ -114,11 +108,11 @@ pub struct Rate {
 impl Rate {
     /// Parses `N/s`, `N/min` or `N/h` (also `N/sec`, `N/m`, `N/hour`).
     pub fn parse(s: &str) -> Result<Rate, String> {
-        let bad = || format!("--rate \"{s}\": write it as N/s or N/min, e.g. 2/s or 100/min");
+        let bad = || crate::tr!("rate-bad", value = s);
         let (n, unit) = s.trim().split_once('/').ok_or_else(bad)?;
         let count: u32 = n.trim().parse().map_err(|_| bad())?;
         if count == 0 {
-            return Err(format!("--rate \"{s}\": the rate must be at least 1"));
+            return Err(crate::tr!("rate-zero", value = s));
         }
         let per = match unit.trim() {
             "s" | "sec" | "second" => Duration::from_secs(1),
@@ -149,6 +143,8 @@ mod tests {
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
         assert_eq!(parse_duration("1.5").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_duration("1m 30s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration(" 45 ").unwrap(), Duration::from_secs(45));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("5 parsecs").is_err());
     }
@@ -158,6 +154,8 @@ mod tests {
         let e = parse_duration("99999999999999999999").unwrap_err();
         assert!(e.contains("too long"), "{e}");
         assert!(parse_duration("1e400").is_err());
+        let e = parse_duration("99999999999999999999s").unwrap_err();
+        assert!(e.contains("too long"), "{e}");
         assert!(parse_timeout("99999999999999999999").is_err());
         let e = parse_timeout("2h").unwrap_err();
         assert!(e.contains("1h"), "{e}");
