@@ -39,7 +39,7 @@ want() { [[ ",$ONLY," == *",$1,"* ]]; }
 # --- tools -------------------------------------------------------------------
 missing=()
 [[ -x /usr/bin/time ]] || missing+=(time)
-if { want throughput || want latency; } && ! command -v wrk >/dev/null 2>&1; then missing+=(wrk); fi
+if { want throughput || want latency || want bigimport; } && ! command -v wrk >/dev/null 2>&1; then missing+=(wrk); fi
 if ((${#missing[@]})); then
     [[ $(id -u) -eq 0 ]] || die "need ${missing[*]}: run as root or install them (apt-get install ${missing[*]})"
     say "installing ${missing[*]}"
