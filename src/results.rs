@@ -98,6 +98,10 @@ pub struct Outcome {
     pub http_status: Option<u16>,
     pub api_code: Option<String>,
     pub error: String,
+    /// What kind of problem a failed or uncertain row met, as data (the
+    /// report groups by it); not a column of the file.
+    #[serde(skip)]
+    pub kind: Option<crate::problem::Kind>,
 }
 
 impl Outcome {
@@ -112,6 +116,7 @@ impl Outcome {
             http_status: None,
             api_code: None,
             error: String::new(),
+            kind: None,
         }
     }
 
@@ -132,11 +137,18 @@ impl Outcome {
             http_status: None,
             api_code: None,
             error: String::new(),
+            kind: None,
         }
     }
 
     pub fn with_error(mut self, error: impl Into<String>) -> Outcome {
         self.error = error.into();
+        self
+    }
+
+    /// The outcome with the kind of problem it met.
+    pub fn with_kind(mut self, kind: crate::problem::Kind) -> Outcome {
+        self.kind = Some(kind);
         self
     }
 }
@@ -154,6 +166,7 @@ impl Outcome {
             http_status: self.http_status,
             api_code: self.api_code.as_deref(),
             error: &self.error,
+            kind: self.kind,
         }
     }
 }
@@ -172,6 +185,8 @@ pub struct Line<'a> {
     pub http_status: Option<u16>,
     pub api_code: Option<&'a str>,
     pub error: &'a str,
+    /// [`Outcome::kind`].
+    pub kind: Option<crate::problem::Kind>,
 }
 
 impl<'a> Line<'a> {
@@ -187,6 +202,7 @@ impl<'a> Line<'a> {
             http_status: None,
             api_code: None,
             error: "",
+            kind: None,
         }
     }
 }

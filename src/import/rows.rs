@@ -9,7 +9,9 @@
 use crate::fingerprint_table::FingerprintTable;
 use crate::ledger::known::KeyHash;
 use crate::mapping::{MapScratch, MappedRow, Mapping, Plan, ReportFields};
+use crate::problem::{Kind, Problem};
 use crate::source::{Format, Header, Row, Source, SourceError};
+use crate::tr;
 use crate::value::{self, CellRef, DateFormat, DecimalSeparator};
 use std::collections::HashMap;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -50,10 +52,22 @@ pub enum Verdict<'a> {
         key: KeyHash,
     },
     /// Refused by local validation: why, in words a person can act on.
-    Invalid { error: &'a str },
+    Invalid {
+        error: &'a str,
+        /// The same, as data: what `error` says, problem by problem.
+        problems: &'a [Problem],
+    },
 }
 
-impl FeedRow<'_> {
+impl<'a> FeedRow<'a> {
+    /// An invalid row's problems; none for a valid row.
+    pub fn problems(&self) -> &'a [Problem] {
+        match self.verdict {
+            Verdict::Invalid { problems, .. } => problems,
+            Verdict::Valid { .. } => &[],
+        }
+    }
+
     /// A valid row as an owned value, to be sent after the feed moves on.
     pub fn to_valid(&self) -> Option<ValidRow> {
         let Verdict::Valid { body, .. } = self.verdict else {
@@ -122,8 +136,8 @@ pub struct RowFeed {
     seen: FingerprintTable<u32>,
     /// First rows past `u32::MAX`, which the table cannot hold.
     seen_far: HashMap<u64, u64>,
-    /// The message for a duplicate.
-    error: String,
+    /// The problem of the duplicate handed out last.
+    duplicate: Problem,
 }
 
 /// What the mapping thread sends.
@@ -145,6 +159,8 @@ struct MappedEntry {
     key: Option<KeyHash>,
     /// Why the row cannot be sent, when it cannot.
     error: Option<String>,
+    /// The same, as data.
+    problems: Vec<Problem>,
     cells: Vec<String>,
 }
 
@@ -232,7 +248,7 @@ impl RowFeed {
             keep_cells,
             seen: FingerprintTable::with_capacity(expected + expected / 32, DUPLICATE_TABLE_LOAD),
             seen_far: HashMap::new(),
-            error: String::new(),
+            duplicate: Problem::of_row(Kind::Duplicate, String::new()),
         }
     }
 
@@ -242,9 +258,73 @@ impl RowFeed {
 
     /// The next row of the input that is not blank, mapped and judged.
     pub fn next_row(&mut self) -> Result<Option<FeedRow<'_>>, SourceError> {
+        if !self.refill()? {
+            return Ok(None);
+        }
+        let i = self.next;
+        self.next += 1;
+        // The table is far larger than the caches: its slot for a row a few
+        // rows on loads while this one is judged.
+        if let Some(k) = self.batch[..self.filled]
+            .get(i + PREFETCH_AHEAD)
+            .and_then(|e| e.key)
+        {
+            self.seen.prefetch(k.fingerprint());
+        }
+        let RowFeed {
+            batch,
+            writer,
+            body,
+            seen,
+            seen_far,
+            duplicate,
+            keep_cells,
+            ..
+        } = self;
+        let e = &batch[i];
+        let m = &e.mapped;
+        let verdict = match (&e.error, e.key) {
+            (Some(error), _) => Verdict::Invalid {
+                error,
+                problems: &e.problems,
+            },
+            (None, None) => unreachable!("a valid row is hashed"),
+            (None, Some(key)) => match first_row(seen, seen_far, key, e.row) {
+                None => {
+                    writer.write_detached_body(&e.values, body);
+                    Verdict::Valid { body, key }
+                }
+                Some(first) => {
+                    let detail = tr!(
+                        "row-duplicate",
+                        first = first,
+                        wolkvox_id = m.wolkvox_id.as_str(),
+                        id = m.id.as_str()
+                    );
+                    *duplicate = Problem::of_row(Kind::Duplicate, detail);
+                    Verdict::Invalid {
+                        error: &duplicate.detail,
+                        problems: std::slice::from_ref(duplicate),
+                    }
+                }
+            },
+        };
+        Ok(Some(FeedRow {
+            row: e.row,
+            wolkvox_id: &m.wolkvox_id,
+            id: &m.id,
+            verdict,
+            cells: (*keep_cells).then_some(e.cells.as_slice()),
+            report: e.mapped.report.as_ref().filter(|_| e.error.is_none()),
+        }))
+    }
+
+    /// Makes `batch[next]` the next row, taking the next batch when this
+    /// one is consumed; false at the end of the input.
+    fn refill(&mut self) -> Result<bool, SourceError> {
         while self.next >= self.filled {
             if self.done {
-                return Ok(None);
+                return Ok(false);
             }
             // The batch consumed goes back to be filled again.
             let read = std::mem::take(&mut self.batch);
@@ -270,60 +350,28 @@ impl RowFeed {
                 Err(_) => self.done = true,
             }
         }
-        let i = self.next;
-        self.next += 1;
-        // The table is far larger than the caches: its slot for a row a few
-        // rows on loads while this one is judged.
-        if let Some(k) = self.batch[..self.filled]
-            .get(i + PREFETCH_AHEAD)
-            .and_then(|e| e.key)
-        {
-            self.seen.prefetch(k.fingerprint());
-        }
-        let e = &self.batch[i];
-        let m = &e.mapped;
-        let verdict = match (&e.error, e.key) {
-            (Some(error), _) => Verdict::Invalid { error },
-            (None, None) => unreachable!("a valid row is hashed"),
-            (None, Some(key)) => {
-                let at = u32::try_from(e.row).unwrap_or(u32::MAX);
-                match self.seen.insert_new(key.fingerprint(), |_| true, at) {
-                    Ok(()) => {
-                        if at == u32::MAX {
-                            self.seen_far.insert(key.fingerprint(), e.row);
-                        }
-                        self.writer.write_detached_body(&e.values, &mut self.body);
-                        Verdict::Valid {
-                            body: &self.body,
-                            key,
-                        }
-                    }
-                    Err(first) => {
-                        let first = match first {
-                            u32::MAX => self.seen_far[&key.fingerprint()],
-                            n => u64::from(n),
-                        };
-                        self.error.clear();
-                        use std::fmt::Write as _;
-                        write!(
-                            self.error,
-                            "duplicate of row {first} (same wolkvox_id \"{}\" and id \"{}\")",
-                            m.wolkvox_id, m.id
-                        )
-                        .expect("a String takes any text");
-                        Verdict::Invalid { error: &self.error }
-                    }
-                }
+        Ok(true)
+    }
+}
+
+/// The first row that had `key`, or `None` (and `row` noted as its first)
+/// when no row before had it.
+fn first_row(
+    seen: &mut FingerprintTable<u32>,
+    seen_far: &mut HashMap<u64, u64>,
+    key: KeyHash,
+    row: u64,
+) -> Option<u64> {
+    let at = u32::try_from(row).unwrap_or(u32::MAX);
+    match seen.insert_new(key.fingerprint(), |_| true, at) {
+        Ok(()) => {
+            if at == u32::MAX {
+                seen_far.insert(key.fingerprint(), row);
             }
-        };
-        Ok(Some(FeedRow {
-            row: e.row,
-            wolkvox_id: &m.wolkvox_id,
-            id: &m.id,
-            verdict,
-            cells: self.keep_cells.then_some(e.cells.as_slice()),
-            report: e.mapped.report.as_ref().filter(|_| e.error.is_none()),
-        }))
+            None
+        }
+        Err(u32::MAX) => Some(seen_far[&key.fingerprint()]),
+        Err(n) => Some(u64::from(n)),
     }
 }
 
@@ -394,6 +442,7 @@ impl Mapper {
                     let m = &e.mapped;
                     e.key = Some(KeyHash::of(&m.wolkvox_id, &m.id));
                     e.error = None;
+                    e.problems.clear();
                     e.values.detach(row);
                 }
                 Err(err) => {
@@ -401,6 +450,7 @@ impl Mapper {
                     e.mapped.id = err.id;
                     e.key = None;
                     e.error = Some(err.message);
+                    e.problems = err.problems;
                 }
             }
         }

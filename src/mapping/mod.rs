@@ -13,6 +13,7 @@ pub(crate) mod join;
 pub(crate) mod lookup;
 pub(crate) mod suggest;
 
+use crate::problem::{Kind, Problem};
 use crate::source::{Header, Row, SourceOptions};
 use crate::tr;
 use crate::value::{self, CellRef, DateFormat, DecimalSeparator};
@@ -679,6 +680,8 @@ pub struct RowError {
     pub wolkvox_id: String,
     pub id: String,
     pub message: String,
+    /// Each problem, as data; `message` is their text.
+    pub problems: Vec<Problem>,
 }
 
 impl Plan {
@@ -887,7 +890,12 @@ impl Plan {
     /// none. Converted text goes to the end of `text`. Inlined: returned
     /// through memory, its result stalled the caller on every field.
     #[inline(always)]
-    fn value_into(&self, r: &ResolvedRule, row: &Row, text: &mut String) -> Result<Piece, String> {
+    fn value_into(
+        &self,
+        r: &ResolvedRule,
+        row: &Row,
+        text: &mut String,
+    ) -> Result<Piece, Box<Problem>> {
         let i = match (&r.rule.source, r.column) {
             (FieldSource::Constant(v), _) => return Ok(Piece::pushed(text, v)),
             (_, Some(i)) => i,
@@ -910,7 +918,7 @@ impl Plan {
                 },
                 text,
             )
-            .map_err(|e| format!("column \"{}\": {e}", column()))?,
+            .map_err(|e| cell_problem(column(), e))?,
             Some(table) => Piece::pushed(text, &self.look_up(table, r.rule.kind, column(), cell)?),
         };
         if !v.is_empty() {
@@ -918,7 +926,7 @@ impl Plan {
         }
         match &r.rule.default {
             Some(d) => Ok(Piece::pushed(text, d)),
-            None if r.rule.required => Err(format!("column \"{}\" is empty", column())),
+            None if r.rule.required => Err(empty_problem(column())),
             None => Ok(v),
         }
     }
@@ -931,13 +939,22 @@ impl Plan {
         kind: FieldType,
         column: &str,
         cell: CellRef<'_>,
-    ) -> Result<Cow<'a, str>, String> {
+    ) -> Result<Cow<'a, str>, Box<Problem>> {
         if cell.is_blank() {
             return Ok(Cow::Borrowed(""));
         }
-        let key = lookup::key_text(cell).map_err(|e| format!("column \"{column}\": {e}"))?;
+        let key = lookup::key_text(cell).map_err(|e| cell_problem(column, e))?;
         let key = key.trim();
-        let file = &table.file;
+        let file = table.file.as_str();
+        // The cell is at fault or not, but the key is what a person looks for.
+        let problem = |kind: Kind, detail: String| {
+            Box::new(Problem::in_cell(
+                kind,
+                column,
+                Some(key.to_string()),
+                detail,
+            ))
+        };
         match table.get(key) {
             Lookup::Found(found) => {
                 let v = convert_cell_in(
@@ -949,25 +966,44 @@ impl Plan {
                     false,
                 )
                 .map_err(|e| {
-                    format!(
-                        "column \"{column}\": the value for \"{key}\" in {file} (row {}, column \"{}\") {e}",
-                        found.row, table.value_column
+                    problem(
+                        Kind::Cell,
+                        tr!(
+                            "lookup-value-invalid",
+                            key = key,
+                            file = file,
+                            row = found.row,
+                            column = table.value_column.as_str(),
+                            problem = e.to_string()
+                        ),
                     )
                 })?;
                 if v.is_empty() {
-                    return Err(format!(
-                        "column \"{column}\": \"{key}\" is in {file} (row {}) but its \"{}\" is empty; fill it in there",
-                        found.row, table.value_column
+                    return Err(problem(
+                        Kind::Cell,
+                        tr!(
+                            "lookup-value-empty",
+                            key = key,
+                            file = file,
+                            row = found.row,
+                            column = table.value_column.as_str()
+                        ),
                     ));
                 }
                 Ok(v)
             }
-            Lookup::Missing => Err(format!(
-                "column \"{column}\": \"{key}\" is not in {file} (column \"{}\"); check the cell, or add its record to {file}",
-                table.key_column
+            Lookup::Missing => Err(problem(
+                Kind::NotInLookup,
+                tr!(
+                    "lookup-missing",
+                    key = key,
+                    file = file,
+                    column = table.key_column.as_str()
+                ),
             )),
-            Lookup::NoKey => Err(format!(
-                "column \"{column}\": \"{key}\" has no digits to look up in {file} (normalize = \"digits\")"
+            Lookup::NoKey => Err(problem(
+                Kind::Cell,
+                tr!("lookup-no-key", key = key, file = file),
             )),
         }
     }
@@ -1029,7 +1065,8 @@ impl Plan {
             return Err(RowError {
                 wolkvox_id: std::mem::take(&mut out.wolkvox_id),
                 id: std::mem::take(&mut out.id),
-                message: scratch.problems.join("; "),
+                message: crate::problem::error_text(&scratch.problems),
+                problems: std::mem::take(&mut scratch.problems),
             });
         }
         out.report = self
@@ -1089,7 +1126,7 @@ impl Plan {
             let Some(r) = resolved else { continue };
             match self.value_into(r, row, text) {
                 Ok(v) => fields[slot] = Some(v),
-                Err(e) => problems.push(e),
+                Err(e) => problems.push(*e),
             }
         }
         if !self.send_form {
@@ -1110,11 +1147,7 @@ impl Plan {
             };
             match piece {
                 Ok(p) => form.push((Ok(k), p)),
-                Err(e) if matches!(cell, CellRef::Number(_)) => problems.push(format!(
-                    "column \"{}\": {e} (or leave the column out with [form] exclude)",
-                    self.header[*i].trim()
-                )),
-                Err(e) => problems.push(format!("column \"{}\": {e}", self.header[*i].trim())),
+                Err(e) => problems.push(self.form_problem(*i, cell, e)),
             }
         }
         for (k, (_, r)) in self.entries.iter().enumerate() {
@@ -1122,10 +1155,20 @@ impl Plan {
                 Ok(v) if v.is_empty() => {}
                 Ok(v) => form.push((Err(k), v)),
                 // A key a field already failed to find is said once.
-                Err(e) if problems.contains(&e) => {}
-                Err(e) => problems.push(e),
+                Err(e) if problems.contains(&*e) => {}
+                Err(e) => problems.push(*e),
             }
         }
+    }
+
+    /// Why the cell of the extra column `i` cannot be sent in the form.
+    #[cold]
+    fn form_problem(&self, i: usize, cell: CellRef<'_>, e: value::ValueError) -> Problem {
+        let mut p = Problem::of_value(self.header[i].trim(), e);
+        if matches!(cell, CellRef::Number(_)) {
+            p.detail = tr!("row-form-number", problem = p.detail);
+        }
+        p
     }
 
     /// The converted value of the API field `name` (one of [`API_FIELDS`])
@@ -1272,7 +1315,7 @@ pub struct MapScratch {
     /// The form's entries in order: `Ok(i)` the i-th extra column,
     /// `Err(i)` the i-th `[form.entries]` entry.
     form: Vec<(Result<usize, usize>, Piece)>,
-    problems: Vec<String>,
+    problems: Vec<Problem>,
     /// A copy of the row's text, once [`MapScratch::detach`]ed.
     record: String,
     /// The row was plain ([`Row::is_plain`]); known once detached.
@@ -1365,6 +1408,18 @@ fn convert_into(
         }
     };
     Ok(Piece::since(text, start, plain))
+}
+
+/// A cell of `column` that could not become its field's value. Out of the
+/// way of the rows that convert, as [`empty_problem`].
+#[cold]
+fn cell_problem(column: &str, e: value::ValueError) -> Box<Problem> {
+    Box::new(Problem::of_value(column, e))
+}
+
+#[cold]
+fn empty_problem(column: &str) -> Box<Problem> {
+    Box::new(Problem::empty(column))
 }
 
 /// What a header holding a single name probably is.

@@ -8,6 +8,8 @@
 //! allocator dearly).
 
 use super::{open_error, Row, SourceError, SourceOptions};
+use crate::problem::{Kind, Problem};
+use crate::tr;
 use encoding_rs::Encoding;
 use encoding_rs_io::{DecodeReaderBytes, DecodeReaderBytesBuilder};
 use std::fs::File;
@@ -322,7 +324,6 @@ impl Parser {
         let state = match self.read_record(&mut row) {
             Ok(true) => {
                 row.problem = None;
-                row.not_utf8 = false;
                 Ahead::Row
             }
             Ok(false) => Ahead::End,
@@ -472,9 +473,10 @@ impl Parser {
     /// this last row running to the end, is the sign of it.
     fn check_last(&self, row: &mut Row) {
         if self.quotes % 2 == 1 && row.problem.is_none() && row.text.contains(&b'\n') {
-            row.problem = Some(
-                "a quote opened in this row is never closed, so the row runs to the end of the file; close the quote".into(),
-            );
+            row.problem = Some(Problem::of_row(
+                Kind::UnclosedQuote,
+                tr!("row-unclosed-quote"),
+            ));
             // The file's last line break sits inside the open field, and the
             // row count took it for this row's own terminator too.
             if row.text.ends_with(b"\n") {
@@ -513,12 +515,7 @@ fn check_utf8(row: &mut Row, delimiter: u8) {
     let texts: Vec<&str> = lossy.iter().map(String::as_str).collect();
     let number = row.number;
     *row = Row::from_texts(number, &texts);
-    row.problem = Some(
-        "the row holds bytes that are not UTF-8; if the file comes from Excel or a \
-         Windows system, set encoding = \"windows-1252\" in [source]"
-            .into(),
-    );
-    row.not_utf8 = true;
+    row.problem = Some(Problem::of_row(Kind::Encoding, tr!("row-not-utf8")));
 }
 
 fn invalid_utf8(path: &Path, row: u64) -> SourceError {

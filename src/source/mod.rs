@@ -11,6 +11,8 @@ mod sheet;
 pub use self::csv::{detect_delimiter, encoding_for_label as csv_encoding, CsvInfo};
 pub use self::sheet::SheetInfo;
 
+use crate::problem::{Kind, Problem};
+use crate::tr;
 use crate::value::{Cell, CellRef};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -87,10 +89,7 @@ pub struct Row {
     cells: Vec<Cell>,
     is_text: bool,
     /// Why the row cannot be used as read (wrong width, bad bytes).
-    pub problem: Option<String>,
-    /// The problem is bytes that are not UTF-8: for code to act on, where
-    /// `problem` is for people.
-    pub not_utf8: bool,
+    pub problem: Option<Problem>,
     /// The workbook counts dates from 1904 (old Mac Excel): date serials in
     /// plain number cells are read in that system.
     pub date_1904: bool,
@@ -480,10 +479,9 @@ impl Source {
             // Trailing empty cells (a delimiter at the end of every line) are harmless.
             let extra_is_empty = (width..row.len()).all(|i| row.get(i).is_blank());
             if row.len() < width || !extra_is_empty {
-                row.problem = Some(format!(
-                    "the row has {} cells but the header has {}; check for a stray delimiter or an unclosed quote",
-                    row.len(),
-                    width
+                row.problem = Some(Problem::of_row(
+                    Kind::RowWidth,
+                    tr!("row-width", cells = row.len(), width = width),
                 ));
             }
         }
@@ -710,8 +708,8 @@ fn find_header(
             }
         }
         if let Some(p) = &row.problem {
-            let msg = format!("header row {}: {p}", row.number);
-            return Err(if row.not_utf8 {
+            let msg = format!("header row {}: {}", row.number, p.text());
+            return Err(if p.kind == Kind::Encoding {
                 SourceError::not_utf8(path, msg)
             } else {
                 SourceError::new(path, msg)

@@ -207,7 +207,7 @@ impl Collector {
                     }
                     self.summary.count_line(&r.line);
                     if let Some((problems, timeline)) = self.report.as_mut() {
-                        problems.add(&r.line);
+                        problems.add(&r.line, r.problems);
                         timeline.row_done(now, false, 0, 0);
                     }
                     Observers::row_done(&self.observer, &r.line);
@@ -229,7 +229,7 @@ impl Collector {
                 }
                 self.summary.count(&p.outcome);
                 if let Some((problems, timeline)) = self.report.as_mut() {
-                    problems.add(&p.outcome.line());
+                    problems.add(&p.outcome.line(), &[]);
                     timeline.row_done(
                         std::time::Instant::now(),
                         p.outcome.attempts > 0,
