@@ -81,7 +81,7 @@ macro_rules! catalog {
 
 catalog![
     "common", "summary", "report", "crm", "ledger", "outputs", "run", "inspect", "init", "mapping",
-    "rows"
+    "rows", "source"
 ];
 
 static LANGUAGE: OnceLock<Lang> = OnceLock::new();

@@ -219,7 +219,7 @@ impl RowFeed {
                     mapper.run(&tx, &recycled)
                 }));
                 if result.is_err() {
-                    let msg = "mapping stopped on an internal error; please report it";
+                    let msg = tr!("source-mapper-failed");
                     let _ = tx.send(Mapped::Error(SourceError::new(&path, msg)));
                 }
             });
@@ -230,7 +230,7 @@ impl RowFeed {
                 let (tx, rx) = sync_channel(1);
                 let _ = tx.send(Mapped::Error(SourceError::new(
                     &source_path,
-                    format!("cannot start reading the rows: {e}"),
+                    tr!("source-cannot-start", why = e.to_string()),
                 )));
                 (rx, false)
             }
@@ -481,12 +481,14 @@ fn warn_unnamed(
         if !row.get(i).is_blank() && !warned.contains(&i) {
             warned.push(i);
             tracing::warn!(
-                "{}, row {}, {}: a value under a column with no name in the header (row {}); \
-                 such a column is never sent: give it a name to send it in form",
-                path.display(),
-                row.number,
-                header.position(i),
-                header.row
+                "{}",
+                tr!(
+                    "source-unnamed-value",
+                    path = path.display().to_string(),
+                    row = row.number,
+                    column = header.position(i),
+                    header_row = header.row
+                )
             );
         }
     }

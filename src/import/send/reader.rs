@@ -76,8 +76,8 @@ impl Reader {
                 Err(e) => {
                     let sent = self.flush(&mut out, &work, &events);
                     if sent {
-                        let _ = events
-                            .blocking_send(Event::ReadFailed(format!("reading stopped: {e}")));
+                        let why = crate::tr!("source-reading-stopped", why = e.to_string());
+                        let _ = events.blocking_send(Event::ReadFailed(why));
                     }
                     return;
                 }
