@@ -69,3 +69,5 @@ no-token = no token: set the WOLKVOX_TOKEN environment variable or pass --token-
 write-failed-ledger = cannot write the ledger: { $why }; nothing more is sent. Free the space or fix the file, then run again with --resume to carry on
 write-failed = cannot write { $why }; nothing more is sent. Free the space or fix the file, then run again with --resume to carry on
 outcome-unknown-lookup = outcome unknown ({ $why }); looking the obligation up before any resend
+breaker-tripped = { $count } rows in a row failed with transient errors (last: { $last }); the server seems down
+run-end-unrecorded = could not record the run's end in the ledger: { $why }

@@ -69,3 +69,5 @@ no-token = sin token: defina la variable de entorno WOLKVOX_TOKEN o use --token-
 write-failed-ledger = no se puede escribir el registro: { $why }; no se envía nada más. Libere espacio o corrija el archivo, y ejecute de nuevo con --resume para continuar
 write-failed = no se puede escribir { $why }; no se envía nada más. Libere espacio o corrija el archivo, y ejecute de nuevo con --resume para continuar
 outcome-unknown-lookup = resultado incierto ({ $why }); se consulta la obligación antes de reenviarla
+breaker-tripped = { $count } filas seguidas fallaron con errores pasajeros (la última: { $last }); el servidor parece caído
+run-end-unrecorded = no se pudo anotar el final de la corrida en el registro: { $why }

@@ -219,9 +219,10 @@ impl Collector {
                 if p.transient_only {
                     self.consecutive_transient += 1;
                     if self.consecutive_transient >= self.breaker {
-                        self.stop.trigger(Stop::Halt(format!(
-                            "{} rows in a row failed with transient errors (last: {}); the server seems down",
-                            self.consecutive_transient, p.outcome.error
+                        self.stop.trigger(Stop::Halt(tr!(
+                            "breaker-tripped",
+                            count = self.consecutive_transient,
+                            last = p.outcome.error.as_str()
                         )));
                     }
                 } else if p.outcome.attempts > 0 && p.outcome.status != Status::NotSent {
@@ -324,7 +325,7 @@ impl Collector {
                 .unwrap_or_else(|p| p.into_inner())
                 .end_run(self.run, &end)
             {
-                tracing::warn!("could not record the run's end in the ledger: {e}");
+                tracing::warn!("{}", tr!("run-end-unrecorded", why = e.to_string()));
             }
         }
         Ok(summary)
