@@ -102,6 +102,7 @@ impl Kind {
 /// One problem of one row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
+    /// What kind of problem it is: what the report groups it under.
     pub kind: Kind,
     /// The column at fault, as the file's header spells it (trimmed);
     /// `None` for a problem of the whole row.
