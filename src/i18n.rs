@@ -80,7 +80,8 @@ macro_rules! catalog {
 }
 
 catalog![
-    "common", "summary", "report", "crm", "ledger", "outputs", "run", "inspect", "init", "mapping"
+    "common", "summary", "report", "crm", "ledger", "outputs", "run", "inspect", "init", "mapping",
+    "rows", "source"
 ];
 
 static LANGUAGE: OnceLock<Lang> = OnceLock::new();

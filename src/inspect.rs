@@ -104,7 +104,10 @@ pub fn profile(path: &Path, opts: &SourceOptions) -> Result<Profile, String> {
         if rows as usize > TYPE_SAMPLE_ROWS {
             continue;
         }
-        needs_windows_1252 |= row.not_utf8;
+        needs_windows_1252 |= row
+            .problem
+            .as_ref()
+            .is_some_and(|p| p.kind == crate::problem::Kind::Encoding);
         stats.observe(row);
     }
     let decimal = stats.decimal();
@@ -199,7 +202,7 @@ fn shown(cell: CellRef<'_>) -> String {
         CellRef::Date(d) => d.format("%Y-%m-%d").to_string(),
         CellRef::Error(e) => e.to_string(),
         other => value::cell_text(other, &DateFormat::new("%Y-%m-%d").expect("valid"))
-            .unwrap_or_else(|e| e.0),
+            .unwrap_or_else(|e| e.to_string()),
     }
 }
 

@@ -5,6 +5,8 @@
 //! - [`source`] reads a portfolio file row by row in bounded memory;
 //! - [`value`] and [`mapping`] turn a row into the exact request body, or a
 //!   located explanation of why it cannot be sent;
+//! - [`problem`] is a row's problem as data (kind, column, value), which
+//!   the results file's `error` and the report are made from;
 //! - [`crm`] talks to the API and classifies its answers;
 //! - [`import`] moves rows from the reader through the workers to the
 //!   collector, which alone records outcomes in the [`ledger`] (what was
@@ -31,6 +33,7 @@ pub mod inspect;
 pub mod ledger;
 pub mod mapping;
 pub(crate) mod outputs;
+pub mod problem;
 pub(crate) mod report;
 pub mod results;
 pub mod source;

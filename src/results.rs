@@ -109,6 +109,10 @@ pub struct Outcome {
     pub api_code: Option<String>,
     /// Why the row did not end well, in words a person can act on; empty otherwise.
     pub error: String,
+    /// What kind of problem a failed or uncertain row met, as data (the
+    /// report groups by it); not a column of the file.
+    #[serde(skip)]
+    pub kind: Option<crate::problem::Kind>,
 }
 
 impl Outcome {
@@ -124,6 +128,7 @@ impl Outcome {
             http_status: None,
             api_code: None,
             error: String::new(),
+            kind: None,
         }
     }
 
@@ -144,12 +149,19 @@ impl Outcome {
             http_status: None,
             api_code: None,
             error: String::new(),
+            kind: None,
         }
     }
 
     /// The same outcome with `error` as its reason.
     pub fn with_error(mut self, error: impl Into<String>) -> Outcome {
         self.error = error.into();
+        self
+    }
+
+    /// The outcome with the kind of problem it met.
+    pub fn with_kind(mut self, kind: crate::problem::Kind) -> Outcome {
+        self.kind = Some(kind);
         self
     }
 }
@@ -167,6 +179,7 @@ impl Outcome {
             http_status: self.http_status,
             api_code: self.api_code.as_deref(),
             error: &self.error,
+            kind: self.kind,
         }
     }
 }
@@ -194,6 +207,8 @@ pub struct Line<'a> {
     pub api_code: Option<&'a str>,
     /// See [`Outcome::error`].
     pub error: &'a str,
+    /// [`Outcome::kind`].
+    pub kind: Option<crate::problem::Kind>,
 }
 
 impl<'a> Line<'a> {
@@ -209,6 +224,7 @@ impl<'a> Line<'a> {
             http_status: None,
             api_code: None,
             error: "",
+            kind: None,
         }
     }
 }

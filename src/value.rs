@@ -7,6 +7,8 @@
 //! API's own examples use, or into a [`ValueError`] that says, in words a
 //! person can act on, what was wrong with the value.
 
+use crate::problem::Kind;
+use crate::tr;
 use chrono::format::{Fixed, Item, Numeric, ParseErrorKind, Parsed, StrftimeItems};
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 use std::borrow::Cow;
@@ -92,11 +94,62 @@ pub fn trim(s: &str) -> &str {
 /// Why a cell could not become the value its field needs. The message is
 /// phrased to follow `column "X": ` in a row's error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ValueError(pub String);
+#[error("{}", .0.message)]
+pub struct ValueError(Box<ValueErrorParts>);
 
-fn err<T>(msg: impl Into<String>) -> Result<T, ValueError> {
-    Err(ValueError(msg.into()))
+/// Boxed: a conversion's result is returned on every cell, and only the
+/// rare error needs these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ValueErrorParts {
+    kind: Kind,
+    value: Option<String>,
+    message: String,
+}
+
+impl ValueError {
+    /// A `kind` of problem with `value` (the cell as the file has it, when
+    /// there is one to show), said by `message` in the run's language.
+    pub fn new(kind: Kind, value: Option<String>, message: String) -> ValueError {
+        ValueError(Box::new(ValueErrorParts {
+            kind,
+            value,
+            message,
+        }))
+    }
+
+    /// What kind of problem it is.
+    pub fn kind(&self) -> Kind {
+        self.0.kind
+    }
+
+    /// The value at fault, as the cell had it.
+    pub fn value(&self) -> Option<&str> {
+        self.0.value.as_deref()
+    }
+
+    /// The message, phrased to follow `column "X": `.
+    pub fn message(&self) -> &str {
+        &self.0.message
+    }
+
+    /// The kind, the value and the message.
+    pub fn into_parts(self) -> (Kind, Option<String>, String) {
+        let p = *self.0;
+        (p.kind, p.value, p.message)
+    }
+}
+
+fn err<T>(kind: Kind, value: Option<String>, message: String) -> Result<T, ValueError> {
+    Err(ValueError::new(kind, value, message))
+}
+
+/// An error value of the spreadsheet (`#N/A`) where a value goes.
+fn error_value<T>(e: &str) -> Result<T, ValueError> {
+    err(
+        Kind::ErrorValue,
+        Some(e.to_string()),
+        tr!("value-error-value", value = e),
+    )
 }
 
 /// The two notations for numbers written as text.
@@ -176,7 +229,7 @@ pub fn cell_text_ref<'a>(
         CellRef::Int(i) => Ok(Cow::Owned(i.to_string())),
         CellRef::Bool(b) => Ok(Cow::Borrowed(if b { "TRUE" } else { "FALSE" })),
         CellRef::Date(d) => Ok(Cow::Owned(date_format.format(d))),
-        CellRef::Error(e) => err(format!("holds the error value {e}")),
+        CellRef::Error(e) => error_value(e),
     }
 }
 
@@ -194,11 +247,12 @@ pub fn exact_text_ref<'a>(
 ) -> Result<Cow<'a, str>, ValueError> {
     if let CellRef::Number(n) = cell {
         if n.is_finite() && n.abs() >= FIRST_16_DIGIT_NUMBER {
-            return err(format!(
-                "the number {} has more than 15 digits, so the spreadsheet has already rounded it \
-                 (spreadsheets keep only 15); format the column as text and export the file again",
-                format_float(n)
-            ));
+            let shown = format_float(n);
+            return err(
+                Kind::Cell,
+                Some(shown.clone()),
+                tr!("value-rounded", value = shown),
+            );
         }
     }
     cell_text_ref(cell, date_format)
@@ -219,28 +273,77 @@ pub fn parse_number(cell: CellRef<'_>, sep: DecimalSeparator) -> Result<String, 
             if n.is_finite() {
                 Ok(format_float(n))
             } else {
-                err(format!("{n} is not a number"))
+                not_a_number_cell(n.to_string())
             }
         }
         CellRef::Int(i) => Ok(i.to_string()),
         CellRef::Text(s) => parse_number_text(s, sep),
-        CellRef::Bool(b) => err(format!(
-            "{} is not a number",
-            if b { "TRUE" } else { "FALSE" }
-        )),
-        CellRef::Date(_) => err("holds a date, not a number"),
-        CellRef::Error(e) => err(format!("holds the error value {e}")),
+        CellRef::Bool(b) => not_a_number_cell(if b { "TRUE" } else { "FALSE" }.to_string()),
+        CellRef::Date(_) => err(Kind::WrongType, None, tr!("value-date-not-number")),
+        CellRef::Error(e) => error_value(e),
         CellRef::Empty => Ok(String::new()),
     }
 }
 
+/// A number cell of another kind than a number (`TRUE`, an infinite float).
+fn not_a_number_cell<T>(shown: String) -> Result<T, ValueError> {
+    let message = tr!("value-not-number-cell", value = shown.as_str());
+    err(Kind::WrongType, Some(shown), message)
+}
+
+/// Why text is not a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NumberFault {
+    NotANumber,
+    /// Grouped as the other decimal separator groups thousands (`1.5`
+    /// under a decimal comma): almost always a wrong `decimal_separator`.
+    OtherSeparator,
+}
+
 fn parse_number_text(raw: &str, sep: DecimalSeparator) -> Result<String, ValueError> {
-    let not_a_number = || {
-        ValueError(format!(
-            "\"{raw}\" is not a number (decimal separator \"{}\")",
-            sep.decimal()
-        ))
+    number_text(raw, sep).map_err(|fault| {
+        let separator = sep.decimal().to_string();
+        let (kind, message) = match fault {
+            NumberFault::NotANumber => (
+                Kind::NotANumber,
+                tr!("value-not-number", value = raw, separator = separator),
+            ),
+            NumberFault::OtherSeparator => (
+                Kind::DecimalSeparator,
+                tr!("value-other-separator", value = raw, separator = separator),
+            ),
+        };
+        ValueError::new(kind, Some(raw.to_string()), message)
+    })
+}
+
+fn number_text(raw: &str, sep: DecimalSeparator) -> Result<String, NumberFault> {
+    let (negative, s) = unsigned_number(raw).ok_or(NumberFault::NotANumber)?;
+    // Scientific notation (`1.5E+3`), as some exports write large amounts.
+    if let Some(epos) = s.find(['e', 'E']) {
+        let digits = scientific(&s[..epos], &s[epos + 1..], sep).ok_or(NumberFault::NotANumber)?;
+        return Ok(if negative && digits != "0" {
+            format!("-{digits}")
+        } else {
+            digits
+        });
+    }
+    let (int_part, frac_part) = match s.find(sep.decimal()) {
+        Some(pos) => (&s[..pos], Some(&s[pos + sep.decimal().len_utf8()..])),
+        None => (s, None),
     };
+    let frac = match frac_part {
+        Some(f) if !f.bytes().all(|b| b.is_ascii_digit()) => return Err(NumberFault::NotANumber),
+        Some(f) => f,
+        None => "",
+    };
+    let digits = integer_digits(int_part, frac, sep)?;
+    Ok(canonical_number(negative, &digits, frac))
+}
+
+/// The text of a number without its currency, decorations and sign, and
+/// whether it was negative; `None` when nothing, or two signs, are left.
+fn unsigned_number(raw: &str) -> Option<(bool, &str)> {
     let mut s = raw.trim();
     // Currency codes written as words, before or after the amount.
     for code in ["COP", "USD", "MXN", "PEN", "CLP", "ARS", "EUR"] {
@@ -262,47 +365,33 @@ fn parse_number_text(raw: &str, sep: DecimalSeparator) -> Result<String, ValueEr
             negative = true;
             rest
         }
-        Some(_) => return Err(not_a_number()),
+        Some(_) => return None,
         None => s.strip_prefix('+').unwrap_or(s),
     };
     let s = s.trim_start_matches(is_number_decoration);
-    if s.is_empty() {
-        return Err(not_a_number());
-    }
+    (!s.is_empty()).then_some((negative, s))
+}
 
-    // Scientific notation (`1.5E+3`), as some exports write large amounts.
-    if let Some(epos) = s.find(['e', 'E']) {
-        let (mantissa, exponent) = (&s[..epos], &s[epos + 1..]);
-        let mantissa = mantissa.replace(sep.decimal(), ".");
-        if mantissa.is_empty()
-            || !mantissa.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-            || exponent.is_empty()
-        {
-            return Err(not_a_number());
-        }
-        let value: f64 = format!("{mantissa}e{exponent}")
-            .parse()
-            .map_err(|_| not_a_number())?;
-        if !value.is_finite() {
-            return Err(not_a_number());
-        }
-        let digits = format_float(value);
-        return Ok(if negative && digits != "0" {
-            format!("-{digits}")
-        } else {
-            digits
-        });
+/// A number in scientific notation, without its sign, in the API's spelling.
+fn scientific(mantissa: &str, exponent: &str, sep: DecimalSeparator) -> Option<String> {
+    let mantissa = mantissa.replace(sep.decimal(), ".");
+    if mantissa.is_empty()
+        || !mantissa.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        || exponent.is_empty()
+    {
+        return None;
     }
+    let value: f64 = format!("{mantissa}e{exponent}").parse().ok()?;
+    value.is_finite().then(|| format_float(value))
+}
 
-    let (int_part, frac_part) = match s.find(sep.decimal()) {
-        Some(pos) => (&s[..pos], Some(&s[pos + sep.decimal().len_utf8()..])),
-        None => (s, None),
-    };
-    let frac = match frac_part {
-        Some(f) if !f.bytes().all(|b| b.is_ascii_digit()) => return Err(not_a_number()),
-        Some(f) => f,
-        None => "",
-    };
+/// The digits of a number's integer part, its thousands separators checked
+/// and dropped.
+fn integer_digits(
+    int_part: &str,
+    frac: &str,
+    sep: DecimalSeparator,
+) -> Result<String, NumberFault> {
     let mut digits = String::with_capacity(int_part.len() + frac.len() + 2);
     // Thousands may also be grouped with spaces (`1 234 567,5`) or apostrophes.
     let groups: Vec<&str> = int_part
@@ -315,18 +404,21 @@ fn parse_number_text(raw: &str, sep: DecimalSeparator) -> Result<String, ValueEr
                 // ",5" or ".5": a fraction with no integer part.
                 continue;
             }
-            return Err(not_a_number());
+            return Err(NumberFault::NotANumber);
         }
         // With thousands separators every group after the first has three digits;
         // "1.5" under decimal "," is almost always a wrong decimal_separator.
         if groups.len() > 1 && ((i > 0 && g.len() != 3) || (i == 0 && g.len() > 3)) {
-            return Err(ValueError(format!(
-                "\"{raw}\" is not a number with decimal separator \"{}\" (is decimal_separator right?)",
-                sep.decimal()
-            )));
+            return Err(NumberFault::OtherSeparator);
         }
         digits.push_str(g);
     }
+    Ok(digits)
+}
+
+/// `-`, the integer digits without leading zeros (or `0`), and the fraction
+/// without trailing zeros after a `.`.
+fn canonical_number(negative: bool, digits: &str, frac: &str) -> String {
     let int_digits = digits.trim_start_matches('0');
     let frac_digits = frac.trim_end_matches('0');
     let mut out = String::with_capacity(int_digits.len() + frac_digits.len() + 3);
@@ -342,7 +434,7 @@ fn parse_number_text(raw: &str, sep: DecimalSeparator) -> Result<String, ValueEr
         out.push('.');
         out.push_str(frac_digits);
     }
-    Ok(out)
+    out
 }
 
 /// Parses an integer cell (days of delay, counts): a number with no fraction.
@@ -353,7 +445,11 @@ pub fn parse_integer(cell: CellRef<'_>, sep: DecimalSeparator) -> Result<String,
             CellRef::Text(t) => t.trim().to_string(),
             _ => n.clone(),
         };
-        return err(format!("\"{shown}\" is not a whole number"));
+        return err(
+            Kind::NotWhole,
+            Some(shown.clone()),
+            tr!("value-not-whole", value = shown),
+        );
     }
     Ok(n)
 }
@@ -646,13 +742,11 @@ impl DateFormat {
     /// day, a month and a year, so a date can be read back from it.
     pub fn new(spec: &str) -> Result<DateFormat, String> {
         if spec.trim().is_empty() {
-            return Err("a date format cannot be empty".into());
+            return Err(tr!("value-format-empty"));
         }
         let items: Vec<Item<'_>> = StrftimeItems::new(spec).collect();
         if items.iter().any(|i| matches!(i, Item::Error)) {
-            return Err(format!(
-                "\"{spec}\" is not a valid date format (use strftime codes such as %d/%m/%Y)"
-            ));
+            return Err(tr!("value-format-invalid-hint", spec = spec));
         }
         let has = |f: &dyn Fn(&Item<'_>) -> bool| items.iter().any(f);
         let day = has(&|i| matches!(i, Item::Numeric(Numeric::Day, _)));
@@ -665,9 +759,7 @@ impl DateFormat {
         });
         let year = has(&|i| matches!(i, Item::Numeric(Numeric::Year | Numeric::YearMod100, _)));
         if !(day && month && year) {
-            return Err(format!(
-                "\"{spec}\" does not name a day, a month and a year (use e.g. %d/%m/%Y)"
-            ));
+            return Err(tr!("value-format-incomplete", spec = spec));
         }
         // Proves the format can at least print a date.
         let mut probe = String::new();
@@ -680,11 +772,11 @@ impl DateFormat {
         )
         .is_err()
         {
-            return Err(format!("\"{spec}\" is not a valid date format"));
+            return Err(tr!("value-format-invalid", spec = spec));
         }
         let items = StrftimeItems::new(spec)
             .parse_to_owned()
-            .map_err(|_| format!("\"{spec}\" is not a valid date format"))?;
+            .map_err(|_| tr!("value-format-invalid", spec = spec))?;
         let layout = Layout::of(&items);
         Ok(DateFormat {
             spec: spec.to_string(),
@@ -775,10 +867,12 @@ pub const DEFAULT_INPUT_DATE_FORMATS: &[&str] = &["%d/%m/%Y", "%Y-%m-%d", "%d-%m
 /// The time of day, if any, is dropped.
 pub fn excel_serial_to_date(serial: f64, is_1904: bool) -> Result<NaiveDate, ValueError> {
     if !(1.0..MAX_EXCEL_SERIAL + 1.0).contains(&serial) {
-        return err(format!(
-            "{} is not a date serial number Excel knows",
-            format_float(serial)
-        ));
+        let shown = format_float(serial);
+        return err(
+            Kind::NotADate,
+            Some(shown.clone()),
+            tr!("value-bad-serial", value = shown),
+        );
     }
     let days = serial.floor() as i64;
     if is_1904 {
@@ -787,7 +881,11 @@ pub fn excel_serial_to_date(serial: f64, is_1904: bool) -> Result<NaiveDate, Val
     }
     // Excel's 1900 system counts the non-existent 1900-02-29 as day 60.
     match days {
-        60 => err("60 is Excel's 29/02/1900, a day that does not exist"),
+        60 => err(
+            Kind::ImpossibleDate,
+            Some("60".into()),
+            tr!("value-serial-60"),
+        ),
         d if d < 60 => {
             Ok(NaiveDate::from_ymd_opt(1899, 12, 31).expect("epoch") + Duration::days(d))
         }
@@ -814,9 +912,13 @@ pub fn parse_date_in(
         CellRef::Number(n) => excel_serial_to_date(n, date_1904),
         CellRef::Int(i) => excel_serial_to_date(i as f64, date_1904),
         CellRef::Text(s) => parse_date_text(trim(s), formats),
-        CellRef::Bool(_) => err("holds TRUE/FALSE, not a date"),
-        CellRef::Error(e) => err(format!("holds the error value {e}")),
-        CellRef::Empty => err("is empty"),
+        CellRef::Bool(b) => err(
+            Kind::WrongType,
+            Some(if b { "TRUE" } else { "FALSE" }.into()),
+            tr!("value-bool-not-date"),
+        ),
+        CellRef::Error(e) => error_value(e),
+        CellRef::Empty => err(Kind::Empty, Some(String::new()), tr!("value-empty")),
     }
 }
 
@@ -847,13 +949,22 @@ fn parse_date_text_by_chrono(s: &str, formats: &[DateFormat]) -> Result<NaiveDat
         }
     }
     if impossible {
-        return err(format!("\"{s}\" is not a real date"));
+        return err(
+            Kind::ImpossibleDate,
+            Some(s.to_string()),
+            tr!("value-not-real-date", value = s),
+        );
     }
-    let human: Vec<String> = formats.iter().map(DateFormat::human).collect();
-    err(format!(
-        "\"{s}\" is not a date in the format {}",
-        human.join(" or ")
-    ))
+    let human = formats
+        .iter()
+        .map(DateFormat::human)
+        .reduce(|a, b| tr!("value-formats-or", first = a, second = b))
+        .unwrap_or_default();
+    err(
+        Kind::NotADate,
+        Some(s.to_string()),
+        tr!("value-not-date", value = s, formats = human),
+    )
 }
 
 /// Parses `s` with `fmt`, also accepting a time of day after the date
@@ -952,8 +1063,8 @@ mod tests {
     fn numbers_of_16_digits_are_refused_where_every_digit_matters() {
         let f = DateFormat::new("%d-%m-%Y").unwrap();
         let e = exact_text_ref(CellRef::Number(4_540_410_858_241_234.0), &f).unwrap_err();
-        assert!(e.0.contains("4540410858241230"), "{e}");
-        assert!(e.0.contains("format the column as text"), "{e}");
+        assert!(e.to_string().contains("4540410858241230"), "{e}");
+        assert!(e.to_string().contains("format the column as text"), "{e}");
         assert!(exact_text_ref(CellRef::Number(-1e15), &f).is_err());
         // 15 digits are kept exactly, and text is never judged.
         assert_eq!(
@@ -1008,11 +1119,11 @@ mod tests {
     #[test]
     fn bad_numbers_say_what_was_read() {
         assert_eq!(
-            num("abc").unwrap_err().0,
+            num("abc").unwrap_err().to_string(),
             "\"abc\" is not a number (decimal separator \".\")"
         );
         assert_eq!(
-            num_comma("1.5").unwrap_err().0,
+            num_comma("1.5").unwrap_err().to_string(),
             "\"1.5\" is not a number with decimal separator \",\" (is decimal_separator right?)"
         );
         assert!(num("1.2.3").is_err());
@@ -1023,9 +1134,80 @@ mod tests {
         assert_eq!(
             parse_number(CellRef::Error("#DIV/0!"), DecimalSeparator::Dot)
                 .unwrap_err()
-                .0,
+                .to_string(),
             "holds the error value #DIV/0!"
         );
+    }
+
+    #[test]
+    fn errors_say_their_kind_and_the_value_at_fault() {
+        let kind_value = |r: Result<String, ValueError>| {
+            let e = r.unwrap_err();
+            (e.kind(), e.value().map(str::to_string))
+        };
+        let v = |s: &str| Some(s.to_string());
+        let (dot, comma) = (DecimalSeparator::Dot, DecimalSeparator::Comma);
+        assert_eq!(kind_value(num(" abc ")), (Kind::NotANumber, v(" abc ")));
+        assert_eq!(kind_value(num("--3")), (Kind::NotANumber, v("--3")));
+        assert_eq!(
+            kind_value(num_comma("1.5")),
+            (Kind::DecimalSeparator, v("1.5"))
+        );
+        let int = |c| parse_integer(c, comma);
+        assert_eq!(
+            kind_value(int(CellRef::Text(" 12,5"))),
+            (Kind::NotWhole, v("12,5"))
+        );
+        assert_eq!(
+            kind_value(parse_number(CellRef::Error("#N/A"), dot)),
+            (Kind::ErrorValue, v("#N/A"))
+        );
+        assert_eq!(
+            kind_value(parse_number(CellRef::Bool(true), dot)),
+            (Kind::WrongType, v("TRUE"))
+        );
+        let d = NaiveDate::from_ymd_opt(2024, 1, 2).unwrap();
+        assert_eq!(
+            kind_value(parse_number(CellRef::Date(d), dot)),
+            (Kind::WrongType, None)
+        );
+        let f = DateFormat::new("%d-%m-%Y").unwrap();
+        let rounded =
+            exact_text_ref(CellRef::Number(4_540_410_858_241_234.0), &f).map(|c| c.into_owned());
+        assert_eq!(kind_value(rounded), (Kind::Cell, v("4540410858241230")));
+
+        let date = |c| parse_date(c, &dmy()).map(|d| d.to_string());
+        assert_eq!(
+            kind_value(date(CellRef::Text("31/02/2024"))),
+            (Kind::ImpossibleDate, v("31/02/2024"))
+        );
+        assert_eq!(
+            kind_value(date(CellRef::Text("2024-13-01"))),
+            (Kind::NotADate, v("2024-13-01"))
+        );
+        assert_eq!(
+            kind_value(date(CellRef::Number(60.0))),
+            (Kind::ImpossibleDate, v("60"))
+        );
+        assert_eq!(
+            kind_value(date(CellRef::Number(0.5))),
+            (Kind::NotADate, v("0.5"))
+        );
+        assert_eq!(
+            kind_value(date(CellRef::Bool(false))),
+            (Kind::WrongType, v("FALSE"))
+        );
+        assert_eq!(
+            kind_value(date(CellRef::Error("#REF!"))),
+            (Kind::ErrorValue, v("#REF!"))
+        );
+        // The fast paths say the same as the slow ones.
+        let mut out = String::new();
+        let e = push_integer(CellRef::Text("3.25"), dot, &mut out).unwrap_err();
+        assert_eq!((e.kind(), e.value()), (Kind::NotWhole, Some("3.25")));
+        let e = push_date(CellRef::Text("30/02/2023"), &dmy(), false, &f, &mut out).unwrap_err();
+        assert_eq!(e.kind(), Kind::ImpossibleDate);
+        assert!(out.is_empty());
     }
 
     #[test]
@@ -1035,11 +1217,15 @@ mod tests {
         assert_eq!(parse_integer(CellRef::Number(90.0), sep).unwrap(), "90");
         assert_eq!(parse_integer(CellRef::Text("90.00"), sep).unwrap(), "90");
         assert_eq!(
-            parse_integer(CellRef::Text("12.5"), sep).unwrap_err().0,
+            parse_integer(CellRef::Text("12.5"), sep)
+                .unwrap_err()
+                .to_string(),
             "\"12.5\" is not a whole number"
         );
         assert_eq!(
-            parse_integer(CellRef::Number(3.25), sep).unwrap_err().0,
+            parse_integer(CellRef::Number(3.25), sep)
+                .unwrap_err()
+                .to_string(),
             "\"3.25\" is not a whole number"
         );
     }
@@ -1079,19 +1265,19 @@ mod tests {
         assert_eq!(
             parse_date(CellRef::Text("31/02/2024"), &dmy())
                 .unwrap_err()
-                .0,
+                .to_string(),
             "\"31/02/2024\" is not a real date"
         );
         assert_eq!(
             parse_date(CellRef::Text("2024-13-01"), &dmy())
                 .unwrap_err()
-                .0,
+                .to_string(),
             "\"2024-13-01\" is not a date in the format dd/mm/yyyy"
         );
         assert_eq!(
             parse_date(CellRef::Text("29/02/2023"), &dmy())
                 .unwrap_err()
-                .0,
+                .to_string(),
             "\"29/02/2023\" is not a real date"
         );
         assert_eq!(
@@ -1100,7 +1286,9 @@ mod tests {
         );
         // Another format is not "not a real date".
         assert_eq!(
-            parse_date(CellRef::Text("31/01/24"), &dmy()).unwrap_err().0,
+            parse_date(CellRef::Text("31/01/24"), &dmy())
+                .unwrap_err()
+                .to_string(),
             "\"31/01/24\" is not a date in the format dd/mm/yyyy"
         );
         let two = vec![
@@ -1108,7 +1296,9 @@ mod tests {
             DateFormat::new("%Y-%m-%d").unwrap(),
         ];
         assert_eq!(
-            parse_date(CellRef::Text("03-15-2024"), &two).unwrap_err().0,
+            parse_date(CellRef::Text("03-15-2024"), &two)
+                .unwrap_err()
+                .to_string(),
             "\"03-15-2024\" is not a date in the format dd/mm/yyyy or yyyy-mm-dd"
         );
     }
@@ -1133,7 +1323,7 @@ mod tests {
             ymd(2023, 7, 16)
         );
         assert_eq!(
-            excel_serial_to_date(0.0, true).unwrap_err().0,
+            excel_serial_to_date(0.0, true).unwrap_err().to_string(),
             "0 is not a date serial number Excel knows"
         );
         assert!(excel_serial_to_date(3e6, false).is_err());
@@ -1249,7 +1439,9 @@ mod tests {
         assert_eq!(cell_text(cell, &f).unwrap(), "16-07-2023");
         assert_eq!(cell_text(CellRef::Text("  hola "), &f).unwrap(), "hola");
         assert_eq!(
-            cell_text(CellRef::Error("#N/A"), &f).unwrap_err().0,
+            cell_text(CellRef::Error("#N/A"), &f)
+                .unwrap_err()
+                .to_string(),
             "holds the error value #N/A"
         );
     }

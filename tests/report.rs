@@ -200,21 +200,23 @@ fn status_counts(results: &[ResultRow]) -> BTreeMap<String, u64> {
 }
 
 /// The problems a results file holds: one per bad cell of an invalid row
-/// (the mapping joins them with `; column "`), one per failed or uncertain
-/// row.
-fn problem_parts(results: &[ResultRow], status: &str) -> u64 {
+/// (the mapping joins them with `; column "`, or `; columna "` in Spanish:
+/// `column` is the word the run's language says it with), one per failed
+/// or uncertain row.
+fn problem_parts(results: &[ResultRow], status: &str, column: &str) -> u64 {
     results
         .iter()
         .filter(|r| r["status"] == status)
         .map(|r| match status {
-            "invalid" => 1 + r["error"].matches("; column \"").count() as u64,
+            "invalid" => 1 + r["error"].matches(&format!("; {column} \"")).count() as u64,
             _ => 1,
         })
         .sum()
 }
 
-/// What a person sees in the page equals what the results file says.
-fn check_page_against_results(dom: &str, results: &[ResultRow], charts: &[&str]) {
+/// What a person sees in the page equals what the results file says;
+/// `column` is the word the run's language names a column with.
+fn check_page_against_results(dom: &str, results: &[ResultRow], charts: &[&str], column: &str) {
     // Counts per status, as shown in the table.
     let shown: BTreeMap<String, u64> = elements(dom, "tr", "data-status=")
         .into_iter()
@@ -259,7 +261,7 @@ fn check_page_against_results(dom: &str, results: &[ResultRow], charts: &[&str])
             assert_eq!(r["status"], status, "row {row} under {head}");
             if let Some(col) = attr(head, "data-column") {
                 assert!(
-                    r["error"].contains(&format!("column \"{col}\"")),
+                    r["error"].contains(&format!("{column} \"{col}\"")),
                     "row {row}: {}",
                     r["error"]
                 );
@@ -269,7 +271,7 @@ fn check_page_against_results(dom: &str, results: &[ResultRow], charts: &[&str])
     for status in ["invalid", "failed", "uncertain"] {
         assert_eq!(
             per_status.get(status).copied().unwrap_or(0),
-            problem_parts(results, status),
+            problem_parts(results, status, column),
             "{status} problems shown vs the results file"
         );
     }
@@ -473,7 +475,7 @@ fn the_samples_dry_run_report_shows_what_the_results_say() {
     };
     let started = Instant::now();
     let dom = browser.dump_dom(&page);
-    check_page_against_results(&dom, &results, &PORTFOLIO_CHARTS);
+    check_page_against_results(&dom, &results, &PORTFOLIO_CHARTS, "columna");
     assert_eq!(elements(&dom, "article", "class=\"problem\"").len(), 6);
     let png = wd.path("report.png");
     browser.screenshot(&page, &png);
@@ -629,7 +631,7 @@ fn a_rehearsals_report_shows_its_outcome_and_pace() {
     let dom = browser.dump_dom(&page);
     let mut charts = PORTFOLIO_CHARTS.to_vec();
     charts.push("timeline");
-    check_page_against_results(&dom, &results, &charts);
+    check_page_against_results(&dom, &results, &charts, "column");
     let exists = elements(&dom, "article", "data-kind=\"exists\"");
     assert_eq!(attr(exists[0].0, "data-rows"), Some("2"));
     let png = wd.path("today.png");
@@ -686,4 +688,74 @@ fn the_report_path_is_checked_like_the_other_outputs() {
     let same = run(args("results.csv", false));
     assert_eq!(same.code, 2, "{same:?}");
     assert!(same.stderr.contains("--output and --report"), "{same:?}");
+}
+
+#[test]
+fn rows_the_workers_give_up_on_are_grouped_as_such_in_spanish() {
+    // Every request answered 503: each row is tried twice, then given up.
+    let fake = FakeServer::start(FakeCrmOptions {
+        token: TOKEN.into(),
+        fail_rate: 1.0,
+        ..Default::default()
+    });
+    let wd = Workdir::new();
+    wd.write("map.toml", MAPPING);
+    wd.write("cartera.csv", portfolio(3, &[], &[2]));
+    let base = fake.base_url();
+    let mut cmd = wd.command(&[
+        "import",
+        "cartera.csv",
+        "--mapping",
+        "map.toml",
+        "--server",
+        &base,
+        "--output",
+        "results.csv",
+        "--report",
+        "report.html",
+        "--max-retries",
+        "1",
+        "--breaker",
+        "10",
+        "--lang",
+        "es",
+    ]);
+    cmd.env("WOLKVOX_TOKEN", TOKEN);
+    let run = common::Run::from(cmd.output().unwrap());
+    assert_eq!(run.code, 1, "{run:?}");
+    let results = read_results(&wd.path("results.csv"));
+    assert_eq!(status_counts(&results)["failed"], 2, "{results:?}");
+    for r in results.iter().filter(|r| r["status"] == "failed") {
+        assert!(
+            r["error"].starts_with("se abandonó tras 2 intentos"),
+            "{r:?}"
+        );
+    }
+    let html = check_file(&wd.path("report.html"));
+    let group = |kind: &str| {
+        elements(&html, "article", &format!("data-kind=\"{kind}\""))
+            .iter()
+            .map(|(head, _)| {
+                (
+                    attr(head, "data-status").unwrap().to_string(),
+                    attr(head, "data-rows").unwrap().to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(group("gave-up"), [("failed".to_string(), "2".to_string())]);
+    assert_eq!(
+        group("impossible-date"),
+        [("invalid".to_string(), "1".to_string())]
+    );
+    assert!(group("refused").is_empty(), "{html}");
+    // What the page says of the group is Spanish too.
+    let gave_up = elements(&html, "article", "data-kind=\"gave-up\"");
+    assert!(
+        gave_up[0]
+            .1
+            .contains("el servidor siguió fallando tras varios intentos"),
+        "{}",
+        gave_up[0].1
+    );
 }

@@ -464,3 +464,439 @@ fn mapping_file_errors_speak_spanish() {
         &["[lookups.expedientes] e.csv, filas 2 y 3: la clave \"R1\" (columna \"Registro\") tiene dos valores en la columna \"wolkvox_id\": \"61fa3\" y \"7b2c1\"; deje solo una de las filas, o ponga duplicates = \"first\" en [lookups.expedientes] para usar la primera"],
     );
 }
+
+/// The mapping of the portfolios below: a decimal comma, dd/mm/yyyy dates,
+/// and the record found by the document in a lookup file.
+const INVALID_MAPPING: &str = r#"
+[source]
+delimiter = ";"
+decimal_separator = ","
+date_formats = ["%d/%m/%Y"]
+
+[request]
+operation = "cobranza"
+
+[lookups.expedientes]
+file = "expedientes.csv"
+key = "Identificación"
+value = "wolkvox_id"
+normalize = "digits"
+
+[fields]
+wolkvox_id = { column = "Cédula", lookup = "expedientes" }
+id = "Nro Obligación"
+total_balance = { column = "Saldo Total", type = "number" }
+expiring_date = { column = "Fecha Vencimiento", type = "date" }
+days_delay = { column = "Días Mora", type = "integer" }
+"#;
+
+/// A group of the report's problems: (kind, status, column, rows).
+type Group = (String, String, Option<String>, u64);
+
+/// Each `<article class="problem">` of a report, sorted.
+fn report_groups(html: &str) -> Vec<Group> {
+    let attr = |head: &str, name: &str| -> Option<String> {
+        let key = format!(" {name}=\"");
+        let i = head.find(&key)? + key.len();
+        Some(head[i..i + head[i..].find('"')?].to_string())
+    };
+    let mut groups: Vec<_> = html
+        .match_indices("<article class=\"problem\"")
+        .map(|(i, _)| {
+            let head = &html[i..i + html[i..].find('>').unwrap()];
+            (
+                attr(head, "data-kind").unwrap(),
+                attr(head, "data-status").unwrap(),
+                attr(head, "data-column"),
+                attr(head, "data-rows").unwrap().parse().unwrap(),
+            )
+        })
+        .collect();
+    groups.sort();
+    groups
+}
+
+/// A dry run of `input` in `lang`, with its results and report under
+/// names of that language; returns the results and the report's groups.
+fn dry_run_in(wd: &Workdir, input: &str, lang: &str) -> (Vec<common::ResultRow>, Vec<Group>) {
+    let results = format!("{lang}.results.csv");
+    let report = format!("{lang}.html");
+    let run = wd.run(&[
+        "import",
+        input,
+        "--mapping",
+        "m.toml",
+        "--dry-run",
+        "-o",
+        &results,
+        "--report",
+        &report,
+        "--lang",
+        lang,
+    ]);
+    assert_eq!(run.code, 1, "{run:?}");
+    (
+        read_results(&wd.path(&results)),
+        report_groups(&wd.read(&report)),
+    )
+}
+
+/// The error of the results' row `row`.
+fn error_of(results: &[common::ResultRow], row: u64) -> &str {
+    let r = results
+        .iter()
+        .find(|r| r["row"] == row.to_string())
+        .unwrap_or_else(|| panic!("no row {row}"));
+    assert_eq!(r["status"], "invalid", "{r:?}");
+    &r["error"]
+}
+
+/// Every invalid row says its problems in Spanish, with none of the
+/// English words left.
+fn assert_all_spanish(results: &[common::ResultRow]) {
+    for r in results.iter().filter(|r| r["status"] == "invalid") {
+        assert_lacks(
+            &r["error"],
+            &[
+                "column \"",
+                " is not ",
+                " is empty",
+                "duplicate of",
+                "the row",
+                "holds ",
+            ],
+        );
+    }
+}
+
+fn kinds(groups: &[Group]) -> Vec<&str> {
+    let mut k: Vec<&str> = groups.iter().map(|g| g.0.as_str()).collect();
+    k.dedup();
+    k
+}
+
+#[test]
+fn a_csv_dry_run_says_every_invalid_cell_in_spanish_and_groups_as_in_english() {
+    let wd = Workdir::new();
+    wd.write("m.toml", INVALID_MAPPING);
+    wd.write(
+        "expedientes.csv",
+        "Identificación,wolkvox_id\n1020345678,61fa3\n",
+    );
+    let mut csv: Vec<u8> = "Cédula;Nro Obligación;Saldo Total;Fecha Vencimiento;Días Mora\n".into();
+    // Enough good rows that the bad bytes below lie past the part of the
+    // file read to check its encoding, so they are one row's problem.
+    let good = 2000;
+    for i in 1..=good {
+        csv.extend(format!("1.020.345.678;OB-{i};1.234,50;15/03/2025;30\n").bytes());
+    }
+    let bad: [(&str, &[u8]); 12] = [
+        ("empty", b"1020345678;;100;15/03/2025;30\n"),
+        ("not-number", b"1020345678;OB-A;N/A;15/03/2025;30\n"),
+        ("decimal-separator", b"1020345678;OB-B;1.5;15/03/2025;30\n"),
+        ("not-whole", b"1020345678;OB-C;100;15/03/2025;12,5\n"),
+        ("impossible-date", b"1020345678;OB-D;100;31/02/2024;30\n"),
+        ("not-date", b"1020345678;OB-E;100;2024/13/45;30\n"),
+        ("not-in-lookup", b"55.555.555;OB-F;100;15/03/2025;30\n"),
+        ("row-width", b"1020345678;OB-G;100;15/03/2025;30;extra\n"),
+        ("encoding", b"1020345678;OB-H\xe9;100;15/03/2025;30\n"),
+        ("duplicate", b"1020345678;OB-1;1.234,50;15/03/2025;30\n"),
+        ("three cells", b"1020345678;OB-I;abc;30/02/2023;1,5\n"),
+        (
+            "unclosed-quote",
+            b"1020345678;\"OB-J;100;15/03/2025;30\nmore\n",
+        ),
+    ];
+    for (_, line) in bad {
+        csv.extend_from_slice(line);
+    }
+    wd.write("cartera.csv", &csv);
+    let row = |name: &str| good + 2 + bad.iter().position(|(n, _)| *n == name).unwrap() as u64;
+
+    let (es, es_groups) = dry_run_in(&wd, "cartera.csv", "es");
+    assert_eq!(es.len() as u64, good + bad.len() as u64);
+    let expected = [
+        ("empty", "columna \"Nro Obligación\" está vacía"),
+        (
+            "not-number",
+            "columna \"Saldo Total\": \"N/A\" no es un número (separador decimal \",\")",
+        ),
+        (
+            "decimal-separator",
+            "columna \"Saldo Total\": \"1.5\" no es un número con separador decimal \",\" (¿es correcto decimal_separator?)",
+        ),
+        ("not-whole", "columna \"Días Mora\": \"12,5\" no es un número entero"),
+        (
+            "impossible-date",
+            "columna \"Fecha Vencimiento\": \"31/02/2024\" no es una fecha real",
+        ),
+        (
+            "not-date",
+            "columna \"Fecha Vencimiento\": \"2024/13/45\" no es una fecha en el formato dd/mm/yyyy",
+        ),
+        (
+            "not-in-lookup",
+            "columna \"Cédula\": \"55.555.555\" no está en expedientes.csv (columna \"Identificación\"); revise la celda, o agregue su expediente a expedientes.csv",
+        ),
+        (
+            "row-width",
+            "la fila tiene 6 celdas pero el encabezado tiene 5; busque un separador de más o una comilla sin cerrar",
+        ),
+        ("encoding", "la fila tiene bytes que no son UTF-8"),
+        (
+            "duplicate",
+            "repite la fila 2 (mismo wolkvox_id \"61fa3\" e id \"OB-1\")",
+        ),
+        (
+            "unclosed-quote",
+            "una comilla abierta en esta fila nunca se cierra, así que la fila sigue hasta el final del archivo",
+        ),
+    ];
+    for (name, words) in expected {
+        assert_has(error_of(&es, row(name)), &[words]);
+    }
+    assert_eq!(
+        error_of(&es, row("three cells")),
+        "columna \"Saldo Total\": \"abc\" no es un número (separador decimal \",\"); \
+         columna \"Fecha Vencimiento\": \"30/02/2023\" no es una fecha real; \
+         columna \"Días Mora\": \"1,5\" no es un número entero"
+    );
+    assert_all_spanish(&es);
+
+    // The same file in English: the same groups, by the same data.
+    let (en, en_groups) = dry_run_in(&wd, "cartera.csv", "en");
+    assert_has(
+        error_of(&en, row("not-number")),
+        &["column \"Saldo Total\": \"N/A\" is not a number (decimal separator \",\")"],
+    );
+    assert_eq!(es_groups, en_groups);
+    let found = kinds(&es_groups);
+    for (name, _) in expected {
+        assert!(found.contains(&name), "no {name} group in {es_groups:?}");
+    }
+    let saldo = |kind: &str| {
+        es_groups
+            .iter()
+            .find(|g| g.0 == kind && g.2.as_deref() == Some("Saldo Total"))
+            .map(|g| g.3)
+    };
+    assert_eq!(saldo("not-number"), Some(2), "{es_groups:?}");
+    assert_eq!(saldo("decimal-separator"), Some(1), "{es_groups:?}");
+}
+
+#[test]
+fn a_workbook_dry_run_says_every_invalid_cell_in_spanish_and_groups_as_in_english() {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Formula, Workbook};
+    let wd = Workdir::new();
+    wd.write("m.toml", INVALID_MAPPING);
+    wd.write(
+        "expedientes.csv",
+        "Identificación,wolkvox_id\n1020345678,61fa3\n",
+    );
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.set_name("Cartera").unwrap();
+    let date = Format::new().set_num_format("dd/mm/yyyy");
+    for (c, h) in [
+        "Cédula",
+        "Nro Obligación",
+        "Saldo Total",
+        "Fecha Vencimiento",
+        "Días Mora",
+        "Teléfono",
+    ]
+    .iter()
+    .enumerate()
+    {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    let due = ExcelDateTime::from_ymd(2025, 3, 15).unwrap();
+    // Row 2 is good; each row below it holds one kind of bad cell.
+    let rows = [
+        "good",
+        "empty",
+        "not-number",
+        "decimal-separator",
+        "not-whole",
+        "impossible-date",
+        "not-date",
+        "error-value",
+        "wrong-type",
+        "date-as-number",
+        "cell",
+        "not-in-lookup",
+        "duplicate",
+    ];
+    for (i, name) in rows.iter().enumerate() {
+        let r = i as u32 + 1;
+        let id = match *name {
+            "empty" => None,
+            "duplicate" => Some("OB-good".to_string()),
+            other => Some(format!("OB-{other}")),
+        };
+        let document = if *name == "not-in-lookup" {
+            "55.555.555"
+        } else {
+            "1020345678"
+        };
+        sheet.write_string(r, 0, document).unwrap();
+        if let Some(id) = id {
+            sheet.write_string(r, 1, id).unwrap();
+        }
+        match *name {
+            "not-number" => sheet.write_string(r, 2, "N/A").map(|_| ()),
+            "decimal-separator" => sheet.write_string(r, 2, "1.5").map(|_| ()),
+            "error-value" => sheet
+                .write_formula(r, 2, Formula::new("=NA()").set_result("#N/A"))
+                .map(|_| ()),
+            "wrong-type" => sheet.write_boolean(r, 2, true).map(|_| ()),
+            "date-as-number" => sheet
+                .write_datetime_with_format(r, 2, &due, &date)
+                .map(|_| ()),
+            _ => sheet.write_number(r, 2, 1234.5).map(|_| ()),
+        }
+        .unwrap();
+        match *name {
+            "impossible-date" => sheet.write_string(r, 3, "31/02/2024").map(|_| ()),
+            "not-date" => sheet.write_string(r, 3, "2024/13/45").map(|_| ()),
+            _ => sheet
+                .write_datetime_with_format(r, 3, &due, &date)
+                .map(|_| ()),
+        }
+        .unwrap();
+        let days = if *name == "not-whole" { 12.5 } else { 30.0 };
+        sheet.write_number(r, 4, days).unwrap();
+        if *name == "cell" {
+            // A phone typed as a number: 16 digits, already rounded.
+            sheet.write_number(r, 5, 4_540_410_858_241_234.0).unwrap();
+        }
+    }
+    book.save(wd.path("cartera.xlsx")).unwrap();
+    let row = |name: &str| rows.iter().position(|n| *n == name).unwrap() as u64 + 2;
+
+    let (es, es_groups) = dry_run_in(&wd, "cartera.xlsx", "es");
+    assert_eq!(es.len(), rows.len());
+    let expected = [
+        ("empty", "columna \"Nro Obligación\" está vacía"),
+        ("not-number", "columna \"Saldo Total\": \"N/A\" no es un número"),
+        (
+            "decimal-separator",
+            "\"1.5\" no es un número con separador decimal \",\"",
+        ),
+        ("not-whole", "columna \"Días Mora\": \"12.5\" no es un número entero"),
+        ("impossible-date", "\"31/02/2024\" no es una fecha real"),
+        ("not-date", "\"2024/13/45\" no es una fecha en el formato dd/mm/yyyy"),
+        ("error-value", "columna \"Saldo Total\": tiene el valor de error #N/A"),
+        ("wrong-type", "columna \"Saldo Total\": TRUE no es un número"),
+        ("date-as-number", "columna \"Saldo Total\": tiene una fecha, no un número"),
+        (
+            "cell",
+            "columna \"Teléfono\": el número 4540410858241230 tiene más de 15 cifras, así que la hoja de cálculo ya lo redondeó",
+        ),
+        ("not-in-lookup", "\"55.555.555\" no está en expedientes.csv"),
+        ("duplicate", "repite la fila 2 (mismo wolkvox_id \"61fa3\" e id \"OB-good\")"),
+    ];
+    for (name, words) in expected {
+        assert_has(error_of(&es, row(name)), &[words]);
+    }
+    assert_all_spanish(&es);
+
+    let (en, en_groups) = dry_run_in(&wd, "cartera.xlsx", "en");
+    assert_has(
+        error_of(&en, row("error-value")),
+        &["column \"Saldo Total\": holds the error value #N/A"],
+    );
+    assert_eq!(es_groups, en_groups);
+    let found = kinds(&es_groups);
+    for kind in [
+        "empty",
+        "not-number",
+        "decimal-separator",
+        "not-whole",
+        "impossible-date",
+        "not-date",
+        "error-value",
+        "wrong-type",
+        "cell",
+        "not-in-lookup",
+        "duplicate",
+    ] {
+        assert!(found.contains(&kind), "no {kind} group in {es_groups:?}");
+    }
+    let wrong_type = es_groups
+        .iter()
+        .find(|g| g.0 == "wrong-type")
+        .map(|g| (g.2.as_deref(), g.3));
+    assert_eq!(wrong_type, Some((Some("Saldo Total"), 2)), "{es_groups:?}");
+}
+
+#[test]
+fn the_readers_and_the_header_check_say_in_spanish_why_a_file_cannot_be_used() {
+    let wd = Workdir::new();
+    wd.write("m.toml", INVALID_MAPPING);
+    wd.write(
+        "expedientes.csv",
+        "Identificación,wolkvox_id\n1020345678,61fa3\n",
+    );
+    let refused = |input: &str, extra: &[&str]| {
+        let args = [
+            &[
+                "import",
+                input,
+                "--mapping",
+                "m.toml",
+                "--dry-run",
+                "--lang",
+                "es",
+            ][..],
+            extra,
+        ]
+        .concat();
+        let run = wd.run(&args);
+        assert_eq!(run.code, 2, "{run:?}");
+        run.stderr
+    };
+    assert_has(
+        &refused("nada.csv", &[]),
+        &["nada.csv: no existe el archivo"],
+    );
+    // A Windows export read as UTF-8.
+    wd.write(
+        "latin.csv",
+        windows_1252("Cédula;Nro Obligación\n1020345678;OB-1\n"),
+    );
+    assert_has(
+        &refused("latin.csv", &[]),
+        &["la fila 1 tiene bytes que no son UTF-8, así que el archivo está en otra codificación; si viene de Excel o de un sistema Windows, agregue encoding = \"windows-1252\" a la sección [source] del mapeo"],
+    );
+    // A web page saved as .xls, as banking systems export them.
+    wd.write(
+        "cartera.xls",
+        "<html><body><table><tr><td>Cédula</td></tr></table></body></html>",
+    );
+    assert_has(
+        &refused("cartera.xls", &[]),
+        &["el archivo se llama .xls pero tiene una página web (HTML), no un libro de Excel"],
+    );
+    // A sheet that is not there.
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.set_name("Cartera").unwrap();
+    sheet.write_string(0, 0, "Cédula").unwrap();
+    book.save(wd.path("cartera.xlsx")).unwrap();
+    assert_has(
+        &refused("cartera.xlsx", &["--sheet", "Enero"]),
+        &["no hay una hoja \"Enero\"; las hojas son \"Cartera\""],
+    );
+    // A header without a column the mapping names.
+    wd.write(
+        "saldo.csv",
+        "Cédula;Nro Obligación;Saldo;Fecha Vencimiento;Días Mora\n1020345678;OB-1;100;15/03/2025;30\n",
+    );
+    let e = refused("saldo.csv", &[]);
+    assert_has(
+        &e,
+        &["[fields] total_balance: no se encontró la columna \"Saldo Total\"; ¿quiso decir \"Saldo\"?"],
+    );
+    assert_lacks(&e, &["not found", "did you mean"]);
+}

@@ -75,3 +75,16 @@ mapping-lookup-conflict = rows { $first } and { $row }: the key "{ $key }"{ $wri
 mapping-lookup-written = ("{ $key }" in row { $row })
 mapping-lookup-too-large = row { $row }: the lookup file holds more than 4 GiB of keys and values; keep only the key and value columns
 lookup-table-read = lookup table read
+
+## The mapping resolved against the input's header.
+
+mapping-column-not-found-suggest = column "{ $wanted }" not found; did you mean "{ $suggestion }"?
+mapping-column-not-found-garbled = column "{ $wanted }" not found; the header has "{ $garbled }", which is "{ $fixed }" read in the wrong encoding: check [source] encoding
+mapping-column-not-found-list = column "{ $wanted }" not found; the columns are { $list }
+mapping-lookup-not-read = the lookup "{ $lookup }" was not read before the rows
+mapping-rename-empty = [form] rename: the new name for "{ $column }" is empty
+mapping-entry-also-in-form = [form.entries] "{ $name }": column "{ $column }" is also sent in form as "{ $name }"; add it to [form] exclude or choose another name
+mapping-form-same-name = [form]: columns "{ $first }" and "{ $second }" are both sent in form as "{ $name }"; the CRM gets two entries of that name (check [form] rename)
+mapping-header-delimiter = the header (row { $row }) has one column, "{ $name }"; the file looks "{ $delimiter }"-separated: set delimiter = "{ $delimiter }" in [source], or remove delimiter to have it detected
+mapping-header-csv-in-sheet = the header (row { $row }) is one cell, "{ $name }", holding the column names separated by "{ $delimiter }": the sheet holds CSV text in one column; import the CSV itself, or split the column (Data > Text to Columns) and save
+mapping-header-title = the header (row { $row }) has a single column, "{ $name }", which looks like a title: if the column names are on a lower row, set header_row to that row in [source] (inspect --header-row N shows the columns of row N)

@@ -71,3 +71,5 @@ write-failed = cannot write { $why }; nothing more is sent. Free the space or fi
 outcome-unknown-lookup = outcome unknown ({ $why }); looking the obligation up before any resend
 rate-bad = --rate "{ $value }": write it as N/s or N/min, e.g. 2/s or 100/min
 rate-zero = --rate "{ $value }": the rate must be at least 1
+breaker-tripped = { $count } rows in a row failed with transient errors (last: { $last }); the server seems down
+run-end-unrecorded = could not record the run's end in the ledger: { $why }

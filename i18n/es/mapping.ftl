@@ -74,3 +74,16 @@ mapping-lookup-conflict = filas { $first } y { $row }: la clave "{ $key }"{ $wri
 mapping-lookup-written = ("{ $key }" en la fila { $row })
 mapping-lookup-too-large = fila { $row }: el archivo de consulta tiene más de 4 GiB de claves y valores; deje solo las columnas de la clave y del valor
 lookup-table-read = tabla de búsqueda leída
+
+## El mapeo, resuelto contra el encabezado de la entrada.
+
+mapping-column-not-found-suggest = no se encontró la columna "{ $wanted }"; ¿quiso decir "{ $suggestion }"?
+mapping-column-not-found-garbled = no se encontró la columna "{ $wanted }"; el encabezado tiene "{ $garbled }", que es "{ $fixed }" leído con la codificación equivocada: revise encoding en [source]
+mapping-column-not-found-list = no se encontró la columna "{ $wanted }"; las columnas son { $list }
+mapping-lookup-not-read = el lookup "{ $lookup }" no se leyó antes de las filas
+mapping-rename-empty = [form] rename: el nombre nuevo para "{ $column }" está vacío
+mapping-entry-also-in-form = [form.entries] "{ $name }": la columna "{ $column }" también se envía en form como "{ $name }"; agréguela a [form] exclude o elija otro nombre
+mapping-form-same-name = [form]: las columnas "{ $first }" y "{ $second }" se envían ambas en form como "{ $name }"; el CRM recibe dos entradas con ese nombre (revise [form] rename)
+mapping-header-delimiter = el encabezado (fila { $row }) tiene una sola columna, "{ $name }"; el archivo parece separado por "{ $delimiter }": ponga delimiter = "{ $delimiter }" en [source], o quite delimiter para que se detecte solo
+mapping-header-csv-in-sheet = el encabezado (fila { $row }) es una sola celda, "{ $name }", con los nombres de las columnas separados por "{ $delimiter }": la hoja tiene texto CSV en una columna; importe el CSV mismo, o divida la columna (Datos > Texto en columnas) y guarde
+mapping-header-title = el encabezado (fila { $row }) tiene una sola columna, "{ $name }", que parece un título: si los nombres de las columnas están en una fila más abajo, ponga header_row en esa fila en [source] (inspect --header-row N muestra las columnas de la fila N)

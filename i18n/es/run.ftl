@@ -71,3 +71,5 @@ write-failed = no se puede escribir { $why }; no se envía nada más. Libere esp
 outcome-unknown-lookup = resultado incierto ({ $why }); se consulta la obligación antes de reenviarla
 rate-bad = --rate "{ $value }": escríbala como N/s o N/min, p. ej. 2/s o 100/min
 rate-zero = --rate "{ $value }": la tasa debe ser al menos 1
+breaker-tripped = { $count } filas seguidas fallaron con errores pasajeros (la última: { $last }); el servidor parece caído
+run-end-unrecorded = no se pudo anotar el final de la corrida en el registro: { $why }

@@ -502,7 +502,7 @@ fn dry_run(settings: &ImportSettings, cancel: &CancellationToken) -> Result<DryR
                 }
                 Line::new(r.row, Status::Valid, r.wolkvox_id, r.id)
             }
-            Verdict::Invalid { error } => {
+            Verdict::Invalid { error, .. } => {
                 if let Some(l) = ledger.as_mut() {
                     l.known
                         .mark_seen(crate::ledger::known::KeyHash::of(r.wolkvox_id, r.id));
@@ -518,7 +518,7 @@ fn dry_run(settings: &ImportSettings, cancel: &CancellationToken) -> Result<DryR
         };
         summary.count_line(&line);
         if let Some(rp) = report.as_mut() {
-            rp.problems.add(&line);
+            rp.problems.add(&line, r.problems());
         }
         Observers::row_done(&settings.observer, &line);
         journal.write_line(&line)?;

@@ -9,7 +9,9 @@
 use crate::fingerprint_table::TagTable;
 use crate::ledger::known::KeyHash;
 use crate::mapping::{MapScratch, MappedRow, Mapping, Plan, ReportFields};
+use crate::problem::{Kind, Problem};
 use crate::source::{Format, Header, Row, Source, SourceError};
+use crate::tr;
 use crate::value::{self, CellRef, DateFormat, DecimalSeparator};
 use std::collections::HashMap;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -58,10 +60,20 @@ pub enum Verdict<'a> {
     Invalid {
         /// Why, in words a person can act on.
         error: &'a str,
+        /// The same, as data: what `error` says, problem by problem.
+        problems: &'a [Problem],
     },
 }
 
-impl FeedRow<'_> {
+impl<'a> FeedRow<'a> {
+    /// An invalid row's problems; none for a valid row.
+    pub fn problems(&self) -> &'a [Problem] {
+        match self.verdict {
+            Verdict::Invalid { problems, .. } => problems,
+            Verdict::Valid { .. } => &[],
+        }
+    }
+
     /// A valid row as an owned value, to be sent after the feed moves on.
     pub fn to_valid(&self) -> Option<ValidRow> {
         let Verdict::Valid { body, .. } = self.verdict else {
@@ -131,8 +143,8 @@ pub struct RowFeed {
     seen: TagTable,
     /// First rows past `u32::MAX`, which the table cannot hold.
     seen_far: HashMap<u64, u64>,
-    /// The message for a duplicate.
-    error: String,
+    /// The problem of the duplicate handed out last.
+    duplicate: Problem,
 }
 
 /// What the mapping thread sends.
@@ -154,6 +166,8 @@ struct MappedEntry {
     key: Option<KeyHash>,
     /// Why the row cannot be sent, when it cannot.
     error: Option<String>,
+    /// The same, as data.
+    problems: Vec<Problem>,
     cells: Vec<String>,
 }
 
@@ -214,7 +228,7 @@ impl RowFeed {
                     mapper.run(&tx, &recycled)
                 }));
                 if result.is_err() {
-                    let msg = "mapping stopped on an internal error; please report it";
+                    let msg = tr!("source-mapper-failed");
                     let _ = tx.send(Mapped::Error(SourceError::new(&path, msg)));
                 }
             });
@@ -225,7 +239,7 @@ impl RowFeed {
                 let (tx, rx) = sync_channel(1);
                 let _ = tx.send(Mapped::Error(SourceError::new(
                     &source_path,
-                    format!("cannot start reading the rows: {e}"),
+                    tr!("source-cannot-start", why = e.to_string()),
                 )));
                 (rx, false)
             }
@@ -243,7 +257,7 @@ impl RowFeed {
             keep_cells,
             seen: TagTable::with_capacity(expected + expected / 32, DUPLICATE_TABLE_LOAD),
             seen_far: HashMap::new(),
-            error: String::new(),
+            duplicate: Problem::of_row(Kind::Duplicate, String::new()),
         }
     }
 
@@ -254,9 +268,73 @@ impl RowFeed {
 
     /// The next row of the input that is not blank, mapped and judged.
     pub fn next_row(&mut self) -> Result<Option<FeedRow<'_>>, SourceError> {
+        if !self.refill()? {
+            return Ok(None);
+        }
+        let i = self.next;
+        self.next += 1;
+        // The table is far larger than the caches: its slot for a row a few
+        // rows on loads while this one is judged.
+        if let Some(k) = self.batch[..self.filled]
+            .get(i + PREFETCH_AHEAD)
+            .and_then(|e| e.key)
+        {
+            self.seen.prefetch(k.fingerprint());
+        }
+        let RowFeed {
+            batch,
+            writer,
+            body,
+            seen,
+            seen_far,
+            duplicate,
+            keep_cells,
+            ..
+        } = self;
+        let e = &batch[i];
+        let m = &e.mapped;
+        let verdict = match (&e.error, e.key) {
+            (Some(error), _) => Verdict::Invalid {
+                error,
+                problems: &e.problems,
+            },
+            (None, None) => unreachable!("a valid row is hashed"),
+            (None, Some(key)) => match first_row(seen, seen_far, key, e.row) {
+                None => {
+                    writer.write_detached_body(&e.values, body);
+                    Verdict::Valid { body, key }
+                }
+                Some(first) => {
+                    let detail = tr!(
+                        "row-duplicate",
+                        first = first,
+                        wolkvox_id = m.wolkvox_id.as_str(),
+                        id = m.id.as_str()
+                    );
+                    *duplicate = Problem::of_row(Kind::Duplicate, detail);
+                    Verdict::Invalid {
+                        error: &duplicate.detail,
+                        problems: std::slice::from_ref(duplicate),
+                    }
+                }
+            },
+        };
+        Ok(Some(FeedRow {
+            row: e.row,
+            wolkvox_id: &m.wolkvox_id,
+            id: &m.id,
+            verdict,
+            cells: (*keep_cells).then_some(e.cells.as_slice()),
+            report: e.mapped.report.as_ref().filter(|_| e.error.is_none()),
+        }))
+    }
+
+    /// Makes `batch[next]` the next row, taking the next batch when this
+    /// one is consumed; false at the end of the input.
+    fn refill(&mut self) -> Result<bool, SourceError> {
         while self.next >= self.filled {
             if self.done {
-                return Ok(None);
+                return Ok(false);
             }
             // The batch consumed goes back to be filled again.
             let read = std::mem::take(&mut self.batch);
@@ -282,60 +360,28 @@ impl RowFeed {
                 Err(_) => self.done = true,
             }
         }
-        let i = self.next;
-        self.next += 1;
-        // The table is far larger than the caches: its slot for a row a few
-        // rows on loads while this one is judged.
-        if let Some(k) = self.batch[..self.filled]
-            .get(i + PREFETCH_AHEAD)
-            .and_then(|e| e.key)
-        {
-            self.seen.prefetch(k.fingerprint());
-        }
-        let e = &self.batch[i];
-        let m = &e.mapped;
-        let verdict = match (&e.error, e.key) {
-            (Some(error), _) => Verdict::Invalid { error },
-            (None, None) => unreachable!("a valid row is hashed"),
-            (None, Some(key)) => {
-                let at = u32::try_from(e.row).unwrap_or(u32::MAX);
-                match self.seen.insert_new(key.fingerprint(), key.tag(), at) {
-                    Ok(()) => {
-                        if at == u32::MAX {
-                            self.seen_far.insert(key.fingerprint(), e.row);
-                        }
-                        self.writer.write_detached_body(&e.values, &mut self.body);
-                        Verdict::Valid {
-                            body: &self.body,
-                            key,
-                        }
-                    }
-                    Err(first) => {
-                        let first = match first {
-                            u32::MAX => self.seen_far[&key.fingerprint()],
-                            n => u64::from(n),
-                        };
-                        self.error.clear();
-                        use std::fmt::Write as _;
-                        write!(
-                            self.error,
-                            "duplicate of row {first} (same wolkvox_id \"{}\" and id \"{}\")",
-                            m.wolkvox_id, m.id
-                        )
-                        .expect("a String takes any text");
-                        Verdict::Invalid { error: &self.error }
-                    }
-                }
+        Ok(true)
+    }
+}
+
+/// The first row that had `key`, or `None` (and `row` noted as its first)
+/// when no row before had it.
+fn first_row(
+    seen: &mut TagTable,
+    seen_far: &mut HashMap<u64, u64>,
+    key: KeyHash,
+    row: u64,
+) -> Option<u64> {
+    let at = u32::try_from(row).unwrap_or(u32::MAX);
+    match seen.insert_new(key.fingerprint(), key.tag(), at) {
+        Ok(()) => {
+            if at == u32::MAX {
+                seen_far.insert(key.fingerprint(), row);
             }
-        };
-        Ok(Some(FeedRow {
-            row: e.row,
-            wolkvox_id: &m.wolkvox_id,
-            id: &m.id,
-            verdict,
-            cells: self.keep_cells.then_some(e.cells.as_slice()),
-            report: e.mapped.report.as_ref().filter(|_| e.error.is_none()),
-        }))
+            None
+        }
+        Err(u32::MAX) => Some(seen_far[&key.fingerprint()]),
+        Err(n) => Some(u64::from(n)),
     }
 }
 
@@ -406,6 +452,7 @@ impl Mapper {
                     let m = &e.mapped;
                     e.key = Some(KeyHash::of(&m.wolkvox_id, &m.id));
                     e.error = None;
+                    e.problems.clear();
                     e.values.detach(row);
                 }
                 Err(err) => {
@@ -413,6 +460,7 @@ impl Mapper {
                     e.mapped.id = err.id;
                     e.key = None;
                     e.error = Some(err.message);
+                    e.problems = err.problems;
                 }
             }
         }
@@ -443,12 +491,14 @@ fn warn_unnamed(
         if !row.get(i).is_blank() && !warned.contains(&i) {
             warned.push(i);
             tracing::warn!(
-                "{}, row {}, {}: a value under a column with no name in the header (row {}); \
-                 such a column is never sent: give it a name to send it in form",
-                path.display(),
-                row.number,
-                header.position(i),
-                header.row
+                "{}",
+                tr!(
+                    "source-unnamed-value",
+                    path = path.display().to_string(),
+                    row = row.number,
+                    column = header.position(i),
+                    header_row = header.row
+                )
             );
         }
     }

@@ -407,7 +407,7 @@ impl LookupTable {
                     at = at.as_str(),
                     place = where_.as_str(),
                     row = row.number,
-                    problem = p.replace("[source]", &at)
+                    problem = p.text().replace("[source]", &at)
                 ));
             }
             let (key, value) = (row.get(k), row.get(v));

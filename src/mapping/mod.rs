@@ -13,6 +13,7 @@ pub(crate) mod join;
 pub(crate) mod lookup;
 pub(crate) mod suggest;
 
+use crate::problem::{Kind, Problem};
 use crate::source::{Header, Row, SourceOptions};
 use crate::tr;
 use crate::value::{self, CellRef, DateFormat, DecimalSeparator};
@@ -167,7 +168,6 @@ impl Mapping {
         let mut problems: Vec<String> = Vec::new();
         let src = check_read_options("[source]", &file.source, &mut problems);
         let (decimal, input_date_formats) = (src.decimal, src.date_formats.clone());
-
         let operation = match file.request.operation.as_deref().map(str::trim) {
             Some("") => {
                 problems.push(tr!("mapping-operation-empty"));
@@ -182,33 +182,7 @@ impl Mapping {
                 DateFormat::new(value::DEFAULT_OUTPUT_DATE_FORMAT).expect("valid")
             }),
         };
-
-        let mut lookups = Vec::new();
-        for (name, l) in &file.lookups {
-            let at = format!("[lookups.{name}]");
-            let read = check_read_options(&at, &l.source(), &mut problems);
-            if l.file.trim().is_empty() {
-                problems.push(tr!("mapping-lookup-file-empty", at = at.as_str()));
-            }
-            if l.key.trim().is_empty() {
-                problems.push(tr!("mapping-lookup-key-empty", at = at.as_str()));
-            }
-            if l.value.trim().is_empty() {
-                problems.push(tr!("mapping-lookup-value-empty", at = at.as_str()));
-            }
-            lookups.push(LookupSpec {
-                name: name.clone(),
-                file: l.file.clone(),
-                path: PathBuf::from(&l.file),
-                source: read.source,
-                key: l.key.clone(),
-                value: l.value.clone(),
-                normalize: l.normalize,
-                duplicates: l.duplicates,
-                decimal: read.decimal,
-                date_formats: read.date_formats,
-            });
-        }
+        let lookups = check_lookups(&file, &mut problems);
         let lookup_names: Vec<&str> = lookups.iter().map(|l| l.name.as_str()).collect();
         let ctx = FieldContext {
             source_formats: &input_date_formats,
@@ -216,49 +190,8 @@ impl Mapping {
             out_format: &date_format,
             lookups: &lookup_names,
         };
-
-        let mut rules = Vec::new();
-        for (field, spec) in file.fields.iter() {
-            match spec {
-                None if field == "wolkvox_id" => problems.push(tr!("mapping-wolkvox-id-required")),
-                None if field == "id" => problems.push(tr!("mapping-id-required")),
-                None => {}
-                Some(spec) => {
-                    if let Some(rule) = check_field(
-                        &format!("[fields] {field}"),
-                        field,
-                        spec,
-                        &ctx,
-                        &mut problems,
-                    ) {
-                        rules.push(rule);
-                    }
-                }
-            }
-        }
-
-        let mut form_entries: Vec<FormEntryRule> = Vec::new();
-        for (name, spec) in &file.form.entries.0 {
-            let at = format!("[form.entries] \"{name}\"");
-            if name.trim().is_empty() {
-                problems.push(tr!("mapping-entry-name-empty"));
-                continue;
-            }
-            if form_entries
-                .iter()
-                .any(|e| e.name.eq_ignore_ascii_case(name.trim()))
-            {
-                problems.push(tr!("mapping-entry-twice", at = at.as_str()));
-                continue;
-            }
-            if let Some(rule) = check_field(&at, "form", spec, &ctx, &mut problems) {
-                form_entries.push(FormEntryRule {
-                    name: name.trim().to_string(),
-                    rule,
-                });
-            }
-        }
-
+        let rules = check_rules(&file, &ctx, &mut problems);
+        let form_entries = check_form_entries(&file, &ctx, &mut problems);
         if !problems.is_empty() {
             return Err(MappingError(problems.join("\n")));
         }
@@ -277,6 +210,90 @@ impl Mapping {
             origin: None,
         })
     }
+}
+
+/// `[lookups.NAME]` tables, checked.
+fn check_lookups(file: &MappingFile, problems: &mut Vec<String>) -> Vec<LookupSpec> {
+    let mut lookups = Vec::new();
+    for (name, l) in &file.lookups {
+        let at = format!("[lookups.{name}]");
+        let read = check_read_options(&at, &l.source(), problems);
+        if l.file.trim().is_empty() {
+            problems.push(tr!("mapping-lookup-file-empty", at = at.as_str()));
+        }
+        if l.key.trim().is_empty() {
+            problems.push(tr!("mapping-lookup-key-empty", at = at.as_str()));
+        }
+        if l.value.trim().is_empty() {
+            problems.push(tr!("mapping-lookup-value-empty", at = at.as_str()));
+        }
+        lookups.push(LookupSpec {
+            name: name.clone(),
+            file: l.file.clone(),
+            path: PathBuf::from(&l.file),
+            source: read.source,
+            key: l.key.clone(),
+            value: l.value.clone(),
+            normalize: l.normalize,
+            duplicates: l.duplicates,
+            decimal: read.decimal,
+            date_formats: read.date_formats,
+        });
+    }
+    lookups
+}
+
+/// `[fields]`, checked, in API order.
+fn check_rules(
+    file: &MappingFile,
+    ctx: &FieldContext<'_>,
+    problems: &mut Vec<String>,
+) -> Vec<FieldRule> {
+    let mut rules = Vec::new();
+    for (field, spec) in file.fields.iter() {
+        match spec {
+            None if field == "wolkvox_id" => problems.push(tr!("mapping-wolkvox-id-required")),
+            None if field == "id" => problems.push(tr!("mapping-id-required")),
+            None => {}
+            Some(spec) => {
+                let at = format!("[fields] {field}");
+                if let Some(rule) = check_field(&at, field, spec, ctx, problems) {
+                    rules.push(rule);
+                }
+            }
+        }
+    }
+    rules
+}
+
+/// `[form.entries]`, checked, in the order written.
+fn check_form_entries(
+    file: &MappingFile,
+    ctx: &FieldContext<'_>,
+    problems: &mut Vec<String>,
+) -> Vec<FormEntryRule> {
+    let mut form_entries: Vec<FormEntryRule> = Vec::new();
+    for (name, spec) in &file.form.entries.0 {
+        let at = format!("[form.entries] \"{name}\"");
+        if name.trim().is_empty() {
+            problems.push(tr!("mapping-entry-name-empty"));
+            continue;
+        }
+        if form_entries
+            .iter()
+            .any(|e| e.name.eq_ignore_ascii_case(name.trim()))
+        {
+            problems.push(tr!("mapping-entry-twice", at = at.as_str()));
+            continue;
+        }
+        if let Some(rule) = check_field(&at, "form", spec, ctx, problems) {
+            form_entries.push(FormEntryRule {
+                name: name.trim().to_string(),
+                rule,
+            });
+        }
+    }
+    form_entries
 }
 
 /// The mapping file's text. A file saved in a legacy encoding (Notepad's
@@ -399,76 +416,21 @@ fn check_field(
     ctx: &FieldContext<'_>,
     problems: &mut Vec<String>,
 ) -> Option<FieldRule> {
-    let (source_formats, decimal, out_format) = (ctx.source_formats, ctx.decimal, ctx.out_format);
     let before = problems.len();
-    let formats = match &spec.formats {
-        Some(list) if spec.kind != FieldType::Date => {
-            problems.push(tr!("mapping-formats-not-date", at = at));
-            formats_or_problems(list, at, problems)
-        }
-        Some(list) if list.is_empty() => {
-            problems.push(tr!("mapping-formats-empty", at = at));
-            Vec::new()
-        }
-        Some(list) => formats_or_problems(list, &format!("{at} formats"), problems),
-        None => source_formats.to_vec(),
+    let formats = field_formats(at, spec, ctx, problems);
+    let setting = Setting {
+        at,
+        spec,
+        formats: &formats,
+        ctx,
     };
-    let convert = |text: &str, what: &str, problems: &mut Vec<String>| -> Option<String> {
-        match convert_cell(
-            CellRef::Text(text),
-            spec.kind,
-            decimal,
-            &formats,
-            out_format,
-        ) {
-            Ok(v) if v.is_empty() => {
-                problems.push(tr!("mapping-setting-empty", at = at, setting = what));
-                None
-            }
-            Ok(v) => Some(v),
-            Err(e) => {
-                problems.push(tr!(
-                    "mapping-setting-invalid",
-                    at = at,
-                    setting = what,
-                    error = e.to_string()
-                ));
-                None
-            }
-        }
-    };
-    let source = match (&spec.column, &spec.value) {
-        (Some(_), Some(_)) => {
-            problems.push(tr!("mapping-column-and-value", at = at));
-            None
-        }
-        (None, None) => {
-            problems.push(tr!("mapping-column-or-value", at = at));
-            None
-        }
-        (Some(c), None) if c.trim().is_empty() => {
-            problems.push(tr!("mapping-column-empty", at = at));
-            None
-        }
-        (Some(c), None) => match spec.lookup.as_deref() {
-            None => Some(FieldSource::Column(c.clone())),
-            Some(l) => check_lookup_use(at, l, spec, ctx, problems).map(|l| FieldSource::Lookup {
-                column: c.clone(),
-                lookup: l.to_string(),
-            }),
-        },
-        (None, Some(_)) if spec.lookup.is_some() => {
-            problems.push(tr!("mapping-lookup-needs-column", at = at));
-            None
-        }
-        (None, Some(v)) => convert(v, "value", problems).map(FieldSource::Constant),
-    };
+    let source = field_source(&setting, problems);
     let default = match &spec.default {
         Some(_) if spec.value.is_some() => {
             problems.push(tr!("mapping-default-with-value", at = at));
             None
         }
-        Some(d) => convert(d, "default", problems),
+        Some(d) => setting.convert(d, "default", problems),
         None => None,
     };
     if problems.len() > before {
@@ -490,6 +452,100 @@ fn check_field(
         required: spec.required.unwrap_or(true),
         formats,
     })
+}
+
+/// The date formats of a field: its own `formats`, checked, or the
+/// source's.
+fn field_formats(
+    at: &str,
+    spec: &FieldSpec,
+    ctx: &FieldContext<'_>,
+    problems: &mut Vec<String>,
+) -> Vec<DateFormat> {
+    match &spec.formats {
+        Some(list) if spec.kind != FieldType::Date => {
+            problems.push(tr!("mapping-formats-not-date", at = at));
+            formats_or_problems(list, at, problems)
+        }
+        Some(list) if list.is_empty() => {
+            problems.push(tr!("mapping-formats-empty", at = at));
+            Vec::new()
+        }
+        Some(list) => formats_or_problems(list, &format!("{at} formats"), problems),
+        None => ctx.source_formats.to_vec(),
+    }
+}
+
+/// One field of the mapping file being checked.
+struct Setting<'a> {
+    /// Where it is, for messages: `[fields] total_balance`.
+    at: &'a str,
+    spec: &'a FieldSpec,
+    formats: &'a [DateFormat],
+    ctx: &'a FieldContext<'a>,
+}
+
+impl Setting<'_> {
+    /// The field's `value` or `default` (named by `what`) in the API's
+    /// spelling, or `None` with the problem noted.
+    fn convert(&self, text: &str, what: &str, problems: &mut Vec<String>) -> Option<String> {
+        let converted = convert_cell(
+            CellRef::Text(text),
+            self.spec.kind,
+            self.ctx.decimal,
+            self.formats,
+            self.ctx.out_format,
+        );
+        match converted {
+            Ok(v) if v.is_empty() => {
+                problems.push(tr!("mapping-setting-empty", at = self.at, setting = what));
+                None
+            }
+            Ok(v) => Some(v),
+            Err(e) => {
+                problems.push(tr!(
+                    "mapping-setting-invalid",
+                    at = self.at,
+                    setting = what,
+                    error = e.to_string()
+                ));
+                None
+            }
+        }
+    }
+}
+
+/// Where a field's value comes from: a column, a lookup or a constant.
+fn field_source(s: &Setting<'_>, problems: &mut Vec<String>) -> Option<FieldSource> {
+    let (at, spec) = (s.at, s.spec);
+    match (&spec.column, &spec.value) {
+        (Some(_), Some(_)) => {
+            problems.push(tr!("mapping-column-and-value", at = at));
+            None
+        }
+        (None, None) => {
+            problems.push(tr!("mapping-column-or-value", at = at));
+            None
+        }
+        (Some(c), None) if c.trim().is_empty() => {
+            problems.push(tr!("mapping-column-empty", at = at));
+            None
+        }
+        (Some(c), None) => match spec.lookup.as_deref() {
+            None => Some(FieldSource::Column(c.clone())),
+            Some(l) => {
+                check_lookup_use(at, l, spec, s.ctx, problems).map(|l| FieldSource::Lookup {
+                    column: c.clone(),
+                    lookup: l.to_string(),
+                })
+            }
+        },
+        (None, Some(_)) if spec.lookup.is_some() => {
+            problems.push(tr!("mapping-lookup-needs-column", at = at));
+            None
+        }
+        (None, Some(v)) => s.convert(v, "value", problems).map(FieldSource::Constant),
+    }
 }
 
 /// Checks a field's `lookup = "NAME"`; returns the name when it can be used.
@@ -546,18 +602,25 @@ pub(crate) fn find_column(names: &[String], wanted: &str) -> Result<usize, Strin
     let (garbled, clean): (Vec<&str>, Vec<&str>) =
         candidates.partition(|n| suggest::ungarbled(n).is_some());
     Err(match suggest::nearest(wanted, clean) {
-        Some(s) => format!("column \"{wanted}\" not found; did you mean \"{s}\"?"),
+        Some(s) => tr!(
+            "mapping-column-not-found-suggest",
+            wanted = wanted,
+            suggestion = s
+        ),
         None => match garbled.iter().find_map(|g| {
             let fixed = suggest::ungarbled(g)?;
             suggest::nearest(wanted, [fixed.as_str()]).map(|_| (*g, fixed.clone()))
         }) {
-            Some((g, fixed)) => format!(
-                "column \"{wanted}\" not found; the header has \"{g}\", which is \"{fixed}\" \
-                 read in the wrong encoding: check [source] encoding"
+            Some((g, fixed)) => tr!(
+                "mapping-column-not-found-garbled",
+                wanted = wanted,
+                garbled = g,
+                fixed = fixed
             ),
-            None => format!(
-                "column \"{wanted}\" not found; the columns are {}",
-                crate::source::quoted_list(names)
+            None => tr!(
+                "mapping-column-not-found-list",
+                wanted = wanted,
+                list = crate::source::quoted_list(names)
             ),
         },
     })
@@ -703,6 +766,8 @@ pub struct RowError {
     pub id: String,
     /// Every cell at fault, in words a person can act on, joined by `; `.
     pub message: String,
+    /// Each problem, as data; `message` is their text.
+    pub problems: Vec<Problem>,
 }
 
 impl Plan {
@@ -720,143 +785,40 @@ impl Plan {
         header: &Header,
         operation: &str,
     ) -> Result<Plan, MappingError> {
-        let mut problems = Vec::new();
         let names = &header.names;
-        let find = |wanted: &str| find_column(names, wanted);
-
-        let mut used = vec![false; names.len()];
-        let mut resolve = |rule: &FieldRule| -> Result<ResolvedRule, String> {
-            let (column, table) = match &rule.source {
-                FieldSource::Constant(_) => (None, None),
-                FieldSource::Column(c) => (Some(find(c)?), None),
-                FieldSource::Lookup { column, lookup } => {
-                    let i = find(column)?;
-                    let table = lookups.get(lookup).ok_or_else(|| {
-                        format!("the lookup \"{lookup}\" was not read before the rows")
-                    })?;
-                    (Some(i), Some(Arc::clone(table)))
-                }
-            };
-            if let Some(i) = column {
-                used[i] = true;
-            }
-            Ok(ResolvedRule {
-                rule: rule.clone(),
-                column,
-                table,
-            })
+        let mut r = Resolver {
+            names,
+            lookups,
+            used: vec![false; names.len()],
+            problems: Vec::new(),
+            missing_columns: false,
         };
-        let mut missing_columns = false;
-
-        let mut fields: Vec<Option<ResolvedRule>> = vec![None; API_FIELDS.len()];
-        for rule in &mapping.rules {
-            let slot = API_FIELDS
-                .iter()
-                .position(|f| *f == rule.field)
-                .expect("known field");
-            match resolve(rule) {
-                Ok(r) => fields[slot] = Some(r),
-                Err(e) => {
-                    missing_columns = true;
-                    problems.push(format!("[fields] {}: {e}", rule.field));
-                }
-            }
-        }
-        let mut entries = Vec::new();
-        for entry in &mapping.form_entries {
-            match resolve(&entry.rule) {
-                Ok(r) => entries.push((entry.name.clone(), r)),
-                Err(e) => {
-                    missing_columns = true;
-                    problems.push(format!("[form.entries] \"{}\": {e}", entry.name));
-                }
-            }
-        }
-
-        let mut excluded = vec![false; names.len()];
-        for x in &mapping.exclude {
-            match find(x) {
-                Ok(i) => excluded[i] = true,
-                Err(e) => {
-                    missing_columns = true;
-                    problems.push(format!("[form] exclude: {e}"));
-                }
-            }
-        }
-        let mut renamed: Vec<Option<String>> = vec![None; names.len()];
-        for (from, to) in &mapping.rename {
-            match find(from) {
-                Ok(i) if to.trim().is_empty() => problems.push(format!(
-                    "[form] rename: the new name for \"{}\" is empty",
-                    names[i]
-                )),
-                Ok(i) => renamed[i] = Some(to.trim().to_string()),
-                Err(e) => {
-                    missing_columns = true;
-                    problems.push(format!("[form] rename: {e}"));
-                }
-            }
-        }
-        if missing_columns {
+        let fields = r.fields(mapping);
+        let entries = r.entries(mapping);
+        let excluded = r.excluded(mapping);
+        let renamed = r.renamed(mapping);
+        if r.missing_columns {
             match one_column_header(header) {
                 // Read with the wrong delimiter, the header is not what the
                 // mapping expects at all: one explanation beats a "not
                 // found" per field.
                 Some(OneColumn::WrongDelimiter(why)) => return Err(MappingError(why)),
-                Some(OneColumn::Title(hint)) => problems.push(hint),
+                Some(OneColumn::Title(hint)) => r.problems.push(hint),
                 None => {}
             }
         }
-        let form: Vec<(usize, String)> = if mapping.extra_columns == ExtraColumns::All {
-            (0..names.len())
-                .filter(|&i| {
-                    !used[i]
-                        && !excluded[i]
-                        && !names[i].trim().is_empty()
-                        && !crate::results::is_rejects_error_column(names, i)
-                        && !crate::results::is_rejects_row_column(names, i)
-                })
-                .map(|i| {
-                    (
-                        i,
-                        renamed[i]
-                            .clone()
-                            .unwrap_or_else(|| names[i].trim().to_string()),
-                    )
-                })
-                .collect()
-        } else {
-            Vec::new()
+        let form = match mapping.extra_columns {
+            ExtraColumns::All => form_columns(names, &r.used, &excluded, &renamed),
+            _ => Vec::new(),
         };
-        // Two form entries of one name would leave the CRM to pick one.
-        for (name, _) in &entries {
-            if let Some((i, _)) = form.iter().find(|(_, n)| n.eq_ignore_ascii_case(name)) {
-                problems.push(format!(
-                    "[form.entries] \"{name}\": column \"{}\" is also sent in form as \"{name}\"; add it to [form] exclude or choose another name",
-                    names[*i].trim()
-                ));
-            }
+        entries_apart_from_form(&entries, &form, names, &mut r.problems);
+        if !r.problems.is_empty() {
+            return Err(MappingError(r.problems.join("\n")));
         }
-        if !problems.is_empty() {
-            return Err(MappingError(problems.join("\n")));
-        }
-        let mut warnings = Vec::new();
-        if mapping.extra_columns == ExtraColumns::All {
-            let mut by_name: std::collections::HashMap<String, usize> = Default::default();
-            for (i, sent_as) in &form {
-                match by_name.get(&sent_as.to_lowercase()) {
-                    Some(&first) => warnings.push(format!(
-                        "[form]: columns \"{}\" and \"{}\" are both sent in form as \"{sent_as}\"; \
-                         the CRM gets two entries of that name (check [form] rename)",
-                        names[first].trim(),
-                        names[*i].trim()
-                    )),
-                    None => {
-                        by_name.insert(sent_as.to_lowercase(), *i);
-                    }
-                }
-            }
-        }
+        let warnings = match mapping.extra_columns {
+            ExtraColumns::All => form_name_warnings(&form, names),
+            _ => Vec::new(),
+        };
         let unnamed = (0..names.len())
             .filter(|&i| names[i].trim().is_empty())
             .collect();
@@ -911,7 +873,12 @@ impl Plan {
     /// none. Converted text goes to the end of `text`. Inlined: returned
     /// through memory, its result stalled the caller on every field.
     #[inline(always)]
-    fn value_into(&self, r: &ResolvedRule, row: &Row, text: &mut String) -> Result<Piece, String> {
+    fn value_into(
+        &self,
+        r: &ResolvedRule,
+        row: &Row,
+        text: &mut String,
+    ) -> Result<Piece, Box<Problem>> {
         let i = match (&r.rule.source, r.column) {
             (FieldSource::Constant(v), _) => return Ok(Piece::pushed(text, v)),
             (_, Some(i)) => i,
@@ -934,7 +901,7 @@ impl Plan {
                 },
                 text,
             )
-            .map_err(|e| format!("column \"{}\": {e}", column()))?,
+            .map_err(|e| cell_problem(column(), e))?,
             Some(table) => Piece::pushed(text, &self.look_up(table, r.rule.kind, column(), cell)?),
         };
         if !v.is_empty() {
@@ -942,7 +909,7 @@ impl Plan {
         }
         match &r.rule.default {
             Some(d) => Ok(Piece::pushed(text, d)),
-            None if r.rule.required => Err(format!("column \"{}\" is empty", column())),
+            None if r.rule.required => Err(empty_problem(column())),
             None => Ok(v),
         }
     }
@@ -955,13 +922,22 @@ impl Plan {
         kind: FieldType,
         column: &str,
         cell: CellRef<'_>,
-    ) -> Result<Cow<'a, str>, String> {
+    ) -> Result<Cow<'a, str>, Box<Problem>> {
         if cell.is_blank() {
             return Ok(Cow::Borrowed(""));
         }
-        let key = lookup::key_text(cell).map_err(|e| format!("column \"{column}\": {e}"))?;
+        let key = lookup::key_text(cell).map_err(|e| cell_problem(column, e))?;
         let key = key.trim();
-        let file = &table.file;
+        let file = table.file.as_str();
+        // The cell is at fault or not, but the key is what a person looks for.
+        let problem = |kind: Kind, detail: String| {
+            Box::new(Problem::in_cell(
+                kind,
+                column,
+                Some(key.to_string()),
+                detail,
+            ))
+        };
         match table.get(key) {
             Lookup::Found(found) => {
                 let v = convert_cell_in(
@@ -973,25 +949,44 @@ impl Plan {
                     false,
                 )
                 .map_err(|e| {
-                    format!(
-                        "column \"{column}\": the value for \"{key}\" in {file} (row {}, column \"{}\") {e}",
-                        found.row, table.value_column
+                    problem(
+                        Kind::Cell,
+                        tr!(
+                            "lookup-value-invalid",
+                            key = key,
+                            file = file,
+                            row = found.row,
+                            column = table.value_column.as_str(),
+                            problem = e.to_string()
+                        ),
                     )
                 })?;
                 if v.is_empty() {
-                    return Err(format!(
-                        "column \"{column}\": \"{key}\" is in {file} (row {}) but its \"{}\" is empty; fill it in there",
-                        found.row, table.value_column
+                    return Err(problem(
+                        Kind::Cell,
+                        tr!(
+                            "lookup-value-empty",
+                            key = key,
+                            file = file,
+                            row = found.row,
+                            column = table.value_column.as_str()
+                        ),
                     ));
                 }
                 Ok(v)
             }
-            Lookup::Missing => Err(format!(
-                "column \"{column}\": \"{key}\" is not in {file} (column \"{}\"); check the cell, or add its record to {file}",
-                table.key_column
+            Lookup::Missing => Err(problem(
+                Kind::NotInLookup,
+                tr!(
+                    "lookup-missing",
+                    key = key,
+                    file = file,
+                    column = table.key_column.as_str()
+                ),
             )),
-            Lookup::NoKey => Err(format!(
-                "column \"{column}\": \"{key}\" has no digits to look up in {file} (normalize = \"digits\")"
+            Lookup::NoKey => Err(problem(
+                Kind::Cell,
+                tr!("lookup-no-key", key = key, file = file),
             )),
         }
     }
@@ -1053,7 +1048,8 @@ impl Plan {
             return Err(RowError {
                 wolkvox_id: std::mem::take(&mut out.wolkvox_id),
                 id: std::mem::take(&mut out.id),
-                message: scratch.problems.join("; "),
+                message: crate::problem::error_text(&scratch.problems),
+                problems: std::mem::take(&mut scratch.problems),
             });
         }
         out.report = self
@@ -1113,7 +1109,7 @@ impl Plan {
             let Some(r) = resolved else { continue };
             match self.value_into(r, row, text) {
                 Ok(v) => fields[slot] = Some(v),
-                Err(e) => problems.push(e),
+                Err(e) => problems.push(*e),
             }
         }
         if !self.send_form {
@@ -1134,11 +1130,7 @@ impl Plan {
             };
             match piece {
                 Ok(p) => form.push((Ok(k), p)),
-                Err(e) if matches!(cell, CellRef::Number(_)) => problems.push(format!(
-                    "column \"{}\": {e} (or leave the column out with [form] exclude)",
-                    self.header[*i].trim()
-                )),
-                Err(e) => problems.push(format!("column \"{}\": {e}", self.header[*i].trim())),
+                Err(e) => problems.push(self.form_problem(*i, cell, e)),
             }
         }
         for (k, (_, r)) in self.entries.iter().enumerate() {
@@ -1146,10 +1138,20 @@ impl Plan {
                 Ok(v) if v.is_empty() => {}
                 Ok(v) => form.push((Err(k), v)),
                 // A key a field already failed to find is said once.
-                Err(e) if problems.contains(&e) => {}
-                Err(e) => problems.push(e),
+                Err(e) if problems.contains(&*e) => {}
+                Err(e) => problems.push(*e),
             }
         }
+    }
+
+    /// Why the cell of the extra column `i` cannot be sent in the form.
+    #[cold]
+    fn form_problem(&self, i: usize, cell: CellRef<'_>, e: value::ValueError) -> Problem {
+        let mut p = Problem::of_value(self.header[i].trim(), e);
+        if matches!(cell, CellRef::Number(_)) {
+            p.detail = tr!("row-form-number", problem = p.detail);
+        }
+        p
     }
 
     /// The converted value of the API field `name` (one of [`API_FIELDS`])
@@ -1193,6 +1195,174 @@ impl Plan {
                 .map(str::to_string),
         }
     }
+}
+
+/// Resolves what a mapping names against an input's header, noting every
+/// problem: all missing columns are reported at once.
+struct Resolver<'a> {
+    names: &'a [String],
+    lookups: &'a Lookups,
+    /// Columns a field or form entry reads: they are not extra columns.
+    used: Vec<bool>,
+    problems: Vec<String>,
+    /// A column was not found, which a header of one name may explain.
+    missing_columns: bool,
+}
+
+impl Resolver<'_> {
+    fn find(&self, wanted: &str) -> Result<usize, String> {
+        find_column(self.names, wanted)
+    }
+
+    /// Notes a problem of a name that did not resolve.
+    fn missing(&mut self, problem: String) {
+        self.missing_columns = true;
+        self.problems.push(problem);
+    }
+
+    fn resolve(&mut self, rule: &FieldRule) -> Result<ResolvedRule, String> {
+        let (column, table) = match &rule.source {
+            FieldSource::Constant(_) => (None, None),
+            FieldSource::Column(c) => (Some(self.find(c)?), None),
+            FieldSource::Lookup { column, lookup } => {
+                let i = self.find(column)?;
+                let table = self
+                    .lookups
+                    .get(lookup)
+                    .ok_or_else(|| tr!("mapping-lookup-not-read", lookup = lookup.as_str()))?;
+                (Some(i), Some(Arc::clone(table)))
+            }
+        };
+        if let Some(i) = column {
+            self.used[i] = true;
+        }
+        Ok(ResolvedRule {
+            rule: rule.clone(),
+            column,
+            table,
+        })
+    }
+
+    /// `wolkvox_id`, then the eight fields in API order; `None` when the
+    /// mapping leaves one out.
+    fn fields(&mut self, mapping: &Mapping) -> Vec<Option<ResolvedRule>> {
+        let mut fields: Vec<Option<ResolvedRule>> = vec![None; API_FIELDS.len()];
+        for rule in &mapping.rules {
+            let slot = API_FIELDS
+                .iter()
+                .position(|f| *f == rule.field)
+                .expect("known field");
+            match self.resolve(rule) {
+                Ok(r) => fields[slot] = Some(r),
+                Err(e) => self.missing(format!("[fields] {}: {e}", rule.field)),
+            }
+        }
+        fields
+    }
+
+    fn entries(&mut self, mapping: &Mapping) -> Vec<(String, ResolvedRule)> {
+        let mut entries = Vec::new();
+        for entry in &mapping.form_entries {
+            match self.resolve(&entry.rule) {
+                Ok(r) => entries.push((entry.name.clone(), r)),
+                Err(e) => self.missing(format!("[form.entries] \"{}\": {e}", entry.name)),
+            }
+        }
+        entries
+    }
+
+    /// The columns `[form] exclude` leaves out of the form.
+    fn excluded(&mut self, mapping: &Mapping) -> Vec<bool> {
+        let mut excluded = vec![false; self.names.len()];
+        for x in &mapping.exclude {
+            match self.find(x) {
+                Ok(i) => excluded[i] = true,
+                Err(e) => self.missing(format!("[form] exclude: {e}")),
+            }
+        }
+        excluded
+    }
+
+    /// The names `[form] rename` gives columns in the form.
+    fn renamed(&mut self, mapping: &Mapping) -> Vec<Option<String>> {
+        let mut renamed: Vec<Option<String>> = vec![None; self.names.len()];
+        for (from, to) in &mapping.rename {
+            match self.find(from) {
+                Ok(i) if to.trim().is_empty() => self
+                    .problems
+                    .push(tr!("mapping-rename-empty", column = self.names[i].as_str())),
+                Ok(i) => renamed[i] = Some(to.trim().to_string()),
+                Err(e) => self.missing(format!("[form] rename: {e}")),
+            }
+        }
+        renamed
+    }
+}
+
+/// The extra columns sent in `form`, in column order, with the name each
+/// is sent as: every named column no field reads and `[form]` does not
+/// exclude, nor the columns a rejects file adds.
+fn form_columns(
+    names: &[String],
+    used: &[bool],
+    excluded: &[bool],
+    renamed: &[Option<String>],
+) -> Vec<(usize, String)> {
+    (0..names.len())
+        .filter(|&i| {
+            !used[i]
+                && !excluded[i]
+                && !names[i].trim().is_empty()
+                && !crate::results::is_rejects_error_column(names, i)
+                && !crate::results::is_rejects_row_column(names, i)
+        })
+        .map(|i| {
+            (
+                i,
+                renamed[i]
+                    .clone()
+                    .unwrap_or_else(|| names[i].trim().to_string()),
+            )
+        })
+        .collect()
+}
+
+/// Two form entries of one name would leave the CRM to pick one.
+fn entries_apart_from_form(
+    entries: &[(String, ResolvedRule)],
+    form: &[(usize, String)],
+    names: &[String],
+    problems: &mut Vec<String>,
+) {
+    for (name, _) in entries {
+        if let Some((i, _)) = form.iter().find(|(_, n)| n.eq_ignore_ascii_case(name)) {
+            problems.push(tr!(
+                "mapping-entry-also-in-form",
+                name = name.as_str(),
+                column = names[*i].trim()
+            ));
+        }
+    }
+}
+
+/// Two extra columns sent under one name: allowed, probably not meant.
+fn form_name_warnings(form: &[(usize, String)], names: &[String]) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let mut by_name: std::collections::HashMap<String, usize> = Default::default();
+    for (i, sent_as) in form {
+        match by_name.get(&sent_as.to_lowercase()) {
+            Some(&first) => warnings.push(tr!(
+                "mapping-form-same-name",
+                first = names[first].trim(),
+                second = names[*i].trim(),
+                name = sent_as.as_str()
+            )),
+            None => {
+                by_name.insert(sent_as.to_lowercase(), *i);
+            }
+        }
+    }
+    warnings
 }
 
 /// Where one converted value of a row is: a trimmed part of a text cell, or
@@ -1296,7 +1466,7 @@ pub struct MapScratch {
     /// The form's entries in order: `Ok(i)` the i-th extra column,
     /// `Err(i)` the i-th `[form.entries]` entry.
     form: Vec<(Result<usize, usize>, Piece)>,
-    problems: Vec<String>,
+    problems: Vec<Problem>,
     /// A copy of the row's text, once [`MapScratch::detach`]ed.
     record: String,
     /// The row was plain ([`Row::is_plain`]); known once detached.
@@ -1391,6 +1561,18 @@ fn convert_into(
     Ok(Piece::since(text, start, plain))
 }
 
+/// A cell of `column` that could not become its field's value. Out of the
+/// way of the rows that convert, as [`empty_problem`].
+#[cold]
+fn cell_problem(column: &str, e: value::ValueError) -> Box<Problem> {
+    Box::new(Problem::of_value(column, e))
+}
+
+#[cold]
+fn empty_problem(column: &str) -> Box<Problem> {
+    Box::new(Problem::empty(column))
+}
+
 /// What a header holding a single name probably is.
 enum OneColumn {
     /// Every name in one cell: the file's delimiter is not the one used to
@@ -1421,9 +1603,11 @@ fn one_column_header(header: &Header) -> Option<OneColumn> {
             } else {
                 d.to_string()
             };
-            OneColumn::WrongDelimiter(format!(
-                "the header (row {row}) has one column, \"{name}\"; the file looks \"{shown}\"-separated: \
-                 set delimiter = \"{shown}\" in [source], or remove delimiter to have it detected"
+            OneColumn::WrongDelimiter(tr!(
+                "mapping-header-delimiter",
+                row = row,
+                name = name,
+                delimiter = shown
             ))
         }
         (Some((d, _)), crate::source::Format::Workbook) => {
@@ -1432,17 +1616,14 @@ fn one_column_header(header: &Header) -> Option<OneColumn> {
             } else {
                 d.to_string()
             };
-            OneColumn::WrongDelimiter(format!(
-                "the header (row {row}) is one cell, \"{name}\", holding the column names separated by \"{shown}\": \
-                 the sheet holds CSV text in one column; import the CSV itself, or split the column \
-                 (Data > Text to Columns) and save"
+            OneColumn::WrongDelimiter(tr!(
+                "mapping-header-csv-in-sheet",
+                row = row,
+                name = name,
+                delimiter = shown
             ))
         }
-        (None, _) => OneColumn::Title(format!(
-            "the header (row {row}) has a single column, \"{name}\", which looks like a title: \
-             if the column names are on a lower row, set header_row to that row in [source] \
-             (inspect --header-row N shows the columns of row N)"
-        )),
+        (None, _) => OneColumn::Title(tr!("mapping-header-title", row = row, name = name)),
     })
 }
 

@@ -128,6 +128,63 @@ fn cell_errors_name_the_column_and_value() {
     );
 }
 
+/// (kind, column, value) of each problem of a row refused.
+fn problems_of(p: &Plan, row: &Row) -> Vec<(Kind, Option<String>, Option<String>)> {
+    let e = p.map_row(row).unwrap_err();
+    assert_eq!(e.message, crate::problem::error_text(&e.problems));
+    e.problems
+        .into_iter()
+        .map(|p| (p.kind, p.column, p.value))
+        .collect()
+}
+
+#[test]
+fn each_problem_is_decided_where_it_is_found_with_its_column_and_value() {
+    let p = plan(BASIC, HEADERS).unwrap();
+    let s = |v: &str| Some(v.to_string());
+    let row = Row::from_texts(
+        7,
+        &["R", "", "P", "1.5", "x", "2024/13/45", "12,5", "", "", ""],
+    );
+    assert_eq!(
+        problems_of(&p, &row),
+        [
+            (Kind::Empty, s("Nro Obligación"), s("")),
+            (Kind::DecimalSeparator, s("Saldo Total"), s("1.5")),
+            (Kind::NotANumber, s("Valor Último Pago"), s("x")),
+            (Kind::NotADate, s("Fecha Vencimiento"), s("2024/13/45")),
+            (Kind::NotWhole, s("Días Mora"), s("12,5")),
+        ]
+    );
+    // The reader's problem with the row comes first; a workbook's cells
+    // are judged by what they hold.
+    let mut row = Row::from_cells(
+        8,
+        vec![
+            Cell::Text("R".into()),
+            Cell::Text("1".into()),
+            Cell::Text("P".into()),
+            Cell::Bool(true),
+            Cell::Empty,
+            Cell::Number(60.0),
+            Cell::Error("#N/A".into()),
+            Cell::Empty,
+            Cell::Number(4_540_410_858_241_234.0),
+        ],
+    );
+    row.problem = Some(Problem::of_row(Kind::Row, "read badly".into()));
+    assert_eq!(
+        problems_of(&p, &row),
+        [
+            (Kind::Row, None, None),
+            (Kind::WrongType, s("Saldo Total"), s("TRUE")),
+            (Kind::ImpossibleDate, s("Fecha Vencimiento"), s("60")),
+            (Kind::ErrorValue, s("Días Mora"), s("#N/A")),
+            (Kind::Cell, s("Tel Celular"), s("4540410858241230")),
+        ]
+    );
+}
+
 #[test]
 fn required_fields_must_not_be_empty() {
     let p = plan(BASIC, HEADERS).unwrap();
@@ -411,7 +468,10 @@ last_pay = { column = "Pago", type = "number", default = "0.00" }
 fn row_problems_from_the_reader_make_the_row_invalid() {
     let p = plan(BASIC, HEADERS).unwrap();
     let mut row = Row::from_texts(4, &["R", "1"]);
-    row.problem = Some("the row has 2 cells but the header has 10".into());
+    row.problem = Some(Problem::of_row(
+        Kind::RowWidth,
+        "the row has 2 cells but the header has 10".into(),
+    ));
     let e = p.map_row(&row).unwrap_err();
     assert!(
         e.message
@@ -535,6 +595,17 @@ fn a_key_not_found_makes_the_row_invalid_naming_column_value_and_file() {
         "column \"Cédula\": \"55.555.555\" is not in expedientes.csv (column \"Identificación\"); \
          check the cell, or add its record to expedientes.csv"
     );
+    assert_eq!(
+        e.problems,
+        [Problem::in_cell(
+            Kind::NotInLookup,
+            "Cédula",
+            Some("55.555.555".into()),
+            "\"55.555.555\" is not in expedientes.csv (column \"Identificación\"); \
+             check the cell, or add its record to expedientes.csv"
+                .into()
+        )]
+    );
     // The key is not the id it stands for: the results show no wolkvox_id.
     assert_eq!(e.wolkvox_id, "");
     assert_eq!(e.id, "OB9");
@@ -542,6 +613,8 @@ fn a_key_not_found_makes_the_row_invalid_naming_column_value_and_file() {
         .map_row(&Row::from_texts(10, &["N/A", "OB10"]))
         .unwrap_err();
     assert!(e.message.contains("\"N/A\" has no digits"), "{}", e.message);
+    assert_eq!(e.problems[0].kind, Kind::Cell);
+    assert_eq!(e.problems[0].value.as_deref(), Some("N/A"));
     let e = p.map_row(&Row::from_texts(11, &["", "OB11"])).unwrap_err();
     assert_eq!(e.message, "column \"Cédula\" is empty");
 }

@@ -83,6 +83,7 @@ mod tests {
     use super::*;
     use crate::import::Summary;
     use crate::mapping::ReportFields;
+    use crate::problem::{Kind, Problem};
     use crate::results::{Outcome, Status};
 
     const HOSTILE: &str = "<script>alert(\"x\")</script> & 'quoted' \"double\"";
@@ -122,23 +123,28 @@ mod tests {
         report.portfolio.add_fields(2, HOSTILE, &f);
         summary.count(&Outcome::new(2, Status::Created, "R", HOSTILE));
         let big = "A".repeat(5 * 1024 * 1024);
-        let errors = [
-            format!(
-                "column \"Saldo Total\": \"{HOSTILE}\" is not a number (decimal separator \",\")"
+        let problems = [
+            (Kind::NotANumber, "Saldo Total", HOSTILE.to_string()),
+            (Kind::NotANumber, "Saldo Total", big),
+            (
+                Kind::ImpossibleDate,
+                "Fecha\"><script>x</script>",
+                HOSTILE.to_string(),
             ),
-            format!("column \"Saldo Total\": \"{big}\" is not a number (decimal separator \",\")"),
-            format!("column \"Fecha\"><script>x</script>\": \"{HOSTILE}\" is not a real date"),
         ];
-        for (i, e) in errors.iter().enumerate() {
+        for (i, (kind, column, value)) in problems.into_iter().enumerate() {
+            let detail = format!("\"{value}\" is wrong");
+            let p = Problem::in_cell(kind, column, Some(value), detail);
             let o =
-                Outcome::new(3 + i as u64, Status::Invalid, HOSTILE, HOSTILE).with_error(e.clone());
+                Outcome::new(3 + i as u64, Status::Invalid, HOSTILE, HOSTILE).with_error(p.text());
             summary.count(&o);
-            report.problems.add(&o.line());
+            report.problems.add(&o.line(), &[p]);
         }
         let o = Outcome::new(9, Status::Failed, "R", "OB")
-            .with_error(format!("SOME PARAMETERS ARE REQUIRED: {HOSTILE}"));
+            .with_error(format!("SOME PARAMETERS ARE REQUIRED: {HOSTILE}"))
+            .with_kind(Kind::Refused);
         summary.count(&o);
-        report.problems.add(&o.line());
+        report.problems.add(&o.line(), &[]);
         (report, summary)
     }
 

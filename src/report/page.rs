@@ -411,6 +411,10 @@ fn kind_words(kind: Kind) -> (String, String) {
             tr!("report-fix-error-value"),
         ),
         Kind::WrongType => (tr!("report-kind-wrong-type"), tr!("report-fix-wrong-type")),
+        Kind::NotInLookup => (
+            tr!("report-kind-not-in-lookup"),
+            tr!("report-fix-not-in-lookup"),
+        ),
         Kind::Cell => (tr!("report-kind-cell"), tr!("report-fix-cell")),
         Kind::RowWidth => (tr!("report-kind-row-width"), tr!("report-fix-row-width")),
         Kind::Encoding => (tr!("report-kind-encoding"), tr!("report-fix-encoding")),

@@ -1,12 +1,15 @@
 //! The rows that did not end well, grouped by kind of problem and column,
 //! with a count, the first few rows as a person sees them, and what to do.
 //!
-//! A row's `error` is read back into its parts: the mapping joins the
-//! problems of one row with `; ` (a row-level problem first, then one per
-//! cell, each `column "X": ...`). Each part is classified by the words the
-//! mapping, the reader and the workers use for it; a part nobody knows
-//! still gets its own group, by its text with the quoted values left out.
+//! Each problem comes as data from where it was found: an invalid row's
+//! [`Problem`]s, the kind a failed or uncertain row's outcome carries. No
+//! message is read back to learn what went wrong. Only the API's refusals,
+//! whose words are the server's own, are told apart by their text, with the
+//! quoted values and numbers left out so that one message about many rows
+//! is one group.
 
+pub use crate::problem::Kind;
+use crate::problem::Problem;
 use crate::results::{Line, Status};
 use std::collections::HashMap;
 
@@ -16,104 +19,6 @@ pub const EXAMPLES: usize = 5;
 pub const MAX_GROUPS: usize = 100;
 /// The longest cell shown (characters); longer ones are cut, with a mark.
 pub const MAX_CELL_CHARS: usize = 200;
-
-/// What went wrong, in the terms the fix is given in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Kind {
-    /// A required cell is empty.
-    Empty,
-    NotANumber,
-    /// A number written with the other decimal separator.
-    DecimalSeparator,
-    NotWhole,
-    /// A date that does not exist (31/02/2024).
-    ImpossibleDate,
-    /// Text that is not a date in the mapping's formats.
-    NotADate,
-    /// A spreadsheet error value (#N/A, #REF!).
-    ErrorValue,
-    /// A cell of another type (a date where a number goes, TRUE/FALSE).
-    WrongType,
-    /// Another problem with a cell.
-    Cell,
-    /// The row has more or fewer cells than the header.
-    RowWidth,
-    /// Bytes that are not UTF-8: the mapping's encoding is wrong.
-    Encoding,
-    /// A quote opened and never closed.
-    UnclosedQuote,
-    /// The same wolkvox_id and id as an earlier row.
-    Duplicate,
-    /// Another problem with the row.
-    Row,
-    /// Insert mode met an obligation the CRM holds with other values.
-    Exists,
-    /// Transient failures until the retries ran out.
-    GaveUp,
-    /// Sent, outcome unknown.
-    Uncertain,
-    /// The API refused the row.
-    Refused,
-    /// Past [`MAX_GROUPS`] kinds.
-    Other,
-}
-
-impl Kind {
-    /// The name used in the page's `data-kind` and the catalogs' keys.
-    pub fn slug(self) -> &'static str {
-        match self {
-            Kind::Empty => "empty",
-            Kind::NotANumber => "not-number",
-            Kind::DecimalSeparator => "decimal-separator",
-            Kind::NotWhole => "not-whole",
-            Kind::ImpossibleDate => "impossible-date",
-            Kind::NotADate => "not-date",
-            Kind::ErrorValue => "error-value",
-            Kind::WrongType => "wrong-type",
-            Kind::Cell => "cell",
-            Kind::RowWidth => "row-width",
-            Kind::Encoding => "encoding",
-            Kind::UnclosedQuote => "unclosed-quote",
-            Kind::Duplicate => "duplicate",
-            Kind::Row => "row",
-            Kind::Exists => "exists",
-            Kind::GaveUp => "gave-up",
-            Kind::Uncertain => "uncertain",
-            Kind::Refused => "refused",
-            Kind::Other => "other",
-        }
-    }
-
-    /// The kinds whose example is a cell of the file (rather than the
-    /// obligation the row names).
-    pub fn shows_cell(self) -> bool {
-        matches!(
-            self,
-            Kind::Empty
-                | Kind::NotANumber
-                | Kind::DecimalSeparator
-                | Kind::NotWhole
-                | Kind::ImpossibleDate
-                | Kind::NotADate
-                | Kind::ErrorValue
-                | Kind::WrongType
-                | Kind::Cell
-        )
-    }
-}
-
-/// One problem of one row, read from its `error`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Part {
-    pub kind: Kind,
-    /// The column at fault, as the file spells it.
-    pub column: Option<String>,
-    /// The offending value as the row had it, when the message quotes it.
-    pub value: Option<String>,
-    /// For kinds told apart by their text: the text with quoted values left
-    /// out, so that one message about many rows is one group.
-    pub pattern: Option<String>,
-}
 
 /// A cell or id as shown: cut to [`MAX_CELL_CHARS`], with the length it had.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,7 +57,8 @@ pub struct Group {
     pub status: Status,
     pub kind: Kind,
     pub column: Option<String>,
-    /// The first message of the group, cut, for kinds shown by their text.
+    /// The first message of the group, cut, for kinds whose name does not
+    /// say what is wrong (another problem, the API's refusal).
     pub message: Option<Shown>,
     pub rows: u64,
     /// The first rows, in the order they finished.
@@ -164,7 +70,18 @@ struct Key {
     status: Status,
     kind: Kind,
     column: Option<String>,
+    /// An API refusal's message, values left out.
     pattern: Option<String>,
+}
+
+/// One problem of one row, borrowed from where it is kept.
+struct Part<'a> {
+    kind: Kind,
+    column: Option<&'a str>,
+    /// The offending value.
+    value: Option<&'a str>,
+    /// The problem as the row's `error` says it.
+    problem: Option<&'a Problem>,
 }
 
 /// Every invalid, failed and uncertain row, grouped.
@@ -178,56 +95,78 @@ pub struct Problems {
 }
 
 impl Problems {
-    /// Counts a finished row; rows that ended well or were not sent (the
-    /// run's reason, not the row's) are not problems.
-    pub fn add(&mut self, o: &Line<'_>) {
-        if !matches!(
-            o.status,
-            Status::Invalid | Status::Failed | Status::Uncertain
-        ) {
-            return;
-        }
-        self.rows += 1;
-        for part in parts(o.status, o.error) {
-            self.parts += 1;
-            self.add_part(o, part);
+    /// Counts a finished row: an invalid one by `problems`, its problems as
+    /// they were found; a failed or uncertain one by the kind its line
+    /// carries. Rows that ended well or were not sent (the run's reason,
+    /// not the row's) are not problems.
+    pub fn add(&mut self, line: &Line<'_>, problems: &[Problem]) {
+        match line.status {
+            Status::Invalid => {
+                self.rows += 1;
+                for p in problems {
+                    let part = Part {
+                        kind: p.kind,
+                        column: p.column.as_deref(),
+                        value: p.value.as_deref(),
+                        problem: Some(p),
+                    };
+                    self.add_part(line, part);
+                }
+                if problems.is_empty() {
+                    // Nobody said what: shown by its message.
+                    self.add_part(line, Part::ended(Kind::Row));
+                }
+            }
+            Status::Failed | Status::Uncertain => {
+                self.rows += 1;
+                let kind = match (line.status, line.kind) {
+                    (Status::Uncertain, _) => Kind::Uncertain,
+                    (_, Some(kind)) => kind,
+                    (_, None) => Kind::Refused,
+                };
+                self.add_part(line, Part::ended(kind));
+            }
+            _ => {}
         }
     }
 
-    fn add_part(&mut self, o: &Line<'_>, part: Part) {
+    fn add_part(&mut self, line: &Line<'_>, part: Part<'_>) {
+        self.parts += 1;
         let mut key = Key {
-            status: o.status,
+            status: line.status,
             kind: part.kind,
-            column: part.column,
-            pattern: part.pattern,
+            column: part.column.map(str::to_string),
+            pattern: (part.kind == Kind::Refused).then(|| pattern_of(line.error)),
         };
         if !self.groups.contains_key(&key) && self.groups.len() >= MAX_GROUPS {
             key = Key {
-                status: o.status,
+                status: line.status,
                 kind: Kind::Other,
                 column: None,
                 pattern: None,
             };
         }
-        let shows_message = key.pattern.is_some() || key.kind == Kind::Other;
         let group = self.groups.entry(key.clone()).or_insert_with(|| Group {
             status: key.status,
             kind: key.kind,
             column: key.column.clone(),
-            message: shows_message.then(|| Shown::of(o.error)),
+            message: shows_message(key.kind).then(|| match part.problem {
+                Some(p) => Shown::of(&p.text()),
+                None => Shown::of(line.error),
+            }),
             rows: 0,
             examples: Vec::new(),
         });
         group.rows += 1;
         if group.examples.len() < EXAMPLES {
             let value = if key.kind.shows_cell() {
-                part.value.unwrap_or_default()
+                Shown::of(part.value.unwrap_or_default())
             } else {
-                obligation(o)
+                Shown::of(&obligation(line))
             };
             group.examples.push(Example {
-                row: o.row,
-                value: Shown::of(&value),
+                row: line.row,
+                value,
             });
         }
     }
@@ -245,6 +184,24 @@ impl Problems {
     }
 }
 
+impl Part<'_> {
+    /// The one problem of a row that ended with `kind`, said by its line.
+    fn ended(kind: Kind) -> Part<'static> {
+        Part {
+            kind,
+            column: None,
+            value: None,
+            problem: None,
+        }
+    }
+}
+
+/// The kinds whose name does not say what is wrong: their group shows its
+/// first message.
+fn shows_message(kind: Kind) -> bool {
+    matches!(kind, Kind::Cell | Kind::Row | Kind::Refused | Kind::Other)
+}
+
 /// The obligation a row names, as `record / id`.
 fn obligation(o: &Line<'_>) -> String {
     match (o.wolkvox_id.is_empty(), o.obligation_id.is_empty()) {
@@ -255,152 +212,8 @@ fn obligation(o: &Line<'_>) -> String {
     }
 }
 
-/// The parts of a row's `error`. An invalid row's cell problems each start
-/// with `column "`, after a `; `; a row-level problem (which may hold `; `
-/// itself) comes first. Other rows have one message.
-pub fn parts(status: Status, error: &str) -> Vec<Part> {
-    match status {
-        Status::Invalid => split_cells(error).into_iter().map(invalid_part).collect(),
-        Status::Uncertain => vec![Part {
-            kind: Kind::Uncertain,
-            column: None,
-            value: None,
-            pattern: None,
-        }],
-        _ => vec![failed_part(error)],
-    }
-}
-
-fn split_cells(error: &str) -> Vec<&str> {
-    const SEP: &str = "; column \"";
-    let mut out: Vec<&str> = Vec::new();
-    let mut start = 0;
-    let mut from = 0;
-    while let Some(i) = error[from..].find(SEP).map(|i| i + from) {
-        // A quoted value may itself hold `; column "`: a piece whose value
-        // is not closed by one of the mapping's endings runs on.
-        if open_value(&error[start..i]) {
-            from = i + SEP.len();
-            continue;
-        }
-        out.push(&error[start..i]);
-        start = i + 2;
-        from = start;
-    }
-    out.push(&error[start..]);
-    out
-}
-
-/// A cell's message cut inside its quoted value: `column "X": "abc`.
-fn open_value(piece: &str) -> bool {
-    let Some(rest) = piece.strip_prefix("column \"") else {
-        return false;
-    };
-    match rest.find("\": \"") {
-        Some(i) => !rest[i + 3..].contains("\" is not a "),
-        None => false,
-    }
-}
-
-fn invalid_part(text: &str) -> Part {
-    let part = |kind, column: Option<&str>, value: Option<&str>, pattern| Part {
-        kind,
-        column: column.map(str::to_string),
-        value: value.map(str::to_string),
-        pattern,
-    };
-    if let Some(rest) = text.strip_prefix("column \"") {
-        // The column's name runs to the quote before `: ` or ` is empty`.
-        let (column, tail) = match (rest.find("\": "), rest.rfind("\" is empty")) {
-            (Some(i), Some(j)) if j < i => (&rest[..j], &rest[j + 2..]),
-            (Some(i), _) => (&rest[..i], &rest[i + 3..]),
-            (None, Some(j)) => (&rest[..j], &rest[j + 2..]),
-            (None, None) => return part(Kind::Cell, None, None, Some(pattern_of(text))),
-        };
-        let column = Some(column);
-        if tail == "is empty" {
-            return part(Kind::Empty, column, Some(""), None);
-        }
-        if let Some(quoted) = tail.strip_prefix('"') {
-            if let Some(end) = quoted.rfind("\" is not a ") {
-                let value = Some(&quoted[..end]);
-                let what = &quoted[end + 2..];
-                let kind = if what.starts_with("is not a number with decimal separator") {
-                    Kind::DecimalSeparator
-                } else if what.starts_with("is not a number") {
-                    Kind::NotANumber
-                } else if what.starts_with("is not a whole number") {
-                    Kind::NotWhole
-                } else if what.starts_with("is not a real date") {
-                    Kind::ImpossibleDate
-                } else if what.starts_with("is not a date") {
-                    Kind::NotADate
-                } else {
-                    return part(Kind::Cell, column, value, Some(pattern_of(what)));
-                };
-                return part(kind, column, value, None);
-            }
-        }
-        if let Some(v) = tail.strip_prefix("holds the error value ") {
-            return part(Kind::ErrorValue, column, Some(v), None);
-        }
-        if let Some(v) = tail.strip_suffix(" is not a date serial number Excel knows") {
-            return part(Kind::NotADate, column, Some(v), None);
-        }
-        if tail.starts_with("60 is Excel's 29/02/1900") {
-            return part(Kind::ImpossibleDate, column, Some("60"), None);
-        }
-        if tail.starts_with("holds a date, not a number") {
-            return part(Kind::WrongType, column, None, None);
-        }
-        if tail.starts_with("holds TRUE/FALSE") {
-            return part(Kind::WrongType, column, None, None);
-        }
-        if let Some(v) = tail.strip_suffix(" is not a number") {
-            return part(Kind::WrongType, column, Some(v), None);
-        }
-        return part(Kind::Cell, column, None, Some(pattern_of(tail)));
-    }
-    if text.starts_with("the row has ") && text.contains(" cells but the header has ") {
-        return part(Kind::RowWidth, None, None, None);
-    }
-    if text.starts_with("the row holds bytes that are not UTF-8") {
-        return part(Kind::Encoding, None, None, None);
-    }
-    if text.starts_with("a quote opened in this row is never closed") {
-        return part(Kind::UnclosedQuote, None, None, None);
-    }
-    if text.starts_with("duplicate of row ") {
-        return part(Kind::Duplicate, None, None, None);
-    }
-    part(Kind::Row, None, None, Some(pattern_of(text)))
-}
-
-fn failed_part(text: &str) -> Part {
-    let kind = if text.contains("exists in the CRM since")
-        || text.contains("is already in the CRM with other values")
-    {
-        Kind::Exists
-    } else if text.starts_with("gave up after ") {
-        Kind::GaveUp
-    } else {
-        return Part {
-            kind: Kind::Refused,
-            column: None,
-            value: None,
-            pattern: Some(pattern_of(text)),
-        };
-    };
-    Part {
-        kind,
-        column: None,
-        value: None,
-        pattern: None,
-    }
-}
-
-/// A message with its quoted values and numbers left out, so that messages
-/// about different rows and values fall in one group.
+/// The API's message with its quoted values and numbers left out, so that
+/// refusals of different rows and values fall in one group.
 fn pattern_of(text: &str) -> String {
     let mut out = String::with_capacity(text.len().min(256));
     let mut in_quote = false;
@@ -424,16 +237,12 @@ fn pattern_of(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::Outcome;
-
-    fn add(p: &mut Problems, o: &Outcome) {
-        p.add(&o.line());
-    }
     use crate::mapping::{Mapping, Plan};
+    use crate::results::Outcome;
     use crate::source::{Format, Header, Row};
 
-    /// The real messages, from the real mapping, for cells a bank's file has.
-    fn errors_for(cells: &[&[&str]]) -> Vec<String> {
+    /// The real problems, from the real mapping, of cells a bank's file has.
+    fn problems_for(cells: &[&[&str]]) -> Vec<Vec<Problem>> {
         let mapping = Mapping::parse(
             r#"
 [source]
@@ -468,188 +277,190 @@ days_delay = { column = "Días Mora", type = "integer" }
             .enumerate()
             .map(|(i, c)| {
                 let row = Row::from_texts(i as u64 + 2, c);
-                plan.map_row(&row).unwrap_err().message
+                plan.map_row(&row).unwrap_err().problems
             })
             .collect()
     }
 
-    fn invalid(row: u64, error: &str) -> Outcome {
-        Outcome::new(row, Status::Invalid, "REG-1", "OB-1").with_error(error)
+    fn invalid(row: u64) -> Outcome {
+        Outcome::new(row, Status::Invalid, "REG-1", "OB-1")
+    }
+
+    fn cell(kind: Kind, column: &str, value: &str) -> Problem {
+        Problem::in_cell(
+            kind,
+            column,
+            Some(value.into()),
+            format!("\"{value}\" is bad"),
+        )
+    }
+
+    /// (kind, column, rows) of every group, in the page's order.
+    fn summary(p: &Problems) -> Vec<(Kind, Option<String>, u64)> {
+        p.groups()
+            .iter()
+            .map(|g| (g.kind, g.column.clone(), g.rows))
+            .collect()
     }
 
     #[test]
-    fn the_mappings_own_messages_are_classified() {
-        let errors = errors_for(&[
-            &["R", "1", "N/A", "01/02/2024", "3"],
+    fn the_mappings_problems_are_grouped_by_their_data() {
+        let rows = [
+            &["R", "1", "N/A", "01/02/2024", "3"][..],
             &["R", "2", "1.5", "01/02/2024", "3"],
             &["R", "3", "10", "31/02/2024", "3"],
             &["R", "4", "10", "2024/13/45", "3"],
             &["R", "5", "10", "01/02/2024", "12,5"],
             &["R", "", "10", "01/02/2024", "3"],
             &["R", "7", "x\"; column \"y", "30/02/2024", "1,5"],
-        ]);
-        type Seen = (Kind, Option<String>, Option<String>);
-        let kinds: Vec<Vec<Seen>> = errors
+        ];
+        let found = problems_for(&rows);
+        let mut p = Problems::default();
+        for (i, problems) in found.iter().enumerate() {
+            p.add(&invalid(i as u64 + 2).line(), problems);
+        }
+        let col = |c: &str| Some(c.to_string());
+        assert_eq!(
+            summary(&p),
+            [
+                (Kind::NotANumber, col("Saldo Total"), 2),
+                (Kind::ImpossibleDate, col("Fecha Vencimiento"), 2),
+                (Kind::NotWhole, col("Días Mora"), 2),
+                (Kind::DecimalSeparator, col("Saldo Total"), 1),
+                (Kind::NotADate, col("Fecha Vencimiento"), 1),
+                (Kind::Empty, col("Nro Obligación"), 1),
+            ]
+        );
+        assert_eq!((p.rows, p.parts), (7, 9));
+        // The value is the cell's, however it looks: one that reads like the
+        // start of another problem is still one value of one problem.
+        let hostile = &found[6];
+        assert_eq!(hostile.len(), 3);
+        assert_eq!(hostile[0].value.as_deref(), Some("x\"; column \"y"));
+        let not_number = p
+            .groups()
+            .into_iter()
+            .find(|g| g.kind == Kind::NotANumber)
+            .unwrap();
+        let ex: Vec<(u64, &str)> = not_number
+            .examples
             .iter()
-            .map(|e| {
-                parts(Status::Invalid, e)
-                    .into_iter()
-                    .map(|p| (p.kind, p.column, p.value))
-                    .collect()
-            })
+            .map(|e| (e.row, e.value.text.as_str()))
             .collect();
-        let one = |k, c: &str, v: &str| vec![(k, Some(c.to_string()), Some(v.to_string()))];
-        assert_eq!(
-            kinds[0],
-            one(Kind::NotANumber, "Saldo Total", "N/A"),
-            "{}",
-            errors[0]
-        );
-        assert_eq!(
-            kinds[1],
-            one(Kind::DecimalSeparator, "Saldo Total", "1.5"),
-            "{}",
-            errors[1]
-        );
-        assert_eq!(
-            kinds[2],
-            one(Kind::ImpossibleDate, "Fecha Vencimiento", "31/02/2024"),
-            "{}",
-            errors[2]
-        );
-        assert_eq!(
-            kinds[3],
-            one(Kind::NotADate, "Fecha Vencimiento", "2024/13/45"),
-            "{}",
-            errors[3]
-        );
-        assert_eq!(
-            kinds[4],
-            one(Kind::NotWhole, "Días Mora", "12,5"),
-            "{}",
-            errors[4]
-        );
-        assert_eq!(
-            kinds[5],
-            one(Kind::Empty, "Nro Obligación", ""),
-            "{}",
-            errors[5]
-        );
-        // Three cells at fault, one with a hostile value that looks like
-        // the start of another part: still three parts.
-        assert_eq!(
-            kinds[6].iter().map(|k| k.0).collect::<Vec<_>>(),
-            [Kind::NotANumber, Kind::ImpossibleDate, Kind::NotWhole],
-            "{}",
-            errors[6]
-        );
-        assert_eq!(kinds[6][0].2.as_deref(), Some("x\"; column \"y"));
+        assert_eq!(ex, [(2, "N/A"), (8, "x\"; column \"y")]);
     }
 
     #[test]
-    fn row_level_problems_keep_their_own_semicolons() {
-        let e = "the row has 22 cells but the header has 23; check for a stray delimiter or an unclosed quote; column \"Días Mora\": \"1,5\" is not a whole number";
-        let p = parts(Status::Invalid, e);
-        assert_eq!(p.len(), 2, "{p:?}");
-        assert_eq!(p[0].kind, Kind::RowWidth);
-        assert_eq!(p[1].kind, Kind::NotWhole);
+    fn failed_rows_are_grouped_by_the_kind_they_carry_whatever_their_words() {
+        let mut p = Problems::default();
+        let gave_up = |row, words: &str| {
+            Outcome::new(row, Status::Failed, "REG-2", &format!("OB-{row}"))
+                .with_error(words)
+                .with_kind(Kind::GaveUp)
+        };
+        p.add(&gave_up(2, "gave up after 6 attempts: 503").line(), &[]);
+        p.add(&gave_up(3, "se abandonó tras 6 intentos: 503").line(), &[]);
+        let api = |row, id: &str| {
+            Outcome::new(row, Status::Failed, "REG-2", id)
+                .with_error(format!(
+                    "SOME PARAMETERS ARE REQUIRED: fields.name \"{id}\""
+                ))
+                .with_kind(Kind::Refused)
+        };
+        p.add(&api(20, "OB-20").line(), &[]);
+        p.add(&api(21, "OB-21").line(), &[]);
+        let other = Outcome::new(22, Status::Failed, "REG-2", "OB-22")
+            .with_error("PLEASE CHECK THE FIELDS")
+            .with_kind(Kind::Refused);
+        p.add(&other.line(), &[]);
+        let exists = Outcome::new(23, Status::Failed, "REG-2", "OB-23")
+            .with_error("ya está en el CRM")
+            .with_kind(Kind::Exists);
+        p.add(&exists.line(), &[]);
+        let doubt = Outcome::new(24, Status::Uncertain, "REG-2", "OB-24").with_error("?");
+        p.add(&doubt.line(), &[]);
+        p.add(&Outcome::new(25, Status::Created, "a", "b").line(), &[]);
+        let stopped = Outcome::new(26, Status::NotSent, "a", "b").with_error("not sent");
+        p.add(&stopped.line(), &[]);
+        let g = p.groups();
+        let kinds: Vec<(Kind, u64)> = g.iter().map(|g| (g.kind, g.rows)).collect();
         assert_eq!(
-            parts(
-                Status::Invalid,
-                "duplicate of row 12 (same wolkvox_id \"a\" and id \"b\")"
-            )[0]
-            .kind,
-            Kind::Duplicate
+            kinds,
+            [
+                (Kind::GaveUp, 2),
+                (Kind::Refused, 2),
+                (Kind::Refused, 1),
+                (Kind::Exists, 1),
+                (Kind::Uncertain, 1),
+            ]
         );
+        assert_eq!((p.rows, p.parts), (7, 7));
+        // An API refusal shows the obligation, and its first message.
+        assert_eq!(g[1].examples[0].value.text, "REG-2 / OB-20");
+        assert!(g[1]
+            .message
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("SOME PARAMETERS"));
+        assert!(g[0].message.is_none(), "the kind says what it is");
     }
 
     #[test]
     fn groups_are_by_kind_and_column_sorted_by_count() {
         let mut p = Problems::default();
+        let mut add = |row, problems: &[Problem]| p.add(&invalid(row).line(), problems);
+        let date = |c: &str, v: &str| cell(Kind::ImpossibleDate, c, v);
+        add(5, &[date("Fecha Vencimiento", "31/02/2024")]);
+        add(9, &[date("Fecha Vencimiento", "30/02/2023")]);
+        add(3, &[date("Fecha Último Pago", "31/04/2024")]);
+        for (row, v) in [(4, "abc"), (11, "x"), (12, "y")] {
+            add(row, &[cell(Kind::NotANumber, "Saldo", v)]);
+        }
         add(
-            &mut p,
-            &invalid(
-                5,
-                "column \"Fecha Vencimiento\": \"31/02/2024\" is not a real date",
-            ),
+            14,
+            &[Problem::of_row(
+                Kind::RowWidth,
+                "la fila tiene 3 celdas".into(),
+            )],
         );
-        add(
-            &mut p,
-            &invalid(
-                9,
-                "column \"Fecha Vencimiento\": \"30/02/2023\" is not a real date",
-            ),
-        );
-        add(
-            &mut p,
-            &invalid(
-                3,
-                "column \"Fecha Último Pago\": \"31/04/2024\" is not a real date",
-            ),
-        );
-        add(
-            &mut p,
-            &invalid(
-                4,
-                "column \"Saldo\": \"abc\" is not a number (decimal separator \",\")",
-            ),
-        );
-        add(
-            &mut p,
-            &invalid(
-                11,
-                "column \"Saldo\": \"x\" is not a number (decimal separator \",\")",
-            ),
-        );
-        add(
-            &mut p,
-            &invalid(
-                12,
-                "column \"Saldo\": \"y\" is not a number (decimal separator \",\")",
-            ),
-        );
-        add(&mut p, &Outcome::new(13, Status::Valid, "a", "b"));
-        add(
-            &mut p,
-            &Outcome::new(14, Status::NotSent, "a", "b")
-                .with_error("not sent: the run was stopped"),
-        );
-        let api = |row, id: &str| {
-            Outcome::new(row, Status::Failed, "REG-2", id).with_error(format!(
-                "SOME PARAMETERS ARE REQUIRED: fields.name \"{id}\""
-            ))
-        };
-        add(&mut p, &api(20, "OB-20"));
-        add(&mut p, &api(21, "OB-21"));
-        let g = p.groups();
-        let summary: Vec<(Kind, Option<&str>, u64)> = g
-            .iter()
-            .map(|g| (g.kind, g.column.as_deref(), g.rows))
-            .collect();
+        let col = |c: &str| Some(c.to_string());
         assert_eq!(
-            summary,
+            summary(&p),
             [
-                (Kind::NotANumber, Some("Saldo"), 3),
-                (Kind::ImpossibleDate, Some("Fecha Vencimiento"), 2),
-                (Kind::Refused, None, 2),
-                (Kind::ImpossibleDate, Some("Fecha Último Pago"), 1),
+                (Kind::NotANumber, col("Saldo"), 3),
+                (Kind::ImpossibleDate, col("Fecha Vencimiento"), 2),
+                (Kind::ImpossibleDate, col("Fecha Último Pago"), 1),
+                (Kind::RowWidth, None, 1),
             ]
         );
-        assert_eq!((p.rows, p.parts), (8, 8));
+        let g = p.groups();
         let ex: Vec<(u64, &str)> = g[1]
             .examples
             .iter()
             .map(|e| (e.row, e.value.text.as_str()))
             .collect();
         assert_eq!(ex, [(5, "31/02/2024"), (9, "30/02/2023")]);
-        // An API refusal shows the obligation, and its first message.
-        assert_eq!(g[2].examples[0].value.text, "REG-2 / OB-20");
-        assert!(g[2]
-            .message
-            .as_ref()
-            .unwrap()
-            .text
-            .contains("SOME PARAMETERS"));
+        // A row's problem shows the obligation the row names.
+        assert_eq!(g[3].examples[0].value.text, "REG-1 / OB-1");
+    }
+
+    #[test]
+    fn another_problem_shows_its_first_message() {
+        let mut p = Problems::default();
+        let rounded = Problem::in_cell(
+            Kind::Cell,
+            "Cédula",
+            Some("4540410858241230".into()),
+            "the number 4540410858241230 has more than 15 digits".into(),
+        );
+        p.add(&invalid(2).line(), &[rounded]);
+        let g = p.groups();
+        assert_eq!(
+            g[0].message.as_ref().unwrap().text,
+            "column \"Cédula\": the number 4540410858241230 has more than 15 digits"
+        );
+        assert_eq!(g[0].examples[0].value.text, "4540410858241230");
     }
 
     #[test]
@@ -657,13 +468,8 @@ days_delay = { column = "Días Mora", type = "integer" }
         let mut p = Problems::default();
         for i in 0..(MAX_GROUPS as u64 + 50) {
             for r in 0..10 {
-                add(
-                    &mut p,
-                    &invalid(
-                        i * 100 + r,
-                        &format!("column \"C{i}\": \"v\" is not a real date"),
-                    ),
-                );
+                let problem = cell(Kind::ImpossibleDate, &format!("C{i}"), "v");
+                p.add(&invalid(i * 100 + r).line(), &[problem]);
             }
         }
         let g = p.groups();
@@ -676,15 +482,9 @@ days_delay = { column = "Días Mora", type = "integer" }
 
     #[test]
     fn huge_cells_are_cut_with_their_length() {
-        let big = "9".repeat(5 * 1024 * 1024);
+        let big = format!("{}x", "9".repeat(5 * 1024 * 1024));
         let mut p = Problems::default();
-        add(
-            &mut p,
-            &invalid(
-                2,
-                &format!("column \"Saldo\": \"{big}x\" is not a number (decimal separator \",\")"),
-            ),
-        );
+        p.add(&invalid(2).line(), &[cell(Kind::NotANumber, "Saldo", &big)]);
         let g = p.groups();
         let v = &g[0].examples[0].value;
         assert_eq!(v.text.chars().count(), MAX_CELL_CHARS);

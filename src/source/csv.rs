@@ -8,6 +8,8 @@
 //! allocator dearly).
 
 use super::{open_error, Row, SourceError, SourceOptions};
+use crate::problem::{Kind, Problem};
+use crate::tr;
 use encoding_rs::Encoding;
 use encoding_rs_io::{DecodeReaderBytes, DecodeReaderBytesBuilder};
 use std::fs::File;
@@ -39,7 +41,10 @@ pub struct CsvInfo {
     pub estimated_rows: u64,
 }
 
-type Input = Chain<Cursor<Vec<u8>>, DecodeReaderBytes<File, Vec<u8>>>;
+/// The file, decoded to UTF-8 as it is read.
+type Decoded = DecodeReaderBytes<File, Vec<u8>>;
+
+type Input = Chain<Cursor<Vec<u8>>, Decoded>;
 
 /// The longest row accepted, in bytes.
 pub const MAX_ROW_BYTES: u64 = 8 * 1024 * 1024;
@@ -115,17 +120,7 @@ enum Ahead {
 impl CsvReader {
     pub(super) fn open(path: &Path, opts: &SourceOptions) -> Result<CsvReader, SourceError> {
         let file = File::open(path).map_err(|e| SourceError::new(path, open_error(&e)))?;
-        let mut prefix = [0u8; 4];
-        let bom = {
-            let mut f = File::open(path).map_err(|e| SourceError::new(path, e))?;
-            let n = f.read(&mut prefix).unwrap_or(0);
-            match &prefix[..n] {
-                [0xEF, 0xBB, 0xBF, ..] => Some("UTF-8"),
-                [0xFF, 0xFE, ..] => Some("UTF-16LE"),
-                [0xFE, 0xFF, ..] => Some("UTF-16BE"),
-                _ => None,
-            }
-        };
+        let bom = read_bom(path)?;
         if let (None, Some(forced)) = (bom, opts.encoding) {
             if let Some(msg) = utf8_under_single_byte(path, forced)? {
                 return Err(SourceError::new(path, msg));
@@ -138,85 +133,20 @@ impl CsvReader {
             (None, Some(e)) => e,
             (None, None) => encoding_rs::UTF_8,
         };
-        // UTF-8 passes through untouched (invalid bytes included) so that we
-        // can point at the row that holds them; anything else is transcoded.
-        // UTF-8 is given as no encoding: only then does the decoder pass the
-        // bytes through untouched instead of replacing invalid ones.
-        let mut decoded = DecodeReaderBytesBuilder::new()
-            .encoding((encoding != encoding_rs::UTF_8).then_some(encoding))
-            .bom_override(true)
-            .strip_bom(true)
-            .utf8_passthru(true)
-            .build(file);
-        let mut head = Vec::with_capacity(SNIFF_BYTES);
-        (&mut decoded)
-            .take(SNIFF_BYTES as u64)
-            .read_to_end(&mut head)
-            .map_err(|e| SourceError::new(path, e))?;
-
-        if encoding == encoding_rs::UTF_8 {
-            if let Err(e) = std::str::from_utf8(&head) {
-                // A character cut at the end of the sniffed prefix is fine.
-                if e.error_len().is_some() {
-                    return Err(invalid_utf8(path, row_of_offset(&head, e.valid_up_to())));
-                }
-            }
-        }
-
+        let (head, decoded) = sniff(path, file, encoding)?;
         let (delimiter, detected) = match opts.delimiter {
             Some(d) => (d, false),
             None => (detect_delimiter(&head, opts.header_row), true),
-        };
-        let file_len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-        let lines_in_head = memchr::memchr_iter(b'\n', &head).count().max(1) as u64;
-        let estimated_rows = if head.is_empty() {
-            0
-        } else {
-            file_len / (head.len() as u64 / lines_in_head).max(1)
         };
         let info = CsvInfo {
             delimiter,
             delimiter_detected: detected,
             encoding: encoding.name(),
             bom,
-            estimated_rows,
+            estimated_rows: estimate_rows(path, &head),
         };
-        let mut parser = Parser {
-            path: path.to_path_buf(),
-            input: Cursor::new(head).chain(decoded),
-            delimiter,
-            buf: vec![0; READ_BYTES],
-            start: 0,
-            end: 0,
-            eof: false,
-            parsed: 0,
-            breaks: 0,
-            after_newline: false,
-            quotes: 0,
-            embedded_newlines: 0,
-            // The settings of the csv crate's reader, but for the delimiter.
-            core: ::csv_core::ReaderBuilder::new()
-                .delimiter(delimiter)
-                .build(),
-            out: vec![0; 1024],
-            ends: vec![0; 64],
-            ahead: Row::text_row(),
-            state: Ahead::End,
-        };
-        let (tx, parsed) = sync_channel(BATCHES_AHEAD);
-        let (recycle, recycled) = sync_channel(BATCHES_AHEAD + 1);
-        std::thread::Builder::new()
-            .name("csv-reader".into())
-            .spawn(move || {
-                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    parser.run(&tx, &recycled)
-                }));
-                if result.is_err() {
-                    let msg = "the reader stopped on an internal error; please report it";
-                    let _ = tx.send(Parsed::Error(SourceError::new(&parser.path, msg)));
-                }
-            })
-            .map_err(|e| SourceError::new(path, e))?;
+        let parser = Parser::new(path, Cursor::new(head).chain(decoded), delimiter);
+        let (parsed, recycle) = parser.spawn().map_err(|e| SourceError::new(path, e))?;
         Ok(CsvReader {
             info,
             parsed,
@@ -262,6 +192,110 @@ impl CsvReader {
         }
         self.next += 1;
         Ok(Some(&self.batch[self.next - 1]))
+    }
+}
+
+/// The byte-order mark the file starts with, if any, by its encoding.
+fn read_bom(path: &Path) -> Result<Option<&'static str>, SourceError> {
+    let mut prefix = [0u8; 4];
+    let mut f = File::open(path).map_err(|e| SourceError::new(path, e))?;
+    let n = f.read(&mut prefix).unwrap_or(0);
+    Ok(match &prefix[..n] {
+        [0xEF, 0xBB, 0xBF, ..] => Some("UTF-8"),
+        [0xFF, 0xFE, ..] => Some("UTF-16LE"),
+        [0xFE, 0xFF, ..] => Some("UTF-16BE"),
+        _ => None,
+    })
+}
+
+/// The file decoded from `encoding`, and its first [`SNIFF_BYTES`] read
+/// already (to detect the delimiter and check the encoding): UTF-8 that is
+/// not is refused here, naming the row.
+fn sniff(
+    path: &Path,
+    file: File,
+    encoding: &'static Encoding,
+) -> Result<(Vec<u8>, Decoded), SourceError> {
+    // UTF-8 passes through untouched (invalid bytes included) so that we
+    // can point at the row that holds them; anything else is transcoded.
+    // UTF-8 is given as no encoding: only then does the decoder pass the
+    // bytes through untouched instead of replacing invalid ones.
+    let mut decoded = DecodeReaderBytesBuilder::new()
+        .encoding((encoding != encoding_rs::UTF_8).then_some(encoding))
+        .bom_override(true)
+        .strip_bom(true)
+        .utf8_passthru(true)
+        .build(file);
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    (&mut decoded)
+        .take(SNIFF_BYTES as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| SourceError::new(path, e))?;
+    if encoding == encoding_rs::UTF_8 {
+        if let Err(e) = std::str::from_utf8(&head) {
+            // A character cut at the end of the sniffed prefix is fine.
+            if e.error_len().is_some() {
+                return Err(invalid_utf8(path, row_of_offset(&head, e.valid_up_to())));
+            }
+        }
+    }
+    Ok((head, decoded))
+}
+
+/// The file's size over the average line length of `head`, its start.
+fn estimate_rows(path: &Path, head: &[u8]) -> u64 {
+    let file_len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let lines_in_head = memchr::memchr_iter(b'\n', head).count().max(1) as u64;
+    if head.is_empty() {
+        0
+    } else {
+        file_len / (head.len() as u64 / lines_in_head).max(1)
+    }
+}
+
+impl Parser {
+    fn new(path: &Path, input: Input, delimiter: u8) -> Parser {
+        Parser {
+            path: path.to_path_buf(),
+            input,
+            delimiter,
+            buf: vec![0; READ_BYTES],
+            start: 0,
+            end: 0,
+            eof: false,
+            parsed: 0,
+            breaks: 0,
+            after_newline: false,
+            quotes: 0,
+            embedded_newlines: 0,
+            // The settings of the csv crate's reader, but for the delimiter.
+            core: ::csv_core::ReaderBuilder::new()
+                .delimiter(delimiter)
+                .build(),
+            out: vec![0; 1024],
+            ends: vec![0; 64],
+            ahead: Row::text_row(),
+            state: Ahead::End,
+        }
+    }
+
+    /// Parses on a thread of its own; returns where its batches come, and
+    /// where they go back to be filled again.
+    fn spawn(mut self) -> std::io::Result<(Receiver<Parsed>, SyncSender<Vec<Row>>)> {
+        let (tx, parsed) = sync_channel(BATCHES_AHEAD);
+        let (recycle, recycled) = sync_channel(BATCHES_AHEAD + 1);
+        std::thread::Builder::new()
+            .name("csv-reader".into())
+            .spawn(move || {
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    self.run(&tx, &recycled)
+                }));
+                if result.is_err() {
+                    let msg = tr!("csv-reader-failed");
+                    let _ = tx.send(Parsed::Error(SourceError::new(&self.path, msg)));
+                }
+            })?;
+        Ok((parsed, recycle))
     }
 }
 
@@ -325,7 +359,6 @@ impl Parser {
         let state = match self.read_record(&mut row) {
             Ok(true) => {
                 row.problem = None;
-                row.not_utf8 = false;
                 Ahead::Row
             }
             Ok(false) => Ahead::End,
@@ -398,10 +431,7 @@ impl Parser {
                 if self.parsed - record_start > MAX_ROW_BYTES {
                     return Err(SourceError::new(
                         &self.path,
-                        format!(
-                            "read error: a row runs on for more than {} MiB: a quote that is never closed, or not a text table",
-                            MAX_ROW_BYTES / (1024 * 1024)
-                        ),
+                        tr!("csv-row-too-long", mib = MAX_ROW_BYTES / (1024 * 1024)),
                     ));
                 }
                 self.read_more()?;
@@ -460,7 +490,13 @@ impl Parser {
             match self.input.read(&mut self.buf[self.end..]) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(SourceError::new(&self.path, format!("read error: {e}"))),
+                Err(e) => {
+                    let why = e.to_string();
+                    return Err(SourceError::new(
+                        &self.path,
+                        tr!("csv-read-error", why = why),
+                    ));
+                }
             }
         };
         let read = &self.buf[self.end..self.end + n];
@@ -475,9 +511,10 @@ impl Parser {
     /// this last row running to the end, is the sign of it.
     fn check_last(&self, row: &mut Row) {
         if self.quotes % 2 == 1 && row.problem.is_none() && row.text.contains(&b'\n') {
-            row.problem = Some(
-                "a quote opened in this row is never closed, so the row runs to the end of the file; close the quote".into(),
-            );
+            row.problem = Some(Problem::of_row(
+                Kind::UnclosedQuote,
+                tr!("row-unclosed-quote"),
+            ));
             // The file's last line break sits inside the open field, and the
             // row count took it for this row's own terminator too.
             if row.text.ends_with(b"\n") {
@@ -516,23 +553,11 @@ fn check_utf8(row: &mut Row, delimiter: u8) {
     let texts: Vec<&str> = lossy.iter().map(String::as_str).collect();
     let number = row.number;
     *row = Row::from_texts(number, &texts);
-    row.problem = Some(
-        "the row holds bytes that are not UTF-8; if the file comes from Excel or a \
-         Windows system, set encoding = \"windows-1252\" in [source]"
-            .into(),
-    );
-    row.not_utf8 = true;
+    row.problem = Some(Problem::of_row(Kind::Encoding, tr!("row-not-utf8")));
 }
 
 fn invalid_utf8(path: &Path, row: u64) -> SourceError {
-    SourceError::not_utf8(
-        path,
-        format!(
-            "row {row} holds bytes that are not UTF-8, so the file is in another encoding; \
-             if it comes from Excel or a Windows system, add encoding = \"windows-1252\" \
-             to the mapping's [source] section"
-        ),
-    )
+    SourceError::not_utf8(path, tr!("csv-not-utf8", row = row))
 }
 
 /// A file that is valid UTF-8 and has accents, read under a forced
@@ -568,10 +593,11 @@ pub fn utf8_under_single_byte(
         return Ok(None);
     };
     let (garbled, _) = forced.decode_without_bom_handling(word.as_bytes());
-    Ok(Some(format!(
-        "the file is UTF-8, but the mapping's [source] sets encoding = \"{}\", which would \
-         garble every accent (\"{word}\" would read \"{garbled}\"); remove `encoding` from [source]",
-        forced.name()
+    Ok(Some(tr!(
+        "csv-utf8-forced",
+        encoding = forced.name(),
+        word = word,
+        garbled = garbled.as_ref()
     )))
 }
 

@@ -11,6 +11,8 @@ mod sheet;
 pub use self::csv::{detect_delimiter, encoding_for_label as csv_encoding, CsvInfo};
 pub use self::sheet::SheetInfo;
 
+use crate::problem::{Kind, Problem};
+use crate::tr;
 use crate::value::{Cell, CellRef};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -90,10 +92,7 @@ pub struct Row {
     cells: Vec<Cell>,
     is_text: bool,
     /// Why the row cannot be used as read (wrong width, bad bytes).
-    pub problem: Option<String>,
-    /// The problem is bytes that are not UTF-8: for code to act on, where
-    /// `problem` is for people.
-    pub not_utf8: bool,
+    pub problem: Option<Problem>,
     /// The workbook counts dates from 1904 (old Mac Excel): date serials in
     /// plain number cells are read in that system.
     pub date_1904: bool,
@@ -360,8 +359,8 @@ impl Header {
     /// looks for it (`column C` in a workbook, `column 3` in a CSV).
     pub fn position(&self, index: usize) -> String {
         match self.format {
-            Format::Workbook => format!("column {}", column_letter(index)),
-            Format::Csv => format!("column {}", index + 1),
+            Format::Workbook => tr!("source-column-letter", letter = column_letter(index)),
+            Format::Csv => tr!("source-column-number", number = index + 1),
         }
     }
 }
@@ -496,10 +495,9 @@ impl Source {
             // Trailing empty cells (a delimiter at the end of every line) are harmless.
             let extra_is_empty = (width..row.len()).all(|i| row.get(i).is_blank());
             if row.len() < width || !extra_is_empty {
-                row.problem = Some(format!(
-                    "the row has {} cells but the header has {}; check for a stray delimiter or an unclosed quote",
-                    row.len(),
-                    width
+                row.problem = Some(Problem::of_row(
+                    Kind::RowWidth,
+                    tr!("row-width", cells = row.len(), width = width),
                 ));
             }
         }
@@ -529,10 +527,7 @@ fn detect_format(path: &Path) -> Result<Format, SourceError> {
             let mut magic = [0u8; 8];
             let n = read_prefix(path, &mut magic)?;
             if is_workbook_container(&magic[..n]) {
-                Err(SourceError::new(
-                    path,
-                    "this looks like a workbook; give the file its extension (.xlsx, .xls, .xlsb or .ods)",
-                ))
+                Err(SourceError::new(path, tr!("source-looks-like-workbook")))
             } else {
                 Ok(Format::Csv)
             }
@@ -561,22 +556,10 @@ enum Impostor {
 impl Impostor {
     fn advice(self, ext: &str) -> String {
         match self {
-            Impostor::Html => format!(
-                "the file is named .{ext} but holds a web page (HTML), not a workbook; \
-                 open it in Excel or LibreOffice and save it as .xlsx, or export it as CSV"
-            ),
-            Impostor::XmlSpreadsheet => format!(
-                "the file is named .{ext} but holds an Excel 2003 XML spreadsheet; \
-                 open it in Excel or LibreOffice and save it as .xlsx"
-            ),
-            Impostor::Pdf => format!(
-                "the file is named .{ext} but holds a PDF document, not a workbook; \
-                 ask for the portfolio as .xlsx or CSV"
-            ),
-            Impostor::Text => format!(
-                "the file is named .{ext} but holds plain text, not a workbook; \
-                 if it is a CSV export, rename it to .csv"
-            ),
+            Impostor::Html => tr!("source-html", ext = ext),
+            Impostor::XmlSpreadsheet => tr!("source-xml-spreadsheet", ext = ext),
+            Impostor::Pdf => tr!("source-pdf", ext = ext),
+            Impostor::Text => tr!("source-text", ext = ext),
         }
     }
 }
@@ -660,8 +643,8 @@ fn read_prefix(path: &Path, buf: &mut [u8]) -> Result<usize, SourceError> {
 
 pub(crate) fn open_error(e: &std::io::Error) -> String {
     match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        std::io::ErrorKind::NotFound => tr!("source-no-such-file"),
+        std::io::ErrorKind::PermissionDenied => tr!("source-permission-denied"),
         _ => e.to_string(),
     }
 }
@@ -690,25 +673,9 @@ fn find_header(
     format: Format,
     info: &SourceInfo,
 ) -> Result<FoundHeader, SourceError> {
-    let where_ = match info {
-        SourceInfo::Sheet(s) => format!("sheet \"{}\"", s.sheet),
-        SourceInfo::Csv(_) => "the file".to_string(),
-    };
     loop {
         let Some(row) = reader.next_raw()? else {
-            return Err(SourceError::new(
-                path,
-                match header_row {
-                    Some(n) => format!("{where_} has no row {n} to read the column names from (header_row = {n})"),
-                    None => match info {
-                        SourceInfo::Sheet(s) if s.sheets.len() > 1 => format!(
-                            "{where_} is empty; the workbook's sheets are {}; choose one with --sheet or [source] sheet",
-                            quoted_list(&s.sheets)
-                        ),
-                        _ => format!("{where_} is empty: there is no header row"),
-                    },
-                },
-            ));
+            return Err(no_header(path, header_row, info));
         };
         let wanted = match header_row {
             Some(n) => row.number >= n,
@@ -717,22 +684,7 @@ fn find_header(
         if !wanted {
             continue;
         }
-        if let Some(n) = header_row {
-            if row.number != n || row.is_blank() {
-                return Err(SourceError::new(
-                    path,
-                    format!("row {n} of {where_} is blank, so it cannot hold the column names (header_row = {n})"),
-                ));
-            }
-        }
-        if let Some(p) = &row.problem {
-            let msg = format!("header row {}: {p}", row.number);
-            return Err(if row.not_utf8 {
-                SourceError::not_utf8(path, msg)
-            } else {
-                SourceError::new(path, msg)
-            });
-        }
+        check_header_row(path, row, header_row, info)?;
         if header_row.is_some() || text_cells(row) >= 2 {
             return Ok(FoundHeader {
                 header: header_of(row, format),
@@ -741,43 +693,112 @@ fn find_header(
             });
         }
         let first = row.clone();
-        let mut ahead: Vec<Row> = Vec::new();
-        while ahead.len() < TITLE_LOOKAHEAD_ROWS {
-            match reader.next_raw()? {
-                None => break,
-                Some(r) if r.is_blank() && r.problem.is_none() => {}
-                Some(r) => ahead.push(r.clone()),
-            }
-        }
-        // The header must have data below it: the last row read cannot be it.
-        let mut best: Option<(usize, usize)> = None;
-        for (k, r) in ahead.iter().enumerate().take(ahead.len().saturating_sub(1)) {
-            let n = if r.problem.is_none() {
-                text_cells(r)
-            } else {
-                0
+        return header_below_title(first, reader, format);
+    }
+}
+
+/// The sheet read, for messages; `None` for a CSV (the file itself).
+fn sheet_of(info: &SourceInfo) -> Option<&str> {
+    match info {
+        SourceInfo::Sheet(s) => Some(&s.sheet),
+        SourceInfo::Csv(_) => None,
+    }
+}
+
+/// Why no header was found before the end of the file or sheet.
+fn no_header(path: &Path, header_row: Option<u64>, info: &SourceInfo) -> SourceError {
+    let msg = match (header_row, sheet_of(info)) {
+        (Some(n), None) => tr!("source-no-row-file", n = n),
+        (Some(n), Some(sheet)) => tr!("source-no-row-sheet", n = n, sheet = sheet),
+        (None, None) => tr!("source-empty-file"),
+        (None, Some(sheet)) => match info {
+            SourceInfo::Sheet(s) if s.sheets.len() > 1 => tr!(
+                "source-empty-sheet-choose",
+                sheet = sheet,
+                sheets = quoted_list(&s.sheets)
+            ),
+            _ => tr!("source-empty-sheet", sheet = sheet),
+        },
+    };
+    SourceError::new(path, msg)
+}
+
+/// Refuses a header row that is blank where `header_row` puts it, or that
+/// the reader found a problem with.
+fn check_header_row(
+    path: &Path,
+    row: &Row,
+    header_row: Option<u64>,
+    info: &SourceInfo,
+) -> Result<(), SourceError> {
+    if let Some(n) = header_row {
+        if row.number != n || row.is_blank() {
+            let msg = match sheet_of(info) {
+                None => tr!("source-blank-row-file", n = n),
+                Some(sheet) => tr!("source-blank-row-sheet", n = n, sheet = sheet),
             };
-            if n >= 2 && best.is_none_or(|(_, b)| n > b) {
-                best = Some((k, n));
-            }
+            return Err(SourceError::new(path, msg));
         }
-        return Ok(match best {
-            Some((k, _)) => {
-                let mut rest: VecDeque<Row> = ahead.into();
-                let header_row = rest.drain(..=k).next_back().expect("k is in range");
-                FoundHeader {
-                    header: header_of(&header_row, format),
-                    pending: rest,
-                    below_title: true,
-                }
-            }
-            None => FoundHeader {
-                header: header_of(&first, format),
-                pending: ahead.into(),
-                below_title: false,
-            },
+    }
+    if let Some(p) = &row.problem {
+        let msg = tr!(
+            "source-header-row-problem",
+            row = row.number,
+            problem = p.text()
+        );
+        return Err(if p.kind == Kind::Encoding {
+            SourceError::not_utf8(path, msg)
+        } else {
+            SourceError::new(path, msg)
         });
     }
+    Ok(())
+}
+
+/// Below `first`, a row that cannot be a header (a title), the header is
+/// the row with the most text cells among the next rows, the first of them
+/// on a tie; with none, `first` after all.
+fn header_below_title(
+    first: Row,
+    reader: &mut Reader,
+    format: Format,
+) -> Result<FoundHeader, SourceError> {
+    let mut ahead: Vec<Row> = Vec::new();
+    while ahead.len() < TITLE_LOOKAHEAD_ROWS {
+        match reader.next_raw()? {
+            None => break,
+            Some(r) if r.is_blank() && r.problem.is_none() => {}
+            Some(r) => ahead.push(r.clone()),
+        }
+    }
+    // The header must have data below it: the last row read cannot be it.
+    let mut best: Option<(usize, usize)> = None;
+    for (k, r) in ahead.iter().enumerate().take(ahead.len().saturating_sub(1)) {
+        let n = if r.problem.is_none() {
+            text_cells(r)
+        } else {
+            0
+        };
+        if n >= 2 && best.is_none_or(|(_, b)| n > b) {
+            best = Some((k, n));
+        }
+    }
+    Ok(match best {
+        Some((k, _)) => {
+            let mut rest: VecDeque<Row> = ahead.into();
+            let header_row = rest.drain(..=k).next_back().expect("k is in range");
+            FoundHeader {
+                header: header_of(&header_row, format),
+                pending: rest,
+                below_title: true,
+            }
+        }
+        None => FoundHeader {
+            header: header_of(&first, format),
+            pending: ahead.into(),
+            below_title: false,
+        },
+    })
 }
 
 /// Cells holding text that is not blank.
@@ -825,13 +846,13 @@ fn check_duplicate_headers(path: &Path, header: &Header) -> Result<(), SourceErr
         if let Some(&first) = seen.get(&key) {
             return Err(SourceError::new(
                 path,
-                format!(
-                    "two columns have the same name: \"{}\" ({}) and \"{}\" ({}), header row {}; rename one of them",
-                    header.names[first],
-                    header.position(first),
-                    name,
-                    header.position(i),
-                    header.row
+                tr!(
+                    "source-duplicate-header",
+                    first = header.names[first].as_str(),
+                    first_at = header.position(first),
+                    second = name.as_str(),
+                    second_at = header.position(i),
+                    row = header.row
                 ),
             ));
         }

@@ -10,6 +10,7 @@
 //! the thread that made them.
 
 use super::{open_error, quoted_list, Row, SourceError, SourceOptions};
+use crate::tr;
 use crate::value::Cell;
 use calamine::{Data, DataRef, Reader, Sheets};
 use chrono::NaiveDate;
@@ -59,7 +60,7 @@ impl SheetReader {
         let mut workbook = open_workbook(path)?;
         let sheets = workbook.sheet_names();
         if sheets.is_empty() {
-            return Err(SourceError::new(path, "the workbook has no sheets"));
+            return Err(SourceError::new(path, tr!("sheet-none")));
         }
         let sheet = match &opts.sheet {
             None => sheets[0].clone(),
@@ -75,9 +76,10 @@ impl SheetReader {
                 .ok_or_else(|| {
                     SourceError::new(
                         path,
-                        format!(
-                            "there is no sheet \"{wanted}\"; the sheets are {}",
-                            quoted_list(&sheets)
+                        tr!(
+                            "sheet-not-found",
+                            wanted = wanted.as_str(),
+                            sheets = quoted_list(&sheets)
                         ),
                     )
                 })?,
@@ -101,9 +103,7 @@ impl SheetReader {
                     Ok(Ok(())) => None,
                     Ok(Err(msg)) => Some(msg),
                     // A malformed workbook must not take the importer down with it.
-                    Err(_) => {
-                        Some("the workbook is malformed (the reader gave up on it)".to_string())
-                    }
+                    Err(_) => Some(tr!("sheet-malformed")),
                 };
                 if let Some(msg) = failure {
                     let _ = tx.send(Message::Error(msg));
@@ -150,10 +150,8 @@ impl SheetReader {
                 }
                 Ok(Message::Error(msg)) => {
                     self.done = true;
-                    return Err(SourceError::new(
-                        &self.path,
-                        format!("sheet \"{}\": {msg}", self.info.sheet),
-                    ));
+                    let sheet = tr!("source-where-sheet", sheet = self.info.sheet.as_str());
+                    return Err(SourceError::new(&self.path, format!("{sheet}: {msg}")));
                 }
                 Err(_) => self.done = true,
             }
@@ -168,10 +166,7 @@ fn open_workbook(path: &Path) -> Result<Sheets<BufReader<File>>, SourceError> {
     match opened {
         Ok(Ok(wb)) => Ok(wb),
         Ok(Err(e)) => Err(SourceError::new(path, describe_calamine_error(&e))),
-        Err(_) => Err(SourceError::new(
-            path,
-            "the workbook is malformed (the reader gave up on it)",
-        )),
+        Err(_) => Err(SourceError::new(path, tr!("sheet-malformed"))),
     }
 }
 
@@ -179,9 +174,9 @@ fn describe_calamine_error(e: &calamine::Error) -> String {
     let text = e.to_string();
     let lower = text.to_lowercase();
     if lower.contains("password") || lower.contains("encrypt") {
-        "the workbook is password-protected; save an unprotected copy and import that".into()
+        tr!("sheet-password")
     } else {
-        format!("cannot read the workbook: {text}; check that it opens in a spreadsheet program")
+        tr!("sheet-unreadable", why = text)
     }
 }
 
@@ -409,7 +404,10 @@ fn convert_datetime(dt: &calamine::ExcelDateTime) -> Cell {
     }
     match NaiveDate::from_ymd_opt(i32::from(y), u32::from(m), u32::from(d)) {
         Some(date) => Cell::Date(date),
-        None => Cell::Error(format!("invalid date {d:02}/{m:02}/{y:04}")),
+        None => Cell::Error(tr!(
+            "sheet-invalid-date",
+            date = format!("{d:02}/{m:02}/{y:04}")
+        )),
     }
 }
 

@@ -205,7 +205,7 @@ impl Collector {
                     }
                     self.summary.count_line(&r.line);
                     if let Some((problems, timeline)) = self.report.as_mut() {
-                        problems.add(&r.line);
+                        problems.add(&r.line, r.problems);
                         timeline.row_done(now, false, 0, 0);
                     }
                     Observers::row_done(&self.observer, &r.line);
@@ -217,9 +217,10 @@ impl Collector {
                 if p.transient_only {
                     self.consecutive_transient += 1;
                     if self.consecutive_transient >= self.breaker {
-                        self.stop.trigger(Stop::Halt(format!(
-                            "{} rows in a row failed with transient errors (last: {}); the server seems down",
-                            self.consecutive_transient, p.outcome.error
+                        self.stop.trigger(Stop::Halt(tr!(
+                            "breaker-tripped",
+                            count = self.consecutive_transient,
+                            last = p.outcome.error.as_str()
                         )));
                     }
                 } else if p.outcome.attempts > 0 && p.outcome.status != Status::NotSent {
@@ -227,7 +228,7 @@ impl Collector {
                 }
                 self.summary.count(&p.outcome);
                 if let Some((problems, timeline)) = self.report.as_mut() {
-                    problems.add(&p.outcome.line());
+                    problems.add(&p.outcome.line(), &[]);
                     timeline.row_done(
                         std::time::Instant::now(),
                         p.outcome.attempts > 0,
@@ -332,7 +333,7 @@ impl Collector {
                 .unwrap_or_else(|p| p.into_inner())
                 .end_run(self.run, &end)
             {
-                tracing::warn!("could not record the run's end in the ledger: {e}");
+                tracing::warn!("{}", tr!("run-end-unrecorded", why = e.to_string()));
             }
         }
         Ok(summary)

@@ -292,8 +292,6 @@ async fn run_session(
     let mode = send.mode;
     let update_shape = plan.update_shape();
     let outputs = Outputs::open(settings, &source)?;
-    let keep_sent_bodies = outputs.payloads.is_some();
-
     let stop = StopSignal::new();
     spawn_cancel_watch(stop.clone(), cancel);
 
@@ -302,7 +300,6 @@ async fn run_session(
     let queue = tuning.concurrency * 2 + 2;
     let (work_tx, work_rx) = mpsc::channel::<Job>(queue);
     let (event_tx, event_rx) = mpsc::channel::<Event>(256);
-
     // Its lock is held until the run ends, when `begun` goes.
     let begun = session.begin()?;
     let (ledger, run, scope) = (begun.ledger.clone(), begun.run, begun.scope);
@@ -329,17 +326,8 @@ async fn run_session(
         work_tx,
         event_tx.clone(),
     )?;
-
-    let worker = new_worker(
-        settings,
-        send,
-        client,
-        &stop,
-        keep_sent_bodies,
-        update_shape,
-    );
+    let worker = new_worker(settings, send, client, &stop, &outputs, update_shape);
     let workers = spawn_workers(&worker, tuning.concurrency, work_rx, event_tx);
-
     let mut collector = Collector::new(
         ledger,
         run,
@@ -349,12 +337,9 @@ async fn run_session(
         tuning.breaker,
         outputs,
         settings.observer.clone(),
-        fields.map(|_| {
-            (
-                crate::report::Problems::default(),
-                crate::report::Timeline::new(started),
-            )
-        }),
+        fields
+            .map(|_| Default::default())
+            .map(|p| (p, crate::report::Timeline::new(started))),
     );
     collector.collect(event_rx).await;
     for w in workers {
@@ -410,7 +395,7 @@ fn new_worker(
     send: &SendSettings,
     client: Client,
     stop: &StopSignal,
-    keep_sent_bodies: bool,
+    outputs: &Outputs,
     update_shape: crate::mapping::UpdateShape,
 ) -> Arc<Worker> {
     let tuning = send.tuning.clone();
@@ -421,7 +406,7 @@ fn new_worker(
         mode: send.mode,
         operation: settings.operation.clone(),
         stop: stop.clone(),
-        keep_sent_bodies,
+        keep_sent_bodies: outputs.payloads.is_some(),
         counters: Default::default(),
         budget: Budget::new(send.max_requests),
         update_shape,

@@ -18,6 +18,7 @@ use crate::import::rows::{FeedRow, RowFeed, Verdict};
 use crate::import::triage::{triage, Knowledge, Triage};
 use crate::ledger::known::{KeyHash, Known};
 use crate::ledger::{fingerprint, format_time, Carried, Doubt, Intent, IntentKind, Ledger};
+use crate::problem::Kind;
 use crate::results::{Line, Status};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -75,6 +76,7 @@ impl Outbox {
                     status: Status::Failed,
                     obligation_wolkvox_id: crm_id,
                     error: &error,
+                    kind: Some(Kind::Exists),
                     ..line
                 };
                 self.settled.push(&line, false, r.cells);
@@ -120,19 +122,20 @@ impl Reader {
                 Err(e) => {
                     let sent = self.flush(&mut out, &work, &events);
                     if sent {
-                        let _ = events
-                            .blocking_send(Event::ReadFailed(format!("reading stopped: {e}")));
+                        let why = crate::tr!("source-reading-stopped", why = e.to_string());
+                        let _ = events.blocking_send(Event::ReadFailed(why));
                     }
                     return;
                 }
             };
             let line = Line::new(r.row, Status::Invalid, r.wolkvox_id, r.id);
             match r.verdict {
-                Verdict::Invalid { error } => {
+                Verdict::Invalid { error, problems } => {
                     if !r.wolkvox_id.is_empty() && !r.id.is_empty() {
                         self.known.mark_seen(KeyHash::of(r.wolkvox_id, r.id));
                     }
-                    out.settled.push(&Line { error, ..line }, false, r.cells);
+                    let line = Line { error, ..line };
+                    out.settled.push_invalid(&line, problems, r.cells);
                 }
                 Verdict::Valid { body, key } => {
                     if let Some(p) = self.portfolio.as_mut() {
@@ -226,8 +229,11 @@ fn exists_message(ledger: &Mutex<Ledger>, id: &str, wolkvox_id: &str, db_id: u32
         .ok()
         .flatten()
         .and_then(|ms| format_time(ms).get(..10).map(str::to_string))
-        .unwrap_or_else(|| "an earlier run".into());
-    format!(
-        "obligation \"{id}\" of record \"{wolkvox_id}\" exists in the CRM since {since} with other values; nothing was sent. Use --mode sync to update it"
+        .unwrap_or_else(|| crate::tr!("row-exists-since-earlier-run"));
+    crate::tr!(
+        "row-exists-since",
+        id = id,
+        record = wolkvox_id,
+        since = since
     )
 }

@@ -9,6 +9,7 @@
 //! to be filled again: its buffers are reused and freed by the thread that
 //! made them.
 
+use crate::problem::{Kind, Problem};
 use crate::results::{Line, Status};
 use std::ops::Range;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
@@ -21,6 +22,8 @@ pub(super) const SETTLED_BATCH: usize = 256;
 pub(super) struct Settled {
     text: String,
     rows: Vec<SettledRow>,
+    /// The invalid rows' problems, for the report.
+    problems: Vec<Problem>,
     /// Where the batch goes back to once written.
     home: SyncSender<Settled>,
 }
@@ -36,6 +39,9 @@ struct SettledRow {
     http_status: Option<u16>,
     api_code: Option<Range<u32>>,
     error: Range<u32>,
+    kind: Option<Kind>,
+    /// An invalid row's problems, in `problems`.
+    problems: Range<u32>,
     /// Done by the run being resumed.
     carried: bool,
     /// The row as the input spelled it, only with `--rejects` and for a row
@@ -48,6 +54,8 @@ pub(super) struct SettledView<'a> {
     pub line: Line<'a>,
     pub carried: bool,
     pub cells: Option<&'a [String]>,
+    /// An invalid row's problems; none for another.
+    pub problems: &'a [Problem],
 }
 
 impl Settled {
@@ -55,6 +63,7 @@ impl Settled {
         Settled {
             text: String::new(),
             rows: Vec::with_capacity(SETTLED_BATCH),
+            problems: Vec::new(),
             home,
         }
     }
@@ -73,6 +82,21 @@ impl Settled {
         start..self.text.len() as u32
     }
 
+    /// Adds an invalid row, with its problems.
+    pub(super) fn push_invalid(
+        &mut self,
+        line: &Line<'_>,
+        problems: &[Problem],
+        cells: Option<&[String]>,
+    ) {
+        let start = self.problems.len() as u32;
+        self.problems.extend_from_slice(problems);
+        self.push(line, false, cells);
+        if let Some(r) = self.rows.last_mut() {
+            r.problems = start..self.problems.len() as u32;
+        }
+    }
+
     /// Adds a row; `cells` is kept only for a row that did not end well.
     pub(super) fn push(&mut self, line: &Line<'_>, carried: bool, cells: Option<&[String]>) {
         let row = SettledRow {
@@ -85,6 +109,8 @@ impl Settled {
             http_status: line.http_status,
             api_code: line.api_code.map(|c| self.span(c)),
             error: self.span(line.error),
+            kind: line.kind,
+            problems: 0..0,
             carried,
             cells: cells
                 .filter(|_| !line.status.is_success())
@@ -106,9 +132,11 @@ impl Settled {
                 http_status: r.http_status,
                 api_code: r.api_code.as_ref().map(at),
                 error: at(&r.error),
+                kind: r.kind,
             },
             carried: r.carried,
             cells: r.cells.as_deref(),
+            problems: &self.problems[r.problems.start as usize..r.problems.end as usize],
         })
     }
 
@@ -117,6 +145,7 @@ impl Settled {
     pub(super) fn give_back(mut self) {
         self.text.clear();
         self.rows.clear();
+        self.problems.clear();
         let home = self.home.clone();
         match home.try_send(self) {
             Ok(()) | Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {}
@@ -192,14 +221,18 @@ mod tests {
             api_code: Some("200"),
             ..Line::new(4, Status::Created, "R3", "OB3")
         };
+        let problems = [Problem::empty("Saldo")];
         b.push(&unchanged, false, Some(&cells));
-        b.push(&invalid, false, Some(&cells));
+        b.push_invalid(&invalid, &problems, Some(&cells));
         b.push(&carried, true, None);
         let rows: Vec<_> = b.iter().collect();
         assert_eq!(rows[0].line, unchanged);
         assert_eq!((rows[0].carried, rows[0].cells), (false, None));
+        assert!(rows[0].problems.is_empty());
         assert_eq!(rows[1].line, invalid);
         assert_eq!(rows[1].cells, Some(&cells[..]));
+        assert_eq!(rows[1].problems, &problems[..]);
+        assert!(rows[2].problems.is_empty());
         assert_eq!(rows[2].line, carried);
         assert!(rows[2].carried);
         let capacity = b.text.capacity();

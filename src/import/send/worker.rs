@@ -9,6 +9,7 @@ use super::tuning::{Mode, Tuning};
 use super::Job;
 use crate::crm::classify::{classify, classify_lookup, Lookup, Verdict};
 use crate::crm::client::{Client, Exchange, Method, TransportFailure};
+use crate::problem::Kind;
 use crate::results::{Outcome, Status};
 use crate::tr;
 use governor::DefaultDirectRateLimiter;
@@ -365,6 +366,7 @@ impl Worker {
                 }
                 if self.mode == Mode::Insert {
                     p.outcome.status = Status::Failed;
+                    p.outcome.kind = Some(Kind::Exists);
                     p.outcome.error = tr!(
                         "exists-found",
                         id = m.id.as_str(),
@@ -385,11 +387,14 @@ impl Worker {
             } => {
                 if a.doubt_fp.is_some() {
                     p.outcome.status = Status::Uncertain;
+                    p.outcome.kind = Some(Kind::Uncertain);
                     p.outcome.error = self.uncertain_message(job, &why);
                 } else if self.stop.get().is_some() && !transient_only {
                     p.outcome.error = self.stop_message();
                 } else {
+                    // The look-ups kept failing until their retries ran out.
                     p.outcome.status = Status::Failed;
+                    p.outcome.kind = Some(Kind::GaveUp);
                     p.outcome.error = why;
                     p.transient_only = transient_only;
                 }
@@ -409,24 +414,29 @@ impl Worker {
                 };
                 o.obligation_wolkvox_id = id;
                 o.error.clear();
+                o.kind = None;
                 p.settles_doubt = true;
             }
             WriteEnd::Refused(msg) => {
                 o.status = Status::Failed;
                 o.error = msg;
+                o.kind = Some(Kind::Refused);
             }
             WriteEnd::Stopped => {
                 o.status = Status::NotSent;
                 o.error = self.stop_message();
+                o.kind = None;
             }
             WriteEnd::GaveUp(msg) => {
                 o.status = Status::Failed;
                 o.error = msg;
+                o.kind = Some(Kind::GaveUp);
                 p.transient_only = true;
             }
             WriteEnd::Uncertain(msg) => {
                 o.status = Status::Uncertain;
                 o.error = msg;
+                o.kind = Some(Kind::Uncertain);
             }
         }
         if o.obligation_wolkvox_id.is_empty() {
