@@ -900,3 +900,45 @@ fn the_readers_and_the_header_check_say_in_spanish_why_a_file_cannot_be_used() {
     );
     assert_lacks(&e, &["not found", "did you mean"]);
 }
+
+#[test]
+fn the_summary_tells_problems_apart_by_column_in_spanish_as_in_english() {
+    let wd = Workdir::new();
+    wd.write(
+        "cartera.csv",
+        "Registro,Nro Obligación,Saldo,Mora\n\
+         R1,A1,abc,3\nR1,A2,xyz,4\nR1,A3,100,tres\nR1,A4,200,5\n",
+    );
+    wd.write(
+        "m.toml",
+        "[request]\noperation = \"cobranza\"\n[fields]\nwolkvox_id = \"Registro\"\n\
+         id = \"Nro Obligación\"\ntotal_balance = { column = \"Saldo\", type = \"number\" }\n\
+         last_pay = { column = \"Mora\", type = \"number\" }\n",
+    );
+    for (lang, two, one) in [
+        (
+            "es",
+            "2 filas, p. ej. la fila 2",
+            "1 fila, p. ej. la fila 4",
+        ),
+        ("en", "2 rows, e.g. row 2", "1 row, e.g. row 4"),
+    ] {
+        let out = format!("{lang}.csv");
+        let run = wd.run(&[
+            "import",
+            "cartera.csv",
+            "--mapping",
+            "m.toml",
+            "--dry-run",
+            "-o",
+            &out,
+            "--lang",
+            lang,
+        ]);
+        assert_eq!(run.code, 1, "{run:?}");
+        // Two problems in "Saldo" are one entry; the one in "Mora" another.
+        assert!(run.stderr.contains(two), "{lang}: {}", run.stderr);
+        assert!(run.stderr.contains(one), "{lang}: {}", run.stderr);
+        assert!(run.stderr.contains("\"Mora\""), "{lang}: {}", run.stderr);
+    }
+}

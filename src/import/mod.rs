@@ -516,7 +516,7 @@ fn dry_run(settings: &ImportSettings, cancel: &CancellationToken) -> Result<DryR
                 }
             }
         };
-        summary.count_line(&line);
+        summary.count_row(&line, r.problems());
         if let Some(rp) = report.as_mut() {
             rp.problems.add(&line, r.problems());
         }

@@ -1,6 +1,7 @@
 //! The end-of-run summary: rows per status, requests, time, the most common
 //! errors with an example row each, and the exit code they imply.
 
+use crate::problem::{Kind, Problem};
 use crate::results::{Line, Outcome, Status};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -40,7 +41,7 @@ pub struct Summary {
     pub ledger: Option<std::path::PathBuf>,
     /// A dry run's plan: what a real run would send, by the ledger.
     pub plan: Option<(super::send::Mode, super::triage::PlanCounts)>,
-    /// Error pattern → (rows, first row, first message).
+    /// Kind of error ([`error_key`]) → (rows, first row, first message).
     errors: HashMap<String, (u64, u64, String)>,
 }
 
@@ -60,9 +61,15 @@ impl Summary {
 
     /// Counts a row that ended, by its results line.
     pub fn count_line(&mut self, o: &Line<'_>) {
+        self.count_row(o, &[]);
+    }
+
+    /// Counts a row that ended, by its results line and, for an invalid
+    /// row, its problems as data (what the most common errors group by).
+    pub fn count_row(&mut self, o: &Line<'_>, problems: &[Problem]) {
         *self.counts.entry(o.status).or_default() += 1;
         if !o.error.is_empty() && !o.status.is_success() {
-            let key = error_pattern(o.error);
+            let key = error_key(o, problems);
             let e = self
                 .errors
                 .entry(key)
@@ -273,39 +280,37 @@ impl Summary {
     }
 }
 
-/// Groups messages that differ only in the values they quote:
-/// `column "Saldo": "abc" is not a number` and `column "Saldo": "x" is not a
-/// number` are one pattern. The first quoted string (the column) is kept.
-fn error_pattern(msg: &str) -> String {
-    let mut out = String::with_capacity(msg.len());
-    for part in msg.split("; ") {
-        if !out.is_empty() {
-            out.push_str("; ");
+/// What the most common errors are grouped by: an invalid row's problems
+/// by kind and column; a failed or uncertain row by its kind; the API's own
+/// refusal by its text with the values it quotes and its numbers left out,
+/// so that `"abc" is not allowed` and `"x1" is not allowed` are one.
+fn error_key(o: &Line<'_>, problems: &[Problem]) -> String {
+    if !problems.is_empty() {
+        let mut key = String::new();
+        for p in problems {
+            key.push_str(p.kind.slug());
+            key.push(':');
+            key.push_str(p.column.as_deref().unwrap_or(""));
+            key.push('\n');
         }
-        // Keep the column's name (the first quoted string of a cell error).
-        let keep = if part.starts_with("column \"") { 2 } else { 0 };
-        let mut quotes = 0;
-        let mut in_quote = false;
-        for c in part.chars() {
-            if c == '"' {
-                quotes += 1;
-                in_quote = !in_quote;
-                out.push(c);
-                if in_quote && quotes > keep {
-                    out.push('…');
+        return key;
+    }
+    match o.kind {
+        Some(k) if k != Kind::Refused => k.slug().to_string(),
+        _ => {
+            let mut out = String::with_capacity(o.error.len());
+            let mut in_quote = false;
+            for c in o.error.chars() {
+                if c == '"' {
+                    in_quote = !in_quote;
+                    out.push(c);
+                } else if !in_quote && !c.is_ascii_digit() {
+                    out.push(c);
                 }
-                continue;
             }
-            if in_quote && quotes > keep {
-                continue;
-            }
-            if !in_quote && part.starts_with("duplicate of row") && c.is_ascii_digit() {
-                continue;
-            }
-            out.push(c);
+            out
         }
     }
-    out
 }
 
 #[cfg(test)]
@@ -313,19 +318,84 @@ mod tests {
     use super::*;
 
     #[test]
-    fn patterns_group_by_column_and_problem() {
+    fn errors_group_by_kind_and_column_whatever_the_words() {
+        let cell = |kind, column: &str, value: &str| {
+            Problem::in_cell(kind, column, Some(value.into()), format!("\"{value}\" ..."))
+        };
+        let mut s = Summary::new(true);
+        // Worded in any language: the key is the kind and the column.
+        let rows = [
+            (
+                2,
+                vec![cell(Kind::NotANumber, "Saldo", "abc")],
+                "columna \"Saldo\": \"abc\" no es",
+            ),
+            (
+                3,
+                vec![cell(Kind::NotANumber, "Saldo", "x1")],
+                "columna \"Saldo\": \"x1\" no es",
+            ),
+            (
+                4,
+                vec![cell(Kind::NotANumber, "Mora", "abc")],
+                "columna \"Mora\": \"abc\" no es",
+            ),
+            (
+                5,
+                vec![cell(Kind::NotADate, "Saldo", "abc")],
+                "columna \"Saldo\": \"abc\" no es",
+            ),
+        ];
+        for (row, problems, error) in &rows {
+            let line = Line {
+                error,
+                ..Line::new(*row, Status::Invalid, "R", "O")
+            };
+            s.count_row(&line, problems);
+        }
         assert_eq!(
-            error_pattern("column \"Saldo\": \"abc\" is not a number"),
-            error_pattern("column \"Saldo\": \"x1\" is not a number")
+            s.top_errors(5),
+            vec![
+                (2, 2, "columna \"Saldo\": \"abc\" no es"),
+                (1, 4, "columna \"Mora\": \"abc\" no es"),
+                (1, 5, "columna \"Saldo\": \"abc\" no es"),
+            ]
         );
-        assert_ne!(
-            error_pattern("column \"Saldo\": \"abc\" is not a number"),
-            error_pattern("column \"Mora\": \"abc\" is not a number")
-        );
-        assert_eq!(
-            error_pattern("duplicate of row 4 (same wolkvox_id \"a\" and id \"b\")"),
-            error_pattern("duplicate of row 19 (same wolkvox_id \"c\" and id \"d\")")
-        );
+        // Failed rows group by their kind; the API's refusals by their text
+        // without the values and numbers in it.
+        let failed = |row, kind, error| {
+            Outcome::new(row, Status::Failed, "R", "O")
+                .with_kind(kind)
+                .with_error(error)
+        };
+        let mut s = Summary::new(false);
+        s.count(&failed(2, Kind::GaveUp, "se rindió tras 6 intentos"));
+        s.count(&failed(
+            3,
+            Kind::GaveUp,
+            "se rindió tras 2 intentos: HTTP 503",
+        ));
+        s.count(&failed(
+            4,
+            Kind::Refused,
+            "the API refused it: \"abc\" is not allowed (400)",
+        ));
+        s.count(&failed(
+            5,
+            Kind::Refused,
+            "the API refused it: \"x\" is not allowed (401)",
+        ));
+        s.count(&failed(
+            6,
+            Kind::Refused,
+            "the API refused it: SOME PARAMETERS ARE REQUIRED",
+        ));
+        let top: Vec<_> = s
+            .top_errors(5)
+            .into_iter()
+            .map(|(n, r, _)| (n, r))
+            .collect();
+        assert_eq!(top, vec![(2, 2), (2, 4), (1, 6)]);
     }
 
     #[test]

@@ -203,7 +203,7 @@ impl Collector {
                     if r.carried {
                         self.summary.carried_over += 1;
                     }
-                    self.summary.count_line(&r.line);
+                    self.summary.count_row(&r.line, r.problems);
                     if let Some((problems, timeline)) = self.report.as_mut() {
                         problems.add(&r.line, r.problems);
                         timeline.row_done(now, false, 0, 0);
