@@ -759,3 +759,67 @@ fn rows_the_workers_give_up_on_are_grouped_as_such_in_spanish() {
         gave_up[0].1
     );
 }
+
+/// The page names the input by the xxh3 of its bytes: taken as a CSV is
+/// read (raw bytes, before any decoding, a BOM included), or by reading a
+/// workbook again.
+#[test]
+fn the_page_names_the_input_by_the_fingerprint_of_its_bytes() {
+    let wd = Workdir::new();
+    wd.write(
+        "m.toml",
+        "[source]\nencoding = \"windows-1252\"\n[request]\noperation = \"cobranza\"\n\
+         [fields]\nwolkvox_id = \"Registro\"\nid = \"Nro\"\n",
+    );
+    let mut csv = b"Registro;Nro;Ciudad\r\n".to_vec();
+    for i in 0..3000 {
+        csv.extend_from_slice(format!("R{i};{i};Bogot").as_bytes());
+        csv.push(0xE1); // á in Windows-1252
+        csv.extend_from_slice(b"\r\n");
+    }
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let sheet = wb.add_worksheet();
+    sheet.write_string(0, 0, "Registro").unwrap();
+    sheet.write_string(0, 1, "Nro").unwrap();
+    sheet.write_string(1, 0, "R1").unwrap();
+    sheet.write_string(1, 1, "7").unwrap();
+    let xlsx = wb.save_to_buffer().unwrap();
+    let cases = [
+        ("cartera.csv", csv),
+        ("bom.csv", {
+            let mut b = b"\xEF\xBB\xBF".to_vec();
+            b.extend_from_slice(b"Registro;Nro\nR1;1\nR1;2\n");
+            b
+        }),
+        ("cartera.xlsx", xlsx),
+    ];
+    for (name, bytes) in cases {
+        let input = wd.write(name, &bytes);
+        let mapping = if name != "cartera.csv" {
+            wd.write(
+                "m8.toml",
+                "[request]\noperation = \"cobranza\"\n[fields]\nwolkvox_id = \"Registro\"\nid = \"Nro\"\n",
+            )
+        } else {
+            wd.path("m.toml")
+        };
+        let page = format!("{name}.html");
+        let run = wd.run(&[
+            "import",
+            input.to_str().unwrap(),
+            "--mapping",
+            mapping.to_str().unwrap(),
+            "--dry-run",
+            "-o",
+            &format!("{name}.results.csv"),
+            "--report",
+            &page,
+        ]);
+        assert_eq!(run.code, 0, "{run:?}");
+        let expected = format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&bytes));
+        assert!(
+            wd.read(&page).contains(&format!("fingerprint {expected}")),
+            "{name}: the page should name the input by {expected}"
+        );
+    }
+}

@@ -227,12 +227,6 @@ pub async fn run(
     cancel: CancellationToken,
 ) -> Result<Summary, RunError> {
     let started = chrono::Local::now();
-    // The page names the input by its fingerprint: read on the side while
-    // the rows are, rather than once more after them.
-    let fingerprint = settings.report.as_ref().map(|_| {
-        let input = settings.input.clone();
-        std::thread::spawn(move || send::file_fingerprint(&input).ok())
-    });
     let (mut summary, report) = match &settings.send {
         None => {
             // Reading and mapping are blocking work: off the async threads.
@@ -263,7 +257,13 @@ pub async fn run(
         );
     }
     if let (Some(path), Some(report)) = (&settings.report, report) {
-        let fingerprint = fingerprint.and_then(|t| t.join().ok()).flatten();
+        // The page names the input by its fingerprint: a CSV's was taken
+        // as it was read; a workbook (or a run stopped before the end of
+        // the file) is read once more for it.
+        let fingerprint = match report.input_read.as_ref().and_then(|f| f.get()) {
+            Some(fp) => Some(format!("{fp:016x}")),
+            None => send::file_fingerprint(&settings.input).ok(),
+        };
         write_report(settings, path, &report, &mut summary, started, fingerprint)?;
     }
     Ok(summary)
@@ -462,8 +462,9 @@ fn dry_run(settings: &ImportSettings, cancel: &CancellationToken) -> Result<DryR
     let started = Instant::now();
     warn_placeholder_operation(settings);
     let Prepared { source, mut plan } = prepare(settings)?;
-    let mut report = settings.report.as_ref().map(|_| {
-        crate::report::Report::new(crate::report::MappedFields::of(&settings.mapping), None)
+    let mut report = settings.report.as_ref().map(|_| crate::report::Report {
+        input_read: source.fingerprint_when_read(),
+        ..crate::report::Report::new(crate::report::MappedFields::of(&settings.mapping), None)
     });
     if report.is_some() {
         plan = plan.with_report_fields();

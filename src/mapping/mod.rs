@@ -1052,9 +1052,14 @@ impl Plan {
                 problems: std::mem::take(&mut scratch.problems),
             });
         }
-        out.report = self
-            .with_report_fields
-            .then(|| self.report_fields(row, scratch));
+        if self.with_report_fields {
+            // The previous row's fields are refilled: the type's text keeps
+            // its buffer rather than a new one a row.
+            let fields = out.report.get_or_insert_with(ReportFields::default);
+            self.report_fields(row, scratch, fields);
+        } else {
+            out.report = None;
+        }
         Ok(())
     }
 
@@ -1165,9 +1170,18 @@ impl Plan {
     /// The charts' values, from the fields already converted to the API's
     /// spelling: plain digits for a number or integer field. A field mapped
     /// as text is read as the mapping's numbers are.
-    fn report_fields(&self, row: &Row, scratch: &MapScratch) -> ReportFields {
-        let number = |name: &str| -> Option<f64> {
-            let v = self.field(scratch, row, name)?.trim();
+    fn report_fields(&self, row: &Row, scratch: &MapScratch, out: &mut ReportFields) {
+        const TOTAL_BALANCE: usize = 3;
+        const PORTFOLIO_TYPE: usize = 4;
+        const DAYS_DELAY: usize = 8;
+        debug_assert_eq!(API_FIELDS[TOTAL_BALANCE], "total_balance");
+        debug_assert_eq!(API_FIELDS[PORTFOLIO_TYPE], "portfolio_type");
+        debug_assert_eq!(API_FIELDS[DAYS_DELAY], "days_delay");
+        let field = |slot: usize| {
+            scratch.fields[slot].map(|p| p.resolve(Some(row), row.text_str(), &scratch.text))
+        };
+        let number = |slot: usize| -> Option<f64> {
+            let v = field(slot)?.trim();
             if v.is_empty() {
                 return None;
             }
@@ -1181,18 +1195,21 @@ impl Plan {
                 })
                 .filter(|n: &f64| n.is_finite())
         };
+        out.total_balance = number(TOTAL_BALANCE);
         // An integer field is plain digits: read it as one, not as a float.
-        let days = self
-            .field(scratch, row, "days_delay")
-            .and_then(|v| v.parse::<i64>().ok());
-        ReportFields {
-            total_balance: number("total_balance"),
-            days_delay: days.or_else(|| number("days_delay").map(|d| d.round() as i64)),
-            portfolio_type: self
-                .field(scratch, row, "portfolio_type")
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .map(str::to_string),
+        out.days_delay = field(DAYS_DELAY)
+            .and_then(|v| v.parse::<i64>().ok())
+            .or_else(|| number(DAYS_DELAY).map(|d| d.round() as i64));
+        match field(PORTFOLIO_TYPE)
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            Some(t) => {
+                let kept = out.portfolio_type.get_or_insert_with(String::new);
+                kept.clear();
+                kept.push_str(t);
+            }
+            None => out.portfolio_type = None,
         }
     }
 }

@@ -33,6 +33,9 @@ pub struct Report {
     pub problems: Problems,
     /// A real run's pace; `None` for a dry run.
     pub timeline: Option<Timeline>,
+    /// The input's fingerprint as its reader computed it while reading
+    /// every byte (a CSV); otherwise it is read again for the page.
+    pub input_read: Option<std::sync::Arc<std::sync::OnceLock<u64>>>,
 }
 
 impl Report {
@@ -41,6 +44,7 @@ impl Report {
             portfolio: Portfolio::new(fields),
             problems: Problems::default(),
             timeline,
+            input_read: None,
         }
     }
 }

@@ -16,6 +16,7 @@ use std::fs::File;
 use std::io::{Chain, Cursor, Read};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::{Arc, OnceLock};
 
 /// Rows parsed into one batch.
 const BATCH_ROWS: usize = 512;
@@ -42,7 +43,7 @@ pub struct CsvInfo {
 }
 
 /// The file, decoded to UTF-8 as it is read.
-type Decoded = DecodeReaderBytes<File, Vec<u8>>;
+type Decoded = DecodeReaderBytes<Fingerprinting, Vec<u8>>;
 
 type Input = Chain<Cursor<Vec<u8>>, Decoded>;
 
@@ -54,6 +55,7 @@ const READ_BYTES: usize = 256 * 1024;
 
 pub(super) struct CsvReader {
     info: CsvInfo,
+    fingerprint: Arc<OnceLock<u64>>,
     /// Batches of parsed rows, as (rows, how many are filled).
     parsed: Receiver<Parsed>,
     /// Batches read, going back to be filled again.
@@ -117,6 +119,28 @@ enum Ahead {
     Error(SourceError),
 }
 
+/// The input file as the decoder reads it, hashed on the way: the input's
+/// fingerprint (xxh3 of its bytes, as `file_fingerprint` computes it) costs
+/// no second read of the file.
+pub(super) struct Fingerprinting {
+    file: File,
+    hasher: xxhash_rust::xxh3::Xxh3,
+    /// Set at the end of the file.
+    done: Arc<OnceLock<u64>>,
+}
+
+impl Read for Fingerprinting {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.file.read(buf)?;
+        if n == 0 {
+            let _ = self.done.set(self.hasher.digest());
+        } else {
+            self.hasher.update(&buf[..n]);
+        }
+        Ok(n)
+    }
+}
+
 impl CsvReader {
     pub(super) fn open(path: &Path, opts: &SourceOptions) -> Result<CsvReader, SourceError> {
         let file = File::open(path).map_err(|e| SourceError::new(path, open_error(&e)))?;
@@ -132,6 +156,12 @@ impl CsvReader {
             (Some(_), _) => encoding_rs::UTF_8,
             (None, Some(e)) => e,
             (None, None) => encoding_rs::UTF_8,
+        };
+        let fingerprint = Arc::new(OnceLock::new());
+        let file = Fingerprinting {
+            file,
+            hasher: xxhash_rust::xxh3::Xxh3::new(),
+            done: fingerprint.clone(),
         };
         let (head, decoded) = sniff(path, file, encoding)?;
         let (delimiter, detected) = match opts.delimiter {
@@ -149,6 +179,7 @@ impl CsvReader {
         let (parsed, recycle) = parser.spawn().map_err(|e| SourceError::new(path, e))?;
         Ok(CsvReader {
             info,
+            fingerprint,
             parsed,
             recycle,
             batch: Vec::new(),
@@ -160,6 +191,11 @@ impl CsvReader {
 
     pub(super) fn info(&self) -> &CsvInfo {
         &self.info
+    }
+
+    /// The file's fingerprint, set once every byte of it has been read.
+    pub(super) fn fingerprint(&self) -> Arc<OnceLock<u64>> {
+        self.fingerprint.clone()
     }
 
     pub(super) fn current_mut(&mut self) -> &mut Row {
@@ -213,7 +249,7 @@ fn read_bom(path: &Path) -> Result<Option<&'static str>, SourceError> {
 /// not is refused here, naming the row.
 fn sniff(
     path: &Path,
-    file: File,
+    file: Fingerprinting,
     encoding: &'static Encoding,
 ) -> Result<(Vec<u8>, Decoded), SourceError> {
     // UTF-8 passes through untouched (invalid bytes included) so that we

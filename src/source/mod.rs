@@ -443,6 +443,16 @@ impl Source {
         self.header_below_title
     }
 
+    /// Where the input's fingerprint (xxh3 of its bytes) appears once the
+    /// reader has read the whole file: a CSV is hashed as it is read. `None`
+    /// for a workbook, which calamine reads from the path.
+    pub fn fingerprint_when_read(&self) -> Option<std::sync::Arc<std::sync::OnceLock<u64>>> {
+        match &self.reader {
+            Reader::Csv(r) => Some(r.fingerprint()),
+            Reader::Sheet(_) => None,
+        }
+    }
+
     /// The input's header.
     pub fn header(&self) -> &Header {
         &self.header

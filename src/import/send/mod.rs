@@ -292,6 +292,7 @@ async fn run_session(
     let mode = send.mode;
     let update_shape = plan.update_shape();
     let outputs = Outputs::open(settings, &source)?;
+    let input_read = source.fingerprint_when_read();
     let stop = StopSignal::new();
     spawn_cancel_watch(stop.clone(), cancel);
 
@@ -346,7 +347,7 @@ async fn run_session(
         let _ = w.await;
     }
     let portfolio = reader.join().ok().flatten();
-    let report = report_of(fields, portfolio, collector.take_report());
+    let report = report_of(fields, portfolio, collector.take_report(), input_read);
     let summary = summarize(collector, &worker, settings, started)?;
     Ok((summary, report))
 }
@@ -357,6 +358,7 @@ fn report_of(
     fields: Option<crate::report::MappedFields>,
     portfolio: Option<crate::report::Portfolio>,
     collected: Option<(crate::report::Problems, crate::report::Timeline)>,
+    input_read: Option<std::sync::Arc<std::sync::OnceLock<u64>>>,
 ) -> Option<crate::report::Report> {
     let (fields, (problems, timeline)) = fields.zip(collected)?;
     Some(crate::report::Report {
@@ -365,6 +367,7 @@ fn report_of(
         portfolio: portfolio.unwrap_or_else(|| crate::report::Portfolio::new(fields)),
         problems,
         timeline: Some(timeline),
+        input_read,
     })
 }
 
