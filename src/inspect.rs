@@ -92,14 +92,14 @@ pub fn profile(path: &Path, opts: &SourceOptions) -> Result<Profile, String> {
         Ok(s) => (s, false),
         Err(e) if opts.encoding.is_none() && e.is_not_utf8() => {
             opts.encoding = Some(encoding_rs::WINDOWS_1252);
-            (Source::open(path, &opts).map_err(|e| e.0)?, true)
+            (Source::open(path, &opts).map_err(|e| e.to_string())?, true)
         }
-        Err(e) => return Err(e.0),
+        Err(e) => return Err(e.to_string()),
     };
     let header = source.header().clone();
     let mut stats = ColumnStats::new(header.names.len());
     let mut rows = 0u64;
-    while let Some(row) = source.next_row().map_err(|e| e.0)? {
+    while let Some(row) = source.next_row().map_err(|e| e.to_string())? {
         rows += 1;
         if rows as usize > TYPE_SAMPLE_ROWS {
             continue;
@@ -349,7 +349,7 @@ pub fn inspect(
     mapping: Option<&Path>,
 ) -> Result<String, String> {
     let mut opts = match mapping {
-        Some(m) => Mapping::load_source(m).map_err(|e| e.0)?,
+        Some(m) => Mapping::load_source(m).map_err(|e| e.to_string())?,
         None => SourceOptions::default(),
     };
     if let Some(s) = sheet {

@@ -118,15 +118,11 @@ pub(crate) fn prepare(settings: &ImportSettings) -> Result<Prepared, RunError> {
             Some(p) => tr!("the-mapping-named", path = p.display().to_string()),
             None => tr!("the-mapping"),
         };
-        RunError::Mapping(crate::mapping::MappingError(format!(
-            "{}\n{}",
-            tr!(
-                "mapping-does-not-fit",
-                input = settings.input.display().to_string(),
-                mapping = mapping,
-                row = source.header().row
-            ),
-            e.0
+        RunError::Mapping(e.with_context(tr!(
+            "mapping-does-not-fit",
+            input = settings.input.display().to_string(),
+            mapping = mapping,
+            row = source.header().row
         )))
     })?;
     for w in plan.warnings() {

@@ -99,9 +99,9 @@ fn open(path: &Path, opts: &SourceOptions) -> Result<(Source, bool), String> {
             };
             Source::open(path, &opts)
                 .map(|s| (s, true))
-                .map_err(|e| e.0)
+                .map_err(|e| e.to_string())
         }
-        Err(e) => Err(e.0),
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -172,7 +172,7 @@ fn sample_input(input: &Path, opts: &SourceOptions) -> Result<(Vec<String>, Valu
     let width = names.len().min(MAX_COLUMNS);
     let mut values: Values = Default::default();
     let mut read = 0;
-    while let Some(row) = src.next_row().map_err(|e| e.0)? {
+    while let Some(row) = src.next_row().map_err(|e| e.to_string())? {
         read += 1;
         if read > INPUT_SAMPLE_ROWS {
             break;
@@ -217,7 +217,7 @@ fn scan_lookup(lookup: &Path, values: &mut Values) -> Result<LookupScan, String>
         .cloned();
     let width = names.len().min(MAX_COLUMNS);
     let mut read = 0;
-    while let Some(row) = lk.next_row().map_err(|e| e.0)? {
+    while let Some(row) = lk.next_row().map_err(|e| e.to_string())? {
         read += 1;
         if read > LOOKUP_ROWS {
             break;

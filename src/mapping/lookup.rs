@@ -400,7 +400,7 @@ impl LookupTable {
         };
         let expected = source.estimated_rows().unwrap_or(0).min(1 << 26) as usize;
         let mut table = LookupTable::empty(spec, &header.names[k], &header.names[v], expected);
-        while let Some(row) = source.next_row().map_err(|e| format!("{at} {}", e.0))? {
+        while let Some(row) = source.next_row().map_err(|e| format!("{at} {e}"))? {
             if let Some(p) = &row.problem {
                 return Err(tr!(
                     "mapping-lookup-row-problem",
@@ -540,9 +540,11 @@ fn open(spec: &LookupSpec) -> Result<Source, String> {
                 encoding: Some(encoding_rs::WINDOWS_1252),
                 ..spec.source.clone()
             };
-            Source::open(&spec.path, &opts).map_err(|e| e.0)
+            Source::open(&spec.path, &opts).map_err(|e| e.to_string())
         }
-        Err(e) => Err(e.0.replace("[source]", &format!("[lookups.{}]", spec.name))),
+        Err(e) => Err(e
+            .to_string()
+            .replace("[source]", &format!("[lookups.{}]", spec.name))),
     }
 }
 
@@ -568,8 +570,8 @@ impl Lookups {
             }
             let started = Instant::now();
             let table = LookupTable::load(spec).map_err(|e| match &mapping.origin {
-                Some(p) => MappingError(format!("{}: {e}", p.display())),
-                None => MappingError(e),
+                Some(p) => MappingError::one(e).in_file(p),
+                None => MappingError::one(e),
             })?;
             tracing::info!(
                 lookup = %spec.name,

@@ -41,10 +41,68 @@ pub const API_FIELDS: &[&str] = &[
 /// field but `wolkvox_id`, which sits at the top level of the body.
 pub const OBLIGATION_FIELDS: &[&str] = API_FIELDS.split_at(1).1;
 
-/// A mapping file that cannot be used, with every problem found in it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct MappingError(pub String);
+/// A mapping file that cannot be used, with every problem found in it: the
+/// file and the problems as data, each problem in words a person can act
+/// on (which section and key, and what to write instead).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappingError {
+    file: Option<PathBuf>,
+    /// What the problems are about, said before them.
+    context: Option<String>,
+    problems: Vec<String>,
+}
+
+impl MappingError {
+    /// Every problem found, in the order found.
+    pub fn new(problems: Vec<String>) -> MappingError {
+        MappingError {
+            file: None,
+            context: None,
+            problems,
+        }
+    }
+
+    /// One problem.
+    pub fn one(problem: impl Into<String>) -> MappingError {
+        MappingError::new(vec![problem.into()])
+    }
+
+    /// The same problems, found in the mapping file at `path`.
+    pub fn in_file(mut self, path: &Path) -> MappingError {
+        self.file = Some(path.to_path_buf());
+        self
+    }
+
+    /// The same problems, after a sentence that says what they are about.
+    pub fn with_context(mut self, context: String) -> MappingError {
+        self.context = Some(context);
+        self
+    }
+
+    /// The mapping file at fault, when it was read from one.
+    pub fn file(&self) -> Option<&Path> {
+        self.file.as_deref()
+    }
+
+    /// The problems, one sentence each.
+    pub fn problems(&self) -> &[String] {
+        &self.problems
+    }
+}
+
+impl std::fmt::Display for MappingError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(c) = &self.context {
+            writeln!(f, "{c}")?;
+        }
+        if let Some(path) = &self.file {
+            write!(f, "{}: ", path.display())?;
+        }
+        f.write_str(&self.problems.join("\n"))
+    }
+}
+
+impl std::error::Error for MappingError {}
 
 /// Where a field's value comes from.
 #[derive(Debug, Clone, PartialEq)]
@@ -123,8 +181,7 @@ impl Mapping {
     /// Reads and checks the mapping file at `path`; lookups are resolved relative to it.
     pub fn load(path: &Path) -> Result<Mapping, MappingError> {
         let text = read_mapping_text(path)?;
-        let mut m = Mapping::parse(&text)
-            .map_err(|e| MappingError(format!("{}: {}", path.display(), e.0)))?;
+        let mut m = Mapping::parse(&text).map_err(|e| e.in_file(path))?;
         // A lookup file is named relative to the mapping, so that a mapping
         // and its lookup files can move together.
         let folder = path.parent().unwrap_or(Path::new(""));
@@ -140,12 +197,11 @@ impl Mapping {
     /// written (no `[fields]` yet) is enough.
     pub fn load_source(path: &Path) -> Result<SourceOptions, MappingError> {
         let text = read_mapping_text(path)?;
-        let at = |e: String| MappingError(format!("{}: {e}", path.display()));
-        let file = config::parse(&text).map_err(at)?;
+        let file = config::parse(&text).map_err(|e| MappingError::one(e).in_file(path))?;
         let mut problems = Vec::new();
         let source = check_read_options("[source]", &file.source, &mut problems).source;
         if !problems.is_empty() {
-            return Err(at(problems.join("\n")));
+            return Err(MappingError::new(problems).in_file(path));
         }
         Ok(source)
     }
@@ -160,7 +216,7 @@ impl Mapping {
 
     /// Checks a mapping given as text.
     pub fn parse(text: &str) -> Result<Mapping, MappingError> {
-        let file = config::parse(text).map_err(MappingError)?;
+        let file = config::parse(text).map_err(MappingError::one)?;
         Mapping::check(file)
     }
 
@@ -193,7 +249,7 @@ impl Mapping {
         let rules = check_rules(&file, &ctx, &mut problems);
         let form_entries = check_form_entries(&file, &ctx, &mut problems);
         if !problems.is_empty() {
-            return Err(MappingError(problems.join("\n")));
+            return Err(MappingError::new(problems));
         }
         Ok(Mapping {
             source: src.source,
@@ -300,11 +356,11 @@ fn check_form_entries(
 /// "ANSI") is refused with what to do, not with a parser's complaint.
 fn read_mapping_text(path: &Path) -> Result<String, MappingError> {
     let bytes = std::fs::read(path).map_err(|e| {
-        MappingError(format!(
-            "{}: {}",
-            path.display(),
-            tr!("mapping-cannot-read", error = crate::source::open_error(&e))
+        MappingError::one(tr!(
+            "mapping-cannot-read",
+            error = crate::source::open_error(&e)
         ))
+        .in_file(path)
     })?;
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
     String::from_utf8(bytes.to_vec()).map_err(|e| {
@@ -313,11 +369,7 @@ fn read_mapping_text(path: &Path) -> Result<String, MappingError> {
             .filter(|&&b| b == b'\n')
             .count()
             + 1;
-        MappingError(format!(
-            "{}: {}",
-            path.display(),
-            tr!("mapping-not-utf8", line = line)
-        ))
+        MappingError::one(tr!("mapping-not-utf8", line = line)).in_file(path)
     })
 }
 
@@ -802,7 +854,7 @@ impl Plan {
                 // Read with the wrong delimiter, the header is not what the
                 // mapping expects at all: one explanation beats a "not
                 // found" per field.
-                Some(OneColumn::WrongDelimiter(why)) => return Err(MappingError(why)),
+                Some(OneColumn::WrongDelimiter(why)) => return Err(MappingError::one(why)),
                 Some(OneColumn::Title(hint)) => r.problems.push(hint),
                 None => {}
             }
@@ -813,7 +865,7 @@ impl Plan {
         };
         entries_apart_from_form(&entries, &form, names, &mut r.problems);
         if !r.problems.is_empty() {
-            return Err(MappingError(r.problems.join("\n")));
+            return Err(MappingError::new(std::mem::take(&mut r.problems)));
         }
         let warnings = match mapping.extra_columns {
             ExtraColumns::All => form_name_warnings(&form, names),

@@ -316,7 +316,7 @@ fn missing_columns_are_all_reported_with_a_suggestion() {
     let mut names: Vec<&str> = HEADERS.to_vec();
     names[3] = "Saldo  Total ";
     names[6] = "Dias Mora";
-    let e = plan(BASIC, &names).unwrap_err().0;
+    let e = plan(BASIC, &names).unwrap_err().to_string();
     assert_eq!(
         e,
         "[fields] total_balance: column \"Saldo Total\" not found; did you mean \"Saldo  Total \"?\n\
@@ -328,7 +328,7 @@ fn missing_columns_are_all_reported_with_a_suggestion() {
 fn a_missing_column_with_nothing_close_lists_the_columns() {
     let text =
         "[request]\noperation = \"x\"\n[fields]\nwolkvox_id = \"Registro\"\nid = \"Obligación\"\n";
-    let e = plan(text, &["Registro", "Saldo"]).unwrap_err().0;
+    let e = plan(text, &["Registro", "Saldo"]).unwrap_err().to_string();
     assert_eq!(
         e,
         "[fields] id: column \"Obligación\" not found; the columns are \"Registro\", \"Saldo\""
@@ -338,7 +338,7 @@ fn a_missing_column_with_nothing_close_lists_the_columns() {
 #[test]
 fn form_exclude_and_rename_must_name_real_columns() {
     let text = BASIC.replace("exclude = [\"Interno\"]", "exclude = [\"Internos\"]");
-    let e = plan(&text, HEADERS).unwrap_err().0;
+    let e = plan(&text, HEADERS).unwrap_err().to_string();
     assert_eq!(
         e,
         "[form] exclude: column \"Internos\" not found; did you mean \"Interno\"?"
@@ -426,7 +426,7 @@ name = { column = "A", value = "B" }
 days_delay = { column = "D", type = "integer", formats = ["%d/%m/%Y"] }
 total_balance = { value = "abc", type = "number" }
 "#;
-    let e = Mapping::parse(text).unwrap_err().0;
+    let e = Mapping::parse(text).unwrap_err().to_string();
     let lines: Vec<&str> = e.lines().collect();
     assert_eq!(
         lines,
@@ -485,14 +485,16 @@ fn row_problems_from_the_reader_make_the_row_invalid() {
 fn a_header_of_one_name_is_explained_once() {
     let text = "[request]\noperation = \"x\"\n[fields]\nwolkvox_id = \"a\"\nid = \"b\"\n";
     // Read with the wrong delimiter: one message, no per-field ones.
-    let e = plan(text, &["a;b;c"]).unwrap_err().0;
+    let e = plan(text, &["a;b;c"]).unwrap_err().to_string();
     assert_eq!(
         e,
         "the header (row 1) has one column, \"a;b;c\"; the file looks \";\"-separated: \
          set delimiter = \";\" in [source], or remove delimiter to have it detected"
     );
     // A title: the per-field messages, then where the header may be.
-    let e = plan(text, &["Banco Ejemplo, cartera", ""]).unwrap_err().0;
+    let e = plan(text, &["Banco Ejemplo, cartera", ""])
+        .unwrap_err()
+        .to_string();
     let lines: Vec<&str> = e.lines().collect();
     assert_eq!(lines.len(), 3, "{e}");
     assert!(lines[0].starts_with("[fields] wolkvox_id: column \"a\" not found"));
@@ -685,7 +687,8 @@ fn a_form_entry_may_not_take_the_name_of_an_extra_column() {
     let text = format!("{JOINED}\n[form.entries]\n\"ciudad\" = {{ value = \"x\" }}\n");
     let e = joined_plan(&text, &["Cédula", "Nro Obligación", "Ciudad"], RECORDS).unwrap_err();
     assert!(
-        e.0.contains("[form.entries] \"ciudad\": column \"Ciudad\" is also sent in form"),
+        e.to_string()
+            .contains("[form.entries] \"ciudad\": column \"Ciudad\" is also sent in form"),
         "{e}"
     );
 }
@@ -694,8 +697,11 @@ fn a_form_entry_may_not_take_the_name_of_an_extra_column() {
 fn a_lookup_rule_without_its_table_is_refused_by_the_plain_plan() {
     let m = Mapping::parse(JOINED).unwrap();
     let e = Plan::new(&m, &header(&["Cédula", "Nro Obligación"]), "x").unwrap_err();
-    assert!(e.0.contains("[fields] wolkvox_id"), "{e}");
-    assert!(e.0.contains("\"expedientes\" was not read"), "{e}");
+    assert!(e.to_string().contains("[fields] wolkvox_id"), "{e}");
+    assert!(
+        e.to_string().contains("\"expedientes\" was not read"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -703,33 +709,41 @@ fn lookup_mistakes_in_the_mapping_are_named() {
     let e = Mapping::parse(&JOINED.replace("lookup = \"expedientes\"", "lookup = \"expediente\""))
         .unwrap_err();
     assert!(
-        e.0.contains(
+        e.to_string().contains(
             "[fields] wolkvox_id: lookup = \"expediente\": there is no [lookups.expediente]; did you mean \"expedientes\"?"
         ),
         "{e}"
     );
     let e = Mapping::parse(&JOINED.replace("column = \"Cédula\", lookup", "value = \"x\", lookup"))
         .unwrap_err();
-    assert!(e.0.contains("lookup needs column"), "{e}");
+    assert!(e.to_string().contains("lookup needs column"), "{e}");
     let e = Mapping::parse(&JOINED.replace(
         "lookup = \"expedientes\" }",
         "lookup = \"expedientes\", type = \"date\", formats = [\"%d/%m/%Y\"] }",
     ))
     .unwrap_err();
-    assert!(e.0.contains("formats does not apply with lookup"), "{e}");
+    assert!(
+        e.to_string().contains("formats does not apply with lookup"),
+        "{e}"
+    );
     let e = Mapping::parse(&JOINED.replace("normalize = \"digits\"", "normalize = \"digitos\""))
         .unwrap_err();
-    assert!(e.0.contains("unknown variant `digitos`"), "{e}");
+    assert!(e.to_string().contains("unknown variant `digitos`"), "{e}");
     let e = Mapping::parse(&JOINED.replace("key = ", "llave = ")).unwrap_err();
-    assert!(e.0.contains("unknown field `llave`"), "{e}");
+    assert!(e.to_string().contains("unknown field `llave`"), "{e}");
     let e = Mapping::parse(&JOINED.replace(
         "file = \"expedientes.csv\"",
         "file = \" \"\ndelimiter = \";;\"",
     ))
     .unwrap_err();
-    assert!(e.0.contains("[lookups.expedientes] file is empty"), "{e}");
     assert!(
-        e.0.contains("[lookups.expedientes] delimiter = \";;\""),
+        e.to_string()
+            .contains("[lookups.expedientes] file is empty"),
+        "{e}"
+    );
+    assert!(
+        e.to_string()
+            .contains("[lookups.expedientes] delimiter = \";;\""),
         "{e}"
     );
     let e = Mapping::parse(&format!(
@@ -737,7 +751,8 @@ fn lookup_mistakes_in_the_mapping_are_named() {
     ))
     .unwrap_err();
     assert!(
-        e.0.contains("did you mean `column` instead of `colum`?"),
+        e.to_string()
+            .contains("did you mean `column` instead of `colum`?"),
         "{e}"
     );
 }
@@ -786,4 +801,31 @@ fn report_fields_come_from_the_converted_values_only_when_asked() {
     assert_eq!(r.days_delay, Some(45));
     // A constant counts as the row's value.
     assert_eq!(r.portfolio_type.as_deref(), Some("Consumo"));
+}
+
+#[test]
+fn a_mapping_error_names_its_file_and_each_problem_as_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.toml");
+    std::fs::write(
+        &path,
+        "[request]\noperation = \"\"\n[fields]\nwolkvox_id = \"R\"\nid = \"N\"\n\
+         total_balance = { column = \"S\", value = \"1\" }\n",
+    )
+    .unwrap();
+    let e = Mapping::load(&path).unwrap_err();
+    assert_eq!(e.file(), Some(path.as_path()));
+    assert_eq!(e.problems().len(), 2, "{:?}", e.problems());
+    assert!(e.problems()[0].contains("operation"), "{e}");
+    assert!(e.problems()[1].contains("both column and value"), "{e}");
+    // Said as one message: the file, then each problem on its line.
+    assert_eq!(
+        e.to_string(),
+        format!("{}: {}", path.display(), e.problems().join("\n"))
+    );
+    let e = e.with_context("the mapping does not fit".into());
+    assert!(
+        e.to_string().starts_with("the mapping does not fit\n"),
+        "{e}"
+    );
 }

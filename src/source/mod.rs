@@ -31,11 +31,15 @@ pub struct SourceOptions {
     pub encoding: Option<&'static encoding_rs::Encoding>,
 }
 
-/// A problem that makes the whole file unreadable. The message names the
-/// file and says what to do.
+/// A problem that makes the whole file unreadable: which file, as data,
+/// and what is wrong with it and what to do, in the run's language.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct SourceError(pub String, SourceErrorKind);
+#[error("{}: {message}", path.display())]
+pub struct SourceError {
+    path: PathBuf,
+    message: String,
+    kind: SourceErrorKind,
+}
 
 /// What code may act on in a [`SourceError`]: the message is for people,
 /// in their language, and is never searched.
@@ -49,20 +53,34 @@ enum SourceErrorKind {
 impl SourceError {
     /// `msg` about the file at `path`.
     pub fn new(path: &Path, msg: impl std::fmt::Display) -> SourceError {
-        SourceError(format!("{}: {msg}", path.display()), SourceErrorKind::Other)
+        SourceError {
+            path: path.to_path_buf(),
+            message: msg.to_string(),
+            kind: SourceErrorKind::Other,
+        }
     }
 
     fn not_utf8(path: &Path, msg: impl std::fmt::Display) -> SourceError {
-        SourceError(
-            format!("{}: {msg}", path.display()),
-            SourceErrorKind::NotUtf8,
-        )
+        SourceError {
+            kind: SourceErrorKind::NotUtf8,
+            ..SourceError::new(path, msg)
+        }
+    }
+
+    /// The file at fault.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// What is wrong and what to do, without the file's name.
+    pub fn message(&self) -> &str {
+        &self.message
     }
 
     /// The file is not UTF-8 and was read without an encoding: opened again
     /// as Windows-1252, it may read (`inspect`, `mapping init`, lookups).
     pub fn is_not_utf8(&self) -> bool {
-        self.1 == SourceErrorKind::NotUtf8
+        self.kind == SourceErrorKind::NotUtf8
     }
 }
 
@@ -882,6 +900,22 @@ pub(crate) fn quoted_list(items: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_source_error_names_its_file_as_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("no-such-file.csv");
+        let Err(e) = Source::open(&path, &SourceOptions::default()) else {
+            panic!("a missing file opened");
+        };
+        assert_eq!(e.path(), path.as_path());
+        assert!(!e.message().contains("no-such-file"), "{e}");
+        assert_eq!(
+            e.to_string(),
+            format!("{}: {}", path.display(), e.message())
+        );
+        assert!(!e.is_not_utf8());
+    }
 
     proptest::proptest! {
         #[test]
