@@ -23,6 +23,7 @@ use super::{open_rejects, prepare, ImportSettings, Prepared, RunError, SendSetti
 use crate::crm::client::Client;
 use crate::ledger::lock::{this_process, LedgerLock};
 use crate::ledger::{format_time, now_ms, Carried, Doubt, Ledger, NewRun};
+use crate::report::{Problems, Timeline};
 use crate::results::PayloadWriter;
 use crate::tr;
 use collector::Collector;
@@ -338,9 +339,8 @@ async fn run_session(
         tuning.breaker,
         outputs,
         settings.observer.clone(),
-        fields
-            .map(|_| Default::default())
-            .map(|p| (p, crate::report::Timeline::new(started))),
+        // With --report: the problems and the pace, from the first row.
+        fields.map(|_| (Problems::default(), Timeline::new(started))),
     );
     collector.collect(event_rx).await;
     for w in workers {
