@@ -23,6 +23,7 @@
 
 #![warn(missing_docs)]
 
+pub(crate) mod batches;
 pub mod crm;
 #[cfg(feature = "fake-crm")]
 pub mod fake_crm;

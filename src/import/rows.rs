@@ -6,6 +6,7 @@
 //! counted and written costs no allocation. A row that must outlive the next
 //! call (one queued for sending) is copied out with [`FeedRow::to_valid`].
 
+use crate::batches::{self, Consumer, Producer};
 use crate::fingerprint_table::TagTable;
 use crate::ledger::known::KeyHash;
 use crate::mapping::{MapScratch, MappedRow, Mapping, Plan, ReportFields};
@@ -14,7 +15,6 @@ use crate::source::{Format, Header, Row, Source, SourceError};
 use crate::tr;
 use crate::value::{self, CellRef, DateFormat, DecimalSeparator};
 use std::collections::HashMap;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 /// A row that passed validation and may be sent.
 #[derive(Debug, Clone)]
@@ -127,13 +127,8 @@ pub struct RowFeed {
     writer: Plan,
     /// The body of the row handed out.
     body: String,
-    mapped: Receiver<Mapped>,
-    recycle: SyncSender<Vec<MappedEntry>>,
-    batch: Vec<MappedEntry>,
-    filled: usize,
-    /// The index in `batch` of the next row.
-    next: usize,
-    done: bool,
+    /// Batches of mapped rows from the mapping thread.
+    mapped: Consumer<MappedEntry, SourceError>,
     keep_cells: bool,
     /// (wolkvox_id, id), hashed → first row that had it: 10 bytes a slot.
     /// 64 bits of the ledger's xxh3-128 key place a row and 48 others are
@@ -145,13 +140,6 @@ pub struct RowFeed {
     seen_far: HashMap<u64, u64>,
     /// The problem of the duplicate handed out last.
     duplicate: Problem,
-}
-
-/// What the mapping thread sends.
-enum Mapped {
-    Batch(Vec<MappedEntry>, usize),
-    /// Reading stopped: the rows before it were sent first.
-    Error(SourceError),
 }
 
 /// One row as the mapping thread leaves it; its buffers are reused.
@@ -219,41 +207,30 @@ impl RowFeed {
         // thread has the most to do.
         let writer = mapper.plan.clone();
         let source_path = path.clone();
-        let (tx, mapped) = sync_channel(BATCHES_AHEAD);
-        let (recycle, recycled) = sync_channel(BATCHES_AHEAD + 1);
+        let (mut tx, mapped) = batches::channel(BATCHES_AHEAD, BATCH_ROWS);
         let spawned = std::thread::Builder::new()
             .name("row-mapper".into())
             .spawn(move || {
-                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    mapper.run(&tx, &recycled)
-                }));
+                let result =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| mapper.run(&mut tx)));
                 if result.is_err() {
                     let msg = tr!("source-mapper-failed");
-                    let _ = tx.send(Mapped::Error(SourceError::new(&path, msg)));
+                    tx.fail(SourceError::new(&path, msg));
                 }
             });
-        let (mapped, done) = match spawned {
-            Ok(_) => (mapped, false),
+        let mapped = match spawned {
+            Ok(_) => mapped,
             // No thread, no rows: said as a read error on the first call.
-            Err(e) => {
-                let (tx, rx) = sync_channel(1);
-                let _ = tx.send(Mapped::Error(SourceError::new(
-                    &source_path,
-                    tr!("source-cannot-start", why = e.to_string()),
-                )));
-                (rx, false)
-            }
+            Err(e) => Consumer::failed(SourceError::new(
+                &source_path,
+                tr!("source-cannot-start", why = e.to_string()),
+            )),
         };
         RowFeed {
             header: names,
             writer,
             body: String::new(),
             mapped,
-            recycle,
-            batch: Vec::new(),
-            filled: 0,
-            next: 0,
-            done,
             keep_cells,
             seen: TagTable::with_capacity(expected + expected / 32, DUPLICATE_TABLE_LOAD),
             seen_far: HashMap::new(),
@@ -268,21 +245,24 @@ impl RowFeed {
 
     /// The next row of the input that is not blank, mapped and judged.
     pub fn next_row(&mut self) -> Result<Option<FeedRow<'_>>, SourceError> {
-        if !self.refill()? {
+        if !self.mapped.advance()? {
             return Ok(None);
         }
-        let i = self.next;
-        self.next += 1;
         // The table is far larger than the caches: its slot for a row a few
-        // rows on loads while this one is judged.
-        if let Some(k) = self.batch[..self.filled]
-            .get(i + PREFETCH_AHEAD)
-            .and_then(|e| e.key)
-        {
-            self.seen.prefetch(k.fingerprint());
+        // rows on loads while this one is judged (for the first rows of a
+        // batch, from when it arrives).
+        let first = if self.mapped.batch_started() {
+            0
+        } else {
+            PREFETCH_AHEAD
+        };
+        for k in first..=PREFETCH_AHEAD {
+            if let Some(key) = self.mapped.ahead(k).and_then(|e| e.key) {
+                self.seen.prefetch(key.fingerprint());
+            }
         }
         let RowFeed {
-            batch,
+            mapped,
             writer,
             body,
             seen,
@@ -291,7 +271,7 @@ impl RowFeed {
             keep_cells,
             ..
         } = self;
-        let e = &batch[i];
+        let e = mapped.current();
         let m = &e.mapped;
         let verdict = match (&e.error, e.key) {
             (Some(error), _) => Verdict::Invalid {
@@ -328,40 +308,6 @@ impl RowFeed {
             report: e.mapped.report.as_ref().filter(|_| e.error.is_none()),
         }))
     }
-
-    /// Makes `batch[next]` the next row, taking the next batch when this
-    /// one is consumed; false at the end of the input.
-    fn refill(&mut self) -> Result<bool, SourceError> {
-        while self.next >= self.filled {
-            if self.done {
-                return Ok(false);
-            }
-            // The batch consumed goes back to be filled again.
-            let read = std::mem::take(&mut self.batch);
-            if !read.is_empty() {
-                let _ = self.recycle.try_send(read);
-            }
-            self.next = 0;
-            self.filled = 0;
-            match self.mapped.recv() {
-                Ok(Mapped::Batch(rows, n)) => {
-                    self.batch = rows;
-                    self.filled = n;
-                    for e in &self.batch[..n.min(PREFETCH_AHEAD)] {
-                        if let Some(k) = e.key {
-                            self.seen.prefetch(k.fingerprint());
-                        }
-                    }
-                }
-                Ok(Mapped::Error(e)) => {
-                    self.done = true;
-                    return Err(e);
-                }
-                Err(_) => self.done = true,
-            }
-        }
-        Ok(true)
-    }
 }
 
 /// The first row that had `key`, or `None` (and `row` noted as its first)
@@ -388,31 +334,16 @@ fn first_row(
 impl Mapper {
     /// Reads and maps the whole input into batches, until the end, an
     /// error, or the feed going away.
-    fn run(&mut self, tx: &SyncSender<Mapped>, recycled: &Receiver<Vec<MappedEntry>>) {
-        let mut made = 0;
-        loop {
-            let mut batch = match recycled.try_recv() {
-                Ok(b) => b,
-                Err(_) if made <= BATCHES_AHEAD => {
-                    made += 1;
-                    Vec::with_capacity(BATCH_ROWS)
-                }
-                Err(_) => match recycled.recv() {
-                    Ok(b) => b,
-                    Err(_) => return,
-                },
-            };
+    fn run(&mut self, tx: &mut Producer<MappedEntry, SourceError>) {
+        while let Some(mut batch) = tx.take() {
             let (n, end) = self.fill(&mut batch);
-            if n > 0 && tx.send(Mapped::Batch(batch, n)).is_err() {
+            if !tx.send(batch, n) {
                 return;
             }
             match end {
                 None => {}
                 Some(Ok(())) => return,
-                Some(Err(e)) => {
-                    let _ = tx.send(Mapped::Error(e));
-                    return;
-                }
+                Some(Err(e)) => return tx.fail(e),
             }
         }
     }

@@ -8,6 +8,7 @@
 //! allocator dearly).
 
 use super::{open_error, Row, SourceError, SourceOptions};
+use crate::batches::{self, Consumer, Producer};
 use crate::problem::{Kind, Problem};
 use crate::tr;
 use encoding_rs::Encoding;
@@ -15,7 +16,6 @@ use encoding_rs_io::{DecodeReaderBytes, DecodeReaderBytesBuilder};
 use std::fs::File;
 use std::io::{Chain, Cursor, Read};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, OnceLock};
 
 /// Rows parsed into one batch.
@@ -56,22 +56,8 @@ const READ_BYTES: usize = 256 * 1024;
 pub(super) struct CsvReader {
     info: CsvInfo,
     fingerprint: Arc<OnceLock<u64>>,
-    /// Batches of parsed rows, as (rows, how many are filled).
-    parsed: Receiver<Parsed>,
-    /// Batches read, going back to be filled again.
-    recycle: SyncSender<Vec<Row>>,
-    batch: Vec<Row>,
-    filled: usize,
-    /// The index in `batch` of the row last handed out, plus one.
-    next: usize,
-    done: bool,
-}
-
-/// What the parsing thread sends.
-enum Parsed {
-    Rows(Vec<Row>, usize),
-    /// Reading stopped: the rows before it were sent first.
-    Error(SourceError),
+    /// Batches of parsed rows from the parsing thread.
+    parsed: Consumer<Row, SourceError>,
 }
 
 /// The parsing side, owned by its thread.
@@ -176,16 +162,11 @@ impl CsvReader {
             estimated_rows: estimate_rows(path, &head),
         };
         let parser = Parser::new(path, Cursor::new(head).chain(decoded), delimiter);
-        let (parsed, recycle) = parser.spawn().map_err(|e| SourceError::new(path, e))?;
+        let parsed = parser.spawn().map_err(|e| SourceError::new(path, e))?;
         Ok(CsvReader {
             info,
             fingerprint,
             parsed,
-            recycle,
-            batch: Vec::new(),
-            filled: 0,
-            next: 0,
-            done: false,
         })
     }
 
@@ -199,35 +180,11 @@ impl CsvReader {
     }
 
     pub(super) fn current_mut(&mut self) -> &mut Row {
-        &mut self.batch[self.next - 1]
+        self.parsed.current_mut()
     }
 
     pub(super) fn next_row(&mut self) -> Result<Option<&Row>, SourceError> {
-        while self.next >= self.filled {
-            if self.done {
-                return Ok(None);
-            }
-            // The batch read goes back to be filled again.
-            let read = std::mem::take(&mut self.batch);
-            if !read.is_empty() {
-                let _ = self.recycle.try_send(read);
-            }
-            self.next = 0;
-            self.filled = 0;
-            match self.parsed.recv() {
-                Ok(Parsed::Rows(rows, n)) => {
-                    self.batch = rows;
-                    self.filled = n;
-                }
-                Ok(Parsed::Error(e)) => {
-                    self.done = true;
-                    return Err(e);
-                }
-                Err(_) => self.done = true,
-            }
-        }
-        self.next += 1;
-        Ok(Some(&self.batch[self.next - 1]))
+        Ok(self.parsed.advance()?.then(|| self.parsed.current()))
     }
 }
 
@@ -317,53 +274,36 @@ impl Parser {
 
     /// Parses on a thread of its own; returns where its batches come, and
     /// where they go back to be filled again.
-    fn spawn(mut self) -> std::io::Result<(Receiver<Parsed>, SyncSender<Vec<Row>>)> {
-        let (tx, parsed) = sync_channel(BATCHES_AHEAD);
-        let (recycle, recycled) = sync_channel(BATCHES_AHEAD + 1);
+    fn spawn(mut self) -> std::io::Result<Consumer<Row, SourceError>> {
+        let (mut tx, parsed) = batches::channel(BATCHES_AHEAD, BATCH_ROWS);
         std::thread::Builder::new()
             .name("csv-reader".into())
             .spawn(move || {
-                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    self.run(&tx, &recycled)
-                }));
+                let result =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run(&mut tx)));
                 if result.is_err() {
                     let msg = tr!("csv-reader-failed");
-                    let _ = tx.send(Parsed::Error(SourceError::new(&self.path, msg)));
+                    tx.fail(SourceError::new(&self.path, msg));
                 }
             })?;
-        Ok((parsed, recycle))
+        Ok(parsed)
     }
 }
 
 impl Parser {
     /// Parses the whole file into batches, until the end, an error, or the
     /// reader going away.
-    fn run(&mut self, tx: &SyncSender<Parsed>, recycled: &Receiver<Vec<Row>>) {
+    fn run(&mut self, tx: &mut Producer<Row, SourceError>) {
         self.state = self.read_ahead();
-        let mut made = 0;
-        loop {
-            let mut batch = match recycled.try_recv() {
-                Ok(b) => b,
-                Err(_) if made <= BATCHES_AHEAD => {
-                    made += 1;
-                    Vec::with_capacity(BATCH_ROWS)
-                }
-                Err(_) => match recycled.recv() {
-                    Ok(b) => b,
-                    Err(_) => return,
-                },
-            };
+        while let Some(mut batch) = tx.take() {
             let n = self.fill(&mut batch);
-            if n > 0 && tx.send(Parsed::Rows(batch, n)).is_err() {
+            if !tx.send(batch, n) {
                 return;
             }
             match std::mem::replace(&mut self.state, Ahead::End) {
                 Ahead::Row => self.state = Ahead::Row,
                 Ahead::End => return,
-                Ahead::Error(e) => {
-                    let _ = tx.send(Parsed::Error(e));
-                    return;
-                }
+                Ahead::Error(e) => return tx.fail(e),
             }
         }
     }

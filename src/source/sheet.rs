@@ -10,6 +10,7 @@
 //! the thread that made them.
 
 use super::{open_error, quoted_list, Row, SourceError, SourceOptions};
+use crate::batches::{self, Consumer, Producer};
 use crate::tr;
 use crate::value::Cell;
 use calamine::{Data, DataRef, Reader, Sheets};
@@ -17,7 +18,6 @@ use chrono::NaiveDate;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 const BATCH_ROWS: usize = 512;
 const BATCHES_IN_FLIGHT: usize = 4;
@@ -33,22 +33,11 @@ pub struct SheetInfo {
     pub streamed: bool,
 }
 
-enum Message {
-    /// A batch and how many of its rows are filled.
-    Rows(Vec<Row>, usize),
-    Error(String),
-}
-
 pub(super) struct SheetReader {
     path: PathBuf,
-    rx: Receiver<Message>,
-    /// Batches read, going back to be filled again.
-    recycle: SyncSender<Vec<Row>>,
-    batch: Vec<Row>,
-    filled: usize,
-    /// The index in `batch` of the row last handed out, plus one.
-    next: usize,
-    done: bool,
+    /// Batches of rows from the reading thread; its error is calamine's
+    /// words, which this side places in the file and sheet.
+    rows: Consumer<Row, String>,
     info: SheetInfo,
 }
 
@@ -90,14 +79,13 @@ impl SheetReader {
             sheet: sheet.clone(),
             streamed,
         };
-        let (tx, rx) = sync_channel(BATCHES_IN_FLIGHT);
-        let (recycle, recycled) = sync_channel(BATCHES_IN_FLIGHT + 1);
+        let (mut tx, rows) = batches::channel(BATCHES_IN_FLIGHT, BATCH_ROWS);
         let thread_path = path.to_path_buf();
         std::thread::Builder::new()
             .name("sheet-reader".into())
             .spawn(move || {
                 let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    read_sheet(&mut workbook, &sheet, &tx, &recycled)
+                    read_sheet(&mut workbook, &sheet, &mut tx)
                 }));
                 let failure = match result {
                     Ok(Ok(())) => None,
@@ -106,19 +94,14 @@ impl SheetReader {
                     Err(_) => Some(tr!("sheet-malformed")),
                 };
                 if let Some(msg) = failure {
-                    let _ = tx.send(Message::Error(msg));
+                    tx.fail(msg);
                 }
                 drop(thread_path);
             })
             .map_err(|e| SourceError::new(path, e))?;
         Ok(SheetReader {
             path: path.to_path_buf(),
-            rx,
-            recycle,
-            batch: Vec::new(),
-            filled: 0,
-            next: 0,
-            done: false,
+            rows,
             info,
         })
     }
@@ -128,36 +111,17 @@ impl SheetReader {
     }
 
     pub(super) fn current_mut(&mut self) -> &mut Row {
-        &mut self.batch[self.next - 1]
+        self.rows.current_mut()
     }
 
     pub(super) fn next_row(&mut self) -> Result<Option<&Row>, SourceError> {
-        while self.next >= self.filled {
-            if self.done {
-                return Ok(None);
-            }
-            // The batch read goes back to be filled again.
-            let read = std::mem::take(&mut self.batch);
-            if !read.is_empty() {
-                let _ = self.recycle.try_send(read);
-            }
-            self.next = 0;
-            self.filled = 0;
-            match self.rx.recv() {
-                Ok(Message::Rows(rows, n)) => {
-                    self.batch = rows;
-                    self.filled = n;
-                }
-                Ok(Message::Error(msg)) => {
-                    self.done = true;
-                    let sheet = tr!("source-where-sheet", sheet = self.info.sheet.as_str());
-                    return Err(SourceError::new(&self.path, format!("{sheet}: {msg}")));
-                }
-                Err(_) => self.done = true,
+        match self.rows.advance() {
+            Ok(more) => Ok(more.then(|| self.rows.current())),
+            Err(msg) => {
+                let sheet = tr!("source-where-sheet", sheet = self.info.sheet.as_str());
+                Err(SourceError::new(&self.path, format!("{sheet}: {msg}")))
             }
         }
-        self.next += 1;
-        Ok(Some(&self.batch[self.next - 1]))
     }
 }
 
@@ -183,10 +147,11 @@ fn describe_calamine_error(e: &calamine::Error) -> String {
 fn read_sheet(
     workbook: &mut Sheets<BufReader<File>>,
     sheet: &str,
-    tx: &SyncSender<Message>,
-    recycled: &Receiver<Vec<Row>>,
+    tx: &mut Producer<Row, String>,
 ) -> Result<(), String> {
-    let mut batcher = Batcher::new(tx, recycled);
+    let Some(mut batcher) = Batcher::new(tx) else {
+        return Ok(());
+    };
     match workbook {
         Sheets::Xlsx(x) => {
             let mut cells = x.worksheet_cells_reader(sheet).map_err(|e| e.to_string())?;
@@ -224,9 +189,7 @@ fn read_sheet(
 /// Groups cells (which arrive in row order) into rows and rows into batches,
 /// reusing the rows of batches given back.
 struct Batcher<'a> {
-    tx: &'a SyncSender<Message>,
-    recycled: &'a Receiver<Vec<Row>>,
-    batches_made: usize,
+    tx: &'a mut Producer<Row, String>,
     batch: Vec<Row>,
     /// Rows of `batch` finished.
     filled: usize,
@@ -239,17 +202,16 @@ struct Batcher<'a> {
 }
 
 impl<'a> Batcher<'a> {
-    fn new(tx: &'a SyncSender<Message>, recycled: &'a Receiver<Vec<Row>>) -> Self {
-        Batcher {
+    /// `None` when the reader is gone already.
+    fn new(tx: &'a mut Producer<Row, String>) -> Option<Self> {
+        Some(Batcher {
+            batch: tx.take()?,
             tx,
-            recycled,
-            batches_made: 1,
-            batch: Vec::with_capacity(BATCH_ROWS),
             filled: 0,
             current: None,
             spare: Vec::new(),
             date_1904: false,
-        }
+        })
     }
 
     /// calamine keeps the workbook's date system private, but its date cells
@@ -341,27 +303,23 @@ impl<'a> Batcher<'a> {
         if self.filled < BATCH_ROWS {
             return true;
         }
-        let next = match self.recycled.try_recv() {
-            Ok(b) => b,
-            Err(_) if self.batches_made <= BATCHES_IN_FLIGHT => {
-                self.batches_made += 1;
-                Vec::with_capacity(BATCH_ROWS)
-            }
-            Err(_) => match self.recycled.recv() {
-                Ok(b) => b,
-                Err(_) => return false,
-            },
-        };
-        let full = std::mem::replace(&mut self.batch, next);
+        let full = std::mem::take(&mut self.batch);
         let n = std::mem::replace(&mut self.filled, 0);
-        self.tx.send(Message::Rows(full, n)).is_ok()
+        if !self.tx.send(full, n) {
+            return false;
+        }
+        match self.tx.take() {
+            Some(next) => {
+                self.batch = next;
+                true
+            }
+            None => false,
+        }
     }
 
     fn finish(mut self) {
-        if self.flush_row() && self.filled > 0 {
-            let _ = self
-                .tx
-                .send(Message::Rows(std::mem::take(&mut self.batch), self.filled));
+        if self.flush_row() {
+            let _ = self.tx.send(std::mem::take(&mut self.batch), self.filled);
         }
     }
 }
