@@ -309,6 +309,32 @@ fn a_windows_1252_lookup_file_is_detected() {
 }
 
 #[test]
+fn a_lookup_files_reading_problem_names_its_own_section() {
+    // A UTF-8 records export read with a forced single-byte encoding would
+    // garble every accent: refused, telling the user to change the lookup's
+    // section, not the input's [source].
+    let wd = Workdir::new();
+    wd.write("cartera.csv", PORTFOLIO);
+    std::fs::create_dir(wd.path("datos")).unwrap();
+    wd.write(
+        "datos/expedientes.csv",
+        RECORDS.trim_start_matches('\u{feff}'),
+    );
+    let lookup = format!("{CSV_LOOKUP}encoding = \"windows-1252\"\n");
+    wd.write("m.toml", mapping(&lookup));
+    let out = dry_run(&wd, "cartera.csv", "m.toml", &[]);
+    assert_refused(
+        &out,
+        &wd,
+        &[
+            "encoding = \"windows-1252\"",
+            "remove `encoding` from [lookups.expedientes]",
+        ],
+    );
+    assert!(!out.run.stderr.contains("[source]"), "{:?}", out.run);
+}
+
+#[test]
 #[cfg(feature = "fake-crm")]
 fn a_real_run_sends_the_looked_up_ids_and_a_bad_lookup_sends_nothing() {
     use common::FakeServer;

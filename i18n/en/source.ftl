@@ -7,7 +7,7 @@ source-no-row-file = the file has no row { $n } to read the column names from (h
 source-no-row-sheet = sheet "{ $sheet }" has no row { $n } to read the column names from (header_row = { $n })
 source-empty-file = the file is empty: there is no header row
 source-empty-sheet = sheet "{ $sheet }" is empty: there is no header row
-source-empty-sheet-choose = sheet "{ $sheet }" is empty; the workbook's sheets are { $sheets }; choose one with --sheet or [source] sheet
+source-empty-sheet-choose = sheet "{ $sheet }" is empty; the workbook's sheets are { $sheets }; choose one with --sheet or { $section } sheet
 source-blank-row-file = row { $n } of the file is blank, so it cannot hold the column names (header_row = { $n })
 source-blank-row-sheet = row { $n } of sheet "{ $sheet }" is blank, so it cannot hold the column names (header_row = { $n })
 source-header-row-problem = header row { $row }: { $problem }
@@ -29,8 +29,8 @@ source-reading-stopped = reading stopped: { $why }
 csv-reader-failed = the reader stopped on an internal error; please report it
 csv-row-too-long = read error: a row runs on for more than { $mib } MiB: a quote that is never closed, or not a text table
 csv-read-error = read error: { $why }
-csv-not-utf8 = row { $row } holds bytes that are not UTF-8, so the file is in another encoding; if it comes from Excel or a Windows system, add encoding = "windows-1252" to the mapping's [source] section
-csv-utf8-forced = the file is UTF-8, but the mapping's [source] sets encoding = "{ $encoding }", which would garble every accent ("{ $word }" would read "{ $garbled }"); remove `encoding` from [source]
+csv-not-utf8 = row { $row } holds bytes that are not UTF-8, so the file is in another encoding; if it comes from Excel or a Windows system, add encoding = "windows-1252" to the mapping's { $section } section
+csv-utf8-forced = the file is UTF-8, but the mapping's { $section } sets encoding = "{ $encoding }", which would garble every accent ("{ $word }" would read "{ $garbled }"); remove `encoding` from { $section }
 
 ## Workbooks.
 

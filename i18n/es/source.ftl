@@ -8,7 +8,7 @@ source-no-row-file = el archivo no tiene una fila { $n } de donde leer los nombr
 source-no-row-sheet = la hoja "{ $sheet }" no tiene una fila { $n } de donde leer los nombres de las columnas (header_row = { $n })
 source-empty-file = el archivo está vacío: no hay fila de encabezados
 source-empty-sheet = la hoja "{ $sheet }" está vacía: no hay fila de encabezados
-source-empty-sheet-choose = la hoja "{ $sheet }" está vacía; las hojas del libro son { $sheets }; elija una con --sheet o con sheet en [source]
+source-empty-sheet-choose = la hoja "{ $sheet }" está vacía; las hojas del libro son { $sheets }; elija una con --sheet o con sheet en { $section }
 source-blank-row-file = la fila { $n } del archivo está en blanco, así que no puede tener los nombres de las columnas (header_row = { $n })
 source-blank-row-sheet = la fila { $n } de la hoja "{ $sheet }" está en blanco, así que no puede tener los nombres de las columnas (header_row = { $n })
 source-header-row-problem = fila de encabezados { $row }: { $problem }
@@ -30,8 +30,8 @@ source-reading-stopped = la lectura se detuvo: { $why }
 csv-reader-failed = el lector se detuvo por un error interno; por favor repórtelo
 csv-row-too-long = error de lectura: una fila sigue por más de { $mib } MiB: una comilla que nunca se cierra, o no es una tabla de texto
 csv-read-error = error de lectura: { $why }
-csv-not-utf8 = la fila { $row } tiene bytes que no son UTF-8, así que el archivo está en otra codificación; si viene de Excel o de un sistema Windows, agregue encoding = "windows-1252" a la sección [source] del mapeo
-csv-utf8-forced = el archivo es UTF-8, pero la sección [source] del mapeo pone encoding = "{ $encoding }", que dañaría todas las tildes ("{ $word }" se leería "{ $garbled }"); quite `encoding` de [source]
+csv-not-utf8 = la fila { $row } tiene bytes que no son UTF-8, así que el archivo está en otra codificación; si viene de Excel o de un sistema Windows, agregue encoding = "windows-1252" a la sección { $section } del mapeo
+csv-utf8-forced = el archivo es UTF-8, pero la sección { $section } del mapeo pone encoding = "{ $encoding }", que dañaría todas las tildes ("{ $word }" se leería "{ $garbled }"); quite `encoding` de { $section }
 
 ## Libros de Excel.
 

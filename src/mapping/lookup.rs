@@ -542,9 +542,8 @@ fn open(spec: &LookupSpec) -> Result<Source, String> {
             };
             Source::open(&spec.path, &opts).map_err(|e| e.to_string())
         }
-        Err(e) => Err(e
-            .to_string()
-            .replace("[source]", &format!("[lookups.{}]", spec.name))),
+        // The messages name the lookup's own section (its options say which).
+        Err(e) => Err(e.to_string()),
     }
 }
 

@@ -433,6 +433,7 @@ fn check_read_options(at: &str, src: &SourceSection, problems: &mut Vec<String>)
             header_row,
             delimiter,
             encoding,
+            section: Some(at.to_string()),
         },
         decimal,
         date_formats,

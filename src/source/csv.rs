@@ -69,6 +69,8 @@ pub(super) struct CsvReader {
 /// short way was a fifth of a dry run's time less.
 struct Parser {
     path: PathBuf,
+    /// The mapping's section the reading options come from, for messages.
+    section: String,
     input: Input,
     delimiter: u8,
     /// Bytes read and not yet parsed: `buf[start..end]`.
@@ -132,7 +134,7 @@ impl CsvReader {
         let file = File::open(path).map_err(|e| SourceError::new(path, open_error(&e)))?;
         let bom = read_bom(path)?;
         if let (None, Some(forced)) = (bom, opts.encoding) {
-            if let Some(msg) = utf8_under_single_byte(path, forced)? {
+            if let Some(msg) = utf8_under_single_byte(path, forced, opts.section())? {
                 return Err(SourceError::new(path, msg));
             }
         }
@@ -149,7 +151,7 @@ impl CsvReader {
             hasher: xxhash_rust::xxh3::Xxh3::new(),
             done: fingerprint.clone(),
         };
-        let (head, decoded) = sniff(path, file, encoding)?;
+        let (head, decoded) = sniff(path, file, encoding, opts.section())?;
         let (delimiter, detected) = match opts.delimiter {
             Some(d) => (d, false),
             None => (detect_delimiter(&head, opts.header_row), true),
@@ -161,7 +163,8 @@ impl CsvReader {
             bom,
             estimated_rows: estimate_rows(path, &head),
         };
-        let parser = Parser::new(path, Cursor::new(head).chain(decoded), delimiter);
+        let input = Cursor::new(head).chain(decoded);
+        let parser = Parser::new(path, input, delimiter, opts.section());
         let parsed = parser.spawn().map_err(|e| SourceError::new(path, e))?;
         Ok(CsvReader {
             info,
@@ -208,6 +211,7 @@ fn sniff(
     path: &Path,
     file: Fingerprinting,
     encoding: &'static Encoding,
+    section: &str,
 ) -> Result<(Vec<u8>, Decoded), SourceError> {
     // UTF-8 passes through untouched (invalid bytes included) so that we
     // can point at the row that holds them; anything else is transcoded.
@@ -228,7 +232,8 @@ fn sniff(
         if let Err(e) = std::str::from_utf8(&head) {
             // A character cut at the end of the sniffed prefix is fine.
             if e.error_len().is_some() {
-                return Err(invalid_utf8(path, row_of_offset(&head, e.valid_up_to())));
+                let row = row_of_offset(&head, e.valid_up_to());
+                return Err(invalid_utf8(path, row, section));
             }
         }
     }
@@ -247,9 +252,10 @@ fn estimate_rows(path: &Path, head: &[u8]) -> u64 {
 }
 
 impl Parser {
-    fn new(path: &Path, input: Input, delimiter: u8) -> Parser {
+    fn new(path: &Path, input: Input, delimiter: u8, section: &str) -> Parser {
         Parser {
             path: path.to_path_buf(),
+            section: section.to_string(),
             input,
             delimiter,
             buf: vec![0; READ_BYTES],
@@ -320,7 +326,7 @@ impl Parser {
             // The row read ahead takes the slot; the slot's buffers take the
             // next record.
             std::mem::swap(row, &mut self.ahead);
-            check_utf8(row, self.delimiter);
+            check_utf8(row, self.delimiter, &self.section);
             self.state = self.read_ahead();
             if matches!(self.state, Ahead::End) {
                 self.check_last(row);
@@ -506,7 +512,7 @@ impl Parser {
 /// bytes replaced, and marked with the problem. Notes too whether the row
 /// holds anything JSON must escape, which a body writer would otherwise look
 /// for cell by cell; `delimiter` is what may lie between its fields.
-fn check_utf8(row: &mut Row, delimiter: u8) {
+fn check_utf8(row: &mut Row, delimiter: u8, section: &str) {
     let all = &row.text[..];
     row.plain = if super::needs_json_escape(&[delimiter]) {
         !row.field_bytes().any(super::needs_json_escape)
@@ -529,11 +535,14 @@ fn check_utf8(row: &mut Row, delimiter: u8) {
     let texts: Vec<&str> = lossy.iter().map(String::as_str).collect();
     let number = row.number;
     *row = Row::from_texts(number, &texts);
-    row.problem = Some(Problem::of_row(Kind::Encoding, tr!("row-not-utf8")));
+    row.problem = Some(Problem::of_row(
+        Kind::Encoding,
+        tr!("row-not-utf8", section = section),
+    ));
 }
 
-fn invalid_utf8(path: &Path, row: u64) -> SourceError {
-    SourceError::not_utf8(path, tr!("csv-not-utf8", row = row))
+fn invalid_utf8(path: &Path, row: u64, section: &str) -> SourceError {
+    SourceError::not_utf8(path, tr!("csv-not-utf8", row = row, section = section))
 }
 
 /// A file that is valid UTF-8 and has accents, read under a forced
@@ -545,6 +554,7 @@ fn invalid_utf8(path: &Path, row: u64) -> SourceError {
 pub fn utf8_under_single_byte(
     path: &Path,
     forced: &'static Encoding,
+    section: &str,
 ) -> Result<Option<String>, SourceError> {
     if !forced.is_single_byte() {
         return Ok(None);
@@ -573,7 +583,8 @@ pub fn utf8_under_single_byte(
         "csv-utf8-forced",
         encoding = forced.name(),
         word = word,
-        garbled = garbled.as_ref()
+        garbled = garbled.as_ref(),
+        section = section
     )))
 }
 

@@ -29,6 +29,17 @@ pub struct SourceOptions {
     pub delimiter: Option<u8>,
     /// CSV encoding; `None` means UTF-8 (a UTF-8 or UTF-16 BOM is honoured).
     pub encoding: Option<&'static encoding_rs::Encoding>,
+    /// The mapping's section these options come from, which messages tell
+    /// the user to change (`[lookups.NAME]` for a lookup file); `None`
+    /// means `[source]`.
+    pub section: Option<String>,
+}
+
+impl SourceOptions {
+    /// The mapping's section these options come from, as messages name it.
+    pub fn section(&self) -> &str {
+        self.section.as_deref().unwrap_or("[source]")
+    }
 }
 
 /// A problem that makes the whole file unreadable: which file, as data,
@@ -442,7 +453,7 @@ impl Source {
                 (Reader::Sheet(r), info)
             }
         };
-        let found = find_header(path, &mut reader, opts.header_row, format, &info)?;
+        let found = find_header(path, &mut reader, opts, format, &info)?;
         check_duplicate_headers(path, &found.header)?;
         Ok(Source {
             path: path.to_path_buf(),
@@ -652,7 +663,9 @@ pub fn forced_encoding_conflict(path: &Path, opts: &SourceOptions) -> Option<Str
     {
         return None;
     }
-    csv::utf8_under_single_byte(path, forced).ok().flatten()
+    csv::utf8_under_single_byte(path, forced, opts.section())
+        .ok()
+        .flatten()
 }
 
 fn read_prefix(path: &Path, buf: &mut [u8]) -> Result<usize, SourceError> {
@@ -697,13 +710,14 @@ struct FoundHeader {
 fn find_header(
     path: &Path,
     reader: &mut Reader,
-    header_row: Option<u64>,
+    opts: &SourceOptions,
     format: Format,
     info: &SourceInfo,
 ) -> Result<FoundHeader, SourceError> {
+    let header_row = opts.header_row;
     loop {
         let Some(row) = reader.next_raw()? else {
-            return Err(no_header(path, header_row, info));
+            return Err(no_header(path, opts, info));
         };
         let wanted = match header_row {
             Some(n) => row.number >= n,
@@ -734,8 +748,8 @@ fn sheet_of(info: &SourceInfo) -> Option<&str> {
 }
 
 /// Why no header was found before the end of the file or sheet.
-fn no_header(path: &Path, header_row: Option<u64>, info: &SourceInfo) -> SourceError {
-    let msg = match (header_row, sheet_of(info)) {
+fn no_header(path: &Path, opts: &SourceOptions, info: &SourceInfo) -> SourceError {
+    let msg = match (opts.header_row, sheet_of(info)) {
         (Some(n), None) => tr!("source-no-row-file", n = n),
         (Some(n), Some(sheet)) => tr!("source-no-row-sheet", n = n, sheet = sheet),
         (None, None) => tr!("source-empty-file"),
@@ -743,7 +757,8 @@ fn no_header(path: &Path, header_row: Option<u64>, info: &SourceInfo) -> SourceE
             SourceInfo::Sheet(s) if s.sheets.len() > 1 => tr!(
                 "source-empty-sheet-choose",
                 sheet = sheet,
-                sheets = quoted_list(&s.sheets)
+                sheets = quoted_list(&s.sheets),
+                section = opts.section()
             ),
             _ => tr!("source-empty-sheet", sheet = sheet),
         },
