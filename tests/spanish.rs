@@ -575,6 +575,34 @@ fn kinds(groups: &[Group]) -> Vec<&str> {
     k
 }
 
+/// Dry-runs `input` in Spanish and in English: each `(row name, words)` of
+/// `expected` is in that row's Spanish error, the `english` one in its
+/// English error, every error reads as Spanish, and the report's groups are
+/// the same in both languages, with a group of each of `kinds`. Returns the
+/// Spanish results and groups.
+fn in_both_languages(
+    wd: &Workdir,
+    input: &str,
+    row: &dyn Fn(&str) -> u64,
+    expected: &[(&str, &str)],
+    english: (&str, &str),
+    kinds_wanted: &[&str],
+) -> (Vec<common::ResultRow>, Vec<Group>) {
+    let (es, es_groups) = dry_run_in(wd, input, "es");
+    for (name, words) in expected {
+        assert_has(error_of(&es, row(name)), &[words]);
+    }
+    assert_all_spanish(&es);
+    let (en, en_groups) = dry_run_in(wd, input, "en");
+    assert_has(error_of(&en, row(english.0)), &[english.1]);
+    assert_eq!(es_groups, en_groups);
+    let found = kinds(&es_groups);
+    for kind in kinds_wanted {
+        assert!(found.contains(kind), "no {kind} group in {es_groups:?}");
+    }
+    (es, es_groups)
+}
+
 #[test]
 fn a_csv_dry_run_says_every_invalid_cell_in_spanish_and_groups_as_in_english() {
     let wd = Workdir::new();
@@ -613,8 +641,6 @@ fn a_csv_dry_run_says_every_invalid_cell_in_spanish_and_groups_as_in_english() {
     wd.write("cartera.csv", &csv);
     let row = |name: &str| good + 2 + bad.iter().position(|(n, _)| *n == name).unwrap() as u64;
 
-    let (es, es_groups) = dry_run_in(&wd, "cartera.csv", "es");
-    assert_eq!(es.len() as u64, good + bad.len() as u64);
     let expected = [
         ("empty", "columna \"Nro Obligación\" está vacía"),
         (
@@ -652,28 +678,19 @@ fn a_csv_dry_run_says_every_invalid_cell_in_spanish_and_groups_as_in_english() {
             "una comilla abierta en esta fila nunca se cierra, así que la fila sigue hasta el final del archivo",
         ),
     ];
-    for (name, words) in expected {
-        assert_has(error_of(&es, row(name)), &[words]);
-    }
+    let english = (
+        "not-number",
+        "column \"Saldo Total\": \"N/A\" is not a number (decimal separator \",\")",
+    );
+    let kinds: Vec<&str> = expected.iter().map(|(name, _)| *name).collect();
+    let (es, es_groups) = in_both_languages(&wd, "cartera.csv", &row, &expected, english, &kinds);
+    assert_eq!(es.len() as u64, good + bad.len() as u64);
     assert_eq!(
         error_of(&es, row("three cells")),
         "columna \"Saldo Total\": \"abc\" no es un número (separador decimal \",\"); \
          columna \"Fecha Vencimiento\": \"30/02/2023\" no es una fecha real; \
          columna \"Días Mora\": \"1,5\" no es un número entero"
     );
-    assert_all_spanish(&es);
-
-    // The same file in English: the same groups, by the same data.
-    let (en, en_groups) = dry_run_in(&wd, "cartera.csv", "en");
-    assert_has(
-        error_of(&en, row("not-number")),
-        &["column \"Saldo Total\": \"N/A\" is not a number (decimal separator \",\")"],
-    );
-    assert_eq!(es_groups, en_groups);
-    let found = kinds(&es_groups);
-    for (name, _) in expected {
-        assert!(found.contains(&name), "no {name} group in {es_groups:?}");
-    }
     let saldo = |kind: &str| {
         es_groups
             .iter()
@@ -774,8 +791,6 @@ fn a_workbook_dry_run_says_every_invalid_cell_in_spanish_and_groups_as_in_englis
     book.save(wd.path("cartera.xlsx")).unwrap();
     let row = |name: &str| rows.iter().position(|n| *n == name).unwrap() as u64 + 2;
 
-    let (es, es_groups) = dry_run_in(&wd, "cartera.xlsx", "es");
-    assert_eq!(es.len(), rows.len());
     let expected = [
         ("empty", "columna \"Nro Obligación\" está vacía"),
         ("not-number", "columna \"Saldo Total\": \"N/A\" no es un número"),
@@ -796,19 +811,11 @@ fn a_workbook_dry_run_says_every_invalid_cell_in_spanish_and_groups_as_in_englis
         ("not-in-lookup", "\"55.555.555\" no está en expedientes.csv"),
         ("duplicate", "repite la fila 2 (mismo wolkvox_id \"61fa3\" e id \"OB-good\")"),
     ];
-    for (name, words) in expected {
-        assert_has(error_of(&es, row(name)), &[words]);
-    }
-    assert_all_spanish(&es);
-
-    let (en, en_groups) = dry_run_in(&wd, "cartera.xlsx", "en");
-    assert_has(
-        error_of(&en, row("error-value")),
-        &["column \"Saldo Total\": holds the error value #N/A"],
+    let english = (
+        "error-value",
+        "column \"Saldo Total\": holds the error value #N/A",
     );
-    assert_eq!(es_groups, en_groups);
-    let found = kinds(&es_groups);
-    for kind in [
+    let kinds = [
         "empty",
         "not-number",
         "decimal-separator",
@@ -820,9 +827,9 @@ fn a_workbook_dry_run_says_every_invalid_cell_in_spanish_and_groups_as_in_englis
         "cell",
         "not-in-lookup",
         "duplicate",
-    ] {
-        assert!(found.contains(&kind), "no {kind} group in {es_groups:?}");
-    }
+    ];
+    let (es, es_groups) = in_both_languages(&wd, "cartera.xlsx", &row, &expected, english, &kinds);
+    assert_eq!(es.len(), rows.len());
     let wrong_type = es_groups
         .iter()
         .find(|g| g.0 == "wrong-type")
