@@ -144,6 +144,20 @@ mod tests {
         (crm, reply)
     }
 
+    /// Sends the insert of obligation `id` of record `rec1` with the
+    /// token, raw: the test reads what comes back (or does not).
+    async fn send_insert(crm: &FakeCrm, id: &str) -> tokio::net::TcpStream {
+        let body = obligation("rec1", id);
+        connect_and_send(
+            crm.local_addr(),
+            "POST",
+            INSERT_PATH,
+            Some(TOKEN),
+            Some(&body),
+        )
+        .await
+    }
+
     #[tokio::test]
     async fn answer_faults_store_nothing() {
         let (crm, r) = with_fault(FakeCrmOptions {
@@ -229,15 +243,7 @@ mod tests {
             ..Default::default()
         })
         .await;
-        let body = obligation("rec1", "OB-1");
-        let mut stream = connect_and_send(
-            crm.local_addr(),
-            "POST",
-            INSERT_PATH,
-            Some(TOKEN),
-            Some(&body),
-        )
-        .await;
+        let mut stream = send_insert(&crm, "OB-1").await;
         let mut raw = Vec::new();
         tokio::time::timeout(Duration::from_secs(5), read_all(&mut stream, &mut raw))
             .await
@@ -266,15 +272,7 @@ mod tests {
         })
         .await;
         let started = Instant::now();
-        let body = obligation("rec1", "OB-1");
-        let mut stream = connect_and_send(
-            crm.local_addr(),
-            "POST",
-            INSERT_PATH,
-            Some(TOKEN),
-            Some(&body),
-        )
-        .await;
+        let mut stream = send_insert(&crm, "OB-1").await;
         let mut raw = Vec::new();
         let early =
             tokio::time::timeout(Duration::from_millis(150), read_all(&mut stream, &mut raw)).await;
