@@ -7,11 +7,12 @@
 //! every chart is drawn, the screenshot is not blank, nothing is wider than
 //! the window, and the page's Content-Security-Policy blocks any load. Where
 //! `/usr/bin/chromium` is absent the browser checks are skipped, with a
-//! notice; the checks of the file itself always run.
+//! notice, except in CI (`.ci/run` installs it), where its absence fails the
+//! test; the checks of the file itself always run.
 
 mod common;
 
-use common::{read_results, FakeServer, ResultRow, Workdir};
+use common::{in_ci, read_results, FakeServer, ResultRow, Workdir};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::net::TcpListener;
@@ -53,6 +54,10 @@ impl Browser {
                 runs: AtomicUsize::new(0),
             })
         } else {
+            assert!(
+                !in_ci(),
+                "{CHROMIUM} is absent: the report's browser checks must run in CI"
+            );
             eprintln!(
                 "notice: {CHROMIUM} is absent: the browser checks of the report are SKIPPED \
                  (install Debian's chromium package to run them)"
