@@ -87,15 +87,10 @@ impl RunError {
     }
 }
 
-/// The default results path: the input's name with `.results.csv` added,
-/// so that `x.csv` and `x.xlsx` next to each other keep their own results.
+/// The default results path: the input with its extension replaced by
+/// `.results.csv`, next to it (`cartera.xlsx` → `cartera.results.csv`).
 pub fn default_output(input: &Path) -> PathBuf {
-    let mut name = input
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    name.push(".results.csv");
-    input.with_file_name(name)
+    input.with_extension("results.csv")
 }
 
 /// The open input and its plan, checked before any row is read.
