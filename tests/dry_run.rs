@@ -507,11 +507,11 @@ fn exit_codes_and_the_default_output() {
     wd.write("ok.csv", "a,b\nR1,OB1\n");
     let run = wd.run(&["import", "ok.csv", "--mapping", "m.toml", "--dry-run"]);
     assert_eq!(run.code, 0, "{run:?}");
-    // --output defaults to the input with its extension replaced.
-    let results = common::read_results(&wd.path("ok.results.csv"));
+    // --output defaults to the input's name followed by .results.csv.
+    let results = common::read_results(&wd.path("ok.csv.results.csv"));
     assert_eq!(results.len(), 1);
     assert_eq!(results[0]["status"], "valid");
-    assert!(run.stderr.contains("ok.results.csv"), "{run:?}");
+    assert!(run.stderr.contains("ok.csv.results.csv"), "{run:?}");
 
     wd.write("some.csv", "a,b\nR1,OB1\nR2,\n");
     let out = dry_run(&wd, "some.csv", "m.toml", &[]);

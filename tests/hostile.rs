@@ -382,7 +382,7 @@ fn mapping_error(mapping: &str, phrases: &[&str]) {
     all.extend_from_slice(phrases);
     expect(&b, 2, &all);
     assert!(
-        !wd.path("in.results.csv").exists(),
+        !wd.path("in.csv.results.csv").exists(),
         "nothing is written for an unusable mapping"
     );
 }

@@ -1218,7 +1218,7 @@ fn a_closed_stdout_or_stderr_never_panics_and_the_exit_code_reflects_the_rows() 
         .status()
         .unwrap();
     assert_eq!(status.code(), Some(1));
-    assert_eq!(read_results(&wd.path("mala.results.csv")).len(), 3);
+    assert_eq!(read_results(&wd.path("mala.csv.results.csv")).len(), 3);
 
     let status = wd
         .command(&["inspect", "mala.csv"])

@@ -847,10 +847,7 @@ fn inspect_and_init_take_a_sheet_and_a_header_row() {
 // ------------------------------------------------------- default names
 
 #[test]
-fn default_results_replace_the_inputs_extension() {
-    // The contract: INPUT with its extension replaced by `.results.csv`, so
-    // `x.csv` and `x.xlsx` share `x.results.csv`; each run rewrites it (it
-    // is one of this tool's outputs, and a report of the ledger).
+fn default_results_of_inputs_with_the_same_stem_do_not_collide() {
     let wd = Workdir::new();
     wd.write(
         "x.csv",
@@ -867,18 +864,20 @@ fn default_results_replace_the_inputs_extension() {
         )],
     );
     wd.write("m.toml", CARTERA);
-    let run = wd.run(&["import", "x.csv", "--mapping", "m.toml", "--dry-run"]);
-    assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stderr.contains("x.results.csv"), "{run:?}");
-    assert_eq!(read_results(&wd.path("x.results.csv")).len(), 2);
-    let run = wd.run(&["import", "x.xlsx", "--mapping", "m.toml", "--dry-run"]);
-    assert_eq!(run.code, 0, "{run:?}");
-    let from_xlsx = read_results(&wd.path("x.results.csv"));
+    for input in ["x.csv", "x.xlsx"] {
+        let run = wd.run(&["import", input, "--mapping", "m.toml", "--dry-run"]);
+        assert_eq!(run.code, 0, "{input}: {run:?}");
+        assert!(
+            run.stderr.contains(&format!("{input}.results.csv")),
+            "{run:?}"
+        );
+    }
+    let from_csv = read_results(&wd.path("x.csv.results.csv"));
+    let from_xlsx = read_results(&wd.path("x.xlsx.results.csv"));
+    assert_eq!(from_csv.len(), 2);
     assert_eq!(from_xlsx.len(), 1);
     assert_eq!(from_xlsx[0]["obligation_id"], "OB9");
-    for other in ["x.csv.results.csv", "x.xlsx.results.csv"] {
-        assert!(!wd.path(other).exists(), "{other} written");
-    }
+    assert!(!wd.path("x.results.csv").exists());
 }
 
 // ------------------------------------------------------- smaller things

@@ -874,7 +874,7 @@ fn assert_nothing_written(wd: &Workdir) {
         "results.csv",
         "payloads.jsonl",
         "rejects.csv",
-        "in.results.csv",
+        "in.csv.results.csv",
     ] {
         assert!(!wd.path(name).exists(), "{name} was written");
     }

@@ -106,7 +106,7 @@ pub struct ImportArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// The results file: CSV, or a workbook if the name ends in .xlsx
-    /// [default: INPUT with its extension replaced by .results.csv, e.g. cartera.results.csv].
+    /// [default: INPUT's name followed by .results.csv, e.g. cartera.xlsx.results.csv].
     #[arg(long, short = 'o')]
     pub output: Option<PathBuf>,
     /// Write the exact request body of each row sent (or that would be sent) as JSON Lines.

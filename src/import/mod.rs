@@ -87,10 +87,15 @@ impl RunError {
     }
 }
 
-/// The default results path: the input with its extension replaced by
-/// `.results.csv`, next to it (`cartera.xlsx` → `cartera.results.csv`).
+/// The default results path: the input's name with `.results.csv` added,
+/// so that `x.csv` and `x.xlsx` next to each other keep their own results.
 pub fn default_output(input: &Path) -> PathBuf {
-    input.with_extension("results.csv")
+    let mut name = input
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".results.csv");
+    input.with_file_name(name)
 }
 
 /// The open input and its plan, checked before any row is read.
