@@ -4,6 +4,10 @@ summary-head = { $title }: { $rows ->
     [one] 1 row
    *[other] { $rows } rows
 } in { $seconds } s ({ $rate } rows/s)
+summary-head-partial = { $title }: { $rows ->
+    [one] 1 row
+   *[other] { $rows } rows
+}, { $processed } processed in { $seconds } s ({ $rate } rows/s)
 summary-requests = { $requests ->
     [one] 1 request
    *[other] { $requests } requests

@@ -4,6 +4,10 @@ summary-head = { $title }: { $rows ->
     [one] 1 fila
    *[other] { $rows } filas
 } en { $seconds } s ({ $rate } filas/s)
+summary-head-partial = { $title }: { $rows ->
+    [one] 1 fila
+   *[other] { $rows } filas
+}, { $processed } procesadas en { $seconds } s ({ $rate } filas/s)
 summary-requests = { $requests ->
     [one] 1 petición
    *[other] { $requests } peticiones
@@ -46,7 +50,7 @@ summary-stopped = la corrida se detuvo: { $why }
 summary-interrupted = la corrida fue interrumpida; use --resume para continuar
 summary-ledger = registro: { $path }
 summary-results = resultados: { $path }
-summary-payloads = cuerpos enviados: { $path }
+summary-payloads = cuerpos de las solicitudes: { $path }
 summary-rejects = rechazos: { $path }
 summary-vanished-file = obligaciones ausentes: { $path }
 summary-report = informe: { $path }

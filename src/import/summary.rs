@@ -118,10 +118,16 @@ impl Summary {
     pub fn rows_per_second(&self) -> f64 {
         let secs = self.elapsed.as_secs_f64();
         if secs > 0.0 {
-            self.rows() as f64 / secs
+            self.processed() as f64 / secs
         } else {
             0.0
         }
+    }
+
+    /// The rows this run got to: all but those left `not_sent` by a stop
+    /// or an interruption, so the rate of a cut-short run is its real pace.
+    pub fn processed(&self) -> u64 {
+        self.rows().saturating_sub(self.get(Status::NotSent))
     }
 
     /// The summary as one structured log event, last of a JSON-logged run.
@@ -225,13 +231,26 @@ impl Summary {
         } else {
             tr!("summary-import")
         };
-        out.push_str(&tr!(
-            "summary-head",
-            title = title,
-            rows = self.rows(),
-            seconds = format!("{:.1}", self.elapsed.as_secs_f64()),
-            rate = format!("{:.0}", self.rows_per_second())
-        ));
+        let seconds = format!("{:.1}", self.elapsed.as_secs_f64());
+        let rate = format!("{:.0}", self.rows_per_second());
+        out.push_str(&if self.processed() < self.rows() {
+            tr!(
+                "summary-head-partial",
+                title = title,
+                rows = self.rows(),
+                processed = self.processed(),
+                seconds = seconds,
+                rate = rate
+            )
+        } else {
+            tr!(
+                "summary-head",
+                title = title,
+                rows = self.rows(),
+                seconds = seconds,
+                rate = rate
+            )
+        });
         if self.dry_run {
             return;
         }
@@ -396,6 +415,26 @@ mod tests {
             .map(|(n, r, _)| (n, r))
             .collect();
         assert_eq!(top, vec![(2, 2), (2, 4), (1, 6)]);
+    }
+
+    #[test]
+    fn a_cut_short_runs_rate_counts_only_the_rows_it_got_to() {
+        let mut s = Summary::new(false);
+        for row in 2..82 {
+            s.count(&Outcome::new(row, Status::Created, "R", "O"));
+        }
+        for row in 82..2002 {
+            s.count(&Outcome::new(row, Status::NotSent, "R", "O"));
+        }
+        s.elapsed = Duration::from_secs(4);
+        s.interrupted = true;
+        assert_eq!(s.processed(), 80);
+        assert_eq!(s.rows_per_second(), 20.0);
+        let text = s.render();
+        assert!(
+            text.contains("2000 rows, 80 processed in 4.0 s (20 rows/s)"),
+            "{text}"
+        );
     }
 
     #[test]
