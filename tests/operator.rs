@@ -755,6 +755,24 @@ fn a_title_block_workbook_goes_from_inspect_to_a_clean_dry_run() {
     ]);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("CHANGE_ME"), "{run:?}");
+    // Retyped in lower case with spaces around it, still the placeholder.
+    let retyped = wd
+        .read("cartera.toml")
+        .replace("\"CHANGE_ME\"", "\" change_me \"");
+    assert!(retyped.contains("\" change_me \""), "{retyped}");
+    wd.write("retyped.toml", &retyped);
+    let run = wd.run(&[
+        "import",
+        "cartera.xlsx",
+        "--mapping",
+        "retyped.toml",
+        "--server",
+        "http://127.0.0.1:9/",
+        "--token-file",
+        "token",
+    ]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("CHANGE_ME"), "{run:?}");
 }
 
 #[test]

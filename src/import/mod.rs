@@ -376,7 +376,7 @@ impl DryLedger {
 /// A dry run with the placeholder operation of `mapping init` says so: the
 /// real run will refuse it.
 fn warn_placeholder_operation(settings: &ImportSettings) {
-    if settings.operation == crate::mapping::init::OPERATION_PLACEHOLDER {
+    if crate::mapping::init::is_placeholder_operation(&settings.operation) {
         tracing::warn!(
             "{}",
             tr!(

@@ -344,7 +344,7 @@ impl ImportBuilder {
                 .clone()
                 .ok_or_else(|| RunError::Settings(tr!("no-operation", mapping = mapping_name())))?,
         };
-        if sends && operation == crate::mapping::init::OPERATION_PLACEHOLDER {
+        if sends && crate::mapping::init::is_placeholder_operation(&operation) {
             return Err(RunError::Settings(tr!(
                 "operation-placeholder",
                 mapping = mapping_name(),

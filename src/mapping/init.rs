@@ -13,6 +13,12 @@ use std::path::Path;
 /// Written when no operation is given; sending refuses it, a dry run shows it.
 pub const OPERATION_PLACEHOLDER: &str = "CHANGE_ME";
 
+/// True for the placeholder however it was retyped (`change_me`, spaces
+/// around it): sending it would reach the CRM as an operation nobody has.
+pub fn is_placeholder_operation(operation: &str) -> bool {
+    operation.trim().eq_ignore_ascii_case(OPERATION_PLACEHOLDER)
+}
+
 /// Header names (folded: lower case, no accents, `_` as space) for each API
 /// field, best first.
 const SYNONYMS: &[(&str, &[&str])] = &[
