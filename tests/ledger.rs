@@ -1663,6 +1663,313 @@ fn a_damaged_ledger_stops_the_run_before_anything_is_sent_and_is_left_as_it_was(
     }
 }
 
+/// A ledger that was written, then emptied (as a full disk or a careless
+/// copy leaves it) or damaged on a page the run might only reach halfway:
+/// refused before anything is sent, never taken for a new ledger (which
+/// would send every obligation again).
+#[test]
+fn an_emptied_or_damaged_ledger_is_refused_never_started_again() {
+    let s = Setup::new(fake_opts());
+    let rows = obligations(0..200);
+    s.write("cartera.csv", &rows);
+    let first = s.run("cartera.csv", "first.csv", &["--mode", "sync"]);
+    assert_eq!(first.code, 0, "{first:?}");
+    let good = std::fs::read(&s.ledger).unwrap();
+    assert!(good.len() > 4 * 4096, "a ledger of several pages");
+
+    let mut damaged = good.clone();
+    // The last page: an index or table page no start-up query needs.
+    let at = good.len() - 4096;
+    damaged[at..at + 512].fill(0xA5);
+    let emptied_sqlite = {
+        let dir = s.wd.path("empty-db");
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("x.sqlite");
+        let c = rusqlite::Connection::open(&p).unwrap();
+        c.pragma_update(None, "user_version", 1).unwrap();
+        drop(c);
+        std::fs::read(&p).unwrap()
+    };
+    for (what, bytes, says) in [
+        ("an emptied file", Vec::new(), "holds no ledger"),
+        (
+            "an SQLite file with no tables",
+            emptied_sqlite,
+            "holds no ledger",
+        ),
+        ("a damaged page", damaged, "damaged"),
+    ] {
+        std::fs::write(&s.ledger, &bytes).unwrap();
+        let before = s.fake.stats();
+        let run = s.run("cartera.csv", "again.csv", &["--mode", "sync"]);
+        assert_eq!(run.code, 2, "{what}: expected exit 2: {run:?}");
+        assert!(
+            run.stderr.contains(says),
+            "{what}: expected \"{says}\": {run:?}"
+        );
+        assert!(
+            run.stderr.contains(&s.ledger_arg()),
+            "{what}: expected the ledger named: {run:?}"
+        );
+        assert_eq!(
+            s.fake.stats().requests,
+            before.requests,
+            "{what}: expected no request"
+        );
+        assert!(
+            std::fs::read(&s.ledger).unwrap() == bytes,
+            "{what}: expected the file left as it was"
+        );
+        let check = s.ledger_cmd(&["check"]);
+        assert_eq!(check.code, 2, "{what}: `ledger check`: {check:?}");
+        let dry = s.dry_run("cartera.csv", "dry.csv", &["--mode", "sync"]);
+        assert_eq!(dry.code, 2, "{what}: a dry run says so too: {dry:?}");
+    }
+    // Put back, the ledger works as before: nothing to send.
+    std::fs::write(&s.ledger, &good).unwrap();
+    let before = s.fake.stats();
+    let run = s.run("cartera.csv", "restored.csv", &["--mode", "sync"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(sent_since(&s.fake, &before), NOTHING);
+}
+
+/// Starts a slow import (25 ms a request on two slots) and waits until
+/// it holds the ledger and has begun sending.
+fn slow_import_sending(s: &Setup, output: &str, log: &str) -> Child {
+    let base = s.fake.stats().inserts;
+    let child = s.spawn("cartera.csv", output, &[], log);
+    common::wait_until("the import to send", || s.fake.stats().inserts >= base + 4);
+    child
+}
+
+/// One import at a time per ledger, whatever the other is given: the same
+/// file under another name (a symbolic link), or the ledger after its lock
+/// file was removed.
+#[cfg(unix)]
+#[test]
+fn a_second_import_is_refused_through_a_link_or_a_removed_lock_file() {
+    let s = Setup::new(FakeCrmOptions {
+        latency: Duration::from_millis(25),
+        ..fake_opts()
+    });
+    let rows = obligations(0..160);
+    s.write("cartera.csv", &rows);
+    std::fs::create_dir_all(s.ledger.parent().unwrap()).unwrap();
+    let alias = s.wd.path("alias.sqlite");
+    std::os::unix::fs::symlink(&s.ledger, &alias).unwrap();
+    let mut first = slow_import_sending(&s, "first.csv", "first.log");
+
+    let through_link = |output: &str| {
+        let base = s.fake.base_url();
+        let mut cmd = s.wd.command(&[
+            "import",
+            "cartera.csv",
+            "--mapping",
+            "m.toml",
+            "--server",
+            &base,
+            "--ledger",
+            alias.to_str().unwrap(),
+            "--output",
+            output,
+        ]);
+        cmd.env("WOLKVOX_TOKEN", TOKEN);
+        Run::from(cmd.output().unwrap())
+    };
+    let linked = through_link("linked.csv");
+    assert_eq!(linked.code, 2, "through a link: {linked:?}");
+    assert!(linked.stderr.contains("another import holds"), "{linked:?}");
+    let lock = s.wd.path("keep/ledger.sqlite.lock");
+    assert!(lock.exists(), "the lock file sits beside the ledger");
+    std::fs::remove_file(&lock).unwrap();
+    let unlocked = s.run("cartera.csv", "unlocked.csv", &[]);
+    assert_eq!(unlocked.code, 2, "lock file removed: {unlocked:?}");
+    assert!(
+        unlocked.stderr.contains("another import holds"),
+        "{unlocked:?}"
+    );
+
+    let status = wait_at_most_a_minute(&mut first);
+    assert_eq!(status.code(), Some(0), "{}", s.log("first.log"));
+    assert_crm_holds(&s.fake, &last_balances(&[&rows]));
+    assert_eq!(s.fake.stats().inserts, 160, "each obligation once");
+}
+
+/// A ledger deleted during the run: the run cannot record what it sends,
+/// so it stops (exit 3) and says so; what the CRM got is never sent twice
+/// by the runs after it once the ledger is put back.
+#[cfg(unix)]
+#[test]
+fn a_ledger_deleted_mid_run_stops_the_run_with_exit_3() {
+    let s = Setup::new(FakeCrmOptions {
+        latency: Duration::from_millis(25),
+        ..fake_opts()
+    });
+    let rows = obligations(0..160);
+    s.write("cartera.csv", &rows);
+    let mut run = slow_import_sending(&s, "first.csv", "first.log");
+    // Kept under another name, as a backup taken mid-run would be.
+    let kept = s.wd.path("keep/kept.sqlite");
+    std::fs::hard_link(&s.ledger, &kept).unwrap();
+    std::fs::remove_file(&s.ledger).unwrap();
+    let status = wait_at_most_a_minute(&mut run);
+    let log = s.log("first.log");
+    assert_eq!(status.code(), Some(3), "{log}");
+    assert!(log.contains("deleted or replaced"), "{log}");
+    assert!(
+        s.fake.stats().inserts < 160,
+        "expected the run to stop sending: {log}"
+    );
+    settle(&s.fake);
+    // The ledger put back (the same file, every commit in it): the next
+    // run creates the rest and nothing twice.
+    std::fs::rename(&kept, &s.ledger).unwrap();
+    let again = s.run("cartera.csv", "again.csv", &[]);
+    assert!(again.code == 0 || again.code == 1, "{again:?}");
+    assert_crm_holds(&s.fake, &last_balances(&[&rows]));
+}
+
+/// With no ledger yet, or one that knows nothing of this server, a dry run
+/// still gives the plan (every valid row new) and says why, and names the
+/// ledger; `--vanished` in a dry run writes its list too.
+#[test]
+fn a_dry_run_plans_without_a_ledger_and_lists_the_vanished() {
+    let s = Setup::new(fake_opts());
+    s.write("noche1.csv", &obligations(0..30));
+    s.write("noche2.csv", &obligations(0..20));
+    let dry = s.dry_run("noche1.csv", "dry.csv", &["--mode", "upsert"]);
+    assert_eq!(dry.code, 0, "{dry:?}");
+    assert!(
+        dry.stderr
+            .contains("plan (upsert mode): 30 new, 0 changed, 0 unchanged"),
+        "{dry:?}"
+    );
+    assert_eq!(number_next_to(&dry.stderr, "about"), Some(60), "{dry:?}");
+    assert!(dry.stderr.contains("does not exist yet"), "{dry:?}");
+    assert!(
+        dry.stderr.contains(&format!("ledger: {}", s.ledger_arg())),
+        "{dry:?}"
+    );
+    assert!(!s.ledger.exists(), "a dry run never creates the ledger");
+
+    let run = s.run("noche1.csv", "noche1.results.csv", &["--mode", "sync"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // Another server: the ledger knows nothing of it.
+    let dry = s.dry_run(
+        "noche1.csv",
+        "dry.csv",
+        &["--mode", "sync", "--server", "http://127.0.0.2:9/"],
+    );
+    assert_eq!(dry.code, 0, "{dry:?}");
+    assert!(dry.stderr.contains("30 new"), "{dry:?}");
+    assert!(dry.stderr.contains("knows nothing of 127.0.0.2"), "{dry:?}");
+    // This server: 10 of yesterday's obligations left the file.
+    let dry = s.dry_run(
+        "noche2.csv",
+        "dry.csv",
+        &["--mode", "sync", "--vanished", "gone.csv"],
+    );
+    assert_eq!(dry.code, 0, "{dry:?}");
+    assert!(dry.stderr.contains("20 unchanged"), "{dry:?}");
+    let gone = read_csv(&s.wd.path("gone.csv"), VANISHED_HEADER);
+    assert_eq!(gone.len(), 10, "{dry:?}");
+}
+
+/// `ledger runs` tells what a killed run did; `ledger check` during an
+/// import does not call its requests in flight "in doubt"; `ledger backup`
+/// copies the ledger whole while an import writes it.
+#[test]
+fn the_ledger_commands_during_and_after_an_import() {
+    let s = Setup::new(FakeCrmOptions {
+        latency: Duration::from_millis(25),
+        ..fake_opts()
+    });
+    s.write("cartera.csv", &obligations(0..160));
+    let mut killed = s.spawn("cartera.csv", "killed.csv", &[], "killed.log");
+    assert!(
+        kill_after_writes(&mut killed, &s.fake, 0, 20).is_none(),
+        "expected the import still running after 20 writes: {}",
+        s.log("killed.log")
+    );
+    let runs = s.ledger_cmd(&["runs"]);
+    assert_eq!(runs.code, 0, "{runs:?}");
+    let line = runs.stdout.lines().next().unwrap_or_default().to_string();
+    assert!(line.contains("unfinished"), "{runs:?}");
+    let created = number_next_to(&line, "created").unwrap_or(0);
+    assert!(
+        created >= 10,
+        "expected the killed run's creations counted: {line}"
+    );
+
+    let mut live = slow_import_sending(&s, "live.csv", "live.log");
+    let check = s.ledger_cmd(&["check"]);
+    assert!(
+        check.stdout.contains("an import is running now"),
+        "{check:?}"
+    );
+    let backup = s.ledger_cmd(&["backup", &s.path_str("copy.sqlite")]);
+    assert_eq!(backup.code, 0, "{backup:?}");
+    let status = wait_at_most_a_minute(&mut live);
+    assert_eq!(status.code(), Some(0), "{}", s.log("live.log"));
+    // The copy is a ledger on its own: one file, readable by the commands.
+    assert!(!s.wd.path("copy.sqlite-wal").exists());
+    let copy =
+        s.wd.run(&["ledger", "runs", "--ledger", &s.path_str("copy.sqlite")]);
+    assert_eq!(copy.code, 0, "{copy:?}");
+    assert!(copy.stdout.lines().count() >= 2, "{copy:?}");
+    // After the runs, nothing is in doubt: the live one settled the killed
+    // one's requests.
+    let check = s.ledger_cmd(&["check"]);
+    assert_eq!(check.code, 0, "{check:?}");
+    assert!(!check.stdout.contains("running now"), "{check:?}");
+}
+
+/// `ledger export` and `ledger backup` never write over the ledger or a
+/// file they did not write; a failed export leaves nothing behind.
+#[test]
+fn ledger_export_and_backup_keep_off_the_ledger_and_foreign_files() {
+    let s = Setup::new(fake_opts());
+    s.write("cartera.csv", &obligations(0..5));
+    let run = s.run("cartera.csv", "r.csv", &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let ledger_bytes = std::fs::read(&s.ledger).unwrap();
+    for args in [
+        vec!["export".to_string(), s.ledger_arg()],
+        vec!["backup".to_string(), s.ledger_arg()],
+        vec!["export".to_string(), format!("{}-wal", s.ledger_arg())],
+    ] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let r = s.ledger_cmd(&args);
+        assert_eq!(r.code, 2, "{args:?}: {r:?}");
+        assert!(r.stderr.contains("the ledger itself"), "{r:?}");
+    }
+    assert!(
+        std::fs::read(&s.ledger).unwrap() == ledger_bytes,
+        "ledger untouched"
+    );
+    s.wd.write("notas.csv", "mis notas\n");
+    let r = s.ledger_cmd(&["export", &s.path_str("notas.csv")]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert_eq!(s.wd.read("notas.csv"), "mis notas\n");
+    let r = s.ledger_cmd(&["backup", &s.path_str("notas.csv")]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert_eq!(s.wd.read("notas.csv"), "mis notas\n");
+    let r = s.ledger_cmd(&["export", &s.path_str("notas.csv"), "--force"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(read_csv(&s.wd.path("notas.csv"), EXPORT_HEADER).len(), 5);
+    // An earlier export, and an earlier backup, are replaced.
+    let r = s.ledger_cmd(&["export", &s.path_str("notas.csv")]);
+    assert_eq!(r.code, 0, "{r:?}");
+    for _ in 0..2 {
+        let r = s.ledger_cmd(&["backup", &s.path_str("copia.sqlite")]);
+        assert_eq!(r.code, 0, "{r:?}");
+    }
+    // Into a folder that does not exist: an error, and no file left.
+    let r = s.ledger_cmd(&["export", &s.path_str("no/such/dir/x.csv")]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(!s.wd.path("no").exists());
+}
+
 // ---------------------------------------------------------------------------
 // 7. The `ledger` subcommand
 

@@ -29,8 +29,18 @@ ledger-check-restore = Restore it from a backup, or move it away and run once wi
 ledger-check-ok = { $path }: integrity ok
 ledger-check-no-doubt = no request in doubt
 ledger-check-doubts = { $count ->
-    [one] 1 request in doubt (sent, outcome unknown); the next run that meets this obligation looks it up before sending anything for it:
-   *[other] { $count } requests in doubt (sent, outcome unknown); the next run that meets these obligations looks each up before sending anything for it:
+    [one] 1 request in doubt (its intent was recorded, its outcome was not: it may or may not have been sent); the next run that meets this obligation settles it first (an insert is looked up, an update is simply sent again):
+   *[other] { $count } requests in doubt (their intents were recorded, their outcomes were not: each may or may not have been sent); the next run that meets these obligations settles each first (an insert is looked up, an update is simply sent again):
 }
-ledger-check-no-answer = no answer recorded
+ledger-check-no-answer = no answer recorded: it may or may not have been sent
 ledger-check-doubt = run { $run } row { $row }: { $method } obligation "{ $obligation }" of record "{ $record }" on { $server } / { $operation }, { $at } ({ $status })
+ledger-is-folder = this is a folder, not a ledger file; give a file path, e.g. --ledger FOLDER/ledger.sqlite
+ledger-held-file = another import holds this ledger (its lock file was removed, so which one is not known); wait for it to end
+ledger-gone = the ledger file was deleted or replaced during the run, so what the run records would be lost; put the ledger back (or restore it from a backup) and run with --resume
+ledger-emptied = the file exists but holds no ledger: it was emptied or damaged (a full disk while it was made can do this). Restore it from a backup; to start a new ledger instead, delete the file and run the first import with --mode upsert, so that obligations already in the CRM are looked up rather than sent again
+ledger-log-stays = another program had the ledger open as the run ended, so its write-ahead log stays beside it for now: back up { $path } together with { $path }-wal (or run `wolkvox-import ledger backup`); the next import folds it back
+ledger-target-folder = { $path } is a folder; give a file name
+ledger-target-is-ledger = { $path } is the ledger itself (or a file beside it); writing there would destroy it
+ledger-target-foreign = { $path } exists and was not written by this command; choose another name, or pass --force to replace it
+ledger-backed-up = ledger copied to { $path }
+ledger-check-live = an import is running now (run { $run }, pid { $pid }, since { $started }); its requests in flight are not counted as in doubt

@@ -29,8 +29,18 @@ ledger-check-restore = Restáurelo desde una copia, o apártelo y ejecute una ve
 ledger-check-ok = { $path }: integridad correcta
 ledger-check-no-doubt = ninguna petición en duda
 ledger-check-doubts = { $count ->
-    [one] 1 petición en duda (enviada, resultado desconocido); la próxima corrida que encuentre esta obligación la consulta antes de enviar nada por ella:
-   *[other] { $count } peticiones en duda (enviadas, resultado desconocido); la próxima corrida que encuentre estas obligaciones consulta cada una antes de enviar nada por ella:
+    [one] 1 petición en duda (se anotó su intención, no su resultado: puede que se haya enviado o no); la próxima corrida que encuentre esta obligación la resuelve primero (una inserción se consulta, una actualización simplemente se envía de nuevo):
+   *[other] { $count } peticiones en duda (se anotaron sus intenciones, no sus resultados: cada una puede haberse enviado o no); la próxima corrida que encuentre estas obligaciones resuelve cada una primero (una inserción se consulta, una actualización simplemente se envía de nuevo):
 }
-ledger-check-no-answer = sin respuesta registrada
+ledger-check-no-answer = sin respuesta registrada: puede que se haya enviado o no
 ledger-check-doubt = corrida { $run } fila { $row }: { $method } de la obligación "{ $obligation }" del expediente "{ $record }" en { $server } / { $operation }, { $at } ({ $status })
+ledger-is-folder = esto es una carpeta, no un archivo de registro; indique la ruta de un archivo, p. ej. --ledger CARPETA/ledger.sqlite
+ledger-held-file = otra importación tiene tomado este registro (se borró su archivo de bloqueo, así que no se sabe cuál); espere a que termine
+ledger-gone = el archivo del registro se borró o se reemplazó durante la corrida, así que lo que la corrida anote se perdería; vuelva a poner el registro (o restáurelo de una copia) y corra con --resume
+ledger-emptied = el archivo existe pero no contiene un registro: se vació o se dañó (un disco lleno mientras se creaba puede causarlo). Restáurelo de una copia; para empezar un registro nuevo, borre el archivo y haga la primera importación con --mode upsert, para que las obligaciones que ya están en el CRM se consulten en vez de enviarse de nuevo
+ledger-log-stays = otro programa tenía abierto el registro al terminar la corrida, así que su diario (write-ahead log) queda por ahora a su lado: copie { $path } junto con { $path }-wal (o use `wolkvox-import ledger backup`); la próxima importación lo reintegra
+ledger-target-folder = { $path } es una carpeta; indique un nombre de archivo
+ledger-target-is-ledger = { $path } es el propio registro (o un archivo a su lado); escribir ahí lo destruiría
+ledger-target-foreign = { $path } existe y no lo escribió este comando; elija otro nombre, o use --force para reemplazarlo
+ledger-backed-up = registro copiado a { $path }
+ledger-check-live = hay una importación en curso (corrida { $run }, pid { $pid }, desde { $started }); sus peticiones en vuelo no se cuentan como en duda

@@ -13,6 +13,7 @@ pub fn run(cmd: LedgerCommand) -> i32 {
         LedgerCommand::Runs(a) => (a.path.ledger.as_deref(), "runs"),
         LedgerCommand::Export(a) => (a.path.ledger.as_deref(), "export"),
         LedgerCommand::Check(a) => (a.ledger.as_deref(), "check"),
+        LedgerCommand::Backup(a) => (a.path.ledger.as_deref(), "backup"),
     };
     let path = match ledger_path(given) {
         Ok(p) => p,
@@ -25,13 +26,22 @@ pub fn run(cmd: LedgerCommand) -> i32 {
     };
     let result = match cmd {
         LedgerCommand::Runs(a) => runs(&ledger, a.limit),
-        LedgerCommand::Export(a) => export(
-            &ledger,
-            &a.file,
-            a.server.as_deref(),
-            a.operation.as_deref(),
-        ),
+        LedgerCommand::Export(a) => match guard_target(&path, &a.file, a.force, is_export) {
+            Ok(()) => export(
+                &ledger,
+                &a.file,
+                a.server.as_deref(),
+                a.operation.as_deref(),
+            ),
+            Err(e) => return fail(&e),
+        },
         LedgerCommand::Check(_) => check(&ledger),
+        LedgerCommand::Backup(a) => {
+            match guard_target(&path, &a.file, false, Ledger::is_ledger_file) {
+                Ok(()) => backup(&ledger, &a.file),
+                Err(e) => return fail(&e),
+            }
+        }
     };
     match result {
         Ok(code) => code,
@@ -42,6 +52,88 @@ pub fn run(cmd: LedgerCommand) -> i32 {
 fn fail(msg: &str) -> i32 {
     let _ = writeln!(std::io::stderr(), "{}", tr!("error-line", message = msg));
     exit::UNUSABLE
+}
+
+/// The export's header line.
+const EXPORT_HEADER: [&str; 9] = [
+    "server",
+    "operation",
+    "wolkvox_id",
+    "obligation_id",
+    "obligation_wolkvox_id",
+    "body_fingerprint",
+    "created_at",
+    "updated_at",
+    "last_seen_at",
+];
+
+/// True when `file` starts with the export's header: an earlier export.
+fn is_export(file: &Path) -> bool {
+    use std::io::{BufRead, Read};
+    let Ok(f) = std::fs::File::open(file) else {
+        return false;
+    };
+    let mut first = String::new();
+    let _ = std::io::BufReader::new(f.take(4096)).read_line(&mut first);
+    first.trim_end() == EXPORT_HEADER.join(",")
+}
+
+/// Refuses to write `target` over the ledger or the files beside it, a
+/// folder, or an existing file that `ours` does not recognise (unless
+/// `force`).
+fn guard_target(
+    ledger: &Path,
+    target: &Path,
+    force: bool,
+    ours: fn(&Path) -> bool,
+) -> Result<(), String> {
+    let name = target.display().to_string();
+    if target.is_dir() {
+        return Err(tr!("ledger-target-folder", path = name));
+    }
+    let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let ledger_real = real(ledger);
+    let target_real = real(target);
+    let mut beside = vec![ledger_real.clone()];
+    for suffix in ["-wal", "-shm", "-journal", ".lock"] {
+        let mut n = ledger_real.clone().into_os_string();
+        n.push(suffix);
+        beside.push(n.into());
+    }
+    if beside.contains(&target_real) || same_file(ledger, target) {
+        return Err(tr!("ledger-target-is-ledger", path = name));
+    }
+    if target.exists() && !force && !ours(target) {
+        return Err(tr!("ledger-target-foreign", path = name));
+    }
+    Ok(())
+}
+
+/// True when both paths name one file (a hard link included).
+fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(a), std::fs::metadata(b)) {
+            (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (a, b);
+        false
+    }
+}
+
+fn backup(ledger: &Ledger, file: &Path) -> Result<i32, LedgerError> {
+    ledger.backup_to(file)?;
+    let _ = writeln!(
+        std::io::stderr(),
+        "{}",
+        tr!("ledger-backed-up", path = file.display().to_string())
+    );
+    Ok(exit::OK)
 }
 
 fn runs(ledger: &Ledger, limit: u32) -> Result<i32, LedgerError> {
@@ -101,20 +193,44 @@ fn export(
     server: Option<&str>,
     operation: Option<&str>,
 ) -> Result<i32, LedgerError> {
+    // Written beside FILE and moved there complete: a failed export leaves
+    // no half file, and an earlier one stays as it was.
+    let mut part = file.as_os_str().to_os_string();
+    part.push(format!(".part-{}", std::process::id()));
+    let part = std::path::PathBuf::from(part);
+    let written = write_export(ledger, &part, server, operation).and_then(|n| {
+        std::fs::rename(&part, file)
+            .map(|()| n)
+            .map_err(|e| LedgerError::new(file, e.to_string()))
+    });
+    let n = match written {
+        Ok(n) => n,
+        Err(e) => {
+            let _ = std::fs::remove_file(&part);
+            return Err(e);
+        }
+    };
+    let _ = writeln!(
+        std::io::stderr(),
+        "{}",
+        tr!(
+            "ledger-exported",
+            count = n,
+            path = file.display().to_string()
+        )
+    );
+    Ok(exit::OK)
+}
+
+fn write_export(
+    ledger: &Ledger,
+    file: &Path,
+    server: Option<&str>,
+    operation: Option<&str>,
+) -> Result<u64, LedgerError> {
     let io = |e: std::io::Error| LedgerError::new(file, e.to_string());
     let mut w = csv::Writer::from_path(file).map_err(|e| LedgerError::new(file, e.to_string()))?;
-    w.write_record([
-        "server",
-        "operation",
-        "wolkvox_id",
-        "obligation_id",
-        "obligation_wolkvox_id",
-        "body_fingerprint",
-        "created_at",
-        "updated_at",
-        "last_seen_at",
-    ])
-    .map_err(|e| io(e.into()))?;
+    w.write_record(EXPORT_HEADER).map_err(|e| io(e.into()))?;
     let n = ledger.for_each_obligation(server, operation, |o| {
         w.write_record([
             o.server.as_str(),
@@ -130,16 +246,11 @@ fn export(
         .map_err(std::io::Error::from)
     })?;
     w.flush().map_err(io)?;
-    let _ = writeln!(
-        std::io::stderr(),
-        "{}",
-        tr!(
-            "ledger-exported",
-            count = n,
-            path = file.display().to_string()
-        )
-    );
-    Ok(exit::OK)
+    w.into_inner()
+        .map_err(|e| io(e.into_error()))?
+        .sync_all()
+        .map_err(io)?;
+    Ok(n)
 }
 
 /// 0 sound and nothing in doubt; 1 requests in doubt (the next run that
@@ -165,7 +276,19 @@ fn check(ledger: &Ledger) -> Result<i32, LedgerError> {
         path = ledger.path().display().to_string()
     ));
     out.push('\n');
-    let open = ledger.open_intents()?;
+    let mut open = ledger.open_intents()?;
+    // An import going on now has requests in flight: they are not in
+    // doubt, and a monitoring job must not be told they are.
+    if let Some(live) = ledger.live_run()? {
+        open.retain(|i| i.run != live.id);
+        out.push_str(&tr!(
+            "ledger-check-live",
+            run = live.id,
+            pid = live.pid,
+            started = format_time(live.started_at)
+        ));
+        out.push('\n');
+    }
     if open.is_empty() {
         out.push_str(&tr!("ledger-check-no-doubt"));
         out.push('\n');

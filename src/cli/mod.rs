@@ -57,6 +57,16 @@ pub enum LedgerCommand {
     Export(LedgerExportArgs),
     /// Check the ledger's integrity and list the requests still in doubt.
     Check(LedgerPathArgs),
+    /// Copy the ledger, whole and consistent, to a file (safe while an import runs).
+    Backup(LedgerBackupArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LedgerBackupArgs {
+    /// The copy to write (replaced only if it is a ledger, e.g. last night's copy).
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub path: LedgerPathArgs,
 }
 
 #[derive(Debug, Args)]
@@ -87,6 +97,9 @@ pub struct LedgerExportArgs {
     /// Only this operation.
     #[arg(long)]
     pub operation: Option<String>,
+    /// Also replace an existing FILE that is not an earlier export (never the ledger).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Subcommand)]

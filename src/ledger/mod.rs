@@ -21,6 +21,7 @@
 //! One import at a time holds a ledger (the `lock` module); within it the reader
 //! commits intents and the collector outcomes, through one connection.
 
+pub(crate) mod file;
 pub(crate) mod known;
 pub(crate) mod lock;
 pub(crate) mod seen;
@@ -150,12 +151,34 @@ impl LedgerError {
                 tr!("ledger-damaged")
             }
             Some(ErrorCode::ReadOnly) => tr!("ledger-read-only", why = e.to_string()),
+            Some(ErrorCode::SystemIoFailure | ErrorCode::CannotOpen) if file::no_space_at(path) => {
+                return LedgerError {
+                    path: path.to_path_buf(),
+                    message: tr!("ledger-disk-full"),
+                    disk_full: true,
+                };
+            }
+            Some(ErrorCode::CannotOpen) if path.is_dir() => tr!("ledger-is-folder"),
             _ => e.to_string(),
         };
         LedgerError {
             path: path.to_path_buf(),
             message,
             disk_full: code == Some(ErrorCode::DiskFull),
+        }
+    }
+
+    /// A failure of a file operation on the ledger, in the system's words.
+    fn io(path: &Path, e: &std::io::Error) -> LedgerError {
+        let disk_full = e.raw_os_error() == Some(libc::ENOSPC);
+        LedgerError {
+            path: path.to_path_buf(),
+            message: if disk_full {
+                tr!("ledger-disk-full")
+            } else {
+                e.to_string()
+            },
+            disk_full,
         }
     }
 }
@@ -237,19 +260,52 @@ impl IntentKind {
 /// The open ledger.
 pub struct Ledger {
     conn: Connection,
+    /// The path as given, for messages.
     path: PathBuf,
     /// Opened for writing: the write-ahead log is folded back on close.
     writing: bool,
+    /// An import's lock on the file, and the file it names (links
+    /// resolved); dropped after `conn`, which must close first.
+    guard: Option<(file::Guard, PathBuf)>,
 }
 
 impl Drop for Ledger {
     fn drop(&mut self) {
-        // Between imports the ledger rests as one plain file (no `-wal` or
-        // `-shm` beside it), so that a dry run or `ledger` command, which
-        // only read, never have to create those files. Best effort: if it
-        // fails (another reader holds it), the next open handles WAL fine.
         if self.writing {
-            let _ = self.conn.pragma_update(None, "journal_mode", "DELETE");
+            self.fold_log_back();
+        }
+    }
+}
+
+impl Ledger {
+    /// Between imports the ledger rests as one plain file (no `-wal` or
+    /// `-shm` beside it): a copy of that one file is a whole backup, and a
+    /// dry run or `ledger` command, which only read, never have to create
+    /// those files. A reader that has the ledger open at this moment (a
+    /// monitoring script running `ledger runs`) blocks the switch, so it is
+    /// retried for a few seconds; if it still fails the log stays beside the
+    /// ledger, which the next open handles, and the operator is told that
+    /// the ledger is in two files for now.
+    fn fold_log_back(&mut self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let _ = self
+                .conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+            let mode: rusqlite::Result<String> =
+                self.conn
+                    .pragma_update_and_check(None, "journal_mode", "DELETE", |r| r.get(0));
+            if matches!(mode.as_deref(), Ok("delete")) {
+                return;
+            }
+            if std::time::Instant::now() >= deadline {
+                tracing::warn!(
+                    "{}",
+                    tr!("ledger-log-stays", path = self.path.display().to_string())
+                );
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
         }
     }
 }
@@ -459,14 +515,34 @@ impl Ledger {
             std::fs::create_dir_all(dir)
                 .map_err(|e| LedgerError::new(path, tr!("ledger-folder", why = e.to_string())))?;
         }
-        let conn = Connection::open(path).map_err(|e| LedgerError::sql(path, e))?;
+        let real = file::real_path(path)?;
+        if !real.exists() {
+            file::create_new(&real, build_schema)?;
+        }
+        let conn = Connection::open(&real).map_err(|e| LedgerError::sql(path, e))?;
+        let guard = file::Guard::take(&real)?
+            .ok_or_else(|| LedgerError::new(path, tr!("ledger-held-file")))?;
         let mut ledger = Ledger {
             conn,
             path: path.to_path_buf(),
             writing: false,
+            guard: Some((guard, real)),
         };
         ledger.prepare_for_writing()?;
         Ok(ledger)
+    }
+
+    /// Fails when the ledger's path no longer names the file this import
+    /// holds (deleted or replaced during the run): what is written from
+    /// then on would be lost, so the run must stop.
+    fn check_in_place(&self) -> Result<(), LedgerError> {
+        match &self.guard {
+            Some((guard, real)) => guard.still_at(real).map_err(|e| LedgerError {
+                path: self.path.clone(),
+                ..e
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Opens an existing ledger to read only (a dry run, `ledger` commands);
@@ -484,6 +560,7 @@ impl Ledger {
             conn,
             path: path.to_path_buf(),
             writing: false,
+            guard: None,
         };
         ledger
             .conn
@@ -491,7 +568,7 @@ impl Ledger {
             .map_err(|e| ledger.err(e))?;
         match ledger.identify()? {
             Identity::Ledger => Ok(Some(ledger)),
-            Identity::Empty => Ok(None),
+            Identity::Empty => Err(LedgerError::new(path, tr!("ledger-emptied"))),
         }
     }
 
@@ -540,7 +617,15 @@ impl Ledger {
         self.conn
             .busy_timeout(std::time::Duration::from_secs(10))
             .map_err(|e| self.err(e))?;
-        let identity = self.identify()?;
+        // A new ledger is moved into place whole (`file::create_new`), so
+        // an existing file without one was emptied or damaged: starting
+        // again in it would send every known obligation a second time.
+        if self.identify()? == Identity::Empty {
+            return Err(LedgerError::new(&self.path, tr!("ledger-emptied")));
+        }
+        // Before anything is written, even the journal mode: a damaged
+        // ledger is left exactly as it was found.
+        self.check_sound()?;
         self.conn
             .pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))
             .map_err(|e| self.err(e))?;
@@ -557,21 +642,29 @@ impl Ledger {
         self.conn
             .pragma_update(None, "wal_autocheckpoint", LEDGER_CHECKPOINT_PAGES)
             .map_err(|e| self.err(e))?;
-        if identity == Identity::Empty {
-            let path = self.path.clone();
-            let tx = self
-                .conn
-                .transaction()
-                .map_err(|e| LedgerError::sql(&path, e))?;
-            tx.execute_batch(SCHEMA)
-                .map_err(|e| LedgerError::sql(&self.path, e))?;
-            tx.pragma_update(None, "application_id", APPLICATION_ID)
-                .map_err(|e| LedgerError::sql(&self.path, e))?;
-            tx.pragma_update(None, "user_version", SCHEMA_VERSION)
-                .map_err(|e| LedgerError::sql(&self.path, e))?;
-            tx.commit().map_err(|e| LedgerError::sql(&path, e))?;
-        }
         Ok(())
+    }
+
+    /// Refuses a damaged ledger before anything is sent: SQLite finds most
+    /// damage only when it reads the damaged page, which might be halfway
+    /// through the run. About a second per 250 MB (a million obligations).
+    pub fn check_sound(&self) -> Result<(), LedgerError> {
+        let mut st = self
+            .conn
+            .prepare("PRAGMA quick_check(5)")
+            .map_err(|e| self.err(e))?;
+        let found: Vec<String> = st
+            .query_map([], |r| r.get(0))
+            .and_then(Iterator::collect)
+            .map_err(|e| self.err(e))?;
+        if found.len() == 1 && found[0] == "ok" {
+            Ok(())
+        } else {
+            Err(LedgerError::new(
+                &self.path,
+                format!("{}: {}", tr!("ledger-damaged"), found.join("; ")),
+            ))
+        }
     }
 
     /// The scope's id, created when new.
@@ -821,6 +914,7 @@ impl Ledger {
 
     /// Records how a run ended.
     pub fn end_run(&mut self, run: i64, end: &RunEnd) -> Result<(), LedgerError> {
+        self.check_in_place()?;
         let c = |s: Status| end.counts.get(&s).copied().unwrap_or(0) as i64;
         let rows: u64 = end.counts.values().sum();
         self.conn
@@ -862,6 +956,7 @@ impl Ledger {
         if intents.is_empty() {
             return Ok(());
         }
+        self.check_in_place()?;
         let path = self.path.clone();
         let e = |e| LedgerError::sql(&path, e);
         let tx = self.conn.transaction().map_err(e)?;
@@ -902,6 +997,7 @@ impl Ledger {
         if notes.is_empty() {
             return Ok(());
         }
+        self.check_in_place()?;
         let path = self.path.clone();
         let e = |e| LedgerError::sql(&path, e);
         self.conn
@@ -1058,7 +1154,86 @@ impl Ledger {
                 })
             })
             .map_err(|e| self.err(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+        let mut rows: Vec<RunRow> = rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?;
+        // A run that never ended (killed, or still going) recorded no
+        // counts: its rows' outcomes say what it did so far.
+        for r in rows.iter_mut().filter(|r| r.ended_at.is_none()) {
+            let (counts, requests) = self.outcomes_of(r.id)?;
+            r.counts = counts;
+            r.requests = Some(requests);
+        }
+        Ok(rows)
+    }
+
+    /// A run's rows by recorded outcome, and the requests they took.
+    fn outcomes_of(&self, run: i64) -> Result<(Vec<(Status, i64)>, i64), LedgerError> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT status, count(*), coalesce(sum(attempts), 0) FROM sends
+                 WHERE run = ?1 AND status IS NOT NULL GROUP BY status",
+            )
+            .map_err(|e| self.err(e))?;
+        let found = st
+            .query_map([run], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut counts = Vec::new();
+        let mut requests = 0;
+        for f in found {
+            let (status, n, attempts) = f.map_err(|e| self.err(e))?;
+            requests += attempts;
+            if let Some(s) = Status::parse(&status) {
+                counts.push((s, n));
+            }
+        }
+        counts.sort_by_key(|(s, _)| *s as u8);
+        Ok((counts, requests))
+    }
+
+    /// The newest run that has not ended, if its process is alive on this
+    /// machine: an import going on right now. Its requests in flight are
+    /// not in doubt (yet).
+    pub fn live_run(&self) -> Result<Option<RunRow>, LedgerError> {
+        let newest = self.runs(1)?.into_iter().next();
+        Ok(newest.filter(|r| {
+            r.ended_at.is_none() && r.host == lock::this_process("").host && process_alive(r.pid)
+        }))
+    }
+
+    /// Copies the ledger, whole and consistent, to `dest` (SQLite's online
+    /// backup: safe while an import writes it). The copy is made beside
+    /// `dest` and moved there once complete, as one plain file.
+    pub fn backup_to(&self, dest: &Path) -> Result<(), LedgerError> {
+        let tmp = file::sibling(dest, &format!(".part-{}", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        let copied = (|| {
+            let mut out = Connection::open(&tmp)?;
+            {
+                let backup = rusqlite::backup::Backup::new(&self.conn, &mut out)?;
+                backup.run_to_completion(256, std::time::Duration::from_millis(5), None)?;
+            }
+            out.pragma_update_and_check(None, "journal_mode", "DELETE", |_| Ok(()))?;
+            out.close().map_err(|(_, e)| e)
+        })();
+        if let Err(e) = copied {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(LedgerError::sql(dest, e));
+        }
+        std::fs::rename(&tmp, dest).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            LedgerError::io(dest, &e)
+        })
+    }
+
+    /// True when `path` holds a ledger (so a backup may replace it).
+    pub fn is_ledger_file(path: &Path) -> bool {
+        matches!(Ledger::open_read_only(path), Ok(Some(_)))
     }
 
     /// SQLite's own integrity check: `Ok(())`, or what it found.
@@ -1110,11 +1285,40 @@ impl Ledger {
     }
 }
 
+/// True when a process with this id exists on this machine.
+fn process_alive(pid: i64) -> bool {
+    #[cfg(unix)]
+    {
+        let Ok(pid) = libc::pid_t::try_from(pid) else {
+            return false;
+        };
+        // SAFETY: signal 0 only checks that the process exists and may be
+        // signalled; nothing is sent.
+        let rc = unsafe { libc::kill(pid, 0) };
+        rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        false
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Identity {
     Ledger,
-    /// A new or empty SQLite file: a ledger is created in it.
+    /// An empty file, or an SQLite database with no tables: never a ledger
+    /// (new ones are moved into place whole), so it is refused.
     Empty,
+}
+
+/// Writes the schema of a new ledger into an empty database.
+fn build_schema(conn: &mut Connection) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    tx.execute_batch(SCHEMA)?;
+    tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()
 }
 
 /// An obligation, its scope, and the run that last wrote or confirmed it

@@ -201,7 +201,10 @@ fn open_session(settings: &ImportSettings, send: &SendSettings) -> Result<Sessio
     let path = &settings.ledger;
     let started = format_time(now_ms());
     let me = this_process(&started);
-    let lock = LedgerLock::acquire(path, &me)?;
+    // The lock file goes beside the file the path really names, so that two
+    // names of one ledger (a symbolic link) share one lock.
+    let real = crate::ledger::file::real_path(path).map_err(RunError::Ledger)?;
+    let lock = LedgerLock::acquire(&real, &me)?;
     let new = !path.exists();
     let mut ledger = Ledger::open(path)?;
     if new {

@@ -1,0 +1,216 @@
+//! The ledger's file itself: where it really is, how a new one comes into
+//! being, and the guard an import holds on it.
+//!
+//! Every guarantee of the ledger rests on one file, so the file is checked
+//! as hard as the data in it:
+//! - A path is resolved through symbolic links before the lock is taken, so
+//!   two names of one file share one lock.
+//! - A new ledger is built beside its final name and moved there complete:
+//!   an existing file that holds no ledger was emptied or damaged, never
+//!   "new", and is refused rather than silently started again (which would
+//!   send every obligation a second time).
+//! - An import holds an OS lock on the ledger file itself, besides the lock
+//!   file: removing the lock file does not let a second import in.
+//! - The import checks, at each commit, that the path still names the file
+//!   it has open: a ledger deleted or replaced mid-run stops the run instead
+//!   of carrying on into a file nobody will ever read.
+
+use super::LedgerError;
+use crate::tr;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+/// The file a ledger path names: symbolic links resolved, the folder made
+/// absolute; the path as given when neither can be resolved yet (the
+/// folder is created later).
+pub(crate) fn real_path(path: &Path) -> Result<PathBuf, LedgerError> {
+    if path.is_dir() {
+        return Err(LedgerError::new(path, tr!("ledger-is-folder")));
+    }
+    if let Ok(real) = std::fs::canonicalize(path) {
+        return Ok(real);
+    }
+    // Not there yet: resolve its folder (which may itself be a link).
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Ok(path.to_path_buf());
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    Ok(std::fs::canonicalize(dir)
+        .map(|d| d.join(name))
+        .unwrap_or_else(|_| path.to_path_buf()))
+}
+
+/// A file beside `path` whose name adds `suffix`.
+pub(crate) fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(suffix);
+    path.with_file_name(name)
+}
+
+/// Builds a new ledger at `path`, which does not exist: the schema is
+/// written into a file beside it, which is then moved to `path` whole. The
+/// caller holds the lock file, so no other import creates it meanwhile.
+pub(crate) fn create_new(
+    path: &Path,
+    build: impl FnOnce(&mut rusqlite::Connection) -> rusqlite::Result<()>,
+) -> Result<(), LedgerError> {
+    let tmp = sibling(path, &format!(".new-{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    let made = (|| {
+        let mut conn = rusqlite::Connection::open(&tmp)?;
+        build(&mut conn)?;
+        conn.close().map_err(|(_, e)| e)
+    })();
+    if let Err(e) = made {
+        let _ = std::fs::remove_file(&tmp);
+        let _ = std::fs::remove_file(sibling(&tmp, "-journal"));
+        return Err(LedgerError::sql(path, e));
+    }
+    if let Err(e) = std::fs::rename(&tmp, path) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(LedgerError::io(path, &e));
+    }
+    // The new name must survive a power cut as the file's contents do.
+    #[cfg(unix)]
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
+}
+
+/// An import's hold on its ledger file: an OS lock on the file itself, and
+/// its identity, to tell when the path no longer names it.
+#[derive(Debug)]
+pub(crate) struct Guard {
+    file: File,
+    #[cfg(unix)]
+    identity: (u64, u64),
+}
+
+impl Guard {
+    /// Locks the ledger file at `path`; `Ok(None)` when another process
+    /// holds it.
+    pub(crate) fn take(path: &Path) -> Result<Option<Guard>, LedgerError> {
+        let file = File::open(path).map_err(|e| LedgerError::io(path, &e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => return Err(LedgerError::io(path, &e)),
+        }
+        #[cfg(unix)]
+        let identity = {
+            use std::os::unix::fs::MetadataExt;
+            let m = file.metadata().map_err(|e| LedgerError::io(path, &e))?;
+            (m.dev(), m.ino())
+        };
+        Ok(Some(Guard {
+            file,
+            #[cfg(unix)]
+            identity,
+        }))
+    }
+
+    /// Fails when `path` no longer names the locked file: deleted, or
+    /// replaced by another. One `stat` a commit.
+    pub(crate) fn still_at(&self, path: &Path) -> Result<(), LedgerError> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let same = std::fs::metadata(path)
+                .map(|m| (m.dev(), m.ino()) == self.identity)
+                .unwrap_or(false);
+            if !same {
+                return Err(LedgerError::new(path, tr!("ledger-gone")));
+            }
+        }
+        let _ = &self.file;
+        Ok(())
+    }
+}
+
+/// True when the file system holding `path` has no room left: SQLite
+/// reports some full-disk failures (creating its log, its shared memory) as
+/// a plain I/O error.
+pub(crate) fn no_space_at(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            Some(d) => d,
+            None => Path::new("."),
+        };
+        let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+            return false;
+        };
+        let mut st = std::mem::MaybeUninit::<libc::statvfs>::zeroed();
+        // SAFETY: `c` is a valid NUL-terminated path and `st` is writable
+        // memory of the right type for statvfs to fill.
+        let rc = unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) };
+        if rc != 0 {
+            return false;
+        }
+        // SAFETY: statvfs returned 0, so it filled `st`.
+        let st = unsafe { st.assume_init() };
+        // Less than a few pages free is full for SQLite's purposes.
+        (st.f_bavail as u128) * (st.f_frsize as u128) < 64 * 1024
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_names_of_one_file_resolve_to_one_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("l.sqlite");
+        std::fs::write(&real, b"").unwrap();
+        #[cfg(unix)]
+        {
+            let alias = dir.path().join("alias.sqlite");
+            std::os::unix::fs::symlink(&real, &alias).unwrap();
+            assert_eq!(real_path(&alias).unwrap(), real_path(&real).unwrap());
+            // A file not made yet, in a folder reached through a link.
+            let linked_dir = dir.path().join("linked");
+            std::os::unix::fs::symlink(dir.path(), &linked_dir).unwrap();
+            assert_eq!(
+                real_path(&linked_dir.join("new.sqlite")).unwrap(),
+                std::fs::canonicalize(dir.path())
+                    .unwrap()
+                    .join("new.sqlite")
+            );
+        }
+        let err = real_path(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("folder"), "{err}");
+    }
+
+    #[test]
+    fn a_guard_excludes_a_second_and_notices_its_file_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.sqlite");
+        std::fs::write(&path, b"x").unwrap();
+        let guard = Guard::take(&path).unwrap().expect("first takes it");
+        assert!(Guard::take(&path).unwrap().is_none(), "second is refused");
+        guard.still_at(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert!(guard.still_at(&path).is_err(), "deleted");
+        std::fs::write(&path, b"x").unwrap();
+        assert!(guard.still_at(&path).is_err(), "replaced by another file");
+        drop(guard);
+        assert!(Guard::take(&path).unwrap().is_some());
+    }
+}
