@@ -73,3 +73,6 @@ rate-bad = --rate "{ $value }": write it as N/s or N/min, e.g. 2/s or 100/min
 rate-zero = --rate "{ $value }": the rate must be at least 1
 breaker-tripped = { $count } rows in a row failed with transient errors (last: { $last }); the server seems down
 run-end-unrecorded = could not record the run's end in the ledger: { $why }
+plan-no-ledger = the ledger { $path } does not exist yet: a real run would send every valid row
+plan-unknown-operation = the ledger knows nothing of operation "{ $operation }": a real run would send every valid row
+plan-unknown-scope = the ledger knows nothing of { $server } / { $operation }: a real run would send every valid row

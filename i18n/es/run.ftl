@@ -73,3 +73,6 @@ rate-bad = --rate "{ $value }": escríbala como N/s o N/min, p. ej. 2/s o 100/mi
 rate-zero = --rate "{ $value }": la tasa debe ser al menos 1
 breaker-tripped = { $count } filas seguidas fallaron con errores pasajeros (la última: { $last }); el servidor parece caído
 run-end-unrecorded = no se pudo anotar el final de la corrida en el registro: { $why }
+plan-no-ledger = el registro { $path } aún no existe: una corrida real enviaría todas las filas válidas
+plan-unknown-operation = el registro no sabe nada de la operación "{ $operation }": una corrida real enviaría todas las filas válidas
+plan-unknown-scope = el registro no sabe nada de { $server } / { $operation }: una corrida real enviaría todas las filas válidas

@@ -332,6 +332,12 @@ struct DryLedger {
     known: crate::ledger::known::Known,
     doubts: std::collections::HashMap<crate::ledger::known::KeyHash, crate::ledger::Doubt>,
     counts: triage::PlanCounts,
+    /// The ledger, to list the vanished obligations at the end; `None` when
+    /// there is none yet.
+    ledger: Option<crate::ledger::Ledger>,
+    /// Why the plan counts every row as new, when the ledger knows nothing
+    /// of this server and operation (or does not exist yet).
+    note: Option<String>,
 }
 
 impl DryLedger {
@@ -361,15 +367,43 @@ impl DryLedger {
         }
     }
 
-    /// Puts the plan into the run's summary.
-    fn tell(self, summary: &mut Summary, settings: &ImportSettings) {
+    /// A plan from an empty ledger: every valid row is new.
+    fn knowing_nothing(settings: &ImportSettings, server: String, note: String) -> DryLedger {
+        DryLedger {
+            server,
+            mode: settings.plan_mode,
+            known: crate::ledger::known::Known::with_capacity(0, 0),
+            doubts: std::collections::HashMap::new(),
+            counts: triage::PlanCounts::default(),
+            ledger: None,
+            note: Some(note),
+        }
+    }
+
+    /// Puts the plan into the run's summary and writes `--vanished`.
+    fn tell(self, summary: &mut Summary, settings: &ImportSettings) -> Result<(), RunError> {
         summary.mode = Some(self.mode);
         summary.plan = Some((self.mode, self.counts));
-        summary.server = Some(self.server);
-        summary.ledger = Some(settings.ledger.clone());
-        if !summary.interrupted {
-            summary.vanished = Some(self.known.unseen().len() as u64);
+        summary.plan_note = self.note;
+        if !self.server.is_empty() {
+            summary.server = Some(self.server);
         }
+        summary.ledger = Some(settings.ledger.clone());
+        if summary.interrupted {
+            return Ok(());
+        }
+        let unseen = self.known.unseen();
+        summary.vanished = Some(unseen.len() as u64);
+        // A dry run lists them too (the file is a report, like the results);
+        // with no ledger there are none, and the file holds its header.
+        if let Some(path) = &settings.vanished {
+            let rows = match &self.ledger {
+                Some(l) => l.obligations_by_id(&unseen).map_err(RunError::Ledger)?,
+                None => Vec::new(),
+            };
+            crate::results::write_vanished(path, &rows).map_err(RunError::Output)?;
+        }
+        Ok(())
     }
 }
 
@@ -392,17 +426,38 @@ fn warn_placeholder_operation(settings: &ImportSettings) {
 /// ledger is opened read-only: a dry run never creates or writes it.
 fn dry_ledger(settings: &ImportSettings) -> Result<Option<DryLedger>, RunError> {
     let unusable = RunError::Ledger;
+    let given_server = settings.plan_server.clone().unwrap_or_default();
     let Some(ledger) = crate::ledger::Ledger::open_read_only(&settings.ledger).map_err(unusable)?
     else {
-        return Ok(None);
+        let note = tr!(
+            "plan-no-ledger",
+            path = settings.ledger.display().to_string()
+        );
+        return Ok(Some(DryLedger::knowing_nothing(
+            settings,
+            given_server,
+            note,
+        )));
     };
+    // The real run would refuse a damaged ledger: so does its plan.
+    ledger.check_sound().map_err(unusable)?;
     let server = match &settings.plan_server {
         Some(s) => s.clone(),
         None => {
             let servers = ledger.servers_for(&settings.operation).map_err(unusable)?;
             match servers.as_slice() {
                 [one] => one.clone(),
-                [] => return Ok(None),
+                [] => {
+                    let note = tr!(
+                        "plan-unknown-operation",
+                        operation = settings.operation.as_str()
+                    );
+                    return Ok(Some(DryLedger::knowing_nothing(
+                        settings,
+                        given_server,
+                        note,
+                    )));
+                }
                 many => {
                     tracing::info!(
                         "{}",
@@ -422,7 +477,12 @@ fn dry_ledger(settings: &ImportSettings) -> Result<Option<DryLedger>, RunError> 
         .find_scope(&server, &settings.operation)
         .map_err(unusable)?
     else {
-        return Ok(None);
+        let note = tr!(
+            "plan-unknown-scope",
+            server = server.as_str(),
+            operation = settings.operation.as_str()
+        );
+        return Ok(Some(DryLedger::knowing_nothing(settings, server, note)));
     };
     Ok(Some(DryLedger {
         server,
@@ -430,6 +490,8 @@ fn dry_ledger(settings: &ImportSettings) -> Result<Option<DryLedger>, RunError> 
         known: ledger.load_known(scope).map_err(unusable)?,
         doubts: ledger.load_doubts(scope).map_err(unusable)?,
         counts: triage::PlanCounts::default(),
+        ledger: Some(ledger),
+        note: None,
     }))
 }
 
@@ -528,7 +590,7 @@ fn dry_run(settings: &ImportSettings, cancel: &CancellationToken) -> Result<DryR
         r.finish()?;
     }
     if let Some(l) = ledger {
-        l.tell(&mut summary, settings);
+        l.tell(&mut summary, settings)?;
     }
     summary.elapsed = started.elapsed();
     Ok((summary, report))

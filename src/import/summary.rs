@@ -41,6 +41,9 @@ pub struct Summary {
     pub ledger: Option<std::path::PathBuf>,
     /// A dry run's plan: what a real run would send, by the ledger.
     pub plan: Option<(super::send::Mode, super::triage::PlanCounts)>,
+    /// Why the plan counts every valid row as new (no ledger yet, or one
+    /// that knows nothing of this server and operation).
+    pub plan_note: Option<String>,
     /// Kind of error ([`error_key`]) → (rows, first row, first message).
     errors: HashMap<String, (u64, u64, String)>,
 }
@@ -203,6 +206,9 @@ impl Summary {
             ));
             if p.in_doubt > 0 {
                 line(tr!("summary-in-doubt", count = p.in_doubt));
+            }
+            if let Some(note) = &self.plan_note {
+                line(note.clone());
             }
         }
         if let (Some(n), Some(super::send::Mode::Sync)) = (self.vanished, self.mode) {
