@@ -216,40 +216,11 @@ fn open_session(settings: &ImportSettings, send: &SendSettings) -> Result<Sessio
         .scope(&server, &settings.operation)
         .map_err(unusable)?;
     let output = absolute(&settings.output);
-    let mut resumes = None;
-    let mut carried = HashMap::new();
-    if send.resume {
-        match ledger
-            .last_run_for_output(scope, &output)
-            .map_err(unusable)?
-        {
-            Some(prior) => {
-                carried = ledger.load_carried(prior.id).map_err(unusable)?;
-                tracing::info!(
-                    run = prior.id,
-                    done = carried.len(),
-                    "{}",
-                    tr!(
-                        "resuming",
-                        started = format_time(prior.started_at),
-                        output = settings.output.display().to_string()
-                    )
-                );
-                let input_fp = file_fingerprint(&settings.input).unwrap_or_default();
-                if prior.input_fingerprint != input_fp {
-                    tracing::warn!("{}", tr!("resume-input-changed", mode = send.mode.as_str()));
-                }
-                resumes = Some(prior.id);
-            }
-            None => tracing::info!(
-                "{}",
-                tr!(
-                    "resume-nothing",
-                    output = settings.output.display().to_string()
-                )
-            ),
-        }
-    }
+    let (resumes, carried) = if send.resume {
+        resume_from(&ledger, scope, &output, settings, send)?
+    } else {
+        (None, HashMap::new())
+    };
     let known = ledger.load_known(scope).map_err(unusable)?;
     let doubts = ledger.load_doubts(scope).map_err(unusable)?;
     if !doubts.is_empty() {
@@ -279,6 +250,47 @@ fn open_session(settings: &ImportSettings, send: &SendSettings) -> Result<Sessio
         doubts,
         carried,
     })
+}
+
+/// `--resume`: the run that last wrote `output` for this scope, and the
+/// rows it brought to their end; nothing when no run did.
+fn resume_from(
+    ledger: &Ledger,
+    scope: i64,
+    output: &str,
+    settings: &ImportSettings,
+    send: &SendSettings,
+) -> Result<(Option<i64>, HashMap<crate::ledger::known::KeyHash, Carried>), RunError> {
+    let unusable = RunError::Ledger;
+    let Some(prior) = ledger
+        .last_run_for_output(scope, output)
+        .map_err(unusable)?
+    else {
+        tracing::info!(
+            "{}",
+            tr!(
+                "resume-nothing",
+                output = settings.output.display().to_string()
+            )
+        );
+        return Ok((None, HashMap::new()));
+    };
+    let carried = ledger.load_carried(prior.id).map_err(unusable)?;
+    tracing::info!(
+        run = prior.id,
+        done = carried.len(),
+        "{}",
+        tr!(
+            "resuming",
+            started = format_time(prior.started_at),
+            output = settings.output.display().to_string()
+        )
+    );
+    let input_fp = file_fingerprint(&settings.input).unwrap_or_default();
+    if prior.input_fingerprint != input_fp {
+        tracing::warn!("{}", tr!("resume-input-changed", mode = send.mode.as_str()));
+    }
+    Ok((Some(prior.id), carried))
 }
 
 #[allow(clippy::too_many_arguments)]
