@@ -828,3 +828,130 @@ fn the_page_names_the_input_by_the_fingerprint_of_its_bytes() {
         );
     }
 }
+
+/// What the server itself says of the token's use today, asked once the
+/// run is over; the question costs one request, which its answer counts.
+fn server_quota_used(fake: &FakeServer) -> u64 {
+    use std::io::Write;
+    let mut conn = std::net::TcpStream::connect(fake.local_addr()).unwrap();
+    write!(
+        conn,
+        "GET /server/API/v2/token/tokenInformation.php?operation=cobranza HTTP/1.1\r\n\
+         Host: 127.0.0.1\r\nwolkvox-token: {TOKEN}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    let body = &answer[answer.find("\r\n\r\n").expect("an HTTP answer") + 4..];
+    let v: serde_json::Value = serde_json::from_str(body).unwrap_or_else(|_| panic!("{answer}"));
+    v["data"]["token_use_today"]
+        .as_u64()
+        .expect("token_use_today")
+        - 1
+}
+
+/// The quota as an English page shows it: (used, limit, left).
+fn quota_shown(html: &str) -> (u64, u64, u64) {
+    let figures = elements(html, "dl", "class=\"facts figures\"")[0].1;
+    let key = "daily quota</dt><dd>";
+    let at = figures
+        .find(key)
+        .unwrap_or_else(|| panic!("no quota in {figures}"))
+        + key.len();
+    let value = &figures[at..at + figures[at..].find('<').unwrap()];
+    let n: Vec<u64> = value
+        .split(|c: char| !c.is_ascii_digit() && c != ',')
+        .filter(|s| !s.is_empty())
+        .map(|s| s.replace(',', "").parse().unwrap())
+        .collect();
+    assert!(
+        value.contains(" used; ") && n.len() == 3,
+        "the quota reads {value:?}"
+    );
+    (n[0], n[1], n[2])
+}
+
+/// The quota the page shows is the server's own count: the reading before
+/// the first request counts itself, and is not counted again among the
+/// run's requests; a second run starts from what the first used.
+#[test]
+fn the_quota_shown_is_what_the_server_counted() {
+    let fake = FakeServer::start(FakeCrmOptions {
+        token: TOKEN.into(),
+        daily_limit: Some(100),
+        ..Default::default()
+    });
+    let wd = Workdir::new();
+    wd.write("map.toml", MAPPING);
+    let base = fake.base_url();
+    let import = |input: &str| {
+        let mut cmd = wd.command(&[
+            "--lang",
+            "en",
+            "import",
+            input,
+            "--mapping",
+            "map.toml",
+            "--server",
+            &base,
+            "--output",
+            &format!("{input}.results.csv"),
+            "--report",
+            &format!("{input}.html"),
+        ]);
+        cmd.env("WOLKVOX_TOKEN", TOKEN);
+        common::Run::from(cmd.output().unwrap())
+    };
+    wd.write("ten.csv", portfolio(10, &[], &[]));
+    let run = import("ten.csv");
+    assert_eq!(run.code, 0, "{run:?}");
+    // The reading and ten inserts.
+    assert_eq!(server_quota_used(&fake), 11);
+    assert_eq!(quota_shown(&wd.read("ten.csv.html")), (11, 100, 89));
+
+    // The same ten and five more: the reading (which cost the question
+    // asked above too) and five inserts.
+    wd.write("fifteen.csv", portfolio(15, &[], &[]));
+    let run = import("fifteen.csv");
+    assert_eq!(run.code, 0, "{run:?}");
+    let used = server_quota_used(&fake);
+    assert_eq!(used, 11 + 1 + 1 + 5);
+    assert_eq!(
+        quota_shown(&wd.read("fifteen.csv.html")),
+        (used, 100, 100 - used)
+    );
+}
+
+/// A run that uses the whole quota shows it used, not more.
+#[test]
+fn a_quota_used_up_is_shown_whole_not_more() {
+    let fake = FakeServer::start(FakeCrmOptions {
+        token: TOKEN.into(),
+        daily_limit: Some(10),
+        ..Default::default()
+    });
+    let wd = Workdir::new();
+    wd.write("map.toml", MAPPING);
+    wd.write("cartera.csv", portfolio(30, &[], &[]));
+    let mut cmd = wd.command(&[
+        "--lang",
+        "en",
+        "import",
+        "cartera.csv",
+        "--mapping",
+        "map.toml",
+        "--server",
+        &fake.base_url(),
+        "--output",
+        "results.csv",
+        "--report",
+        "report.html",
+    ]);
+    cmd.env("WOLKVOX_TOKEN", TOKEN);
+    let run = common::Run::from(cmd.output().unwrap());
+    assert_eq!(run.code, 3, "{run:?}");
+    let counts = status_counts(&read_results(&wd.path("results.csv")));
+    assert_eq!(counts["created"], 9, "{counts:?}");
+    assert_eq!(fake.stats().requests, 10);
+    assert_eq!(quota_shown(&wd.read("report.html")), (10, 10, 0));
+}

@@ -375,7 +375,7 @@ fn send_figures(s: &Summary, lang: Lang) -> Vec<Fact> {
     ];
     figures.push(match s.quota {
         Some(q) => {
-            let used = q.used_today.saturating_add(s.requests);
+            let used = quota_used(q, s.requests);
             Fact {
                 label: tr!("report-fig-quota"),
                 value: tr!(
@@ -390,6 +390,14 @@ fn send_figures(s: &Summary, lang: Lang) -> Vec<Fact> {
         None => Fact::new(tr!("report-fig-quota"), tr!("report-fig-quota-unknown")),
     });
     figures
+}
+
+/// The token's requests used today by the end of the run: as read, plus
+/// this run's requests but the reading itself, which costs one request and
+/// counts itself in the use it answers (that is how the run's budget is
+/// capped too: what the answer says is left, no more).
+fn quota_used(q: crate::crm::TokenQuota, requests: u64) -> u64 {
+    q.used_today.saturating_add(requests.saturating_sub(1))
 }
 
 fn kind_words(kind: Kind) -> (String, String) {
