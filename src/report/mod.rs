@@ -229,6 +229,74 @@ mod tests {
         ));
     }
 
+    /// A dry run's page of `rows` valid rows without any report field.
+    fn page_of(fields: MappedFields, rows: u64, f: &ReportFields) -> String {
+        let mut report = Report::new(fields, None);
+        let mut summary = Summary::new(true);
+        for row in 2..2 + rows {
+            report.portfolio.add_fields(row, "OB", f);
+            summary.count(&Outcome::new(row, Status::Valid, "R", "OB"));
+        }
+        let mut facts = facts();
+        facts.dry_run = true;
+        render(&report, &summary, &facts)
+    }
+
+    #[test]
+    fn nothing_is_derived_from_a_field_that_is_not_mapped() {
+        let none = MappedFields::default();
+        let page = page_of(none, 20, &ReportFields::default());
+        let portfolio = &page[page.find("id=\"portfolio\"").unwrap()..];
+        // No balance at all, not a balance of zero.
+        assert!(!portfolio.contains("total balance of"), "{portfolio}");
+        assert!(!portfolio.contains("0.00"), "{portfolio}");
+        assert!(portfolio.contains(
+            "20 valid obligations. The mapping has no total_balance field, so no balance is shown."
+        ));
+        // A chart that cannot be drawn for an unmapped field says so, and
+        // nothing of rows "left out" for want of it.
+        assert!(!portfolio.contains("left out"), "{portfolio}");
+        assert!(!portfolio.contains("class=\"note\""), "{portfolio}");
+        for (chart, field) in [
+            ("dpd-obligations", "days_delay"),
+            ("dpd-balance", "days_delay"),
+            ("balance-by-type", "portfolio_type"),
+            ("balance-histogram", "total_balance"),
+            ("largest", "total_balance"),
+        ] {
+            let at = portfolio
+                .find(&format!("data-missing=\"{chart}\">"))
+                .unwrap_or_else(|| panic!("{chart} is not said missing"));
+            assert!(
+                portfolio[at..].starts_with(&format!(
+                    "data-missing=\"{chart}\">The mapping has no {field} field"
+                )),
+                "{chart}"
+            );
+        }
+
+        // Balances mapped, types not: the largest balances have no column
+        // of types; rows without a readable days_delay, mapped, are told.
+        let some = MappedFields {
+            total_balance: true,
+            days_delay: true,
+            portfolio_type: false,
+        };
+        let f = ReportFields {
+            total_balance: Some(1500.0),
+            ..ReportFields::default()
+        };
+        let page = page_of(some, 3, &f);
+        assert!(page.contains("3 valid obligations, with a total balance of 4,500.00."));
+        assert!(page.contains("3 rows without a readable days_delay are left out."));
+        let largest = &page[page.find("<table class=\"largest\">").unwrap()..];
+        let largest = &largest[..largest.find("</table>").unwrap()];
+        assert!(largest.contains("<th>Obligation</th>"));
+        assert!(!largest.contains("Portfolio type"), "{largest}");
+        assert_eq!(largest.matches("<tr>").count(), 4);
+        assert_eq!(largest.matches("<td").count(), 3 * 4, "{largest}");
+    }
+
     #[test]
     fn an_unmapped_field_is_said_not_drawn_empty() {
         let mut report = Report::new(
