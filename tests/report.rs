@@ -354,6 +354,42 @@ fn check_width(browser: &Browser, wd: &Workdir, page: &Path) {
     );
 }
 
+/// Every text of every chart lies inside its chart as the browser sets it,
+/// in its own font: a copy with a one-line script that writes the texts
+/// found outside into the DOM.
+fn check_text_inside_charts(browser: &Browser, wd: &Workdir, page: &Path) {
+    let html = std::fs::read_to_string(page).unwrap();
+    let script = "<script>var bad = []; \
+        document.querySelectorAll('figure svg').forEach(function (s) { \
+          var r = s.getBoundingClientRect(); \
+          s.querySelectorAll('text').forEach(function (t) { \
+            var b = t.getBoundingClientRect(); \
+            if (t.textContent.trim() && (b.left < r.left - 0.5 || b.right > r.right + 0.5 \
+                || b.top < r.top - 0.5 || b.bottom > r.bottom + 0.5)) \
+              bad.push(t.textContent.trim() + ' at ' + Math.round(b.left - r.left) + '..' \
+                + Math.round(b.right - r.left) + ' of ' + Math.round(r.width)); \
+          }); \
+        }); \
+        document.body.setAttribute('data-outside', bad.length + ': ' + bad.join(' | '));\
+        </script></body>";
+    let probe = html
+        .replacen(
+            "default-src 'none';",
+            "default-src 'none'; script-src 'unsafe-inline';",
+            1,
+        )
+        .replacen("</body>", script, 1);
+    let copy = wd.write("text-probe.html", probe);
+    let dom = browser.dump_dom(&copy);
+    let outside = attr(&dom[dom.find("<body").unwrap()..], "data-outside").expect("the probe ran");
+    assert_eq!(
+        outside,
+        "0: ",
+        "texts outside their chart in {}",
+        page.display()
+    );
+}
+
 /// A server on loopback that counts the connections it is asked for.
 struct Probe {
     port: u16,
@@ -486,6 +522,7 @@ fn the_samples_dry_run_report_shows_what_the_results_say() {
     browser.screenshot(&page, &png);
     check_screenshot(&png);
     check_width(&browser, &wd, &page);
+    check_text_inside_charts(&browser, &wd, &page);
     check_policy_blocks_loads(&browser, &wd, &page);
     eprintln!(
         "browser checks of the sample's report: {:.1} s",
@@ -643,6 +680,7 @@ fn a_rehearsals_report_shows_its_outcome_and_pace() {
     browser.screenshot(&page, &png);
     check_screenshot(&png);
     check_width(&browser, &wd, &page);
+    check_text_inside_charts(&browser, &wd, &page);
     eprintln!(
         "browser checks of the rehearsal's report: {:.1} s",
         started.elapsed().as_secs_f64()
@@ -954,4 +992,77 @@ fn a_quota_used_up_is_shown_whole_not_more() {
     assert_eq!(counts["created"], 9, "{counts:?}");
     assert_eq!(fake.stats().requests, 10);
     assert_eq!(quota_shown(&wd.read("report.html")), (10, 10, 0));
+}
+
+/// Portfolio types of any length are named inside their chart: cut to the
+/// room left of their bars, whole in a tooltip; and no chart's text, with
+/// amounts in the trillions, falls outside it in a real browser.
+#[test]
+fn long_portfolio_types_stay_inside_their_chart() {
+    let wd = Workdir::new();
+    wd.write("map.toml", MAPPING);
+    let types = [
+        "Consumo",
+        &"W".repeat(70),
+        "Libranza pensionados Colpensiones y Fuerzas Militares de Colombia",
+        "消費者ローン（個人向け）長期延滞債権の回収",
+        "Tarjeta <b>\"Oro\"</b> & 'Platino' empresarial internacional",
+    ];
+    let mut csv = String::from(
+        "ID Registro,Nro Obligacion,Producto,Saldo Total,Tipo Cartera,Fecha Vencimiento,Dias Mora\n",
+    );
+    for i in 0..40 {
+        let t = types[i % types.len()].replace('"', "\"\"");
+        csv.push_str(&format!(
+            "REC-{i},OB-{i:05},Tarjeta,{}.50,\"{t}\",01/05/2024,{}\n",
+            90_000_000_000u64 * (1 + i as u64 % 7),
+            i * 29 % 700
+        ));
+    }
+    wd.write("cartera.csv", csv);
+    let run = wd.run(&[
+        "--lang",
+        "es",
+        "import",
+        "cartera.csv",
+        "--mapping",
+        "map.toml",
+        "--dry-run",
+        "--output",
+        "results.csv",
+        "--report",
+        "report.html",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let page = wd.path("report.html");
+    let html = check_file(&page);
+    let figure = elements(&html, "figure", "data-chart=\"balance-by-type\"")[0].1;
+    let names: Vec<&str> = figure
+        .match_indices("<g class=\"type-label\">")
+        .map(|(at, _)| &figure[at..at + figure[at..].find("</g>").unwrap()])
+        .collect();
+    assert_eq!(names.len(), types.len(), "{figure}");
+    // The short name whole; the long ones cut, each whole in its tooltip.
+    assert!(names
+        .iter()
+        .any(|n| n.ends_with(">Consumo</text>") && !n.contains("<title>")));
+    for long in &types[1..] {
+        let escaped = long
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&#39;");
+        let name = names
+            .iter()
+            .find(|n| n.contains(&format!("<title>{escaped}</title>")))
+            .unwrap_or_else(|| panic!("no tooltip for {long}: {figure}"));
+        assert!(name.ends_with("…</text>"), "{name}");
+    }
+    assert!(!figure.contains("<b>"), "{figure}");
+
+    let Some(browser) = Browser::find() else {
+        return;
+    };
+    check_text_inside_charts(&browser, &wd, &page);
 }

@@ -14,6 +14,7 @@ pub mod format;
 mod page;
 pub mod portfolio;
 pub mod problems;
+mod text;
 pub mod timeline;
 
 pub use portfolio::{MappedFields, Portfolio};
