@@ -89,9 +89,12 @@ pub fn check_outputs(
                 path = shown.as_str()
             ));
         }
-        // A new file needs the folder; so does the results file, which is
-        // replaced through a temporary file beside it when the run ends.
-        check_folder(out, meta.is_none() || out.kind == OutputKind::Results)?;
+        // A new file needs the folder; so do the results file and the
+        // report, which are replaced through a temporary file beside them.
+        check_folder(
+            out,
+            meta.is_none() || matches!(out.kind, OutputKind::Results | OutputKind::Report),
+        )?;
         let Some(meta) = meta else { continue };
         if meta.len() == 0 || force {
             continue;

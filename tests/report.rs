@@ -354,6 +354,42 @@ fn check_width(browser: &Browser, wd: &Workdir, page: &Path) {
     );
 }
 
+/// Every text of every chart lies inside its chart as the browser sets it,
+/// in its own font: a copy with a one-line script that writes the texts
+/// found outside into the DOM.
+fn check_text_inside_charts(browser: &Browser, wd: &Workdir, page: &Path) {
+    let html = std::fs::read_to_string(page).unwrap();
+    let script = "<script>var bad = []; \
+        document.querySelectorAll('figure svg').forEach(function (s) { \
+          var r = s.getBoundingClientRect(); \
+          s.querySelectorAll('text').forEach(function (t) { \
+            var b = t.getBoundingClientRect(); \
+            if (t.textContent.trim() && (b.left < r.left - 0.5 || b.right > r.right + 0.5 \
+                || b.top < r.top - 0.5 || b.bottom > r.bottom + 0.5)) \
+              bad.push(t.textContent.trim() + ' at ' + Math.round(b.left - r.left) + '..' \
+                + Math.round(b.right - r.left) + ' of ' + Math.round(r.width)); \
+          }); \
+        }); \
+        document.body.setAttribute('data-outside', bad.length + ': ' + bad.join(' | '));\
+        </script></body>";
+    let probe = html
+        .replacen(
+            "default-src 'none';",
+            "default-src 'none'; script-src 'unsafe-inline';",
+            1,
+        )
+        .replacen("</body>", script, 1);
+    let copy = wd.write("text-probe.html", probe);
+    let dom = browser.dump_dom(&copy);
+    let outside = attr(&dom[dom.find("<body").unwrap()..], "data-outside").expect("the probe ran");
+    assert_eq!(
+        outside,
+        "0: ",
+        "texts outside their chart in {}",
+        page.display()
+    );
+}
+
 /// A server on loopback that counts the connections it is asked for.
 struct Probe {
     port: u16,
@@ -486,6 +522,7 @@ fn the_samples_dry_run_report_shows_what_the_results_say() {
     browser.screenshot(&page, &png);
     check_screenshot(&png);
     check_width(&browser, &wd, &page);
+    check_text_inside_charts(&browser, &wd, &page);
     check_policy_blocks_loads(&browser, &wd, &page);
     eprintln!(
         "browser checks of the sample's report: {:.1} s",
@@ -643,6 +680,7 @@ fn a_rehearsals_report_shows_its_outcome_and_pace() {
     browser.screenshot(&page, &png);
     check_screenshot(&png);
     check_width(&browser, &wd, &page);
+    check_text_inside_charts(&browser, &wd, &page);
     eprintln!(
         "browser checks of the rehearsal's report: {:.1} s",
         started.elapsed().as_secs_f64()
@@ -827,4 +865,204 @@ fn the_page_names_the_input_by_the_fingerprint_of_its_bytes() {
             "{name}: the page should name the input by {expected}"
         );
     }
+}
+
+/// What the server itself says of the token's use today, asked once the
+/// run is over; the question costs one request, which its answer counts.
+fn server_quota_used(fake: &FakeServer) -> u64 {
+    use std::io::Write;
+    let mut conn = std::net::TcpStream::connect(fake.local_addr()).unwrap();
+    write!(
+        conn,
+        "GET /server/API/v2/token/tokenInformation.php?operation=cobranza HTTP/1.1\r\n\
+         Host: 127.0.0.1\r\nwolkvox-token: {TOKEN}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    let body = &answer[answer.find("\r\n\r\n").expect("an HTTP answer") + 4..];
+    let v: serde_json::Value = serde_json::from_str(body).unwrap_or_else(|_| panic!("{answer}"));
+    v["data"]["token_use_today"]
+        .as_u64()
+        .expect("token_use_today")
+        - 1
+}
+
+/// The quota as an English page shows it: (used, limit, left).
+fn quota_shown(html: &str) -> (u64, u64, u64) {
+    let figures = elements(html, "dl", "class=\"facts figures\"")[0].1;
+    let key = "daily quota</dt><dd>";
+    let at = figures
+        .find(key)
+        .unwrap_or_else(|| panic!("no quota in {figures}"))
+        + key.len();
+    let value = &figures[at..at + figures[at..].find('<').unwrap()];
+    let n: Vec<u64> = value
+        .split(|c: char| !c.is_ascii_digit() && c != ',')
+        .filter(|s| !s.is_empty())
+        .map(|s| s.replace(',', "").parse().unwrap())
+        .collect();
+    assert!(
+        value.contains(" used; ") && n.len() == 3,
+        "the quota reads {value:?}"
+    );
+    (n[0], n[1], n[2])
+}
+
+/// The quota the page shows is the server's own count: the reading before
+/// the first request counts itself, and is not counted again among the
+/// run's requests; a second run starts from what the first used.
+#[test]
+fn the_quota_shown_is_what_the_server_counted() {
+    let fake = FakeServer::start(FakeCrmOptions {
+        token: TOKEN.into(),
+        daily_limit: Some(100),
+        ..Default::default()
+    });
+    let wd = Workdir::new();
+    wd.write("map.toml", MAPPING);
+    let base = fake.base_url();
+    let import = |input: &str| {
+        let mut cmd = wd.command(&[
+            "--lang",
+            "en",
+            "import",
+            input,
+            "--mapping",
+            "map.toml",
+            "--server",
+            &base,
+            "--output",
+            &format!("{input}.results.csv"),
+            "--report",
+            &format!("{input}.html"),
+        ]);
+        cmd.env("WOLKVOX_TOKEN", TOKEN);
+        common::Run::from(cmd.output().unwrap())
+    };
+    wd.write("ten.csv", portfolio(10, &[], &[]));
+    let run = import("ten.csv");
+    assert_eq!(run.code, 0, "{run:?}");
+    // The reading and ten inserts.
+    assert_eq!(server_quota_used(&fake), 11);
+    assert_eq!(quota_shown(&wd.read("ten.csv.html")), (11, 100, 89));
+
+    // The same ten and five more: the reading (which cost the question
+    // asked above too) and five inserts.
+    wd.write("fifteen.csv", portfolio(15, &[], &[]));
+    let run = import("fifteen.csv");
+    assert_eq!(run.code, 0, "{run:?}");
+    let used = server_quota_used(&fake);
+    assert_eq!(used, 11 + 1 + 1 + 5);
+    assert_eq!(
+        quota_shown(&wd.read("fifteen.csv.html")),
+        (used, 100, 100 - used)
+    );
+}
+
+/// A run that uses the whole quota shows it used, not more.
+#[test]
+fn a_quota_used_up_is_shown_whole_not_more() {
+    let fake = FakeServer::start(FakeCrmOptions {
+        token: TOKEN.into(),
+        daily_limit: Some(10),
+        ..Default::default()
+    });
+    let wd = Workdir::new();
+    wd.write("map.toml", MAPPING);
+    wd.write("cartera.csv", portfolio(30, &[], &[]));
+    let mut cmd = wd.command(&[
+        "--lang",
+        "en",
+        "import",
+        "cartera.csv",
+        "--mapping",
+        "map.toml",
+        "--server",
+        &fake.base_url(),
+        "--output",
+        "results.csv",
+        "--report",
+        "report.html",
+    ]);
+    cmd.env("WOLKVOX_TOKEN", TOKEN);
+    let run = common::Run::from(cmd.output().unwrap());
+    assert_eq!(run.code, 3, "{run:?}");
+    let counts = status_counts(&read_results(&wd.path("results.csv")));
+    assert_eq!(counts["created"], 9, "{counts:?}");
+    assert_eq!(fake.stats().requests, 10);
+    assert_eq!(quota_shown(&wd.read("report.html")), (10, 10, 0));
+}
+
+/// Portfolio types of any length are named inside their chart: cut to the
+/// room left of their bars, whole in a tooltip; and no chart's text, with
+/// amounts in the trillions, falls outside it in a real browser.
+#[test]
+fn long_portfolio_types_stay_inside_their_chart() {
+    let wd = Workdir::new();
+    wd.write("map.toml", MAPPING);
+    let types = [
+        "Consumo",
+        &"W".repeat(70),
+        "Libranza pensionados Colpensiones y Fuerzas Militares de Colombia",
+        "消費者ローン（個人向け）長期延滞債権の回収",
+        "Tarjeta <b>\"Oro\"</b> & 'Platino' empresarial internacional",
+    ];
+    let mut csv = String::from(
+        "ID Registro,Nro Obligacion,Producto,Saldo Total,Tipo Cartera,Fecha Vencimiento,Dias Mora\n",
+    );
+    for i in 0..40 {
+        let t = types[i % types.len()].replace('"', "\"\"");
+        csv.push_str(&format!(
+            "REC-{i},OB-{i:05},Tarjeta,{}.50,\"{t}\",01/05/2024,{}\n",
+            90_000_000_000u64 * (1 + i as u64 % 7),
+            i * 29 % 700
+        ));
+    }
+    wd.write("cartera.csv", csv);
+    let run = wd.run(&[
+        "--lang",
+        "es",
+        "import",
+        "cartera.csv",
+        "--mapping",
+        "map.toml",
+        "--dry-run",
+        "--output",
+        "results.csv",
+        "--report",
+        "report.html",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let page = wd.path("report.html");
+    let html = check_file(&page);
+    let figure = elements(&html, "figure", "data-chart=\"balance-by-type\"")[0].1;
+    let names: Vec<&str> = figure
+        .match_indices("<g class=\"type-label\">")
+        .map(|(at, _)| &figure[at..at + figure[at..].find("</g>").unwrap()])
+        .collect();
+    assert_eq!(names.len(), types.len(), "{figure}");
+    // The short name whole; the long ones cut, each whole in its tooltip.
+    assert!(names
+        .iter()
+        .any(|n| n.ends_with(">Consumo</text>") && !n.contains("<title>")));
+    for long in &types[1..] {
+        let escaped = long
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&#39;");
+        let name = names
+            .iter()
+            .find(|n| n.contains(&format!("<title>{escaped}</title>")))
+            .unwrap_or_else(|| panic!("no tooltip for {long}: {figure}"));
+        assert!(name.ends_with("…</text>"), "{name}");
+    }
+    assert!(!figure.contains("<b>"), "{figure}");
+
+    let Some(browser) = Browser::find() else {
+        return;
+    };
+    check_text_inside_charts(&browser, &wd, &page);
 }

@@ -127,6 +127,10 @@ report-portfolio-intro = { $count ->
     [one] 1 valid obligation
    *[other] { $obligations } valid obligations
 }, with a total balance of { $balance }. The charts count valid rows only.
+report-portfolio-intro-no-balance = { $count ->
+    [one] 1 valid obligation
+   *[other] { $obligations } valid obligations
+}. The mapping has no total_balance field, so no balance is shown. The charts count valid rows only.
 report-chart-unmapped = The mapping has no { $field } field, so this chart cannot be drawn.
 report-chart-no-rows = No valid rows to show.
 report-chart-unread = { $count ->

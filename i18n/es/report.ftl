@@ -127,6 +127,10 @@ report-portfolio-intro = { $count ->
     [one] 1 obligación válida
    *[other] { $obligations } obligaciones válidas
 }, con un saldo total de { $balance }. Los gráficos cuentan solo las filas válidas.
+report-portfolio-intro-no-balance = { $count ->
+    [one] 1 obligación válida
+   *[other] { $obligations } obligaciones válidas
+}. El mapeo no tiene el campo total_balance: no se muestra ningún saldo. Los gráficos cuentan solo las filas válidas.
 report-chart-unmapped = El mapeo no tiene el campo { $field }: este gráfico no se puede dibujar.
 report-chart-no-rows = No hay filas válidas que mostrar.
 report-chart-unread = { $count ->

@@ -2,7 +2,6 @@
 //! Spanish (as the banks' files do), `1,234,567.89` in English.
 
 use crate::i18n::Lang;
-use crate::tr;
 
 fn separators(lang: Lang) -> (char, char) {
     match lang {
@@ -55,15 +54,17 @@ pub fn amount(lang: Lang, x: f64) -> String {
     decimal(lang, x, 2)
 }
 
-/// A short amount for a chart's axis: `950`, `12 k`, `3,4 M`, `1,2 mil M`.
+/// A short amount for a chart's axis: `950`, `12 k`, `3,4 M`, `1,2 mil M`,
+/// its unit in the same language as its separators.
 pub fn compact(lang: Lang, x: f64) -> String {
     let a = x.abs();
+    let unit = |key: &str| crate::i18n::t_in(lang, key, None);
     let (value, unit) = if a >= 1e9 {
-        (x / 1e9, tr!("report-num-billions"))
+        (x / 1e9, unit("report-num-billions"))
     } else if a >= 1e6 {
-        (x / 1e6, tr!("report-num-millions"))
+        (x / 1e6, unit("report-num-millions"))
     } else if a >= 1e3 {
-        (x / 1e3, tr!("report-num-thousands"))
+        (x / 1e3, unit("report-num-thousands"))
     } else {
         return decimal(lang, x, if a.fract() == 0.0 || a >= 10.0 { 0 } else { 1 });
     };
@@ -103,6 +104,9 @@ mod tests {
         assert_eq!(amount(Lang::En, -1234.5), "-1,234.50");
         assert_eq!(amount(Lang::En, -0.001), "0.00");
         assert_eq!(decimal(Lang::Es, 0.5, 1), "0,5");
+        assert_eq!(compact(Lang::Es, 1.2e9), "1,2 mil M");
+        assert_eq!(compact(Lang::En, 1.2e9), "1.2 B");
+        assert_eq!(compact(Lang::Es, 8e12), "8.000 mil M");
     }
 
     #[test]

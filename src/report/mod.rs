@@ -14,12 +14,15 @@ pub mod format;
 mod page;
 pub mod portfolio;
 pub mod problems;
+mod text;
 pub mod timeline;
 
 pub use portfolio::{MappedFields, Portfolio};
 pub use problems::Problems;
 pub use timeline::Timeline;
 
+use std::fs::File;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The mark in every report's `<head>` that tells a report written by this
@@ -72,14 +75,76 @@ pub fn render(report: &Report, summary: &crate::import::Summary, facts: &RunFact
     page::render(report, summary, facts)
 }
 
-/// Writes the page to `path`.
+/// Writes the page to `path`, whole or not at all: into a new file beside
+/// it, synced, then renamed over it, so that not even a killed process
+/// leaves half a page there. A device or a pipe (`/dev/null`) is written
+/// as it is: there is no file to replace.
+///
+/// A write that fails (a full disk) removes the part written, and the
+/// earlier report at `path` too, if any: this run was to replace it, and
+/// left there it would be taken for this run's (the run's summary lists
+/// the report file that is there).
 pub fn write(
     path: &Path,
     report: &Report,
     summary: &crate::import::Summary,
     facts: &RunFacts,
 ) -> std::io::Result<()> {
-    std::fs::write(path, render(report, summary, facts))
+    let page = render(report, summary, facts);
+    save(path, |f| f.write_all(page.as_bytes()))
+}
+
+/// What [`write`] does with the page `fill` writes.
+fn save(path: &Path, fill: impl FnOnce(&mut File) -> std::io::Result<()>) -> std::io::Result<()> {
+    let saved = replace(path, fill);
+    if saved.is_err() && std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        let _ = std::fs::remove_file(std::fs::canonicalize(path).as_deref().unwrap_or(path));
+    }
+    saved
+}
+
+/// Replaces `path` with what `fill` writes, whole or not at all.
+fn replace(
+    path: &Path,
+    fill: impl FnOnce(&mut File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let existing = std::fs::metadata(path).ok();
+    if existing.as_ref().is_some_and(|m| !m.is_file()) {
+        return fill(&mut File::create(path)?);
+    }
+    // Through a link, the file it points to is replaced, not the link.
+    let path = &std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let (tmp, mut file) = create_beside(path)?;
+    if let Some(m) = &existing {
+        let _ = file.set_permissions(m.permissions());
+    }
+    let written = fill(&mut file).and_then(|()| file.sync_all());
+    drop(file);
+    let done = written.and_then(|()| std::fs::rename(&tmp, path));
+    if done.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    done
+}
+
+/// A new, hidden file in `path`'s folder, named after it and this process.
+fn create_beside(path: &Path) -> std::io::Result<(PathBuf, File)> {
+    let name = path.file_name().unwrap_or(path.as_os_str());
+    for n in 0..100 {
+        let mut tmp = std::ffi::OsString::from(".");
+        tmp.push(name);
+        tmp.push(format!(".{}-{n}.tmp", std::process::id()));
+        let tmp = path.with_file_name(tmp);
+        match File::options().write(true).create_new(true).open(&tmp) {
+            Ok(f) => return Ok((tmp, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::AlreadyExists,
+        "no free name for a temporary file beside the report",
+    ))
 }
 
 #[cfg(test)]
@@ -227,6 +292,186 @@ mod tests {
             &path,
             crate::outputs::OutputKind::Results
         ));
+    }
+
+    /// A file that takes `room` bytes more, then fails as a full disk does.
+    struct FullDisk<'a> {
+        file: &'a mut File,
+        room: usize,
+    }
+
+    impl Write for FullDisk<'_> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.room == 0 {
+                return Err(std::io::Error::from(std::io::ErrorKind::StorageFull));
+            }
+            let n = self.file.write(&buf[..buf.len().min(self.room)])?;
+            self.room -= n;
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            self.file.flush()
+        }
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn a_report_is_written_whole_or_not_at_all() {
+        let (report, summary) = hostile();
+        let page = render(&report, &summary, &facts());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.html");
+        let full = |f: &mut File| {
+            FullDisk {
+                file: f,
+                room: 4096,
+            }
+            .write_all(page.as_bytes())
+        };
+
+        // A disk that fills up halfway: no file, and nothing of it left.
+        let e = save(&path, full).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::StorageFull);
+        assert!(!path.exists(), "a partial report was left");
+        assert!(names(dir.path()).is_empty(), "{:?}", names(dir.path()));
+
+        // Written whole, and no temporary file left.
+        write(&path, &report, &summary, &facts()).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), page);
+        assert_eq!(names(dir.path()), ["r.html"]);
+        // Replaced whole or not at all: while the page is written, the
+        // earlier one is still there.
+        let e = replace(&path, |f| {
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), page);
+            full(f)
+        })
+        .unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::StorageFull);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), page);
+        assert_eq!(names(dir.path()), ["r.html"]);
+        // A run whose page cannot be written leaves no report, not the
+        // earlier run's, to be taken for its own.
+        let e = save(&path, full).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::StorageFull);
+        assert!(!path.exists(), "an earlier report was left");
+        assert!(names(dir.path()).is_empty(), "{:?}", names(dir.path()));
+
+        // The run's message names the report and the cause.
+        let shown = crate::tr!(
+            "report-unwritable",
+            path = path.display().to_string(),
+            why = crate::source::open_error(&e)
+        );
+        assert!(shown.contains(&path.display().to_string()), "{shown}");
+        assert!(shown.contains(&e.to_string()), "{shown}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_report_through_a_link_or_into_a_pipe_replaces_neither() {
+        let (report, summary) = hostile();
+        let page = render(&report, &summary, &facts());
+        let dir = tempfile::tempdir().unwrap();
+        // A link: the file it points to gets the page; the link stays.
+        let target = dir.path().join("target.html");
+        std::fs::write(&target, "old").unwrap();
+        let link = dir.path().join("link.html");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        write(&link, &report, &summary, &facts()).unwrap();
+        assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), page);
+        assert_eq!(names(dir.path()), ["link.html", "target.html"]);
+
+        // A pipe is written into, not replaced by a file.
+        let fifo = dir.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: `c` is a valid NUL-terminated path that outlives the call.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+        };
+        write(&fifo, &report, &summary, &facts()).unwrap();
+        assert_eq!(reader.join().unwrap(), page);
+        use std::os::unix::fs::FileTypeExt;
+        assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    }
+
+    /// A dry run's page of `rows` valid rows without any report field.
+    fn page_of(fields: MappedFields, rows: u64, f: &ReportFields) -> String {
+        let mut report = Report::new(fields, None);
+        let mut summary = Summary::new(true);
+        for row in 2..2 + rows {
+            report.portfolio.add_fields(row, "OB", f);
+            summary.count(&Outcome::new(row, Status::Valid, "R", "OB"));
+        }
+        let mut facts = facts();
+        facts.dry_run = true;
+        render(&report, &summary, &facts)
+    }
+
+    #[test]
+    fn nothing_is_derived_from_a_field_that_is_not_mapped() {
+        let none = MappedFields::default();
+        let page = page_of(none, 20, &ReportFields::default());
+        let portfolio = &page[page.find("id=\"portfolio\"").unwrap()..];
+        // No balance at all, not a balance of zero.
+        assert!(!portfolio.contains("total balance of"), "{portfolio}");
+        assert!(!portfolio.contains("0.00"), "{portfolio}");
+        assert!(portfolio.contains(
+            "20 valid obligations. The mapping has no total_balance field, so no balance is shown."
+        ));
+        // A chart that cannot be drawn for an unmapped field says so, and
+        // nothing of rows "left out" for want of it.
+        assert!(!portfolio.contains("left out"), "{portfolio}");
+        assert!(!portfolio.contains("class=\"note\""), "{portfolio}");
+        for (chart, field) in [
+            ("dpd-obligations", "days_delay"),
+            ("dpd-balance", "days_delay"),
+            ("balance-by-type", "portfolio_type"),
+            ("balance-histogram", "total_balance"),
+            ("largest", "total_balance"),
+        ] {
+            let at = portfolio
+                .find(&format!("data-missing=\"{chart}\">"))
+                .unwrap_or_else(|| panic!("{chart} is not said missing"));
+            assert!(
+                portfolio[at..].starts_with(&format!(
+                    "data-missing=\"{chart}\">The mapping has no {field} field"
+                )),
+                "{chart}"
+            );
+        }
+
+        // Balances mapped, types not: the largest balances have no column
+        // of types; rows without a readable days_delay, mapped, are told.
+        let some = MappedFields {
+            total_balance: true,
+            days_delay: true,
+            portfolio_type: false,
+        };
+        let f = ReportFields {
+            total_balance: Some(1500.0),
+            ..ReportFields::default()
+        };
+        let page = page_of(some, 3, &f);
+        assert!(page.contains("3 valid obligations, with a total balance of 4,500.00."));
+        assert!(page.contains("3 rows without a readable days_delay are left out."));
+        let largest = &page[page.find("<table class=\"largest\">").unwrap()..];
+        let largest = &largest[..largest.find("</table>").unwrap()];
+        assert!(largest.contains("<th>Obligation</th>"));
+        assert!(!largest.contains("Portfolio type"), "{largest}");
+        assert_eq!(largest.matches("<tr>").count(), 4);
+        assert_eq!(largest.matches("<td").count(), 3 * 4, "{largest}");
     }
 
     #[test]

@@ -125,6 +125,8 @@ struct Page {
     charts: Vec<ChartView>,
     largest: Vec<LargestRow>,
     largest_missing: Option<String>,
+    /// The largest balances' table has a column of portfolio types.
+    largest_types: bool,
     timeline: Option<ChartView>,
     timeline_legend: Vec<Legend>,
     w: Words,
@@ -159,6 +161,7 @@ pub(super) fn render(report: &Report, summary: &Summary, facts: &RunFacts) -> St
         charts: Vec::new(),
         largest: Vec::new(),
         largest_missing: None,
+        largest_types: false,
         timeline: None,
         timeline_legend: Vec::new(),
         w: words(),
@@ -375,7 +378,7 @@ fn send_figures(s: &Summary, lang: Lang) -> Vec<Fact> {
     ];
     figures.push(match s.quota {
         Some(q) => {
-            let used = q.used_today.saturating_add(s.requests);
+            let used = quota_used(q, s.requests);
             Fact {
                 label: tr!("report-fig-quota"),
                 value: tr!(
@@ -390,6 +393,14 @@ fn send_figures(s: &Summary, lang: Lang) -> Vec<Fact> {
         None => Fact::new(tr!("report-fig-quota"), tr!("report-fig-quota-unknown")),
     });
     figures
+}
+
+/// The token's requests used today by the end of the run: as read, plus
+/// this run's requests but the reading itself, which costs one request and
+/// counts itself in the use it answers (that is how the run's budget is
+/// capped too: what the answer says is left, no more).
+fn quota_used(q: crate::crm::TokenQuota, requests: u64) -> u64 {
+    q.used_today.saturating_add(requests.saturating_sub(1))
 }
 
 fn kind_words(kind: Kind) -> (String, String) {
@@ -522,13 +533,24 @@ fn problems(mut page: Page, report: &Report, s: &Summary, lang: Lang) -> Page {
 fn portfolio(mut page: Page, report: &Report, lang: Lang) -> Page {
     let p = &report.portfolio;
     let f = p.fields;
-    page.portfolio_intro = tr!(
-        "report-portfolio-intro",
-        count = p.obligations,
-        obligations = format::int(lang, p.obligations),
-        balance = format::amount(lang, p.balance.value())
-    );
+    // Without a total_balance field every balance is "none", not zero:
+    // no sum of them is shown.
+    page.portfolio_intro = if f.total_balance {
+        tr!(
+            "report-portfolio-intro",
+            count = p.obligations,
+            obligations = format::int(lang, p.obligations),
+            balance = format::amount(lang, p.balance.value())
+        )
+    } else {
+        tr!(
+            "report-portfolio-intro-no-balance",
+            count = p.obligations,
+            obligations = format::int(lang, p.obligations)
+        )
+    };
     page.charts = portfolio_charts(p, lang);
+    page.largest_types = f.portfolio_type;
     if !f.total_balance {
         page.largest_missing = unmapped("total_balance");
     } else if p.largest.items().is_empty() {
@@ -574,7 +596,9 @@ fn first_unmapped(fields: &[(bool, &'static str)]) -> Option<&'static str> {
 }
 
 /// One chart: drawn when its fields are mapped and there are obligations,
-/// else the reason it is not.
+/// else the reason it is not. Its note (rows left out for want of a
+/// readable value) only goes with mapped fields: with none, every row
+/// lacks the value, and the reason is that the field is not mapped.
 fn chart(
     p: &Portfolio,
     id: &'static str,
@@ -583,12 +607,12 @@ fn chart(
     draw: &dyn Fn() -> Result<String, String>,
     note: Option<String>,
 ) -> ChartView {
-    let (svg, missing) = match first_unmapped(fields) {
-        Some(field) => (None, unmapped(field)),
-        None if p.obligations == 0 => (None, Some(tr!("report-chart-no-rows"))),
+    let (svg, missing, note) = match first_unmapped(fields) {
+        Some(field) => (None, unmapped(field), None),
+        None if p.obligations == 0 => (None, Some(tr!("report-chart-no-rows")), note),
         None => match draw() {
-            Ok(svg) => (Some(svg), None),
-            Err(e) => (None, Some(tr!("report-chart-failed", why = e))),
+            Ok(svg) => (Some(svg), None, note),
+            Err(e) => (None, Some(tr!("report-chart-failed", why = e)), note),
         },
     };
     ChartView {
