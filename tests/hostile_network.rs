@@ -788,6 +788,178 @@ fn a_server_that_echoes_the_token_never_gets_it_into_any_output() {
 }
 
 #[test]
+fn a_token_echoed_escaped_upper_cased_or_cut_never_reaches_any_output() {
+    // '=' is what Gson escapes as \u003d.
+    let token = "Zq7-echo-T0ken-9f8e==";
+    let wd = workdir(4);
+    let (server, _store) = crm(
+        |_, req, _| {
+            let sent = req
+                .headers
+                .iter()
+                .find(|(k, _)| k == "wolkvox-token")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            let failing = |echo: String| {
+                format!(r#"{{"code":400,"error":"BAD","msg":"headers: Wolkvox-Token: {echo}"}}"#)
+                    .into_bytes()
+            };
+            match Store::key_of_insert(req).1.as_str() {
+                // As Gson writes it, under HTTP 200.
+                "OB-1" => Reply::Raw(200, vec![], failing(sent.replace('=', "\\u003d"))),
+                // Every character escaped.
+                "OB-2" => Reply::Raw(
+                    200,
+                    vec![],
+                    failing(
+                        sent.chars()
+                            .map(|c| format!("\\u{:04x}", c as u32))
+                            .collect(),
+                    ),
+                ),
+                "OB-3" => Reply::Raw(400, vec![], failing(sent.to_uppercase())),
+                // A long Location that a cut at 200 characters would split
+                // across the token.
+                _ => Reply::Raw(
+                    302,
+                    vec![(
+                        "Location",
+                        format!("https://x.example/{}{sent}", "p".repeat(175)),
+                    )],
+                    Vec::new(),
+                ),
+            }
+        },
+        |s, req| s.exact_query(req),
+    );
+    let out = import_cmd(
+        &wd,
+        &server.base(),
+        &[
+            "--concurrency",
+            "1",
+            "--rejects",
+            "rejects.csv",
+            "--report",
+            "report.html",
+            "-vv",
+        ],
+    )
+    .env("WOLKVOX_TOKEN", token)
+    .output()
+    .unwrap();
+    let run = Run::from(out);
+    assert_eq!(run.code, 3, "{run:?}");
+    let results = read_results(&wd.path("results.csv"));
+    for r in &results[..3] {
+        assert_eq!(r["status"], "failed", "{r:?}");
+        assert!(
+            r["error"].contains("Wolkvox-Token: [token hidden]"),
+            "{r:?}"
+        );
+    }
+    assert_eq!(results[3]["status"], "uncertain", "{results:?}");
+    assert!(
+        results[3]["error"].contains("https://x.example/ppp"),
+        "{results:?}"
+    );
+    // The token in any case, and any start of it long enough to matter.
+    let mut needles = vec![
+        token.to_string(),
+        token.to_uppercase(),
+        token.to_lowercase(),
+    ];
+    needles.extend((4..token.len()).map(|n| token[..n].to_string()));
+    for needle in &needles {
+        let lower = needle.to_lowercase();
+        assert!(
+            !run.stdout.to_lowercase().contains(&lower),
+            "stdout holds {needle}"
+        );
+        assert!(
+            !run.stderr.to_lowercase().contains(&lower),
+            "stderr holds {needle}: {}",
+            run.stderr
+        );
+        for variant in [needle.clone(), needle.to_uppercase(), lower.clone()] {
+            let leaked = files_containing(wd.root(), &variant);
+            assert!(leaked.is_empty(), "{variant} written to {leaked:?}");
+        }
+    }
+}
+
+#[test]
+fn server_text_cannot_drive_the_terminal_or_forge_log_lines() {
+    let hostile = "x\u{1b}]0;PWNED\u{7}\u{1b}[2J\u{1b}[31mred\r\nFAKE LOG LINE: row=9 status=created\u{202e}evil";
+    let wd = workdir(3);
+    let (server, store) = crm(
+        move |s, req, _| match Store::key_of_insert(req).1.as_str() {
+            "OB-3" => {
+                // Stored, with an id that hides a bidi override and a
+                // zero-width space: not an id to believe.
+                s.insert(req);
+                Reply::Json(
+                    200,
+                    json!({"code": 200, "data": {"wolkvox_id": "\u{f1}\u{fc}\u{202e}evil\u{200b}"}}),
+                )
+            }
+            _ => Reply::Json(400, json!({"code": 400, "error": "BAD", "msg": hostile})),
+        },
+        |s, req| s.exact_query(req),
+    );
+    let run = import(
+        &wd,
+        &server.base(),
+        &[
+            "--concurrency",
+            "1",
+            "--rejects",
+            "rejects.csv",
+            "--report",
+            "report.html",
+            "-v",
+        ],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    let results = read_results(&wd.path("results.csv"));
+    assert_eq!(results[0]["status"], "failed", "{results:?}");
+    assert!(results[0]["error"].contains("PWNED"), "{results:?}");
+    // Looked up, and created with the id the server holds.
+    assert_eq!(results[2]["status"], "created", "{results:?}");
+    store.check(&results, false);
+    let hidden = |c: char| {
+        (c.is_control() && c != '\n')
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+    };
+    for (name, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+        assert!(!text.chars().any(hidden), "{name}: {text:?}");
+        assert!(
+            !text.lines().any(|l| l.starts_with("FAKE LOG LINE")),
+            "{name} has a forged line: {text}"
+        );
+    }
+    for file in ["results.csv", "rejects.csv", "report.html", "ledger.sqlite"] {
+        let bytes = std::fs::read(wd.path(file)).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        // Sequences, not single bytes: the ledger's binary pages hold
+        // bytes of every value.
+        for bad in [
+            "\u{1b}]0;",
+            "\u{1b}[2J",
+            "PWNED\u{7}",
+            "\u{202e}",
+            "\u{200b}",
+            "\r\nFAKE",
+        ] {
+            assert!(!text.contains(bad), "{file} holds {bad:?}");
+        }
+    }
+    // The summary's most common problem says what the server said, made
+    // visible.
+    assert!(run.stderr.contains("PWNED"), "{run:?}");
+}
+
+#[test]
 fn a_token_file_from_notepad_works_and_an_open_one_draws_a_warning() {
     let fake = FakeServer::start(FakeCrmOptions {
         token: TOKEN.into(),

@@ -5,6 +5,7 @@
 //! a body that is not JSON is judged by its HTTP status.
 
 use super::client::{Exchange, TransportFailure};
+use super::text;
 use crate::tr;
 use serde_json::Value;
 use std::time::Duration;
@@ -66,7 +67,7 @@ fn check_id(id: &str) -> Result<(), String> {
             chars = id.chars().count() as u64,
             max = MAX_ID_CHARS as u64
         ))
-    } else if id.chars().any(char::is_control) {
+    } else if id.chars().any(text::is_hidden) {
         Err(tr!("id-control"))
     } else {
         Ok(())
@@ -82,6 +83,9 @@ pub struct Classified {
 }
 
 /// The API's envelope, read leniently: `code` may be a number or a string.
+/// Its texts are the server's: they are made printable as they are read
+/// ([`text::printable`]), so every message, log line and file made of them
+/// is safe to show.
 #[derive(Debug, Clone, Default)]
 pub struct Envelope {
     pub code: Option<String>,
@@ -96,10 +100,10 @@ impl Envelope {
         let obj = v.as_object()?;
         let text = |k: &str| -> Option<String> {
             match obj.get(k)? {
-                Value::String(s) => Some(s.clone()),
+                Value::String(s) => Some(text::printable(s)),
                 Value::Number(n) => Some(n.to_string()),
                 Value::Null => None,
-                other => Some(other.to_string()),
+                other => Some(text::printable(&other.to_string())),
             }
         };
         Some(Envelope {
@@ -302,22 +306,28 @@ fn by_status_only(http: u16, retry_after: Option<Duration>, body: &[u8]) -> Verd
     }
 }
 
+/// A few words of a body, printable, for a message. The body was scrubbed
+/// of the token whole, before this cut.
 fn body_snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let lower = text.to_lowercase();
-    if lower.contains("<html") || lower.contains("<!doctype") {
+    let raw = String::from_utf8_lossy(body);
+    if is_html(&raw) {
         return tr!("body-html");
     }
-    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mut s: String = one_line.chars().take(120).collect();
-    if one_line.chars().count() > 120 {
-        s.push('…');
-    }
+    let one_line: String = text::printable(&raw)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let s = text::cut(&one_line, 120);
     if s.is_empty() {
         tr!("body-empty")
     } else {
         tr!("body-text", text = s)
     }
+}
+
+fn is_html(body: &str) -> bool {
+    let lower = body.to_lowercase();
+    lower.contains("<html") || lower.contains("<!doctype")
 }
 
 /// `data.wolkvox_id`, also when `data` is a list or the id is a number.
@@ -1096,6 +1106,42 @@ mod tests {
         assert!(
             msg.contains("redirected to https://x/login: check --server"),
             "{msg}"
+        );
+    }
+
+    #[test]
+    fn server_text_is_made_printable_and_hidden_characters_spoil_an_id() {
+        let ansi = r#"{"code":400,"error":"BAD","msg":"x\u001b]0;PWNED\u0007\u001b[2J\r\nFAKE LOG LINE: row=9 status=created\u202eevil"}"#;
+        let Verdict::Refused { message } = verdict(400, ansi) else {
+            panic!("{:?}", verdict(400, ansi));
+        };
+        assert!(!message.chars().any(text::is_hidden), "{message:?}");
+        assert!(message.contains("PWNED"), "{message:?}");
+        assert!(message.contains("red") || message.contains("FAKE LOG LINE"));
+        let c = classify(&answer(200, r#"{"code":"4\u001b[31m00","error":"x"}"#));
+        assert!(!c.api_code.unwrap().chars().any(text::is_hidden));
+        // A page that is not JSON, with an escape sequence in it.
+        let Verdict::Refused { message } = verdict(400, "bad\u{1b}[2J\r\nrequest") else {
+            panic!()
+        };
+        assert_eq!(message, "HTTP 400: body: bad\u{FFFD}[2J request");
+        for id in [
+            "\u{f1}\u{fc}\u{202e}evil\u{200b}",
+            "a\u{2066}b",
+            "\u{feff}12",
+        ] {
+            let body = serde_json::json!({"code": 200, "data": {"wolkvox_id": id}}).to_string();
+            assert!(
+                matches!(verdict(200, &body), Verdict::InDoubt { .. }),
+                "{id:?}"
+            );
+        }
+        let accents = serde_json::json!({"code": 200, "data": {"wolkvox_id": "ñü-7"}}).to_string();
+        assert_eq!(
+            verdict(200, &accents),
+            Verdict::Done {
+                wolkvox_id: "ñü-7".into()
+            }
         );
     }
 
