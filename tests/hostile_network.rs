@@ -558,6 +558,162 @@ fn a_loose_lookup_never_lends_a_siblings_id() {
     assert_eq!(store.inserts.load(Ordering::SeqCst), 8 + 3);
 }
 
+/// Inserts that are stored but whose answer is lost: every row is in doubt
+/// and goes to a look-up, answered by `on_query` while `odd` is set and
+/// exactly afterwards.
+fn lost_answers(
+    odd: Arc<AtomicBool>,
+    on_query: impl Fn(&Store, &Req) -> Reply + Send + Sync + 'static,
+) -> (StandIn, Arc<Store>) {
+    crm(
+        |s, req, _| {
+            s.insert(req);
+            Reply::Hangup
+        },
+        move |s, req| {
+            if odd.load(Ordering::SeqCst) {
+                on_query(s, req)
+            } else {
+                s.exact_query(req)
+            }
+        },
+    )
+}
+
+#[test]
+fn a_lookup_answered_with_another_single_obligation_proves_nothing() {
+    let wd = workdir(4);
+    let odd = Arc::new(AtomicBool::new(true));
+    // The server ignores the obligation asked for and answers with the
+    // record's first obligation, as one object.
+    let (server, store) = lost_answers(odd.clone(), |s, req| {
+        let record = req.json()["wolkvox_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let first = s
+            .obligations
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|((r, _), _)| *r == record)
+            .map(|((_, ob), ids)| json!({"id": ob, "wolkvox_id": ids[0]}));
+        match first {
+            Some(ob) => Reply::Json(
+                200,
+                json!({"code": 200, "error": "null", "msg": "ok", "data": ob}),
+            ),
+            None => Reply::Json(
+                200,
+                json!({"code": 404, "error": "NO RECORDS FOUND", "data": []}),
+            ),
+        }
+    });
+    let run = import(
+        &wd,
+        &server.base(),
+        &["--concurrency", "1", "--max-retries", "1"],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    let results = read_results(&wd.path("results.csv"));
+    let by_id = |id: &str| results.iter().find(|r| r["obligation_id"] == id).unwrap();
+    // The first of each record was the one asked for: found.
+    for id in ["OB-1", "OB-2"] {
+        assert_eq!(by_id(id)["status"], "created", "{results:?}");
+    }
+    // The others were answered about their sibling: still in doubt.
+    for id in ["OB-3", "OB-4"] {
+        let r = by_id(id);
+        assert_eq!(r["status"], "uncertain", "{results:?}");
+        assert!(r["error"].contains("another obligation"), "{r:?}");
+    }
+    store.check(&results, true);
+    assert_eq!(store.inserts.load(Ordering::SeqCst), 4, "a row was resent");
+
+    odd.store(false, Ordering::SeqCst);
+    let run = import(&wd, &server.base(), &["--resume"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let results = read_results(&wd.path("results.csv"));
+    assert!(
+        results.iter().all(|r| r["status"] == "created"),
+        "{results:?}"
+    );
+    store.check(&results, true);
+    assert_eq!(store.inserts.load(Ordering::SeqCst), 4);
+}
+
+#[test]
+fn a_lookup_that_finds_the_obligation_with_an_empty_id_leaves_it_in_doubt() {
+    let wd = workdir(3);
+    let odd = Arc::new(AtomicBool::new(true));
+    let (server, store) = lost_answers(odd.clone(), |_, req| {
+        let asked = req.json()["obligation"].clone();
+        Reply::Json(
+            200,
+            json!({"code": "200", "data": {"id": asked, "wolkvox_id": ""}}),
+        )
+    });
+    let run = import(&wd, &server.base(), &["--max-retries", "1"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let results = read_results(&wd.path("results.csv"));
+    for r in &results {
+        assert_eq!(r["status"], "uncertain", "{r:?}");
+        assert!(r["error"].contains("an empty id"), "{r:?}");
+    }
+    assert_eq!(store.inserts.load(Ordering::SeqCst), 3, "a row was resent");
+
+    odd.store(false, Ordering::SeqCst);
+    let run = import(&wd, &server.base(), &["--resume"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let results = read_results(&wd.path("results.csv"));
+    for r in &results {
+        assert_eq!(r["status"], "created", "{r:?}");
+        assert!(!r["obligation_wolkvox_id"].is_empty(), "{r:?}");
+    }
+    store.check(&results, true);
+    assert_eq!(store.inserts.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn a_lookup_whose_failing_code_says_the_obligation_does_not_exist_is_not_found() {
+    let wd = workdir(4);
+    let (server, store) = crm(
+        |s, req, before| {
+            let id = Store::key_of_insert(req).1;
+            match (id.as_str(), before) {
+                // Lost on the way: never stored.
+                ("OB-2", 0) => Reply::Hangup,
+                // Stored, the answer lost.
+                (_, 0) => {
+                    s.insert(req);
+                    Reply::Hangup
+                }
+                _ => {
+                    let id = s.insert(req);
+                    Store::created(&id)
+                }
+            }
+        },
+        |s, req| match s.exact_query(req) {
+            Reply::Json(_, v) if v["code"] == 404 => Reply::Json(
+                200,
+                json!({"code": "400", "error": "ERROR", "msg": "No existe la obligación consultada"}),
+            ),
+            found => found,
+        },
+    );
+    let run = import(&wd, &server.base(), &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let results = read_results(&wd.path("results.csv"));
+    assert!(
+        results.iter().all(|r| r["status"] == "created"),
+        "{results:?}"
+    );
+    store.check(&results, true);
+    // The one never stored was sent again, once; the others never.
+    assert_eq!(store.inserts.load(Ordering::SeqCst), 4 + 1);
+}
+
 #[test]
 fn a_success_without_data_is_looked_up_not_believed() {
     let wd = workdir(4);

@@ -56,6 +56,7 @@ lookup-no-data = protocol error: the look-up answered success without data
 lookup-data-odd = protocol error: the look-up's data is neither an obligation nor a list ({ $kind })
 lookup-bad-id = protocol error: the look-up found the obligation with { $what } as its id
 lookup-id-not-text = protocol error: the look-up found the obligation with an id that is not text
+lookup-other-obligation = the look-up answered about another obligation ("{ $got }", not "{ $asked }"): the server ignored the filter, so the answer proves nothing about "{ $asked }"
 lookup-near-miss = the look-up listed an obligation whose id is like "{ $asked }" but not the same
 lookup-incomplete = the look-up's answer does not list "{ $asked }" but may be incomplete (entries without an id, or more pages)
 ca-var-unreadable = { $var } names { $path }, which cannot be read; its certificates are not trusted

@@ -56,6 +56,7 @@ lookup-no-data = error de protocolo: la consulta respondió éxito sin datos
 lookup-data-odd = error de protocolo: los datos de la consulta no son una obligación ni una lista ({ $kind })
 lookup-bad-id = error de protocolo: la consulta encontró la obligación con { $what } como id
 lookup-id-not-text = error de protocolo: la consulta encontró la obligación con un id que no es texto
+lookup-other-obligation = la consulta respondió sobre otra obligación ("{ $got }", no "{ $asked }"): el servidor ignoró el filtro, así que la respuesta no prueba nada sobre "{ $asked }"
 lookup-near-miss = la consulta listó una obligación cuyo id se parece a "{ $asked }" pero no es el mismo
 lookup-incomplete = la respuesta de la consulta no lista "{ $asked }" pero puede estar incompleta (entradas sin id, o más páginas)
 ca-var-unreadable = { $var } indica { $path }, que no se puede leer; sus certificados no se aceptan

@@ -360,14 +360,19 @@ pub enum Lookup {
 ///
 /// "Not found" is believed only from the API's not-found answer: code 404
 /// (in the body, or HTTP 404 with the API's envelope) with an empty or absent
-/// `data`, or a success whose `data` is a complete list in which no
-/// obligation has the id asked for. Any other failing code, an unreadable
-/// body, a redirect or an overload leaves the row in doubt: a refusal of the
-/// lookup itself says nothing about the obligation.
+/// `data`; another failing code with an empty or absent `data` whose message
+/// says the obligation does not exist ([`says_not_found`]); or a success
+/// whose `data` is a complete list in which no obligation has the id asked
+/// for. Any other failing code, an unreadable body, a redirect or an
+/// overload leaves the row in doubt: a refusal of the lookup itself says
+/// nothing about the obligation.
 ///
 /// The answer is believed only for an obligation whose `id` is the one asked
 /// for: a server that lists every obligation of the record must not lend a
-/// sibling's id to a row that never went in.
+/// sibling's id to a row that never went in. A single obligation with
+/// another id proves nothing either way (the server ignored the filter), and
+/// so does the obligation asked for with an id that is present but not one
+/// (empty, too long, hiding characters).
 pub fn classify_lookup(x: &Exchange, asked: &str) -> (Lookup, Option<u16>, Option<String>) {
     let c = judge(x);
     let resp = match (x, &c.verdict) {
@@ -401,9 +406,53 @@ pub fn classify_lookup(x: &Exchange, asked: &str) -> (Lookup, Option<u16>, Optio
             let envelope = raw.as_ref().and_then(Value::as_object);
             judge_listing(&env.data, envelope, asked)
         }
+        // A failing code (not a 2xx under a failing HTTP status) whose
+        // words say the obligation does not exist.
+        (Verdict::Refused { .. }, Some(env))
+            if !env.code_number().is_some_and(|c| (200..300).contains(&c))
+                && is_empty_data(&env.data)
+                && says_not_found(&env.message()) =>
+        {
+            Lookup::NotFound
+        }
         (v, Some(_)) => unknown(tr!("lookup-unanswered", why = v.describe())),
     };
     (lookup, c.http_status, c.api_code)
+}
+
+/// True when the API's words say that what was looked up does not exist,
+/// in English or Spanish, and name nothing else that could be missing (the
+/// token, the operation, a parameter, the address): "OPERATION NOT FOUND"
+/// says nothing about the obligation.
+fn says_not_found(message: &str) -> bool {
+    let m = message.to_uppercase();
+    const ABSENT: [&str; 8] = [
+        "NOT FOUND",
+        "NO RECORDS FOUND",
+        "NO RECORD FOUND",
+        "DOES NOT EXIST",
+        "NO EXISTE",
+        "NO SE ENCONTR",
+        "NO ENCONTRAD",
+        "NO SE HALL",
+    ];
+    const OTHER: [&str; 14] = [
+        "TOKEN",
+        "OPERATION",
+        "OPERACI",
+        "PARAMET",
+        "FIELD",
+        "CAMPO",
+        "REQUIRED",
+        "REQUERID",
+        "URL",
+        "PAGE",
+        "GINA",
+        "ENDPOINT",
+        "METHOD",
+        "ARCHIVO",
+    ];
+    ABSENT.iter().any(|p| m.contains(p)) && !OTHER.iter().any(|p| m.contains(p))
 }
 
 fn is_empty_data(data: &Value) -> bool {
@@ -429,7 +478,21 @@ fn judge_listing(
         Value::Null => return unknown(tr!("lookup-no-data")),
         Value::Array(items) => items.iter().collect(),
         Value::Object(o) if o.is_empty() => Vec::new(),
-        obj @ Value::Object(_) => vec![obj],
+        obj @ Value::Object(_) => {
+            // One obligation, not a list: an answer about the one asked for,
+            // or about another, which means the server ignored the filter
+            // and says nothing of the one asked for.
+            match obj.get("id").and_then(scalar_text) {
+                Some(id) if id != asked => {
+                    return unknown(tr!(
+                        "lookup-other-obligation",
+                        asked = asked,
+                        got = text::cut(&text::printable(&id), MAX_ID_CHARS)
+                    ))
+                }
+                _ => vec![obj],
+            }
+        }
         other => return unknown(tr!("lookup-data-odd", kind = kind_of(other))),
     };
     let mut complete = !more_pages(envelope, items.len());
@@ -441,14 +504,16 @@ fn judge_listing(
             continue;
         };
         if id == asked {
+            // The query's documented answer lists the obligation's fields and
+            // may leave the CRM's id out: found, id unknown. An id that is
+            // there but is none (empty, null, too long, hiding characters)
+            // is not the API's answer.
             return match item.get("wolkvox_id") {
-                None | Some(Value::Null) => Lookup::Found {
+                None => Lookup::Found {
                     wolkvox_id: String::new(),
                 },
+                Some(Value::Null) => unknown(tr!("lookup-bad-id", what = tr!("id-empty"))),
                 Some(v) => match scalar_text(v) {
-                    Some(w) if w.is_empty() => Lookup::Found {
-                        wolkvox_id: String::new(),
-                    },
                     Some(w) => match check_id(&w) {
                         Ok(()) => Lookup::Found { wolkvox_id: w },
                         Err(what) => unknown(tr!("lookup-bad-id", what = what)),
@@ -791,6 +856,54 @@ mod tests {
                 answer(200, r#"{"code":"200","data":{}}"#),
                 "N",
             ),
+            // a failing code whose words say the obligation does not exist
+            (
+                "code 400, NOT FOUND",
+                answer(200, r#"{"code":400,"error":"OBLIGATION NOT FOUND"}"#),
+                "N",
+            ),
+            (
+                "code 400, NO EXISTE, empty list",
+                answer(
+                    200,
+                    r#"{"code":"400","error":"null","msg":"La obligación no existe","data":[]}"#,
+                ),
+                "N",
+            ),
+            (
+                "HTTP 400, no se encontró",
+                answer(400, r#"{"code":400,"msg":"No se encontró la obligación"}"#),
+                "N",
+            ),
+            (
+                "code 422, does not exist",
+                answer(200, r#"{"code":422,"msg":"Obligation does not exist"}"#),
+                "N",
+            ),
+            // ... but not when they are about something else, or list data
+            (
+                "code 400, operation not found",
+                answer(200, r#"{"code":400,"error":"OPERATION NOT FOUND"}"#),
+                "?",
+            ),
+            (
+                "code 400, not found, with data",
+                answer(
+                    200,
+                    r#"{"code":400,"error":"NOT FOUND","data":[{"id":"OB-1"}]}"#,
+                ),
+                "?",
+            ),
+            (
+                "a success code under HTTP 400, not found",
+                answer(400, r#"{"code":200,"msg":"NOT FOUND"}"#),
+                "?",
+            ),
+            (
+                "code 500, not found",
+                answer(200, r#"{"code":500,"error":"NOT FOUND"}"#),
+                "?",
+            ),
             // a refusal of the look-up says nothing about the obligation
             (
                 "code 400 under HTTP 200",
@@ -867,6 +980,30 @@ mod tests {
             ),
             ("found with a 65-char id", answer(200, &found_long), "?"),
             (
+                "found with an empty id",
+                answer(
+                    200,
+                    r#"{"code":"200","data":{"id":"OB-1","wolkvox_id":""}}"#,
+                ),
+                "?",
+            ),
+            (
+                "found with a null id",
+                answer(
+                    200,
+                    r#"{"code":200,"data":[{"id":"OB-1","wolkvox_id":null}]}"#,
+                ),
+                "?",
+            ),
+            (
+                "found with a bidi override in its id",
+                answer(
+                    200,
+                    r#"{"code":200,"data":[{"id":"OB-1","wolkvox_id":"ab\u202ec"}]}"#,
+                ),
+                "?",
+            ),
+            (
                 "found with a control character",
                 answer(
                     200,
@@ -883,13 +1020,22 @@ mod tests {
                 ),
                 "N",
             ),
+            // One obligation, another one: the filter was ignored.
             (
                 "a sibling alone",
                 answer(
                     200,
                     r#"{"code":200,"data":{"id":"OB-2","wolkvox_id":"w2"}}"#,
                 ),
-                "N",
+                "?",
+            ),
+            (
+                "a sibling alone, string code",
+                answer(
+                    200,
+                    r#"{"code":"200","data":{"id":"SOMETHING-ELSE","wolkvox_id":"idXXXX"}}"#,
+                ),
+                "?",
             ),
             // an incomplete list or a near miss: in doubt
             (
