@@ -737,6 +737,57 @@ fn a_success_without_data_is_looked_up_not_believed() {
 }
 
 #[test]
+fn an_update_answered_success_without_an_id_is_updated_with_the_known_id() {
+    let wd = workdir(3);
+    let store = Arc::new(Store::default());
+    let puts = Arc::new(AtomicU64::new(0));
+    let (s, p) = (store.clone(), puts.clone());
+    let server = StandIn::start(move |req| {
+        if req.is_insert() {
+            s.inserts.fetch_add(1, Ordering::SeqCst);
+            let id = s.insert(req);
+            Store::created(&id)
+        } else if req.method == "PUT" {
+            p.fetch_add(1, Ordering::SeqCst);
+            match Store::key_of_insert(req).1.as_str() {
+                // Something that is not an id.
+                "OB-2" => Reply::Json(200, json!({"code": 200, "data": {"wolkvox_id": ""}})),
+                _ => Reply::Json(200, json!({"code": "200"})),
+            }
+        } else {
+            s.exact_query(req)
+        }
+    });
+    let run = import(&wd, &server.base(), &["--mode", "sync"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let created = read_results(&wd.path("results.csv"));
+    store.check(&created, true);
+
+    // Every balance changes: sync updates each obligation.
+    let changed = wd.read("cartera.csv").replace(",100", ",200");
+    wd.write("cartera.csv", changed);
+    let run = import(&wd, &server.base(), &["--mode", "sync"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let updated = read_results(&wd.path("results.csv"));
+    for (before, after) in created.iter().zip(&updated) {
+        assert_eq!(after["status"], "updated", "{after:?}");
+        assert_eq!(after["attempts"], "1", "{after:?}");
+        assert_eq!(
+            after["obligation_wolkvox_id"], before["obligation_wolkvox_id"],
+            "{after:?}"
+        );
+    }
+    // One PUT each, never repeated; the answer that was not an id is said.
+    assert_eq!(puts.load(Ordering::SeqCst), 3);
+    assert!(
+        run.stderr
+            .contains("the obligation's id already known is kept"),
+        "{run:?}"
+    );
+    assert_eq!(store.inserts.load(Ordering::SeqCst), 3);
+}
+
+#[test]
 fn ids_too_long_or_with_control_characters_are_looked_up() {
     let wd = workdir(3);
     let (server, store) = crm(

@@ -68,6 +68,7 @@ token-env-not-text = WOLKVOX_TOKEN: the token holds a character a token cannot h
 no-token = no token: set the WOLKVOX_TOKEN environment variable or pass --token-file FILE
 write-failed-ledger = cannot write the ledger: { $why }; nothing more is sent. Free the space or fix the file, then run again with --resume to carry on
 write-failed = cannot write { $why }; nothing more is sent. Free the space or fix the file, then run again with --resume to carry on
+update-id-ignored = the update went in ({ $why }); the obligation's id already known is kept
 outcome-unknown-lookup = outcome unknown ({ $why }); looking the obligation up before any resend
 rate-bad = --rate "{ $value }": write it as N/s or N/min, e.g. 2/s or 100/min
 rate-zero = --rate "{ $value }": the rate must be at least 1

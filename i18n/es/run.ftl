@@ -68,6 +68,7 @@ token-env-not-text = WOLKVOX_TOKEN: el token tiene un carácter que un token no 
 no-token = sin token: defina la variable de entorno WOLKVOX_TOKEN o use --token-file ARCHIVO
 write-failed-ledger = no se puede escribir el registro: { $why }; no se envía nada más. Libere espacio o corrija el archivo, y ejecute de nuevo con --resume para continuar
 write-failed = no se puede escribir { $why }; no se envía nada más. Libere espacio o corrija el archivo, y ejecute de nuevo con --resume para continuar
+update-id-ignored = la actualización entró ({ $why }); se conserva el id ya conocido de la obligación
 outcome-unknown-lookup = resultado incierto ({ $why }); se consulta la obligación antes de reenviarla
 rate-bad = --rate "{ $value }": escríbala como N/s o N/min, p. ej. 2/s o 100/min
 rate-zero = --rate "{ $value }": la tasa debe ser al menos 1

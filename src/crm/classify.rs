@@ -27,6 +27,11 @@ pub enum Verdict {
     StopRun { message: String, quota: bool },
     /// The request may or may not have taken effect: look before resending.
     InDoubt { message: String },
+    /// The API answered success, but with no obligation id to believe (none,
+    /// or one that is not an id: `malformed`). An insert is then in doubt
+    /// (this is not the API's answer to one); an update went in, and the
+    /// obligation's id is known already.
+    SuccessWithoutId { message: String, malformed: bool },
     /// The server answered a write with a redirect (3xx). It may have stored
     /// the obligation first (Post/Redirect/Get), so the row is in doubt; and
     /// every later request would be redirected too, so the run stops.
@@ -43,6 +48,7 @@ impl Verdict {
             Verdict::Transient { message, .. } => message.clone(),
             Verdict::StopRun { message, .. } => message.clone(),
             Verdict::InDoubt { message } => message.clone(),
+            Verdict::SuccessWithoutId { message, .. } => message.clone(),
             Verdict::Redirected { location } => redirect_message(location),
         }
     }
@@ -139,8 +145,8 @@ impl Envelope {
 
 /// Classifies the answer to an insert or update. A success must carry the
 /// obligation's id (`data.wolkvox_id`), short and printable: a success
-/// without one is not the API's answer, so the row is in doubt and is looked
-/// up rather than believed or resent.
+/// without one is [`Verdict::SuccessWithoutId`] (for an insert, not the
+/// API's answer: the row is looked up rather than believed or resent).
 pub fn classify(x: &Exchange) -> Classified {
     let mut c = judge(x);
     if let (Verdict::Done { .. }, Ok(resp)) = (&c.verdict, x) {
@@ -148,12 +154,14 @@ pub fn classify(x: &Exchange) -> Classified {
         c.verdict = match data.as_ref().and_then(returned_id) {
             Some(id) => match check_id(&id) {
                 Ok(()) => Verdict::Done { wolkvox_id: id },
-                Err(what) => Verdict::InDoubt {
+                Err(what) => Verdict::SuccessWithoutId {
                     message: tr!("success-bad-id", what = what),
+                    malformed: true,
                 },
             },
-            None => Verdict::InDoubt {
+            None => Verdict::SuccessWithoutId {
                 message: tr!("success-no-id"),
+                malformed: false,
             },
         };
     }
@@ -1224,7 +1232,7 @@ mod tests {
                     format!("done {wolkvox_id}")
                 }
                 Verdict::Done { .. } => "done".into(),
-                Verdict::InDoubt { message } => {
+                Verdict::InDoubt { message } | Verdict::SuccessWithoutId { message, .. } => {
                     assert!(!message.is_empty(), "{name}");
                     "doubt".into()
                 }
@@ -1244,7 +1252,13 @@ mod tests {
             classify_answer(&info).verdict,
             Verdict::Done { .. }
         ));
-        assert!(matches!(classify(&info).verdict, Verdict::InDoubt { .. }));
+        assert!(matches!(
+            classify(&info).verdict,
+            Verdict::SuccessWithoutId {
+                malformed: false,
+                ..
+            }
+        ));
         let msg = Verdict::Redirected {
             location: "https://x/login".into(),
         }
@@ -1278,7 +1292,13 @@ mod tests {
         ] {
             let body = serde_json::json!({"code": 200, "data": {"wolkvox_id": id}}).to_string();
             assert!(
-                matches!(verdict(200, &body), Verdict::InDoubt { .. }),
+                matches!(
+                    verdict(200, &body),
+                    Verdict::SuccessWithoutId {
+                        malformed: true,
+                        ..
+                    }
+                ),
                 "{id:?}"
             );
         }

@@ -13,6 +13,10 @@ use std::time::Duration;
 pub(super) enum Action {
     /// The write went in: the CRM's id for the obligation.
     Done(String),
+    /// The update went in; its answer carried no usable id, so the id
+    /// already known for the obligation stands. `warning` when the answer
+    /// carried something that is not an id.
+    Updated { warning: Option<String> },
     /// The API refused the row: it fails, with the API's words; no retry.
     Refuse(String),
     /// Send the same request again after a backoff (`retry_after` when the
@@ -56,6 +60,16 @@ pub(super) fn decide(verdict: Verdict, method: Method) -> Action {
             why: redirect_message(&location),
             row_in_doubt: true,
         },
+        // A success to an update: it went in. The obligation's id is known
+        // already (the ledger's, or the look-up's that led to the update).
+        Verdict::SuccessWithoutId { message, malformed } if method == Method::Put => {
+            Action::Updated {
+                warning: malformed.then_some(message),
+            }
+        }
+        // A success without an id is not the API's answer to an insert: it
+        // may or may not have gone in.
+        Verdict::SuccessWithoutId { message, .. } => Action::LookUp(message),
         // An update repeated is the same update: no look-up needed.
         Verdict::InDoubt { message } if method == Method::Put => Action::Retry {
             why: message,
@@ -167,6 +181,34 @@ mod tests {
                 Action::Retry {
                     why: "timeout".into(),
                     retry_after: None,
+                },
+            ),
+            // A success without an id: an insert is looked up, an update
+            // is done (its id is known).
+            (
+                Verdict::SuccessWithoutId {
+                    message: "no id".into(),
+                    malformed: false,
+                },
+                Post,
+                Action::LookUp("no id".into()),
+            ),
+            (
+                Verdict::SuccessWithoutId {
+                    message: "no id".into(),
+                    malformed: false,
+                },
+                Put,
+                Action::Updated { warning: None },
+            ),
+            (
+                Verdict::SuccessWithoutId {
+                    message: "an empty id".into(),
+                    malformed: true,
+                },
+                Put,
+                Action::Updated {
+                    warning: Some("an empty id".into()),
                 },
             ),
             (

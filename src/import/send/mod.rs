@@ -42,6 +42,9 @@ struct Job {
     /// Fingerprint of the row's full body: what the CRM holds once it is in.
     fp: u64,
     action: Action,
+    /// The CRM's id for the obligation, when the ledger knows it: an update
+    /// answered without one keeps it.
+    known_id: Option<String>,
     /// The row's write intent is in the ledger (synced): only then may a
     /// request leave for it. Rows reached after the run stopped are not.
     logged: bool,

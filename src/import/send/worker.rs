@@ -529,6 +529,14 @@ impl Worker {
     ) -> Next {
         match action {
             Action::Done(id) => Next::End(WriteEnd::Done(id)),
+            Action::Updated { warning } => {
+                if let Some(why) = warning {
+                    tracing::warn!(row = job.row.row, "{}", tr!("update-id-ignored", why = why));
+                }
+                // Empty when the ledger does not know it: a look-up's id, if
+                // one led to this update, then fills it in.
+                Next::End(WriteEnd::Done(job.known_id.clone().unwrap_or_default()))
+            }
             Action::Refuse(msg) => Next::End(WriteEnd::Refused(msg)),
             Action::StopRun { why, row_in_doubt } => {
                 self.stop.trigger(Stop::Halt(why.clone()));
