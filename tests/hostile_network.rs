@@ -268,8 +268,17 @@ struct StandIn {
 
 impl StandIn {
     /// Serves `handler`; `GET tokenInformation` is answered with a large
-    /// quota unless the handler answers it.
+    /// quota.
     fn start(handler: impl Fn(&Req) -> Reply + Send + Sync + 'static) -> StandIn {
+        StandIn::serve(handler, true)
+    }
+
+    /// Serves `handler`, which answers every request, the quota check too.
+    fn start_all(handler: impl Fn(&Req) -> Reply + Send + Sync + 'static) -> StandIn {
+        StandIn::serve(handler, false)
+    }
+
+    fn serve(handler: impl Fn(&Req) -> Reply + Send + Sync + 'static, quota: bool) -> StandIn {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -281,7 +290,7 @@ impl StandIn {
         runtime.spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let handler = handler.clone();
-                tokio::spawn(serve_connection(stream, handler));
+                tokio::spawn(serve_connection(stream, handler, quota));
             }
         });
         StandIn {
@@ -339,17 +348,18 @@ async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Req> 
     })
 }
 
-async fn serve_connection(mut stream: TcpStream, handler: Handler) {
+async fn serve_connection(mut stream: TcpStream, handler: Handler, quota: bool) {
     let mut buf = Vec::new();
     while let Some(req) = read_request(&mut stream, &mut buf).await {
-        let reply = if req.method == "GET" && req.path.ends_with("/token/tokenInformation.php") {
-            Reply::Json(
-                200,
-                json!({"code": 200, "data": {"token_limit": 100000, "token_use_today": 0}}),
-            )
-        } else {
-            handler(&req)
-        };
+        let reply =
+            if quota && req.method == "GET" && req.path.ends_with("/token/tokenInformation.php") {
+                Reply::Json(
+                    200,
+                    json!({"code": 200, "data": {"token_limit": 100000, "token_use_today": 0}}),
+                )
+            } else {
+                handler(&req)
+            };
         let bytes = match reply {
             Reply::Json(status, v) => response(status, &[], v.to_string().into_bytes()),
             Reply::Raw(status, headers, body) => response(status, &headers, body),
@@ -785,6 +795,58 @@ fn an_update_answered_success_without_an_id_is_updated_with_the_known_id() {
         "{run:?}"
     );
     assert_eq!(store.inserts.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn a_login_page_or_a_proxy_asking_for_credentials_stops_the_run_at_once() {
+    // A single sign-on page, or a proxy's.
+    fn page(status: u16) -> Reply {
+        Reply::Raw(
+            status,
+            vec![("Content-Type", "text/html".into())],
+            b"<html><body>Authentication required</body></html>".to_vec(),
+        )
+    }
+    // Writes answered 401 or 407 (the quota check passes), then every
+    // request, the quota check included.
+    for (status, all, words) in [
+        (401, false, "asked for authentication (HTTP 401)"),
+        (
+            407,
+            false,
+            "a proxy between this machine and the server asks for authentication",
+        ),
+        (401, true, "asked for authentication (HTTP 401)"),
+        (
+            407,
+            true,
+            "a proxy between this machine and the server asks for authentication",
+        ),
+    ] {
+        let wd = workdir(4);
+        let requests = Arc::new(AtomicU64::new(0));
+        let r = requests.clone();
+        let handler = move |_: &Req| {
+            r.fetch_add(1, Ordering::SeqCst);
+            page(status)
+        };
+        let server = if all {
+            StandIn::start_all(handler)
+        } else {
+            StandIn::start(handler)
+        };
+        let run = import(&wd, &server.base(), &["--concurrency", "1"]);
+        let case = format!("{status}, quota check refused too: {all}");
+        assert_eq!(run.code, 3, "{case}: {run:?}");
+        assert!(run.stderr.contains(words), "{case}: {run:?}");
+        assert!(!run.stderr.contains("maintenance"), "{case}: {run:?}");
+        if status == 407 {
+            assert!(run.stderr.contains("docs/operations.md"), "{case}: {run:?}");
+        }
+        // At once: one request, and no row is failed for it.
+        assert_eq!(requests.load(Ordering::SeqCst), 1, "{case}");
+        assert_eq!(statuses(&wd).get("not_sent"), Some(&4), "{case}");
+    }
 }
 
 #[test]

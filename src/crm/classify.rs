@@ -25,6 +25,11 @@ pub enum Verdict {
     /// No further request can succeed: bad or missing token, quota used up,
     /// wrong server.
     StopRun { message: String, quota: bool },
+    /// Something other than the API asks for credentials: a proxy (HTTP
+    /// 407), or a login or single sign-on page in front of the API (HTTP 401
+    /// without the API's envelope). No request can succeed; the message says
+    /// what to do, and the run stops.
+    AuthRequired { message: String },
     /// The request may or may not have taken effect: look before resending.
     InDoubt { message: String },
     /// The API answered success, but with no obligation id to believe (none,
@@ -47,6 +52,7 @@ impl Verdict {
             Verdict::Refused { message } => tr!("verdict-refused", message = message.as_str()),
             Verdict::Transient { message, .. } => message.clone(),
             Verdict::StopRun { message, .. } => message.clone(),
+            Verdict::AuthRequired { message } => message.clone(),
             Verdict::InDoubt { message } => message.clone(),
             Verdict::SuccessWithoutId { message, .. } => message.clone(),
             Verdict::Redirected { location } => redirect_message(location),
@@ -195,6 +201,16 @@ fn judge(x: &Exchange) -> Classified {
                 .clone()
                 .unwrap_or_else(|| tr!("redirect-nowhere", status = http)),
         }
+    } else if http == 407 {
+        // Only a proxy answers 407, whatever its body says.
+        Verdict::AuthRequired {
+            message: tr!("proxy-auth-required"),
+        }
+    } else if http == 401 && envelope.is_none() {
+        // Not the API's own 401 (that one comes with its envelope).
+        Verdict::AuthRequired {
+            message: tr!("auth-required", status = http),
+        }
     } else {
         match &envelope {
             None => by_status_only(http, resp.retry_after, &resp.body),
@@ -227,8 +243,9 @@ fn transport_verdict(failure: &TransportFailure) -> Verdict {
 
 /// An answer whose body is the API's envelope (`code`, `msg`, `data`).
 fn by_envelope(http: u16, env: &Envelope, retry_after: Option<Duration>) -> Verdict {
-    // Overload at the HTTP level wins over whatever the body claims.
-    let code = if http == 429 || http >= 500 {
+    // Overload and authentication at the HTTP level win over whatever the
+    // body claims.
+    let code = if http == 401 || http == 429 || http >= 500 {
         http
     } else {
         env.code_number().unwrap_or(http)
@@ -394,6 +411,10 @@ pub fn classify_lookup(x: &Exchange, asked: &str) -> (Lookup, Option<u16>, Optio
         // A look-up redirected will not be answered at this address: stop.
         (Verdict::Redirected { location }, _) => Lookup::Unknown(Verdict::StopRun {
             message: redirect_message(location),
+            quota: false,
+        }),
+        (Verdict::AuthRequired { message }, _) => Lookup::Unknown(Verdict::StopRun {
+            message: message.clone(),
             quota: false,
         }),
         (Verdict::StopRun { .. } | Verdict::Transient { .. }, _) => {
@@ -737,6 +758,36 @@ mod tests {
         );
         let v = verdict(403, r#"{"code":403,"error":"TOKEN LIMIT EXCEEDED"}"#);
         assert!(matches!(v, Verdict::StopRun { quota: true, .. }), "{v:?}");
+    }
+
+    #[test]
+    fn a_login_page_or_a_proxy_asking_for_credentials_stops_the_run() {
+        let page = "<html><body>Proxy authentication required</body></html>";
+        for (status, body, words) in [
+            (401, page, "asked for authentication (HTTP 401)"),
+            (401, "Unauthorized", "asked for authentication (HTTP 401)"),
+            (407, page, "a proxy"),
+            (407, r#"{"code":200,"data":{"wolkvox_id":"1"}}"#, "a proxy"),
+        ] {
+            let v = verdict(status, body);
+            let Verdict::AuthRequired { message } = &v else {
+                panic!("{status} {body}: {v:?}")
+            };
+            assert!(message.contains(words), "{message}");
+            assert!(!message.contains("maintenance"), "{message}");
+            let lookup = classify_lookup(&answer(status, body), "OB-1").0;
+            assert!(
+                matches!(lookup, Lookup::Unknown(Verdict::StopRun { .. })),
+                "{lookup:?}"
+            );
+        }
+        assert!(verdict(407, page).describe().contains("docs/operations.md"));
+        // The API's own 401, with its envelope, is the token's.
+        let v = verdict(
+            401,
+            r#"{"code":"200","msg":"PLEASE ENTER THE WOLKVOX-TOKEN"}"#,
+        );
+        assert!(matches!(v, Verdict::StopRun { quota: false, .. }), "{v:?}");
     }
 
     #[test]
@@ -1241,7 +1292,7 @@ mod tests {
                 }
                 Verdict::Redirected { .. } => "redirect".into(),
                 Verdict::Refused { .. } => "refused".into(),
-                Verdict::StopRun { .. } => "stop".into(),
+                Verdict::StopRun { .. } | Verdict::AuthRequired { .. } => "stop".into(),
                 Verdict::Transient { .. } => "transient".into(),
             };
             assert_eq!(got, want, "{name}");

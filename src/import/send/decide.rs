@@ -46,6 +46,11 @@ pub(super) fn decide(verdict: Verdict, method: Method) -> Action {
             },
             row_in_doubt: false,
         },
+        // Refused before the API: nothing was stored.
+        Verdict::AuthRequired { message } => Action::StopRun {
+            why: message,
+            row_in_doubt: false,
+        },
         Verdict::Transient {
             message,
             retry_after,
@@ -102,7 +107,9 @@ pub(super) fn decide_lookup(lookup: Lookup) -> LookupAction {
     match lookup {
         Lookup::Found { wolkvox_id } => LookupAction::Found(wolkvox_id),
         Lookup::NotFound => LookupAction::Absent,
-        Lookup::Unknown(Verdict::StopRun { message, .. }) => LookupAction::StopRun(message),
+        Lookup::Unknown(Verdict::StopRun { message, .. } | Verdict::AuthRequired { message }) => {
+            LookupAction::StopRun(message)
+        }
         Lookup::Unknown(Verdict::Transient {
             message,
             retry_after,
@@ -226,6 +233,19 @@ mod tests {
         for (verdict, method, expected) in table {
             assert_eq!(decide(verdict.clone(), method), expected, "{verdict:?}");
         }
+        let proxy = decide(
+            Verdict::AuthRequired {
+                message: "a proxy asks for authentication".into(),
+            },
+            Put,
+        );
+        assert_eq!(
+            proxy,
+            Action::StopRun {
+                why: "a proxy asks for authentication".into(),
+                row_in_doubt: false
+            }
+        );
         let quota = decide(
             Verdict::StopRun {
                 message: "TOKEN LIMIT EXCEEDED".into(),
