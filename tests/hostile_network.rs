@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use wolkvox_import::fake_crm::FakeCrmOptions;
+use wolkvox_import::fake_crm::{FakeCrm, FakeCrmOptions};
 
 const TOKEN: &str = "net-test-token-7f3a9c";
 
@@ -956,6 +956,97 @@ fn an_endless_body_keeps_memory_bounded_and_the_row_is_looked_up() {
     store.check(&results, true);
     assert_eq!(store.inserts.load(Ordering::SeqCst), 2);
     assert_eq!(store.queries.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn a_server_that_goes_away_mid_run_leaves_the_rows_it_never_got_not_sent() {
+    let rt = runtime();
+    let wd = workdir(200);
+    let ledger = wd.path("crm.jsonl");
+    let opts = || FakeCrmOptions {
+        token: TOKEN.into(),
+        latency: Duration::from_millis(5),
+        ledger: Some(ledger.clone()),
+        ..Default::default()
+    };
+    let fake = rt
+        .block_on(FakeCrm::start("127.0.0.1:0".parse().unwrap(), opts()))
+        .unwrap();
+    let (addr, base) = (fake.local_addr(), fake.base_url());
+    let mut child = Running::spawn(import_cmd(&wd, &base, &["--max-retries", "2"]));
+    wait_until("20 obligations stored", || {
+        assert!(child.is_running(), "ended early: {}", child.stderr());
+        fake.stats().inserts >= 20
+    });
+    // Gone: every connection from now on is refused.
+    rt.block_on(fake.shutdown());
+    let run = child.wait();
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(
+        run.stderr.contains("stopped accepting connections"),
+        "{run:?}"
+    );
+    let results = read_results(&wd.path("results.csv"));
+    let counts = statuses(&wd);
+    // Never 'failed': the API refused nothing. A request cut off by the
+    // shutdown may be 'uncertain'; the rest were created or never sent.
+    assert_eq!(counts.get("failed"), None, "{counts:?}");
+    assert!(
+        counts.get("uncertain").copied().unwrap_or(0) <= 2,
+        "{counts:?}"
+    );
+    // Whichever row met the refusals last, after its retries, stopped the
+    // run: it and the rows its stop found are not sent.
+    for r in results.iter().filter(|r| r["status"] == "not_sent") {
+        let refused = r["error"].contains("attempts reached the server");
+        assert!(
+            refused || r["error"].contains("stopped accepting connections"),
+            "{r:?}"
+        );
+        if refused {
+            assert_eq!(r["attempts"], "3", "{r:?}");
+        }
+    }
+    assert!(
+        counts.get("not_sent").copied().unwrap_or(0) >= 100,
+        "{counts:?}"
+    );
+
+    // Back on the same address: --resume sends what was not sent, once.
+    let fake = rt.block_on(FakeCrm::start(addr, opts())).unwrap();
+    let run = import(&wd, &base, &["--resume"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(statuses(&wd).get("created"), Some(&200));
+    let entries = fake.ledger_entries();
+    let mut ids: Vec<&str> = entries
+        .iter()
+        .map(|e| e["obligation"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    let stored = ids.len();
+    ids.dedup();
+    assert_eq!((stored, ids.len()), (200, 200), "{entries:?}");
+    rt.block_on(fake.shutdown());
+}
+
+#[test]
+fn requests_refused_before_they_were_sent_are_not_counted_as_requests() {
+    // A port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let wd = workdir(3);
+    let run = import(
+        &wd,
+        &format!("http://127.0.0.1:{port}/"),
+        &["--max-requests", "10"],
+    );
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(run.stderr.contains("cannot reach the server"), "{run:?}");
+    assert!(run.stderr.contains(", 0 requests"), "{run:?}");
+    assert_eq!(statuses(&wd).get("not_sent"), Some(&3));
 }
 
 // ---------------------------------------------------------------------------

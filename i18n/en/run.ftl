@@ -17,6 +17,11 @@ quota-restart-hours = in about { $hours } hours
 quota-restart-tomorrow = tomorrow
 quota-used-up = the token's daily quota ({ $limit } requests) is used up; run again with --resume after it restarts { $restart }
 unreachable = cannot reach the server { $host }: { $why }. Nothing was sent; check --server, the network, the name server and any proxy, then run again
+server-gone = the server { $host } stopped accepting connections ({ $why }); nothing more is sent. Run again with --resume once it is back
+not-sent-cannot-connect = not sent: { $attempts ->
+    [one] its one attempt did not reach
+   *[other] none of its { $attempts } attempts reached
+} the server ({ $why })
 not-sent-stopped = not sent: the run was stopped ({ $why })
 not-sent-interrupted = not sent: the run was interrupted
 not-sent = not sent

@@ -17,6 +17,11 @@ quota-restart-hours = en unas { $hours } horas
 quota-restart-tomorrow = mañana
 quota-used-up = la cuota diaria del token ({ $limit } peticiones) se agotó; ejecute de nuevo con --resume cuando se renueve { $restart }
 unreachable = no se puede llegar al servidor { $host }: { $why }. No se envió nada; revise --server, la red, el servidor de nombres y cualquier proxy, y ejecute de nuevo
+server-gone = el servidor { $host } dejó de aceptar conexiones ({ $why }); no se envía nada más. Ejecute de nuevo con --resume cuando vuelva
+not-sent-cannot-connect = no enviada: { $attempts ->
+    [one] su único intento no llegó
+   *[other] ninguno de sus { $attempts } intentos llegó
+} al servidor ({ $why })
 not-sent-stopped = no enviada: la corrida se detuvo ({ $why })
 not-sent-interrupted = no enviada: la corrida fue interrumpida
 not-sent = no enviada
