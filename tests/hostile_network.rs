@@ -125,6 +125,8 @@ enum Reply {
     Endless,
     /// Close the connection without an answer.
     Hangup,
+    /// Keep the request and never answer (within the hour).
+    Stall,
 }
 
 type Handler = Arc<dyn Fn(&Req) -> Reply + Send + Sync>;
@@ -364,6 +366,10 @@ async fn serve_connection(mut stream: TcpStream, handler: Handler, quota: bool) 
             Reply::Json(status, v) => response(status, &[], v.to_string().into_bytes()),
             Reply::Raw(status, headers, body) => response(status, &headers, body),
             Reply::Hangup => return,
+            Reply::Stall => {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                return;
+            }
             Reply::Endless => {
                 let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
                 if stream.write_all(head.as_bytes()).await.is_err() {
@@ -1701,6 +1707,14 @@ fn sighup_drains_like_sigterm_and_resume_finishes_exactly_once() {
     child.signal(libc::SIGHUP);
     let run = child.wait();
     assert_eq!(run.code, 130, "{run:?}");
+    // Said as it applies to a signal that no one typed.
+    assert!(
+        run.stderr.contains(
+            "SIGHUP received; a second signal (SIGTERM, SIGHUP or Ctrl-C) leaves at once"
+        ),
+        "{run:?}"
+    );
+    assert!(!run.stderr.contains("press Ctrl-C again"), "{run:?}");
     let counts = statuses(&wd);
     let created = counts.get("created").copied().unwrap_or(0);
     assert!((20..300).contains(&created), "{counts:?}");
@@ -1718,6 +1732,59 @@ fn sighup_drains_like_sigterm_and_resume_finishes_exactly_once() {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 300);
+}
+
+#[cfg(unix)]
+#[test]
+fn an_update_left_in_doubt_is_said_to_be_sent_again_and_is_not_looked_up() {
+    let wd = workdir(2);
+    let store = Arc::new(Store::default());
+    let stall = Arc::new(AtomicBool::new(true));
+    let puts = Arc::new(AtomicU64::new(0));
+    let (s, st, p) = (store.clone(), stall.clone(), puts.clone());
+    let server = StandIn::start(move |req| {
+        if req.is_insert() {
+            let id = s.insert(req);
+            Store::created(&id)
+        } else if req.method == "PUT" {
+            p.fetch_add(1, Ordering::SeqCst);
+            if st.load(Ordering::SeqCst) {
+                Reply::Stall
+            } else {
+                Reply::Json(200, json!({"code": 200, "data": {"wolkvox_id": "same"}}))
+            }
+        } else {
+            s.queries.fetch_add(1, Ordering::SeqCst);
+            s.exact_query(req)
+        }
+    });
+    let base = server.base();
+    let run = import(&wd, &base, &["--mode", "sync"]);
+    assert_eq!(run.code, 0, "{run:?}");
+
+    // New balances: the updates leave, and the run dies while the server
+    // holds them.
+    let changed = wd.read("cartera.csv").replace(",100", ",300");
+    wd.write("cartera.csv", changed);
+    let child = Running::spawn(import_cmd(&wd, &base, &["--mode", "sync"]));
+    wait_until("the updates to reach the server", || {
+        puts.load(Ordering::SeqCst) >= 2
+    });
+    child.kill();
+
+    stall.store(false, Ordering::SeqCst);
+    let run = import(&wd, &base, &["--mode", "sync"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains(
+            "2 earlier updates' outcomes are unknown: they are not looked up; each update is sent again if its row still needs it"
+        ),
+        "{run:?}"
+    );
+    assert!(!run.stderr.contains("looked up before"), "{run:?}");
+    assert_eq!(store.queries.load(Ordering::SeqCst), 0);
+    assert_eq!(puts.load(Ordering::SeqCst), 4);
+    assert_eq!(statuses(&wd).get("updated"), Some(&2));
 }
 
 /// A pipe whose reading end is already closed: every write to it fails.

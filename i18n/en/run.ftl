@@ -11,7 +11,14 @@ ledger-new = starting a new ledger at { $path }: this run cannot know what earli
 resuming = resuming the run of { $started } that wrote { $output }: rows it brought to their end are not sent again
 resume-input-changed = the input differs from the run being resumed; rows are matched by obligation, and changed ones are handled as --mode { $mode } handles them
 resume-nothing = no earlier run wrote { $output }; starting a new run
-doubts-at-start = earlier requests whose outcome is unknown: each is looked up before anything is sent for it
+doubts-at-start = { $count ->
+    [one] 1 earlier insert's outcome is unknown: the obligation is looked up before anything is sent for it
+   *[other] { $count } earlier inserts' outcomes are unknown: each obligation is looked up before anything is sent for it
+}
+doubts-at-start-updates = { $count ->
+    [one] 1 earlier update's outcome is unknown: it is not looked up; the update is sent again if the row still needs it (an update repeated changes nothing more)
+   *[other] { $count } earlier updates' outcomes are unknown: they are not looked up; each update is sent again if its row still needs it (an update repeated changes nothing more)
+}
 max-requests-reached = --max-requests { $max } reached
 quota-restart-hours = in about { $hours } hours
 quota-restart-tomorrow = tomorrow
@@ -41,6 +48,7 @@ quota-unreadable = could not read the token's quota ({ $why }); going on without
 quota-exceeded = { $message }: the token's daily quota is used up; run again with --resume once it restarts
 interrupted-draining = interrupted: finishing the requests in flight, then writing the results
 signal-again = press Ctrl-C again to leave at once
+signal-again-named = { $signal } received; a second signal (SIGTERM, SIGHUP or Ctrl-C) leaves at once
 signal-leaving = leaving at once; run again with --resume to finish
 the-mapping-named = the mapping { $path }
 the-mapping = the mapping

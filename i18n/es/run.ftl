@@ -11,7 +11,14 @@ ledger-new = se empieza un registro nuevo en { $path }: esta corrida no puede sa
 resuming = se continúa la corrida de { $started } que escribió { $output }: las filas que ya terminó no se envían de nuevo
 resume-input-changed = la entrada difiere de la corrida que se continúa; las filas se emparejan por obligación, y las modificadas se tratan como lo hace --mode { $mode }
 resume-nothing = ninguna corrida anterior escribió { $output }; se empieza una corrida nueva
-doubts-at-start = peticiones anteriores de resultado desconocido: cada una se consulta antes de enviar nada por ella
+doubts-at-start = { $count ->
+    [one] 1 inserción anterior tiene resultado desconocido: la obligación se consulta antes de enviar nada por ella
+   *[other] { $count } inserciones anteriores tienen resultado desconocido: cada obligación se consulta antes de enviar nada por ella
+}
+doubts-at-start-updates = { $count ->
+    [one] 1 actualización anterior tiene resultado desconocido: no se consulta; la actualización se envía de nuevo si la fila aún la necesita (repetir una actualización no cambia nada más)
+   *[other] { $count } actualizaciones anteriores tienen resultado desconocido: no se consultan; cada actualización se envía de nuevo si su fila aún la necesita (repetir una actualización no cambia nada más)
+}
 max-requests-reached = se alcanzó --max-requests { $max }
 quota-restart-hours = en unas { $hours } horas
 quota-restart-tomorrow = mañana
@@ -41,6 +48,7 @@ quota-unreadable = no se pudo leer la cuota del token ({ $why }); se sigue sin r
 quota-exceeded = { $message }: la cuota diaria del token se agotó; ejecute de nuevo con --resume cuando se renueve
 interrupted-draining = interrumpida: se terminan las peticiones en curso y luego se escriben los resultados
 signal-again = pulse Ctrl-C de nuevo para salir de inmediato
+signal-again-named = se recibió { $signal }; una segunda señal (SIGTERM, SIGHUP o Ctrl-C) hace salir de inmediato
 signal-leaving = saliendo de inmediato; ejecute de nuevo con --resume para terminar
 the-mapping-named = el mapeo { $path }
 the-mapping = el mapeo

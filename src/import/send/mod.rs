@@ -252,8 +252,23 @@ fn open_session(settings: &ImportSettings, send: &SendSettings) -> Result<Sessio
     }
     let known = ledger.load_known(scope).map_err(unusable)?;
     let doubts = ledger.load_doubts(scope).map_err(unusable)?;
-    if !doubts.is_empty() {
-        tracing::info!(in_doubt = doubts.len(), "{}", tr!("doubts-at-start"));
+    // An insert in doubt is looked up before anything is sent for it; an
+    // update in doubt is not (sending it again is harmless): say which.
+    let inserts = doubts.values().filter(|d| d.insert).count() as u64;
+    let updates = doubts.len() as u64 - inserts;
+    if inserts > 0 {
+        tracing::info!(
+            in_doubt = inserts,
+            "{}",
+            tr!("doubts-at-start", count = inserts)
+        );
+    }
+    if updates > 0 {
+        tracing::info!(
+            in_doubt = updates,
+            "{}",
+            tr!("doubts-at-start-updates", count = updates)
+        );
     }
     Ok(Session {
         ledger,
