@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use wolkvox_import::fake_crm::FakeCrmOptions;
+use wolkvox_import::fake_crm::{FakeCrm, FakeCrmOptions};
 
 const TOKEN: &str = "net-test-token-7f3a9c";
 
@@ -125,6 +125,8 @@ enum Reply {
     Endless,
     /// Close the connection without an answer.
     Hangup,
+    /// Keep the request and never answer (within the hour).
+    Stall,
 }
 
 type Handler = Arc<dyn Fn(&Req) -> Reply + Send + Sync>;
@@ -268,8 +270,17 @@ struct StandIn {
 
 impl StandIn {
     /// Serves `handler`; `GET tokenInformation` is answered with a large
-    /// quota unless the handler answers it.
+    /// quota.
     fn start(handler: impl Fn(&Req) -> Reply + Send + Sync + 'static) -> StandIn {
+        StandIn::serve(handler, true)
+    }
+
+    /// Serves `handler`, which answers every request, the quota check too.
+    fn start_all(handler: impl Fn(&Req) -> Reply + Send + Sync + 'static) -> StandIn {
+        StandIn::serve(handler, false)
+    }
+
+    fn serve(handler: impl Fn(&Req) -> Reply + Send + Sync + 'static, quota: bool) -> StandIn {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -281,7 +292,7 @@ impl StandIn {
         runtime.spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let handler = handler.clone();
-                tokio::spawn(serve_connection(stream, handler));
+                tokio::spawn(serve_connection(stream, handler, quota));
             }
         });
         StandIn {
@@ -339,21 +350,26 @@ async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Req> 
     })
 }
 
-async fn serve_connection(mut stream: TcpStream, handler: Handler) {
+async fn serve_connection(mut stream: TcpStream, handler: Handler, quota: bool) {
     let mut buf = Vec::new();
     while let Some(req) = read_request(&mut stream, &mut buf).await {
-        let reply = if req.method == "GET" && req.path.ends_with("/token/tokenInformation.php") {
-            Reply::Json(
-                200,
-                json!({"code": 200, "data": {"token_limit": 100000, "token_use_today": 0}}),
-            )
-        } else {
-            handler(&req)
-        };
+        let reply =
+            if quota && req.method == "GET" && req.path.ends_with("/token/tokenInformation.php") {
+                Reply::Json(
+                    200,
+                    json!({"code": 200, "data": {"token_limit": 100000, "token_use_today": 0}}),
+                )
+            } else {
+                handler(&req)
+            };
         let bytes = match reply {
             Reply::Json(status, v) => response(status, &[], v.to_string().into_bytes()),
             Reply::Raw(status, headers, body) => response(status, &headers, body),
             Reply::Hangup => return,
+            Reply::Stall => {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                return;
+            }
             Reply::Endless => {
                 let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
                 if stream.write_all(head.as_bytes()).await.is_err() {
@@ -558,6 +574,162 @@ fn a_loose_lookup_never_lends_a_siblings_id() {
     assert_eq!(store.inserts.load(Ordering::SeqCst), 8 + 3);
 }
 
+/// Inserts that are stored but whose answer is lost: every row is in doubt
+/// and goes to a look-up, answered by `on_query` while `odd` is set and
+/// exactly afterwards.
+fn lost_answers(
+    odd: Arc<AtomicBool>,
+    on_query: impl Fn(&Store, &Req) -> Reply + Send + Sync + 'static,
+) -> (StandIn, Arc<Store>) {
+    crm(
+        |s, req, _| {
+            s.insert(req);
+            Reply::Hangup
+        },
+        move |s, req| {
+            if odd.load(Ordering::SeqCst) {
+                on_query(s, req)
+            } else {
+                s.exact_query(req)
+            }
+        },
+    )
+}
+
+#[test]
+fn a_lookup_answered_with_another_single_obligation_proves_nothing() {
+    let wd = workdir(4);
+    let odd = Arc::new(AtomicBool::new(true));
+    // The server ignores the obligation asked for and answers with the
+    // record's first obligation, as one object.
+    let (server, store) = lost_answers(odd.clone(), |s, req| {
+        let record = req.json()["wolkvox_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let first = s
+            .obligations
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|((r, _), _)| *r == record)
+            .map(|((_, ob), ids)| json!({"id": ob, "wolkvox_id": ids[0]}));
+        match first {
+            Some(ob) => Reply::Json(
+                200,
+                json!({"code": 200, "error": "null", "msg": "ok", "data": ob}),
+            ),
+            None => Reply::Json(
+                200,
+                json!({"code": 404, "error": "NO RECORDS FOUND", "data": []}),
+            ),
+        }
+    });
+    let run = import(
+        &wd,
+        &server.base(),
+        &["--concurrency", "1", "--max-retries", "1"],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    let results = read_results(&wd.path("results.csv"));
+    let by_id = |id: &str| results.iter().find(|r| r["obligation_id"] == id).unwrap();
+    // The first of each record was the one asked for: found.
+    for id in ["OB-1", "OB-2"] {
+        assert_eq!(by_id(id)["status"], "created", "{results:?}");
+    }
+    // The others were answered about their sibling: still in doubt.
+    for id in ["OB-3", "OB-4"] {
+        let r = by_id(id);
+        assert_eq!(r["status"], "uncertain", "{results:?}");
+        assert!(r["error"].contains("another obligation"), "{r:?}");
+    }
+    store.check(&results, true);
+    assert_eq!(store.inserts.load(Ordering::SeqCst), 4, "a row was resent");
+
+    odd.store(false, Ordering::SeqCst);
+    let run = import(&wd, &server.base(), &["--resume"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let results = read_results(&wd.path("results.csv"));
+    assert!(
+        results.iter().all(|r| r["status"] == "created"),
+        "{results:?}"
+    );
+    store.check(&results, true);
+    assert_eq!(store.inserts.load(Ordering::SeqCst), 4);
+}
+
+#[test]
+fn a_lookup_that_finds_the_obligation_with_an_empty_id_leaves_it_in_doubt() {
+    let wd = workdir(3);
+    let odd = Arc::new(AtomicBool::new(true));
+    let (server, store) = lost_answers(odd.clone(), |_, req| {
+        let asked = req.json()["obligation"].clone();
+        Reply::Json(
+            200,
+            json!({"code": "200", "data": {"id": asked, "wolkvox_id": ""}}),
+        )
+    });
+    let run = import(&wd, &server.base(), &["--max-retries", "1"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let results = read_results(&wd.path("results.csv"));
+    for r in &results {
+        assert_eq!(r["status"], "uncertain", "{r:?}");
+        assert!(r["error"].contains("an empty id"), "{r:?}");
+    }
+    assert_eq!(store.inserts.load(Ordering::SeqCst), 3, "a row was resent");
+
+    odd.store(false, Ordering::SeqCst);
+    let run = import(&wd, &server.base(), &["--resume"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let results = read_results(&wd.path("results.csv"));
+    for r in &results {
+        assert_eq!(r["status"], "created", "{r:?}");
+        assert!(!r["obligation_wolkvox_id"].is_empty(), "{r:?}");
+    }
+    store.check(&results, true);
+    assert_eq!(store.inserts.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn a_lookup_whose_failing_code_says_the_obligation_does_not_exist_is_not_found() {
+    let wd = workdir(4);
+    let (server, store) = crm(
+        |s, req, before| {
+            let id = Store::key_of_insert(req).1;
+            match (id.as_str(), before) {
+                // Lost on the way: never stored.
+                ("OB-2", 0) => Reply::Hangup,
+                // Stored, the answer lost.
+                (_, 0) => {
+                    s.insert(req);
+                    Reply::Hangup
+                }
+                _ => {
+                    let id = s.insert(req);
+                    Store::created(&id)
+                }
+            }
+        },
+        |s, req| match s.exact_query(req) {
+            Reply::Json(_, v) if v["code"] == 404 => Reply::Json(
+                200,
+                json!({"code": "400", "error": "ERROR", "msg": "No existe la obligación consultada"}),
+            ),
+            found => found,
+        },
+    );
+    let run = import(&wd, &server.base(), &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let results = read_results(&wd.path("results.csv"));
+    assert!(
+        results.iter().all(|r| r["status"] == "created"),
+        "{results:?}"
+    );
+    store.check(&results, true);
+    // The one never stored was sent again, once; the others never.
+    assert_eq!(store.inserts.load(Ordering::SeqCst), 4 + 1);
+}
+
 #[test]
 fn a_success_without_data_is_looked_up_not_believed() {
     let wd = workdir(4);
@@ -578,6 +750,109 @@ fn a_success_without_data_is_looked_up_not_believed() {
     store.check(&results, true);
     assert_eq!(store.inserts.load(Ordering::SeqCst), 4);
     assert_eq!(store.queries.load(Ordering::SeqCst), 4);
+}
+
+#[test]
+fn an_update_answered_success_without_an_id_is_updated_with_the_known_id() {
+    let wd = workdir(3);
+    let store = Arc::new(Store::default());
+    let puts = Arc::new(AtomicU64::new(0));
+    let (s, p) = (store.clone(), puts.clone());
+    let server = StandIn::start(move |req| {
+        if req.is_insert() {
+            s.inserts.fetch_add(1, Ordering::SeqCst);
+            let id = s.insert(req);
+            Store::created(&id)
+        } else if req.method == "PUT" {
+            p.fetch_add(1, Ordering::SeqCst);
+            match Store::key_of_insert(req).1.as_str() {
+                // Something that is not an id.
+                "OB-2" => Reply::Json(200, json!({"code": 200, "data": {"wolkvox_id": ""}})),
+                _ => Reply::Json(200, json!({"code": "200"})),
+            }
+        } else {
+            s.exact_query(req)
+        }
+    });
+    let run = import(&wd, &server.base(), &["--mode", "sync"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let created = read_results(&wd.path("results.csv"));
+    store.check(&created, true);
+
+    // Every balance changes: sync updates each obligation.
+    let changed = wd.read("cartera.csv").replace(",100", ",200");
+    wd.write("cartera.csv", changed);
+    let run = import(&wd, &server.base(), &["--mode", "sync"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let updated = read_results(&wd.path("results.csv"));
+    for (before, after) in created.iter().zip(&updated) {
+        assert_eq!(after["status"], "updated", "{after:?}");
+        assert_eq!(after["attempts"], "1", "{after:?}");
+        assert_eq!(
+            after["obligation_wolkvox_id"], before["obligation_wolkvox_id"],
+            "{after:?}"
+        );
+    }
+    // One PUT each, never repeated; the answer that was not an id is said.
+    assert_eq!(puts.load(Ordering::SeqCst), 3);
+    assert!(
+        run.stderr
+            .contains("the obligation's id already known is kept"),
+        "{run:?}"
+    );
+    assert_eq!(store.inserts.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn a_login_page_or_a_proxy_asking_for_credentials_stops_the_run_at_once() {
+    // A single sign-on page, or a proxy's.
+    fn page(status: u16) -> Reply {
+        Reply::Raw(
+            status,
+            vec![("Content-Type", "text/html".into())],
+            b"<html><body>Authentication required</body></html>".to_vec(),
+        )
+    }
+    // Writes answered 401 or 407 (the quota check passes), then every
+    // request, the quota check included.
+    for (status, all, words) in [
+        (401, false, "asked for authentication (HTTP 401)"),
+        (
+            407,
+            false,
+            "a proxy between this machine and the server asks for authentication",
+        ),
+        (401, true, "asked for authentication (HTTP 401)"),
+        (
+            407,
+            true,
+            "a proxy between this machine and the server asks for authentication",
+        ),
+    ] {
+        let wd = workdir(4);
+        let requests = Arc::new(AtomicU64::new(0));
+        let r = requests.clone();
+        let handler = move |_: &Req| {
+            r.fetch_add(1, Ordering::SeqCst);
+            page(status)
+        };
+        let server = if all {
+            StandIn::start_all(handler)
+        } else {
+            StandIn::start(handler)
+        };
+        let run = import(&wd, &server.base(), &["--concurrency", "1"]);
+        let case = format!("{status}, quota check refused too: {all}");
+        assert_eq!(run.code, 3, "{case}: {run:?}");
+        assert!(run.stderr.contains(words), "{case}: {run:?}");
+        assert!(!run.stderr.contains("maintenance"), "{case}: {run:?}");
+        if status == 407 {
+            assert!(run.stderr.contains("docs/operations.md"), "{case}: {run:?}");
+        }
+        // At once: one request, and no row is failed for it.
+        assert_eq!(requests.load(Ordering::SeqCst), 1, "{case}");
+        assert_eq!(statuses(&wd).get("not_sent"), Some(&4), "{case}");
+    }
 }
 
 #[test]
@@ -689,6 +964,97 @@ fn an_endless_body_keeps_memory_bounded_and_the_row_is_looked_up() {
     assert_eq!(store.queries.load(Ordering::SeqCst), 2);
 }
 
+#[test]
+fn a_server_that_goes_away_mid_run_leaves_the_rows_it_never_got_not_sent() {
+    let rt = runtime();
+    let wd = workdir(200);
+    let ledger = wd.path("crm.jsonl");
+    let opts = || FakeCrmOptions {
+        token: TOKEN.into(),
+        latency: Duration::from_millis(5),
+        ledger: Some(ledger.clone()),
+        ..Default::default()
+    };
+    let fake = rt
+        .block_on(FakeCrm::start("127.0.0.1:0".parse().unwrap(), opts()))
+        .unwrap();
+    let (addr, base) = (fake.local_addr(), fake.base_url());
+    let mut child = Running::spawn(import_cmd(&wd, &base, &["--max-retries", "2"]));
+    wait_until("20 obligations stored", || {
+        assert!(child.is_running(), "ended early: {}", child.stderr());
+        fake.stats().inserts >= 20
+    });
+    // Gone: every connection from now on is refused.
+    rt.block_on(fake.shutdown());
+    let run = child.wait();
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(
+        run.stderr.contains("stopped accepting connections"),
+        "{run:?}"
+    );
+    let results = read_results(&wd.path("results.csv"));
+    let counts = statuses(&wd);
+    // Never 'failed': the API refused nothing. A request cut off by the
+    // shutdown may be 'uncertain'; the rest were created or never sent.
+    assert_eq!(counts.get("failed"), None, "{counts:?}");
+    assert!(
+        counts.get("uncertain").copied().unwrap_or(0) <= 2,
+        "{counts:?}"
+    );
+    // Whichever row met the refusals last, after its retries, stopped the
+    // run: it and the rows its stop found are not sent.
+    for r in results.iter().filter(|r| r["status"] == "not_sent") {
+        let refused = r["error"].contains("attempts reached the server");
+        assert!(
+            refused || r["error"].contains("stopped accepting connections"),
+            "{r:?}"
+        );
+        if refused {
+            assert_eq!(r["attempts"], "3", "{r:?}");
+        }
+    }
+    assert!(
+        counts.get("not_sent").copied().unwrap_or(0) >= 100,
+        "{counts:?}"
+    );
+
+    // Back on the same address: --resume sends what was not sent, once.
+    let fake = rt.block_on(FakeCrm::start(addr, opts())).unwrap();
+    let run = import(&wd, &base, &["--resume"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(statuses(&wd).get("created"), Some(&200));
+    let entries = fake.ledger_entries();
+    let mut ids: Vec<&str> = entries
+        .iter()
+        .map(|e| e["obligation"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    let stored = ids.len();
+    ids.dedup();
+    assert_eq!((stored, ids.len()), (200, 200), "{entries:?}");
+    rt.block_on(fake.shutdown());
+}
+
+#[test]
+fn requests_refused_before_they_were_sent_are_not_counted_as_requests() {
+    // A port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let wd = workdir(3);
+    let run = import(
+        &wd,
+        &format!("http://127.0.0.1:{port}/"),
+        &["--max-requests", "10"],
+    );
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(run.stderr.contains("cannot reach the server"), "{run:?}");
+    assert!(run.stderr.contains(", 0 requests"), "{run:?}");
+    assert_eq!(statuses(&wd).get("not_sent"), Some(&3));
+}
+
 // ---------------------------------------------------------------------------
 // 2. Secrets stay secret.
 
@@ -785,6 +1151,178 @@ fn a_server_that_echoes_the_token_never_gets_it_into_any_output() {
         let leaked = files_containing(wd.root(), needle);
         assert!(leaked.is_empty(), "{needle} written to {leaked:?}");
     }
+}
+
+#[test]
+fn a_token_echoed_escaped_upper_cased_or_cut_never_reaches_any_output() {
+    // '=' is what Gson escapes as \u003d.
+    let token = "Zq7-echo-T0ken-9f8e==";
+    let wd = workdir(4);
+    let (server, _store) = crm(
+        |_, req, _| {
+            let sent = req
+                .headers
+                .iter()
+                .find(|(k, _)| k == "wolkvox-token")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            let failing = |echo: String| {
+                format!(r#"{{"code":400,"error":"BAD","msg":"headers: Wolkvox-Token: {echo}"}}"#)
+                    .into_bytes()
+            };
+            match Store::key_of_insert(req).1.as_str() {
+                // As Gson writes it, under HTTP 200.
+                "OB-1" => Reply::Raw(200, vec![], failing(sent.replace('=', "\\u003d"))),
+                // Every character escaped.
+                "OB-2" => Reply::Raw(
+                    200,
+                    vec![],
+                    failing(
+                        sent.chars()
+                            .map(|c| format!("\\u{:04x}", c as u32))
+                            .collect(),
+                    ),
+                ),
+                "OB-3" => Reply::Raw(400, vec![], failing(sent.to_uppercase())),
+                // A long Location that a cut at 200 characters would split
+                // across the token.
+                _ => Reply::Raw(
+                    302,
+                    vec![(
+                        "Location",
+                        format!("https://x.example/{}{sent}", "p".repeat(175)),
+                    )],
+                    Vec::new(),
+                ),
+            }
+        },
+        |s, req| s.exact_query(req),
+    );
+    let out = import_cmd(
+        &wd,
+        &server.base(),
+        &[
+            "--concurrency",
+            "1",
+            "--rejects",
+            "rejects.csv",
+            "--report",
+            "report.html",
+            "-vv",
+        ],
+    )
+    .env("WOLKVOX_TOKEN", token)
+    .output()
+    .unwrap();
+    let run = Run::from(out);
+    assert_eq!(run.code, 3, "{run:?}");
+    let results = read_results(&wd.path("results.csv"));
+    for r in &results[..3] {
+        assert_eq!(r["status"], "failed", "{r:?}");
+        assert!(
+            r["error"].contains("Wolkvox-Token: [token hidden]"),
+            "{r:?}"
+        );
+    }
+    assert_eq!(results[3]["status"], "uncertain", "{results:?}");
+    assert!(
+        results[3]["error"].contains("https://x.example/ppp"),
+        "{results:?}"
+    );
+    // The token in any case, and any start of it long enough to matter.
+    let mut needles = vec![
+        token.to_string(),
+        token.to_uppercase(),
+        token.to_lowercase(),
+    ];
+    needles.extend((4..token.len()).map(|n| token[..n].to_string()));
+    for needle in &needles {
+        let lower = needle.to_lowercase();
+        assert!(
+            !run.stdout.to_lowercase().contains(&lower),
+            "stdout holds {needle}"
+        );
+        assert!(
+            !run.stderr.to_lowercase().contains(&lower),
+            "stderr holds {needle}: {}",
+            run.stderr
+        );
+        for variant in [needle.clone(), needle.to_uppercase(), lower.clone()] {
+            let leaked = files_containing(wd.root(), &variant);
+            assert!(leaked.is_empty(), "{variant} written to {leaked:?}");
+        }
+    }
+}
+
+#[test]
+fn server_text_cannot_drive_the_terminal_or_forge_log_lines() {
+    let hostile = "x\u{1b}]0;PWNED\u{7}\u{1b}[2J\u{1b}[31mred\r\nFAKE LOG LINE: row=9 status=created\u{202e}evil";
+    let wd = workdir(3);
+    let (server, store) = crm(
+        move |s, req, _| match Store::key_of_insert(req).1.as_str() {
+            "OB-3" => {
+                // Stored, with an id that hides a bidi override and a
+                // zero-width space: not an id to believe.
+                s.insert(req);
+                Reply::Json(
+                    200,
+                    json!({"code": 200, "data": {"wolkvox_id": "\u{f1}\u{fc}\u{202e}evil\u{200b}"}}),
+                )
+            }
+            _ => Reply::Json(400, json!({"code": 400, "error": "BAD", "msg": hostile})),
+        },
+        |s, req| s.exact_query(req),
+    );
+    let run = import(
+        &wd,
+        &server.base(),
+        &[
+            "--concurrency",
+            "1",
+            "--rejects",
+            "rejects.csv",
+            "--report",
+            "report.html",
+            "-v",
+        ],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    let results = read_results(&wd.path("results.csv"));
+    assert_eq!(results[0]["status"], "failed", "{results:?}");
+    assert!(results[0]["error"].contains("PWNED"), "{results:?}");
+    // Looked up, and created with the id the server holds.
+    assert_eq!(results[2]["status"], "created", "{results:?}");
+    store.check(&results, false);
+    let hidden = |c: char| {
+        (c.is_control() && c != '\n')
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+    };
+    for (name, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+        assert!(!text.chars().any(hidden), "{name}: {text:?}");
+        assert!(
+            !text.lines().any(|l| l.starts_with("FAKE LOG LINE")),
+            "{name} has a forged line: {text}"
+        );
+    }
+    for file in ["results.csv", "rejects.csv", "report.html", "ledger.sqlite"] {
+        let bytes = std::fs::read(wd.path(file)).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        // Sequences, not single bytes: the ledger's binary pages hold
+        // bytes of every value.
+        for bad in [
+            "\u{1b}]0;",
+            "\u{1b}[2J",
+            "PWNED\u{7}",
+            "\u{202e}",
+            "\u{200b}",
+            "\r\nFAKE",
+        ] {
+            assert!(!text.contains(bad), "{file} holds {bad:?}");
+        }
+    }
+    // The summary's most common problem says what the server said, made
+    // visible.
+    assert!(run.stderr.contains("PWNED"), "{run:?}");
 }
 
 #[test]
@@ -1169,6 +1707,14 @@ fn sighup_drains_like_sigterm_and_resume_finishes_exactly_once() {
     child.signal(libc::SIGHUP);
     let run = child.wait();
     assert_eq!(run.code, 130, "{run:?}");
+    // Said as it applies to a signal that no one typed.
+    assert!(
+        run.stderr.contains(
+            "SIGHUP received; a second signal (SIGTERM, SIGHUP or Ctrl-C) leaves at once"
+        ),
+        "{run:?}"
+    );
+    assert!(!run.stderr.contains("press Ctrl-C again"), "{run:?}");
     let counts = statuses(&wd);
     let created = counts.get("created").copied().unwrap_or(0);
     assert!((20..300).contains(&created), "{counts:?}");
@@ -1186,6 +1732,59 @@ fn sighup_drains_like_sigterm_and_resume_finishes_exactly_once() {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 300);
+}
+
+#[cfg(unix)]
+#[test]
+fn an_update_left_in_doubt_is_said_to_be_sent_again_and_is_not_looked_up() {
+    let wd = workdir(2);
+    let store = Arc::new(Store::default());
+    let stall = Arc::new(AtomicBool::new(true));
+    let puts = Arc::new(AtomicU64::new(0));
+    let (s, st, p) = (store.clone(), stall.clone(), puts.clone());
+    let server = StandIn::start(move |req| {
+        if req.is_insert() {
+            let id = s.insert(req);
+            Store::created(&id)
+        } else if req.method == "PUT" {
+            p.fetch_add(1, Ordering::SeqCst);
+            if st.load(Ordering::SeqCst) {
+                Reply::Stall
+            } else {
+                Reply::Json(200, json!({"code": 200, "data": {"wolkvox_id": "same"}}))
+            }
+        } else {
+            s.queries.fetch_add(1, Ordering::SeqCst);
+            s.exact_query(req)
+        }
+    });
+    let base = server.base();
+    let run = import(&wd, &base, &["--mode", "sync"]);
+    assert_eq!(run.code, 0, "{run:?}");
+
+    // New balances: the updates leave, and the run dies while the server
+    // holds them.
+    let changed = wd.read("cartera.csv").replace(",100", ",300");
+    wd.write("cartera.csv", changed);
+    let child = Running::spawn(import_cmd(&wd, &base, &["--mode", "sync"]));
+    wait_until("the updates to reach the server", || {
+        puts.load(Ordering::SeqCst) >= 2
+    });
+    child.kill();
+
+    stall.store(false, Ordering::SeqCst);
+    let run = import(&wd, &base, &["--mode", "sync"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains(
+            "2 earlier updates' outcomes are unknown: they are not looked up; each update is sent again if its row still needs it"
+        ),
+        "{run:?}"
+    );
+    assert!(!run.stderr.contains("looked up before"), "{run:?}");
+    assert_eq!(store.queries.load(Ordering::SeqCst), 0);
+    assert_eq!(puts.load(Ordering::SeqCst), 4);
+    assert_eq!(statuses(&wd).get("updated"), Some(&2));
 }
 
 /// A pipe whose reading end is already closed: every write to it fails.

@@ -11,12 +11,24 @@ ledger-new = starting a new ledger at { $path }: this run cannot know what earli
 resuming = resuming the run of { $started } that wrote { $output }: rows it brought to their end are not sent again
 resume-input-changed = the input differs from the run being resumed; rows are matched by obligation, and changed ones are handled as --mode { $mode } handles them
 resume-nothing = no earlier run wrote { $output }; starting a new run
-doubts-at-start = earlier requests whose outcome is unknown: each is looked up before anything is sent for it
+doubts-at-start = { $count ->
+    [one] 1 earlier insert's outcome is unknown: the obligation is looked up before anything is sent for it
+   *[other] { $count } earlier inserts' outcomes are unknown: each obligation is looked up before anything is sent for it
+}
+doubts-at-start-updates = { $count ->
+    [one] 1 earlier update's outcome is unknown: it is not looked up; the update is sent again if the row still needs it (an update repeated changes nothing more)
+   *[other] { $count } earlier updates' outcomes are unknown: they are not looked up; each update is sent again if its row still needs it (an update repeated changes nothing more)
+}
 max-requests-reached = --max-requests { $max } reached
 quota-restart-hours = in about { $hours } hours
 quota-restart-tomorrow = tomorrow
 quota-used-up = the token's daily quota ({ $limit } requests) is used up; run again with --resume after it restarts { $restart }
 unreachable = cannot reach the server { $host }: { $why }. Nothing was sent; check --server, the network, the name server and any proxy, then run again
+server-gone = the server { $host } stopped accepting connections ({ $why }); nothing more is sent. Run again with --resume once it is back
+not-sent-cannot-connect = not sent: { $attempts ->
+    [one] its one attempt did not reach
+   *[other] none of its { $attempts } attempts reached
+} the server ({ $why })
 not-sent-stopped = not sent: the run was stopped ({ $why })
 not-sent-interrupted = not sent: the run was interrupted
 not-sent = not sent
@@ -36,6 +48,7 @@ quota-unreadable = could not read the token's quota ({ $why }); going on without
 quota-exceeded = { $message }: the token's daily quota is used up; run again with --resume once it restarts
 interrupted-draining = interrupted: finishing the requests in flight, then writing the results
 signal-again = press Ctrl-C again to leave at once
+signal-again-named = { $signal } received; a second signal (SIGTERM, SIGHUP or Ctrl-C) leaves at once
 signal-leaving = leaving at once; run again with --resume to finish
 the-mapping-named = the mapping { $path }
 the-mapping = the mapping
@@ -68,6 +81,7 @@ token-env-not-text = WOLKVOX_TOKEN: the token holds a character a token cannot h
 no-token = no token: set the WOLKVOX_TOKEN environment variable or pass --token-file FILE
 write-failed-ledger = cannot write the ledger: { $why }; nothing more is sent. Free the space or fix the file, then run again with --resume to carry on
 write-failed = cannot write { $why }; nothing more is sent. Free the space or fix the file, then run again with --resume to carry on
+update-id-ignored = the update went in ({ $why }); the obligation's id already known is kept
 outcome-unknown-lookup = outcome unknown ({ $why }); looking the obligation up before any resend
 rate-bad = --rate "{ $value }": write it as N/s or N/min, e.g. 2/s or 100/min
 rate-zero = --rate "{ $value }": the rate must be at least 1

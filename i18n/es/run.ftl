@@ -11,12 +11,24 @@ ledger-new = se empieza un registro nuevo en { $path }: esta corrida no puede sa
 resuming = se continúa la corrida de { $started } que escribió { $output }: las filas que ya terminó no se envían de nuevo
 resume-input-changed = la entrada difiere de la corrida que se continúa; las filas se emparejan por obligación, y las modificadas se tratan como lo hace --mode { $mode }
 resume-nothing = ninguna corrida anterior escribió { $output }; se empieza una corrida nueva
-doubts-at-start = peticiones anteriores de resultado desconocido: cada una se consulta antes de enviar nada por ella
+doubts-at-start = { $count ->
+    [one] 1 inserción anterior tiene resultado desconocido: la obligación se consulta antes de enviar nada por ella
+   *[other] { $count } inserciones anteriores tienen resultado desconocido: cada obligación se consulta antes de enviar nada por ella
+}
+doubts-at-start-updates = { $count ->
+    [one] 1 actualización anterior tiene resultado desconocido: no se consulta; la actualización se envía de nuevo si la fila aún la necesita (repetir una actualización no cambia nada más)
+   *[other] { $count } actualizaciones anteriores tienen resultado desconocido: no se consultan; cada actualización se envía de nuevo si su fila aún la necesita (repetir una actualización no cambia nada más)
+}
 max-requests-reached = se alcanzó --max-requests { $max }
 quota-restart-hours = en unas { $hours } horas
 quota-restart-tomorrow = mañana
 quota-used-up = la cuota diaria del token ({ $limit } peticiones) se agotó; ejecute de nuevo con --resume cuando se renueve { $restart }
 unreachable = no se puede llegar al servidor { $host }: { $why }. No se envió nada; revise --server, la red, el servidor de nombres y cualquier proxy, y ejecute de nuevo
+server-gone = el servidor { $host } dejó de aceptar conexiones ({ $why }); no se envía nada más. Ejecute de nuevo con --resume cuando vuelva
+not-sent-cannot-connect = no enviada: { $attempts ->
+    [one] su único intento no llegó
+   *[other] ninguno de sus { $attempts } intentos llegó
+} al servidor ({ $why })
 not-sent-stopped = no enviada: la corrida se detuvo ({ $why })
 not-sent-interrupted = no enviada: la corrida fue interrumpida
 not-sent = no enviada
@@ -36,6 +48,7 @@ quota-unreadable = no se pudo leer la cuota del token ({ $why }); se sigue sin r
 quota-exceeded = { $message }: la cuota diaria del token se agotó; ejecute de nuevo con --resume cuando se renueve
 interrupted-draining = interrumpida: se terminan las peticiones en curso y luego se escriben los resultados
 signal-again = pulse Ctrl-C de nuevo para salir de inmediato
+signal-again-named = se recibió { $signal }; una segunda señal (SIGTERM, SIGHUP o Ctrl-C) hace salir de inmediato
 signal-leaving = saliendo de inmediato; ejecute de nuevo con --resume para terminar
 the-mapping-named = el mapeo { $path }
 the-mapping = el mapeo
@@ -68,6 +81,7 @@ token-env-not-text = WOLKVOX_TOKEN: el token tiene un carácter que un token no 
 no-token = sin token: defina la variable de entorno WOLKVOX_TOKEN o use --token-file ARCHIVO
 write-failed-ledger = no se puede escribir el registro: { $why }; no se envía nada más. Libere espacio o corrija el archivo, y ejecute de nuevo con --resume para continuar
 write-failed = no se puede escribir { $why }; no se envía nada más. Libere espacio o corrija el archivo, y ejecute de nuevo con --resume para continuar
+update-id-ignored = la actualización entró ({ $why }); se conserva el id ya conocido de la obligación
 outcome-unknown-lookup = resultado incierto ({ $why }); se consulta la obligación antes de reenviarla
 rate-bad = --rate "{ $value }": escríbala como N/s o N/min, p. ej. 2/s o 100/min
 rate-zero = --rate "{ $value }": la tasa debe ser al menos 1

@@ -9,8 +9,15 @@ use tokio_util::sync::CancellationToken;
 /// Watches for the signals that end a run; returns at once.
 pub fn cancel_on_signals(cancel: CancellationToken) {
     tokio::spawn(async move {
-        wait_for_signal().await;
-        tracing::warn!("{}", wolkvox_import::tr!("signal-again"));
+        // What leaves at once depends on what came: a person at the
+        // terminal presses Ctrl-C; a SIGTERM or a SIGHUP came from a
+        // program (a scheduler, an SSH session that closed), whose next
+        // signal does it.
+        let again = match wait_for_signal().await {
+            Signal::Interrupt => wolkvox_import::tr!("signal-again"),
+            Signal::Named(name) => wolkvox_import::tr!("signal-again-named", signal = name),
+        };
+        tracing::warn!("{again}");
         cancel.cancel();
         wait_for_signal().await;
         // stderr may be gone with the terminal: never panic here.
@@ -19,9 +26,17 @@ pub fn cancel_on_signals(cancel: CancellationToken) {
     });
 }
 
+/// The signal that ends a run.
+pub enum Signal {
+    /// Ctrl-C (SIGINT).
+    Interrupt,
+    /// Another signal, by its name.
+    Named(&'static str),
+}
+
 /// Waits for Ctrl-C, SIGTERM or SIGHUP (the terminal or SSH session closed).
 #[cfg(unix)]
-pub async fn wait_for_signal() {
+pub async fn wait_for_signal() -> Signal {
     use tokio::signal::unix::{signal, SignalKind};
     let (mut term, mut hup) = match (
         signal(SignalKind::terminate()),
@@ -30,18 +45,19 @@ pub async fn wait_for_signal() {
         (Ok(t), Ok(h)) => (t, h),
         _ => {
             let _ = tokio::signal::ctrl_c().await;
-            return;
+            return Signal::Interrupt;
         }
     };
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-        _ = hup.recv() => {}
+        _ = tokio::signal::ctrl_c() => Signal::Interrupt,
+        _ = term.recv() => Signal::Named("SIGTERM"),
+        _ = hup.recv() => Signal::Named("SIGHUP"),
     }
 }
 
 /// Waits for Ctrl-C.
 #[cfg(not(unix))]
-pub async fn wait_for_signal() {
+pub async fn wait_for_signal() -> Signal {
     let _ = tokio::signal::ctrl_c().await;
+    Signal::Interrupt
 }

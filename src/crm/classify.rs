@@ -5,6 +5,7 @@
 //! a body that is not JSON is judged by its HTTP status.
 
 use super::client::{Exchange, TransportFailure};
+use super::text;
 use crate::tr;
 use serde_json::Value;
 use std::time::Duration;
@@ -24,8 +25,18 @@ pub enum Verdict {
     /// No further request can succeed: bad or missing token, quota used up,
     /// wrong server.
     StopRun { message: String, quota: bool },
+    /// Something other than the API asks for credentials: a proxy (HTTP
+    /// 407), or a login or single sign-on page in front of the API (HTTP 401
+    /// without the API's envelope). No request can succeed; the message says
+    /// what to do, and the run stops.
+    AuthRequired { message: String },
     /// The request may or may not have taken effect: look before resending.
     InDoubt { message: String },
+    /// The API answered success, but with no obligation id to believe (none,
+    /// or one that is not an id: `malformed`). An insert is then in doubt
+    /// (this is not the API's answer to one); an update went in, and the
+    /// obligation's id is known already.
+    SuccessWithoutId { message: String, malformed: bool },
     /// The server answered a write with a redirect (3xx). It may have stored
     /// the obligation first (Post/Redirect/Get), so the row is in doubt; and
     /// every later request would be redirected too, so the run stops.
@@ -41,7 +52,9 @@ impl Verdict {
             Verdict::Refused { message } => tr!("verdict-refused", message = message.as_str()),
             Verdict::Transient { message, .. } => message.clone(),
             Verdict::StopRun { message, .. } => message.clone(),
+            Verdict::AuthRequired { message } => message.clone(),
             Verdict::InDoubt { message } => message.clone(),
+            Verdict::SuccessWithoutId { message, .. } => message.clone(),
             Verdict::Redirected { location } => redirect_message(location),
         }
     }
@@ -66,7 +79,7 @@ fn check_id(id: &str) -> Result<(), String> {
             chars = id.chars().count() as u64,
             max = MAX_ID_CHARS as u64
         ))
-    } else if id.chars().any(char::is_control) {
+    } else if id.chars().any(text::is_hidden) {
         Err(tr!("id-control"))
     } else {
         Ok(())
@@ -82,6 +95,9 @@ pub struct Classified {
 }
 
 /// The API's envelope, read leniently: `code` may be a number or a string.
+/// Its texts are the server's: they are made printable as they are read
+/// ([`text::printable`]), so every message, log line and file made of them
+/// is safe to show.
 #[derive(Debug, Clone, Default)]
 pub struct Envelope {
     pub code: Option<String>,
@@ -96,10 +112,10 @@ impl Envelope {
         let obj = v.as_object()?;
         let text = |k: &str| -> Option<String> {
             match obj.get(k)? {
-                Value::String(s) => Some(s.clone()),
+                Value::String(s) => Some(text::printable(s)),
                 Value::Number(n) => Some(n.to_string()),
                 Value::Null => None,
-                other => Some(other.to_string()),
+                other => Some(text::printable(&other.to_string())),
             }
         };
         Some(Envelope {
@@ -135,8 +151,8 @@ impl Envelope {
 
 /// Classifies the answer to an insert or update. A success must carry the
 /// obligation's id (`data.wolkvox_id`), short and printable: a success
-/// without one is not the API's answer, so the row is in doubt and is looked
-/// up rather than believed or resent.
+/// without one is [`Verdict::SuccessWithoutId`] (for an insert, not the
+/// API's answer: the row is looked up rather than believed or resent).
 pub fn classify(x: &Exchange) -> Classified {
     let mut c = judge(x);
     if let (Verdict::Done { .. }, Ok(resp)) = (&c.verdict, x) {
@@ -144,12 +160,14 @@ pub fn classify(x: &Exchange) -> Classified {
         c.verdict = match data.as_ref().and_then(returned_id) {
             Some(id) => match check_id(&id) {
                 Ok(()) => Verdict::Done { wolkvox_id: id },
-                Err(what) => Verdict::InDoubt {
+                Err(what) => Verdict::SuccessWithoutId {
                     message: tr!("success-bad-id", what = what),
+                    malformed: true,
                 },
             },
-            None => Verdict::InDoubt {
+            None => Verdict::SuccessWithoutId {
                 message: tr!("success-no-id"),
+                malformed: false,
             },
         };
     }
@@ -183,6 +201,16 @@ fn judge(x: &Exchange) -> Classified {
                 .clone()
                 .unwrap_or_else(|| tr!("redirect-nowhere", status = http)),
         }
+    } else if http == 407 {
+        // Only a proxy answers 407, whatever its body says.
+        Verdict::AuthRequired {
+            message: tr!("proxy-auth-required"),
+        }
+    } else if http == 401 && envelope.is_none() {
+        // Not the API's own 401 (that one comes with its envelope).
+        Verdict::AuthRequired {
+            message: tr!("auth-required", status = http),
+        }
     } else {
         match &envelope {
             None => by_status_only(http, resp.retry_after, &resp.body),
@@ -215,8 +243,9 @@ fn transport_verdict(failure: &TransportFailure) -> Verdict {
 
 /// An answer whose body is the API's envelope (`code`, `msg`, `data`).
 fn by_envelope(http: u16, env: &Envelope, retry_after: Option<Duration>) -> Verdict {
-    // Overload at the HTTP level wins over whatever the body claims.
-    let code = if http == 429 || http >= 500 {
+    // Overload and authentication at the HTTP level win over whatever the
+    // body claims.
+    let code = if http == 401 || http == 429 || http >= 500 {
         http
     } else {
         env.code_number().unwrap_or(http)
@@ -302,22 +331,28 @@ fn by_status_only(http: u16, retry_after: Option<Duration>, body: &[u8]) -> Verd
     }
 }
 
+/// A few words of a body, printable, for a message. The body was scrubbed
+/// of the token whole, before this cut.
 fn body_snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let lower = text.to_lowercase();
-    if lower.contains("<html") || lower.contains("<!doctype") {
+    let raw = String::from_utf8_lossy(body);
+    if is_html(&raw) {
         return tr!("body-html");
     }
-    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mut s: String = one_line.chars().take(120).collect();
-    if one_line.chars().count() > 120 {
-        s.push('…');
-    }
+    let one_line: String = text::printable(&raw)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let s = text::cut(&one_line, 120);
     if s.is_empty() {
         tr!("body-empty")
     } else {
         tr!("body-text", text = s)
     }
+}
+
+fn is_html(body: &str) -> bool {
+    let lower = body.to_lowercase();
+    lower.contains("<html") || lower.contains("<!doctype")
 }
 
 /// `data.wolkvox_id`, also when `data` is a list or the id is a number.
@@ -350,14 +385,19 @@ pub enum Lookup {
 ///
 /// "Not found" is believed only from the API's not-found answer: code 404
 /// (in the body, or HTTP 404 with the API's envelope) with an empty or absent
-/// `data`, or a success whose `data` is a complete list in which no
-/// obligation has the id asked for. Any other failing code, an unreadable
-/// body, a redirect or an overload leaves the row in doubt: a refusal of the
-/// lookup itself says nothing about the obligation.
+/// `data`; another failing code with an empty or absent `data` whose message
+/// says the obligation does not exist ([`says_not_found`]); or a success
+/// whose `data` is a complete list in which no obligation has the id asked
+/// for. Any other failing code, an unreadable body, a redirect or an
+/// overload leaves the row in doubt: a refusal of the lookup itself says
+/// nothing about the obligation.
 ///
 /// The answer is believed only for an obligation whose `id` is the one asked
 /// for: a server that lists every obligation of the record must not lend a
-/// sibling's id to a row that never went in.
+/// sibling's id to a row that never went in. A single obligation with
+/// another id proves nothing either way (the server ignored the filter), and
+/// so does the obligation asked for with an id that is present but not one
+/// (empty, too long, hiding characters).
 pub fn classify_lookup(x: &Exchange, asked: &str) -> (Lookup, Option<u16>, Option<String>) {
     let c = judge(x);
     let resp = match (x, &c.verdict) {
@@ -371,6 +411,10 @@ pub fn classify_lookup(x: &Exchange, asked: &str) -> (Lookup, Option<u16>, Optio
         // A look-up redirected will not be answered at this address: stop.
         (Verdict::Redirected { location }, _) => Lookup::Unknown(Verdict::StopRun {
             message: redirect_message(location),
+            quota: false,
+        }),
+        (Verdict::AuthRequired { message }, _) => Lookup::Unknown(Verdict::StopRun {
+            message: message.clone(),
             quota: false,
         }),
         (Verdict::StopRun { .. } | Verdict::Transient { .. }, _) => {
@@ -391,9 +435,53 @@ pub fn classify_lookup(x: &Exchange, asked: &str) -> (Lookup, Option<u16>, Optio
             let envelope = raw.as_ref().and_then(Value::as_object);
             judge_listing(&env.data, envelope, asked)
         }
+        // A failing code (not a 2xx under a failing HTTP status) whose
+        // words say the obligation does not exist.
+        (Verdict::Refused { .. }, Some(env))
+            if !env.code_number().is_some_and(|c| (200..300).contains(&c))
+                && is_empty_data(&env.data)
+                && says_not_found(&env.message()) =>
+        {
+            Lookup::NotFound
+        }
         (v, Some(_)) => unknown(tr!("lookup-unanswered", why = v.describe())),
     };
     (lookup, c.http_status, c.api_code)
+}
+
+/// True when the API's words say that what was looked up does not exist,
+/// in English or Spanish, and name nothing else that could be missing (the
+/// token, the operation, a parameter, the address): "OPERATION NOT FOUND"
+/// says nothing about the obligation.
+fn says_not_found(message: &str) -> bool {
+    let m = message.to_uppercase();
+    const ABSENT: [&str; 8] = [
+        "NOT FOUND",
+        "NO RECORDS FOUND",
+        "NO RECORD FOUND",
+        "DOES NOT EXIST",
+        "NO EXISTE",
+        "NO SE ENCONTR",
+        "NO ENCONTRAD",
+        "NO SE HALL",
+    ];
+    const OTHER: [&str; 14] = [
+        "TOKEN",
+        "OPERATION",
+        "OPERACI",
+        "PARAMET",
+        "FIELD",
+        "CAMPO",
+        "REQUIRED",
+        "REQUERID",
+        "URL",
+        "PAGE",
+        "GINA",
+        "ENDPOINT",
+        "METHOD",
+        "ARCHIVO",
+    ];
+    ABSENT.iter().any(|p| m.contains(p)) && !OTHER.iter().any(|p| m.contains(p))
 }
 
 fn is_empty_data(data: &Value) -> bool {
@@ -419,7 +507,21 @@ fn judge_listing(
         Value::Null => return unknown(tr!("lookup-no-data")),
         Value::Array(items) => items.iter().collect(),
         Value::Object(o) if o.is_empty() => Vec::new(),
-        obj @ Value::Object(_) => vec![obj],
+        obj @ Value::Object(_) => {
+            // One obligation, not a list: an answer about the one asked for,
+            // or about another, which means the server ignored the filter
+            // and says nothing of the one asked for.
+            match obj.get("id").and_then(scalar_text) {
+                Some(id) if id != asked => {
+                    return unknown(tr!(
+                        "lookup-other-obligation",
+                        asked = asked,
+                        got = text::cut(&text::printable(&id), MAX_ID_CHARS)
+                    ))
+                }
+                _ => vec![obj],
+            }
+        }
         other => return unknown(tr!("lookup-data-odd", kind = kind_of(other))),
     };
     let mut complete = !more_pages(envelope, items.len());
@@ -431,14 +533,16 @@ fn judge_listing(
             continue;
         };
         if id == asked {
+            // The query's documented answer lists the obligation's fields and
+            // may leave the CRM's id out: found, id unknown. An id that is
+            // there but is none (empty, null, too long, hiding characters)
+            // is not the API's answer.
             return match item.get("wolkvox_id") {
-                None | Some(Value::Null) => Lookup::Found {
+                None => Lookup::Found {
                     wolkvox_id: String::new(),
                 },
+                Some(Value::Null) => unknown(tr!("lookup-bad-id", what = tr!("id-empty"))),
                 Some(v) => match scalar_text(v) {
-                    Some(w) if w.is_empty() => Lookup::Found {
-                        wolkvox_id: String::new(),
-                    },
                     Some(w) => match check_id(&w) {
                         Ok(()) => Lookup::Found { wolkvox_id: w },
                         Err(what) => unknown(tr!("lookup-bad-id", what = what)),
@@ -657,6 +761,36 @@ mod tests {
     }
 
     #[test]
+    fn a_login_page_or_a_proxy_asking_for_credentials_stops_the_run() {
+        let page = "<html><body>Proxy authentication required</body></html>";
+        for (status, body, words) in [
+            (401, page, "asked for authentication (HTTP 401)"),
+            (401, "Unauthorized", "asked for authentication (HTTP 401)"),
+            (407, page, "a proxy"),
+            (407, r#"{"code":200,"data":{"wolkvox_id":"1"}}"#, "a proxy"),
+        ] {
+            let v = verdict(status, body);
+            let Verdict::AuthRequired { message } = &v else {
+                panic!("{status} {body}: {v:?}")
+            };
+            assert!(message.contains(words), "{message}");
+            assert!(!message.contains("maintenance"), "{message}");
+            let lookup = classify_lookup(&answer(status, body), "OB-1").0;
+            assert!(
+                matches!(lookup, Lookup::Unknown(Verdict::StopRun { .. })),
+                "{lookup:?}"
+            );
+        }
+        assert!(verdict(407, page).describe().contains("docs/operations.md"));
+        // The API's own 401, with its envelope, is the token's.
+        let v = verdict(
+            401,
+            r#"{"code":"200","msg":"PLEASE ENTER THE WOLKVOX-TOKEN"}"#,
+        );
+        assert!(matches!(v, Verdict::StopRun { quota: false, .. }), "{v:?}");
+    }
+
+    #[test]
     fn simultaneous_requests_and_unknown_403_are_transient() {
         let v = verdict(
             403,
@@ -781,6 +915,54 @@ mod tests {
                 answer(200, r#"{"code":"200","data":{}}"#),
                 "N",
             ),
+            // a failing code whose words say the obligation does not exist
+            (
+                "code 400, NOT FOUND",
+                answer(200, r#"{"code":400,"error":"OBLIGATION NOT FOUND"}"#),
+                "N",
+            ),
+            (
+                "code 400, NO EXISTE, empty list",
+                answer(
+                    200,
+                    r#"{"code":"400","error":"null","msg":"La obligación no existe","data":[]}"#,
+                ),
+                "N",
+            ),
+            (
+                "HTTP 400, no se encontró",
+                answer(400, r#"{"code":400,"msg":"No se encontró la obligación"}"#),
+                "N",
+            ),
+            (
+                "code 422, does not exist",
+                answer(200, r#"{"code":422,"msg":"Obligation does not exist"}"#),
+                "N",
+            ),
+            // ... but not when they are about something else, or list data
+            (
+                "code 400, operation not found",
+                answer(200, r#"{"code":400,"error":"OPERATION NOT FOUND"}"#),
+                "?",
+            ),
+            (
+                "code 400, not found, with data",
+                answer(
+                    200,
+                    r#"{"code":400,"error":"NOT FOUND","data":[{"id":"OB-1"}]}"#,
+                ),
+                "?",
+            ),
+            (
+                "a success code under HTTP 400, not found",
+                answer(400, r#"{"code":200,"msg":"NOT FOUND"}"#),
+                "?",
+            ),
+            (
+                "code 500, not found",
+                answer(200, r#"{"code":500,"error":"NOT FOUND"}"#),
+                "?",
+            ),
             // a refusal of the look-up says nothing about the obligation
             (
                 "code 400 under HTTP 200",
@@ -857,6 +1039,30 @@ mod tests {
             ),
             ("found with a 65-char id", answer(200, &found_long), "?"),
             (
+                "found with an empty id",
+                answer(
+                    200,
+                    r#"{"code":"200","data":{"id":"OB-1","wolkvox_id":""}}"#,
+                ),
+                "?",
+            ),
+            (
+                "found with a null id",
+                answer(
+                    200,
+                    r#"{"code":200,"data":[{"id":"OB-1","wolkvox_id":null}]}"#,
+                ),
+                "?",
+            ),
+            (
+                "found with a bidi override in its id",
+                answer(
+                    200,
+                    r#"{"code":200,"data":[{"id":"OB-1","wolkvox_id":"ab\u202ec"}]}"#,
+                ),
+                "?",
+            ),
+            (
                 "found with a control character",
                 answer(
                     200,
@@ -873,13 +1079,22 @@ mod tests {
                 ),
                 "N",
             ),
+            // One obligation, another one: the filter was ignored.
             (
                 "a sibling alone",
                 answer(
                     200,
                     r#"{"code":200,"data":{"id":"OB-2","wolkvox_id":"w2"}}"#,
                 ),
-                "N",
+                "?",
+            ),
+            (
+                "a sibling alone, string code",
+                answer(
+                    200,
+                    r#"{"code":"200","data":{"id":"SOMETHING-ELSE","wolkvox_id":"idXXXX"}}"#,
+                ),
+                "?",
             ),
             // an incomplete list or a near miss: in doubt
             (
@@ -1068,7 +1283,7 @@ mod tests {
                     format!("done {wolkvox_id}")
                 }
                 Verdict::Done { .. } => "done".into(),
-                Verdict::InDoubt { message } => {
+                Verdict::InDoubt { message } | Verdict::SuccessWithoutId { message, .. } => {
                     assert!(!message.is_empty(), "{name}");
                     "doubt".into()
                 }
@@ -1077,7 +1292,7 @@ mod tests {
                 }
                 Verdict::Redirected { .. } => "redirect".into(),
                 Verdict::Refused { .. } => "refused".into(),
-                Verdict::StopRun { .. } => "stop".into(),
+                Verdict::StopRun { .. } | Verdict::AuthRequired { .. } => "stop".into(),
                 Verdict::Transient { .. } => "transient".into(),
             };
             assert_eq!(got, want, "{name}");
@@ -1088,7 +1303,13 @@ mod tests {
             classify_answer(&info).verdict,
             Verdict::Done { .. }
         ));
-        assert!(matches!(classify(&info).verdict, Verdict::InDoubt { .. }));
+        assert!(matches!(
+            classify(&info).verdict,
+            Verdict::SuccessWithoutId {
+                malformed: false,
+                ..
+            }
+        ));
         let msg = Verdict::Redirected {
             location: "https://x/login".into(),
         }
@@ -1096,6 +1317,48 @@ mod tests {
         assert!(
             msg.contains("redirected to https://x/login: check --server"),
             "{msg}"
+        );
+    }
+
+    #[test]
+    fn server_text_is_made_printable_and_hidden_characters_spoil_an_id() {
+        let ansi = r#"{"code":400,"error":"BAD","msg":"x\u001b]0;PWNED\u0007\u001b[2J\r\nFAKE LOG LINE: row=9 status=created\u202eevil"}"#;
+        let Verdict::Refused { message } = verdict(400, ansi) else {
+            panic!("{:?}", verdict(400, ansi));
+        };
+        assert!(!message.chars().any(text::is_hidden), "{message:?}");
+        assert!(message.contains("PWNED"), "{message:?}");
+        assert!(message.contains("red") || message.contains("FAKE LOG LINE"));
+        let c = classify(&answer(200, r#"{"code":"4\u001b[31m00","error":"x"}"#));
+        assert!(!c.api_code.unwrap().chars().any(text::is_hidden));
+        // A page that is not JSON, with an escape sequence in it.
+        let Verdict::Refused { message } = verdict(400, "bad\u{1b}[2J\r\nrequest") else {
+            panic!()
+        };
+        assert_eq!(message, "HTTP 400: body: bad\u{FFFD}[2J request");
+        for id in [
+            "\u{f1}\u{fc}\u{202e}evil\u{200b}",
+            "a\u{2066}b",
+            "\u{feff}12",
+        ] {
+            let body = serde_json::json!({"code": 200, "data": {"wolkvox_id": id}}).to_string();
+            assert!(
+                matches!(
+                    verdict(200, &body),
+                    Verdict::SuccessWithoutId {
+                        malformed: true,
+                        ..
+                    }
+                ),
+                "{id:?}"
+            );
+        }
+        let accents = serde_json::json!({"code": 200, "data": {"wolkvox_id": "ñü-7"}}).to_string();
+        assert_eq!(
+            verdict(200, &accents),
+            Verdict::Done {
+                wolkvox_id: "ñü-7".into()
+            }
         );
     }
 

@@ -8,7 +8,7 @@
 //! the token here, the one place that knows it, before anyone can log it or
 //! write it to a file.
 
-use super::Connection;
+use super::{text, Connection};
 use crate::tr;
 use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use std::time::Duration;
@@ -20,6 +20,9 @@ pub const DEFAULT_MAX_BODY: usize = 1 << 20;
 
 /// What replaces the token wherever the server repeats it.
 pub const REDACTED: &str = "[token hidden]";
+
+/// The longest `Location` kept for messages, in characters.
+const MAX_LOCATION_CHARS: usize = 200;
 
 /// The answer as it came off the wire, already scrubbed of the token.
 #[derive(Debug, Clone)]
@@ -181,7 +184,7 @@ impl Client {
             .map(Duration::from_secs);
         let location = resp.headers().get(LOCATION).map(|v| {
             self.scrubber
-                .text(&one_line(&String::from_utf8_lossy(v.as_bytes()), 200))
+                .clean_cut(&String::from_utf8_lossy(v.as_bytes()), MAX_LOCATION_CHARS)
         });
         let too_large = || {
             TransportFailure::InDoubt(tr!(
@@ -209,13 +212,13 @@ impl Client {
             status,
             retry_after,
             location,
-            body: self.scrubber.bytes(body),
+            body: self.scrubber.body(body),
         })
     }
 
     fn describe(&self, e: &reqwest::Error) -> TransportFailure {
         if let Some(problem) = certificate_problem(e) {
-            return TransportFailure::Certificate(self.scrubber.text(&tr!(
+            return TransportFailure::Certificate(self.scrubber.clean(&tr!(
                 "certificate-untrusted",
                 host = self.host.as_str(),
                 problem = problem
@@ -225,7 +228,7 @@ impl Client {
         if e.is_connect() {
             let why = root_cause(e);
             return TransportFailure::BeforeSend(
-                self.scrubber.text(&tr!("cannot-connect", why = why)),
+                self.scrubber.clean(&tr!("cannot-connect", why = why)),
             );
         }
         if e.is_timeout() {
@@ -236,7 +239,7 @@ impl Client {
         }
         TransportFailure::InDoubt(
             self.scrubber
-                .text(&tr!("connection-lost", why = root_cause(e))),
+                .clean(&tr!("connection-lost", why = root_cause(e))),
         )
     }
 }
@@ -281,28 +284,21 @@ fn certificate_words(c: &rustls::CertificateError) -> String {
     }
 }
 
-/// `s` on one line, without control characters, at most `max` characters.
-fn one_line(s: &str, max: usize) -> String {
-    let clean: String = s
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let mut out: String = clean.trim().chars().take(max).collect();
-    if clean.trim().chars().count() > max {
-        out.push('…');
-    }
-    out
-}
-
 /// The token in the forms a server may repeat it: as sent, JSON-escaped
-/// (PHP also escapes `/` as `\/`) and percent-encoded.
+/// (PHP also escapes `/` as `\/`) and percent-encoded, in any case (a
+/// server may upper-case what it echoes). A JSON answer is also read as
+/// JSON, so that a token hidden behind `\uXXXX` escapes is found in the
+/// decoded text.
 #[derive(Clone)]
 struct Scrubber {
+    /// The forms, ASCII-lowercased: the token is ASCII, so lowercasing keeps
+    /// every byte where it was and matching can ignore case.
     needles: Vec<Vec<u8>>,
 }
 
 /// Shorter tokens are not scrubbed: replacing every occurrence of a couple
-/// of characters would corrupt the ids and messages it appears in.
+/// of characters would corrupt the ids and messages it appears in. Also the
+/// shortest piece of the token removed where a text is cut.
 const MIN_SCRUBBED_LEN: usize = 4;
 
 impl Scrubber {
@@ -326,34 +322,124 @@ impl Scrubber {
                 })
                 .collect();
             for n in [token.to_string(), json.replace('/', "\\/"), json, percent] {
-                if !needles.iter().any(|m| m == n.as_bytes()) {
-                    needles.push(n.into_bytes());
+                let n = n.to_ascii_lowercase().into_bytes();
+                if !needles.contains(&n) {
+                    needles.push(n);
                 }
             }
         }
         Scrubber { needles }
     }
 
+    /// A body scrubbed as bytes and, when it is JSON, as decoded JSON.
+    fn body(&self, body: Vec<u8>) -> Vec<u8> {
+        let body = self.bytes(body);
+        self.decoded(&body).unwrap_or(body)
+    }
+
+    /// Every form of the token in `body`, whatever its case, replaced.
     fn bytes(&self, mut body: Vec<u8>) -> Vec<u8> {
+        if self.needles.is_empty() {
+            return body;
+        }
+        let mut lower = body.to_ascii_lowercase();
         for needle in &self.needles {
-            if memchr::memmem::find(&body, needle).is_none() {
+            if memchr::memmem::find(&lower, needle).is_none() {
                 continue;
             }
             let mut out = Vec::with_capacity(body.len());
-            let mut rest = &body[..];
-            while let Some(i) = memchr::memmem::find(rest, needle) {
-                out.extend_from_slice(&rest[..i]);
+            let mut at = 0;
+            while let Some(i) = memchr::memmem::find(&lower[at..], needle) {
+                out.extend_from_slice(&body[at..at + i]);
                 out.extend_from_slice(REDACTED.as_bytes());
-                rest = &rest[i + needle.len()..];
+                at += i + needle.len();
             }
-            out.extend_from_slice(rest);
+            out.extend_from_slice(&body[at..]);
             body = out;
+            lower = body.to_ascii_lowercase();
         }
         body
     }
 
+    /// A JSON body whose decoded strings hold the token (escaped as
+    /// `\u0074\u006f…`, or Gson's `\u003d` for `=`), written again with
+    /// the token replaced; `None` when it is not JSON or holds no token.
+    fn decoded(&self, body: &[u8]) -> Option<Vec<u8>> {
+        // Only a body with an escape can hide the token from `bytes`.
+        if self.needles.is_empty() || memchr::memmem::find(body, b"\\u").is_none() {
+            return None;
+        }
+        let mut value: serde_json::Value = serde_json::from_slice(body).ok()?;
+        self.scrub_value(&mut value)
+            .then(|| serde_json::to_vec(&value).ok())?
+    }
+
+    /// Scrubs every string and key of `v`; true when one changed.
+    fn scrub_value(&self, v: &mut serde_json::Value) -> bool {
+        use serde_json::Value;
+        match v {
+            Value::String(s) => {
+                let clean = self.text(s);
+                let changed = clean != *s;
+                *s = clean;
+                changed
+            }
+            Value::Array(items) => items
+                .iter_mut()
+                .fold(false, |acc, item| self.scrub_value(item) | acc),
+            Value::Object(map) => {
+                let mut changed = false;
+                let old = std::mem::take(map);
+                for (k, mut item) in old {
+                    changed |= self.scrub_value(&mut item);
+                    let key = self.text(&k);
+                    changed |= key != k;
+                    map.insert(key, item);
+                }
+                changed
+            }
+            _ => false,
+        }
+    }
+
     fn text(&self, s: &str) -> String {
+        if self.needles.is_empty() {
+            return s.to_string();
+        }
         String::from_utf8_lossy(&self.bytes(s.as_bytes().to_vec())).into_owned()
+    }
+
+    /// Server text ready to show: scrubbed, then made printable
+    /// ([`text::printable`]).
+    fn clean(&self, s: &str) -> String {
+        text::printable(&self.text(s))
+    }
+
+    /// [`Scrubber::clean`], then cut to `max` characters. Scrubbed before it
+    /// is cut, so that the cut cannot split the token and leave half of it;
+    /// and should the text end, where it is cut, with the start of the token
+    /// (at least [`MIN_SCRUBBED_LEN`] characters of it), that goes too.
+    fn clean_cut(&self, s: &str, max: usize) -> String {
+        let whole = self.clean(s.trim());
+        let cut = text::cut(whole.trim(), max);
+        let Some(kept) = cut.strip_suffix('…') else {
+            return cut;
+        };
+        let mut kept = kept.to_string();
+        for needle in &self.needles {
+            for k in (MIN_SCRUBBED_LEN..needle.len()).rev() {
+                let from = kept.len().saturating_sub(k);
+                if kept.len() >= k
+                    && kept.is_char_boundary(from)
+                    && kept.as_bytes()[from..].eq_ignore_ascii_case(&needle[..k])
+                {
+                    kept.truncate(from);
+                    break;
+                }
+            }
+        }
+        kept.push('…');
+        kept
     }
 }
 
@@ -454,7 +540,68 @@ mod tests {
 
     #[test]
     fn redirect_locations_are_one_short_line() {
-        assert_eq!(one_line("a\r\nb", 10), "a  b");
-        assert_eq!(one_line(&"x".repeat(300), 5), "xxxxx…");
+        let s = Scrubber::new("s3cr3t-token-value");
+        assert_eq!(s.clean_cut("a\r\nb", 10), "a  b");
+        assert_eq!(s.clean_cut(&"x".repeat(300), 5), "xxxxx…");
+    }
+
+    #[test]
+    fn the_token_is_scrubbed_whatever_its_case_and_its_escapes() {
+        let token = "tok-SECRET-123==";
+        let s = Scrubber::new(token);
+        let upper = s.text("headers: Wolkvox-Token: TOK-SECRET-123==; lower tok-secret-123==");
+        assert_eq!(
+            upper,
+            "headers: Wolkvox-Token: [token hidden]; lower [token hidden]"
+        );
+        assert_eq!(s.text("?t=tok-secret-123%3d%3D"), "?t=[token hidden]");
+        // Gson writes '=' as \u003d; a server may escape every character.
+        let gson = br#"{"code":400,"msg":"Wolkvox-Token: tok-SECRET-123\u003d\u003d"}"#;
+        let every: String = token
+            .chars()
+            .map(|c| format!("\\u{:04x}", c as u32))
+            .collect();
+        let every =
+            format!(r#"{{"code":400,"msg":"Wolkvox-Token: {every}","data":{{"k":[1,"x"]}}}}"#);
+        for body in [gson.to_vec(), every.into_bytes()] {
+            let out = s.body(body);
+            let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+            let msg = v["msg"].as_str().unwrap();
+            assert_eq!(msg, "Wolkvox-Token: [token hidden]", "{v}");
+            assert_eq!(v["code"], 400);
+        }
+        // A body without the token is left byte for byte.
+        let clean = br#"{"code":200,"data":{"wolkvox_id":"\u00f1a","n":1.50}}"#.to_vec();
+        assert_eq!(s.body(clean.clone()), clean);
+    }
+
+    #[test]
+    fn a_cut_never_leaves_a_piece_of_the_token() {
+        let token = "tok-SECRET-123";
+        let s = Scrubber::new(token);
+        let long = format!("https://x.example/{}{token}", "p".repeat(175));
+        let out = s.clean_cut(&long, 200);
+        assert!(!out.contains("tok-SEC"), "{out}");
+        assert!(out.ends_with('…'), "{out}");
+        // The token whole is scrubbed before the cut, wherever the cut is.
+        for keep in 0..=token.len() {
+            let text = format!("{}{token} and more", "p".repeat(200 - keep));
+            let out = s.clean_cut(&text, 200);
+            assert!(!out.contains("tok-"), "{keep}: {out}");
+        }
+        // Text that is cut just after the start of the token (here, the
+        // token but its last character, so nothing to scrub): that start
+        // goes, from 4 characters on.
+        let almost = &token[..token.len() - 1];
+        for keep in MIN_SCRUBBED_LEN..almost.len() {
+            let text = format!("{}{almost} and more", "p".repeat(200 - keep));
+            let out = s.clean_cut(&text, 200);
+            assert_eq!(out, format!("{}…", "p".repeat(200 - keep)), "{keep}");
+        }
+        // Text that merely ends like a short piece of it is left alone.
+        assert_eq!(
+            s.clean_cut(&format!("{}tok", "a".repeat(10)), 12),
+            "aaaaaaaaaato…"
+        );
     }
 }

@@ -6,6 +6,7 @@
 
 pub(crate) mod classify;
 pub(crate) mod client;
+pub(crate) mod text;
 
 pub use classify::TokenQuota;
 

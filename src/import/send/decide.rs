@@ -13,6 +13,10 @@ use std::time::Duration;
 pub(super) enum Action {
     /// The write went in: the CRM's id for the obligation.
     Done(String),
+    /// The update went in; its answer carried no usable id, so the id
+    /// already known for the obligation stands. `warning` when the answer
+    /// carried something that is not an id.
+    Updated { warning: Option<String> },
     /// The API refused the row: it fails, with the API's words; no retry.
     Refuse(String),
     /// Send the same request again after a backoff (`retry_after` when the
@@ -42,6 +46,11 @@ pub(super) fn decide(verdict: Verdict, method: Method) -> Action {
             },
             row_in_doubt: false,
         },
+        // Refused before the API: nothing was stored.
+        Verdict::AuthRequired { message } => Action::StopRun {
+            why: message,
+            row_in_doubt: false,
+        },
         Verdict::Transient {
             message,
             retry_after,
@@ -56,6 +65,16 @@ pub(super) fn decide(verdict: Verdict, method: Method) -> Action {
             why: redirect_message(&location),
             row_in_doubt: true,
         },
+        // A success to an update: it went in. The obligation's id is known
+        // already (the ledger's, or the look-up's that led to the update).
+        Verdict::SuccessWithoutId { message, malformed } if method == Method::Put => {
+            Action::Updated {
+                warning: malformed.then_some(message),
+            }
+        }
+        // A success without an id is not the API's answer to an insert: it
+        // may or may not have gone in.
+        Verdict::SuccessWithoutId { message, .. } => Action::LookUp(message),
         // An update repeated is the same update: no look-up needed.
         Verdict::InDoubt { message } if method == Method::Put => Action::Retry {
             why: message,
@@ -88,7 +107,9 @@ pub(super) fn decide_lookup(lookup: Lookup) -> LookupAction {
     match lookup {
         Lookup::Found { wolkvox_id } => LookupAction::Found(wolkvox_id),
         Lookup::NotFound => LookupAction::Absent,
-        Lookup::Unknown(Verdict::StopRun { message, .. }) => LookupAction::StopRun(message),
+        Lookup::Unknown(Verdict::StopRun { message, .. } | Verdict::AuthRequired { message }) => {
+            LookupAction::StopRun(message)
+        }
         Lookup::Unknown(Verdict::Transient {
             message,
             retry_after,
@@ -169,6 +190,34 @@ mod tests {
                     retry_after: None,
                 },
             ),
+            // A success without an id: an insert is looked up, an update
+            // is done (its id is known).
+            (
+                Verdict::SuccessWithoutId {
+                    message: "no id".into(),
+                    malformed: false,
+                },
+                Post,
+                Action::LookUp("no id".into()),
+            ),
+            (
+                Verdict::SuccessWithoutId {
+                    message: "no id".into(),
+                    malformed: false,
+                },
+                Put,
+                Action::Updated { warning: None },
+            ),
+            (
+                Verdict::SuccessWithoutId {
+                    message: "an empty id".into(),
+                    malformed: true,
+                },
+                Put,
+                Action::Updated {
+                    warning: Some("an empty id".into()),
+                },
+            ),
             (
                 Verdict::StopRun {
                     message: "PLEASE VALIDATE TOKEN".into(),
@@ -184,6 +233,19 @@ mod tests {
         for (verdict, method, expected) in table {
             assert_eq!(decide(verdict.clone(), method), expected, "{verdict:?}");
         }
+        let proxy = decide(
+            Verdict::AuthRequired {
+                message: "a proxy asks for authentication".into(),
+            },
+            Put,
+        );
+        assert_eq!(
+            proxy,
+            Action::StopRun {
+                why: "a proxy asks for authentication".into(),
+                row_in_doubt: false
+            }
+        );
         let quota = decide(
             Verdict::StopRun {
                 message: "TOKEN LIMIT EXCEEDED".into(),

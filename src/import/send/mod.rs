@@ -42,6 +42,9 @@ struct Job {
     /// Fingerprint of the row's full body: what the CRM holds once it is in.
     fp: u64,
     action: Action,
+    /// The CRM's id for the obligation, when the ledger knows it: an update
+    /// answered without one keeps it.
+    known_id: Option<String>,
     /// The row's write intent is in the ledger (synced): only then may a
     /// request leave for it. Rows reached after the run stopped are not.
     logged: bool,
@@ -223,8 +226,23 @@ fn open_session(settings: &ImportSettings, send: &SendSettings) -> Result<Sessio
     };
     let known = ledger.load_known(scope).map_err(unusable)?;
     let doubts = ledger.load_doubts(scope).map_err(unusable)?;
-    if !doubts.is_empty() {
-        tracing::info!(in_doubt = doubts.len(), "{}", tr!("doubts-at-start"));
+    // An insert in doubt is looked up before anything is sent for it; an
+    // update in doubt is not (sending it again is harmless): say which.
+    let inserts = doubts.values().filter(|d| d.insert).count() as u64;
+    let updates = doubts.len() as u64 - inserts;
+    if inserts > 0 {
+        tracing::info!(
+            in_doubt = inserts,
+            "{}",
+            tr!("doubts-at-start", count = inserts)
+        );
+    }
+    if updates > 0 {
+        tracing::info!(
+            in_doubt = updates,
+            "{}",
+            tr!("doubts-at-start-updates", count = updates)
+        );
     }
     Ok(Session {
         ledger,

@@ -27,7 +27,7 @@ pub(super) fn preflight(client: &Client, x: Exchange) -> Result<Option<TokenQuot
         // A stop that is no answer of the server (an untrusted
         // certificate) says what to do itself.
         (Verdict::StopRun { message, .. }, Err(_)) => Err(message.clone()),
-        (Verdict::Redirected { .. }, _) => Err(c.verdict.describe()),
+        (Verdict::Redirected { .. } | Verdict::AuthRequired { .. }, _) => Err(c.verdict.describe()),
         (
             Verdict::StopRun {
                 message,

@@ -53,13 +53,25 @@ struct Outbox {
 impl Outbox {
     /// A valid row judged against the ledger: queued to be sent, or settled
     /// on the spot with the line it gets.
-    fn place(&mut self, t: Triage<'_>, r: &FeedRow<'_>, fp: u64, ledger: &Mutex<Ledger>) {
+    /// `known_id` is the CRM's id for the obligation, when the ledger knows
+    /// it.
+    fn place(
+        &mut self,
+        t: Triage<'_>,
+        r: &FeedRow<'_>,
+        fp: u64,
+        ledger: &Mutex<Ledger>,
+        known_id: Option<&str>,
+    ) {
         let line = Line::new(r.row, Status::Invalid, r.wolkvox_id, r.id);
         match t {
             Triage::Send(action) => self.jobs.push(Job {
                 row: r.to_valid().expect("a valid row"),
                 fp,
                 action,
+                known_id: known_id
+                    .filter(|id| action.known && !id.is_empty())
+                    .map(str::to_string),
                 logged: false,
             }),
             Triage::Unchanged { crm_id, .. } => {
@@ -148,7 +160,8 @@ impl Reader {
                         doubt: self.doubts.get(&key).copied(),
                         carried: self.carried.get(&key),
                     };
-                    out.place(triage(self.mode, fp, k), &r, fp, &self.ledger);
+                    let known_id = k.known.map(|o| o.crm_id);
+                    out.place(triage(self.mode, fp, k), &r, fp, &self.ledger, known_id);
                 }
             }
             let full = out.jobs.len() >= self.batch || out.settled.len() >= SETTLED_BATCH;

@@ -63,6 +63,15 @@ impl Budget {
             .is_ok()
     }
 
+    /// Returns a request taken for one that never reached the server.
+    fn give_back(&self) {
+        let _ = self
+            .left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n != u64::MAX).then(|| n.saturating_add(1))
+            });
+    }
+
     fn why(&self) -> String {
         self.why.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
@@ -90,6 +99,16 @@ pub(super) struct Worker {
     pub(super) unreachable: AtomicU32,
 }
 
+/// True when the request reached the server: it answered, or the request
+/// left and its answer was lost. A connection refused or a certificate not
+/// trusted sent nothing.
+fn reached(x: &Exchange) -> bool {
+    !matches!(
+        x,
+        Err(TransportFailure::BeforeSend(_) | TransportFailure::Certificate(_))
+    )
+}
+
 /// Failed connections, before the server ever answered, after which the run
 /// stops: a server that cannot be reached at all will not be reached by
 /// retrying every row for minutes.
@@ -98,7 +117,8 @@ const UNREACHABLE_STRIKES: u32 = 2;
 /// What the workers did, for the summary.
 #[derive(Default)]
 pub(super) struct Counters {
-    /// Every request made, the quota check and look-ups included.
+    /// Every request that reached the server, the quota check and look-ups
+    /// included; a connection refused is none.
     pub(super) requests: AtomicU64,
     /// Writes sent again after a transient answer or an answer in doubt.
     pub(super) retries: AtomicU64,
@@ -168,6 +188,9 @@ enum WriteEnd {
     GaveUp(String),
     /// In doubt and no look-up could tell.
     Uncertain(String),
+    /// Every attempt was refused before it was sent, until the retries ran
+    /// out: nothing reached the server, which has gone.
+    Unreached(String),
 }
 
 /// What a look-up settled.
@@ -178,6 +201,12 @@ enum Looked {
     /// answers came back (for the breaker).
     Unknown {
         transient_only: bool,
+        why: String,
+    },
+    /// Every look-up was refused before it was sent, until their retries
+    /// ran out: the server has gone.
+    Unreached {
+        attempts: u32,
         why: String,
     },
 }
@@ -213,7 +242,6 @@ impl Worker {
             self.stop.trigger(Stop::Halt(self.budget.why()));
             return false;
         }
-        self.counters.requests.fetch_add(1, Ordering::Relaxed);
         true
     }
 
@@ -225,9 +253,8 @@ impl Worker {
             if attempt > 0 && !self.stop.sleep(self.tuning.backoff_base * 4).await {
                 return;
             }
-            self.counters.requests.fetch_add(1, Ordering::Relaxed);
             let x = self.client.token_information(&self.operation).await;
-            if self.unreachable(&x) {
+            if self.observe(&x, false) {
                 return;
             }
             let retry = matches!(x, Err(TransportFailure::BeforeSend(_)));
@@ -258,11 +285,19 @@ impl Worker {
         }
     }
 
-    /// Notes what an exchange says about the server being there at all. A
-    /// failure to connect before the server ever answered counts a strike;
-    /// at the last one the run stops, naming the host and the cause, and
-    /// `true` is returned (nothing reached the server: the row is not sent).
-    fn unreachable(&self, x: &Exchange) -> bool {
+    /// Notes what an exchange says. One that reached the server counts as a
+    /// request; one that did not (a connection refused, a certificate not
+    /// trusted) is no request, and gives back what `budgeted` took of the
+    /// budget. A failure to connect before the server ever answered counts
+    /// a strike; at the last one the run stops, naming the host and the
+    /// cause, and `true` is returned (nothing reached the server: the row
+    /// is not sent).
+    fn observe(&self, x: &Exchange, budgeted: bool) -> bool {
+        if reached(x) {
+            self.counters.requests.fetch_add(1, Ordering::Relaxed);
+        } else if budgeted {
+            self.budget.give_back();
+        }
         match x {
             Ok(_) => {
                 self.reached.store(true, Ordering::Relaxed);
@@ -381,6 +416,17 @@ impl Worker {
                 p.settles_doubt = true;
                 Some(a.write)
             }
+            Looked::Unreached { attempts, why } => {
+                let why = self.server_gone(attempts, &why);
+                if a.doubt_fp.is_some() {
+                    p.outcome.status = Status::Uncertain;
+                    p.outcome.kind = Some(Kind::Uncertain);
+                    p.outcome.error = self.uncertain_message(job, &why);
+                } else {
+                    p.outcome.error = why;
+                }
+                None
+            }
             Looked::Unknown {
                 transient_only,
                 why,
@@ -438,12 +484,30 @@ impl Worker {
                 o.error = msg;
                 o.kind = Some(Kind::Uncertain);
             }
+            WriteEnd::Unreached(msg) => {
+                o.status = Status::NotSent;
+                o.error = msg;
+                o.kind = None;
+            }
         }
         if o.obligation_wolkvox_id.is_empty() {
             if let Some(id) = &p.found {
                 o.obligation_wolkvox_id = id.clone();
             }
         }
+    }
+
+    /// A row's requests were all refused before they were sent, `attempts`
+    /// of them, by a server that had answered before: it has gone, and the
+    /// run stops (rows not reached are `not_sent`; `--resume` sends them).
+    /// Returns the row's message.
+    fn server_gone(&self, attempts: u32, why: &str) -> String {
+        self.stop.trigger(Stop::Halt(tr!(
+            "server-gone",
+            host = self.client.host(),
+            why = why
+        )));
+        tr!("not-sent-cannot-connect", attempts = attempts, why = why)
     }
 
     fn uncertain_message(&self, job: &Job, why: &str) -> String {
@@ -456,9 +520,10 @@ impl Worker {
         )
     }
 
-    /// Sends one write until it ends; the bool says whether a request left.
-    /// Never resends an insert without a look-up after a request whose fate
-    /// is unknown: [`decide`] says what follows each answer.
+    /// Sends one write until it ends; the bool says whether a request
+    /// reached the server. Never resends an insert without a look-up after a
+    /// request whose fate is unknown: [`decide`] says what follows each
+    /// answer.
     async fn write(
         &self,
         job: &Job,
@@ -469,28 +534,34 @@ impl Worker {
     ) -> (WriteEnd, bool) {
         let mut retries = 0u32;
         let mut last_transient = String::new();
-        let mut wrote = false;
+        let mut tried = false;
+        let mut reached_server = false;
         loop {
             if retries > self.tuning.max_retries {
+                if !reached_server {
+                    let why = self.server_gone(out.attempts, &last_transient);
+                    return (WriteEnd::Unreached(why), false);
+                }
                 let end = WriteEnd::GaveUp(tr!(
                     "gave-up",
                     attempts = out.attempts,
                     why = last_transient.as_str()
                 ));
-                return (end, wrote);
+                return (end, reached_server);
             }
             if !self.ready_for(false).await {
-                return (WriteEnd::Stopped, wrote);
+                return (WriteEnd::Stopped, reached_server);
             }
-            if wrote {
+            if tried {
                 self.counters.retries.fetch_add(1, Ordering::Relaxed);
                 tally.retries += 1;
             }
-            wrote = true;
+            tried = true;
             out.attempts += 1;
             let x = self.client.obligation(method, body.to_string()).await;
-            if self.unreachable(&x) {
-                return (WriteEnd::Stopped, wrote);
+            reached_server |= reached(&x);
+            if self.observe(&x, true) {
+                return (WriteEnd::Stopped, reached_server);
             }
             let c = classify(&x);
             tally.answer(&c.verdict, c.http_status);
@@ -500,7 +571,7 @@ impl Worker {
                 .follow(job, decide(c.verdict, method), out, tally)
                 .await
             {
-                Next::End(end) => return (end, wrote),
+                Next::End(end) => return (end, reached_server),
                 Next::Resend { why, wait } => {
                     last_transient = why;
                     retries += 1;
@@ -529,6 +600,14 @@ impl Worker {
     ) -> Next {
         match action {
             Action::Done(id) => Next::End(WriteEnd::Done(id)),
+            Action::Updated { warning } => {
+                if let Some(why) = warning {
+                    tracing::warn!(row = job.row.row, "{}", tr!("update-id-ignored", why = why));
+                }
+                // Empty when the ledger does not know it: a look-up's id, if
+                // one led to this update, then fills it in.
+                Next::End(WriteEnd::Done(job.known_id.clone().unwrap_or_default()))
+            }
             Action::Refuse(msg) => Next::End(WriteEnd::Refused(msg)),
             Action::StopRun { why, row_in_doubt } => {
                 self.stop.trigger(Stop::Halt(why.clone()));
@@ -559,6 +638,12 @@ impl Worker {
                     Looked::Unknown { why, .. } => {
                         Next::End(WriteEnd::Uncertain(self.uncertain_message(job, &why)))
                     }
+                    // The write reached the server, so it stays in doubt;
+                    // the server has gone since.
+                    Looked::Unreached { attempts, why } => {
+                        self.server_gone(attempts, &why);
+                        Next::End(WriteEnd::Uncertain(self.uncertain_message(job, &why)))
+                    }
                 }
             }
         }
@@ -570,8 +655,15 @@ impl Worker {
         let mut tries = 0u32;
         let mut last = String::new();
         let mut transient_only = true;
+        let mut reached_server = false;
         loop {
             if tries > self.tuning.max_retries {
+                if !reached_server {
+                    return Looked::Unreached {
+                        attempts: tries,
+                        why: last,
+                    };
+                }
                 return Looked::Unknown {
                     transient_only,
                     why: tr!("lookups-failing", why = last.as_str()),
@@ -590,7 +682,8 @@ impl Worker {
                 .client
                 .query(&self.operation, &m.id, &m.wolkvox_id)
                 .await;
-            if self.unreachable(&x) {
+            reached_server |= reached(&x);
+            if self.observe(&x, true) {
                 return Looked::Unknown {
                     transient_only: false,
                     why: tr!("server-unreachable-short"),
