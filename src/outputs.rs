@@ -46,19 +46,27 @@ pub struct Output {
     pub kind: OutputKind,
 }
 
-/// Checks every output before the run starts. `inputs` are the files the
-/// run reads (the input, the mapping), each with what to call it; no output
-/// may be one of them, `--force` or not. An existing file that is not an
-/// output of this kind written by this tool is replaced only with `force`.
+/// Checks every output before the run starts. `reads` are the files the
+/// run reads (the input, the mapping, its lookup files, the token file, the
+/// ledger...), each with what to call it; no output may be one of them,
+/// `--force` or not, however the path is spelt (`./x`, a link, a hard
+/// link). An existing file that is not an output of this kind written by
+/// this tool is replaced only with `force`.
 pub fn check_outputs(
     outputs: &[Output],
-    inputs: &[(&str, &Path)],
+    reads: &[(&str, &Path)],
     force: bool,
 ) -> Result<(), String> {
     for (i, out) in outputs.iter().enumerate() {
         let shown = out.path.display().to_string();
-        for (what, input) in inputs {
-            if same_file(&out.path, input) {
+        let meta = std::fs::metadata(&out.path).ok();
+        // A device (/dev/null, /dev/stdout) or a pipe is written to, never
+        // replaced: it is not a file anyone could lose, even when the run
+        // also reads one (a token from /dev/stdin, results to /dev/stdout
+        // on the same terminal).
+        let device = meta.as_ref().is_some_and(|m| !m.is_dir() && !m.is_file());
+        if !device {
+            if let Some((what, _)) = reads.iter().find(|(_, r)| same_file(&out.path, r)) {
                 return Err(tr!(
                     "output-overwrites-input",
                     option = out.option,
@@ -67,7 +75,6 @@ pub fn check_outputs(
                 ));
             }
         }
-        let meta = std::fs::metadata(&out.path).ok();
         match &meta {
             Some(m) if m.is_dir() => {
                 return Err(tr!(
@@ -76,9 +83,7 @@ pub fn check_outputs(
                     path = shown.as_str()
                 ))
             }
-            // A device (/dev/null, /dev/stdout) or a pipe is not a file
-            // anyone could lose, and its folder is not ours to write.
-            Some(m) if !m.is_file() => continue,
+            _ if device => continue,
             _ => {}
         }
         if let Some(other) = outputs[..i].iter().find(|o| same_file(&o.path, &out.path)) {
@@ -160,11 +165,35 @@ fn writable(dir: &Path) -> bool {
     std::fs::metadata(dir).is_ok_and(|m| !m.permissions().readonly())
 }
 
+/// True when `a` and `b` name one file: the same file on disk when both
+/// exist (so a hard link is caught too), else the same canonical path.
 fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => a == b,
+    #[cfg(unix)]
+    if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+        use std::os::unix::fs::MetadataExt;
+        return (x.dev(), x.ino()) == (y.dev(), y.ino());
     }
+    canonical(a) == canonical(b)
+}
+
+/// `path` with links and `.`/`..` resolved, also for a file that does not
+/// exist yet (an output, a ledger's `-wal`): then its folder is resolved
+/// and its name kept.
+fn canonical(path: &Path) -> PathBuf {
+    if let Ok(c) = path.canonicalize() {
+        return c;
+    }
+    if let (Some(folder), Some(name)) = (path.parent(), path.file_name()) {
+        let folder = if folder.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            folder
+        };
+        if let Ok(f) = folder.canonicalize() {
+            return f.join(name);
+        }
+    }
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// The first bytes of a file, enough for every check below.
@@ -387,5 +416,34 @@ mod tests {
             out("--rejects", PathBuf::from("/dev/null"), OutputKind::Rejects),
         ];
         check_outputs(&fine, &inputs, false).unwrap();
+    }
+
+    #[test]
+    fn one_file_spelt_two_ways_is_one_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        // Neither exists yet: their folders decide.
+        let a = dir.path().join("r.csv");
+        let b = sub.join("../r.csv");
+        assert!(same_file(&a, &b));
+        assert!(!same_file(&a, &sub.join("r.csv")));
+        std::fs::write(&a, "x").unwrap();
+        assert!(same_file(&a, &b));
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link");
+            std::os::unix::fs::symlink(&a, &link).unwrap();
+            assert!(same_file(&a, &link));
+            let hard = dir.path().join("hard");
+            std::fs::hard_link(&a, &hard).unwrap();
+            assert!(same_file(&hard, &b));
+        }
+        // Writing to a device replaces nothing, whatever the run reads.
+        let dev = Path::new("/dev/null");
+        if dev.exists() {
+            let outs = [out("--output", dev.to_path_buf(), OutputKind::Results)];
+            check_outputs(&outs, &[("the token file", dev)], false).unwrap();
+        }
     }
 }

@@ -3,6 +3,10 @@ resume-dry-run = --resume continues a run that sends; a dry run sends nothing (d
 noun-input-file = the input file
 noun-mapping-file = the mapping file
 noun-ledger = the ledger
+noun-lookup-file = the lookup file of [lookups.{ $name }]
+noun-ledger-file = a file kept beside the ledger { $ledger } (its journal or its lock)
+noun-token-file = the token file (--token-file)
+noun-ca-cert-file = the certificate file (--ca-cert)
 operation-empty = --operation is empty
 no-operation = { $mapping }: no operation: set {"["}request] operation = "..." in the mapping or pass --operation
 operation-placeholder = { $mapping }: {"["}request] operation is still "{ $placeholder }"; set it to your CRM operation before sending

@@ -3,6 +3,10 @@ resume-dry-run = --resume continúa una corrida que envía; un simulacro no env�
 noun-input-file = el archivo de entrada
 noun-mapping-file = el archivo de mapeo
 noun-ledger = el registro
+noun-lookup-file = el archivo de consulta de [lookups.{ $name }]
+noun-ledger-file = un archivo que acompaña al registro { $ledger } (su diario o su bloqueo)
+noun-token-file = el archivo del token (--token-file)
+noun-ca-cert-file = el archivo de certificados (--ca-cert)
 operation-empty = --operation está vacío
 no-operation = { $mapping }: sin operación: ponga {"["}request] operation = "..." en el mapeo o use --operation
 operation-placeholder = { $mapping }: {"["}request] operation todavía es "{ $placeholder }"; ponga la operación de su CRM antes de enviar

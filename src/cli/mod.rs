@@ -174,7 +174,8 @@ pub struct ImportArgs {
     #[arg(long)]
     pub resume: bool,
     /// Replace existing files at --output, --payloads, --rejects, --vanished and --report that
-    /// this tool did not write (never the input or the mapping).
+    /// this tool did not write (never a file the run reads: the input, the mapping, its lookup
+    /// files, the token file, --ca-cert or the ledger).
     #[arg(long)]
     pub force: bool,
     /// Accepted for compatibility; no longer needed, the ledger judges every row.
@@ -469,6 +470,14 @@ fn import_settings(args: &ImportArgs) -> Result<ImportSettings, String> {
     // Server and token first: a scheduled job without them must fail before
     // touching the input.
     let mut builder = ImportSettings::builder(&args.input, &args.mapping);
+    // Named files the run reads are never outputs, even when a dry run
+    // leaves them unread: the token file is a credential.
+    if let Some(p) = &args.token_file {
+        builder = builder.also_reads(tr!("noun-token-file"), p);
+    }
+    if let Some(p) = &args.ca_cert {
+        builder = builder.also_reads(tr!("noun-ca-cert-file"), p);
+    }
     if !args.dry_run {
         if args.server.is_none() {
             return Err(tr!("no-server"));

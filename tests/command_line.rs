@@ -1,0 +1,212 @@
+//! The command line's own checks, run against the real binary: what it
+//! refuses before anything is read or sent, and how it says so in each
+//! language.
+
+mod common;
+
+use common::{Run, Workdir};
+use std::path::Path;
+
+/// A portfolio, a mapping with a lookup file beside it, and a token file.
+fn portfolio(wd: &Workdir) {
+    wd.write(
+        "cartera.csv",
+        "Cédula,Nro Obligación,Saldo\n1010,A1,100\n2020,A2,200\n",
+    );
+    wd.write(
+        "expedientes.csv",
+        "Identificación,wolkvox_id\n1010,R1\n2020,R2\n",
+    );
+    wd.write(
+        "m.toml",
+        "[request]\noperation = \"cobranza\"\n\
+         [lookups.expedientes]\nfile = \"expedientes.csv\"\nkey = \"Identificación\"\nvalue = \"wolkvox_id\"\n\
+         [fields]\nwolkvox_id = { column = \"Cédula\", lookup = \"expedientes\" }\n\
+         id = \"Nro Obligación\"\ntotal_balance = { column = \"Saldo\", type = \"number\" }\n",
+    );
+    let token = wd.write("token", "s3cr3t-token-value\n");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(token, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+}
+
+/// An import of the portfolio with `extra` options. A real run's server is
+/// a closed port on this machine: every refusal here comes before the
+/// first request, and a run that got past them would fail to connect.
+fn import(wd: &Workdir, extra: &[&str]) -> Run {
+    let mut args = vec!["import", "cartera.csv", "--mapping", "m.toml"];
+    args.extend_from_slice(extra);
+    let run = wd.run(&args);
+    assert!(!run.stderr.contains("panicked"), "{run:?}");
+    run
+}
+
+/// A PEM file holding one CA certificate.
+fn ca_pem() -> String {
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let key = rcgen::KeyPair::generate().unwrap();
+    params.self_signed(&key).unwrap().pem()
+}
+
+fn bytes(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+const SERVER: &str = "http://127.0.0.1:9";
+
+#[test]
+fn no_output_replaces_a_file_the_run_reads_even_with_force() {
+    let wd = Workdir::new();
+    portfolio(&wd);
+    wd.write("ca.pem", ca_pem());
+    let read = [
+        "cartera.csv",
+        "m.toml",
+        "expedientes.csv",
+        "token",
+        "ca.pem",
+    ]
+    .map(|name| (name, bytes(&wd.path(name))));
+    let send = [
+        "--server",
+        SERVER,
+        "--token-file",
+        "token",
+        "--ca-cert",
+        "ca.pem",
+        "--no-preflight",
+        "--force",
+    ];
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["-o", "token"],
+            "--output token would overwrite the token file (--token-file)",
+        ),
+        (
+            &["--report", "ca.pem"],
+            "--report ca.pem would overwrite the certificate file (--ca-cert)",
+        ),
+        (
+            &["-o", "expedientes.csv"],
+            "--output expedientes.csv would overwrite the lookup file of [lookups.expedientes]",
+        ),
+        // Spelt another way, it is still the same file.
+        (
+            &["--payloads", "./sub/../token"],
+            "--payloads ./sub/../token would overwrite the token file",
+        ),
+        (
+            &["--rejects", "cartera"],
+            "--rejects cartera.csv would overwrite the input file",
+        ),
+        (
+            &["--vanished", "ledger.sqlite-wal"],
+            "a file kept beside the ledger",
+        ),
+        (
+            &["-o", "ledger.sqlite.lock"],
+            "a file kept beside the ledger",
+        ),
+        (
+            &["-o", "ledger.sqlite"],
+            "--output ledger.sqlite would overwrite the ledger",
+        ),
+    ];
+    std::fs::create_dir(wd.path("sub")).unwrap();
+    for (options, said) in cases {
+        let run = import(&wd, &[&send[..], options].concat());
+        assert_eq!(run.code, 2, "{options:?}: {run:?}");
+        assert!(run.stderr.contains(said), "{options:?}: {run:?}");
+        assert!(!run.stderr.contains("s3cr3t"), "{run:?}");
+    }
+    // A dry run reads no token, but the token file stays a credential.
+    let run = import(
+        &wd,
+        &[
+            "--dry-run",
+            "--token-file",
+            "token",
+            "-o",
+            "token",
+            "--force",
+        ],
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("the token file"), "{run:?}");
+    for (name, before) in &read {
+        assert_eq!(&bytes(&wd.path(name)), before, "{name} was changed");
+    }
+
+    // A hard link to the token file is the token file.
+    #[cfg(unix)]
+    {
+        std::fs::hard_link(wd.path("token"), wd.path("copia")).unwrap();
+        let run = import(&wd, &[&send[..], &["-o", "copia"]].concat());
+        assert_eq!(run.code, 2, "{run:?}");
+        assert!(
+            run.stderr
+                .contains("--output copia would overwrite the token file"),
+            "{run:?}"
+        );
+    }
+
+    // Two outputs naming one file, however spelt, before either is written.
+    let run = import(
+        &wd,
+        &["--dry-run", "-o", "r.csv", "--payloads", "./sub/../r.csv"],
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("--output and --payloads both name ./sub/../r.csv"),
+        "{run:?}"
+    );
+    let run = import(&wd, &["--dry-run", "-o", "r.csv", "--rejects", "r"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("--output and --rejects both name r.csv"),
+        "{run:?}"
+    );
+    assert!(!wd.path("r.csv").exists());
+
+    // And in Spanish.
+    let run = import(
+        &wd,
+        &[
+            "--dry-run",
+            "-o",
+            "expedientes.csv",
+            "--force",
+            "--lang",
+            "es",
+        ],
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains(
+            "--output expedientes.csv sobrescribiría el archivo de consulta de [lookups.expedientes]"
+        ),
+        "{run:?}"
+    );
+
+    // The checks refuse only what they should: the same run with outputs
+    // of its own is a clean dry run.
+    let run = import(
+        &wd,
+        &[
+            "--dry-run",
+            "--token-file",
+            "token",
+            "-o",
+            "r.csv",
+            "--rejects",
+            "rechazos",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(wd.path("r.csv").exists());
+}
