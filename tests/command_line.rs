@@ -210,3 +210,35 @@ fn no_output_replaces_a_file_the_run_reads_even_with_force() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(wd.path("r.csv").exists());
 }
+
+#[test]
+fn a_request_time_limit_too_short_to_be_answered_is_refused() {
+    let wd = Workdir::new();
+    portfolio(&wd);
+    for value in ["1ns", "0s", "99ms", "0.05"] {
+        let run = import(
+            &wd,
+            &[
+                "--server",
+                SERVER,
+                "--token-file",
+                "token",
+                "--timeout",
+                value,
+            ],
+        );
+        assert_eq!(run.code, 2, "{value}: {run:?}");
+        assert!(
+            run.stderr
+                .contains(&format!("--timeout {value} is too short")),
+            "{run:?}"
+        );
+        assert!(run.stderr.contains("at least 100ms"), "{run:?}");
+        assert!(!wd.path("cartera.csv.results.csv").exists(), "{run:?}");
+    }
+    // The bound itself is a time limit like any other.
+    let run = import(&wd, &["--dry-run", "--timeout", "100ms", "-o", "r.csv"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let run = wd.run(&["import", "--help"]);
+    assert!(run.stdout.contains("at least 100ms, at most 1h"), "{run:?}");
+}

@@ -58,6 +58,7 @@ operation-placeholder-dry = { $mapping }: {"["}request] operation is still "{ $p
 duration-bad = "{ $value }" is not a duration; write e.g. 30s, 500ms or 2m
 duration-too-long = "{ $value }" is far too long a duration
 timeout-zero = --timeout must be more than 0
+timeout-too-short = --timeout { $value } is too short: a request needs at least { $min } to be answered, or every row ends in doubt; the default is 30s
 timeout-too-long = --timeout { $value } is more than the 1h a single request may be given; the API answers in well under a minute
 ledger-empty-option = --ledger is empty
 ledger-no-home = no per-user state folder is known on this machine (HOME is not set); pass --ledger FILE or set WOLKVOX_LEDGER

@@ -58,6 +58,7 @@ operation-placeholder-dry = { $mapping }: {"["}request] operation todavía es "{
 duration-bad = "{ $value }" no es una duración; escriba p. ej. 30s, 500ms o 2m
 duration-too-long = "{ $value }" es una duración demasiado larga
 timeout-zero = --timeout debe ser mayor que 0
+timeout-too-short = --timeout { $value } es demasiado corto: una petición necesita al menos { $min } para recibir respuesta, o cada fila queda en duda; el valor por defecto es 30s
 timeout-too-long = --timeout { $value } pasa de la 1h que se le puede dar a una petición; la API responde en mucho menos de un minuto
 ledger-empty-option = --ledger está vacío
 ledger-no-home = no se conoce una carpeta de estado por usuario en esta máquina (HOME no está definido); use --ledger ARCHIVO o defina WOLKVOX_LEDGER

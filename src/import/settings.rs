@@ -10,6 +10,12 @@ use crate::mapping::Mapping;
 use crate::outputs::{check_outputs, Output, OutputKind};
 use crate::tr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The shortest time limit a request may be given (`--timeout`): below it
+/// no answer arrives in time, not even from this machine, and every row
+/// would end in doubt.
+pub const MIN_TIMEOUT: Duration = Duration::from_millis(100);
 
 /// What to send and how, for the network part of a run.
 #[derive(Debug, Clone)]
@@ -266,6 +272,18 @@ impl ImportBuilder {
         if connection.is_none() && self.resume {
             return Err(bad(tr!("resume-dry-run")));
         }
+        let timeout = self.tuning.timeout;
+        let shown = || humantime::format_duration(timeout).to_string();
+        if timeout < MIN_TIMEOUT {
+            return Err(bad(tr!(
+                "timeout-too-short",
+                value = shown(),
+                min = humantime::format_duration(MIN_TIMEOUT).to_string()
+            )));
+        }
+        if timeout > super::send::MAX_TIMEOUT {
+            return Err(bad(tr!("timeout-too-long", value = shown())));
+        }
         let ledger = crate::ledger::resolve_path(self.ledger.as_deref()).map_err(bad)?;
         let mut mapping = Mapping::load(&self.mapping)?;
         let mapping_fingerprint = std::fs::read(&self.mapping)
@@ -404,4 +422,43 @@ fn named_as_workbook(input: &Path) -> bool {
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase)
         .is_some_and(|e| matches!(e.as_str(), "xlsx" | "xlsm" | "xlsb" | "xls" | "xla" | "ods"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A program embedding the library gets the command line's bounds on
+    /// the time limit of a request.
+    #[test]
+    fn a_request_time_limit_out_of_bounds_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mapping = dir.path().join("m.toml");
+        std::fs::write(
+            &mapping,
+            "[request]\noperation = \"cobranza\"\n[fields]\nwolkvox_id = \"a\"\nid = \"b\"\n",
+        )
+        .unwrap();
+        let build = |timeout: Duration| {
+            ImportSettings::builder(dir.path().join("in.csv"), &mapping)
+                .server(Some("http://127.0.0.1:9".into()))
+                .send_to(Token::new("t0ken").unwrap())
+                .ledger(dir.path().join("ledger.sqlite"))
+                .output(dir.path().join("r.csv"))
+                .tuning(Tuning {
+                    timeout,
+                    ..Tuning::default()
+                })
+                .build()
+        };
+        let e = build(Duration::from_nanos(1)).unwrap_err().to_string();
+        assert!(
+            e.contains("--timeout 1ns is too short") && e.contains("100ms"),
+            "{e}"
+        );
+        let e = build(Duration::from_secs(7200)).unwrap_err().to_string();
+        assert!(e.contains("--timeout 2h"), "{e}");
+        build(MIN_TIMEOUT).unwrap();
+        build(super::super::send::MAX_TIMEOUT).unwrap();
+    }
 }
