@@ -242,3 +242,113 @@ fn a_request_time_limit_too_short_to_be_answered_is_refused() {
     let run = wd.run(&["import", "--help"]);
     assert!(run.stdout.contains("at least 100ms, at most 1h"), "{run:?}");
 }
+
+/// A real run with `extra`, its token from `token_env` when given.
+fn send_with(wd: &Workdir, extra: &[&str], token_env: Option<&str>) -> Run {
+    let mut args = vec![
+        "import",
+        "cartera.csv",
+        "--mapping",
+        "m.toml",
+        "--server",
+        SERVER,
+    ];
+    args.extend_from_slice(extra);
+    let mut cmd = wd.command(&args);
+    if let Some(t) = token_env {
+        cmd.env("WOLKVOX_TOKEN", t);
+    }
+    let run = common::Running::spawn(cmd).wait();
+    assert!(!run.stderr.contains("panicked"), "{run:?}");
+    run
+}
+
+#[test]
+fn token_files_and_values_no_token_holds_are_refused_without_printing_them() {
+    let wd = Workdir::new();
+    portfolio(&wd);
+    let secret = "9f8e7d6c5b4a";
+    let private = |name: &str, text: String| {
+        let p = wd.write(name, text);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+    };
+    private("spaced", format!("{secret} {secret}\n"));
+    private("dotenv", format!("WOLKVOX_TOKEN={secret}\n"));
+    private("export", format!("export WOLKVOX_TOKEN=\"{secret}\"\n"));
+    private("big", format!("{secret}\n").repeat(10_000));
+    let cases = [
+        ("spaced", "character 13 is a space"),
+        ("dotenv", "write only the token"),
+        ("export", "write only the token"),
+        ("big", "larger than 64 KiB"),
+    ];
+    for (file, said) in cases {
+        let run = send_with(&wd, &["--token-file", file], None);
+        assert_eq!(run.code, 2, "{file}: {run:?}");
+        assert!(run.stderr.contains(said), "{file}: {run:?}");
+        assert!(
+            run.stderr.contains(&format!("error: {file}: ")),
+            "{file}: {run:?}"
+        );
+        assert!(!run.stderr.contains(secret), "{file}: {run:?}");
+    }
+    // The variable gets the same checks.
+    for (value, said) in [
+        (
+            format!("{secret} {secret}"),
+            "a character a token cannot have",
+        ),
+        (format!("WOLKVOX_TOKEN={secret}"), "write only the token"),
+    ] {
+        let run = send_with(&wd, &[], Some(&value));
+        assert_eq!(run.code, 2, "{run:?}");
+        assert!(run.stderr.contains("error: WOLKVOX_TOKEN: "), "{run:?}");
+        assert!(run.stderr.contains(said), "{run:?}");
+        assert!(!run.stderr.contains(secret), "{run:?}");
+    }
+    // A device that never ends is refused after a bounded read, at once.
+    for device in ["/dev/zero", "/dev/urandom"] {
+        if !Path::new(device).exists() {
+            continue;
+        }
+        let run = send_with(&wd, &["--token-file", device], None);
+        assert_eq!(run.code, 2, "{run:?}");
+        assert!(run.stderr.contains("larger than 64 KiB"), "{run:?}");
+    }
+    // A base64 token's padding is no assignment; nothing refuses it before
+    // the server is tried (and cannot be reached).
+    private("padded", format!("{secret}==\n"));
+    let run = send_with(&wd, &["--token-file", "padded"], None);
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(run.stderr.contains("cannot reach the server"), "{run:?}");
+    assert!(!run.stderr.contains("both WOLKVOX_TOKEN"), "{run:?}");
+
+    // An empty variable is unset: no warning that both are set.
+    let run = send_with(&wd, &["--token-file", "token"], Some(""));
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(!run.stderr.contains("both WOLKVOX_TOKEN"), "{run:?}");
+    let run = send_with(&wd, &["--token-file", "token"], Some("another-token"));
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("both WOLKVOX_TOKEN and --token-file are set"),
+        "{run:?}"
+    );
+    assert!(!run.stderr.contains("another-token"), "{run:?}");
+    assert!(!run.stderr.contains("s3cr3t-token-value"), "{run:?}");
+
+    // In Spanish too, still without the token.
+    let run = send_with(&wd, &["--token-file", "dotenv", "--lang", "es"], None);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("escriba solo el token"), "{run:?}");
+    let run = send_with(&wd, &["--token-file", "spaced", "--lang", "es"], None);
+    assert!(
+        run.stderr.contains("el carácter 13 es un espacio"),
+        "{run:?}"
+    );
+    assert!(!run.stderr.contains(secret), "{run:?}");
+}

@@ -71,6 +71,9 @@ allow-changed-input = --allow-changed-input is no longer needed and has no effec
 token-both = both WOLKVOX_TOKEN and --token-file are set; using the token in { $path } (WOLKVOX_TOKEN is ignored)
 token-env-not-text = WOLKVOX_TOKEN: the token holds a character a token cannot have (it is not valid text)
 no-token = no token: set the WOLKVOX_TOKEN environment variable or pass --token-file FILE
+token-assignment = the token is written as NAME=value, as in a .env file or a script; write only the token itself, on one line, with nothing before it
+token-char-space = a space
+token-file-too-big = { $path }: the token file is larger than { $max }, or never ends (a device?); a token is one short line: is this the right file?
 write-failed-ledger = cannot write the ledger: { $why }; nothing more is sent. Free the space or fix the file, then run again with --resume to carry on
 write-failed = cannot write { $why }; nothing more is sent. Free the space or fix the file, then run again with --resume to carry on
 outcome-unknown-lookup = outcome unknown ({ $why }); looking the obligation up before any resend

@@ -71,6 +71,9 @@ allow-changed-input = --allow-changed-input ya no hace falta y no tiene efecto: 
 token-both = WOLKVOX_TOKEN y --token-file están definidos; se usa el token de { $path } (se ignora WOLKVOX_TOKEN)
 token-env-not-text = WOLKVOX_TOKEN: el token tiene un carácter que un token no puede tener (no es texto válido)
 no-token = sin token: defina la variable de entorno WOLKVOX_TOKEN o use --token-file ARCHIVO
+token-assignment = el token está escrito como NOMBRE=valor, como en un archivo .env o un script; escriba solo el token, en una línea, sin nada antes
+token-char-space = un espacio
+token-file-too-big = { $path }: el archivo del token pasa de { $max }, o no termina nunca (¿un dispositivo?); un token es una sola línea corta: ¿es el archivo correcto?
 write-failed-ledger = no se puede escribir el registro: { $why }; no se envía nada más. Libere espacio o corrija el archivo, y ejecute de nuevo con --resume para continuar
 write-failed = no se puede escribir { $why }; no se envía nada más. Libere espacio o corrija el archivo, y ejecute de nuevo con --resume para continuar
 outcome-unknown-lookup = resultado incierto ({ $why }); se consulta la obligación antes de reenviarla

@@ -3,7 +3,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use progress::{init_logging, print_err, print_out, LogFormat};
-use wolkvox_import::crm::{read_ca_certs, Token};
+use wolkvox_import::crm::read_ca_certs;
 use wolkvox_import::import::send::{parse_duration, parse_timeout, Mode, Rate, Tuning};
 use wolkvox_import::import::settings::MIN_TIMEOUT;
 use wolkvox_import::import::{exit, ImportSettings};
@@ -12,6 +12,7 @@ use wolkvox_import::tr;
 mod ledger;
 mod progress;
 mod signals;
+mod token;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -500,7 +501,9 @@ fn import_settings(args: &ImportArgs) -> Result<ImportSettings, String> {
             Some(p) => read_ca_certs(p)?,
             None => Vec::new(),
         };
-        builder = builder.send_to(token(args)?).ca_certs(ca_certs);
+        builder = builder
+            .send_to(token::token(args.token_file.as_deref())?)
+            .ca_certs(ca_certs);
         if args.concurrency > 2 {
             tracing::warn!(
                 "{}",
@@ -541,24 +544,6 @@ fn import_settings(args: &ImportArgs) -> Result<ImportSettings, String> {
         builder = builder.ledger(l);
     }
     builder.build().map_err(|e| e.to_string())
-}
-
-/// The token: `--token-file`, else `WOLKVOX_TOKEN`; never a plain value on
-/// the command line.
-fn token(args: &ImportArgs) -> Result<Token, String> {
-    match &args.token_file {
-        Some(p) => {
-            if std::env::var_os("WOLKVOX_TOKEN").is_some() {
-                tracing::warn!("{}", tr!("token-both", path = p.display().to_string()));
-            }
-            Token::from_file(p)
-        }
-        None => match std::env::var("WOLKVOX_TOKEN") {
-            Ok(v) => Token::new(&v).map_err(|e| format!("WOLKVOX_TOKEN: {e}")),
-            Err(std::env::VarError::NotUnicode(_)) => Err(tr!("token-env-not-text")),
-            Err(std::env::VarError::NotPresent) => Err(tr!("no-token")),
-        },
-    }
 }
 
 #[cfg(test)]
