@@ -352,3 +352,147 @@ fn token_files_and_values_no_token_holds_are_refused_without_printing_them() {
     );
     assert!(!run.stderr.contains(secret), "{run:?}");
 }
+
+/// The binary run with `args`, its language from `--lang` or from `LANG`.
+fn in_spanish(wd: &Workdir, args: &[&str], by_flag: bool) -> Run {
+    let mut cmd = if by_flag {
+        wd.command(&[args, &["--lang", "es"]].concat())
+    } else {
+        let mut c = wd.command(args);
+        c.env("LANG", "es_CO.UTF-8");
+        c
+    };
+    Run::from(cmd.output().unwrap())
+}
+
+#[test]
+fn the_command_lines_own_errors_speak_spanish() {
+    let wd = Workdir::new();
+    portfolio(&wd);
+    let import = ["import", "cartera.csv", "-m", "m.toml"];
+    let cases: &[(&[&str], &[&str])] = &[
+        (
+            &["--timeout", "2h"],
+            &[
+                "error: valor no válido «2h» para «--timeout <TIMEOUT>»: --timeout 2h pasa de la 1h",
+            ],
+        ),
+        (
+            &["--timeout", "abc"],
+            &["valor no válido «abc»", "\"abc\" no es una duración; escriba p. ej. 30s"],
+        ),
+        (
+            &["--timeout", "0s"],
+            &["--timeout 0s es demasiado corto: una petición necesita al menos 100ms"],
+        ),
+        (
+            &["--rate", "5/x"],
+            &["«--rate <RATE>»: --rate \"5/x\": escríbala como N/s o N/min"],
+        ),
+        (&["--rate", "0/s"], &["la tasa debe ser al menos 1"]),
+        (
+            &["--concurrency", "0"],
+            &["«--concurrency <CONCURRENCY>»: 0 es menor que el mínimo, 1"],
+        ),
+        (&["--concurrency", "dos"], &["«dos»", "no es un número entero"]),
+        (
+            &["--mode", "insrt"],
+            &[
+                "valor no válido «insrt» para «--mode <MODE>»",
+                "[valores posibles: insert, sync, update, upsert]",
+                "consejo: existe un valor parecido: «insert»",
+            ],
+        ),
+        (
+            &["--forse"],
+            &[
+                "error: argumento inesperado «--forse»",
+                "consejo: existe un argumento parecido: «--force»",
+                "Uso: wolkvox-import import",
+            ],
+        ),
+        (
+            &["--dry-run", "--dry-run"],
+            &["el argumento «--dry-run» no se puede usar más de una vez"],
+        ),
+    ];
+    for by_flag in [true, false] {
+        for (extra, said) in cases {
+            let run = in_spanish(&wd, &[&import[..], extra].concat(), by_flag);
+            assert_eq!(run.code, 2, "{extra:?}: {run:?}");
+            for s in *said {
+                assert!(run.stderr.contains(s), "{extra:?} lacks {s:?}: {run:?}");
+            }
+            assert!(
+                run.stderr
+                    .ends_with("\n\nPara más información, pruebe «--help».\n"),
+                "{extra:?}: {run:?}"
+            );
+            for english in ["invalid value", "For more information", "Usage:", "tip:"] {
+                assert!(!run.stderr.contains(english), "{extra:?}: {run:?}");
+            }
+            assert!(run.stdout.is_empty(), "{run:?}");
+        }
+        let run = in_spanish(&wd, &["import", "cartera.csv"], by_flag);
+        assert_eq!(run.code, 2, "{run:?}");
+        assert!(
+            run.stderr.starts_with(
+                "error: faltan estos argumentos obligatorios:\n  --mapping <MAPPING>\n\nUso: "
+            ),
+            "{run:?}"
+        );
+        let run = in_spanish(&wd, &["imprt", "cartera.csv"], by_flag);
+        assert_eq!(run.code, 2, "{run:?}");
+        assert!(
+            run.stderr.contains("error: subcomando desconocido «imprt»")
+                && run
+                    .stderr
+                    .contains("consejo: existe un subcomando parecido: «import»"),
+            "{run:?}"
+        );
+        let run = in_spanish(&wd, &["mapping", "int", "cartera.csv"], by_flag);
+        assert_eq!(run.code, 2, "{run:?}");
+        assert!(
+            run.stderr.contains("subcomando desconocido «int»"),
+            "{run:?}"
+        );
+    }
+    // --lang=es is --lang es; the flag wins over the locale.
+    let run = wd.run(&[&import[..], &["--lang=es", "--timeout", "2h"]].concat());
+    assert!(
+        run.stderr.starts_with("error: valor no válido «2h»"),
+        "{run:?}"
+    );
+    let run = Run::from(
+        wd.command(&[&import[..], &["--lang", "en", "--timeout", "2h"]].concat())
+            .env("LC_ALL", "es_ES.UTF-8")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.starts_with(
+            "error: invalid value '2h' for '--timeout <TIMEOUT>': --timeout 2h is more than the 1h"
+        ),
+        "{run:?}"
+    );
+    assert!(
+        run.stderr
+            .ends_with("\n\nFor more information, try '--help'.\n"),
+        "{run:?}"
+    );
+
+    // --help and --version are clap's own in every language, on stdout.
+    for by_flag in [true, false] {
+        let run = in_spanish(&wd, &["import", "--help"], by_flag);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(
+            run.stdout.contains("Usage: wolkvox-import import"),
+            "{run:?}"
+        );
+        assert!(run.stderr.is_empty(), "{run:?}");
+        let run = in_spanish(&wd, &["--version"], by_flag);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(run.stdout.starts_with("wolkvox-import "), "{run:?}");
+    }
+}

@@ -10,6 +10,7 @@ use wolkvox_import::import::{exit, ImportSettings};
 use wolkvox_import::tr;
 
 mod ledger;
+mod parse;
 mod progress;
 mod signals;
 mod token;
@@ -286,9 +287,11 @@ fn protect_process_memory() {
 #[cfg(not(unix))]
 fn protect_process_memory() {}
 
-/// Runs a parsed command line and returns the process exit code.
+pub use parse::parse;
+
+/// Runs a parsed command line and returns the process exit code; [`parse`]
+/// chose the language of its messages.
 pub fn run(cli: Cli) -> i32 {
-    wolkvox_import::i18n::set_language(wolkvox_import::i18n::Lang::detect(cli.lang));
     match cli.command {
         Command::Import(args) => run_import(args),
         Command::Inspect(args) => match wolkvox_import::inspect::inspect(
@@ -552,7 +555,6 @@ mod tests {
 
     #[test]
     fn the_cli_definition_is_consistent() {
-        use clap::CommandFactory;
-        Cli::command().debug_assert();
+        parse::command().debug_assert();
     }
 }
