@@ -496,3 +496,55 @@ fn the_command_lines_own_errors_speak_spanish() {
         assert!(run.stdout.starts_with("wolkvox-import "), "{run:?}");
     }
 }
+
+#[test]
+fn help_gives_every_default_on_a_line_of_its_own() {
+    let wd = Workdir::new();
+    let commands: &[&[&str]] = &[
+        &[],
+        &["import"],
+        &["inspect"],
+        &["mapping", "init"],
+        &["ledger", "runs"],
+        &["ledger", "export"],
+        &["ledger", "check"],
+        &["fake-crm"],
+    ];
+    for command in commands {
+        let long = wd.run(&[command, &["--help"][..]].concat());
+        assert_eq!(long.code, 0, "{long:?}");
+        let lines: Vec<&str> = long.stdout.lines().collect();
+        let mut defaults = 0;
+        for (i, line) in lines.iter().enumerate() {
+            if !line.contains("[default:") {
+                continue;
+            }
+            defaults += 1;
+            assert!(
+                line.trim_start().starts_with("[default:") && lines[i - 1].trim().is_empty(),
+                "{command:?}: a default inside a paragraph: {line:?}\n{}",
+                long.stdout
+            );
+        }
+        // --lang at least, everywhere.
+        assert!(defaults > 0, "{command:?}: {}", long.stdout);
+        // -h keeps them all, inline as clap writes its own there.
+        let short = wd.run(&[command, &["-h"][..]].concat());
+        assert_eq!(short.code, 0, "{short:?}");
+        assert_eq!(
+            short.stdout.matches("[default:").count(),
+            defaults,
+            "{command:?}: {}",
+            short.stdout
+        );
+    }
+    let help = wd.run(&["import", "--help"]).stdout;
+    for default in [
+        "[default: INPUT's name followed by .results.csv",
+        "[default: no limit]",
+        "[default: 30s]",
+        "[default: from LC_ALL, LC_MESSAGES or LANG; else en]",
+    ] {
+        assert!(help.contains(default), "{default}: {help}");
+    }
+}

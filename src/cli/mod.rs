@@ -29,7 +29,9 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
     /// The language of messages (es, en) [default: from LC_ALL, LC_MESSAGES or LANG; else en].
-    #[arg(long, global = true, value_enum)]
+    // The values are in the text: a list of them would come between the
+    // text and its default in --help.
+    #[arg(long, global = true, value_enum, hide_possible_values = true)]
     pub lang: Option<wolkvox_import::i18n::Lang>,
 }
 

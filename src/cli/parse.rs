@@ -21,7 +21,36 @@ use wolkvox_import::tr;
 
 /// The command line's definition.
 pub fn command() -> clap::Command {
-    Cli::command()
+    defaults_on_their_own_line(Cli::command())
+}
+
+/// Moves a `[default: …]` written by hand in an option's doc comment (a
+/// default clap cannot know: "no limit", "the first sheet") to a line of
+/// its own at the end of `--help`, where clap puts the defaults it knows;
+/// `-h` keeps it inline, as clap does there.
+fn defaults_on_their_own_line(cmd: clap::Command) -> clap::Command {
+    let cmd = cmd.mut_args(|arg| {
+        let Some(help) = arg.get_help().map(ToString::to_string) else {
+            return arg;
+        };
+        let Some(default) = written_default(&help) else {
+            return arg;
+        };
+        let long = arg
+            .get_long_help()
+            .map_or_else(|| help.clone(), ToString::to_string)
+            .replacen(&format!(" {default}"), "", 1);
+        let long = format!("{}\n\n{default}", long.trim_end());
+        arg.long_help(long)
+    });
+    cmd.mut_subcommands(defaults_on_their_own_line)
+}
+
+/// The `[default: …]` in a help text.
+fn written_default(help: &str) -> Option<&str> {
+    let start = help.find("[default: ")?;
+    let len = help[start..].find(']')? + 1;
+    Some(&help[start..start + len])
 }
 
 /// Parses the process's arguments, or prints why they cannot be used and
