@@ -7,7 +7,8 @@
 //! the shape we write: the results file by its exact header, the payloads
 //! file by the opening of its first line, the rejects file by the error
 //! column its header ends with, the report by the generator mark in its
-//! head.
+//! head; a results or rejects workbook by the same header on its first
+//! sheet.
 
 use crate::results::RESULTS_HEADER;
 use crate::tr;
@@ -207,6 +208,9 @@ fn head(path: &Path) -> Vec<u8> {
 
 /// True when `path` looks like an output of `kind` that this tool wrote.
 pub fn written_by_us(path: &Path, kind: OutputKind) -> bool {
+    if is_xlsx_name(path) {
+        return workbook_written_by_us(path, kind);
+    }
     let bytes = head(path);
     let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
     match kind {
@@ -218,6 +222,63 @@ pub fn written_by_us(path: &Path, kind: OutputKind) -> bool {
         }
         OutputKind::Report => is_our_report(text),
     }
+}
+
+fn is_xlsx_name(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"))
+}
+
+/// A results or rejects workbook (the only outputs written as workbooks),
+/// by the header of its first sheet: the results file's columns, or the
+/// row-number and error columns a rejects workbook ends with.
+fn workbook_written_by_us(path: &Path, kind: OutputKind) -> bool {
+    // calamine may panic on a malformed file; that is simply not ours.
+    let header = std::panic::catch_unwind(|| xlsx_header(path))
+        .ok()
+        .flatten();
+    let Some(header) = header else {
+        return false;
+    };
+    match kind {
+        OutputKind::Results => header.iter().map(String::as_str).eq(RESULTS_HEADER),
+        OutputKind::Rejects => {
+            header.len() >= 2 && crate::results::is_rejects_row_column(&header, header.len() - 2)
+        }
+        _ => false,
+    }
+}
+
+/// The first row of an .xlsx's first sheet that has a cell, up to its last
+/// cell; read cell by cell, so a large workbook costs only that row.
+fn xlsx_header(path: &Path) -> Option<Vec<String>> {
+    use calamine::{DataRef, Reader};
+    let mut workbook: calamine::Xlsx<_> = calamine::open_workbook(path).ok()?;
+    let sheet = workbook.sheet_names().first()?.clone();
+    let mut cells = workbook.worksheet_cells_reader(&sheet).ok()?;
+    let mut header: Vec<String> = Vec::new();
+    let mut header_row = None;
+    while let Some(cell) = cells.next_cell().ok()? {
+        let text = match cell.get_value() {
+            DataRef::String(s) => s.clone(),
+            DataRef::SharedString(s) => s.to_string(),
+            DataRef::Empty => continue,
+            _ => String::new(),
+        };
+        let (row, col) = cell.get_position();
+        match header_row {
+            None => header_row = Some(row),
+            Some(r) if r != row => break,
+            Some(_) => {}
+        }
+        let col = col as usize;
+        if header.len() <= col {
+            header.resize(col + 1, String::new());
+        }
+        header[col] = text;
+    }
+    Some(header)
 }
 
 fn first_line(text: &[u8]) -> Option<&[u8]> {

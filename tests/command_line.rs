@@ -548,3 +548,39 @@ fn help_gives_every_default_on_a_line_of_its_own() {
         assert!(help.contains(default), "{default}: {help}");
     }
 }
+
+#[test]
+fn workbooks_this_tool_wrote_are_its_own_on_the_next_run() {
+    let wd = Workdir::new();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::copy(repo.join("samples/cartera.xlsx"), wd.path("cartera.xlsx")).unwrap();
+    std::fs::copy(repo.join("mappings/cartera.toml"), wd.path("m.toml")).unwrap();
+    let dry_run = |extra: &[&str]| {
+        let mut args = vec!["import", "cartera.xlsx", "-m", "m.toml", "--dry-run"];
+        args.extend_from_slice(extra);
+        wd.run(&args)
+    };
+    // The sample has invalid rows: exit 1, with rejects.
+    for night in 1..=2 {
+        let run = dry_run(&["-o", "resultados.xlsx", "--rejects", "rechazos"]);
+        assert_eq!(run.code, 1, "night {night}: {run:?}");
+    }
+    assert!(wd.path("rechazos.xlsx").exists());
+    // Each is still told from the other kind, and from someone's workbook.
+    let run = dry_run(&["-o", "rechazos.xlsx"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("is not a results file"), "{run:?}");
+    let run = dry_run(&["--rejects", "resultados.xlsx"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("is not a rejects file"), "{run:?}");
+    std::fs::copy(wd.path("cartera.xlsx"), wd.path("otra.xlsx")).unwrap();
+    let run = dry_run(&["-o", "otra.xlsx"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("is not a results file"), "{run:?}");
+    let run = dry_run(&["--rejects", "otra.xlsx"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(
+        bytes(&wd.path("otra.xlsx")),
+        bytes(&wd.path("cartera.xlsx"))
+    );
+}
