@@ -29,8 +29,9 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
     /// The language of messages (es, en) [default: from LC_ALL, LC_MESSAGES or LANG; else en].
-    // The values are in the text: a list of them would come between the
-    // text and its default in --help.
+    // Read from the raw arguments before parsing (see `parse`); declared
+    // here for --help and for clap to check it. The values are in the
+    // text: a list of them would come between the text and its default.
     #[arg(long, global = true, value_enum, hide_possible_values = true)]
     pub lang: Option<wolkvox_import::i18n::Lang>,
 }
