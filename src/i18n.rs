@@ -9,8 +9,9 @@
 //! in every language: status values, the results file's columns, JSON log
 //! field names and exit codes.
 //!
-//! The language is chosen once per process ([`set_language`]): `--lang`, else
-//! `LC_ALL`, `LC_MESSAGES` or `LANG` (`es*` means Spanish), else English.
+//! The language is chosen once per process ([`set_language`]), before the
+//! command line is parsed: `--lang`, else `LC_ALL`, `LC_MESSAGES` or `LANG`
+//! (`es*` means Spanish), else English.
 
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
@@ -81,7 +82,7 @@ macro_rules! catalog {
 
 catalog![
     "common", "summary", "report", "crm", "ledger", "outputs", "run", "inspect", "init", "mapping",
-    "rows", "source"
+    "rows", "source", "cli"
 ];
 
 static LANGUAGE: OnceLock<Lang> = OnceLock::new();

@@ -7,7 +7,8 @@
 //! the shape we write: the results file by its exact header, the payloads
 //! file by the opening of its first line, the rejects file by the error
 //! column its header ends with, the report by the generator mark in its
-//! head.
+//! head; a results or rejects workbook by the same header on its first
+//! sheet.
 
 use crate::results::RESULTS_HEADER;
 use crate::tr;
@@ -46,19 +47,27 @@ pub struct Output {
     pub kind: OutputKind,
 }
 
-/// Checks every output before the run starts. `inputs` are the files the
-/// run reads (the input, the mapping), each with what to call it; no output
-/// may be one of them, `--force` or not. An existing file that is not an
-/// output of this kind written by this tool is replaced only with `force`.
+/// Checks every output before the run starts. `reads` are the files the
+/// run reads (the input, the mapping, its lookup files, the token file, the
+/// ledger...), each with what to call it; no output may be one of them,
+/// `--force` or not, however the path is spelt (`./x`, a link, a hard
+/// link). An existing file that is not an output of this kind written by
+/// this tool is replaced only with `force`.
 pub fn check_outputs(
     outputs: &[Output],
-    inputs: &[(&str, &Path)],
+    reads: &[(&str, &Path)],
     force: bool,
 ) -> Result<(), String> {
     for (i, out) in outputs.iter().enumerate() {
         let shown = out.path.display().to_string();
-        for (what, input) in inputs {
-            if same_file(&out.path, input) {
+        let meta = std::fs::metadata(&out.path).ok();
+        // A device (/dev/null, /dev/stdout) or a pipe is written to, never
+        // replaced: it is not a file anyone could lose, even when the run
+        // also reads one (a token from /dev/stdin, results to /dev/stdout
+        // on the same terminal).
+        let device = meta.as_ref().is_some_and(|m| !m.is_dir() && !m.is_file());
+        if !device {
+            if let Some((what, _)) = reads.iter().find(|(_, r)| same_file(&out.path, r)) {
                 return Err(tr!(
                     "output-overwrites-input",
                     option = out.option,
@@ -67,7 +76,6 @@ pub fn check_outputs(
                 ));
             }
         }
-        let meta = std::fs::metadata(&out.path).ok();
         match &meta {
             Some(m) if m.is_dir() => {
                 return Err(tr!(
@@ -76,9 +84,7 @@ pub fn check_outputs(
                     path = shown.as_str()
                 ))
             }
-            // A device (/dev/null, /dev/stdout) or a pipe is not a file
-            // anyone could lose, and its folder is not ours to write.
-            Some(m) if !m.is_file() => continue,
+            _ if device => continue,
             _ => {}
         }
         if let Some(other) = outputs[..i].iter().find(|o| same_file(&o.path, &out.path)) {
@@ -163,11 +169,35 @@ fn writable(dir: &Path) -> bool {
     std::fs::metadata(dir).is_ok_and(|m| !m.permissions().readonly())
 }
 
+/// True when `a` and `b` name one file: the same file on disk when both
+/// exist (so a hard link is caught too), else the same canonical path.
 fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => a == b,
+    #[cfg(unix)]
+    if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+        use std::os::unix::fs::MetadataExt;
+        return (x.dev(), x.ino()) == (y.dev(), y.ino());
     }
+    canonical(a) == canonical(b)
+}
+
+/// `path` with links and `.`/`..` resolved, also for a file that does not
+/// exist yet (an output, a ledger's `-wal`): then its folder is resolved
+/// and its name kept.
+fn canonical(path: &Path) -> PathBuf {
+    if let Ok(c) = path.canonicalize() {
+        return c;
+    }
+    if let (Some(folder), Some(name)) = (path.parent(), path.file_name()) {
+        let folder = if folder.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            folder
+        };
+        if let Ok(f) = folder.canonicalize() {
+            return f.join(name);
+        }
+    }
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// The first bytes of a file, enough for every check below.
@@ -181,6 +211,9 @@ fn head(path: &Path) -> Vec<u8> {
 
 /// True when `path` looks like an output of `kind` that this tool wrote.
 pub fn written_by_us(path: &Path, kind: OutputKind) -> bool {
+    if is_xlsx_name(path) {
+        return workbook_written_by_us(path, kind);
+    }
     let bytes = head(path);
     let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
     match kind {
@@ -192,6 +225,63 @@ pub fn written_by_us(path: &Path, kind: OutputKind) -> bool {
         }
         OutputKind::Report => is_our_report(text),
     }
+}
+
+fn is_xlsx_name(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"))
+}
+
+/// A results or rejects workbook (the only outputs written as workbooks),
+/// by the header of its first sheet: the results file's columns, or the
+/// row-number and error columns a rejects workbook ends with.
+fn workbook_written_by_us(path: &Path, kind: OutputKind) -> bool {
+    // calamine may panic on a malformed file; that is simply not ours.
+    let header = std::panic::catch_unwind(|| xlsx_header(path))
+        .ok()
+        .flatten();
+    let Some(header) = header else {
+        return false;
+    };
+    match kind {
+        OutputKind::Results => header.iter().map(String::as_str).eq(RESULTS_HEADER),
+        OutputKind::Rejects => {
+            header.len() >= 2 && crate::results::is_rejects_row_column(&header, header.len() - 2)
+        }
+        _ => false,
+    }
+}
+
+/// The first row of an .xlsx's first sheet that has a cell, up to its last
+/// cell; read cell by cell, so a large workbook costs only that row.
+fn xlsx_header(path: &Path) -> Option<Vec<String>> {
+    use calamine::{DataRef, Reader};
+    let mut workbook: calamine::Xlsx<_> = calamine::open_workbook(path).ok()?;
+    let sheet = workbook.sheet_names().first()?.clone();
+    let mut cells = workbook.worksheet_cells_reader(&sheet).ok()?;
+    let mut header: Vec<String> = Vec::new();
+    let mut header_row = None;
+    while let Some(cell) = cells.next_cell().ok()? {
+        let text = match cell.get_value() {
+            DataRef::String(s) => s.clone(),
+            DataRef::SharedString(s) => s.to_string(),
+            DataRef::Empty => continue,
+            _ => String::new(),
+        };
+        let (row, col) = cell.get_position();
+        match header_row {
+            None => header_row = Some(row),
+            Some(r) if r != row => break,
+            Some(_) => {}
+        }
+        let col = col as usize;
+        if header.len() <= col {
+            header.resize(col + 1, String::new());
+        }
+        header[col] = text;
+    }
+    Some(header)
 }
 
 fn first_line(text: &[u8]) -> Option<&[u8]> {
@@ -390,5 +480,34 @@ mod tests {
             out("--rejects", PathBuf::from("/dev/null"), OutputKind::Rejects),
         ];
         check_outputs(&fine, &inputs, false).unwrap();
+    }
+
+    #[test]
+    fn one_file_spelt_two_ways_is_one_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        // Neither exists yet: their folders decide.
+        let a = dir.path().join("r.csv");
+        let b = sub.join("../r.csv");
+        assert!(same_file(&a, &b));
+        assert!(!same_file(&a, &sub.join("r.csv")));
+        std::fs::write(&a, "x").unwrap();
+        assert!(same_file(&a, &b));
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link");
+            std::os::unix::fs::symlink(&a, &link).unwrap();
+            assert!(same_file(&a, &link));
+            let hard = dir.path().join("hard");
+            std::fs::hard_link(&a, &hard).unwrap();
+            assert!(same_file(&hard, &b));
+        }
+        // Writing to a device replaces nothing, whatever the run reads.
+        let dev = Path::new("/dev/null");
+        if dev.exists() {
+            let outs = [out("--output", dev.to_path_buf(), OutputKind::Results)];
+            check_outputs(&outs, &[("the token file", dev)], false).unwrap();
+        }
     }
 }

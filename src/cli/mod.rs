@@ -3,14 +3,17 @@
 
 use clap::{Args, Parser, Subcommand};
 use progress::{init_logging, print_err, print_out, LogFormat};
-use wolkvox_import::crm::{read_ca_certs, Token};
-use wolkvox_import::import::send::{parse_timeout, Mode, Rate, Tuning};
+use wolkvox_import::crm::read_ca_certs;
+use wolkvox_import::import::send::{parse_duration, parse_timeout, Mode, Rate, Tuning};
+use wolkvox_import::import::settings::MIN_TIMEOUT;
 use wolkvox_import::import::{exit, ImportSettings};
 use wolkvox_import::tr;
 
 mod ledger;
+mod parse;
 mod progress;
 mod signals;
+mod token;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -26,7 +29,10 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
     /// The language of messages (es, en) [default: from LC_ALL, LC_MESSAGES or LANG; else en].
-    #[arg(long, global = true, value_enum)]
+    // Read from the raw arguments before parsing (see `parse`); declared
+    // here for --help and for clap to check it. The values are in the
+    // text: a list of them would come between the text and its default.
+    #[arg(long, global = true, value_enum, hide_possible_values = true)]
     pub lang: Option<wolkvox_import::i18n::Lang>,
 }
 
@@ -158,8 +164,8 @@ pub struct ImportArgs {
     /// Retries of a transient failure per row.
     #[arg(long, default_value_t = 5)]
     pub max_retries: u32,
-    /// Time limit of each request, e.g. 30s, 500ms, 2m (at most 1h).
-    #[arg(long, default_value = "30s", value_parser = parse_timeout)]
+    /// Time limit of each request, e.g. 30s, 500ms, 2m (at least 100ms, at most 1h).
+    #[arg(long, default_value = "30s", value_parser = timeout_arg)]
     pub timeout: Duration,
     /// Stop the run after this many consecutive rows failed only with transient errors.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
@@ -187,7 +193,8 @@ pub struct ImportArgs {
     #[arg(long)]
     pub resume: bool,
     /// Replace existing files at --output, --payloads, --rejects, --vanished and --report that
-    /// this tool did not write (never the input or the mapping).
+    /// this tool did not write (never a file the run reads: the input, the mapping, its lookup
+    /// files, the token file, --ca-cert or the ledger).
     #[arg(long)]
     pub force: bool,
     /// Accepted for compatibility; no longer needed, the ledger judges every row.
@@ -255,6 +262,19 @@ pub struct FakeCrmArgs {
     pub options: wolkvox_import::fake_crm::FakeCrmOptions,
 }
 
+/// `--timeout`: a duration from [`MIN_TIMEOUT`] to the longest a request
+/// may be given.
+fn timeout_arg(s: &str) -> Result<Duration, String> {
+    match parse_duration(s) {
+        Ok(t) if t < MIN_TIMEOUT => Err(tr!(
+            "timeout-too-short",
+            value = s.trim(),
+            min = humantime::format_duration(MIN_TIMEOUT).to_string()
+        )),
+        _ => parse_timeout(s),
+    }
+}
+
 fn fail(msg: impl std::fmt::Display) -> i32 {
     print_err(&format!(
         "{}\n",
@@ -283,9 +303,11 @@ fn protect_process_memory() {
 #[cfg(not(unix))]
 fn protect_process_memory() {}
 
-/// Runs a parsed command line and returns the process exit code.
+pub use parse::parse;
+
+/// Runs a parsed command line and returns the process exit code; [`parse`]
+/// chose the language of its messages.
 pub fn run(cli: Cli) -> i32 {
-    wolkvox_import::i18n::set_language(wolkvox_import::i18n::Lang::detect(cli.lang));
     match cli.command {
         Command::Import(args) => run_import(args),
         Command::Inspect(args) => match wolkvox_import::inspect::inspect(
@@ -482,6 +504,14 @@ fn import_settings(args: &ImportArgs) -> Result<ImportSettings, String> {
     // Server and token first: a scheduled job without them must fail before
     // touching the input.
     let mut builder = ImportSettings::builder(&args.input, &args.mapping);
+    // Named files the run reads are never outputs, even when a dry run
+    // leaves them unread: the token file is a credential.
+    if let Some(p) = &args.token_file {
+        builder = builder.also_reads(tr!("noun-token-file"), p);
+    }
+    if let Some(p) = &args.ca_cert {
+        builder = builder.also_reads(tr!("noun-ca-cert-file"), p);
+    }
     if !args.dry_run {
         if args.server.is_none() {
             return Err(tr!("no-server"));
@@ -490,7 +520,9 @@ fn import_settings(args: &ImportArgs) -> Result<ImportSettings, String> {
             Some(p) => read_ca_certs(p)?,
             None => Vec::new(),
         };
-        builder = builder.send_to(token(args)?).ca_certs(ca_certs);
+        builder = builder
+            .send_to(token::token(args.token_file.as_deref())?)
+            .ca_certs(ca_certs);
         if args.concurrency > 2 {
             tracing::warn!(
                 "{}",
@@ -533,31 +565,12 @@ fn import_settings(args: &ImportArgs) -> Result<ImportSettings, String> {
     builder.build().map_err(|e| e.to_string())
 }
 
-/// The token: `--token-file`, else `WOLKVOX_TOKEN`; never a plain value on
-/// the command line.
-fn token(args: &ImportArgs) -> Result<Token, String> {
-    match &args.token_file {
-        Some(p) => {
-            if std::env::var_os("WOLKVOX_TOKEN").is_some() {
-                tracing::warn!("{}", tr!("token-both", path = p.display().to_string()));
-            }
-            Token::from_file(p)
-        }
-        None => match std::env::var("WOLKVOX_TOKEN") {
-            Ok(v) => Token::new(&v).map_err(|e| format!("WOLKVOX_TOKEN: {e}")),
-            Err(std::env::VarError::NotUnicode(_)) => Err(tr!("token-env-not-text")),
-            Err(std::env::VarError::NotPresent) => Err(tr!("no-token")),
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn the_cli_definition_is_consistent() {
-        use clap::CommandFactory;
-        Cli::command().debug_assert();
+        parse::command().debug_assert();
     }
 }

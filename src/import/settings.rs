@@ -10,6 +10,12 @@ use crate::mapping::Mapping;
 use crate::outputs::{check_outputs, Output, OutputKind};
 use crate::tr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The shortest time limit a request may be given (`--timeout`): below it
+/// no answer arrives in time, not even from this machine, and every row
+/// would end in doubt.
+pub const MIN_TIMEOUT: Duration = Duration::from_millis(100);
 
 /// What to send and how, for the network part of a run.
 #[derive(Debug, Clone)]
@@ -92,6 +98,7 @@ impl ImportSettings {
             expect_rows: None,
             force: false,
             observer: None,
+            also_reads: Vec::new(),
         }
     }
 }
@@ -120,6 +127,8 @@ pub struct ImportBuilder {
     expect_rows: Option<u64>,
     force: bool,
     observer: Option<Observers>,
+    /// Files the caller read for the run, each with what to call it.
+    also_reads: Vec<(String, PathBuf)>,
 }
 
 impl ImportBuilder {
@@ -232,6 +241,15 @@ impl ImportBuilder {
         self
     }
 
+    /// A file the caller read for this run (the token file, a `--ca-cert`
+    /// file), which no output may replace, `force` or not; `what` names it
+    /// in the message, e.g. "the token file (--token-file)". The input, the
+    /// mapping, its lookup files and the ledger are known without it.
+    pub fn also_reads(mut self, what: impl Into<String>, path: impl Into<PathBuf>) -> Self {
+        self.also_reads.push((what.into(), path.into()));
+        self
+    }
+
     /// Told of every row as it ends.
     pub fn observer(mut self, observer: Option<Observers>) -> Self {
         self.observer = observer;
@@ -254,6 +272,18 @@ impl ImportBuilder {
         if connection.is_none() && self.resume {
             return Err(bad(tr!("resume-dry-run")));
         }
+        let timeout = self.tuning.timeout;
+        let shown = || humantime::format_duration(timeout).to_string();
+        if timeout < MIN_TIMEOUT {
+            return Err(bad(tr!(
+                "timeout-too-short",
+                value = shown(),
+                min = humantime::format_duration(MIN_TIMEOUT).to_string()
+            )));
+        }
+        if timeout > super::send::MAX_TIMEOUT {
+            return Err(bad(tr!("timeout-too-long", value = shown())));
+        }
         let ledger = crate::ledger::resolve_path(self.ledger.as_deref()).map_err(bad)?;
         let mut mapping = Mapping::load(&self.mapping)?;
         let mapping_fingerprint = std::fs::read(&self.mapping)
@@ -269,7 +299,8 @@ impl ImportBuilder {
             .unwrap_or_else(|| default_output(&self.input));
         // Every output is checked here, before the first request: a missing
         // folder or a file that is not ours costs no quota.
-        self.check_outputs(&output, &ledger).map_err(bad)?;
+        self.check_outputs(&output, &ledger, &mapping)
+            .map_err(bad)?;
         // A dry run plans for the server it is given, when it is given one.
         let plan_server = match (&connection, self.server.as_deref()) {
             (None, Some(s)) => Some(super::send::server_key(&parse_server(s).map_err(bad)?)),
@@ -303,12 +334,20 @@ impl ImportBuilder {
     }
 
     /// Checks that every output of the run can be written, and that none
-    /// of them is the input, the mapping or the ledger.
-    fn check_outputs(&self, output: &Path, ledger: &Path) -> Result<(), String> {
+    /// of them is a file the run reads: the input, the mapping, its lookup
+    /// files, what the caller read ([`ImportBuilder::also_reads`]) and the
+    /// ledger with the files SQLite and its lock keep beside it.
+    fn check_outputs(&self, output: &Path, ledger: &Path, mapping: &Mapping) -> Result<(), String> {
+        // A rejects name without an extension gets the input's kind: the
+        // file checked is the one that will be written.
+        let rejects = self
+            .rejects
+            .as_deref()
+            .map(|r| super::rejects_path(r, named_as_workbook(&self.input)));
         let outputs: Vec<Output> = [
             ("--output", Some(output), OutputKind::Results),
             ("--payloads", self.payloads.as_deref(), OutputKind::Payloads),
-            ("--rejects", self.rejects.as_deref(), OutputKind::Rejects),
+            ("--rejects", rejects.as_deref(), OutputKind::Rejects),
             ("--vanished", self.vanished.as_deref(), OutputKind::Vanished),
             ("--report", self.report.as_deref(), OutputKind::Report),
         ]
@@ -321,15 +360,35 @@ impl ImportBuilder {
             })
         })
         .collect();
-        check_outputs(
-            &outputs,
-            &[
-                (tr!("noun-input-file").as_str(), self.input.as_path()),
-                (tr!("noun-mapping-file").as_str(), self.mapping.as_path()),
-                (tr!("noun-ledger").as_str(), ledger),
-            ],
-            self.force,
-        )
+        let mut reads: Vec<(String, PathBuf)> = vec![
+            (tr!("noun-input-file"), self.input.clone()),
+            (tr!("noun-mapping-file"), self.mapping.clone()),
+        ];
+        for lookup in &mapping.lookups {
+            reads.push((
+                tr!("noun-lookup-file", name = lookup.name.as_str()),
+                lookup.path.clone(),
+            ));
+        }
+        reads.extend(self.also_reads.iter().cloned());
+        reads.push((tr!("noun-ledger"), ledger.to_path_buf()));
+        let beside_ledger = ["-wal", "-shm", "-journal"].map(|suffix| {
+            let mut name = ledger.as_os_str().to_os_string();
+            name.push(suffix);
+            PathBuf::from(name)
+        });
+        for path in beside_ledger
+            .into_iter()
+            .chain([crate::ledger::lock::LedgerLock::path_for(ledger)])
+        {
+            let what = tr!("noun-ledger-file", ledger = ledger.display().to_string());
+            reads.push((what, path));
+        }
+        let reads: Vec<(&str, &Path)> = reads
+            .iter()
+            .map(|(what, path)| (what.as_str(), path.as_path()))
+            .collect();
+        check_outputs(&outputs, &reads, self.force)
     }
 
     /// The operation: given, else the mapping's; a real run refuses the
@@ -352,5 +411,54 @@ impl ImportBuilder {
             )));
         }
         Ok(operation)
+    }
+}
+
+/// True when the input's name says workbook, as the reader decides (a
+/// workbook named otherwise is refused before any output is written).
+fn named_as_workbook(input: &Path) -> bool {
+    input
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .is_some_and(|e| matches!(e.as_str(), "xlsx" | "xlsm" | "xlsb" | "xls" | "xla" | "ods"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A program embedding the library gets the command line's bounds on
+    /// the time limit of a request.
+    #[test]
+    fn a_request_time_limit_out_of_bounds_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mapping = dir.path().join("m.toml");
+        std::fs::write(
+            &mapping,
+            "[request]\noperation = \"cobranza\"\n[fields]\nwolkvox_id = \"a\"\nid = \"b\"\n",
+        )
+        .unwrap();
+        let build = |timeout: Duration| {
+            ImportSettings::builder(dir.path().join("in.csv"), &mapping)
+                .server(Some("http://127.0.0.1:9".into()))
+                .send_to(Token::new("t0ken").unwrap())
+                .ledger(dir.path().join("ledger.sqlite"))
+                .output(dir.path().join("r.csv"))
+                .tuning(Tuning {
+                    timeout,
+                    ..Tuning::default()
+                })
+                .build()
+        };
+        let e = build(Duration::from_nanos(1)).unwrap_err().to_string();
+        assert!(
+            e.contains("--timeout 1ns is too short") && e.contains("100ms"),
+            "{e}"
+        );
+        let e = build(Duration::from_secs(7200)).unwrap_err().to_string();
+        assert!(e.contains("--timeout 2h"), "{e}");
+        build(MIN_TIMEOUT).unwrap();
+        build(super::super::send::MAX_TIMEOUT).unwrap();
     }
 }
