@@ -169,6 +169,81 @@ fn numbers_of_16_digits_where_every_digit_matters_make_the_row_invalid() {
     assert_eq!(out.payload_rows(), vec![6, 7]);
 }
 
+/// A CSV written by a spreadsheet that showed long ids as `4,54041E+15`
+/// holds that text, not the id: such an id, collections record or lookup
+/// key makes the row invalid, in either language; other columns and other
+/// spellings are left alone.
+#[test]
+fn ids_in_scientific_notation_make_the_row_invalid() {
+    let wd = Workdir::new();
+    wd.write(
+        "in.csv",
+        "ID Registro;Nro Obligación;Producto;Saldo Total\n\
+         R1;4,54041E+15;Libre;10\n\
+         1E+10;OB3;Libre;10\n\
+         R1;4.54041E+15;Libre;10\n\
+         R1;OB5;1E+10;1E+3\n\
+         R1;12E5;Libre;10\n",
+    );
+    wd.write("m.toml", CARTERA);
+    let out = dry_run(&wd, "in.csv", "m.toml", &[]);
+    assert_eq!(out.run.code, 1, "{:?}", out.run);
+    assert_eq!(
+        out.statuses(),
+        statuses(&[
+            (2, "invalid"),
+            (3, "invalid"),
+            (4, "invalid"),
+            (5, "valid"),
+            (6, "valid"),
+        ])
+    );
+    for (row, column, value) in [
+        (2, "Nro Obligación", "4,54041E+15"),
+        (3, "ID Registro", "1E+10"),
+        (4, "Nro Obligación", "4.54041E+15"),
+    ] {
+        assert_eq!(
+            out.error(row),
+            format!(
+                "column \"{column}\": \"{value}\" is a number in scientific notation: \
+                 the spreadsheet that wrote this file has already dropped its last digits; \
+                 format the column as text and export the file again"
+            )
+        );
+    }
+    // A text field and an amount are not ids; a code is not a number.
+    assert_eq!(out.body(5)["fields"]["name"], "1E+10");
+    assert_eq!(out.body(5)["fields"]["total_balance"], "1000");
+    assert_eq!(out.body(6)["fields"]["id"], "12E5");
+    // The summary groups the two rows of one column as one problem.
+    assert!(
+        out.run.stderr.contains("2 rows, e.g. row 2: column \"Nro Obligación\": \"4,54041E+15\" is a number in scientific notation"),
+        "{:?}",
+        out.run
+    );
+
+    let es = wd.run(&[
+        "import",
+        "in.csv",
+        "--mapping",
+        "m.toml",
+        "--dry-run",
+        "-o",
+        "es.csv",
+        "--lang",
+        "es",
+    ]);
+    assert_eq!(es.code, 1, "{es:?}");
+    let rows = read_results(&wd.path("es.csv"));
+    assert_eq!(
+        rows[0]["error"],
+        "columna \"Nro Obligación\": \"4,54041E+15\" es un número en notación científica: \
+         la hoja de cálculo que escribió este archivo ya perdió sus últimas cifras; \
+         dé formato de texto a la columna y exporte el archivo de nuevo"
+    );
+}
+
 // ------------------------------------------------------ forced encodings
 
 #[test]

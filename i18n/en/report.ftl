@@ -90,12 +90,24 @@ report-kind-wrong-type = the wrong kind of cell
 report-fix-wrong-type = The cell holds another kind of data (a date where a number goes, TRUE/FALSE): put the right value in.
 report-kind-not-in-lookup = not in the lookup file
 report-fix-not-in-lookup = The key is not in the lookup file: check the cell, or add its record to the lookup file (the error column names it).
+report-kind-lookup-no-key = nothing to look up in the cell
+report-fix-lookup-no-key = The cell has no digits to look up (normalize = "digits"): write the customer's document in it.
+report-kind-lookup-key-rounded = a key the lookup file's spreadsheet rounded
+report-fix-lookup-key-rounded = The lookup file holds this key as a number of more than 15 digits, which its spreadsheet has already rounded: format its key column as text and export it again.
+report-kind-lookup-value = the lookup file's value cannot be used
+report-fix-lookup-value = Correct the value in the lookup file (the error column names its row and column).
+report-kind-lookup-value-empty = the lookup file's value is empty
+report-fix-lookup-value-empty = Fill in the value in the lookup file (the error column names its row).
+report-kind-scientific = an id or key in scientific notation
+report-fix-scientific = The spreadsheet that wrote the file showed the number as 4,54041E+15 and dropped its last digits: format the column as text and export the file again.
 report-kind-cell = a problem with the cell
 report-fix-cell = Read the message in the results file's error column and fix the cell.
 report-kind-row-width = the row does not have the header's number of columns
 report-fix-row-width = Look for a stray delimiter or an unclosed quote in that row.
 report-kind-encoding = characters that are not UTF-8
 report-fix-encoding = Set encoding = "windows-1252" in the mapping's [source] if the file comes from Excel or Windows.
+report-kind-forced-encoding = UTF-8 text read as another encoding
+report-fix-forced-encoding = The file is UTF-8: remove encoding from the mapping's [source].
 report-kind-unclosed-quote = a quote never closed
 report-fix-unclosed-quote = Close the quote that opens in that row; until then the row runs to the end of the file.
 report-kind-duplicate = a repeated obligation (same wolkvox_id and id as an earlier row)

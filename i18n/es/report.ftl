@@ -90,12 +90,24 @@ report-kind-wrong-type = tipo de celda equivocado
 report-fix-wrong-type = La celda tiene otro tipo de dato (una fecha donde va un número, VERDADERO/FALSO): ponga el valor correcto.
 report-kind-not-in-lookup = no está en el archivo de consulta
 report-fix-not-in-lookup = La clave no está en el archivo de consulta: revise la celda, o agregue su expediente al archivo de consulta (la columna error lo indica).
+report-kind-lookup-no-key = nada que buscar en la celda
+report-fix-lookup-no-key = La celda no tiene cifras que buscar (normalize = "digits"): escriba en ella el documento del cliente.
+report-kind-lookup-key-rounded = una clave que la hoja de cálculo del archivo de consulta redondeó
+report-fix-lookup-key-rounded = El archivo de consulta tiene esta clave como un número de más de 15 cifras, que su hoja de cálculo ya redondeó: dé formato de texto a su columna de clave y expórtelo de nuevo.
+report-kind-lookup-value = el valor del archivo de consulta no se puede usar
+report-fix-lookup-value = Corrija el valor en el archivo de consulta (la columna error indica su fila y columna).
+report-kind-lookup-value-empty = el valor del archivo de consulta está vacío
+report-fix-lookup-value-empty = Llene el valor en el archivo de consulta (la columna error indica su fila).
+report-kind-scientific = un id o clave en notación científica
+report-fix-scientific = La hoja de cálculo que escribió el archivo mostró el número como 4,54041E+15 y perdió sus últimas cifras: dé formato de texto a la columna y exporte el archivo de nuevo.
 report-kind-cell = problema en la celda
 report-fix-cell = Lea el mensaje en la columna error del archivo de resultados y corrija la celda.
 report-kind-row-width = la fila no tiene las columnas del encabezado
 report-fix-row-width = Busque en esa fila un separador de más o una comilla sin cerrar.
 report-kind-encoding = caracteres que no son UTF-8
 report-fix-encoding = Ponga encoding = "windows-1252" en [source] del mapeo si el archivo viene de Excel o de Windows.
+report-kind-forced-encoding = texto UTF-8 leído en otra codificación
+report-fix-forced-encoding = El archivo es UTF-8: quite encoding de [source] del mapeo.
 report-kind-unclosed-quote = comilla sin cerrar
 report-fix-unclosed-quote = Cierre la comilla que se abre en esa fila; mientras tanto, la fila sigue hasta el final del archivo.
 report-kind-duplicate = obligación repetida (mismo wolkvox_id e id que una fila anterior)

@@ -16,6 +16,7 @@ row-exists-since-earlier-run = una corrida anterior
 
 value-error-value = tiene el valor de error { $value }
 value-rounded = el número { $value } tiene más de 15 cifras, así que la hoja de cálculo ya lo redondeó (las hojas de cálculo guardan solo 15); dé formato de texto a la columna y exporte el archivo de nuevo
+value-scientific = "{ $value }" es un número en notación científica: la hoja de cálculo que escribió este archivo ya perdió sus últimas cifras; dé formato de texto a la columna y exporte el archivo de nuevo
 value-not-number-cell = { $value } no es un número
 value-date-not-number = tiene una fecha, no un número
 value-not-number = "{ $value }" no es un número (separador decimal "{ $separator }")
@@ -39,3 +40,8 @@ lookup-value-invalid = el valor para "{ $key }" en { $file } (fila { $row }, col
 lookup-value-empty = "{ $key }" está en { $file } (fila { $row }) pero su "{ $column }" está vacío; llénelo allí
 lookup-missing = "{ $key }" no está en { $file } (columna "{ $column }"); revise la celda, o agregue su expediente a { $file }
 lookup-no-key = "{ $key }" no tiene cifras que buscar en { $file } (normalize = "digits")
+lookup-key-rounded = "{ $key }" está en { $file } (fila { $row }, columna "{ $column }") solo como un número de más de 15 cifras, que la hoja de cálculo ya redondeó, así que puede ser de otro documento; dé formato de texto a esa columna de { $file } y expórtelo de nuevo
+lookup-missing-rounded = { $count ->
+    [one] ; { $file } tiene 1 clave que su hoja de cálculo redondeó o escribió en notación científica (fila { $row }, columna "{ $column }"), que no coincide con nada: dé formato de texto a esa columna y expórtelo de nuevo
+   *[other] ; { $file } tiene { $count } claves que su hoja de cálculo redondeó o escribió en notación científica (la primera en la fila { $row }, columna "{ $column }"), que no coinciden con nada: dé formato de texto a esa columna y expórtelo de nuevo
+}

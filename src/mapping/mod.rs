@@ -720,6 +720,9 @@ struct ResolvedRule {
     column: Option<usize>,
     /// The table a lookup rule reads, shared by every clone of the plan.
     table: Option<Arc<LookupTable>>,
+    /// An id read from a column (`wolkvox_id`, `id`): every digit matters,
+    /// so text in scientific notation is refused.
+    whole_digits: bool,
 }
 
 /// A mapping resolved against an input's header.
@@ -940,6 +943,9 @@ impl Plan {
         // Trimmed only for a message: header names often have accents.
         let column = || self.header[i].trim();
         let cell = row.get(i);
+        if r.whole_digits {
+            value::check_not_scientific(cell).map_err(|e| cell_problem(column(), e))?;
+        }
         let v = match &r.table {
             None => convert_into(
                 row,
@@ -979,7 +985,7 @@ impl Plan {
         if cell.is_blank() {
             return Ok(Cow::Borrowed(""));
         }
-        let key = lookup::key_text(cell).map_err(|e| cell_problem(column, e))?;
+        let key = lookup::input_key_text(cell).map_err(|e| cell_problem(column, e))?;
         let key = key.trim();
         let file = table.file.as_str();
         // The cell is at fault or not, but the key is what a person looks for.
@@ -1003,7 +1009,7 @@ impl Plan {
                 )
                 .map_err(|e| {
                     problem(
-                        Kind::Cell,
+                        Kind::LookupValue,
                         tr!(
                             "lookup-value-invalid",
                             key = key,
@@ -1016,7 +1022,7 @@ impl Plan {
                 })?;
                 if v.is_empty() {
                     return Err(problem(
-                        Kind::Cell,
+                        Kind::LookupValueEmpty,
                         tr!(
                             "lookup-value-empty",
                             key = key,
@@ -1028,17 +1034,36 @@ impl Plan {
                 }
                 Ok(v)
             }
-            Lookup::Missing => Err(problem(
-                Kind::NotInLookup,
-                tr!(
+            Lookup::Missing => {
+                let mut detail = tr!(
                     "lookup-missing",
                     key = key,
                     file = file,
                     column = table.key_column.as_str()
+                );
+                if let Some((count, row)) = table.untrusted_keys() {
+                    detail.push_str(&tr!(
+                        "lookup-missing-rounded",
+                        count = count,
+                        file = file,
+                        row = row,
+                        column = table.key_column.as_str()
+                    ));
+                }
+                Err(problem(Kind::NotInLookup, detail))
+            }
+            Lookup::Rounded { row } => Err(problem(
+                Kind::LookupKeyRounded,
+                tr!(
+                    "lookup-key-rounded",
+                    key = key,
+                    file = file,
+                    row = row,
+                    column = table.key_column.as_str()
                 ),
             )),
             Lookup::NoKey => Err(problem(
-                Kind::Cell,
+                Kind::LookupNoKey,
                 tr!("lookup-no-key", key = key, file = file),
             )),
         }
@@ -1307,6 +1332,8 @@ impl Resolver<'_> {
             self.used[i] = true;
         }
         Ok(ResolvedRule {
+            whole_digits: matches!(rule.field, "wolkvox_id" | "id")
+                && matches!(rule.source, FieldSource::Column(_)),
             rule: rule.clone(),
             column,
             table,

@@ -615,7 +615,9 @@ fn a_key_not_found_makes_the_row_invalid_naming_column_value_and_file() {
         .map_row(&Row::from_texts(10, &["N/A", "OB10"]))
         .unwrap_err();
     assert!(e.message.contains("\"N/A\" has no digits"), "{}", e.message);
-    assert_eq!(e.problems[0].kind, Kind::Cell);
+    // Its own kind: the summary and the report group it apart from other
+    // problems of the column.
+    assert_eq!(e.problems[0].kind, Kind::LookupNoKey);
     assert_eq!(e.problems[0].value.as_deref(), Some("N/A"));
     let e = p.map_row(&Row::from_texts(11, &["", "OB11"])).unwrap_err();
     assert_eq!(e.message, "column \"Cédula\" is empty");
