@@ -99,8 +99,24 @@ pub fn profile(path: &Path, opts: &SourceOptions) -> Result<Profile, String> {
     let header = source.header().clone();
     let mut stats = ColumnStats::new(header.names.len());
     let mut rows = 0u64;
+    let mut encoding_warning = encoding_warning;
     while let Some(row) = source.next_row().map_err(|e| e.to_string())? {
         rows += 1;
+        // UTF-8 rows past the part of the file checked when it was opened:
+        // an import marks each of them; inspect names the first.
+        if encoding_warning.is_none() {
+            if let Some(p) = row
+                .problem
+                .as_ref()
+                .filter(|p| p.kind == crate::problem::Kind::ForcedEncoding)
+            {
+                encoding_warning = Some(tr!(
+                    "inspect-row-problem",
+                    row = row.number,
+                    problem = p.text()
+                ));
+            }
+        }
         if rows as usize > TYPE_SAMPLE_ROWS {
             continue;
         }

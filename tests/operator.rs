@@ -307,6 +307,101 @@ fn a_utf8_file_under_a_forced_single_byte_encoding_is_refused() {
     assert_eq!(out.body(2)["fields"]["name"], "María José Peña");
 }
 
+/// Past the part of the file checked when it is opened, a UTF-8 row under
+/// a forced windows-1252 is never sent garbled: it is invalid with the same
+/// advice, the rows around it go through, and a real windows-1252 file with
+/// the same late accents still reads.
+#[test]
+fn utf8_rows_far_into_a_file_under_a_forced_single_byte_encoding_are_invalid() {
+    let wd = Workdir::new();
+    let mut text = String::from("ID Registro;Nro Obligacion;Nombre;Saldo\n");
+    let ascii_rows = 20_000;
+    for i in 0..ascii_rows {
+        text.push_str(&format!("R{i};{i};Ana;1\n"));
+    }
+    assert!(text.len() > 64 * 1024);
+    text.push_str("R9;99998;María José Peña;1\n");
+    text.push_str("R9;99999;\"Núñez; Lucía\";1\n");
+    text.push_str("R9;100000;Ana;1\n");
+    wd.write("late.csv", &text);
+    let (ansi, _, _) = encoding_rs::WINDOWS_1252.encode(&text);
+    wd.write("late1252.csv", &ansi);
+    wd.write(
+        "m.toml",
+        "[source]\nencoding = \"windows-1252\"\n[request]\noperation = \"x\"\n\
+         [fields]\nwolkvox_id = \"ID Registro\"\nid = \"Nro Obligacion\"\nname = \"Nombre\"\n",
+    );
+
+    let out = dry_run(&wd, "late.csv", "m.toml", &[]);
+    assert_eq!(out.run.code, 1, "{:?}", out.run);
+    let first = ascii_rows + 2;
+    let statuses = out.statuses();
+    assert_eq!(statuses.len() as u64, ascii_rows + 3);
+    assert_eq!(
+        &statuses[statuses.len() - 3..],
+        &[
+            (first, "invalid".to_string()),
+            (first + 1, "invalid".to_string()),
+            (first + 2, "valid".to_string()),
+        ]
+    );
+    assert_eq!(
+        out.error(first),
+        "the row is UTF-8, but the mapping's [source] sets encoding = \"windows-1252\", \
+         which garbles its accents (\"María\" reads \"MarÃ\u{ad}a\"), so it is not sent: \
+         the file is UTF-8; remove `encoding` from [source]"
+    );
+    let quoted = out.error(first + 1);
+    assert!(quoted.contains("(\"Núñez\" reads \"NÃºÃ±ez\")"), "{quoted}");
+    // Nothing garbled is sent, and the two rows are one problem.
+    assert_eq!(out.payloads.len() as u64, ascii_rows + 1);
+    assert!(!out.payloads.iter().any(|p| p.to_string().contains('Ã')));
+    assert!(
+        out.run
+            .stderr
+            .contains(&format!("2 rows, e.g. row {first}: the row is UTF-8")),
+        "{:?}",
+        out.run
+    );
+
+    // inspect warns about the first such row.
+    let inspect = wd.run(&["inspect", "late.csv", "--mapping", "m.toml"]);
+    assert_eq!(inspect.code, 0, "{inspect:?}");
+    assert!(
+        inspect
+            .stdout
+            .contains(&format!("warning: row {first}: the row is UTF-8")),
+        "{inspect:?}"
+    );
+
+    // In Spanish, with the same advice.
+    let es = wd.run(&[
+        "import",
+        "late.csv",
+        "--mapping",
+        "m.toml",
+        "--dry-run",
+        "-o",
+        "es.csv",
+        "--lang",
+        "es",
+    ]);
+    assert_eq!(es.code, 1, "{es:?}");
+    let rows = read_results(&wd.path("es.csv"));
+    assert!(
+        rows[first as usize - 2]["error"].starts_with("la fila es UTF-8")
+            && rows[first as usize - 2]["error"].ends_with("quite `encoding` de [source]"),
+        "{:?}",
+        rows[first as usize - 2]
+    );
+
+    // The same rows written in windows-1252 read as they should.
+    let out = dry_run(&wd, "late1252.csv", "m.toml", &[]);
+    assert_eq!(out.run.code, 0, "{:?}", out.run);
+    assert_eq!(out.body(first)["fields"]["name"], "María José Peña");
+    assert_eq!(out.body(first + 1)["fields"]["name"], "Núñez; Lucía");
+}
+
 #[test]
 fn a_garbled_header_is_never_suggested() {
     let wd = Workdir::new();

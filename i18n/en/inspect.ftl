@@ -6,6 +6,7 @@ inspect-encoding = encoding: { $encoding }
 inspect-encoding-bom = encoding: { $encoding } (with a { $bom } byte-order mark)
 inspect-encoding-not-utf8 = encoding: not UTF-8; reads as windows-1252 (add encoding = "windows-1252" to [source])
 inspect-warning = warning: { $message }
+inspect-row-problem = row { $row }: { $problem }
 inspect-format-workbook = format: workbook, sheets: { $sheets }
 inspect-sheet = sheet: "{ $sheet }"
 inspect-header-row = header row: { $row }

@@ -6,6 +6,7 @@ row-cell-empty = column "{ $column }" is empty
 row-form-number = { $problem } (or leave the column out with [form] exclude)
 row-width = the row has { $cells } cells but the header has { $width }; check for a stray delimiter or an unclosed quote
 row-not-utf8 = the row holds bytes that are not UTF-8; if the file comes from Excel or a Windows system, set encoding = "windows-1252" in { $section }
+row-utf8-forced = the row is UTF-8, but the mapping's { $section } sets encoding = "{ $encoding }", which garbles its accents ("{ $word }" reads "{ $garbled }"), so it is not sent: the file is UTF-8; remove `encoding` from { $section }
 row-unclosed-quote = a quote opened in this row is never closed, so the row runs to the end of the file; close the quote
 row-duplicate = duplicate of row { $first } (same wolkvox_id "{ $wolkvox_id }" and id "{ $id }")
 row-exists-since = obligation "{ $id }" of record "{ $record }" exists in the CRM since { $since } with other values; nothing was sent. Use --mode sync to update it

@@ -6,6 +6,7 @@ inspect-encoding = codificación: { $encoding }
 inspect-encoding-bom = codificación: { $encoding } (con marca de orden de bytes { $bom })
 inspect-encoding-not-utf8 = codificación: no es UTF-8; se lee como windows-1252 (agregue encoding = "windows-1252" en [source])
 inspect-warning = advertencia: { $message }
+inspect-row-problem = fila { $row }: { $problem }
 inspect-format-workbook = formato: libro de cálculo, hojas: { $sheets }
 inspect-sheet = hoja: "{ $sheet }"
 inspect-header-row = fila de encabezados: { $row }

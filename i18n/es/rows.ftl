@@ -7,6 +7,7 @@ row-cell-empty = columna "{ $column }" está vacía
 row-form-number = { $problem } (o deje la columna fuera con [form] exclude)
 row-width = la fila tiene { $cells } celdas pero el encabezado tiene { $width }; busque un separador de más o una comilla sin cerrar
 row-not-utf8 = la fila tiene bytes que no son UTF-8; si el archivo viene de Excel o de un sistema Windows, ponga encoding = "windows-1252" en { $section }
+row-utf8-forced = la fila es UTF-8, pero la sección { $section } del mapeo pone encoding = "{ $encoding }", que daña sus tildes ("{ $word }" se lee "{ $garbled }"), así que no se envía: el archivo es UTF-8; quite `encoding` de { $section }
 row-unclosed-quote = una comilla abierta en esta fila nunca se cierra, así que la fila sigue hasta el final del archivo; cierre la comilla
 row-duplicate = repite la fila { $first } (mismo wolkvox_id "{ $wolkvox_id }" e id "{ $id }")
 row-exists-since = la obligación "{ $id }" del expediente "{ $record }" existe en el CRM desde { $since } con otros valores; no se envió nada. Use --mode sync para actualizarla
