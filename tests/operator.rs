@@ -494,6 +494,52 @@ fn text_and_web_pages_named_as_workbooks_get_advice() {
     assert_eq!(out.run.code, 0, "{:?}", out.run);
 }
 
+/// A workbook export that wrote nothing (0 bytes, or only blanks) is said
+/// to be empty, in both languages, by the import, inspect and mapping init,
+/// never in the reader's words about OLE signatures or zip directories.
+#[test]
+fn an_empty_workbook_file_is_said_to_be_empty() {
+    let wd = Workdir::new();
+    wd.write(
+        "m.toml",
+        "[request]\noperation = \"x\"\n[fields]\nwolkvox_id = \"a\"\nid = \"b\"\n",
+    );
+    for (name, bytes) in [
+        ("empty.xls", &b""[..]),
+        ("empty.xlsx", b""),
+        ("empty.xlsb", b""),
+        ("empty.ods", b""),
+        ("blank.xlsx", b"\r\n  \n"),
+    ] {
+        wd.write(name, bytes);
+        for args in [
+            vec!["import", name, "--mapping", "m.toml", "--dry-run"],
+            vec!["inspect", name],
+            vec!["mapping", "init", name],
+        ] {
+            let run = wd.run(&args);
+            assert_eq!(run.code, 2, "{name}: {run:?}");
+            assert!(
+                run.stderr.contains(&format!(
+                    "{name}: the file is empty: it holds no workbook; export or save it again"
+                )),
+                "{name}: {run:?}"
+            );
+            for calamine in ["Cfb", "OLE", "Zip", "EOCD"] {
+                assert!(!run.stderr.contains(calamine), "{name}: {run:?}");
+            }
+        }
+        let run = wd.run(&["--lang", "es", "inspect", name]);
+        assert_eq!(run.code, 2, "{name}: {run:?}");
+        assert!(
+            run.stderr.contains(
+                "el archivo está vacío: no contiene ningún libro; expórtelo o guárdelo de nuevo"
+            ),
+            "{name}: {run:?}"
+        );
+    }
+}
+
 // ------------------------------------------------ results and rejects as xlsx
 
 /// The portfolio for the workbook outputs: ids that Excel would spoil as

@@ -6,6 +6,7 @@ source-where-sheet = sheet "{ $sheet }"
 source-no-row-file = the file has no row { $n } to read the column names from (header_row = { $n })
 source-no-row-sheet = sheet "{ $sheet }" has no row { $n } to read the column names from (header_row = { $n })
 source-empty-file = the file is empty: there is no header row
+source-empty-workbook = the file is empty: it holds no workbook; export or save it again
 source-empty-sheet = sheet "{ $sheet }" is empty: there is no header row
 source-empty-sheet-choose = sheet "{ $sheet }" is empty; the workbook's sheets are { $sheets }; choose one with --sheet or { $section } sheet
 source-blank-row-file = row { $n } of the file is blank, so it cannot hold the column names (header_row = { $n })

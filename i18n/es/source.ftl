@@ -7,6 +7,7 @@ source-where-sheet = hoja "{ $sheet }"
 source-no-row-file = el archivo no tiene una fila { $n } de donde leer los nombres de las columnas (header_row = { $n })
 source-no-row-sheet = la hoja "{ $sheet }" no tiene una fila { $n } de donde leer los nombres de las columnas (header_row = { $n })
 source-empty-file = el archivo está vacío: no hay fila de encabezados
+source-empty-workbook = el archivo está vacío: no contiene ningún libro; expórtelo o guárdelo de nuevo
 source-empty-sheet = la hoja "{ $sheet }" está vacía: no hay fila de encabezados
 source-empty-sheet-choose = la hoja "{ $sheet }" está vacía; las hojas del libro son { $sheets }; elija una con --sheet o con sheet en { $section }
 source-blank-row-file = la fila { $n } del archivo está en blanco, así que no puede tener los nombres de las columnas (header_row = { $n })

@@ -556,6 +556,14 @@ fn detect_format(path: &Path) -> Result<Format, SourceError> {
         "xlsx" | "xlsm" | "xlsb" | "xls" | "xla" | "ods" => {
             let mut head = [0u8; 2048];
             let n = read_prefix(path, &mut head)?;
+            // An export that wrote nothing: calamine's words for it are about
+            // OLE signatures and zip directories.
+            let body = head[..n]
+                .strip_prefix(b"\xEF\xBB\xBF")
+                .unwrap_or(&head[..n]);
+            if n < head.len() && body.iter().all(u8::is_ascii_whitespace) {
+                return Err(SourceError::new(path, tr!("source-empty-workbook")));
+            }
             match not_a_workbook(&head[..n]) {
                 None => Ok(Format::Workbook),
                 Some(what) => Err(SourceError::new(path, what.advice(&ext))),
