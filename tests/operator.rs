@@ -991,6 +991,55 @@ fn a_title_block_workbook_goes_from_inspect_to_a_clean_dry_run() {
     assert!(run.stderr.contains("CHANGE_ME"), "{run:?}");
 }
 
+/// A mapping that reads a title block's first row as the header gets one
+/// message pointing at header_row, not a "not found" per field each listing
+/// the title, in either language.
+#[test]
+fn a_title_read_as_the_header_is_explained_once() {
+    let wd = Workdir::new();
+    title_block_workbook(&wd.path("cartera.xlsx"));
+    let init = wd.run(&["mapping", "init", "cartera.xlsx"]);
+    assert_eq!(init.code, 0, "{init:?}");
+    wd.write(
+        "t1.toml",
+        init.stdout.replace("header_row = 4\n", "header_row = 1\n"),
+    );
+    let out = dry_run(&wd, "cartera.xlsx", "t1.toml", &[]);
+    assert_eq!(out.run.code, 2, "{:?}", out.run);
+    let err: Vec<&str> = out
+        .run
+        .stderr
+        .lines()
+        .filter(|l| !l.contains("CHANGE_ME"))
+        .collect();
+    assert_eq!(
+        err,
+        [
+            "error: cartera.xlsx: the mapping t1.toml does not fit the file's header (row 1):",
+            "the header (row 1) has a single column, \"BANCO EJEMPLO S.A. - Cartera castigada\", \
+             which looks like a title: if the column names are on a lower row, set header_row to \
+             that row in [source] (inspect --header-row N shows the columns of row N)",
+        ],
+        "{:?}",
+        out.run
+    );
+    let es = wd.run(&[
+        "--lang",
+        "es",
+        "import",
+        "cartera.xlsx",
+        "--mapping",
+        "t1.toml",
+        "--dry-run",
+    ]);
+    assert_eq!(es.code, 2, "{es:?}");
+    assert!(es.stderr.contains("que parece un título"), "{es:?}");
+    assert!(
+        !es.stderr.contains("no se encontró") && !es.stderr.contains("not found"),
+        "{es:?}"
+    );
+}
+
 #[test]
 fn inspect_and_init_take_a_sheet_and_a_header_row() {
     let wd = Workdir::new();

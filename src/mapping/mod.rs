@@ -854,13 +854,14 @@ impl Plan {
         let excluded = r.excluded(mapping);
         let renamed = r.renamed(mapping);
         if r.missing_columns {
-            match one_column_header(header) {
-                // Read with the wrong delimiter, the header is not what the
-                // mapping expects at all: one explanation beats a "not
-                // found" per field.
-                Some(OneColumn::WrongDelimiter(why)) => return Err(MappingError::one(why)),
-                Some(OneColumn::Title(hint)) => r.problems.push(hint),
-                None => {}
+            // Read with the wrong delimiter, or from a title above the real
+            // header, the header is not what the mapping expects at all:
+            // one explanation beats a "not found" per field, each listing
+            // the same single name.
+            if let Some(OneColumn::WrongDelimiter(why) | OneColumn::Title(why)) =
+                one_column_header(header)
+            {
+                return Err(MappingError::one(why));
             }
         }
         let form = match mapping.extra_columns {
@@ -1675,7 +1676,7 @@ enum OneColumn {
     /// Every name in one cell: the file's delimiter is not the one used to
     /// read it. Says what to do, instead of the per-field messages.
     WrongDelimiter(String),
-    /// A title above the real header: a hint at `header_row`, after them.
+    /// A title above the real header: a hint at `header_row`.
     Title(String),
 }
 
