@@ -50,6 +50,7 @@ report-status-invalid = Invalid
 report-status-failed = Failed
 report-status-uncertain = Uncertain
 report-status-not-sent = Not sent
+report-note-no-header = The file is empty: it has no header row, so the mapping's columns could not be checked.
 report-note-no-rows = The file has a header but no data rows.
 report-plan-intro = Plan by the ledger ({ $mode }): what a real run would do.
 report-plan-new = New obligations

@@ -50,6 +50,7 @@ report-status-invalid = Inválidas
 report-status-failed = Fallidas
 report-status-uncertain = Inciertas
 report-status-not-sent = No enviadas
+report-note-no-header = El archivo está vacío: no tiene fila de encabezados, así que no se pudieron revisar las columnas del mapeo.
 report-note-no-rows = El archivo tiene encabezado, pero ninguna fila de datos.
 report-plan-intro = Plan según el registro de envíos ({ $mode }): lo que haría una carga real.
 report-plan-new = Obligaciones nuevas

@@ -41,6 +41,8 @@ pub struct Summary {
     pub ledger: Option<std::path::PathBuf>,
     /// A dry run's plan: what a real run would send, by the ledger.
     pub plan: Option<(super::send::Mode, super::triage::PlanCounts)>,
+    /// The input was an empty file: no header, so no rows either.
+    pub no_header: bool,
     /// Kind of error ([`error_key`]) → (rows, first row, first message).
     errors: HashMap<String, (u64, u64, String)>,
 }
@@ -175,7 +177,9 @@ impl Summary {
             out.push_str(&text);
             out.push('\n');
         };
-        if self.rows() == 0 {
+        if self.no_header {
+            line(tr!("summary-no-header"));
+        } else if self.rows() == 0 {
             line(tr!("summary-no-rows"));
         }
         if self.carried_over > 0 {

@@ -834,6 +834,48 @@ impl Plan {
         Plan::new_with_lookups(mapping, &Lookups::none(), header, operation)
     }
 
+    /// The plan for an input that has no header at all (an empty CSV): it
+    /// has no rows to map either, so the columns the mapping names cannot
+    /// be checked and are taken as they are written.
+    pub fn without_header(
+        mapping: &Mapping,
+        lookups: &Lookups,
+        operation: &str,
+    ) -> Result<Plan, MappingError> {
+        let mut names: Vec<String> = Vec::new();
+        let mut add = |name: &str| {
+            if !names
+                .iter()
+                .any(|n| n.trim().eq_ignore_ascii_case(name.trim()))
+            {
+                names.push(name.to_string());
+            }
+        };
+        let rules = mapping
+            .rules
+            .iter()
+            .chain(mapping.form_entries.iter().map(|e| &e.rule));
+        for rule in rules {
+            match &rule.source {
+                FieldSource::Column(c) | FieldSource::Lookup { column: c, .. } => add(c),
+                FieldSource::Constant(_) => {}
+            }
+        }
+        for name in mapping
+            .exclude
+            .iter()
+            .chain(mapping.rename.iter().map(|(from, _)| from))
+        {
+            add(name);
+        }
+        let header = Header {
+            names,
+            row: 0,
+            format: crate::source::Format::Csv,
+        };
+        Plan::new_with_lookups(mapping, lookups, &header, operation)
+    }
+
     /// [`Plan::new`] with the lookup tables the mapping uses, already read.
     pub fn new_with_lookups(
         mapping: &Mapping,

@@ -308,7 +308,9 @@ fn outcome(mut page: Page, s: &Summary, lang: Lang) -> Page {
             color: charts::css(charts::status_color(*st)),
         })
         .collect();
-    if total == 0 {
+    if s.no_header {
+        page.notes.push(tr!("report-note-no-header"));
+    } else if total == 0 {
         page.notes.push(tr!("report-note-no-rows"));
     }
     if s.dry_run {

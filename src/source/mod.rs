@@ -435,11 +435,31 @@ pub struct Source {
     /// The header was found below a title block rather than on the first
     /// row that is not blank.
     header_below_title: bool,
+    /// A CSV with no row that is not blank, opened by
+    /// [`Source::open_or_empty`]: no header, no rows.
+    empty: bool,
 }
 
 impl Source {
     /// Opens the input, detects its format from its bytes, and finds its header row.
     pub fn open(path: &Path, opts: &SourceOptions) -> Result<Source, SourceError> {
+        Source::open_with(path, opts, false)
+    }
+
+    /// [`Source::open`] that takes a CSV with nothing in it (no bytes, or
+    /// only blank lines and a byte-order mark) as an input of no rows, with
+    /// an empty header, rather than refusing it: an import of an empty
+    /// nightly export is a warning, as a header with no rows below it is.
+    /// A workbook still needs its header.
+    pub fn open_or_empty(path: &Path, opts: &SourceOptions) -> Result<Source, SourceError> {
+        Source::open_with(path, opts, true)
+    }
+
+    fn open_with(
+        path: &Path,
+        opts: &SourceOptions,
+        allow_empty: bool,
+    ) -> Result<Source, SourceError> {
         let format = detect_format(path)?;
         let (mut reader, info) = match format {
             Format::Csv => {
@@ -453,8 +473,23 @@ impl Source {
                 (Reader::Sheet(r), info)
             }
         };
-        let found = find_header(path, &mut reader, opts, format, &info)?;
-        check_duplicate_headers(path, &found.header)?;
+        let found = match find_header(path, &mut reader, opts, format, &info) {
+            Err(Unfound::NothingInFile(_)) if allow_empty && format == Format::Csv => FoundHeader {
+                header: Header {
+                    names: Vec::new(),
+                    row: 0,
+                    format,
+                },
+                pending: VecDeque::new(),
+                below_title: false,
+            },
+            Err(Unfound::NothingInFile(e) | Unfound::Error(e)) => return Err(e),
+            Ok(found) => found,
+        };
+        let empty = found.header.row == 0;
+        if !empty {
+            check_duplicate_headers(path, &found.header)?;
+        }
         Ok(Source {
             path: path.to_path_buf(),
             reader,
@@ -463,7 +498,14 @@ impl Source {
             pending: found.pending,
             replayed: Row::default(),
             header_below_title: found.below_title,
+            empty,
         })
+    }
+
+    /// True for a CSV with nothing in it, opened by
+    /// [`Source::open_or_empty`]: it has no header and no rows.
+    pub fn is_empty_file(&self) -> bool {
+        self.empty
     }
 
     /// True when no `header_row` was given and the header was found below a
@@ -721,12 +763,19 @@ fn find_header(
     opts: &SourceOptions,
     format: Format,
     info: &SourceInfo,
-) -> Result<FoundHeader, SourceError> {
+) -> Result<FoundHeader, Unfound> {
     let header_row = opts.header_row;
+    // A row that is not blank was read: the file is not empty.
+    let mut content = false;
     loop {
         let Some(row) = reader.next_raw()? else {
-            return Err(no_header(path, opts, info));
+            return Err(match (content, sheet_of(info)) {
+                (false, None) => empty_file(path),
+                _ => no_header(path, opts, info).into(),
+            });
         };
+        let blank = row.is_blank() && row.problem.is_none();
+        content |= !blank;
         let wanted = match header_row {
             Some(n) => row.number >= n,
             None => !row.is_blank(),
@@ -734,7 +783,14 @@ fn find_header(
         if !wanted {
             continue;
         }
-        check_header_row(path, row, header_row, info)?;
+        if let Err(e) = check_header_row(path, row, header_row, info) {
+            // A blank row where header_row puts the header, with nothing
+            // above it nor below it, is an empty file.
+            if blank && !content && sheet_of(info).is_none() && only_blank_rows_left(reader)? {
+                return Err(empty_file(path));
+            }
+            return Err(e.into());
+        }
         if header_row.is_some() || text_cells(row) >= 2 {
             return Ok(FoundHeader {
                 header: header_of(row, format),
@@ -743,7 +799,35 @@ fn find_header(
             });
         }
         let first = row.clone();
-        return header_below_title(first, reader, format);
+        return Ok(header_below_title(first, reader, format)?);
+    }
+}
+
+/// Reads on to the first row that is not blank: false when there is one.
+fn only_blank_rows_left(reader: &mut Reader) -> Result<bool, SourceError> {
+    while let Some(r) = reader.next_raw()? {
+        if !(r.is_blank() && r.problem.is_none()) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// A CSV with no row that is not blank.
+fn empty_file(path: &Path) -> Unfound {
+    Unfound::NothingInFile(SourceError::new(path, tr!("source-empty-file")))
+}
+
+/// Why no header was found.
+enum Unfound {
+    /// The file or sheet has no row that is not blank.
+    NothingInFile(SourceError),
+    Error(SourceError),
+}
+
+impl From<SourceError> for Unfound {
+    fn from(e: SourceError) -> Unfound {
+        Unfound::Error(e)
     }
 }
 
