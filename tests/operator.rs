@@ -1040,6 +1040,152 @@ fn a_title_read_as_the_header_is_explained_once() {
     );
 }
 
+// ------------------------------------------------ two columns of one name
+
+/// A bank's workbook with two "Teléfono" columns: inspect shows it and
+/// marks them, mapping init leaves them out with a comment, and that
+/// mapping runs. A mapping that names such a column, or would send both in
+/// form, is refused naming both; a lookup file may have them too, as long
+/// as its key and value are not among them.
+#[test]
+fn columns_of_one_name_are_shown_and_left_out_rather_than_refused() {
+    let wd = Workdir::new();
+    workbook(
+        &wd.path("dup.xlsx"),
+        &[(
+            "Cartera",
+            vec![
+                vec![
+                    C::S("ID Registro"),
+                    C::S("Nro Obligación"),
+                    C::S("Teléfono"),
+                    C::S("Saldo Total"),
+                    C::S("teléfono "),
+                    C::S("Ciudad"),
+                ],
+                vec![
+                    C::S("R1"),
+                    C::S("OB1"),
+                    C::S("3001112233"),
+                    C::N(10.0),
+                    C::S("6011234567"),
+                    C::S("Cali"),
+                ],
+            ],
+        )],
+    );
+
+    let inspect = wd.run(&["inspect", "dup.xlsx"]);
+    assert_eq!(inspect.code, 0, "{inspect:?}");
+    assert!(
+        inspect.stdout.contains(
+            "warning: 2 columns have the same name, \"Teléfono\" (column C, column E): \
+             a mapping cannot name them, nor send them both in form; rename one of them in the file, \
+             or leave them out with [form] exclude = [\"Teléfono\"]"
+        ),
+        "{inspect:?}"
+    );
+    assert!(
+        inspect
+            .stdout
+            .contains("\"Teléfono\"  integer  e.g. \"3001112233\"  (same name as column E)")
+            && inspect
+                .stdout
+                .contains("\"teléfono \"  integer  e.g. \"6011234567\"  (same name as column C)"),
+        "{inspect:?}"
+    );
+    let es = wd.run(&["--lang", "es", "inspect", "dup.xlsx"]);
+    assert_eq!(es.code, 0, "{es:?}");
+    assert!(
+        es.stdout
+            .contains("advertencia: 2 columnas tienen el mismo nombre, \"Teléfono\"")
+            && es.stdout.contains("(mismo nombre que columna E)"),
+        "{es:?}"
+    );
+
+    let init = wd.run(&["mapping", "init", "dup.xlsx", "--operation", "cobranza"]);
+    assert_eq!(init.code, 0, "{init:?}");
+    let starter = &init.stdout;
+    assert!(
+        starter.contains(
+            "# 2 columns are named \"Teléfono\" (column C, column E): a mapping cannot tell them apart, \
+             so they are left out of form.\n\
+             # To send such a column, rename it in the file and take its name out of exclude.\n\
+             exclude = [\"Teléfono\"]\n"
+        ),
+        "{starter}"
+    );
+    assert!(
+        init.stderr
+            .contains("dup.xlsx: 2 columns have the same name, \"Teléfono\" (column C, column E)"),
+        "{init:?}"
+    );
+    // The starter runs as written: the two columns are not sent.
+    wd.write("dup.toml", starter);
+    let out = dry_run(&wd, "dup.xlsx", "dup.toml", &[]);
+    assert_eq!(out.run.code, 0, "{:?}", out.run);
+    assert_eq!(out.body(2)["wolkvox_id"], "R1");
+    assert_eq!(form_of(out.body(2)), pairs(&[("Ciudad", "Cali")]));
+
+    // Naming one of them is ambiguous; sending both is refused.
+    let base = "[request]\noperation = \"x\"\n[fields]\nwolkvox_id = \"ID Registro\"\nid = \"Nro Obligación\"\n";
+    wd.write(
+        "named.toml",
+        format!("{base}name = \"TELÉFONO\"\n[form]\nexclude = [\"Teléfono\"]\n"),
+    );
+    let out = dry_run(&wd, "dup.xlsx", "named.toml", &[]);
+    assert_eq!(out.run.code, 2, "{:?}", out.run);
+    assert!(
+        out.run.stderr.contains(
+            "[fields] name: column \"TELÉFONO\" is ambiguous: two columns have that name, \
+             column C and column E (header row 1); rename one of them in the file"
+        ),
+        "{:?}",
+        out.run
+    );
+    wd.write("form.toml", base);
+    let out = dry_run(&wd, "dup.xlsx", "form.toml", &[]);
+    assert_eq!(out.run.code, 2, "{:?}", out.run);
+    assert!(
+        out.run.stderr.contains(
+            "two columns have the same name: \"Teléfono\" (column C) and \"teléfono \" (column E), \
+             header row 1, and both would be sent in form under it"
+        ) && out.run.stderr.contains("[form] exclude = [\"Teléfono\"]"),
+        "{:?}",
+        out.run
+    );
+    assert!(out.results.is_empty());
+
+    // A lookup file with two columns of one name reads unless they are its
+    // key or value.
+    wd.write("in.csv", "Cédula;Nro Obligación\n1020;OB1\n");
+    wd.write(
+        "exp.csv",
+        "Identificación,Nombre,wolkvox_id,nombre\n1020,Ana,61fa3,Ana\n",
+    );
+    let lookup = |value: &str| {
+        format!(
+            "[request]\noperation = \"x\"\n[lookups.exp]\nfile = \"exp.csv\"\n\
+             key = \"Identificación\"\nvalue = \"{value}\"\n\
+             [fields]\nwolkvox_id = {{ column = \"Cédula\", lookup = \"exp\" }}\nid = \"Nro Obligación\"\n"
+        )
+    };
+    wd.write("lk.toml", lookup("wolkvox_id"));
+    let out = dry_run(&wd, "in.csv", "lk.toml", &[]);
+    assert_eq!(out.run.code, 0, "{:?}", out.run);
+    assert_eq!(out.body(2)["wolkvox_id"], "61fa3");
+    wd.write("lk.toml", lookup("Nombre"));
+    let out = dry_run(&wd, "in.csv", "lk.toml", &[]);
+    assert_eq!(out.run.code, 2, "{:?}", out.run);
+    assert!(
+        out.run.stderr.contains(
+            "column \"Nombre\" is ambiguous: two columns have that name, column 2 and column 4"
+        ),
+        "{:?}",
+        out.run
+    );
+}
+
 #[test]
 fn inspect_and_init_take_a_sheet_and_a_header_row() {
     let wd = Workdir::new();

@@ -12,7 +12,6 @@ source-empty-sheet-choose = sheet "{ $sheet }" is empty; the workbook's sheets a
 source-blank-row-file = row { $n } of the file is blank, so it cannot hold the column names (header_row = { $n })
 source-blank-row-sheet = row { $n } of sheet "{ $sheet }" is blank, so it cannot hold the column names (header_row = { $n })
 source-header-row-problem = header row { $row }: { $problem }
-source-duplicate-header = two columns have the same name: "{ $first }" ({ $first_at }) and "{ $second }" ({ $second_at }), header row { $row }; rename one of them
 source-looks-like-workbook = this looks like a workbook; give the file its extension (.xlsx, .xls, .xlsb or .ods)
 source-html = the file is named .{ $ext } but holds a web page (HTML), not a workbook; open it in Excel or LibreOffice and save it as .xlsx, or export it as CSV
 source-xml-spreadsheet = the file is named .{ $ext } but holds an Excel 2003 XML spreadsheet; open it in Excel or LibreOffice and save it as .xlsx

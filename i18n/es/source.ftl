@@ -13,7 +13,6 @@ source-empty-sheet-choose = la hoja "{ $sheet }" está vacía; las hojas del lib
 source-blank-row-file = la fila { $n } del archivo está en blanco, así que no puede tener los nombres de las columnas (header_row = { $n })
 source-blank-row-sheet = la fila { $n } de la hoja "{ $sheet }" está en blanco, así que no puede tener los nombres de las columnas (header_row = { $n })
 source-header-row-problem = fila de encabezados { $row }: { $problem }
-source-duplicate-header = dos columnas tienen el mismo nombre: "{ $first }" ({ $first_at }) y "{ $second }" ({ $second_at }), fila de encabezados { $row }; cambie el nombre de una de ellas
 source-looks-like-workbook = parece un libro de Excel; dele al archivo su extensión (.xlsx, .xls, .xlsb u .ods)
 source-html = el archivo se llama .{ $ext } pero tiene una página web (HTML), no un libro de Excel; ábralo en Excel o LibreOffice y guárdelo como .xlsx, o expórtelo como CSV
 source-xml-spreadsheet = el archivo se llama .{ $ext } pero tiene una hoja de cálculo XML de Excel 2003; ábralo en Excel o LibreOffice y guárdelo como .xlsx

@@ -16,7 +16,7 @@
 //! 24-character ids take 50 MB plus 10 MB of index.
 
 use super::config::{Duplicates, Normalize};
-use super::{find_column, Mapping, MappingError};
+use super::{find_unique_column, Mapping, MappingError};
 use crate::source::{Source, SourceInfo, SourceOptions};
 use crate::tr;
 use crate::value::{self, CellRef, DateFormat, DecimalSeparator};
@@ -418,7 +418,7 @@ impl LookupTable {
             SourceInfo::Csv(_) => spec.path.display().to_string(),
         };
         let column = |setting: &str, wanted: &str| {
-            find_column(&header.names, wanted).map_err(|e| {
+            find_unique_column(&header, wanted).map_err(|e| {
                 tr!(
                     "mapping-lookup-column",
                     at = at.as_str(),

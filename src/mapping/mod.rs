@@ -679,6 +679,22 @@ pub(crate) fn find_column(names: &[String], wanted: &str) -> Result<usize, Strin
     })
 }
 
+/// [`find_column`] that refuses a name two columns of `header` share: the
+/// mapping could mean either. The error names both and says what to do.
+pub(crate) fn find_unique_column(header: &Header, wanted: &str) -> Result<usize, String> {
+    let i = find_column(&header.names, wanted)?;
+    match header.same_name_as(i).first() {
+        None => Ok(i),
+        Some(&other) => Err(tr!(
+            "mapping-column-ambiguous",
+            wanted = wanted,
+            first_at = header.position(i),
+            second_at = header.position(other),
+            row = header.row
+        )),
+    }
+}
+
 /// Converts one cell to the API's spelling for a field of type `kind`.
 pub fn convert_cell(
     cell: CellRef<'_>,
@@ -886,6 +902,7 @@ impl Plan {
         let names = &header.names;
         let mut r = Resolver {
             names,
+            header,
             lookups,
             used: vec![false; names.len()],
             problems: Vec::new(),
@@ -911,6 +928,7 @@ impl Plan {
             _ => Vec::new(),
         };
         entries_apart_from_form(&entries, &form, names, &mut r.problems);
+        same_names_apart_from_form(header, &form, &mut r.problems);
         if !r.problems.is_empty() {
             return Err(MappingError::new(std::mem::take(&mut r.problems)));
         }
@@ -1339,6 +1357,7 @@ impl Plan {
 /// problem: all missing columns are reported at once.
 struct Resolver<'a> {
     names: &'a [String],
+    header: &'a Header,
     lookups: &'a Lookups,
     /// Columns a field or form entry reads: they are not extra columns.
     used: Vec<bool>,
@@ -1349,7 +1368,7 @@ struct Resolver<'a> {
 
 impl Resolver<'_> {
     fn find(&self, wanted: &str) -> Result<usize, String> {
-        find_column(self.names, wanted)
+        find_unique_column(self.header, wanted)
     }
 
     /// Notes a problem of a name that did not resolve.
@@ -1415,8 +1434,14 @@ impl Resolver<'_> {
     fn excluded(&mut self, mapping: &Mapping) -> Vec<bool> {
         let mut excluded = vec![false; self.names.len()];
         for x in &mapping.exclude {
-            match self.find(x) {
-                Ok(i) => excluded[i] = true,
+            // Leaving out a name two columns share is not ambiguous: both go.
+            match find_column(self.names, x) {
+                Ok(i) => {
+                    excluded[i] = true;
+                    for j in self.header.same_name_as(i) {
+                        excluded[j] = true;
+                    }
+                }
                 Err(e) => self.missing(format!("[form] exclude: {e}")),
             }
         }
@@ -1480,6 +1505,34 @@ fn entries_apart_from_form(
                 "mapping-entry-also-in-form",
                 name = name.as_str(),
                 column = names[*i].trim()
+            ));
+        }
+    }
+}
+
+/// Two columns of one name in the header, both sent in form: the CRM
+/// would get two entries it cannot tell apart, so the mapping must leave
+/// them out, or the file rename one.
+fn same_names_apart_from_form(
+    header: &Header,
+    form: &[(usize, String)],
+    problems: &mut Vec<String>,
+) {
+    for group in header.same_names() {
+        let sent: Vec<usize> = group
+            .iter()
+            .copied()
+            .filter(|i| form.iter().any(|(j, _)| j == i))
+            .collect();
+        if let [first, second, ..] = sent[..] {
+            problems.push(tr!(
+                "mapping-same-name-in-form",
+                first = header.names[first].as_str(),
+                first_at = header.position(first),
+                second = header.names[second].as_str(),
+                second_at = header.position(second),
+                row = header.row,
+                exclude = toml::Value::String(header.names[first].trim().to_string()).to_string()
             ));
         }
     }

@@ -384,6 +384,47 @@ pub struct Header {
 }
 
 impl Header {
+    /// The columns that share a name (the same once trimmed, ignoring
+    /// case), a group for each name, in column order. A file may have them
+    /// (`inspect` shows it as it is), but a mapping cannot tell them apart:
+    /// it may not name them, nor send them both in `form` under one name.
+    pub fn same_names(&self) -> Vec<Vec<usize>> {
+        let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+        let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        for (i, name) in self.names.iter().enumerate() {
+            let key = name.trim().to_lowercase();
+            if key.is_empty() {
+                continue;
+            }
+            match seen.get(&key) {
+                Some(&g) => groups[g].1.push(i),
+                None => {
+                    seen.insert(key.clone(), groups.len());
+                    groups.push((key, vec![i]));
+                }
+            }
+        }
+        groups
+            .into_iter()
+            .map(|(_, g)| g)
+            .filter(|g| g.len() > 1)
+            .collect()
+    }
+
+    /// The other columns with the name of the column at `index`.
+    pub fn same_name_as(&self, index: usize) -> Vec<usize> {
+        let Some(name) = self.names.get(index) else {
+            return Vec::new();
+        };
+        let key = name.trim();
+        if key.is_empty() {
+            return Vec::new();
+        }
+        (0..self.names.len())
+            .filter(|&i| i != index && self.names[i].trim().to_lowercase() == key.to_lowercase())
+            .collect()
+    }
+
     /// Names a column for messages: its header and where it is, as a person
     /// looks for it (`column C` in a workbook, `column 3` in a CSV).
     pub fn position(&self, index: usize) -> String {
@@ -487,9 +528,6 @@ impl Source {
             Ok(found) => found,
         };
         let empty = found.header.row == 0;
-        if !empty {
-            check_duplicate_headers(path, &found.header)?;
-        }
         Ok(Source {
             path: path.to_path_buf(),
             reader,
@@ -967,33 +1005,6 @@ fn header_of(row: &Row, format: Format) -> Header {
         row: row.number,
         format,
     }
-}
-
-/// Two columns with the same name would make the mapping ambiguous and the
-/// `form` confusing, so the file is refused and both are named.
-fn check_duplicate_headers(path: &Path, header: &Header) -> Result<(), SourceError> {
-    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for (i, name) in header.names.iter().enumerate() {
-        let key = name.trim().to_lowercase();
-        if key.is_empty() {
-            continue;
-        }
-        if let Some(&first) = seen.get(&key) {
-            return Err(SourceError::new(
-                path,
-                tr!(
-                    "source-duplicate-header",
-                    first = header.names[first].as_str(),
-                    first_at = header.position(first),
-                    second = name.as_str(),
-                    second_at = header.position(i),
-                    row = header.row
-                ),
-            ));
-        }
-        seen.insert(key, i);
-    }
-    Ok(())
 }
 
 pub(crate) fn quoted_list(items: &[String]) -> String {
