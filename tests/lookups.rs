@@ -254,12 +254,28 @@ normalize = "digits"
 "#,
         ),
     );
-    let out = dry_run(&wd, "cartera.csv", "m.toml", &[]);
+    let out = dry_run(&wd, "cartera.csv", "m.toml", &["--report", "r.html"]);
     assert_eq!(out.run.code, 1, "{:?}", out.run);
     let o = outcome(&out);
     assert_eq!(o[&2].0, "valid");
     assert_eq!(out.body(2)["wolkvox_id"], "61fa3");
     assert_eq!(out.payload_rows(), [2], "only the true match is sent");
+    // The report has a group of each kind.
+    let page = wd.read("r.html");
+    for kind in [
+        "not-in-lookup",
+        "lookup-key-rounded",
+        "lookup-value",
+        "lookup-no-key",
+        "lookup-value-empty",
+        "scientific",
+    ] {
+        assert_eq!(
+            page.matches(&format!("data-kind=\"{kind}\"")).count(),
+            1,
+            "{kind}"
+        );
+    }
 
     // The document as the bank wrote it: not found, and told why.
     let missing = &o[&3].2;
@@ -318,6 +334,39 @@ normalize = "digits"
     }
     assert!(err.contains("and 1 more kind of problem"), "{err}");
     assert!(!err.contains("2 rows, e.g."), "{err}");
+
+    // The same in Spanish.
+    let es = wd.run(&[
+        "--lang",
+        "es",
+        "import",
+        "cartera.csv",
+        "--mapping",
+        "m.toml",
+        "--dry-run",
+        "-o",
+        "es.csv",
+    ]);
+    assert_eq!(es.code, 1, "{es:?}");
+    let rows = common::read_results(&wd.path("es.csv"));
+    let error = |row: &str| rows.iter().find(|r| r["row"] == row).unwrap()["error"].clone();
+    assert!(
+        error("3").contains("exp.xlsx tiene 1 clave que su hoja de cálculo redondeó"),
+        "{}",
+        error("3")
+    );
+    assert!(
+        error("4").contains(
+            "\"4540410858241230\" está en exp.xlsx (fila 3, columna \"Identificación\") solo como un número de más de 15 cifras"
+        ),
+        "{}",
+        error("4")
+    );
+    assert!(
+        error("8").contains("es un número en notación científica"),
+        "{}",
+        error("8")
+    );
 }
 
 fn assert_refused(out: &DryRun, wd: &Workdir, wanted: &[&str]) {
