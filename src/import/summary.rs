@@ -27,6 +27,8 @@ pub struct Summary {
     pub stopped: Option<String>,
     /// Ctrl-C or SIGTERM ended the run.
     pub interrupted: bool,
+    /// The input was an empty file: no header, so no rows either.
+    pub no_header: bool,
     /// The mode of a real run.
     pub mode: Option<super::send::Mode>,
     /// The server's host: the one a real run sent to, or the one a dry
@@ -41,8 +43,6 @@ pub struct Summary {
     pub ledger: Option<std::path::PathBuf>,
     /// A dry run's plan: what a real run would send, by the ledger.
     pub plan: Option<(super::send::Mode, super::triage::PlanCounts)>,
-    /// The input was an empty file: no header, so no rows either.
-    pub no_header: bool,
     /// Kind of error ([`error_key`]) → (rows, first row, first message).
     errors: HashMap<String, (u64, u64, String)>,
 }
