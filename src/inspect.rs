@@ -59,6 +59,8 @@ pub struct Profile {
     pub info: SourceInfo,
     /// The header's row number (1-based).
     pub header_row: u64,
+    /// The header as read: its names, where it is, and the kind of file.
+    pub header: crate::source::Header,
     /// The header was found below a title block.
     pub header_below_title: bool,
     /// The options force an encoding that would garble this UTF-8 file; the
@@ -99,8 +101,24 @@ pub fn profile(path: &Path, opts: &SourceOptions) -> Result<Profile, String> {
     let header = source.header().clone();
     let mut stats = ColumnStats::new(header.names.len());
     let mut rows = 0u64;
+    let mut encoding_warning = encoding_warning;
     while let Some(row) = source.next_row().map_err(|e| e.to_string())? {
         rows += 1;
+        // UTF-8 rows past the part of the file checked when it was opened:
+        // an import marks each of them; inspect names the first.
+        if encoding_warning.is_none() {
+            if let Some(p) = row
+                .problem
+                .as_ref()
+                .filter(|p| p.kind == crate::problem::Kind::ForcedEncoding)
+            {
+                encoding_warning = Some(tr!(
+                    "inspect-row-problem",
+                    row = row.number,
+                    problem = p.text()
+                ));
+            }
+        }
         if rows as usize > TYPE_SAMPLE_ROWS {
             continue;
         }
@@ -114,6 +132,7 @@ pub fn profile(path: &Path, opts: &SourceOptions) -> Result<Profile, String> {
     Ok(Profile {
         info: source.info().clone(),
         header_row: header.row,
+        header: header.clone(),
         header_below_title: source.header_below_title(),
         encoding_warning,
         columns: stats.columns(&header.names, decimal),
@@ -372,13 +391,46 @@ pub fn inspect(
     });
     lines.push(tr!("inspect-data-rows", count = p.rows));
     lines.push(tr!("inspect-decimal", separator = separator));
+    // A file with two columns of one name is shown as it is; the warning
+    // says what a mapping can do with it.
+    for group in p.header.same_names() {
+        lines.push(tr!(
+            "inspect-warning",
+            message = tr!(
+                "inspect-same-name",
+                count = group.len(),
+                name = p.header.names[group[0]].trim(),
+                positions = positions(&p.header, &group),
+                exclude =
+                    toml::Value::String(p.header.names[group[0]].trim().to_string()).to_string()
+            )
+        ));
+    }
     lines.push(tr!("inspect-columns"));
     for (i, c) in p.columns.iter().enumerate() {
-        lines.push(format!("  {}", column_line(i, c)));
+        let mut line = format!("  {}", column_line(i, c));
+        let others = p.header.same_name_as(i);
+        if !others.is_empty() {
+            line.push_str("  ");
+            line.push_str(&tr!(
+                "inspect-same-name-mark",
+                others = positions(&p.header, &others)
+            ));
+        }
+        lines.push(line);
     }
     let mut out = lines.join("\n");
     out.push('\n');
     Ok(out)
+}
+
+/// `column F, column G`: where some columns are, for messages.
+pub(crate) fn positions(header: &crate::source::Header, columns: &[usize]) -> String {
+    columns
+        .iter()
+        .map(|&i| header.position(i))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The lines on the file's format: delimiter and encoding, or sheets.

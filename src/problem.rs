@@ -29,12 +29,28 @@ pub enum Kind {
     WrongType,
     /// The cell's key is not in the lookup file.
     NotInLookup,
+    /// The cell has nothing to look up once normalised (`N/A` under
+    /// `normalize = "digits"`).
+    LookupNoKey,
+    /// The cell's key is a number of the lookup file that its spreadsheet
+    /// rounded: it cannot be trusted to name the right record.
+    LookupKeyRounded,
+    /// The lookup file has the key, but its value cannot become the field.
+    LookupValue,
+    /// The lookup file has the key, but its value is empty.
+    LookupValueEmpty,
+    /// An id written in scientific notation (`4,54041E+15`): the
+    /// spreadsheet that wrote the file dropped its digits.
+    Scientific,
     /// Another problem with a cell.
     Cell,
     /// The row has more or fewer cells than the header.
     RowWidth,
     /// Bytes that are not UTF-8: the mapping's encoding is wrong.
     Encoding,
+    /// UTF-8 text read under the single-byte encoding the mapping forces:
+    /// decoded, its accents would be garbled.
+    ForcedEncoding,
     /// A quote opened and never closed.
     UnclosedQuote,
     /// The same wolkvox_id and id as an earlier row.
@@ -66,9 +82,15 @@ impl Kind {
             Kind::ErrorValue => "error-value",
             Kind::WrongType => "wrong-type",
             Kind::NotInLookup => "not-in-lookup",
+            Kind::LookupNoKey => "lookup-no-key",
+            Kind::LookupKeyRounded => "lookup-key-rounded",
+            Kind::LookupValue => "lookup-value",
+            Kind::LookupValueEmpty => "lookup-value-empty",
+            Kind::Scientific => "scientific",
             Kind::Cell => "cell",
             Kind::RowWidth => "row-width",
             Kind::Encoding => "encoding",
+            Kind::ForcedEncoding => "forced-encoding",
             Kind::UnclosedQuote => "unclosed-quote",
             Kind::Duplicate => "duplicate",
             Kind::Row => "row",
@@ -94,6 +116,11 @@ impl Kind {
                 | Kind::ErrorValue
                 | Kind::WrongType
                 | Kind::NotInLookup
+                | Kind::LookupNoKey
+                | Kind::LookupKeyRounded
+                | Kind::LookupValue
+                | Kind::LookupValueEmpty
+                | Kind::Scientific
                 | Kind::Cell
         )
     }

@@ -246,16 +246,76 @@ pub fn exact_text_ref<'a>(
     date_format: &DateFormat,
 ) -> Result<Cow<'a, str>, ValueError> {
     if let CellRef::Number(n) = cell {
-        if n.is_finite() && n.abs() >= FIRST_16_DIGIT_NUMBER {
-            let shown = format_float(n);
-            return err(
-                Kind::Cell,
-                Some(shown.clone()),
-                tr!("value-rounded", value = shown),
-            );
+        if is_rounded_number(n) {
+            return rounded_number(n);
         }
     }
     cell_text_ref(cell, date_format)
+}
+
+/// True for a number cell whose value has more digits than a spreadsheet
+/// keeps: what it holds is the spreadsheet's rounding of the real value.
+#[inline]
+pub fn is_rounded_number(n: f64) -> bool {
+    n.is_finite() && n.abs() >= FIRST_16_DIGIT_NUMBER
+}
+
+#[cold]
+fn rounded_number<T>(n: f64) -> Result<T, ValueError> {
+    let shown = format_float(n);
+    err(
+        Kind::Cell,
+        Some(shown.clone()),
+        tr!("value-rounded", value = shown),
+    )
+}
+
+/// True for text that is a number in the scientific notation a spreadsheet
+/// shows a long number in (`4,54041E+15`, `4.54041E+15`, `1E+10`, `-2E-05`):
+/// written to a CSV that way, its digits past the sixth are gone. The
+/// exponent's sign is required, as spreadsheets always write it, so that
+/// codes such as `12E5` are not taken for numbers.
+pub fn is_scientific(text: &str) -> bool {
+    let b = trim(text).as_bytes();
+    let b = b.strip_prefix(b"-").unwrap_or(b);
+    let digits = |b: &[u8]| b.iter().take_while(|c| c.is_ascii_digit()).count();
+    let whole = digits(b);
+    if whole == 0 {
+        return false;
+    }
+    let mut rest = &b[whole..];
+    if let [b'.' | b',', tail @ ..] = rest {
+        let fraction = digits(tail);
+        if fraction == 0 {
+            return false;
+        }
+        rest = &tail[fraction..];
+    }
+    match rest {
+        [b'E' | b'e', b'+' | b'-', exponent @ ..] => {
+            !exponent.is_empty() && exponent.len() <= 3 && digits(exponent) == exponent.len()
+        }
+        _ => false,
+    }
+}
+
+/// Refuses text in scientific notation where every digit matters (ids,
+/// lookup keys): see [`is_scientific`].
+pub fn check_not_scientific(cell: CellRef<'_>) -> Result<(), ValueError> {
+    match cell {
+        CellRef::Text(t) if is_scientific(t) => scientific_text(t),
+        _ => Ok(()),
+    }
+}
+
+#[cold]
+fn scientific_text(text: &str) -> Result<(), ValueError> {
+    let shown = trim(text);
+    err(
+        Kind::Scientific,
+        Some(shown.to_string()),
+        tr!("value-scientific", value = shown),
+    )
 }
 
 /// Characters that may surround a number written as text and mean nothing
@@ -1057,6 +1117,39 @@ mod tests {
         assert_eq!(cell_text(id, &f).unwrap(), "1234567890123");
         assert_eq!(cell_text(CellRef::Number(900123.0), &f).unwrap(), "900123");
         assert_eq!(cell_text(CellRef::Int(42), &f).unwrap(), "42");
+    }
+
+    #[test]
+    fn scientific_notation_as_spreadsheets_write_it_is_recognised() {
+        for t in [
+            "4,54041E+15",
+            "4.54041E+15",
+            "1E+10",
+            " 1e+10 ",
+            "-2E-05",
+            "1,23457E+012",
+        ] {
+            assert!(is_scientific(t), "{t}");
+        }
+        // Codes, plain numbers and half-written exponents are not.
+        for t in [
+            "12E5",
+            "4540410858241234",
+            "OB-1E+5",
+            "E+15",
+            "4,E+15",
+            "4,5E+",
+            "4,5E+1234",
+            "1E+1x",
+            "",
+        ] {
+            assert!(!is_scientific(t), "{t}");
+        }
+        let e = check_not_scientific(CellRef::Text(" 4,54041E+15 ")).unwrap_err();
+        assert_eq!(e.kind(), Kind::Scientific);
+        assert_eq!(e.value(), Some("4,54041E+15"));
+        assert!(e.to_string().contains("format the column as text"), "{e}");
+        assert!(check_not_scientific(CellRef::Number(1e10)).is_ok());
     }
 
     #[test]

@@ -266,11 +266,17 @@ fn calamine_workbooks_read_or_are_refused_cleanly() {
         // map every row.
         let source = Source::open(file, &SourceOptions::default())
             .unwrap_or_else(|e| panic!("{name}: inspect read it, the library cannot: {e}"));
-        let names: Vec<&String> = source
-            .header()
-            .names
+        // A mapping cannot name a column whose name another shares, nor
+        // send both in form: those are named only to be left out.
+        let header = source.header();
+        let names: Vec<&String> = (0..header.names.len())
+            .filter(|&i| !header.names[i].trim().is_empty() && header.same_name_as(i).is_empty())
+            .map(|i| &header.names[i])
+            .collect();
+        let shared: Vec<String> = header
+            .same_names()
             .iter()
-            .filter(|n| !n.trim().is_empty())
+            .map(|g| toml_string(&header.names[g[0]]))
             .collect();
         let Some(first) = names.first() else {
             continue;
@@ -280,9 +286,11 @@ fn calamine_workbooks_read_or_are_refused_cleanly() {
         wd.write(
             &mapping,
             format!(
-                "[request]\noperation = \"x\"\n[fields]\nwolkvox_id = {}\nid = {}\n",
+                "[request]\noperation = \"x\"\n[fields]\nwolkvox_id = {}\nid = {}\n\
+                 [form]\nexclude = [{}]\n",
                 toml_string(first),
-                toml_string(second)
+                toml_string(second),
+                shared.join(", ")
             ),
         );
         let fitted_results = format!("{i}.fitted.results.csv");
@@ -330,6 +338,40 @@ fn calamine_workbooks_read_or_are_refused_cleanly() {
         read += 1;
     }
     assert!(read >= 20, "most of the corpus reads: only {read} did");
+}
+
+/// A workbook with two columns of one name is shown by inspect, which marks
+/// them, and mapping init writes a mapping that leaves them out.
+#[test]
+fn calamine_workbook_with_two_columns_of_one_name_is_shown() {
+    let Some(corpus) = common::corpus_dir() else {
+        return;
+    };
+    let path = corpus.join("calamine").join("ptgexp-truncated-operand.xls");
+    if !path.exists() {
+        eprintln!("notice: {} is absent; skipped", path.display());
+        return;
+    }
+    let input = path.to_str().unwrap();
+    let wd = Workdir::new();
+    let inspect = run_bounded(&wd, "inspect", &["inspect", input]);
+    check_run(&path, "inspect", &inspect);
+    assert_eq!(inspect.code, Some(0), "{inspect:?}");
+    assert!(
+        inspect
+            .stdout
+            .contains("warning: 2 columns have the same name, \"Donee\" (column F, column G)")
+            && inspect.stdout.contains("\"Donee\"  text")
+            && inspect.stdout.contains("(same name as column G)"),
+        "{inspect:?}"
+    );
+    let init = run_bounded(&wd, "init", &["mapping", "init", input]);
+    check_run(&path, "mapping init", &init);
+    assert_eq!(init.code, Some(0), "{init:?}");
+    assert!(
+        init.stdout.contains("\nexclude = [\"Donee\"]\n"),
+        "{init:?}"
+    );
 }
 
 #[test]

@@ -526,16 +526,31 @@ fn exit_codes_and_the_default_output() {
     );
     assert!(out.results.is_empty());
 
-    wd.write("empty.csv", "");
-    let out = dry_run(&wd, "empty.csv", "m.toml", &[]);
-    assert_eq!(out.run.code, 2, "{:?}", out.run);
-    assert!(out.run.stderr.contains("empty.csv"), "{:?}", out.run);
-    assert!(out.run.stderr.contains("no header row"), "{:?}", out.run);
-
-    // Only blank lines: no header either.
-    wd.write("blank.csv", "\n\r\n  \n");
-    let out = dry_run(&wd, "blank.csv", "m.toml", &[]);
-    assert_eq!(out.run.code, 2, "{:?}", out.run);
+    // An empty file, or only blank lines: no header, no rows; nothing
+    // wrong in the file's rows, nothing to do, and a warning.
+    for name in ["empty.csv", "blank.csv"] {
+        wd.write("empty.csv", "");
+        wd.write("blank.csv", "\n\r\n  \n");
+        let stem = name.trim_end_matches(".csv");
+        let report = format!("{stem}.html");
+        let out = dry_run(&wd, name, "m.toml", &["--report", &report]);
+        assert_eq!(out.run.code, 0, "{:?}", out.run);
+        assert!(
+            out.run
+                .stderr
+                .contains(&format!("{name} is empty: it has no header row")),
+            "{:?}",
+            out.run
+        );
+        assert!(out.results.is_empty() && out.payloads.is_empty());
+        assert!(wd.path(&format!("{stem}.results.csv")).exists());
+        let page = wd.read(&report);
+        assert!(
+            page.contains("The file is empty: it has no header row")
+                && !page.contains("has a header but no data rows"),
+            "{page}"
+        );
+    }
 
     // A header and no rows: nothing wrong, nothing to do.
     wd.write("header_only.csv", "a,b\r\n");

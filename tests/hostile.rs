@@ -85,22 +85,48 @@ fn expect(b: &Bounded, code: i32, phrases: &[&str]) {
     }
 }
 
+/// An empty nightly export is no error but a warning, as a header with no
+/// rows is: no rows, a results file with only its header, and a word that
+/// the mapping's columns could not be checked.
 #[test]
-fn an_empty_file_is_refused() {
+fn an_empty_file_has_no_rows_and_says_so() {
     let wd = Workdir::new();
-    wd.write("vacio.csv", "");
-    expect(
-        &dry_run(&wd, "vacio.csv"),
-        2,
-        &["vacio.csv", "empty", "no header row"],
+    for (name, bytes) in [
+        ("vacio.csv", &b""[..]),
+        ("bom.csv", b"\xEF\xBB\xBF"),
+        ("blancos.csv", b"\r\n\n  \n;;;\n"),
+    ] {
+        wd.write(name, bytes);
+        let b = dry_run(&wd, name);
+        expect(
+            &b,
+            0,
+            &[
+                &format!("{name} is empty: it has no header row, so the mapping's columns could not be checked"),
+                "--expect-rows",
+                "the file is empty: no header row, no data rows",
+            ],
+        );
+        assert!(!b.run.stderr.contains("has a header"), "{:?}", b.run);
+        assert_eq!(
+            std::fs::read_to_string(wd.path("r.csv")).unwrap(),
+            "row,status,wolkvox_id,obligation_id,obligation_wolkvox_id,attempts,http_status,api_code,error\n"
+        );
+        assert_eq!(std::fs::read_to_string(wd.path("p.jsonl")).unwrap(), "");
+    }
+    // A mapping that names the header row reads an empty file the same way.
+    wd.write("h.toml", format!("[source]\nheader_row = 1\n{MAPPING}"));
+    let run = wd.run(&["import", "blancos.csv", "--mapping", "h.toml", "--dry-run"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("blancos.csv is empty"), "{run:?}");
+    // inspect has nothing to show.
+    let run = wd.run(&["inspect", "vacio.csv"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("vacio.csv: the file is empty: there is no header row"),
+        "{run:?}"
     );
-}
-
-#[test]
-fn only_blank_lines_is_an_empty_file() {
-    let wd = Workdir::new();
-    wd.write("blancos.csv", "\r\n\n  \n;;;\n");
-    expect(&dry_run(&wd, "blancos.csv"), 2, &["blancos.csv", "empty"]);
 }
 
 #[test]

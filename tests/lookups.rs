@@ -201,6 +201,174 @@ normalize = "digits"
 
 /// A run refused before any row is read: exit 2, the message, and no
 /// results or payloads file (both are created before the first row).
+/// A records export whose documents were typed into Excel as numbers: one
+/// of 16 digits, which Excel holds rounded (4540410858241234 as
+/// ...230), and an id typed as a number of 18 digits.
+fn write_rounded_records_xlsx(path: &Path) {
+    use rust_xlsxwriter::Workbook;
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("Registros").unwrap();
+    for (c, h) in ["Identificación", "wolkvox_id"].iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    ws.write_number(1, 0, 1_020_345_678.0).unwrap();
+    ws.write_string(1, 1, "61fa3").unwrap();
+    ws.write_number(2, 0, 4_540_410_858_241_234.0).unwrap();
+    ws.write_string(2, 1, "bigid").unwrap();
+    ws.write_number(3, 0, 555.0).unwrap();
+    ws.write_number(3, 1, 123_456_789_012_345_678.0).unwrap();
+    ws.write_string(4, 0, "98765432").unwrap();
+    ws.write_string(4, 1, "").unwrap();
+    wb.save(path).unwrap();
+}
+
+/// A key the lookup file's spreadsheet rounded never matches: the input's
+/// true document is "not in" the file with a hint, the rounded spelling is
+/// refused naming the lookup file's row and column, and each of the
+/// lookup's problems groups apart in the summary.
+#[test]
+fn keys_a_spreadsheet_rounded_never_match_and_each_problem_groups_apart() {
+    let wd = Workdir::new();
+    wd.write(
+        "cartera.csv",
+        "Cédula;Nro Obligación;Saldo Total\r\n\
+         1.020.345.678;OB-1;1,00\r\n\
+         4540410858241234;OB-2;1,00\r\n\
+         4540410858241230;OB-3;1,00\r\n\
+         555;OB-4;1,00\r\n\
+         N/A;OB-5;1,00\r\n\
+         98765432;OB-6;1,00\r\n\
+         4,54041E+15;OB-7;1,00\r\n",
+    );
+    write_rounded_records_xlsx(&wd.path("exp.xlsx"));
+    wd.write(
+        "m.toml",
+        mapping(
+            r#"
+[lookups.expedientes]
+file = "exp.xlsx"
+key = "Identificación"
+value = "wolkvox_id"
+normalize = "digits"
+"#,
+        ),
+    );
+    let out = dry_run(&wd, "cartera.csv", "m.toml", &["--report", "r.html"]);
+    assert_eq!(out.run.code, 1, "{:?}", out.run);
+    let o = outcome(&out);
+    assert_eq!(o[&2].0, "valid");
+    assert_eq!(out.body(2)["wolkvox_id"], "61fa3");
+    assert_eq!(out.payload_rows(), [2], "only the true match is sent");
+    // The report has a group of each kind.
+    let page = wd.read("r.html");
+    for kind in [
+        "not-in-lookup",
+        "lookup-key-rounded",
+        "lookup-value",
+        "lookup-no-key",
+        "lookup-value-empty",
+        "scientific",
+    ] {
+        assert_eq!(
+            page.matches(&format!("data-kind=\"{kind}\"")).count(),
+            1,
+            "{kind}"
+        );
+    }
+
+    // The document as the bank wrote it: not found, and told why.
+    let missing = &o[&3].2;
+    assert!(
+        missing.contains("\"4540410858241234\" is not in exp.xlsx"),
+        "{missing}"
+    );
+    assert!(
+        missing.contains("exp.xlsx has 1 key that its spreadsheet rounded")
+            && missing.contains("(row 3, column \"Identificación\")")
+            && missing.contains("format that column as text"),
+        "{missing}"
+    );
+    // The rounded spelling would have matched: refused, naming where.
+    let rounded = &o[&4].2;
+    assert_eq!(o[&4].0, "invalid");
+    assert!(
+        rounded.contains("\"4540410858241230\" is in exp.xlsx (row 3, column \"Identificación\") only as a number of more than 15 digits")
+            && rounded.contains("format that column of exp.xlsx as text and export it again"),
+        "{rounded}"
+    );
+    // A rounded value: the message reads as a sentence.
+    assert!(
+        o[&5].2.contains(
+            "the value for \"555\" in exp.xlsx (row 4, column \"wolkvox_id\"): the number 123456789012346000 has more than 15 digits"
+        ),
+        "{:?}",
+        o[&5]
+    );
+    assert!(
+        o[&6].2.contains("\"N/A\" has no digits to look up"),
+        "{:?}",
+        o[&6]
+    );
+    assert!(
+        o[&7].2.contains("but its \"wolkvox_id\" is empty"),
+        "{:?}",
+        o[&7]
+    );
+    assert!(
+        o[&8]
+            .2
+            .contains("\"4,54041E+15\" is a number in scientific notation"),
+        "{:?}",
+        o[&8]
+    );
+
+    // Six problems of one column, six groups of one row each (the summary
+    // lists five, and counts the sixth).
+    let err = &out.run.stderr;
+    for row in 3..=7 {
+        assert!(
+            err.contains(&format!("1 row, e.g. row {row}: ")),
+            "row {row} is not a group of its own:\n{err}"
+        );
+    }
+    assert!(err.contains("and 1 more kind of problem"), "{err}");
+    assert!(!err.contains("2 rows, e.g."), "{err}");
+
+    // The same in Spanish.
+    let es = wd.run(&[
+        "--lang",
+        "es",
+        "import",
+        "cartera.csv",
+        "--mapping",
+        "m.toml",
+        "--dry-run",
+        "-o",
+        "es.csv",
+    ]);
+    assert_eq!(es.code, 1, "{es:?}");
+    let rows = common::read_results(&wd.path("es.csv"));
+    let error = |row: &str| rows.iter().find(|r| r["row"] == row).unwrap()["error"].clone();
+    assert!(
+        error("3").contains("exp.xlsx tiene 1 clave que su hoja de cálculo redondeó"),
+        "{}",
+        error("3")
+    );
+    assert!(
+        error("4").contains(
+            "\"4540410858241230\" está en exp.xlsx (fila 3, columna \"Identificación\") solo como un número de más de 15 cifras"
+        ),
+        "{}",
+        error("4")
+    );
+    assert!(
+        error("8").contains("es un número en notación científica"),
+        "{}",
+        error("8")
+    );
+}
+
 fn assert_refused(out: &DryRun, wd: &Workdir, wanted: &[&str]) {
     assert_eq!(out.run.code, 2, "{:?}", out.run);
     for w in wanted {

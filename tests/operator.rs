@@ -169,6 +169,81 @@ fn numbers_of_16_digits_where_every_digit_matters_make_the_row_invalid() {
     assert_eq!(out.payload_rows(), vec![6, 7]);
 }
 
+/// A CSV written by a spreadsheet that showed long ids as `4,54041E+15`
+/// holds that text, not the id: such an id, collections record or lookup
+/// key makes the row invalid, in either language; other columns and other
+/// spellings are left alone.
+#[test]
+fn ids_in_scientific_notation_make_the_row_invalid() {
+    let wd = Workdir::new();
+    wd.write(
+        "in.csv",
+        "ID Registro;Nro Obligación;Producto;Saldo Total\n\
+         R1;4,54041E+15;Libre;10\n\
+         1E+10;OB3;Libre;10\n\
+         R1;4.54041E+15;Libre;10\n\
+         R1;OB5;1E+10;1E+3\n\
+         R1;12E5;Libre;10\n",
+    );
+    wd.write("m.toml", CARTERA);
+    let out = dry_run(&wd, "in.csv", "m.toml", &[]);
+    assert_eq!(out.run.code, 1, "{:?}", out.run);
+    assert_eq!(
+        out.statuses(),
+        statuses(&[
+            (2, "invalid"),
+            (3, "invalid"),
+            (4, "invalid"),
+            (5, "valid"),
+            (6, "valid"),
+        ])
+    );
+    for (row, column, value) in [
+        (2, "Nro Obligación", "4,54041E+15"),
+        (3, "ID Registro", "1E+10"),
+        (4, "Nro Obligación", "4.54041E+15"),
+    ] {
+        assert_eq!(
+            out.error(row),
+            format!(
+                "column \"{column}\": \"{value}\" is a number in scientific notation: \
+                 the spreadsheet that wrote this file has already dropped its last digits; \
+                 format the column as text and export the file again"
+            )
+        );
+    }
+    // A text field and an amount are not ids; a code is not a number.
+    assert_eq!(out.body(5)["fields"]["name"], "1E+10");
+    assert_eq!(out.body(5)["fields"]["total_balance"], "1000");
+    assert_eq!(out.body(6)["fields"]["id"], "12E5");
+    // The summary groups the two rows of one column as one problem.
+    assert!(
+        out.run.stderr.contains("2 rows, e.g. row 2: column \"Nro Obligación\": \"4,54041E+15\" is a number in scientific notation"),
+        "{:?}",
+        out.run
+    );
+
+    let es = wd.run(&[
+        "import",
+        "in.csv",
+        "--mapping",
+        "m.toml",
+        "--dry-run",
+        "-o",
+        "es.csv",
+        "--lang",
+        "es",
+    ]);
+    assert_eq!(es.code, 1, "{es:?}");
+    let rows = read_results(&wd.path("es.csv"));
+    assert_eq!(
+        rows[0]["error"],
+        "columna \"Nro Obligación\": \"4,54041E+15\" es un número en notación científica: \
+         la hoja de cálculo que escribió este archivo ya perdió sus últimas cifras; \
+         dé formato de texto a la columna y exporte el archivo de nuevo"
+    );
+}
+
 // ------------------------------------------------------ forced encodings
 
 #[test]
@@ -230,6 +305,101 @@ fn a_utf8_file_under_a_forced_single_byte_encoding_is_refused() {
     let out = dry_run(&wd, "ansi.csv", "m.toml", &[]);
     assert_eq!(out.run.code, 0, "{:?}", out.run);
     assert_eq!(out.body(2)["fields"]["name"], "María José Peña");
+}
+
+/// Past the part of the file checked when it is opened, a UTF-8 row under
+/// a forced windows-1252 is never sent garbled: it is invalid with the same
+/// advice, the rows around it go through, and a real windows-1252 file with
+/// the same late accents still reads.
+#[test]
+fn utf8_rows_far_into_a_file_under_a_forced_single_byte_encoding_are_invalid() {
+    let wd = Workdir::new();
+    let mut text = String::from("ID Registro;Nro Obligacion;Nombre;Saldo\n");
+    let ascii_rows = 20_000;
+    for i in 0..ascii_rows {
+        text.push_str(&format!("R{i};{i};Ana;1\n"));
+    }
+    assert!(text.len() > 64 * 1024);
+    text.push_str("R9;99998;María José Peña;1\n");
+    text.push_str("R9;99999;\"Núñez; Lucía\";1\n");
+    text.push_str("R9;100000;Ana;1\n");
+    wd.write("late.csv", &text);
+    let (ansi, _, _) = encoding_rs::WINDOWS_1252.encode(&text);
+    wd.write("late1252.csv", &ansi);
+    wd.write(
+        "m.toml",
+        "[source]\nencoding = \"windows-1252\"\n[request]\noperation = \"x\"\n\
+         [fields]\nwolkvox_id = \"ID Registro\"\nid = \"Nro Obligacion\"\nname = \"Nombre\"\n",
+    );
+
+    let out = dry_run(&wd, "late.csv", "m.toml", &[]);
+    assert_eq!(out.run.code, 1, "{:?}", out.run);
+    let first = ascii_rows + 2;
+    let statuses = out.statuses();
+    assert_eq!(statuses.len() as u64, ascii_rows + 3);
+    assert_eq!(
+        &statuses[statuses.len() - 3..],
+        &[
+            (first, "invalid".to_string()),
+            (first + 1, "invalid".to_string()),
+            (first + 2, "valid".to_string()),
+        ]
+    );
+    assert_eq!(
+        out.error(first),
+        "the row is UTF-8, but the mapping's [source] sets encoding = \"windows-1252\", \
+         which garbles its accents (\"María\" reads \"MarÃ\u{ad}a\"), so it is not sent: \
+         the file is UTF-8; remove `encoding` from [source]"
+    );
+    let quoted = out.error(first + 1);
+    assert!(quoted.contains("(\"Núñez\" reads \"NÃºÃ±ez\")"), "{quoted}");
+    // Nothing garbled is sent, and the two rows are one problem.
+    assert_eq!(out.payloads.len() as u64, ascii_rows + 1);
+    assert!(!out.payloads.iter().any(|p| p.to_string().contains('Ã')));
+    assert!(
+        out.run
+            .stderr
+            .contains(&format!("2 rows, e.g. row {first}: the row is UTF-8")),
+        "{:?}",
+        out.run
+    );
+
+    // inspect warns about the first such row.
+    let inspect = wd.run(&["inspect", "late.csv", "--mapping", "m.toml"]);
+    assert_eq!(inspect.code, 0, "{inspect:?}");
+    assert!(
+        inspect
+            .stdout
+            .contains(&format!("warning: row {first}: the row is UTF-8")),
+        "{inspect:?}"
+    );
+
+    // In Spanish, with the same advice.
+    let es = wd.run(&[
+        "import",
+        "late.csv",
+        "--mapping",
+        "m.toml",
+        "--dry-run",
+        "-o",
+        "es.csv",
+        "--lang",
+        "es",
+    ]);
+    assert_eq!(es.code, 1, "{es:?}");
+    let rows = read_results(&wd.path("es.csv"));
+    assert!(
+        rows[first as usize - 2]["error"].starts_with("la fila es UTF-8")
+            && rows[first as usize - 2]["error"].ends_with("quite `encoding` de [source]"),
+        "{:?}",
+        rows[first as usize - 2]
+    );
+
+    // The same rows written in windows-1252 read as they should.
+    let out = dry_run(&wd, "late1252.csv", "m.toml", &[]);
+    assert_eq!(out.run.code, 0, "{:?}", out.run);
+    assert_eq!(out.body(first)["fields"]["name"], "María José Peña");
+    assert_eq!(out.body(first + 1)["fields"]["name"], "Núñez; Lucía");
 }
 
 #[test]
@@ -322,6 +492,52 @@ fn text_and_web_pages_named_as_workbooks_get_advice() {
     );
     let out = dry_run(&wd, "real.xlsx", "m.toml", &[]);
     assert_eq!(out.run.code, 0, "{:?}", out.run);
+}
+
+/// A workbook export that wrote nothing (0 bytes, or only blanks) is said
+/// to be empty, in both languages, by the import, inspect and mapping init,
+/// never in the reader's words about OLE signatures or zip directories.
+#[test]
+fn an_empty_workbook_file_is_said_to_be_empty() {
+    let wd = Workdir::new();
+    wd.write(
+        "m.toml",
+        "[request]\noperation = \"x\"\n[fields]\nwolkvox_id = \"a\"\nid = \"b\"\n",
+    );
+    for (name, bytes) in [
+        ("empty.xls", &b""[..]),
+        ("empty.xlsx", b""),
+        ("empty.xlsb", b""),
+        ("empty.ods", b""),
+        ("blank.xlsx", b"\r\n  \n"),
+    ] {
+        wd.write(name, bytes);
+        for args in [
+            vec!["import", name, "--mapping", "m.toml", "--dry-run"],
+            vec!["inspect", name],
+            vec!["mapping", "init", name],
+        ] {
+            let run = wd.run(&args);
+            assert_eq!(run.code, 2, "{name}: {run:?}");
+            assert!(
+                run.stderr.contains(&format!(
+                    "{name}: the file is empty: it holds no workbook; export or save it again"
+                )),
+                "{name}: {run:?}"
+            );
+            for calamine in ["Cfb", "OLE", "Zip", "EOCD"] {
+                assert!(!run.stderr.contains(calamine), "{name}: {run:?}");
+            }
+        }
+        let run = wd.run(&["--lang", "es", "inspect", name]);
+        assert_eq!(run.code, 2, "{name}: {run:?}");
+        assert!(
+            run.stderr.contains(
+                "el archivo está vacío: no contiene ningún libro; expórtelo o guárdelo de nuevo"
+            ),
+            "{name}: {run:?}"
+        );
+    }
 }
 
 // ------------------------------------------------ results and rejects as xlsx
@@ -773,6 +989,201 @@ fn a_title_block_workbook_goes_from_inspect_to_a_clean_dry_run() {
     ]);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("CHANGE_ME"), "{run:?}");
+}
+
+/// A mapping that reads a title block's first row as the header gets one
+/// message pointing at header_row, not a "not found" per field each listing
+/// the title, in either language.
+#[test]
+fn a_title_read_as_the_header_is_explained_once() {
+    let wd = Workdir::new();
+    title_block_workbook(&wd.path("cartera.xlsx"));
+    let init = wd.run(&["mapping", "init", "cartera.xlsx"]);
+    assert_eq!(init.code, 0, "{init:?}");
+    wd.write(
+        "t1.toml",
+        init.stdout.replace("header_row = 4\n", "header_row = 1\n"),
+    );
+    let out = dry_run(&wd, "cartera.xlsx", "t1.toml", &[]);
+    assert_eq!(out.run.code, 2, "{:?}", out.run);
+    let err: Vec<&str> = out
+        .run
+        .stderr
+        .lines()
+        .filter(|l| !l.contains("CHANGE_ME"))
+        .collect();
+    assert_eq!(
+        err,
+        [
+            "error: cartera.xlsx: the mapping t1.toml does not fit the file's header (row 1):",
+            "the header (row 1) has a single column, \"BANCO EJEMPLO S.A. - Cartera castigada\", \
+             which looks like a title: if the column names are on a lower row, set header_row to \
+             that row in [source] (inspect --header-row N shows the columns of row N)",
+        ],
+        "{:?}",
+        out.run
+    );
+    let es = wd.run(&[
+        "--lang",
+        "es",
+        "import",
+        "cartera.xlsx",
+        "--mapping",
+        "t1.toml",
+        "--dry-run",
+    ]);
+    assert_eq!(es.code, 2, "{es:?}");
+    assert!(es.stderr.contains("que parece un título"), "{es:?}");
+    assert!(
+        !es.stderr.contains("no se encontró") && !es.stderr.contains("not found"),
+        "{es:?}"
+    );
+}
+
+// ------------------------------------------------ two columns of one name
+
+/// A bank's workbook with two "Teléfono" columns: inspect shows it and
+/// marks them, mapping init leaves them out with a comment, and that
+/// mapping runs. A mapping that names such a column, or would send both in
+/// form, is refused naming both; a lookup file may have them too, as long
+/// as its key and value are not among them.
+#[test]
+fn columns_of_one_name_are_shown_and_left_out_rather_than_refused() {
+    let wd = Workdir::new();
+    workbook(
+        &wd.path("dup.xlsx"),
+        &[(
+            "Cartera",
+            vec![
+                vec![
+                    C::S("ID Registro"),
+                    C::S("Nro Obligación"),
+                    C::S("Teléfono"),
+                    C::S("Saldo Total"),
+                    C::S("teléfono "),
+                    C::S("Ciudad"),
+                ],
+                vec![
+                    C::S("R1"),
+                    C::S("OB1"),
+                    C::S("3001112233"),
+                    C::N(10.0),
+                    C::S("6011234567"),
+                    C::S("Cali"),
+                ],
+            ],
+        )],
+    );
+
+    let inspect = wd.run(&["inspect", "dup.xlsx"]);
+    assert_eq!(inspect.code, 0, "{inspect:?}");
+    assert!(
+        inspect.stdout.contains(
+            "warning: 2 columns have the same name, \"Teléfono\" (column C, column E): \
+             a mapping cannot name them, nor send them both in form; rename one of them in the file, \
+             or leave them out with [form] exclude = [\"Teléfono\"]"
+        ),
+        "{inspect:?}"
+    );
+    assert!(
+        inspect
+            .stdout
+            .contains("\"Teléfono\"  integer  e.g. \"3001112233\"  (same name as column E)")
+            && inspect
+                .stdout
+                .contains("\"teléfono \"  integer  e.g. \"6011234567\"  (same name as column C)"),
+        "{inspect:?}"
+    );
+    let es = wd.run(&["--lang", "es", "inspect", "dup.xlsx"]);
+    assert_eq!(es.code, 0, "{es:?}");
+    assert!(
+        es.stdout
+            .contains("advertencia: 2 columnas tienen el mismo nombre, \"Teléfono\"")
+            && es.stdout.contains("(mismo nombre que columna E)"),
+        "{es:?}"
+    );
+
+    let init = wd.run(&["mapping", "init", "dup.xlsx", "--operation", "cobranza"]);
+    assert_eq!(init.code, 0, "{init:?}");
+    let starter = &init.stdout;
+    assert!(
+        starter.contains(
+            "# 2 columns are named \"Teléfono\" (column C, column E): a mapping cannot tell them apart, \
+             so they are left out of form.\n\
+             # To send such a column, rename it in the file and take its name out of exclude.\n\
+             exclude = [\"Teléfono\"]\n"
+        ),
+        "{starter}"
+    );
+    assert!(
+        init.stderr
+            .contains("dup.xlsx: 2 columns have the same name, \"Teléfono\" (column C, column E)"),
+        "{init:?}"
+    );
+    // The starter runs as written: the two columns are not sent.
+    wd.write("dup.toml", starter);
+    let out = dry_run(&wd, "dup.xlsx", "dup.toml", &[]);
+    assert_eq!(out.run.code, 0, "{:?}", out.run);
+    assert_eq!(out.body(2)["wolkvox_id"], "R1");
+    assert_eq!(form_of(out.body(2)), pairs(&[("Ciudad", "Cali")]));
+
+    // Naming one of them is ambiguous; sending both is refused.
+    let base = "[request]\noperation = \"x\"\n[fields]\nwolkvox_id = \"ID Registro\"\nid = \"Nro Obligación\"\n";
+    wd.write(
+        "named.toml",
+        format!("{base}name = \"TELÉFONO\"\n[form]\nexclude = [\"Teléfono\"]\n"),
+    );
+    let out = dry_run(&wd, "dup.xlsx", "named.toml", &[]);
+    assert_eq!(out.run.code, 2, "{:?}", out.run);
+    assert!(
+        out.run.stderr.contains(
+            "[fields] name: column \"TELÉFONO\" is ambiguous: two columns have that name, \
+             column C and column E (header row 1); rename one of them in the file"
+        ),
+        "{:?}",
+        out.run
+    );
+    wd.write("form.toml", base);
+    let out = dry_run(&wd, "dup.xlsx", "form.toml", &[]);
+    assert_eq!(out.run.code, 2, "{:?}", out.run);
+    assert!(
+        out.run.stderr.contains(
+            "two columns have the same name: \"Teléfono\" (column C) and \"teléfono \" (column E), \
+             header row 1, and both would be sent in form under it"
+        ) && out.run.stderr.contains("[form] exclude = [\"Teléfono\"]"),
+        "{:?}",
+        out.run
+    );
+    assert!(out.results.is_empty());
+
+    // A lookup file with two columns of one name reads unless they are its
+    // key or value.
+    wd.write("in.csv", "Cédula;Nro Obligación\n1020;OB1\n");
+    wd.write(
+        "exp.csv",
+        "Identificación,Nombre,wolkvox_id,nombre\n1020,Ana,61fa3,Ana\n",
+    );
+    let lookup = |value: &str| {
+        format!(
+            "[request]\noperation = \"x\"\n[lookups.exp]\nfile = \"exp.csv\"\n\
+             key = \"Identificación\"\nvalue = \"{value}\"\n\
+             [fields]\nwolkvox_id = {{ column = \"Cédula\", lookup = \"exp\" }}\nid = \"Nro Obligación\"\n"
+        )
+    };
+    wd.write("lk.toml", lookup("wolkvox_id"));
+    let out = dry_run(&wd, "in.csv", "lk.toml", &[]);
+    assert_eq!(out.run.code, 0, "{:?}", out.run);
+    assert_eq!(out.body(2)["wolkvox_id"], "61fa3");
+    wd.write("lk.toml", lookup("Nombre"));
+    let out = dry_run(&wd, "in.csv", "lk.toml", &[]);
+    assert_eq!(out.run.code, 2, "{:?}", out.run);
+    assert!(
+        out.run.stderr.contains(
+            "column \"Nombre\" is ambiguous: two columns have that name, column 2 and column 4"
+        ),
+        "{:?}",
+        out.run
+    );
 }
 
 #[test]

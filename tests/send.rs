@@ -1343,6 +1343,46 @@ fn an_unreachable_server_stops_the_run_at_once_with_exit_3() {
     }
 }
 
+/// An empty file (no header at all) is treated as a header-only one: no
+/// request, a warning that says the columns could not be checked, and an
+/// error with --expect-rows, in either language.
+#[test]
+fn an_empty_file_costs_no_request_and_expect_rows_refuses_it() {
+    let wd = workdir("", MAPPING);
+    let fake = FakeServer::start(fake_opts());
+    let run = import(&wd, &fake, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains(
+            "in.csv is empty: it has no header row, so the mapping's columns could not be checked"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(fake.stats().requests, 0, "not even the quota check");
+    assert!(read_results(&wd.path("results.csv")).is_empty());
+    // Nothing to reject, and no header a rejects file could start with.
+    assert!(!wd.path("rejects.csv").exists());
+
+    let run = import(&wd, &fake, &["--expect-rows", "1", "--lang", "es"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("0 filas de datos, menos que --expect-rows 1"),
+        "{}",
+        run.stderr
+    );
+    let run = import(&wd, &fake, &["--lang", "es"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("in.csv está vacío: no tiene fila de encabezados"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(fake.stats().requests, 0);
+}
+
 /// An empty nightly export costs no request (not even the quota check) and
 /// draws a warning; with --expect-rows it is an error before anything is
 /// sent, dry run or not.

@@ -26,3 +26,6 @@ init-lookup-relative = Relative to the mapping file: change it if you save the m
 init-lookup-no-value = No column of the file is named like a record id: name the one that holds it.
 init-note-no-join = no column of { $input } matched a column of { $lookup } by name or by values; write [lookups] by hand (docs/mapping.md, "Where wolkvox_id comes from")
 init-note-no-record-id = no column looks like a record id (wolkvox_id): the CRM's id of the collections record each obligation is added to. Bank files rarely carry it; join the CRM's export of its records with --lookup FILE. See docs/mapping.md, "Where wolkvox_id comes from".
+init-same-name = { $count } columns are named "{ $name }" ({ $positions }): a mapping cannot tell them apart, so they are left out of form.
+init-same-name-fix = To send such a column, rename it in the file and take its name out of exclude.
+init-note-same-name = { $file }: { $count } columns have the same name, "{ $name }" ({ $positions }); the mapping leaves them out (see its [form] exclude)

@@ -81,6 +81,8 @@ lookup-table-read = lookup table read
 mapping-column-not-found-suggest = column "{ $wanted }" not found; did you mean "{ $suggestion }"?
 mapping-column-not-found-garbled = column "{ $wanted }" not found; the header has "{ $garbled }", which is "{ $fixed }" read in the wrong encoding: check [source] encoding
 mapping-column-not-found-list = column "{ $wanted }" not found; the columns are { $list }
+mapping-column-ambiguous = column "{ $wanted }" is ambiguous: two columns have that name, { $first_at } and { $second_at } (header row { $row }); rename one of them in the file
+mapping-same-name-in-form = two columns have the same name: "{ $first }" ({ $first_at }) and "{ $second }" ({ $second_at }), header row { $row }, and both would be sent in form under it; rename one of them in the file, or leave them out with [form] exclude = [{ $exclude }]
 mapping-lookup-not-read = the lookup "{ $lookup }" was not read before the rows
 mapping-rename-empty = [form] rename: the new name for "{ $column }" is empty
 mapping-entry-also-in-form = [form.entries] "{ $name }": column "{ $column }" is also sent in form as "{ $name }"; add it to [form] exclude or choose another name

@@ -58,6 +58,7 @@ the-mapping-named = the mapping { $path }
 the-mapping = the mapping
 mapping-does-not-fit = { $input }: { $mapping } does not fit the file's header (row { $row }):
 rejects-overwrite-input = --rejects { $rejects } would overwrite the input file { $input }
+input-empty = { $input } is empty: it has no header row, so the mapping's columns could not be checked; nothing to import (pass --expect-rows N to make this an error)
 no-data-rows = { $input } has a header but no data rows: nothing to import (pass --expect-rows N to make this an error)
 report-unwritable = cannot write the report { $path }: { $why }
 expect-rows = { $rows ->

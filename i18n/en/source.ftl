@@ -6,12 +6,12 @@ source-where-sheet = sheet "{ $sheet }"
 source-no-row-file = the file has no row { $n } to read the column names from (header_row = { $n })
 source-no-row-sheet = sheet "{ $sheet }" has no row { $n } to read the column names from (header_row = { $n })
 source-empty-file = the file is empty: there is no header row
+source-empty-workbook = the file is empty: it holds no workbook; export or save it again
 source-empty-sheet = sheet "{ $sheet }" is empty: there is no header row
 source-empty-sheet-choose = sheet "{ $sheet }" is empty; the workbook's sheets are { $sheets }; choose one with --sheet or { $section } sheet
 source-blank-row-file = row { $n } of the file is blank, so it cannot hold the column names (header_row = { $n })
 source-blank-row-sheet = row { $n } of sheet "{ $sheet }" is blank, so it cannot hold the column names (header_row = { $n })
 source-header-row-problem = header row { $row }: { $problem }
-source-duplicate-header = two columns have the same name: "{ $first }" ({ $first_at }) and "{ $second }" ({ $second_at }), header row { $row }; rename one of them
 source-looks-like-workbook = this looks like a workbook; give the file its extension (.xlsx, .xls, .xlsb or .ods)
 source-html = the file is named .{ $ext } but holds a web page (HTML), not a workbook; open it in Excel or LibreOffice and save it as .xlsx, or export it as CSV
 source-xml-spreadsheet = the file is named .{ $ext } but holds an Excel 2003 XML spreadsheet; open it in Excel or LibreOffice and save it as .xlsx

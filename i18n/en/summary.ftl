@@ -20,6 +20,7 @@ summary-retries = { $retries ->
     [one] 1 look-up
    *[other] { $lookups } look-ups
 }
+summary-no-header = the file is empty: no header row, no data rows
 summary-no-rows = the file has a header but no data rows
 summary-carried = { $count ->
     [one] 1 row was already done by an earlier run (no request made)

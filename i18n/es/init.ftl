@@ -33,3 +33,6 @@ init-lookup-relative = Relativo al archivo de mapeo: cámbielo si guarda el mape
 init-lookup-no-value = Ninguna columna del archivo tiene nombre de id de expediente: indique la que lo contiene.
 init-note-no-join = ninguna columna de { $input } coincidió con una columna de { $lookup }, ni por nombre ni por valores; escriba [lookups] a mano (docs/mapping.md, sección "Where wolkvox_id comes from")
 init-note-no-record-id = ninguna columna parece un id de expediente (wolkvox_id): el id, en el CRM, del expediente de cobranza al que se agrega cada obligación. Los archivos del banco casi nunca lo traen; crúcelo con la exportación de expedientes del CRM usando --lookup ARCHIVO. Vea docs/mapping.md, sección "Where wolkvox_id comes from".
+init-same-name = { $count } columnas se llaman "{ $name }" ({ $positions }): un mapeo no puede distinguirlas, así que quedan fuera de form.
+init-same-name-fix = Para enviar una de esas columnas, cámbiele el nombre en el archivo y quite su nombre de exclude.
+init-note-same-name = { $file }: { $count } columnas tienen el mismo nombre, "{ $name }" ({ $positions }); el mapeo las deja fuera (vea su [form] exclude)

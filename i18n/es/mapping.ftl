@@ -80,6 +80,8 @@ lookup-table-read = tabla de búsqueda leída
 mapping-column-not-found-suggest = no se encontró la columna "{ $wanted }"; ¿quiso decir "{ $suggestion }"?
 mapping-column-not-found-garbled = no se encontró la columna "{ $wanted }"; el encabezado tiene "{ $garbled }", que es "{ $fixed }" leído con la codificación equivocada: revise encoding en [source]
 mapping-column-not-found-list = no se encontró la columna "{ $wanted }"; las columnas son { $list }
+mapping-column-ambiguous = la columna "{ $wanted }" es ambigua: dos columnas tienen ese nombre, { $first_at } y { $second_at } (fila de encabezados { $row }); cambie el nombre de una de ellas en el archivo
+mapping-same-name-in-form = dos columnas tienen el mismo nombre: "{ $first }" ({ $first_at }) y "{ $second }" ({ $second_at }), fila de encabezados { $row }, y ambas se enviarían en form con ese nombre; cambie el nombre de una de ellas en el archivo, o déjelas fuera con [form] exclude = [{ $exclude }]
 mapping-lookup-not-read = el lookup "{ $lookup }" no se leyó antes de las filas
 mapping-rename-empty = [form] rename: el nombre nuevo para "{ $column }" está vacío
 mapping-entry-also-in-form = [form.entries] "{ $name }": la columna "{ $column }" también se envía en form como "{ $name }"; agréguela a [form] exclude o elija otro nombre

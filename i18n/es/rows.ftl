@@ -7,6 +7,7 @@ row-cell-empty = columna "{ $column }" está vacía
 row-form-number = { $problem } (o deje la columna fuera con [form] exclude)
 row-width = la fila tiene { $cells } celdas pero el encabezado tiene { $width }; busque un separador de más o una comilla sin cerrar
 row-not-utf8 = la fila tiene bytes que no son UTF-8; si el archivo viene de Excel o de un sistema Windows, ponga encoding = "windows-1252" en { $section }
+row-utf8-forced = la fila es UTF-8, pero la sección { $section } del mapeo pone encoding = "{ $encoding }", que daña sus tildes ("{ $word }" se lee "{ $garbled }"), así que no se envía: el archivo es UTF-8; quite `encoding` de { $section }
 row-unclosed-quote = una comilla abierta en esta fila nunca se cierra, así que la fila sigue hasta el final del archivo; cierre la comilla
 row-duplicate = repite la fila { $first } (mismo wolkvox_id "{ $wolkvox_id }" e id "{ $id }")
 row-exists-since = la obligación "{ $id }" del expediente "{ $record }" existe en el CRM desde { $since } con otros valores; no se envió nada. Use --mode sync para actualizarla
@@ -16,6 +17,7 @@ row-exists-since-earlier-run = una corrida anterior
 
 value-error-value = tiene el valor de error { $value }
 value-rounded = el número { $value } tiene más de 15 cifras, así que la hoja de cálculo ya lo redondeó (las hojas de cálculo guardan solo 15); dé formato de texto a la columna y exporte el archivo de nuevo
+value-scientific = "{ $value }" es un número en notación científica: la hoja de cálculo que escribió este archivo ya perdió sus últimas cifras; dé formato de texto a la columna y exporte el archivo de nuevo
 value-not-number-cell = { $value } no es un número
 value-date-not-number = tiene una fecha, no un número
 value-not-number = "{ $value }" no es un número (separador decimal "{ $separator }")
@@ -39,3 +41,8 @@ lookup-value-invalid = el valor para "{ $key }" en { $file } (fila { $row }, col
 lookup-value-empty = "{ $key }" está en { $file } (fila { $row }) pero su "{ $column }" está vacío; llénelo allí
 lookup-missing = "{ $key }" no está en { $file } (columna "{ $column }"); revise la celda, o agregue su expediente a { $file }
 lookup-no-key = "{ $key }" no tiene cifras que buscar en { $file } (normalize = "digits")
+lookup-key-rounded = "{ $key }" está en { $file } (fila { $row }, columna "{ $column }") solo como un número de más de 15 cifras, que la hoja de cálculo ya redondeó, así que puede ser de otro documento; dé formato de texto a esa columna de { $file } y expórtelo de nuevo
+lookup-missing-rounded = { $count ->
+    [one] ; { $file } tiene 1 clave que su hoja de cálculo redondeó o escribió en notación científica (fila { $row }, columna "{ $column }"), que no coincide con nada: dé formato de texto a esa columna y expórtelo de nuevo
+   *[other] ; { $file } tiene { $count } claves que su hoja de cálculo redondeó o escribió en notación científica (la primera en la fila { $row }, columna "{ $column }"), que no coinciden con nada: dé formato de texto a esa columna y expórtelo de nuevo
+}

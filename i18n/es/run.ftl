@@ -58,6 +58,7 @@ the-mapping-named = el mapeo { $path }
 the-mapping = el mapeo
 mapping-does-not-fit = { $input }: { $mapping } no corresponde a los encabezados del archivo (fila { $row }):
 rejects-overwrite-input = --rejects { $rejects } sobrescribiría el archivo de entrada { $input }
+input-empty = { $input } está vacío: no tiene fila de encabezados, así que no se pudieron revisar las columnas del mapeo; nada que importar (use --expect-rows N para que esto sea un error)
 no-data-rows = { $input } tiene encabezados pero ninguna fila de datos: nada que importar (use --expect-rows N para que esto sea un error)
 report-unwritable = no se puede escribir el informe { $path }: { $why }
 expect-rows = { $rows ->

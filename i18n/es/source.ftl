@@ -7,12 +7,12 @@ source-where-sheet = hoja "{ $sheet }"
 source-no-row-file = el archivo no tiene una fila { $n } de donde leer los nombres de las columnas (header_row = { $n })
 source-no-row-sheet = la hoja "{ $sheet }" no tiene una fila { $n } de donde leer los nombres de las columnas (header_row = { $n })
 source-empty-file = el archivo está vacío: no hay fila de encabezados
+source-empty-workbook = el archivo está vacío: no contiene ningún libro; expórtelo o guárdelo de nuevo
 source-empty-sheet = la hoja "{ $sheet }" está vacía: no hay fila de encabezados
 source-empty-sheet-choose = la hoja "{ $sheet }" está vacía; las hojas del libro son { $sheets }; elija una con --sheet o con sheet en { $section }
 source-blank-row-file = la fila { $n } del archivo está en blanco, así que no puede tener los nombres de las columnas (header_row = { $n })
 source-blank-row-sheet = la fila { $n } de la hoja "{ $sheet }" está en blanco, así que no puede tener los nombres de las columnas (header_row = { $n })
 source-header-row-problem = fila de encabezados { $row }: { $problem }
-source-duplicate-header = dos columnas tienen el mismo nombre: "{ $first }" ({ $first_at }) y "{ $second }" ({ $second_at }), fila de encabezados { $row }; cambie el nombre de una de ellas
 source-looks-like-workbook = parece un libro de Excel; dele al archivo su extensión (.xlsx, .xls, .xlsb u .ods)
 source-html = el archivo se llama .{ $ext } pero tiene una página web (HTML), no un libro de Excel; ábralo en Excel o LibreOffice y guárdelo como .xlsx, o expórtelo como CSV
 source-xml-spreadsheet = el archivo se llama .{ $ext } pero tiene una hoja de cálculo XML de Excel 2003; ábralo en Excel o LibreOffice y guárdelo como .xlsx

@@ -20,6 +20,7 @@ summary-retries = { $retries ->
     [one] 1 consulta
    *[other] { $lookups } consultas
 }
+summary-no-header = el archivo está vacío: ni encabezados ni filas de datos
 summary-no-rows = el archivo tiene encabezados pero ninguna fila de datos
 summary-carried = { $count ->
     [one] 1 fila ya la había terminado una corrida anterior (sin ninguna petición)

@@ -105,14 +105,20 @@ pub(crate) struct Prepared {
 }
 
 pub(crate) fn prepare(settings: &ImportSettings) -> Result<Prepared, RunError> {
-    let source = Source::open(&settings.input, &settings.mapping.source)?;
+    let source = Source::open_or_empty(&settings.input, &settings.mapping.source)?;
     let lookups = crate::mapping::lookup::Lookups::load(&settings.mapping)?;
-    let plan = Plan::new_with_lookups(
-        &settings.mapping,
-        &lookups,
-        source.header(),
-        &settings.operation,
-    )
+    let plan = if source.is_empty_file() {
+        // Nothing to map, and no header to check the mapping against: the
+        // run ends with no rows and says so.
+        Plan::without_header(&settings.mapping, &lookups, &settings.operation)
+    } else {
+        Plan::new_with_lookups(
+            &settings.mapping,
+            &lookups,
+            source.header(),
+            &settings.operation,
+        )
+    }
     .map_err(|e| {
         let mapping = match &settings.mapping.origin {
             Some(p) => tr!("the-mapping-named", path = p.display().to_string()),
@@ -148,6 +154,11 @@ pub(crate) fn open_rejects(
     let Some(given) = &settings.rejects else {
         return Ok(None);
     };
+    // An empty input has nothing to reject, and no header a rejects file
+    // could start with to be imported again.
+    if source.is_empty_file() {
+        return Ok(None);
+    }
     let m = &settings.mapping;
     let blank = m.source.header_row.map_or(0, |n| n.saturating_sub(1));
     let is_workbook = matches!(source.info(), SourceInfo::Sheet(_));
@@ -246,11 +257,17 @@ pub async fn run(
             send::run(settings, send, cancel).await?
         }
     };
-    if summary.rows() == 0 {
-        tracing::warn!(
-            "{}",
-            tr!("no-data-rows", input = settings.input.display().to_string())
-        );
+    if summary.rows() == 0 && !summary.interrupted {
+        let input = settings.input.display().to_string();
+        // Opened again to tell an empty file from a header with no rows:
+        // with no rows this reads a header at most.
+        summary.no_header = Source::open_or_empty(&settings.input, &settings.mapping.source)
+            .is_ok_and(|s| s.is_empty_file());
+        if summary.no_header {
+            tracing::warn!("{}", tr!("input-empty", input = input));
+        } else {
+            tracing::warn!("{}", tr!("no-data-rows", input = input));
+        }
     }
     if let (Some(path), Some(report)) = (&settings.report, report) {
         // The page names the input by its fingerprint: a CSV's was taken
@@ -309,7 +326,7 @@ fn write_report(
 /// Counts the input's data rows (read, not mapped) and refuses fewer than
 /// `expected`, before anything is sent.
 fn check_row_count(settings: &ImportSettings, expected: u64) -> Result<(), RunError> {
-    let mut source = Source::open(&settings.input, &settings.mapping.source)?;
+    let mut source = Source::open_or_empty(&settings.input, &settings.mapping.source)?;
     let mut n = 0u64;
     while source.next_row()?.is_some() {
         n += 1;

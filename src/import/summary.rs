@@ -27,6 +27,8 @@ pub struct Summary {
     pub stopped: Option<String>,
     /// Ctrl-C or SIGTERM ended the run.
     pub interrupted: bool,
+    /// The input was an empty file: no header, so no rows either.
+    pub no_header: bool,
     /// The mode of a real run.
     pub mode: Option<super::send::Mode>,
     /// The server's host: the one a real run sent to, or the one a dry
@@ -178,7 +180,9 @@ impl Summary {
             out.push_str(&text);
             out.push('\n');
         };
-        if self.rows() == 0 {
+        if self.no_header {
+            line(tr!("summary-no-header"));
+        } else if self.rows() == 0 {
             line(tr!("summary-no-rows"));
         }
         if self.carried_over > 0 {

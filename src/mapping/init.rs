@@ -151,10 +151,19 @@ fn field_type(field: &str) -> &'static str {
 }
 
 /// Picks, for each API field, the first column whose folded header is one of
-/// its names; each column serves one field at most.
+/// its names; each column serves one field at most, and a column whose name
+/// another column shares serves none (a mapping could not tell them apart).
 pub fn match_columns(headers: &[String]) -> Vec<(&'static str, Option<usize>)> {
     let folded: Vec<String> = headers.iter().map(|h| fold(h)).collect();
-    let mut taken = vec![false; headers.len()];
+    let shared = |i: usize| {
+        let name = headers[i].trim().to_lowercase();
+        !name.is_empty()
+            && headers
+                .iter()
+                .enumerate()
+                .any(|(j, h)| j != i && h.trim().to_lowercase() == name)
+    };
+    let mut taken: Vec<bool> = (0..headers.len()).map(shared).collect();
     let mut out = Vec::new();
     for (field, names) in SYNONYMS {
         let mut found = None;
@@ -270,7 +279,17 @@ pub fn starter_mapping(
     if let Some((_, j)) = &join {
         used.extend(p.columns.iter().position(|c| c.name == j.column));
     }
-    write_form(&mut out, &p.columns, &used);
+    let same_names = p.header.same_names();
+    for group in &same_names {
+        notes.push(tr!(
+            "init-note-same-name",
+            file = path.display().to_string(),
+            count = group.len(),
+            name = p.header.names[group[0]].trim(),
+            positions = crate::inspect::positions(&p.header, group)
+        ));
+    }
+    write_form(&mut out, &p, &used, &same_names);
     Ok(Starter { text: out, notes })
 }
 
@@ -442,17 +461,21 @@ fn write_field(
 }
 
 /// `[form]`: every column no field took, listed so a person can exclude
-/// some.
-fn write_form(out: &mut String, columns: &[ColumnProfile], used: &[usize]) {
+/// some; columns that share a name are left out, with a comment saying why.
+fn write_form(out: &mut String, p: &Profile, used: &[usize], same_names: &[Vec<usize>]) {
+    let columns = &p.columns;
     let _ = writeln!(out, "\n[form]");
+    let shared = |i: usize| same_names.iter().any(|g| g.contains(&i));
     let unmatched: Vec<&str> = columns
         .iter()
         .enumerate()
-        .filter(|(i, c)| !used.contains(i) && !c.name.trim().is_empty())
+        .filter(|(i, c)| !used.contains(i) && !c.name.trim().is_empty() && !shared(*i))
         .map(|(_, c)| c.name.as_str())
         .collect();
     if unmatched.is_empty() {
-        let _ = writeln!(out, "# {}", tr!("init-form-all-matched"));
+        if same_names.is_empty() {
+            let _ = writeln!(out, "# {}", tr!("init-form-all-matched"));
+        }
     } else {
         let _ = writeln!(out, "# {}", tr!("init-form-unmatched"));
         let _ = writeln!(out, "# {}", tr!("init-form-exclude"));
@@ -461,7 +484,28 @@ fn write_form(out: &mut String, columns: &[ColumnProfile], used: &[usize]) {
         }
     }
     let _ = writeln!(out, "extra_columns = \"all\"");
-    let _ = writeln!(out, "exclude = []");
+    if same_names.is_empty() {
+        let _ = writeln!(out, "exclude = []");
+        return;
+    }
+    for group in same_names {
+        let _ = writeln!(
+            out,
+            "# {}",
+            tr!(
+                "init-same-name",
+                count = group.len(),
+                name = p.header.names[group[0]].trim(),
+                positions = crate::inspect::positions(&p.header, group)
+            )
+        );
+    }
+    let _ = writeln!(out, "# {}", tr!("init-same-name-fix"));
+    let names: Vec<String> = same_names
+        .iter()
+        .map(|g| toml_str(p.header.names[g[0]].trim()))
+        .collect();
+    let _ = writeln!(out, "exclude = [{}]", names.join(", "));
 }
 
 /// The `[lookups.NAME]` table of a proposed join.

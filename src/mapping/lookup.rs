@@ -16,7 +16,7 @@
 //! 24-character ids take 50 MB plus 10 MB of index.
 
 use super::config::{Duplicates, Normalize};
-use super::{find_column, Mapping, MappingError};
+use super::{find_unique_column, Mapping, MappingError};
 use crate::source::{Source, SourceInfo, SourceOptions};
 use crate::tr;
 use crate::value::{self, CellRef, DateFormat, DecimalSeparator};
@@ -93,6 +93,20 @@ pub fn key_text(cell: CellRef<'_>) -> Result<Cow<'_, str>, value::ValueError> {
     match cell {
         CellRef::Date(d) => Ok(Cow::Owned(d.format("%Y-%m-%d").to_string())),
         other => value::cell_text_ref(other, iso_date()),
+    }
+}
+
+/// [`key_text`] for a key cell of the input, whose every digit matters as
+/// an id's does: a number cell the spreadsheet rounded, or text in
+/// scientific notation, is refused rather than looked up as it reads.
+pub fn input_key_text(cell: CellRef<'_>) -> Result<Cow<'_, str>, value::ValueError> {
+    match cell {
+        CellRef::Number(_) => value::exact_text_ref(cell, iso_date()),
+        CellRef::Text(_) => {
+            value::check_not_scientific(cell)?;
+            key_text(cell)
+        }
+        other => key_text(other),
     }
 }
 
@@ -327,6 +341,15 @@ pub struct LookupTable {
     pub decimal: DecimalSeparator,
     pub date_formats: Vec<DateFormat>,
     keys: KeyIndex,
+    /// Keys the lookup file holds as number cells of more than 15 digits,
+    /// normalised: its spreadsheet rounded them, so they are kept out of
+    /// `keys` (they could name another document) and remembered, so that
+    /// an input key equal to one is told why it finds nothing.
+    rounded: KeyIndex,
+    /// Key cells kept out of `keys` because their digits are not all there
+    /// (rounded numbers, scientific notation), and the first one's row.
+    untrusted: u64,
+    first_untrusted_row: u64,
 }
 
 /// How a key cell of the input fared in a table.
@@ -337,6 +360,11 @@ pub enum Lookup<'a> {
     Missing,
     /// The cell normalises to nothing (`normalize = "digits"` and no digit).
     NoKey,
+    /// The key is in the lookup file only as a number its spreadsheet
+    /// rounded, in this row: it may belong to another document.
+    Rounded {
+        row: u64,
+    },
 }
 
 impl LookupTable {
@@ -350,8 +378,13 @@ impl LookupTable {
         for (row, key, value) in rows {
             table.add(spec, row, key, value)?;
         }
-        table.keys.shrink();
+        table.shrink();
         Ok(table)
+    }
+
+    fn shrink(&mut self) {
+        self.keys.shrink();
+        self.rounded.shrink();
     }
 
     fn empty(spec: &LookupSpec, key_column: &str, value_column: &str, keys: usize) -> LookupTable {
@@ -364,6 +397,9 @@ impl LookupTable {
             decimal: spec.decimal,
             date_formats: spec.date_formats.clone(),
             keys: KeyIndex::with_capacity(keys),
+            rounded: KeyIndex::default(),
+            untrusted: 0,
+            first_untrusted_row: 0,
         }
     }
 
@@ -382,7 +418,7 @@ impl LookupTable {
             SourceInfo::Csv(_) => spec.path.display().to_string(),
         };
         let column = |setting: &str, wanted: &str| {
-            find_column(&header.names, wanted).map_err(|e| {
+            find_unique_column(&header, wanted).map_err(|e| {
                 tr!(
                     "mapping-lookup-column",
                     at = at.as_str(),
@@ -415,7 +451,7 @@ impl LookupTable {
                 .add(spec, row.number, key, value)
                 .map_err(|e| format!("{at} {where_}, {e}"))?;
         }
-        table.keys.shrink();
+        table.shrink();
         Ok(table)
     }
 
@@ -435,6 +471,28 @@ impl LookupTable {
                 error = e.to_string()
             )
         };
+        // A key whose digits are not all there (the spreadsheet rounded it,
+        // or wrote it in scientific notation) could name another document:
+        // it never matches. Rounded ones are remembered, to say so.
+        match key {
+            CellRef::Number(n) if value::is_rounded_number(n) => {
+                let written = value::format_float(n);
+                let normalized = spec.normalize.apply(&written);
+                if !normalized.is_empty() {
+                    self.rounded
+                        .insert(&normalized, "", Kind::Text, row, true)
+                        .map_err(|TooLarge| tr!("mapping-lookup-too-large", row = row))?
+                        .expect("the first row of a key is kept");
+                }
+                self.note_untrusted(row);
+                return Ok(());
+            }
+            CellRef::Text(t) if value::is_scientific(t) => {
+                self.note_untrusted(row);
+                return Ok(());
+            }
+            _ => {}
+        }
         let raw_key = key_text(key).map_err(|e| cell_error(&self.key_column, e))?;
         let normalized = spec.normalize.apply(&raw_key);
         if normalized.is_empty() {
@@ -493,6 +551,19 @@ impl LookupTable {
         }
     }
 
+    fn note_untrusted(&mut self, row: u64) {
+        if self.untrusted == 0 {
+            self.first_untrusted_row = row;
+        }
+        self.untrusted += 1;
+    }
+
+    /// Key cells kept out of the table because the spreadsheet had dropped
+    /// digits of them, and the row of the first; `None` when there are none.
+    pub fn untrusted_keys(&self) -> Option<(u64, u64)> {
+        (self.untrusted > 0).then_some((self.untrusted, self.first_untrusted_row))
+    }
+
     pub fn len(&self) -> usize {
         self.keys.len()
     }
@@ -503,7 +574,7 @@ impl LookupTable {
 
     /// Heap bytes the table holds.
     pub fn heap_bytes(&self) -> usize {
-        self.keys.heap_bytes()
+        self.keys.heap_bytes() + self.rounded.heap_bytes()
     }
 
     /// Looks up the key written in an input cell, normalised as the table's
@@ -515,7 +586,11 @@ impl LookupTable {
         }
         match self.keys.get(&k) {
             Some(f) => Lookup::Found(f),
-            None => Lookup::Missing,
+            None if self.rounded.is_empty() => Lookup::Missing,
+            None => match self.rounded.get(&k) {
+                Some(r) => Lookup::Rounded { row: r.row },
+                None => Lookup::Missing,
+            },
         }
     }
 }
@@ -753,6 +828,56 @@ mod tests {
             .unwrap_err();
         assert!(e.contains("row 7, column \"wolkvox_id\""), "{e}");
         assert!(e.contains("#N/A"), "{e}");
+    }
+
+    #[test]
+    fn keys_the_spreadsheet_rounded_never_match_and_are_remembered() {
+        let s = spec(Normalize::Digits, Duplicates::Error);
+        let t = LookupTable::from_cells(
+            &s,
+            [
+                (2, CellRef::Number(1020345678.0), CellRef::Text("61fa3")),
+                // Typed as 4540410858241234, held as ...230.
+                (
+                    3,
+                    CellRef::Number(4_540_410_858_241_234.0),
+                    CellRef::Text("bigid"),
+                ),
+                (4, CellRef::Text("4,54041E+15"), CellRef::Text("sci")),
+                // A second rounded key equal to the first is no conflict.
+                (
+                    5,
+                    CellRef::Number(4_540_410_858_241_231.0),
+                    CellRef::Text("other"),
+                ),
+            ],
+        )
+        .unwrap();
+        assert_eq!(t.len(), 1);
+        assert_eq!(t.untrusted_keys(), Some((3, 3)));
+        assert_eq!(t.get("4540410858241230"), Lookup::Rounded { row: 3 });
+        assert_eq!(t.get("4.540.410.858.241.230"), Lookup::Rounded { row: 3 });
+        // The real document is not in the table, and neither is what the
+        // scientific notation's digits would normalise to.
+        assert_eq!(t.get("4540410858241234"), Lookup::Missing);
+        assert_eq!(t.get("45404115"), Lookup::Missing);
+        assert_eq!(value(&t, "1020345678"), Some("61fa3"));
+
+        let clean = table(Normalize::Digits, Duplicates::Error, &[("5", "x")]).unwrap();
+        assert_eq!(clean.untrusted_keys(), None);
+    }
+
+    #[test]
+    fn an_input_key_whose_digits_are_gone_is_refused() {
+        let e = input_key_text(CellRef::Number(4_540_410_858_241_234.0)).unwrap_err();
+        assert!(e.to_string().contains("more than 15 digits"), "{e}");
+        let e = input_key_text(CellRef::Text("4,54041E+15")).unwrap_err();
+        assert_eq!(e.kind(), crate::problem::Kind::Scientific);
+        assert_eq!(
+            input_key_text(CellRef::Number(1020345678.0)).unwrap(),
+            "1020345678"
+        );
+        assert_eq!(input_key_text(CellRef::Text("OB-1")).unwrap(), "OB-1");
     }
 
     #[test]

@@ -679,6 +679,22 @@ pub(crate) fn find_column(names: &[String], wanted: &str) -> Result<usize, Strin
     })
 }
 
+/// [`find_column`] that refuses a name two columns of `header` share: the
+/// mapping could mean either. The error names both and says what to do.
+pub(crate) fn find_unique_column(header: &Header, wanted: &str) -> Result<usize, String> {
+    let i = find_column(&header.names, wanted)?;
+    match header.same_name_as(i).first() {
+        None => Ok(i),
+        Some(&other) => Err(tr!(
+            "mapping-column-ambiguous",
+            wanted = wanted,
+            first_at = header.position(i),
+            second_at = header.position(other),
+            row = header.row
+        )),
+    }
+}
+
 /// Converts one cell to the API's spelling for a field of type `kind`.
 pub fn convert_cell(
     cell: CellRef<'_>,
@@ -720,6 +736,9 @@ struct ResolvedRule {
     column: Option<usize>,
     /// The table a lookup rule reads, shared by every clone of the plan.
     table: Option<Arc<LookupTable>>,
+    /// An id read from a column (`wolkvox_id`, `id`): every digit matters,
+    /// so text in scientific notation is refused.
+    whole_digits: bool,
 }
 
 /// A mapping resolved against an input's header.
@@ -831,6 +850,48 @@ impl Plan {
         Plan::new_with_lookups(mapping, &Lookups::none(), header, operation)
     }
 
+    /// The plan for an input that has no header at all (an empty CSV): it
+    /// has no rows to map either, so the columns the mapping names cannot
+    /// be checked and are taken as they are written.
+    pub fn without_header(
+        mapping: &Mapping,
+        lookups: &Lookups,
+        operation: &str,
+    ) -> Result<Plan, MappingError> {
+        let mut names: Vec<String> = Vec::new();
+        let mut add = |name: &str| {
+            if !names
+                .iter()
+                .any(|n| n.trim().eq_ignore_ascii_case(name.trim()))
+            {
+                names.push(name.to_string());
+            }
+        };
+        let rules = mapping
+            .rules
+            .iter()
+            .chain(mapping.form_entries.iter().map(|e| &e.rule));
+        for rule in rules {
+            match &rule.source {
+                FieldSource::Column(c) | FieldSource::Lookup { column: c, .. } => add(c),
+                FieldSource::Constant(_) => {}
+            }
+        }
+        for name in mapping
+            .exclude
+            .iter()
+            .chain(mapping.rename.iter().map(|(from, _)| from))
+        {
+            add(name);
+        }
+        let header = Header {
+            names,
+            row: 0,
+            format: crate::source::Format::Csv,
+        };
+        Plan::new_with_lookups(mapping, lookups, &header, operation)
+    }
+
     /// [`Plan::new`] with the lookup tables the mapping uses, already read.
     pub fn new_with_lookups(
         mapping: &Mapping,
@@ -841,6 +902,7 @@ impl Plan {
         let names = &header.names;
         let mut r = Resolver {
             names,
+            header,
             lookups,
             used: vec![false; names.len()],
             problems: Vec::new(),
@@ -851,13 +913,14 @@ impl Plan {
         let excluded = r.excluded(mapping);
         let renamed = r.renamed(mapping);
         if r.missing_columns {
-            match one_column_header(header) {
-                // Read with the wrong delimiter, the header is not what the
-                // mapping expects at all: one explanation beats a "not
-                // found" per field.
-                Some(OneColumn::WrongDelimiter(why)) => return Err(MappingError::one(why)),
-                Some(OneColumn::Title(hint)) => r.problems.push(hint),
-                None => {}
+            // Read with the wrong delimiter, or from a title above the real
+            // header, the header is not what the mapping expects at all:
+            // one explanation beats a "not found" per field, each listing
+            // the same single name.
+            if let Some(OneColumn::WrongDelimiter(why) | OneColumn::Title(why)) =
+                one_column_header(header)
+            {
+                return Err(MappingError::one(why));
             }
         }
         let form = match mapping.extra_columns {
@@ -865,6 +928,7 @@ impl Plan {
             _ => Vec::new(),
         };
         entries_apart_from_form(&entries, &form, names, &mut r.problems);
+        same_names_apart_from_form(header, &form, &mut r.problems);
         if !r.problems.is_empty() {
             return Err(MappingError::new(std::mem::take(&mut r.problems)));
         }
@@ -940,6 +1004,9 @@ impl Plan {
         // Trimmed only for a message: header names often have accents.
         let column = || self.header[i].trim();
         let cell = row.get(i);
+        if r.whole_digits {
+            value::check_not_scientific(cell).map_err(|e| cell_problem(column(), e))?;
+        }
         let v = match &r.table {
             None => convert_into(
                 row,
@@ -979,7 +1046,7 @@ impl Plan {
         if cell.is_blank() {
             return Ok(Cow::Borrowed(""));
         }
-        let key = lookup::key_text(cell).map_err(|e| cell_problem(column, e))?;
+        let key = lookup::input_key_text(cell).map_err(|e| cell_problem(column, e))?;
         let key = key.trim();
         let file = table.file.as_str();
         // The cell is at fault or not, but the key is what a person looks for.
@@ -1003,7 +1070,7 @@ impl Plan {
                 )
                 .map_err(|e| {
                     problem(
-                        Kind::Cell,
+                        Kind::LookupValue,
                         tr!(
                             "lookup-value-invalid",
                             key = key,
@@ -1016,7 +1083,7 @@ impl Plan {
                 })?;
                 if v.is_empty() {
                     return Err(problem(
-                        Kind::Cell,
+                        Kind::LookupValueEmpty,
                         tr!(
                             "lookup-value-empty",
                             key = key,
@@ -1028,17 +1095,36 @@ impl Plan {
                 }
                 Ok(v)
             }
-            Lookup::Missing => Err(problem(
-                Kind::NotInLookup,
-                tr!(
+            Lookup::Missing => {
+                let mut detail = tr!(
                     "lookup-missing",
                     key = key,
                     file = file,
                     column = table.key_column.as_str()
+                );
+                if let Some((count, row)) = table.untrusted_keys() {
+                    detail.push_str(&tr!(
+                        "lookup-missing-rounded",
+                        count = count,
+                        file = file,
+                        row = row,
+                        column = table.key_column.as_str()
+                    ));
+                }
+                Err(problem(Kind::NotInLookup, detail))
+            }
+            Lookup::Rounded { row } => Err(problem(
+                Kind::LookupKeyRounded,
+                tr!(
+                    "lookup-key-rounded",
+                    key = key,
+                    file = file,
+                    row = row,
+                    column = table.key_column.as_str()
                 ),
             )),
             Lookup::NoKey => Err(problem(
-                Kind::Cell,
+                Kind::LookupNoKey,
                 tr!("lookup-no-key", key = key, file = file),
             )),
         }
@@ -1271,6 +1357,7 @@ impl Plan {
 /// problem: all missing columns are reported at once.
 struct Resolver<'a> {
     names: &'a [String],
+    header: &'a Header,
     lookups: &'a Lookups,
     /// Columns a field or form entry reads: they are not extra columns.
     used: Vec<bool>,
@@ -1281,7 +1368,7 @@ struct Resolver<'a> {
 
 impl Resolver<'_> {
     fn find(&self, wanted: &str) -> Result<usize, String> {
-        find_column(self.names, wanted)
+        find_unique_column(self.header, wanted)
     }
 
     /// Notes a problem of a name that did not resolve.
@@ -1307,6 +1394,8 @@ impl Resolver<'_> {
             self.used[i] = true;
         }
         Ok(ResolvedRule {
+            whole_digits: matches!(rule.field, "wolkvox_id" | "id")
+                && matches!(rule.source, FieldSource::Column(_)),
             rule: rule.clone(),
             column,
             table,
@@ -1345,8 +1434,14 @@ impl Resolver<'_> {
     fn excluded(&mut self, mapping: &Mapping) -> Vec<bool> {
         let mut excluded = vec![false; self.names.len()];
         for x in &mapping.exclude {
-            match self.find(x) {
-                Ok(i) => excluded[i] = true,
+            // Leaving out a name two columns share is not ambiguous: both go.
+            match find_column(self.names, x) {
+                Ok(i) => {
+                    excluded[i] = true;
+                    for j in self.header.same_name_as(i) {
+                        excluded[j] = true;
+                    }
+                }
                 Err(e) => self.missing(format!("[form] exclude: {e}")),
             }
         }
@@ -1410,6 +1505,34 @@ fn entries_apart_from_form(
                 "mapping-entry-also-in-form",
                 name = name.as_str(),
                 column = names[*i].trim()
+            ));
+        }
+    }
+}
+
+/// Two columns of one name in the header, both sent in form: the CRM
+/// would get two entries it cannot tell apart, so the mapping must leave
+/// them out, or the file rename one.
+fn same_names_apart_from_form(
+    header: &Header,
+    form: &[(usize, String)],
+    problems: &mut Vec<String>,
+) {
+    for group in header.same_names() {
+        let sent: Vec<usize> = group
+            .iter()
+            .copied()
+            .filter(|i| form.iter().any(|(j, _)| j == i))
+            .collect();
+        if let [first, second, ..] = sent[..] {
+            problems.push(tr!(
+                "mapping-same-name-in-form",
+                first = header.names[first].as_str(),
+                first_at = header.position(first),
+                second = header.names[second].as_str(),
+                second_at = header.position(second),
+                row = header.row,
+                exclude = toml::Value::String(header.names[first].trim().to_string()).to_string()
             ));
         }
     }
@@ -1648,7 +1771,7 @@ enum OneColumn {
     /// Every name in one cell: the file's delimiter is not the one used to
     /// read it. Says what to do, instead of the per-field messages.
     WrongDelimiter(String),
-    /// A title above the real header: a hint at `header_row`, after them.
+    /// A title above the real header: a hint at `header_row`.
     Title(String),
 }
 

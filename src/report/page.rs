@@ -311,7 +311,9 @@ fn outcome(mut page: Page, s: &Summary, lang: Lang) -> Page {
             color: charts::css(charts::status_color(*st)),
         })
         .collect();
-    if total == 0 {
+    if s.no_header {
+        page.notes.push(tr!("report-note-no-header"));
+    } else if total == 0 {
         page.notes.push(tr!("report-note-no-rows"));
     }
     if s.dry_run {
@@ -426,9 +428,30 @@ fn kind_words(kind: Kind) -> (String, String) {
             tr!("report-kind-not-in-lookup"),
             tr!("report-fix-not-in-lookup"),
         ),
+        Kind::LookupNoKey => (
+            tr!("report-kind-lookup-no-key"),
+            tr!("report-fix-lookup-no-key"),
+        ),
+        Kind::LookupKeyRounded => (
+            tr!("report-kind-lookup-key-rounded"),
+            tr!("report-fix-lookup-key-rounded"),
+        ),
+        Kind::LookupValue => (
+            tr!("report-kind-lookup-value"),
+            tr!("report-fix-lookup-value"),
+        ),
+        Kind::LookupValueEmpty => (
+            tr!("report-kind-lookup-value-empty"),
+            tr!("report-fix-lookup-value-empty"),
+        ),
+        Kind::Scientific => (tr!("report-kind-scientific"), tr!("report-fix-scientific")),
         Kind::Cell => (tr!("report-kind-cell"), tr!("report-fix-cell")),
         Kind::RowWidth => (tr!("report-kind-row-width"), tr!("report-fix-row-width")),
         Kind::Encoding => (tr!("report-kind-encoding"), tr!("report-fix-encoding")),
+        Kind::ForcedEncoding => (
+            tr!("report-kind-forced-encoding"),
+            tr!("report-fix-forced-encoding"),
+        ),
         Kind::UnclosedQuote => (
             tr!("report-kind-unclosed-quote"),
             tr!("report-fix-unclosed-quote"),

@@ -199,7 +199,18 @@ impl Part<'_> {
 /// The kinds whose name does not say what is wrong: their group shows its
 /// first message.
 fn shows_message(kind: Kind) -> bool {
-    matches!(kind, Kind::Cell | Kind::Row | Kind::Refused | Kind::Other)
+    // A lookup's problem is about a row of another file: its message names
+    // the file, the row and the column there.
+    matches!(
+        kind,
+        Kind::Cell
+            | Kind::Row
+            | Kind::Refused
+            | Kind::Other
+            | Kind::LookupKeyRounded
+            | Kind::LookupValue
+            | Kind::LookupValueEmpty
+    )
 }
 
 /// The obligation a row names, as `record / id`.

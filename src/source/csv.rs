@@ -98,6 +98,11 @@ struct Parser {
     /// quote never closed needs.
     ahead: Row,
     state: Ahead,
+    /// The single-byte encoding the mapping forces on a file with no BOM:
+    /// a record that is UTF-8 all the same is refused rather than garbled.
+    forced: Option<&'static Encoding>,
+    /// A record's bytes as the file had them, rebuilt to check them.
+    raw: Vec<u8>,
 }
 
 enum Ahead {
@@ -164,7 +169,8 @@ impl CsvReader {
             estimated_rows: estimate_rows(path, &head),
         };
         let input = Cursor::new(head).chain(decoded);
-        let parser = Parser::new(path, input, delimiter, opts.section());
+        let mut parser = Parser::new(path, input, delimiter, opts.section());
+        parser.forced = Some(encoding).filter(|e| bom.is_none() && e.is_single_byte());
         let parsed = parser.spawn().map_err(|e| SourceError::new(path, e))?;
         Ok(CsvReader {
             info,
@@ -275,6 +281,8 @@ impl Parser {
             ends: vec![0; 64],
             ahead: Row::text_row(),
             state: Ahead::End,
+            forced: None,
+            raw: Vec::new(),
         }
     }
 
@@ -326,7 +334,10 @@ impl Parser {
             // The row read ahead takes the slot; the slot's buffers take the
             // next record.
             std::mem::swap(row, &mut self.ahead);
-            check_utf8(row, self.delimiter, &self.section);
+            let ascii = check_utf8(row, self.delimiter, &self.section);
+            if let (Some(forced), false) = (self.forced, ascii) {
+                check_not_utf8(row, forced, &mut self.raw, &self.section);
+            }
             self.state = self.read_ahead();
             if matches!(self.state, Ahead::End) {
                 self.check_last(row);
@@ -512,21 +523,23 @@ impl Parser {
 /// bytes replaced, and marked with the problem. Notes too whether the row
 /// holds anything JSON must escape, which a body writer would otherwise look
 /// for cell by cell; `delimiter` is what may lie between its fields.
-fn check_utf8(row: &mut Row, delimiter: u8, section: &str) {
+/// Returns whether the row's text is all ASCII.
+fn check_utf8(row: &mut Row, delimiter: u8, section: &str) -> bool {
     let all = &row.text[..];
     row.plain = if super::needs_json_escape(&[delimiter]) {
         !row.field_bytes().any(super::needs_json_escape)
     } else {
         !super::needs_json_escape(all)
     };
-    let whole = all.is_ascii()
+    let ascii = all.is_ascii();
+    let whole = ascii
         || (simdutf8::basic::from_utf8(all).is_ok()
             && row.fields.iter().all(|&(start, _)| {
                 // Not a continuation byte (0b10xx_xxxx).
                 all.get(start as usize).is_none_or(|&b| b & 0xC0 != 0x80)
             }));
     if whole {
-        return;
+        return ascii;
     }
     let lossy: Vec<String> = row
         .field_bytes()
@@ -539,6 +552,62 @@ fn check_utf8(row: &mut Row, delimiter: u8, section: &str) {
         Kind::Encoding,
         tr!("row-not-utf8", section = section),
     ));
+    false
+}
+
+/// A record read under a forced single-byte encoding whose bytes, as the
+/// file had them, are UTF-8 with accents: decoded, every accent is garbled
+/// (`María` read as `MarÃ­a`), so the row is marked rather than sent. The
+/// file's first 64 KiB are checked when it is opened; this catches the rows
+/// past them. Called for rows that are not all ASCII only; the bytes are
+/// rebuilt into `raw`, which is reused from row to row.
+fn check_not_utf8(row: &mut Row, forced: &'static Encoding, raw: &mut Vec<u8>, section: &str) {
+    if row.problem.is_some() {
+        return;
+    }
+    // A single-byte encoding writes one byte per character: never more
+    // bytes than the UTF-8 text it came from.
+    raw.clear();
+    raw.resize(row.text.len(), 0);
+    let (result, _, written) =
+        forced
+            .new_encoder()
+            .encode_from_utf8_without_replacement(row.text_str(), raw, true);
+    if result != encoding_rs::EncoderResult::InputEmpty {
+        return;
+    }
+    if simdutf8::basic::from_utf8(&raw[..written]).is_err() {
+        return;
+    }
+    // The example is taken from one field: a quoted record's text holds its
+    // fields one after another, with no delimiter between them.
+    let Some((word, garbled)) = row.field_bytes().find_map(|f| {
+        let field = std::str::from_utf8(f).ok()?;
+        let (bytes, _, _) = forced.encode(field);
+        garbled_example(std::str::from_utf8(&bytes).ok()?, forced)
+    }) else {
+        return;
+    };
+    row.problem = Some(Problem::of_row(
+        Kind::ForcedEncoding,
+        tr!(
+            "row-utf8-forced",
+            encoding = forced.name(),
+            word = word,
+            garbled = garbled,
+            section = section
+        ),
+    ));
+}
+
+/// The first word of `text` with a character past ASCII, and how `forced`
+/// reads its UTF-8 bytes; `None` when the text is all ASCII.
+fn garbled_example(text: &str, forced: &'static Encoding) -> Option<(String, String)> {
+    let word = text
+        .split(|c: char| !c.is_alphanumeric())
+        .find(|w| !w.is_ascii())?;
+    let (garbled, _) = forced.decode_without_bom_handling(word.as_bytes());
+    Some((word.to_string(), garbled.into_owned()))
 }
 
 fn invalid_utf8(path: &Path, row: u64, section: &str) -> SourceError {
@@ -572,18 +641,14 @@ pub fn utf8_under_single_byte(
         }
         Err(_) => return Ok(None),
     };
-    let Some(word) = text
-        .split(|c: char| !c.is_alphanumeric())
-        .find(|w| !w.is_ascii())
-    else {
+    let Some((word, garbled)) = garbled_example(text, forced) else {
         return Ok(None);
     };
-    let (garbled, _) = forced.decode_without_bom_handling(word.as_bytes());
     Ok(Some(tr!(
         "csv-utf8-forced",
         encoding = forced.name(),
         word = word,
-        garbled = garbled.as_ref(),
+        garbled = garbled,
         section = section
     )))
 }

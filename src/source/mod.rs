@@ -384,6 +384,47 @@ pub struct Header {
 }
 
 impl Header {
+    /// The columns that share a name (the same once trimmed, ignoring
+    /// case), a group for each name, in column order. A file may have them
+    /// (`inspect` shows it as it is), but a mapping cannot tell them apart:
+    /// it may not name them, nor send them both in `form` under one name.
+    pub fn same_names(&self) -> Vec<Vec<usize>> {
+        let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+        let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        for (i, name) in self.names.iter().enumerate() {
+            let key = name.trim().to_lowercase();
+            if key.is_empty() {
+                continue;
+            }
+            match seen.get(&key) {
+                Some(&g) => groups[g].1.push(i),
+                None => {
+                    seen.insert(key.clone(), groups.len());
+                    groups.push((key, vec![i]));
+                }
+            }
+        }
+        groups
+            .into_iter()
+            .map(|(_, g)| g)
+            .filter(|g| g.len() > 1)
+            .collect()
+    }
+
+    /// The other columns with the name of the column at `index`.
+    pub fn same_name_as(&self, index: usize) -> Vec<usize> {
+        let Some(name) = self.names.get(index) else {
+            return Vec::new();
+        };
+        let key = name.trim();
+        if key.is_empty() {
+            return Vec::new();
+        }
+        (0..self.names.len())
+            .filter(|&i| i != index && self.names[i].trim().to_lowercase() == key.to_lowercase())
+            .collect()
+    }
+
     /// Names a column for messages: its header and where it is, as a person
     /// looks for it (`column C` in a workbook, `column 3` in a CSV).
     pub fn position(&self, index: usize) -> String {
@@ -435,11 +476,31 @@ pub struct Source {
     /// The header was found below a title block rather than on the first
     /// row that is not blank.
     header_below_title: bool,
+    /// A CSV with no row that is not blank, opened by
+    /// [`Source::open_or_empty`]: no header, no rows.
+    empty: bool,
 }
 
 impl Source {
     /// Opens the input, detects its format from its bytes, and finds its header row.
     pub fn open(path: &Path, opts: &SourceOptions) -> Result<Source, SourceError> {
+        Source::open_with(path, opts, false)
+    }
+
+    /// [`Source::open`] that takes a CSV with nothing in it (no bytes, or
+    /// only blank lines and a byte-order mark) as an input of no rows, with
+    /// an empty header, rather than refusing it: an import of an empty
+    /// nightly export is a warning, as a header with no rows below it is.
+    /// A workbook still needs its header.
+    pub fn open_or_empty(path: &Path, opts: &SourceOptions) -> Result<Source, SourceError> {
+        Source::open_with(path, opts, true)
+    }
+
+    fn open_with(
+        path: &Path,
+        opts: &SourceOptions,
+        allow_empty: bool,
+    ) -> Result<Source, SourceError> {
         let format = detect_format(path)?;
         let (mut reader, info) = match format {
             Format::Csv => {
@@ -453,8 +514,20 @@ impl Source {
                 (Reader::Sheet(r), info)
             }
         };
-        let found = find_header(path, &mut reader, opts, format, &info)?;
-        check_duplicate_headers(path, &found.header)?;
+        let found = match find_header(path, &mut reader, opts, format, &info) {
+            Err(Unfound::NothingInFile(_)) if allow_empty && format == Format::Csv => FoundHeader {
+                header: Header {
+                    names: Vec::new(),
+                    row: 0,
+                    format,
+                },
+                pending: VecDeque::new(),
+                below_title: false,
+            },
+            Err(Unfound::NothingInFile(e) | Unfound::Error(e)) => return Err(e),
+            Ok(found) => found,
+        };
+        let empty = found.header.row == 0;
         Ok(Source {
             path: path.to_path_buf(),
             reader,
@@ -463,7 +536,14 @@ impl Source {
             pending: found.pending,
             replayed: Row::default(),
             header_below_title: found.below_title,
+            empty,
         })
+    }
+
+    /// True for a CSV with nothing in it, opened by
+    /// [`Source::open_or_empty`]: it has no header and no rows.
+    pub fn is_empty_file(&self) -> bool {
+        self.empty
     }
 
     /// True when no `header_row` was given and the header was found below a
@@ -556,6 +636,14 @@ fn detect_format(path: &Path) -> Result<Format, SourceError> {
         "xlsx" | "xlsm" | "xlsb" | "xls" | "xla" | "ods" => {
             let mut head = [0u8; 2048];
             let n = read_prefix(path, &mut head)?;
+            // An export that wrote nothing: calamine's words for it are about
+            // OLE signatures and zip directories.
+            let body = head[..n]
+                .strip_prefix(b"\xEF\xBB\xBF")
+                .unwrap_or(&head[..n]);
+            if n < head.len() && body.iter().all(u8::is_ascii_whitespace) {
+                return Err(SourceError::new(path, tr!("source-empty-workbook")));
+            }
             match not_a_workbook(&head[..n]) {
                 None => Ok(Format::Workbook),
                 Some(what) => Err(SourceError::new(path, what.advice(&ext))),
@@ -713,12 +801,19 @@ fn find_header(
     opts: &SourceOptions,
     format: Format,
     info: &SourceInfo,
-) -> Result<FoundHeader, SourceError> {
+) -> Result<FoundHeader, Unfound> {
     let header_row = opts.header_row;
+    // A row that is not blank was read: the file is not empty.
+    let mut content = false;
     loop {
         let Some(row) = reader.next_raw()? else {
-            return Err(no_header(path, opts, info));
+            return Err(match (content, sheet_of(info)) {
+                (false, None) => empty_file(path),
+                _ => no_header(path, opts, info).into(),
+            });
         };
+        let blank = row.is_blank() && row.problem.is_none();
+        content |= !blank;
         let wanted = match header_row {
             Some(n) => row.number >= n,
             None => !row.is_blank(),
@@ -726,7 +821,14 @@ fn find_header(
         if !wanted {
             continue;
         }
-        check_header_row(path, row, header_row, info)?;
+        if let Err(e) = check_header_row(path, row, header_row, info) {
+            // A blank row where header_row puts the header, with nothing
+            // above it nor below it, is an empty file.
+            if blank && !content && sheet_of(info).is_none() && only_blank_rows_left(reader)? {
+                return Err(empty_file(path));
+            }
+            return Err(e.into());
+        }
         if header_row.is_some() || text_cells(row) >= 2 {
             return Ok(FoundHeader {
                 header: header_of(row, format),
@@ -735,7 +837,35 @@ fn find_header(
             });
         }
         let first = row.clone();
-        return header_below_title(first, reader, format);
+        return Ok(header_below_title(first, reader, format)?);
+    }
+}
+
+/// Reads on to the first row that is not blank: false when there is one.
+fn only_blank_rows_left(reader: &mut Reader) -> Result<bool, SourceError> {
+    while let Some(r) = reader.next_raw()? {
+        if !(r.is_blank() && r.problem.is_none()) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// A CSV with no row that is not blank.
+fn empty_file(path: &Path) -> Unfound {
+    Unfound::NothingInFile(SourceError::new(path, tr!("source-empty-file")))
+}
+
+/// Why no header was found.
+enum Unfound {
+    /// The file or sheet has no row that is not blank.
+    NothingInFile(SourceError),
+    Error(SourceError),
+}
+
+impl From<SourceError> for Unfound {
+    fn from(e: SourceError) -> Unfound {
+        Unfound::Error(e)
     }
 }
 
@@ -875,33 +1005,6 @@ fn header_of(row: &Row, format: Format) -> Header {
         row: row.number,
         format,
     }
-}
-
-/// Two columns with the same name would make the mapping ambiguous and the
-/// `form` confusing, so the file is refused and both are named.
-fn check_duplicate_headers(path: &Path, header: &Header) -> Result<(), SourceError> {
-    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for (i, name) in header.names.iter().enumerate() {
-        let key = name.trim().to_lowercase();
-        if key.is_empty() {
-            continue;
-        }
-        if let Some(&first) = seen.get(&key) {
-            return Err(SourceError::new(
-                path,
-                tr!(
-                    "source-duplicate-header",
-                    first = header.names[first].as_str(),
-                    first_at = header.position(first),
-                    second = name.as_str(),
-                    second_at = header.position(i),
-                    row = header.row
-                ),
-            ));
-        }
-        seen.insert(key, i);
-    }
-    Ok(())
 }
 
 pub(crate) fn quoted_list(items: &[String]) -> String {
