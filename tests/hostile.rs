@@ -119,6 +119,29 @@ fn an_empty_file_has_no_rows_and_says_so() {
     let run = wd.run(&["import", "blancos.csv", "--mapping", "h.toml", "--dry-run"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stderr.contains("blancos.csv is empty"), "{run:?}");
+    // Last night's rejects at the same name are not this run's: they go,
+    // and the summary lists no rejects file.
+    wd.write("one.csv", "registro;obligacion\n;OB1\n");
+    let args = |input: &'static str| {
+        [
+            "import",
+            input,
+            "--mapping",
+            "h.toml",
+            "--dry-run",
+            "-o",
+            "r.csv",
+            "--rejects",
+            "rej.csv",
+        ]
+    };
+    let run = wd.run(&args("one.csv"));
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(wd.read("rej.csv").contains("OB1"), "{run:?}");
+    let run = wd.run(&args("vacio.csv"));
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!wd.path("rej.csv").exists(), "{run:?}");
+    assert!(!run.stderr.contains("rej.csv"), "{run:?}");
     // inspect has nothing to show.
     let run = wd.run(&["inspect", "vacio.csv"]);
     assert_eq!(run.code, 2, "{run:?}");

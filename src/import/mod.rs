@@ -155,8 +155,15 @@ pub(crate) fn open_rejects(
         return Ok(None);
     };
     // An empty input has nothing to reject, and no header a rejects file
-    // could start with to be imported again.
+    // could start with to be imported again. An earlier run's rejects at
+    // that name (checked as this tool's own output) would be taken for this
+    // run's: it goes.
     if source.is_empty_file() {
+        let path = workbook_out::rejects_path(given, false);
+        if path.is_file() && path.canonicalize().ok() != settings.input.canonicalize().ok() {
+            std::fs::remove_file(&path)
+                .map_err(|e| RunError::Output(crate::results::OutputError::new(&path, e)))?;
+        }
         return Ok(None);
     }
     let m = &settings.mapping;
