@@ -78,10 +78,14 @@ async fn main() -> std::process::ExitCode {
         eprintln!("usage: embed INPUT MAPPING SERVER LEDGER   (the token in WOLKVOX_TOKEN)");
         return std::process::ExitCode::from(2);
     };
-    let token = match std::env::var("WOLKVOX_TOKEN").map(|t| Token::new(&t)) {
-        Ok(Ok(t)) => t,
-        _ => {
+    let token = match Token::from_env() {
+        Ok(Some(t)) => t,
+        Ok(None) => {
             eprintln!("set WOLKVOX_TOKEN");
+            return std::process::ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("{e}");
             return std::process::ExitCode::from(2);
         }
     };

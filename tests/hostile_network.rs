@@ -1326,6 +1326,92 @@ fn server_text_cannot_drive_the_terminal_or_forge_log_lines() {
 }
 
 #[test]
+fn a_megabyte_msg_is_cut_short_and_the_token_in_it_is_hidden_first() {
+    let token = "Zq7-long-T0ken-9f8e==";
+    let wd = workdir(3);
+    let (server, _store) = crm(
+        |_, req, _| {
+            let sent = req
+                .headers
+                .iter()
+                .find(|(k, _)| k == "wolkvox-token")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            // The token echoed across the 500th character, where the text
+            // is cut, then close to a megabyte more: the whole answer still
+            // fits under the 1 MiB an answer may have, so it is judged.
+            let msg = format!(
+                "{}{sent}{}",
+                "ñ".repeat(480),
+                "x".repeat(1_047_000 - 2 * sent.len())
+            );
+            Reply::Json(
+                400,
+                json!({"code": 400, "error": "BAD REQUEST", "msg": msg}),
+            )
+        },
+        |s, req| s.exact_query(req),
+    );
+    let run = import(
+        &wd,
+        &server.base(),
+        &[
+            "--concurrency",
+            "1",
+            "--rejects",
+            "rejects.csv",
+            "--report",
+            "report.html",
+            "-vv",
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", &run.stderr[..run.stderr.len().min(4000)]);
+    let results = read_results(&wd.path("results.csv"));
+    assert_eq!(results.len(), 3);
+    for r in &results {
+        assert_eq!(r["status"], "failed", "{r:?}");
+        let error = &r["error"];
+        assert!(error.chars().count() < 700, "{} characters", error.len());
+        assert!(error.contains("BAD REQUEST"), "{error}");
+        assert!(error.contains(&"ñ".repeat(480)), "{error}");
+        // Scrubbed whole before the cut: the token is hidden, not split.
+        assert!(error.contains("[token hidden]"), "{error}");
+        let (kept, told) = error.rsplit_once("… (").expect("cut with its length");
+        assert!(kept.ends_with('x'), "{error}");
+        let count: usize = told
+            .strip_suffix(" characters)")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no length: {error}"));
+        assert!((1_040_000..=1_048_576).contains(&count), "{count}");
+    }
+    // Nothing holds the megabyte: not the log, the summary, the rejects or
+    // the report.
+    assert!(
+        run.stdout.len() + run.stderr.len() < 64 * 1024,
+        "{}",
+        run.stderr.len()
+    );
+    for file in ["results.csv", "rejects.csv", "report.html"] {
+        let len = std::fs::metadata(wd.path(file)).unwrap().len();
+        assert!(len < 256 * 1024, "{file}: {len} bytes");
+    }
+    let mut needles = vec![token.to_string()];
+    needles.extend((4..token.len()).map(|n| token[..n].to_string()));
+    for needle in &needles {
+        assert!(
+            !run.stdout.contains(needle.as_str()),
+            "stdout holds {needle}"
+        );
+        assert!(
+            !run.stderr.contains(needle.as_str()),
+            "stderr holds {needle}"
+        );
+        let leaked = files_containing(wd.root(), needle);
+        assert!(leaked.is_empty(), "{needle} written to {leaked:?}");
+    }
+}
+
+#[test]
 fn a_token_file_from_notepad_works_and_an_open_one_draws_a_warning() {
     let fake = FakeServer::start(FakeCrmOptions {
         token: TOKEN.into(),

@@ -62,3 +62,4 @@ lookup-other-obligation = the look-up answered about another obligation ("{ $got
 lookup-near-miss = the look-up listed an obligation whose id is like "{ $asked }" but not the same
 lookup-incomplete = the look-up's answer does not list "{ $asked }" but may be incomplete (entries without an id, or more pages)
 ca-var-unreadable = { $var } names { $path }, which cannot be read; its certificates are not trusted
+server-text-cut = … ({ $count } characters)

@@ -71,7 +71,6 @@ runtime-failed = cannot start the async runtime: { $why }
 operation-placeholder-dry = { $mapping }: {"["}request] operation is still "{ $placeholder }"; set it to your CRM operation, or sending will refuse to start
 duration-bad = "{ $value }" is not a duration; write e.g. 30s, 500ms or 2m
 duration-too-long = "{ $value }" is far too long a duration
-timeout-zero = --timeout must be more than 0
 timeout-too-short = --timeout { $value } is too short: a request needs at least { $min } to be answered, or every row ends in doubt; the default is 30s
 timeout-too-long = --timeout { $value } is more than the 1h a single request may be given; the API answers in well under a minute
 ledger-empty-option = --ledger is empty

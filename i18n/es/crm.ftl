@@ -62,3 +62,4 @@ lookup-other-obligation = la consulta respondió sobre otra obligación ("{ $got
 lookup-near-miss = la consulta listó una obligación cuyo id se parece a "{ $asked }" pero no es el mismo
 lookup-incomplete = la respuesta de la consulta no lista "{ $asked }" pero puede estar incompleta (entradas sin id, o más páginas)
 ca-var-unreadable = { $var } indica { $path }, que no se puede leer; sus certificados no se aceptan
+server-text-cut = … ({ $count } caracteres)

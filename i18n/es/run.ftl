@@ -71,7 +71,6 @@ runtime-failed = no se puede iniciar el entorno asíncrono: { $why }
 operation-placeholder-dry = { $mapping }: {"["}request] operation todavía es "{ $placeholder }"; ponga la operación de su CRM, o el envío no empezará
 duration-bad = "{ $value }" no es una duración; escriba p. ej. 30s, 500ms o 2m
 duration-too-long = "{ $value }" es una duración demasiado larga
-timeout-zero = --timeout debe ser mayor que 0
 timeout-too-short = --timeout { $value } es demasiado corto: una petición necesita al menos { $min } para recibir respuesta, o cada fila queda en duda; el valor por defecto es 30s
 timeout-too-long = --timeout { $value } pasa de la 1h que se le puede dar a una petición; la API responde en mucho menos de un minuto
 ledger-empty-option = --ledger está vacío

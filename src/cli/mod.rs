@@ -4,8 +4,7 @@
 use clap::{Args, Parser, Subcommand};
 use progress::{init_logging, print_err, print_out, LogFormat};
 use wolkvox_import::crm::read_ca_certs;
-use wolkvox_import::import::send::{parse_duration, parse_timeout, Mode, Rate, Tuning};
-use wolkvox_import::import::settings::MIN_TIMEOUT;
+use wolkvox_import::import::send::{parse_timeout, Mode, Rate, Tuning};
 use wolkvox_import::import::{exit, ImportSettings};
 use wolkvox_import::tr;
 
@@ -165,7 +164,7 @@ pub struct ImportArgs {
     #[arg(long, default_value_t = 5)]
     pub max_retries: u32,
     /// Time limit of each request, e.g. 30s, 500ms, 2m (at least 100ms, at most 1h).
-    #[arg(long, default_value = "30s", value_parser = timeout_arg)]
+    #[arg(long, default_value = "30s", value_parser = parse_timeout)]
     pub timeout: Duration,
     /// Stop the run after this many consecutive rows failed only with transient errors.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
@@ -260,19 +259,6 @@ pub struct FakeCrmArgs {
     pub listen: std::net::SocketAddr,
     #[command(flatten)]
     pub options: wolkvox_import::fake_crm::FakeCrmOptions,
-}
-
-/// `--timeout`: a duration from [`MIN_TIMEOUT`] to the longest a request
-/// may be given.
-fn timeout_arg(s: &str) -> Result<Duration, String> {
-    match parse_duration(s) {
-        Ok(t) if t < MIN_TIMEOUT => Err(tr!(
-            "timeout-too-short",
-            value = s.trim(),
-            min = humantime::format_duration(MIN_TIMEOUT).to_string()
-        )),
-        _ => parse_timeout(s),
-    }
 }
 
 fn fail(msg: impl std::fmt::Display) -> i32 {

@@ -186,106 +186,139 @@ impl ErrorFormatter for Catalog {
 /// The first line (or lines) of the message, by kind; `None` when clap
 /// left out the context it needs.
 fn headline(e: &clap::error::Error<Catalog>, styles: &Styles) -> Option<String> {
-    let string = |kind| match e.get(kind) {
-        Some(ContextValue::String(s)) => Some(s.as_str()),
-        _ => None,
-    };
-    let strings = |kind| match e.get(kind) {
-        Some(ContextValue::Strings(v)) => Some(v.as_slice()),
-        _ => None,
-    };
-    let (invalid, literal, valid) = (
-        styles.get_invalid(),
-        styles.get_literal(),
-        styles.get_valid(),
-    );
-    let values_list = |name: &str, values: Option<&[String]>| match values {
-        Some(v) if !v.is_empty() => {
-            let v: Vec<String> = v.iter().map(|s| paint(valid, &escape(s))).collect();
-            format!("\n{TAB}[{name}: {}]", v.join(", "))
-        }
-        _ => String::new(),
-    };
+    let said = Recorded { error: e, styles };
     Some(match e.kind() {
-        ErrorKind::InvalidValue => {
-            let arg = paint(literal, string(ContextKind::InvalidArg)?);
-            let value = string(ContextKind::InvalidValue)?;
-            let mut text = if value.is_empty() {
-                tr!(
-                    "cli-empty-value",
-                    arg = paint(invalid, string(ContextKind::InvalidArg)?)
-                )
-            } else {
-                tr!(
-                    "cli-invalid-value",
-                    value = paint(invalid, value),
-                    arg = arg
-                )
-            };
-            text.push_str(&values_list(
-                &tr!("cli-possible-values"),
-                strings(ContextKind::ValidValue),
-            ));
-            text
-        }
-        ErrorKind::ValueValidation => {
-            let arg = paint(literal, string(ContextKind::InvalidArg)?);
-            let value = paint(invalid, string(ContextKind::InvalidValue)?);
-            let mut text = tr!("cli-invalid-value", value = value, arg = arg);
-            if let Some(why) = std::error::Error::source(e) {
-                text.push_str(&format!(": {}", why_value_is_refused(why)));
-            }
-            text
-        }
-        ErrorKind::MissingRequiredArgument => {
-            let mut text = tr!("cli-missing-arguments");
-            for arg in strings(ContextKind::InvalidArg)? {
-                text.push_str(&format!("\n{TAB}{}", paint(valid, arg)));
-            }
-            text
-        }
+        ErrorKind::InvalidValue => invalid_value(&said)?,
+        ErrorKind::ValueValidation => refused_value(&said)?,
+        ErrorKind::MissingRequiredArgument => missing_arguments(&said)?,
         ErrorKind::UnknownArgument => tr!(
             "cli-unknown-argument",
-            arg = paint(invalid, string(ContextKind::InvalidArg)?)
+            arg = said.invalid(said.string(ContextKind::InvalidArg)?)
         ),
         ErrorKind::InvalidSubcommand => tr!(
             "cli-invalid-subcommand",
-            name = paint(invalid, string(ContextKind::InvalidSubcommand)?)
+            name = said.invalid(said.string(ContextKind::InvalidSubcommand)?)
         ),
-        ErrorKind::MissingSubcommand => {
-            let name = paint(invalid, string(ContextKind::InvalidSubcommand)?);
-            let mut text = tr!("cli-missing-subcommand", name = name);
-            text.push_str(&values_list(
-                &tr!("cli-subcommands"),
-                strings(ContextKind::ValidSubcommand),
-            ));
-            text
-        }
-        ErrorKind::ArgumentConflict => {
-            let arg = string(ContextKind::InvalidArg)?;
-            let prior = e.get(ContextKind::PriorArg);
-            if prior == Some(&ContextValue::String(arg.to_string())) {
-                tr!("cli-used-twice", arg = paint(invalid, arg))
-            } else {
-                let mut text = tr!("cli-conflict", arg = paint(invalid, arg));
-                match prior {
-                    Some(ContextValue::Strings(others)) => {
-                        text.push(':');
-                        for other in others {
-                            text.push_str(&format!("\n{TAB}{}", paint(invalid, other)));
-                        }
-                    }
-                    Some(ContextValue::String(other)) => text.push_str(&format!(
-                        " {}",
-                        tr!("cli-quoted", text = paint(invalid, other))
-                    )),
-                    _ => text.push_str(&format!(" {}", tr!("cli-conflict-others"))),
-                }
-                text
-            }
-        }
+        ErrorKind::MissingSubcommand => missing_subcommand(&said)?,
+        ErrorKind::ArgumentConflict => conflict(&said)?,
         _ => return None,
     })
+}
+
+/// What clap recorded about an error, and the styles to paint it in.
+struct Recorded<'a> {
+    error: &'a clap::error::Error<Catalog>,
+    styles: &'a Styles,
+}
+
+impl<'a> Recorded<'a> {
+    fn string(&self, kind: ContextKind) -> Option<&'a str> {
+        match self.error.get(kind) {
+            Some(ContextValue::String(s)) => Some(s.as_str()),
+            _ => None,
+        }
+    }
+
+    fn strings(&self, kind: ContextKind) -> Option<&'a [String]> {
+        match self.error.get(kind) {
+            Some(ContextValue::Strings(v)) => Some(v.as_slice()),
+            _ => None,
+        }
+    }
+
+    fn invalid(&self, text: &str) -> String {
+        paint(self.styles.get_invalid(), text)
+    }
+
+    fn literal(&self, text: &str) -> String {
+        paint(self.styles.get_literal(), text)
+    }
+
+    fn valid(&self, text: &str) -> String {
+        paint(self.styles.get_valid(), text)
+    }
+
+    /// The values clap offers under `kind`, as an indented `[name: …]`
+    /// line; nothing when it offers none.
+    fn values_list(&self, name: &str, kind: ContextKind) -> String {
+        match self.strings(kind) {
+            Some(v) if !v.is_empty() => {
+                let v: Vec<String> = v.iter().map(|s| self.valid(&escape(s))).collect();
+                format!("\n{TAB}[{name}: {}]", v.join(", "))
+            }
+            _ => String::new(),
+        }
+    }
+}
+
+/// A value outside the ones an option takes (or an empty one), with the
+/// values it does take.
+fn invalid_value(said: &Recorded) -> Option<String> {
+    let arg = said.string(ContextKind::InvalidArg)?;
+    let value = said.string(ContextKind::InvalidValue)?;
+    let mut text = if value.is_empty() {
+        tr!("cli-empty-value", arg = said.invalid(arg))
+    } else {
+        tr!(
+            "cli-invalid-value",
+            value = said.invalid(value),
+            arg = said.literal(arg)
+        )
+    };
+    text.push_str(&said.values_list(&tr!("cli-possible-values"), ContextKind::ValidValue));
+    Some(text)
+}
+
+/// A value an option's own check refused, with the check's reason.
+fn refused_value(said: &Recorded) -> Option<String> {
+    let arg = said.literal(said.string(ContextKind::InvalidArg)?);
+    let value = said.invalid(said.string(ContextKind::InvalidValue)?);
+    let mut text = tr!("cli-invalid-value", value = value, arg = arg);
+    if let Some(why) = std::error::Error::source(said.error) {
+        text.push_str(&format!(": {}", why_value_is_refused(why)));
+    }
+    Some(text)
+}
+
+/// The required arguments left out, one a line.
+fn missing_arguments(said: &Recorded) -> Option<String> {
+    let mut text = tr!("cli-missing-arguments");
+    for arg in said.strings(ContextKind::InvalidArg)? {
+        text.push_str(&format!("\n{TAB}{}", said.valid(arg)));
+    }
+    Some(text)
+}
+
+/// A command that needs a subcommand, with the subcommands it has.
+fn missing_subcommand(said: &Recorded) -> Option<String> {
+    let name = said.invalid(said.string(ContextKind::InvalidSubcommand)?);
+    let mut text = tr!("cli-missing-subcommand", name = name);
+    text.push_str(&said.values_list(&tr!("cli-subcommands"), ContextKind::ValidSubcommand));
+    Some(text)
+}
+
+/// An argument given twice, or beside one it cannot go with.
+fn conflict(said: &Recorded) -> Option<String> {
+    let arg = said.string(ContextKind::InvalidArg)?;
+    let prior = said.error.get(ContextKind::PriorArg);
+    if prior == Some(&ContextValue::String(arg.to_string())) {
+        return Some(tr!("cli-used-twice", arg = said.invalid(arg)));
+    }
+    let mut text = tr!("cli-conflict", arg = said.invalid(arg));
+    match prior {
+        Some(ContextValue::Strings(others)) => {
+            text.push(':');
+            for other in others {
+                text.push_str(&format!("\n{TAB}{}", said.invalid(other)));
+            }
+        }
+        Some(ContextValue::String(other)) => text.push_str(&format!(
+            " {}",
+            tr!("cli-quoted", text = said.invalid(other))
+        )),
+        _ => text.push_str(&format!(" {}", tr!("cli-conflict-others"))),
+    }
+    Some(text)
 }
 
 /// What clap itself would say, for an error without the context above.

@@ -95,9 +95,10 @@ pub struct Classified {
 }
 
 /// The API's envelope, read leniently: `code` may be a number or a string.
-/// Its texts are the server's: they are made printable as they are read
-/// ([`text::printable`]), so every message, log line and file made of them
-/// is safe to show.
+/// Its texts are the server's: they are made printable and cut short as
+/// they are read ([`text::from_server`]), so every message, log line and
+/// file made of them is safe to show and stays small. The body was
+/// scrubbed of the token whole, before.
 #[derive(Debug, Clone, Default)]
 pub struct Envelope {
     pub code: Option<String>,
@@ -112,10 +113,10 @@ impl Envelope {
         let obj = v.as_object()?;
         let text = |k: &str| -> Option<String> {
             match obj.get(k)? {
-                Value::String(s) => Some(text::printable(s)),
+                Value::String(s) => Some(text::from_server(s)),
                 Value::Number(n) => Some(n.to_string()),
                 Value::Null => None,
-                other => Some(text::printable(&other.to_string())),
+                other => Some(text::from_server(&other.to_string())),
             }
         };
         Some(Envelope {

@@ -409,10 +409,11 @@ impl Scrubber {
         String::from_utf8_lossy(&self.bytes(s.as_bytes().to_vec())).into_owned()
     }
 
-    /// Server text ready to show: scrubbed, then made printable
-    /// ([`text::printable`]).
+    /// Server text ready to show: scrubbed, then cut short and made
+    /// printable ([`text::from_server`]). Scrubbed first, so that the cut
+    /// cannot split the token.
     fn clean(&self, s: &str) -> String {
-        text::printable(&self.text(s))
+        text::from_server(&self.text(s))
     }
 
     /// [`Scrubber::clean`], then cut to `max` characters. Scrubbed before it

@@ -7,94 +7,13 @@
 pub(crate) mod classify;
 pub(crate) mod client;
 pub(crate) mod text;
+mod token;
 
 pub use classify::TokenQuota;
+pub use token::Token;
 
 use crate::tr;
-use std::fmt;
 use std::path::Path;
-
-/// The API's token. It never leaves this type except as the request header:
-/// `Debug` is redacted and there is no `Display`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Token(String);
-
-impl Token {
-    /// Checks a token as given (by the variable or the file): a UTF-8 byte
-    /// order mark and surrounding whitespace are dropped; what is left must
-    /// be one line of printable ASCII. The messages never quote the value.
-    pub fn new(value: &str) -> Result<Token, String> {
-        let v = value.trim_start_matches('\u{FEFF}').trim();
-        if v.is_empty() {
-            return Err(tr!("token-empty"));
-        }
-        if v.contains(['\n', '\r']) {
-            return Err(tr!("token-lines"));
-        }
-        if let Some((at, c)) = v
-            .chars()
-            .enumerate()
-            .find(|(_, c)| c.is_control() || !c.is_ascii())
-        {
-            let what = if c.is_control() {
-                tr!("token-char-control")
-            } else {
-                tr!("token-char-not-ascii")
-            };
-            return Err(tr!("token-bad-char", position = at + 1, what = what));
-        }
-        Ok(Token(v.to_string()))
-    }
-
-    /// Reads the token from a file (what an editor leaves around it is
-    /// dropped, see [`Token::new`]). A file that other users can read draws
-    /// a warning: the token is a credential.
-    pub fn from_file(path: &Path) -> Result<Token, String> {
-        let bytes = std::fs::read(path).map_err(|e| {
-            tr!(
-                "token-file-unreadable",
-                path = path.display().to_string(),
-                why = crate::source::open_error(&e)
-            )
-        })?;
-        let text = String::from_utf8(bytes)
-            .map_err(|_| tr!("token-file-not-utf8", path = path.display().to_string()))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            if let Ok(meta) = std::fs::metadata(path) {
-                let mode = meta.permissions().mode() & 0o777;
-                if mode & 0o044 != 0 {
-                    let who = if mode & 0o004 != 0 {
-                        tr!("token-file-readable-by-all")
-                    } else {
-                        tr!("token-file-readable-by-group")
-                    };
-                    tracing::warn!(
-                        "{}",
-                        tr!(
-                            "token-file-readable",
-                            path = path.display().to_string(),
-                            mode = format!("{mode:04o}"),
-                            who = who
-                        )
-                    );
-                }
-            }
-        }
-        Token::new(&text).map_err(|e| format!("{}: {e}", path.display()))
-    }
-
-    pub(crate) fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Token {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Token(<redacted>)")
-    }
-}
 
 /// Where the API is and who we are to it.
 #[derive(Debug, Clone)]
@@ -237,42 +156,6 @@ mod tests {
         assert!(e.contains("retired"), "{e}");
         let e = parse_server("https://sv0000.crmvox.com/server/API/v2/").unwrap_err();
         assert!(e.contains("crm0000.wolkvox.com"), "{e}");
-    }
-
-    #[test]
-    fn tokens_are_redacted_and_trimmed() {
-        let t = Token::new("  s3cr3t-value\n").unwrap();
-        assert_eq!(t.expose(), "s3cr3t-value");
-        assert_eq!(format!("{t:?}"), "Token(<redacted>)");
-        assert!(Token::new(" \n").is_err());
-        assert!(Token::new("a\u{1}b").is_err());
-    }
-
-    #[test]
-    fn token_texts_and_their_messages() {
-        let ok = |s: &str| Token::new(s).map(|t| t.expose().to_string());
-        assert_eq!(ok("\u{FEFF}s3cr3t\r\n").unwrap(), "s3cr3t");
-        assert_eq!(ok("\t s3cr3t \n\n").unwrap(), "s3cr3t");
-        let two = ok("s3cr3t\nother").unwrap_err();
-        assert!(two.contains("two or more lines"), "{two}");
-        let bad = ok("s3cr\u{e9}t").unwrap_err();
-        assert!(bad.contains("a character a token cannot have"), "{bad}");
-        assert!(bad.contains("character 5"), "{bad}");
-        assert!(!bad.contains("s3cr"), "the message quotes the token: {bad}");
-        let ctl = ok("s3\u{7}cret").unwrap_err();
-        assert!(ctl.contains("control character"), "{ctl}");
-        assert!(ok("\u{FEFF}").unwrap_err().contains("empty"));
-    }
-
-    #[test]
-    fn token_files_with_a_bom_and_a_windows_line_end() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("token");
-        std::fs::write(&p, b"\xEF\xBB\xBFs3cr3t-value\r\n").unwrap();
-        assert_eq!(Token::from_file(&p).unwrap().expose(), "s3cr3t-value");
-        std::fs::write(&p, b"\xFF\xFEs\x003\x00").unwrap();
-        let e = Token::from_file(&p).unwrap_err();
-        assert!(e.contains("not UTF-8"), "{e}");
     }
 
     #[test]

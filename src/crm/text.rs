@@ -3,11 +3,44 @@
 //! a log line, in the results and rejects files: a carriage return there
 //! would start a fake log line, an escape sequence would drive the
 //! terminal, and a bidi override would make a line read other than it is.
-//! Each piece of server text goes through [`printable`] once, where it
-//! enters; ids are checked with [`is_hidden`] and refused, not repaired.
+//! Nor is its length the server's to choose: a `msg` of a megabyte would
+//! go into every failed row's `error`, the rejects, the summary and the
+//! log. Each piece of server text goes through [`from_server`] once, where
+//! it enters, after the token is scrubbed from it; ids are checked with
+//! [`is_hidden`] and refused, not repaired.
+
+use std::borrow::Cow;
 
 /// What stands in for a character that cannot be shown as it is.
 pub const REPLACEMENT: char = '\u{FFFD}';
+
+/// The most characters of one piece of server text that are kept. The
+/// API's messages are a line; what is longer is not meant to be read.
+pub const MAX_SERVER_CHARS: usize = 500;
+
+/// Server text as it is kept: [`printable`], and cut to
+/// [`MAX_SERVER_CHARS`] characters with `…` and the length it had, e.g.
+/// `… (1048576 characters)`. The token must be scrubbed from it first, so
+/// that a cut cannot leave part of it.
+pub fn from_server(s: &str) -> String {
+    printable(&capped(s, MAX_SERVER_CHARS))
+}
+
+/// `s`, or its first `max` characters followed by `…` and how many
+/// characters it had.
+fn capped(s: &str, max: usize) -> Cow<'_, str> {
+    match s.char_indices().nth(max) {
+        None => Cow::Borrowed(s),
+        Some((at, _)) => {
+            let count = (max + s[at..].chars().count()) as u64;
+            Cow::Owned(format!(
+                "{}{}",
+                &s[..at],
+                crate::tr!("server-text-cut", count = count)
+            ))
+        }
+    }
+}
 
 /// True for a character that acts instead of showing: a control character
 /// (C0, DEL, C1, so CR, LF, ESC and BEL among them), a line or paragraph
@@ -98,6 +131,19 @@ mod tests {
         let plain = "Obligación Nº 7 · ñandú — 東京 ✓";
         assert_eq!(printable(plain), plain);
         assert!(!plain.chars().any(is_hidden));
+    }
+
+    #[test]
+    fn server_text_is_cut_on_a_character_with_its_length() {
+        let long = format!("{}\r\n{}", "ñ".repeat(600), "x".repeat(1 << 20));
+        let out = from_server(&long);
+        assert_eq!(out, format!("{}… (1049178 characters)", "ñ".repeat(500)));
+        let exact = "é".repeat(MAX_SERVER_CHARS);
+        assert_eq!(from_server(&exact), exact);
+        let one_more = format!("{exact}\u{1b}");
+        assert_eq!(from_server(&one_more), format!("{exact}… (501 characters)"));
+        // Cut first, then made printable: what is kept is safe too.
+        assert_eq!(from_server("a\r\nb\u{202E}"), "a  b\u{FFFD}");
     }
 
     #[test]

@@ -3,19 +3,13 @@
 //! program embedding the library gets the same checks (the mapping read and
 //! fingerprinted, the operation resolved, every output path checked).
 
-use super::send::{Mode, Tuning};
+use super::send::{check_timeout, Mode, Tuning};
 use super::{default_output, Observers, RunError};
 use crate::crm::{parse_server, Connection, Token};
 use crate::mapping::Mapping;
 use crate::outputs::{check_outputs, Output, OutputKind};
 use crate::tr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
-
-/// The shortest time limit a request may be given (`--timeout`): below it
-/// no answer arrives in time, not even from this machine, and every row
-/// would end in doubt.
-pub const MIN_TIMEOUT: Duration = Duration::from_millis(100);
 
 /// What to send and how, for the network part of a run.
 #[derive(Debug, Clone)]
@@ -273,17 +267,7 @@ impl ImportBuilder {
             return Err(bad(tr!("resume-dry-run")));
         }
         let timeout = self.tuning.timeout;
-        let shown = || humantime::format_duration(timeout).to_string();
-        if timeout < MIN_TIMEOUT {
-            return Err(bad(tr!(
-                "timeout-too-short",
-                value = shown(),
-                min = humantime::format_duration(MIN_TIMEOUT).to_string()
-            )));
-        }
-        if timeout > super::send::MAX_TIMEOUT {
-            return Err(bad(tr!("timeout-too-long", value = shown())));
-        }
+        check_timeout(timeout, &humantime::format_duration(timeout).to_string()).map_err(bad)?;
         let ledger = crate::ledger::resolve_path(self.ledger.as_deref()).map_err(bad)?;
         let mut mapping = Mapping::load(&self.mapping)?;
         let mapping_fingerprint = std::fs::read(&self.mapping)
@@ -427,6 +411,7 @@ fn named_as_workbook(input: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     /// A program embedding the library gets the command line's bounds on
     /// the time limit of a request.
@@ -458,7 +443,7 @@ mod tests {
         );
         let e = build(Duration::from_secs(7200)).unwrap_err().to_string();
         assert!(e.contains("--timeout 2h"), "{e}");
-        build(MIN_TIMEOUT).unwrap();
+        build(super::super::send::MIN_TIMEOUT).unwrap();
         build(super::super::send::MAX_TIMEOUT).unwrap();
     }
 }

@@ -463,17 +463,38 @@ impl LookupTable {
         key: CellRef<'_>,
         value: CellRef<'_>,
     ) -> Result<(), String> {
-        let cell_error = |column: &str, e: value::ValueError| {
-            tr!(
-                "mapping-lookup-cell",
-                row = row,
-                column = column,
-                error = e.to_string()
-            )
-        };
-        // A key whose digits are not all there (the spreadsheet rounded it,
-        // or wrote it in scientific notation) could name another document:
-        // it never matches. Rounded ones are remembered, to say so.
+        if self.set_aside_untrusted(spec, row, key)? {
+            return Ok(());
+        }
+        let raw_key = key_text(key).map_err(|e| cell_error(row, &self.key_column, e))?;
+        let normalized = spec.normalize.apply(&raw_key);
+        if normalized.is_empty() {
+            // A row with no key cannot be looked up, so it is not a problem.
+            return Ok(());
+        }
+        let (stored, kind) =
+            stored_value(value).map_err(|e| cell_error(row, &self.value_column, e))?;
+        let keep_first = spec.duplicates == Duplicates::First;
+        match self
+            .keys
+            .insert(&normalized, &stored, kind, row, keep_first)
+        {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(c)) => Err(self.conflict_message(spec, row, &raw_key, &c, (&stored, kind))),
+            Err(TooLarge) => Err(tr!("mapping-lookup-too-large", row = row)),
+        }
+    }
+
+    /// Keeps a key cell whose digits are not all there (the spreadsheet
+    /// rounded it, or wrote it in scientific notation) out of the table: it
+    /// could name another document, so it never matches. Rounded ones are
+    /// remembered, to say so. Whether the cell was set aside.
+    fn set_aside_untrusted(
+        &mut self,
+        spec: &LookupSpec,
+        row: u64,
+        key: CellRef<'_>,
+    ) -> Result<bool, String> {
         match key {
             CellRef::Number(n) if value::is_rounded_number(n) => {
                 let written = value::format_float(n);
@@ -485,70 +506,56 @@ impl LookupTable {
                         .expect("the first row of a key is kept");
                 }
                 self.note_untrusted(row);
-                return Ok(());
+                Ok(true)
             }
             CellRef::Text(t) if value::is_scientific(t) => {
                 self.note_untrusted(row);
-                return Ok(());
+                Ok(true)
             }
-            _ => {}
+            _ => Ok(false),
         }
-        let raw_key = key_text(key).map_err(|e| cell_error(&self.key_column, e))?;
-        let normalized = spec.normalize.apply(&raw_key);
-        if normalized.is_empty() {
-            // A row with no key cannot be looked up, so it is not a problem.
-            return Ok(());
-        }
-        let (stored, kind): (Cow<'_, str>, Kind) = match value {
-            CellRef::Number(n) => (Cow::Owned(n.to_string()), Kind::Number),
-            CellRef::Int(i) => (Cow::Owned(i.to_string()), Kind::Int),
-            CellRef::Date(d) => (Cow::Owned(d.format("%Y-%m-%d").to_string()), Kind::Date),
-            other => (
-                value::cell_text_ref(other, iso_date())
-                    .map_err(|e| cell_error(&self.value_column, e))?,
-                Kind::Text,
-            ),
+    }
+
+    /// Says that a key written `raw_key` in `row` gives another value than
+    /// its first row did, and how to settle it.
+    fn conflict_message(
+        &self,
+        spec: &LookupSpec,
+        row: u64,
+        raw_key: &str,
+        c: &Conflict,
+        (other, other_kind): (&str, Kind),
+    ) -> String {
+        let shown_value = |text: &str, kind: Kind| {
+            let found = Found { text, kind, row: 0 };
+            shown(found.cell())
         };
-        let keep_first = spec.duplicates == Duplicates::First;
-        match self
-            .keys
-            .insert(&normalized, &stored, kind, row, keep_first)
-        {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(c)) => {
-                let shown_value = |text: &str, kind: Kind| {
-                    let found = Found { text, kind, row: 0 };
-                    shown(found.cell())
-                };
-                let first = self.keys.get(&normalized).expect("the key is stored");
-                let written = if raw_key.trim() == c.key {
-                    String::new()
-                } else {
-                    format!(
-                        " {}",
-                        tr!("mapping-lookup-written", key = raw_key.trim(), row = row)
-                    )
-                };
-                let normalize = match spec.normalize {
-                    Normalize::Exact => String::new(),
-                    n => format!(", normalize = \"{}\"", n.as_str()),
-                };
-                Err(tr!(
-                    "mapping-lookup-conflict",
-                    first = c.first_row,
-                    row = row,
-                    key = c.key,
-                    written = written,
-                    column = self.key_column.as_str(),
-                    normalize = normalize,
-                    value_column = self.value_column.as_str(),
-                    one = shown_value(first.text, first.kind),
-                    other = shown_value(&stored, kind),
-                    name = spec.name.as_str()
-                ))
-            }
-            Err(TooLarge) => Err(tr!("mapping-lookup-too-large", row = row)),
-        }
+        let first = self.keys.get(&c.key).expect("the key is stored");
+        let written = if raw_key.trim() == c.key {
+            String::new()
+        } else {
+            format!(
+                " {}",
+                tr!("mapping-lookup-written", key = raw_key.trim(), row = row)
+            )
+        };
+        let normalize = match spec.normalize {
+            Normalize::Exact => String::new(),
+            n => format!(", normalize = \"{}\"", n.as_str()),
+        };
+        tr!(
+            "mapping-lookup-conflict",
+            first = c.first_row,
+            row = row,
+            key = c.key.as_str(),
+            written = written,
+            column = self.key_column.as_str(),
+            normalize = normalize,
+            value_column = self.value_column.as_str(),
+            one = shown_value(first.text, first.kind),
+            other = shown_value(other, other_kind),
+            name = spec.name.as_str()
+        )
     }
 
     fn note_untrusted(&mut self, row: u64) {
@@ -593,6 +600,27 @@ impl LookupTable {
             },
         }
     }
+}
+
+/// A lookup cell that cannot be read, worded to follow "FILE, ".
+fn cell_error(row: u64, column: &str, e: value::ValueError) -> String {
+    tr!(
+        "mapping-lookup-cell",
+        row = row,
+        column = column,
+        error = e.to_string()
+    )
+}
+
+/// A value cell as the table stores it: its text and the kind of cell it
+/// came from.
+fn stored_value(value: CellRef<'_>) -> Result<(Cow<'_, str>, Kind), value::ValueError> {
+    Ok(match value {
+        CellRef::Number(n) => (Cow::Owned(n.to_string()), Kind::Number),
+        CellRef::Int(i) => (Cow::Owned(i.to_string()), Kind::Int),
+        CellRef::Date(d) => (Cow::Owned(d.format("%Y-%m-%d").to_string()), Kind::Date),
+        other => (value::cell_text_ref(other, iso_date())?, Kind::Text),
+    })
 }
 
 /// A value as a person would see it in the cell, for messages.

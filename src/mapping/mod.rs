@@ -1049,70 +1049,10 @@ impl Plan {
         let key = lookup::input_key_text(cell).map_err(|e| cell_problem(column, e))?;
         let key = key.trim();
         let file = table.file.as_str();
-        // The cell is at fault or not, but the key is what a person looks for.
-        let problem = |kind: Kind, detail: String| {
-            Box::new(Problem::in_cell(
-                kind,
-                column,
-                Some(key.to_string()),
-                detail,
-            ))
-        };
+        let problem = |kind: Kind, detail: String| key_problem(kind, column, key, detail);
         match table.get(key) {
-            Lookup::Found(found) => {
-                let v = convert_cell_in(
-                    found.cell(),
-                    kind,
-                    table.decimal,
-                    &table.date_formats,
-                    &self.date_format,
-                    false,
-                )
-                .map_err(|e| {
-                    problem(
-                        Kind::LookupValue,
-                        tr!(
-                            "lookup-value-invalid",
-                            key = key,
-                            file = file,
-                            row = found.row,
-                            column = table.value_column.as_str(),
-                            problem = e.to_string()
-                        ),
-                    )
-                })?;
-                if v.is_empty() {
-                    return Err(problem(
-                        Kind::LookupValueEmpty,
-                        tr!(
-                            "lookup-value-empty",
-                            key = key,
-                            file = file,
-                            row = found.row,
-                            column = table.value_column.as_str()
-                        ),
-                    ));
-                }
-                Ok(v)
-            }
-            Lookup::Missing => {
-                let mut detail = tr!(
-                    "lookup-missing",
-                    key = key,
-                    file = file,
-                    column = table.key_column.as_str()
-                );
-                if let Some((count, row)) = table.untrusted_keys() {
-                    detail.push_str(&tr!(
-                        "lookup-missing-rounded",
-                        count = count,
-                        file = file,
-                        row = row,
-                        column = table.key_column.as_str()
-                    ));
-                }
-                Err(problem(Kind::NotInLookup, detail))
-            }
+            Lookup::Found(found) => self.found_value(table, found, kind, column, key),
+            Lookup::Missing => Err(problem(Kind::NotInLookup, missing_detail(table, key))),
             Lookup::Rounded { row } => Err(problem(
                 Kind::LookupKeyRounded,
                 tr!(
@@ -1128,6 +1068,57 @@ impl Plan {
                 tr!("lookup-no-key", key = key, file = file),
             )),
         }
+    }
+
+    /// The value `table` holds for `key`, converted to `kind`; a value that
+    /// does not convert, or is empty, is the lookup file's row at fault.
+    fn found_value<'a>(
+        &self,
+        table: &'a LookupTable,
+        found: lookup::Found<'a>,
+        kind: FieldType,
+        column: &str,
+        key: &str,
+    ) -> Result<Cow<'a, str>, Box<Problem>> {
+        let file = table.file.as_str();
+        let v = convert_cell_in(
+            found.cell(),
+            kind,
+            table.decimal,
+            &table.date_formats,
+            &self.date_format,
+            false,
+        )
+        .map_err(|e| {
+            key_problem(
+                Kind::LookupValue,
+                column,
+                key,
+                tr!(
+                    "lookup-value-invalid",
+                    key = key,
+                    file = file,
+                    row = found.row,
+                    column = table.value_column.as_str(),
+                    problem = e.to_string()
+                ),
+            )
+        })?;
+        if v.is_empty() {
+            return Err(key_problem(
+                Kind::LookupValueEmpty,
+                column,
+                key,
+                tr!(
+                    "lookup-value-empty",
+                    key = key,
+                    file = file,
+                    row = found.row,
+                    column = table.value_column.as_str()
+                ),
+            ));
+        }
+        Ok(v)
     }
 
     /// Makes every mapped row carry its [`ReportFields`] too (`--report`).
@@ -1752,6 +1743,41 @@ fn convert_into(
         }
     };
     Ok(Piece::since(text, start, plain))
+}
+
+/// A key cell of `column` that finds no usable value in its lookup table.
+/// The cell is at fault or not, but the key is what a person looks for.
+#[cold]
+fn key_problem(kind: Kind, column: &str, key: &str, detail: String) -> Box<Problem> {
+    Box::new(Problem::in_cell(
+        kind,
+        column,
+        Some(key.to_string()),
+        detail,
+    ))
+}
+
+/// Why a key is not in `table`, and, when the lookup file set aside keys
+/// whose digits its spreadsheet dropped, that it may be one of them.
+#[cold]
+fn missing_detail(table: &LookupTable, key: &str) -> String {
+    let file = table.file.as_str();
+    let mut detail = tr!(
+        "lookup-missing",
+        key = key,
+        file = file,
+        column = table.key_column.as_str()
+    );
+    if let Some((count, row)) = table.untrusted_keys() {
+        detail.push_str(&tr!(
+            "lookup-missing-rounded",
+            count = count,
+            file = file,
+            row = row,
+            column = table.key_column.as_str()
+        ));
+    }
+    detail
 }
 
 /// A cell of `column` that could not become its field's value. Out of the

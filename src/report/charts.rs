@@ -302,6 +302,34 @@ pub fn balance_by_type(
     others: &str,
     none: &str,
 ) -> Result<String, String> {
+    let rows = type_rows(p, others, none);
+    let shown: Vec<String> = rows
+        .iter()
+        .map(|(_, v)| format!(" {}", format::compact(lang, *v)))
+        .collect();
+    let height = (60 + 34 * rows.len().max(1) as u32).max(160);
+    let mut name_ends = Vec::new();
+    let chart = svg((SIZE.0, height), |root| {
+        name_ends = draw_type_bars(&root, &rows, &shown, lang)?;
+        Ok(())
+    })?;
+    let labels: Vec<String> = rows
+        .iter()
+        .zip(name_ends)
+        .map(|((name, _), (x, y))| type_label(name, f64::from(x) - LABEL_GAP, y))
+        .collect();
+    let end = chart.rfind("</svg>").ok_or("no </svg> in the chart")?;
+    Ok(format!(
+        "{}{}{}",
+        &chart[..end],
+        labels.concat(),
+        &chart[end..]
+    ))
+}
+
+/// The bars of the types chart, largest first: the [`TYPE_BARS`] largest
+/// types by name, then the rows with no type, then all other types as one.
+fn type_rows<'a>(p: &'a Portfolio, others: &'a str, none: &'a str) -> Vec<(&'a str, f64)> {
     let mut rows: Vec<(&str, f64)> = Vec::new();
     let types = p.types_by_balance();
     let mut rest = p.other_types.balance.value();
@@ -318,83 +346,78 @@ pub fn balance_by_type(
     if rest != 0.0 || p.other_types.obligations > 0 {
         rows.push((others, rest));
     }
+    rows
+}
+
+/// Draws the types' bars, each with its amount written after it, and
+/// returns where each bar's name is to end (its axis end, in pixels): the
+/// names are written afterwards, fitted to their room.
+fn draw_type_bars(
+    root: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
+    rows: &[(&str, f64)],
+    shown: &[String],
+    lang: Lang,
+) -> Result<Vec<(i32, i32)>, String> {
     let n = rows.len().max(1);
-    let height = (60 + 34 * n as u32).max(160);
-    let shown: Vec<String> = rows
-        .iter()
-        .map(|(_, v)| format!(" {}", format::compact(lang, *v)))
-        .collect();
     let left = f64::from(MARGIN + TYPE_LABELS);
     let plot = f64::from(SIZE.0 - 2 * MARGIN - TYPE_LABELS) - 1.0;
-    let right = type_axis_end(&rows, &shown, plot);
-    let mut labels: Vec<String> = Vec::new();
-    let chart = svg((SIZE.0, height), |root| {
-        let mut chart = ChartBuilder::on(&root)
-            .margin(MARGIN)
-            .x_label_area_size(30)
-            .y_label_area_size(TYPE_LABELS)
-            .build_cartesian_2d(0f64..right, (0..n).into_segmented())
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .light_line_style(WHITE)
-            .bold_line_style(GRID)
-            .axis_style(INK)
-            .y_labels(n)
-            // The names are written below, fitted to their room.
-            .y_label_formatter(&|_| String::new())
-            .x_labels(5)
-            .x_label_formatter(&|x| {
-                let label = format::compact(lang, *x);
-                let at = left + plot * x / right;
-                if fits_centred(&label, at, SIZE.0) {
-                    label
-                } else {
-                    String::new()
-                }
-            })
-            .label_style(label_font(LABEL))
-            .draw()
-            .map_err(err)?;
-        chart
-            .draw_series(rows.iter().enumerate().map(|(i, (_, v))| {
-                let at = n - 1 - i;
-                let mut bar = Rectangle::new(
-                    [
-                        (0.0, SegmentValue::Exact(at)),
-                        (v.max(0.0), SegmentValue::Exact(at + 1)),
-                    ],
-                    TEAL.filled(),
-                );
-                bar.set_margin(6, 6, 0, 0);
-                bar
-            }))
-            .map_err(err)?;
-        let after = label_font(VALUE).pos(Pos::new(HPos::Left, VPos::Center));
-        chart
-            .draw_series(rows.iter().zip(&shown).enumerate().map(|(i, ((_, v), s))| {
-                Text::new(
-                    s.clone(),
-                    (v.max(0.0), SegmentValue::CenterOf(n - 1 - i)),
-                    after.clone(),
-                )
-            }))
-            .map_err(err)?;
-        // Largest at the top: the y axis counts upwards.
-        for (i, (name, _)) in rows.iter().enumerate() {
-            let (x, y) = chart.backend_coord(&(0.0, SegmentValue::CenterOf(n - 1 - i)));
-            labels.push(type_label(name, f64::from(x) - LABEL_GAP, y));
-        }
-        Ok(())
-    })?;
-    let end = chart.rfind("</svg>").ok_or("no </svg> in the chart")?;
-    Ok(format!(
-        "{}{}{}",
-        &chart[..end],
-        labels.concat(),
-        &chart[end..]
-    ))
+    let right = type_axis_end(rows, shown, plot);
+    let mut chart = ChartBuilder::on(root)
+        .margin(MARGIN)
+        .x_label_area_size(30)
+        .y_label_area_size(TYPE_LABELS)
+        .build_cartesian_2d(0f64..right, (0..n).into_segmented())
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .light_line_style(WHITE)
+        .bold_line_style(GRID)
+        .axis_style(INK)
+        .y_labels(n)
+        // The names are written afterwards, fitted to their room.
+        .y_label_formatter(&|_| String::new())
+        .x_labels(5)
+        .x_label_formatter(&|x| {
+            let label = format::compact(lang, *x);
+            let at = left + plot * x / right;
+            if fits_centred(&label, at, SIZE.0) {
+                label
+            } else {
+                String::new()
+            }
+        })
+        .label_style(label_font(LABEL))
+        .draw()
+        .map_err(err)?;
+    chart
+        .draw_series(rows.iter().enumerate().map(|(i, (_, v))| {
+            let at = n - 1 - i;
+            let mut bar = Rectangle::new(
+                [
+                    (0.0, SegmentValue::Exact(at)),
+                    (v.max(0.0), SegmentValue::Exact(at + 1)),
+                ],
+                TEAL.filled(),
+            );
+            bar.set_margin(6, 6, 0, 0);
+            bar
+        }))
+        .map_err(err)?;
+    let after = label_font(VALUE).pos(Pos::new(HPos::Left, VPos::Center));
+    chart
+        .draw_series(rows.iter().zip(shown).enumerate().map(|(i, ((_, v), s))| {
+            Text::new(
+                s.clone(),
+                (v.max(0.0), SegmentValue::CenterOf(n - 1 - i)),
+                after.clone(),
+            )
+        }))
+        .map_err(err)?;
+    // Largest at the top: the y axis counts upwards.
+    Ok((0..rows.len())
+        .map(|i| chart.backend_coord(&(0.0, SegmentValue::CenterOf(n - 1 - i))))
+        .collect())
 }
 
 /// The end of the axis of balances: past the largest bar, so far that each

@@ -15,7 +15,8 @@ mod tuning;
 mod worker;
 
 pub use stop::Stop;
-pub use tuning::{parse_duration, parse_timeout, Mode, Rate, Tuning, MAX_TIMEOUT};
+pub(crate) use tuning::check_timeout;
+pub use tuning::{parse_duration, parse_timeout, Mode, Rate, Tuning, MAX_TIMEOUT, MIN_TIMEOUT};
 
 use super::rows::{RowFeed, ValidRow};
 use super::triage::Action;

@@ -81,19 +81,36 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     })
 }
 
-/// The longest a single request may be given (`--timeout`).
+/// The shortest time limit a request may be given (`--timeout`): below it
+/// no answer arrives in time, not even from this machine, and every row
+/// would end in doubt.
+pub const MIN_TIMEOUT: Duration = Duration::from_millis(100);
+
+/// The longest a single request may be given (`--timeout`): the API
+/// answers in well under a minute.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
 
-/// `--timeout`: more than nothing, at most [`MAX_TIMEOUT`].
+/// `--timeout`: a duration from [`MIN_TIMEOUT`] to [`MAX_TIMEOUT`].
 pub fn parse_timeout(s: &str) -> Result<Duration, String> {
     let t = parse_duration(s).map_err(|e| format!("--timeout: {e}"))?;
-    if t.is_zero() {
-        return Err(crate::tr!("timeout-zero"));
-    }
-    if t > MAX_TIMEOUT {
-        return Err(crate::tr!("timeout-too-long", value = s));
-    }
+    check_timeout(t, s.trim())?;
     Ok(t)
+}
+
+/// Whether `timeout` lies from [`MIN_TIMEOUT`] to [`MAX_TIMEOUT`];
+/// `written` is how the user wrote it, for the message.
+pub(crate) fn check_timeout(timeout: Duration, written: &str) -> Result<(), String> {
+    if timeout < MIN_TIMEOUT {
+        return Err(crate::tr!(
+            "timeout-too-short",
+            value = written,
+            min = humantime::format_duration(MIN_TIMEOUT).to_string()
+        ));
+    }
+    if timeout > MAX_TIMEOUT {
+        return Err(crate::tr!("timeout-too-long", value = written));
+    }
+    Ok(())
 }
 
 /// A request rate: `count` requests per `per`.
@@ -160,7 +177,13 @@ mod tests {
         let e = parse_timeout("2h").unwrap_err();
         assert!(e.contains("1h"), "{e}");
         assert_eq!(parse_timeout("1h").unwrap(), MAX_TIMEOUT);
-        assert!(parse_timeout("0s").is_err());
+        let e = parse_timeout("0s").unwrap_err();
+        assert!(
+            e.contains("--timeout 0s is too short") && e.contains("100ms"),
+            "{e}"
+        );
+        assert!(parse_timeout("99ms").is_err());
+        assert_eq!(parse_timeout("100ms").unwrap(), MIN_TIMEOUT);
     }
 
     #[test]
