@@ -1924,6 +1924,54 @@ fn the_ledger_commands_during_and_after_an_import() {
     assert!(!check.stdout.contains("running now"), "{check:?}");
 }
 
+/// A ledger deleted while its write-ahead log stayed (killed mid-run, then
+/// `rm ledger.sqlite`): the log may hold its last commits, and SQLite would
+/// replay it into a new file, so the next import refuses and says what to
+/// do. A ledger with a second name (a hard link) is refused too, and what a
+/// killed import left while building a new ledger is cleaned up.
+#[cfg(unix)]
+#[test]
+fn a_log_without_its_ledger_and_a_hard_linked_ledger_are_refused() {
+    let s = Setup::new(FakeCrmOptions {
+        latency: Duration::from_millis(25),
+        ..fake_opts()
+    });
+    s.write("cartera.csv", &obligations(0..160));
+    std::fs::create_dir_all(s.ledger.parent().unwrap()).unwrap();
+    // Leftovers of an import killed while it built the ledger.
+    let half = s.wd.path("keep/ledger.sqlite.new-4194301");
+    std::fs::write(&half, b"half a ledger").unwrap();
+    let mut killed = s.spawn("cartera.csv", "k.csv", &[], "k.log");
+    assert!(kill_after_writes(&mut killed, &s.fake, 0, 10).is_none());
+    assert!(!half.exists(), "the half-built ledger was removed");
+    let wal = s.wd.path("keep/ledger.sqlite-wal");
+    assert!(wal.exists(), "a killed import leaves its log");
+    std::fs::remove_file(&s.ledger).unwrap();
+    let before = s.fake.stats().requests;
+    let run = s.run("cartera.csv", "again.csv", &["--mode", "sync"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("write-ahead log"), "{run:?}");
+    assert_eq!(s.fake.stats().requests, before, "nothing sent");
+    assert!(!s.ledger.exists(), "no new ledger was started");
+
+    // Started again on purpose: the log and its -shm deleted.
+    std::fs::remove_file(&wal).unwrap();
+    let _ = std::fs::remove_file(s.wd.path("keep/ledger.sqlite-shm"));
+    let run = s.run("cartera.csv", "fresh.csv", &["--mode", "upsert"]);
+    assert!(run.code == 0 || run.code == 1, "{run:?}");
+
+    let link = s.wd.path("keep/other-name.sqlite");
+    std::fs::hard_link(&s.ledger, &link).unwrap();
+    let run = s.run("cartera.csv", "linked.csv", &["--mode", "sync"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("hard link"), "{run:?}");
+    let runs = s.ledger_cmd(&["runs"]);
+    assert_eq!(runs.code, 2, "{runs:?}");
+    std::fs::remove_file(&link).unwrap();
+    let runs = s.ledger_cmd(&["runs"]);
+    assert_eq!(runs.code, 0, "{runs:?}");
+}
+
 /// `ledger export` and `ledger backup` never write over the ledger or a
 /// file they did not write; a failed export leaves nothing behind.
 #[test]
@@ -1964,10 +2012,70 @@ fn ledger_export_and_backup_keep_off_the_ledger_and_foreign_files() {
         let r = s.ledger_cmd(&["backup", &s.path_str("copia.sqlite")]);
         assert_eq!(r.code, 0, "{r:?}");
     }
-    // Into a folder that does not exist: an error, and no file left.
+    // Into a folder that does not exist: an error naming it, no file left.
     let r = s.ledger_cmd(&["export", &s.path_str("no/such/dir/x.csv")]);
     assert_eq!(r.code, 2, "{r:?}");
+    let r = s.ledger_cmd(&["backup", &s.path_str("no/such/dir/x.sqlite")]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("does not exist"), "{r:?}");
+    assert!(!r.stderr.contains(".part-"), "{r:?}");
     assert!(!s.wd.path("no").exists());
+    // The ledger's log named relatively, from the ledger's folder.
+    let mut cmd = s.wd.command(&[
+        "ledger",
+        "backup",
+        "ledger.sqlite-wal",
+        "--ledger",
+        &s.ledger_arg(),
+    ]);
+    cmd.current_dir(s.ledger.parent().unwrap());
+    let r = Run::from(cmd.output().unwrap());
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("the ledger itself"), "{r:?}");
+    // A damaged ledger is neither copied over a good backup nor listed as
+    // if it were empty.
+    let good_copy = std::fs::read(s.wd.path("copia.sqlite")).unwrap();
+    let mut damaged = ledger_bytes.clone();
+    let at = damaged.len() - 4096;
+    damaged[at..at + 512].fill(0xA5);
+    std::fs::write(&s.ledger, &damaged).unwrap();
+    for args in [
+        vec!["backup", "copia.sqlite"],
+        vec!["runs"],
+        vec!["export", "otra.csv"],
+    ] {
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| {
+                if a.contains('.') {
+                    s.path_str(a)
+                } else {
+                    a.to_string()
+                }
+            })
+            .collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let r = s.ledger_cmd(&args);
+        assert_eq!(r.code, 2, "{args:?}: {r:?}");
+        assert!(r.stderr.contains("damaged"), "{args:?}: {r:?}");
+    }
+    assert!(std::fs::read(s.wd.path("copia.sqlite")).unwrap() == good_copy);
+    // A folder given as the ledger is named as one, by every command.
+    let folder = s.path_str("keep");
+    let r = s.wd.run(&["ledger", "runs", "--ledger", &folder]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("folder"), "{r:?}");
+    let r = s.wd.run(&[
+        "import",
+        "cartera.csv",
+        "--mapping",
+        "m.toml",
+        "--dry-run",
+        "--ledger",
+        &folder,
+    ]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("folder"), "{r:?}");
 }
 
 // ---------------------------------------------------------------------------

@@ -87,7 +87,7 @@ no-token = no token: set the WOLKVOX_TOKEN environment variable or pass --token-
 token-assignment = the token is written as NAME=value, as in a .env file or a script; write only the token itself, on one line, with nothing before it
 token-char-space = a space
 token-file-too-big = { $path }: the token file is larger than { $max }, or never ends (a device?); a token is one short line: is this the right file?
-write-failed-ledger = cannot write the ledger: { $why }; nothing more is sent. Free the space or fix the file, then run again with --resume to carry on
+write-failed-ledger = cannot write the ledger: { $why }; nothing more is sent. Once the ledger can be written again (space freed, the file fixed or put back), run again with --resume to carry on
 write-failed = cannot write { $why }; nothing more is sent. Free the space or fix the file, then run again with --resume to carry on
 update-id-ignored = the update went in ({ $why }); the obligation's id already known is kept
 outcome-unknown-lookup = outcome unknown ({ $why }); looking the obligation up before any resend

@@ -87,7 +87,7 @@ no-token = sin token: defina la variable de entorno WOLKVOX_TOKEN o use --token-
 token-assignment = el token está escrito como NOMBRE=valor, como en un archivo .env o un script; escriba solo el token, en una línea, sin nada antes
 token-char-space = un espacio
 token-file-too-big = { $path }: el archivo del token pasa de { $max }, o no termina nunca (¿un dispositivo?); un token es una sola línea corta: ¿es el archivo correcto?
-write-failed-ledger = no se puede escribir el registro: { $why }; no se envía nada más. Libere espacio o corrija el archivo, y ejecute de nuevo con --resume para continuar
+write-failed-ledger = no se puede escribir el registro: { $why }; no se envía nada más. Cuando el registro se pueda escribir de nuevo (espacio liberado, el archivo corregido o devuelto a su lugar), ejecute de nuevo con --resume para continuar
 write-failed = no se puede escribir { $why }; no se envía nada más. Libere espacio o corrija el archivo, y ejecute de nuevo con --resume para continuar
 update-id-ignored = la actualización entró ({ $why }); se conserva el id ya conocido de la obligación
 outcome-unknown-lookup = resultado incierto ({ $why }); se consulta la obligación antes de reenviarla

@@ -24,6 +24,13 @@ pub fn run(cmd: LedgerCommand) -> i32 {
         Ok(None) => return fail(&tr!("ledger-none-yet", path = path.display().to_string())),
         Err(e) => return fail(&e.to_string()),
     };
+    // What a damaged ledger says is not to be believed: only `check`, whose
+    // job is to report the damage, reads one.
+    if !matches!(cmd, LedgerCommand::Check(_)) {
+        if let Err(e) = ledger.check_sound() {
+            return fail(&e.to_string());
+        }
+    }
     let result = match cmd {
         LedgerCommand::Runs(a) => runs(&ledger, a.limit),
         LedgerCommand::Export(a) => match guard_target(&path, &a.file, a.force, is_export) {
@@ -37,7 +44,7 @@ pub fn run(cmd: LedgerCommand) -> i32 {
         },
         LedgerCommand::Check(_) => check(&ledger),
         LedgerCommand::Backup(a) => {
-            match guard_target(&path, &a.file, false, Ledger::is_ledger_file) {
+            match guard_target(&path, &a.file, a.force, Ledger::is_ledger_file) {
                 Ok(()) => backup(&ledger, &a.file),
                 Err(e) => return fail(&e),
             }
@@ -91,7 +98,14 @@ fn guard_target(
     if target.is_dir() {
         return Err(tr!("ledger-target-folder", path = name));
     }
-    let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    // Both made absolute with links resolved, a target not written yet too:
+    // `l.sqlite-wal` given relative must still be seen as the ledger's.
+    let real = |p: &Path| {
+        wolkvox_import::ledger::real_path(p)
+            .ok()
+            .map(|r| std::fs::canonicalize(&r).unwrap_or(r))
+            .unwrap_or_else(|| p.to_path_buf())
+    };
     let ledger_real = real(ledger);
     let target_real = real(target);
     let mut beside = vec![ledger_real.clone()];

@@ -72,6 +72,9 @@ pub struct LedgerBackupArgs {
     pub file: PathBuf,
     #[command(flatten)]
     pub path: LedgerPathArgs,
+    /// Also replace an existing FILE that is not a ledger (never the ledger itself).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 /// The file a ledger path names: symbolic links resolved, the folder made
 /// absolute; the path as given when neither can be resolved yet (the
 /// folder is created later).
-pub(crate) fn real_path(path: &Path) -> Result<PathBuf, LedgerError> {
+pub fn real_path(path: &Path) -> Result<PathBuf, LedgerError> {
     if path.is_dir() {
         return Err(LedgerError::new(path, tr!("ledger-is-folder")));
     }
@@ -61,6 +61,22 @@ pub(crate) fn create_new(
     path: &Path,
     build: impl FnOnce(&mut rusqlite::Connection) -> rusqlite::Result<()>,
 ) -> Result<(), LedgerError> {
+    // A log beside a ledger that is not there belongs to one that was
+    // deleted: SQLite would replay it into the new file. It may hold that
+    // ledger's last commits, so it is the operator's to restore or delete.
+    for suffix in ["-wal", "-journal"] {
+        let left = sibling(path, suffix);
+        if left.exists() {
+            return Err(LedgerError::new(
+                path,
+                tr!(
+                    "ledger-log-without-ledger",
+                    log = left.display().to_string()
+                ),
+            ));
+        }
+    }
+    remove_unfinished(path);
     let tmp = sibling(path, &format!(".new-{}", std::process::id()));
     let _ = std::fs::remove_file(&tmp);
     let made = (|| {
@@ -84,6 +100,49 @@ pub(crate) fn create_new(
             let _ = d.sync_all();
         }
     }
+    Ok(())
+}
+
+/// Removes what an import killed while it built a new ledger left (the
+/// half-built file and its journal). The caller holds the lock file, so no
+/// other import is building one now.
+fn remove_unfinished(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let mut prefix = name.to_os_string();
+    prefix.push(".new-");
+    let prefix = prefix.to_string_lossy().into_owned();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// Refuses a ledger file that has another name (a hard link): SQLite keeps
+/// a database's log under the name it was opened by, so a reader through
+/// the other name misses the last commits, and a writer through it keeps a
+/// log the first name cannot see.
+pub(crate) fn check_single_name(path: &Path) -> Result<(), LedgerError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let Ok(m) = std::fs::metadata(path) {
+            if m.is_file() && m.nlink() > 1 {
+                return Err(LedgerError::new(path, tr!("ledger-hard-linked")));
+            }
+        }
+    }
+    let _ = path;
     Ok(())
 }
 

@@ -22,6 +22,7 @@
 //! commits intents and the collector outcomes, through one connection.
 
 pub(crate) mod file;
+pub use file::real_path;
 pub(crate) mod known;
 pub(crate) mod lock;
 pub(crate) mod seen;
@@ -519,6 +520,7 @@ impl Ledger {
         if !real.exists() {
             file::create_new(&real, build_schema)?;
         }
+        file::check_single_name(&real)?;
         let conn = Connection::open(&real).map_err(|e| LedgerError::sql(path, e))?;
         let guard = file::Guard::take(&real)?
             .ok_or_else(|| LedgerError::new(path, tr!("ledger-held-file")))?;
@@ -548,9 +550,13 @@ impl Ledger {
     /// Opens an existing ledger to read only (a dry run, `ledger` commands);
     /// `None` when there is no file. Nothing is created or written.
     pub fn open_read_only(path: &Path) -> Result<Option<Ledger>, LedgerError> {
+        if path.is_dir() {
+            return Err(LedgerError::new(path, tr!("ledger-is-folder")));
+        }
         if !path.exists() {
             return Ok(None);
         }
+        file::check_single_name(path)?;
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -1210,6 +1216,19 @@ impl Ledger {
     /// backup: safe while an import writes it). The copy is made beside
     /// `dest` and moved there once complete, as one plain file.
     pub fn backup_to(&self, dest: &Path) -> Result<(), LedgerError> {
+        // A copy of a damaged ledger would replace last night's good one.
+        self.check_sound()?;
+        if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.is_dir() {
+                return Err(LedgerError::new(
+                    dest,
+                    tr!(
+                        "ledger-target-no-folder",
+                        folder = dir.display().to_string()
+                    ),
+                ));
+            }
+        }
         let tmp = file::sibling(dest, &format!(".part-{}", std::process::id()));
         let _ = std::fs::remove_file(&tmp);
         let copied = (|| {
