@@ -1009,8 +1009,9 @@ fn a_server_that_goes_away_mid_run_leaves_the_rows_it_never_got_not_sent() {
             refused || r["error"].contains("stopped accepting connections"),
             "{r:?}"
         );
+        // Refused connections are no requests: such a row made none.
         if refused {
-            assert_eq!(r["attempts"], "3", "{r:?}");
+            assert_eq!(r["attempts"], "0", "{r:?}");
         }
     }
     assert!(
@@ -2006,4 +2007,264 @@ fn outputs_that_would_overwrite_an_input_or_a_foreign_file_are_refused_before_an
     );
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(store.inserts.load(Ordering::SeqCst), 3);
+}
+
+// ---------------------------------------------------------------------------
+// 5. Tokens hidden in plain sight, proxies that want credentials, servers
+// that turn some connections away.
+
+/// Every form a hidden token has been seen to take in an output, for the
+/// token `tok-SECRET-123`: its middle, whole, with hidden characters (or
+/// what shows them) between its letters, raw or escaped.
+fn hidden_token_forms() -> Vec<String> {
+    let mut forms = vec!["SECRET".to_string(), "secret".to_string()];
+    for sep in [
+        "\u{200B}", "\u{AD}", "\u{FFFD}", "\\u200b", "\\u00ad", "\\u200B",
+    ] {
+        forms.push(["S", "E", "C", "R"].join(sep));
+    }
+    forms
+}
+
+#[test]
+fn a_token_split_by_hidden_characters_or_escaped_outside_json_is_hidden() {
+    let token = "tok-SECRET-123";
+    let wd = workdir(4);
+    let (server, _store) = crm(
+        move |_, req, _| {
+            let spaced = |sep: &str| {
+                token
+                    .chars()
+                    .map(String::from)
+                    .collect::<Vec<_>>()
+                    .join(sep)
+            };
+            match Store::key_of_insert(req).1.as_str() {
+                // A zero-width space between its letters, JSON-escaped.
+                "OB-1" => Reply::Raw(
+                    400,
+                    vec![],
+                    format!(
+                        r#"{{"code":400,"error":"BAD","msg":"Wolkvox-Token: {}"}}"#,
+                        spaced("\\u200b")
+                    )
+                    .into_bytes(),
+                ),
+                // Soft hyphens, as raw UTF-8.
+                "OB-2" => Reply::Json(
+                    400,
+                    json!({"code": 400, "error": "BAD", "msg": format!("Wolkvox-Token: {}", spaced("\u{AD}"))}),
+                ),
+                // A JSON body cut short: escapes no JSON reader decodes.
+                "OB-3" => Reply::Raw(
+                    400,
+                    vec![],
+                    br#"{"code":400,"msg":"Wolkvox-Token: \u0074ok-SECRET-123""#.to_vec(),
+                ),
+                _ => Reply::Raw(
+                    400,
+                    vec![("Content-Type", "text/plain".into())],
+                    br"ERR Wolkvox-Token=\u0074\u006f\u006b-SECRET-123 end".to_vec(),
+                ),
+            }
+        },
+        |s, req| s.exact_query(req),
+    );
+    let out = import_cmd(
+        &wd,
+        &server.base(),
+        &[
+            "--concurrency",
+            "1",
+            "--payloads",
+            "payloads.jsonl",
+            "--rejects",
+            "rejects.csv",
+            "--report",
+            "report.html",
+            "-vv",
+        ],
+    )
+    .env("WOLKVOX_TOKEN", token)
+    .output()
+    .unwrap();
+    let run = Run::from(out);
+    assert!(!run.stderr.contains("panicked"), "{run:?}");
+    let results = read_results(&wd.path("results.csv"));
+    assert_eq!(results.len(), 4, "{run:?}");
+    for r in &results {
+        assert_eq!(r["status"], "failed", "{r:?}");
+        assert!(r["error"].contains("[token hidden]"), "{r:?}");
+    }
+    for form in hidden_token_forms() {
+        assert!(!run.stdout.contains(&form), "stdout holds {form:?}");
+        assert!(
+            !run.stderr.contains(&form),
+            "stderr holds {form:?}: {}",
+            run.stderr
+        );
+        let leaked = files_containing(wd.root(), &form);
+        assert!(leaked.is_empty(), "{form:?} written to {leaked:?}");
+    }
+}
+
+#[test]
+fn a_proxy_that_answers_connect_with_407_stops_the_run_asking_for_its_credentials() {
+    let rt = runtime();
+    let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+    let proxy = listener.local_addr().unwrap();
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let s = seen.clone();
+    rt.spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            let seen = s.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                while !head.ends_with(b"\r\n\r\n") {
+                    let mut b = [0u8; 1];
+                    if tcp.read(&mut b).await.ok() != Some(1) {
+                        return;
+                    }
+                    head.push(b[0]);
+                }
+                let line = String::from_utf8_lossy(&head)
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                seen.lock().unwrap().push(line);
+                let _ = tcp
+                    .write_all(
+                        b"HTTP/1.1 407 Proxy Authentication Required\r\n\
+                          Proxy-Authenticate: Basic realm=\"x\"\r\n\
+                          Content-Length: 0\r\n\r\n",
+                    )
+                    .await;
+            });
+        }
+    });
+    let wd = workdir(3);
+    // TEST-NET-1: never routed; only the proxy is ever reached.
+    let run = Run::from(
+        import_cmd(&wd, "https://192.0.2.10/", &[])
+            .env("HTTPS_PROXY", format!("http://{proxy}"))
+            .env_remove("https_proxy")
+            .env_remove("ALL_PROXY")
+            .env_remove("all_proxy")
+            .env_remove("NO_PROXY")
+            .env_remove("no_proxy")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("a proxy between this machine and the server asks for authentication"),
+        "{run:?}"
+    );
+    assert!(run.stderr.contains("docs/operations.md"), "{run:?}");
+    assert!(!run.stderr.contains("cannot reach the server"), "{run:?}");
+    assert_eq!(statuses(&wd).get("not_sent"), Some(&3));
+    let seen = seen.lock().unwrap();
+    // At once: the quota check's tunnel, and no other.
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(seen[0].starts_with("CONNECT 192.0.2.10:443 "), "{seen:?}");
+}
+
+/// A relay in front of `backend` that is up for `up`, then down (its port
+/// closed: connections are refused, and those it carried are cut) for
+/// `down`, over and over. Returns its address and how many times it went
+/// down.
+fn flapping_relay(
+    rt: &tokio::runtime::Runtime,
+    backend: SocketAddr,
+    up: Duration,
+    down: Duration,
+) -> (SocketAddr, Arc<AtomicU64>) {
+    let first = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+    let addr = first.local_addr().unwrap();
+    let downs = Arc::new(AtomicU64::new(0));
+    let d = downs.clone();
+    rt.spawn(async move {
+        let mut listener = Some(first);
+        loop {
+            let l = match listener.take() {
+                Some(l) => l,
+                None => match TcpListener::bind(addr).await {
+                    Ok(l) => l,
+                    Err(_) => {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                },
+            };
+            let mut carried = tokio::task::JoinSet::new();
+            let until = tokio::time::sleep(up);
+            tokio::pin!(until);
+            loop {
+                tokio::select! {
+                    _ = &mut until => break,
+                    Ok((mut front, _)) = l.accept() => {
+                        carried.spawn(async move {
+                            if let Ok(mut back) = TcpStream::connect(backend).await {
+                                let _ = tokio::io::copy_bidirectional(&mut front, &mut back).await;
+                            }
+                        });
+                    }
+                }
+            }
+            drop(l);
+            carried.abort_all();
+            d.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(down).await;
+        }
+    });
+    (addr, downs)
+}
+
+#[test]
+fn a_server_that_refuses_some_connections_gets_every_row_once() {
+    let rt = runtime();
+    let fake = FakeServer::start(FakeCrmOptions {
+        token: TOKEN.into(),
+        latency: Duration::from_millis(20),
+        ..Default::default()
+    });
+    let (relay, downs) = flapping_relay(
+        &rt,
+        fake_addr(&fake),
+        Duration::from_millis(500),
+        Duration::from_secs(1),
+    );
+    let rows = 40;
+    let wd = workdir(rows);
+    // Spaced out, so that the port often closes between requests (the
+    // next write is refused) as well as during one (it is cut off, and
+    // its look-up is refused).
+    let run = import(&wd, &format!("http://{relay}/"), &["-vv", "--rate", "25/s"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(downs.load(Ordering::SeqCst) >= 2, "{run:?}");
+    // Refused, and tried again.
+    assert!(run.stderr.contains("DEBUG connection refused"), "{run:?}");
+    let results = read_results(&wd.path("results.csv"));
+    assert_eq!(statuses(&wd).get("created"), Some(&rows), "{results:?}");
+    let mut ids: Vec<String> = fake
+        .ledger()
+        .iter()
+        .map(|e| e["obligation"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    let stored = ids.len();
+    ids.dedup();
+    assert_eq!((stored, ids.len()), (rows, rows));
+    // A row's attempts are its requests: the summary's, less the quota
+    // check; no refused connection among them.
+    let attempts: u64 = results
+        .iter()
+        .map(|r| r["attempts"].parse::<u64>().unwrap())
+        .sum();
+    assert!(
+        run.stderr.contains(&format!(", {} requests", attempts + 1)),
+        "{attempts} attempts: {run:?}"
+    );
 }

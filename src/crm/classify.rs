@@ -239,6 +239,10 @@ fn transport_verdict(failure: &TransportFailure) -> Verdict {
             quota: false,
         },
         TransportFailure::InDoubt(m) => Verdict::InDoubt { message: m.clone() },
+        // The same stop as a 407 answer: only the proxy's credentials help.
+        TransportFailure::ProxyAuth => Verdict::AuthRequired {
+            message: tr!("proxy-auth-required"),
+        },
     }
 }
 

@@ -47,6 +47,11 @@ pub enum TransportFailure {
     /// while waiting, an answer too large to be the API's): whether it took
     /// effect is unknown.
     InDoubt(String),
+    /// The proxy in `HTTPS_PROXY` refused to open the tunnel until it is
+    /// given credentials (its `407` to `CONNECT`): nothing reached the
+    /// server, and no request can until the proxy's user and password are
+    /// given.
+    ProxyAuth,
 }
 
 pub type Exchange = Result<Response, TransportFailure>;
@@ -224,6 +229,9 @@ impl Client {
                 problem = problem
             )));
         }
+        if proxy_wants_credentials(e) {
+            return TransportFailure::ProxyAuth;
+        }
         // Only a failure to connect proves the request never left.
         if e.is_connect() {
             let why = root_cause(e);
@@ -251,6 +259,20 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
         cur = next;
     }
     cur.to_string()
+}
+
+/// True when the proxy answered the tunnel's `CONNECT` with 407. hyper-util
+/// does not export its tunnel error type, so it is known by its words,
+/// anywhere in the chain.
+fn proxy_wants_credentials(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if err.to_string().contains("proxy authorization required") {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
 }
 
 /// The certificate problem behind a failed connection, in words, if that is
@@ -288,7 +310,10 @@ fn certificate_words(c: &rustls::CertificateError) -> String {
 /// (PHP also escapes `/` as `\/`) and percent-encoded, in any case (a
 /// server may upper-case what it echoes). A JSON answer is also read as
 /// JSON, so that a token hidden behind `\uXXXX` escapes is found in the
-/// decoded text.
+/// decoded text; any other text is read with its `\uXXXX` escapes decoded
+/// (a cut JSON body, a page) and without the characters that do not show
+/// (a zero-width space or a soft hyphen between its letters), and when the
+/// token is there, that reading, scrubbed, is what is kept.
 #[derive(Clone)]
 struct Scrubber {
     /// The forms, ASCII-lowercased: the token is ASCII, so lowercasing keeps
@@ -331,10 +356,20 @@ impl Scrubber {
         Scrubber { needles }
     }
 
-    /// A body scrubbed as bytes and, when it is JSON, as decoded JSON.
+    /// A body scrubbed as bytes and then as it reads: as decoded JSON when
+    /// it is JSON, as text with its escapes decoded and its hidden
+    /// characters dropped when it is not.
     fn body(&self, body: Vec<u8>) -> Vec<u8> {
         let body = self.bytes(body);
         self.decoded(&body).unwrap_or(body)
+    }
+
+    /// True when some form of the token is in `s`, whatever its case.
+    fn holds(&self, s: &[u8]) -> bool {
+        let lower = s.to_ascii_lowercase();
+        self.needles
+            .iter()
+            .any(|n| memchr::memmem::find(&lower, n).is_some())
     }
 
     /// Every form of the token in `body`, whatever its case, replaced.
@@ -361,17 +396,25 @@ impl Scrubber {
         body
     }
 
-    /// A JSON body whose decoded strings hold the token (escaped as
-    /// `\u0074\u006f…`, or Gson's `\u003d` for `=`), written again with
-    /// the token replaced; `None` when it is not JSON or holds no token.
+    /// A body that hides the token from `bytes`, scrubbed as it reads: a
+    /// JSON body whose decoded strings hold it (escaped as `\u0074\u006f…`,
+    /// Gson's `\u003d` for `=`, hidden characters between its letters) is
+    /// written again with the token replaced; any other body is replaced by
+    /// its [`revealed`] text, scrubbed. `None` when it holds no token.
     fn decoded(&self, body: &[u8]) -> Option<Vec<u8>> {
-        // Only a body with an escape can hide the token from `bytes`.
-        if self.needles.is_empty() || memchr::memmem::find(body, b"\\u").is_none() {
+        if self.needles.is_empty() || !may_hide(body) {
             return None;
         }
-        let mut value: serde_json::Value = serde_json::from_slice(body).ok()?;
-        self.scrub_value(&mut value)
-            .then(|| serde_json::to_vec(&value).ok())?
+        match serde_json::from_slice::<serde_json::Value>(body) {
+            Ok(mut value) => self
+                .scrub_value(&mut value)
+                .then(|| serde_json::to_vec(&value).ok())?,
+            Err(_) => {
+                let shown = revealed(&String::from_utf8_lossy(body));
+                self.holds(shown.as_bytes())
+                    .then(|| self.bytes(shown.into_bytes()))
+            }
+        }
     }
 
     /// Scrubs every string and key of `v`; true when one changed.
@@ -402,11 +445,21 @@ impl Scrubber {
         }
     }
 
+    /// `s` with every form of the token replaced; when the token shows only
+    /// once its escapes are decoded and its hidden characters dropped, that
+    /// reading of `s`, scrubbed.
     fn text(&self, s: &str) -> String {
         if self.needles.is_empty() {
             return s.to_string();
         }
-        String::from_utf8_lossy(&self.bytes(s.as_bytes().to_vec())).into_owned()
+        let plain = String::from_utf8_lossy(&self.bytes(s.as_bytes().to_vec())).into_owned();
+        if may_hide(plain.as_bytes()) {
+            let shown = revealed(&plain);
+            if self.holds(shown.as_bytes()) {
+                return String::from_utf8_lossy(&self.bytes(shown.into_bytes())).into_owned();
+            }
+        }
+        plain
     }
 
     /// Server text ready to show: scrubbed, then cut short and made
@@ -442,6 +495,57 @@ impl Scrubber {
         kept.push('…');
         kept
     }
+}
+
+/// True when `s` may hide the token from a plain search: it holds a
+/// `\u` escape, a character outside ASCII, or an ASCII control character
+/// that is not white space.
+fn may_hide(s: &[u8]) -> bool {
+    memchr::memmem::find(s, b"\\u").is_some()
+        || s.iter()
+            .any(|&b| b >= 0x7f || (b < 0x20 && !b"\t\r\n".contains(&b)))
+}
+
+/// `s` as a person would read it: `\uXXXX` escapes decoded (a surrogate
+/// pair as its one character; a lone surrogate left as written), and the
+/// characters that do not show ([`text::is_hidden`]) dropped, except white
+/// space, which stays (it is shown as a space).
+fn revealed(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find("\\u") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i..];
+        let (c, used) = match escape_at(after) {
+            Some(high @ 0xD800..=0xDBFF) => match escape_at(&after[6..]) {
+                Some(low @ 0xDC00..=0xDFFF) => (
+                    char::from_u32(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)),
+                    12,
+                ),
+                _ => (None, 6),
+            },
+            Some(code) => (char::from_u32(code), 6),
+            None => (None, 2),
+        };
+        match c {
+            Some(c) => out.push(c),
+            None => out.push_str(&after[..used]),
+        }
+        rest = &after[used..];
+    }
+    out.push_str(rest);
+    out.chars()
+        .filter(|&c| !text::is_hidden(c) || text::is_white(c))
+        .collect()
+}
+
+/// The code of the `\uXXXX` escape `s` starts with.
+fn escape_at(s: &str) -> Option<u32> {
+    let hex = s.strip_prefix("\\u")?.get(..4)?;
+    if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u32::from_str_radix(hex, 16).ok()
 }
 
 /// `NO_PROXY` (or `no_proxy`), as the environment gives it.
@@ -574,6 +678,55 @@ mod tests {
         // A body without the token is left byte for byte.
         let clean = br#"{"code":200,"data":{"wolkvox_id":"\u00f1a","n":1.50}}"#.to_vec();
         assert_eq!(s.body(clean.clone()), clean);
+    }
+
+    #[test]
+    fn a_token_behind_hidden_characters_or_escapes_in_any_text_is_scrubbed() {
+        let token = "tok-SECRET-123";
+        let s = Scrubber::new(token);
+        let spaced = |sep: &str| {
+            token
+                .chars()
+                .map(String::from)
+                .collect::<Vec<_>>()
+                .join(sep)
+        };
+        // Zero-width spaces or soft hyphens between its letters, raw or
+        // JSON-escaped.
+        for sep in ["\u{200B}", "\u{00AD}", "\u{2060}", "\u{1b}"] {
+            let raw = format!("Wolkvox-Token: {}", spaced(sep));
+            assert_eq!(s.text(&raw), "Wolkvox-Token: [token hidden]", "{sep:?}");
+            let body = serde_json::json!({"code": 400, "msg": raw}).to_string();
+            let out = s.body(body.into_bytes());
+            let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+            assert_eq!(v["msg"], "Wolkvox-Token: [token hidden]", "{sep:?}");
+        }
+        let escaped = format!(
+            r#"{{"code":400,"msg":"Wolkvox-Token: {}"}}"#,
+            spaced("\\u200b")
+        );
+        let v: serde_json::Value = serde_json::from_slice(&s.body(escaped.into_bytes())).unwrap();
+        assert_eq!(v["msg"], "Wolkvox-Token: [token hidden]");
+        // Escapes in a body that is not JSON: cut short, or plain text.
+        let cut = br#"{"code":400,"msg":"Wolkvox-Token: \u0074ok-SECRET-123""#.to_vec();
+        assert_eq!(
+            String::from_utf8(s.body(cut)).unwrap(),
+            r#"{"code":400,"msg":"Wolkvox-Token: [token hidden]""#
+        );
+        let plain = br"ERR Wolkvox-Token=\u0074\u006F\u006b-SECRET-123 end".to_vec();
+        assert_eq!(
+            String::from_utf8(s.body(plain)).unwrap(),
+            "ERR Wolkvox-Token=[token hidden] end"
+        );
+        // Text without the token keeps its escapes and characters as sent.
+        let other = "caf\\u00e9 \u{200B} \\ud83d and \\uZZZZ".to_string();
+        assert_eq!(s.text(&other), other);
+        assert_eq!(s.body(other.clone().into_bytes()), other.into_bytes());
+        assert_eq!(
+            revealed(r"\ud83d\ude00 \ud83d x\u00"),
+            "\u{1F600} \\ud83d x\\u00"
+        );
+        assert_eq!(revealed("a\u{200B}b\r\nc"), "ab\r\nc");
     }
 
     #[test]

@@ -81,6 +81,12 @@ fn is_format(c: char) -> bool {
     )
 }
 
+/// True for the hidden characters that separate words: [`printable`] shows
+/// them as a space.
+pub fn is_white(c: char) -> bool {
+    matches!(c, '\t' | '\r' | '\n' | '\u{2028}' | '\u{2029}' | '\u{85}')
+}
+
 /// `s` on one line with nothing hidden: tabs, carriage returns and line
 /// ends become spaces (the words stay apart), any other control or format
 /// character becomes [`REPLACEMENT`], so that it is seen to be there.
@@ -90,7 +96,7 @@ pub fn printable(s: &str) -> String {
     }
     s.chars()
         .map(|c| match c {
-            '\t' | '\r' | '\n' | '\u{2028}' | '\u{2029}' | '\u{85}' => ' ',
+            c if is_white(c) => ' ',
             c if is_hidden(c) => REPLACEMENT,
             c => c,
         })

@@ -451,6 +451,7 @@ fn new_worker(
         preflight_done: OnceCell::new(),
         reached: Default::default(),
         unreachable: Default::default(),
+        answers: Default::default(),
     })
 }
 

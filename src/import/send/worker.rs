@@ -16,7 +16,7 @@ use governor::DefaultDirectRateLimiter;
 use rand::Rng;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
 
 /// Requests this run may still make (`--max-requests`, the token's quota).
@@ -97,6 +97,36 @@ pub(super) struct Worker {
     pub(super) reached: AtomicBool,
     /// Connections refused (or names not resolved) before it ever answered.
     pub(super) unreachable: AtomicU32,
+    /// Answers the server gave this run (any HTTP answer): a row whose
+    /// connection was refused sees from it whether others get through.
+    pub(super) answers: AtomicU64,
+}
+
+/// The connections refused to one row's requests, before they were sent,
+/// by a server that has answered in this run.
+#[derive(Default)]
+struct Refusals {
+    /// Refused in a row with no answer to anyone in between.
+    count: u32,
+    /// Every one refused, for the row's message.
+    total: u32,
+    /// [`Worker::answers`] at the last refusal.
+    answers_seen: u64,
+    /// When the first was refused.
+    since: Option<Instant>,
+}
+
+/// What follows a connection refused.
+enum AfterRefusal {
+    /// Try again after this wait: the server still answers others, or has
+    /// not yet been silent for long enough.
+    Retry(Duration),
+    /// Nothing reached the server through a row's whole retry window: it
+    /// has gone.
+    Gone,
+    /// The server answers others, but this row's connections have been
+    /// refused for longer than it may keep trying.
+    TooLong,
 }
 
 /// True when the request reached the server: it answered, or the request
@@ -105,7 +135,9 @@ pub(super) struct Worker {
 fn reached(x: &Exchange) -> bool {
     !matches!(
         x,
-        Err(TransportFailure::BeforeSend(_) | TransportFailure::Certificate(_))
+        Err(TransportFailure::BeforeSend(_)
+            | TransportFailure::Certificate(_)
+            | TransportFailure::ProxyAuth)
     )
 }
 
@@ -203,11 +235,14 @@ enum Looked {
         transient_only: bool,
         why: String,
     },
-    /// Every look-up was refused before it was sent, until their retries
-    /// ran out: the server has gone.
+    /// The look-up's connections were refused before it was sent,
+    /// `attempts` times: with no answer to anyone in between until the
+    /// retries ran out (`gone`: the server has gone), or for longer than
+    /// a row may keep trying.
     Unreached {
         attempts: u32,
         why: String,
+        gone: bool,
     },
 }
 
@@ -301,6 +336,7 @@ impl Worker {
         match x {
             Ok(_) => {
                 self.reached.store(true, Ordering::Relaxed);
+                self.answers.fetch_add(1, Ordering::Relaxed);
                 false
             }
             Err(TransportFailure::BeforeSend(why)) if !self.reached.load(Ordering::Relaxed) => {
@@ -331,6 +367,46 @@ impl Worker {
         let ceiling = exp.min(self.tuning.backoff_cap);
         let ms = rand::rng().random_range(0..=ceiling.as_millis() as u64);
         Duration::from_millis(ms)
+    }
+
+    /// Notes a connection refused before the request was sent (which is
+    /// no request: neither the row's attempts nor its retries count it) and
+    /// says what follows. While the server answers other requests between
+    /// this row's refusals, it is up and only turning some connections
+    /// away: the row keeps trying, with a backoff, for at most three times
+    /// the longest its retries could wait. Refused `--max-retries` + 1
+    /// times with no answer to anyone in between, the server has gone.
+    fn refused(&self, r: &mut Refusals) -> AfterRefusal {
+        let answers = self.answers.load(Ordering::Relaxed);
+        let now = Instant::now();
+        let since = *r.since.get_or_insert(now);
+        if r.total > 0 && answers != r.answers_seen {
+            r.count = 0;
+        }
+        r.answers_seen = answers;
+        r.count += 1;
+        r.total += 1;
+        if r.count > self.tuning.max_retries {
+            return AfterRefusal::Gone;
+        }
+        if now.duration_since(since) > self.refusal_window() {
+            return AfterRefusal::TooLong;
+        }
+        AfterRefusal::Retry(self.backoff(r.count, None))
+    }
+
+    /// How long a row may keep trying while its connections are refused:
+    /// three times the longest its retries' backoff could add up to.
+    fn refusal_window(&self) -> Duration {
+        let t = &self.tuning;
+        let all: Duration = (1..=t.max_retries)
+            .map(|r| {
+                t.backoff_base
+                    .saturating_mul(1u32 << r.min(16))
+                    .min(t.backoff_cap)
+            })
+            .sum();
+        all.saturating_mul(3)
     }
 
     fn stop_message(&self) -> String {
@@ -416,8 +492,12 @@ impl Worker {
                 p.settles_doubt = true;
                 Some(a.write)
             }
-            Looked::Unreached { attempts, why } => {
-                let why = self.server_gone(attempts, &why);
+            Looked::Unreached {
+                attempts,
+                why,
+                gone,
+            } => {
+                let why = self.unreached(attempts, &why, gone);
                 if a.doubt_fp.is_some() {
                     p.outcome.status = Status::Uncertain;
                     p.outcome.kind = Some(Kind::Uncertain);
@@ -510,6 +590,16 @@ impl Worker {
         tr!("not-sent-cannot-connect", attempts = attempts, why = why)
     }
 
+    /// The message of a row whose connections were refused `attempts`
+    /// times; when the server has `gone`, the run stops too.
+    fn unreached(&self, attempts: u32, why: &str, gone: bool) -> String {
+        if gone {
+            self.server_gone(attempts, why)
+        } else {
+            tr!("not-sent-cannot-connect", attempts = attempts, why = why)
+        }
+    }
+
     fn uncertain_message(&self, job: &Job, why: &str) -> String {
         let m = &job.row.mapped;
         tr!(
@@ -536,12 +626,9 @@ impl Worker {
         let mut last_transient = String::new();
         let mut tried = false;
         let mut reached_server = false;
+        let mut refusals = Refusals::default();
         loop {
             if retries > self.tuning.max_retries {
-                if !reached_server {
-                    let why = self.server_gone(out.attempts, &last_transient);
-                    return (WriteEnd::Unreached(why), false);
-                }
                 let end = WriteEnd::GaveUp(tr!(
                     "gave-up",
                     attempts = out.attempts,
@@ -552,16 +639,48 @@ impl Worker {
             if !self.ready_for(false).await {
                 return (WriteEnd::Stopped, reached_server);
             }
-            if tried {
-                self.counters.retries.fetch_add(1, Ordering::Relaxed);
-                tally.retries += 1;
-            }
-            tried = true;
-            out.attempts += 1;
             let x = self.client.obligation(method, body.to_string()).await;
+            if reached(&x) {
+                if tried {
+                    self.counters.retries.fetch_add(1, Ordering::Relaxed);
+                    tally.retries += 1;
+                }
+                tried = true;
+                out.attempts += 1;
+            }
             reached_server |= reached(&x);
             if self.observe(&x, true) {
                 return (WriteEnd::Stopped, reached_server);
+            }
+            if let Err(TransportFailure::BeforeSend(why)) = &x {
+                let wait = match self.refused(&mut refusals) {
+                    AfterRefusal::Retry(wait) => wait,
+                    gone_or_too_long => {
+                        let why = if matches!(gone_or_too_long, AfterRefusal::Gone) {
+                            self.server_gone(refusals.total, why)
+                        } else {
+                            tr!(
+                                "not-sent-cannot-connect",
+                                attempts = refusals.total,
+                                why = why.as_str()
+                            )
+                        };
+                        if reached_server {
+                            // An earlier attempt reached it and was answered
+                            // with a transient failure (or went in, for an
+                            // update sent again).
+                            return (WriteEnd::GaveUp(why), true);
+                        }
+                        return (WriteEnd::Unreached(why), false);
+                    }
+                };
+                tracing::debug!(
+                    row = job.row.row,
+                    wait_ms = wait.as_millis() as u64,
+                    "connection refused: {why}"
+                );
+                self.stop.sleep(wait).await;
+                continue;
             }
             let c = classify(&x);
             tally.answer(&c.verdict, c.http_status);
@@ -640,8 +759,14 @@ impl Worker {
                     }
                     // The write reached the server, so it stays in doubt;
                     // the server has gone since.
-                    Looked::Unreached { attempts, why } => {
-                        self.server_gone(attempts, &why);
+                    Looked::Unreached {
+                        attempts,
+                        why,
+                        gone,
+                    } => {
+                        if gone {
+                            self.server_gone(attempts, &why);
+                        }
                         Next::End(WriteEnd::Uncertain(self.uncertain_message(job, &why)))
                     }
                 }
@@ -655,15 +780,9 @@ impl Worker {
         let mut tries = 0u32;
         let mut last = String::new();
         let mut transient_only = true;
-        let mut reached_server = false;
+        let mut refusals = Refusals::default();
         loop {
             if tries > self.tuning.max_retries {
-                if !reached_server {
-                    return Looked::Unreached {
-                        attempts: tries,
-                        why: last,
-                    };
-                }
                 return Looked::Unknown {
                     transient_only,
                     why: tr!("lookups-failing", why = last.as_str()),
@@ -675,19 +794,40 @@ impl Worker {
                     why: tr!("lookup-stopped-before"),
                 };
             }
-            tries += 1;
-            out.attempts += 1;
-            self.counters.lookups.fetch_add(1, Ordering::Relaxed);
             let x = self
                 .client
                 .query(&self.operation, &m.id, &m.wolkvox_id)
                 .await;
-            reached_server |= reached(&x);
+            if reached(&x) {
+                tries += 1;
+                out.attempts += 1;
+                self.counters.lookups.fetch_add(1, Ordering::Relaxed);
+            }
             if self.observe(&x, true) {
                 return Looked::Unknown {
                     transient_only: false,
                     why: tr!("server-unreachable-short"),
                 };
+            }
+            if let Err(TransportFailure::BeforeSend(why)) = &x {
+                match self.refused(&mut refusals) {
+                    AfterRefusal::Retry(wait) => {
+                        tracing::debug!(
+                            row = job.row.row,
+                            wait_ms = wait.as_millis() as u64,
+                            "look-up's connection refused: {why}"
+                        );
+                        self.stop.sleep(wait).await;
+                        continue;
+                    }
+                    end => {
+                        return Looked::Unreached {
+                            attempts: refusals.total,
+                            why: why.clone(),
+                            gone: matches!(end, AfterRefusal::Gone),
+                        }
+                    }
+                }
             }
             // Only an answer about this obligation's id counts.
             let (lookup, http, code) = classify_lookup(&x, &m.id);
