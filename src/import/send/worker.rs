@@ -641,46 +641,20 @@ impl Worker {
             }
             let x = self.client.obligation(method, body.to_string()).await;
             if reached(&x) {
-                if tried {
-                    self.counters.retries.fetch_add(1, Ordering::Relaxed);
-                    tally.retries += 1;
-                }
-                tried = true;
-                out.attempts += 1;
+                self.count_write(&mut tried, out, tally);
+                reached_server = true;
             }
-            reached_server |= reached(&x);
             if self.observe(&x, true) {
                 return (WriteEnd::Stopped, reached_server);
             }
             if let Err(TransportFailure::BeforeSend(why)) = &x {
-                let wait = match self.refused(&mut refusals) {
-                    AfterRefusal::Retry(wait) => wait,
-                    gone_or_too_long => {
-                        let why = if matches!(gone_or_too_long, AfterRefusal::Gone) {
-                            self.server_gone(refusals.total, why)
-                        } else {
-                            tr!(
-                                "not-sent-cannot-connect",
-                                attempts = refusals.total,
-                                why = why.as_str()
-                            )
-                        };
-                        if reached_server {
-                            // An earlier attempt reached it and was answered
-                            // with a transient failure (or went in, for an
-                            // update sent again).
-                            return (WriteEnd::GaveUp(why), true);
-                        }
-                        return (WriteEnd::Unreached(why), false);
-                    }
-                };
-                tracing::debug!(
-                    row = job.row.row,
-                    wait_ms = wait.as_millis() as u64,
-                    "connection refused: {why}"
-                );
-                self.stop.sleep(wait).await;
-                continue;
+                match self
+                    .write_refused(job, why, &mut refusals, reached_server)
+                    .await
+                {
+                    Some(end) => return end,
+                    None => continue,
+                }
             }
             let c = classify(&x);
             tally.answer(&c.verdict, c.http_status);
@@ -706,6 +680,77 @@ impl Worker {
                     }
                 }
             }
+        }
+    }
+
+    /// Counts a write that reached the server; each after the first is a
+    /// retry.
+    fn count_write(&self, tried: &mut bool, out: &mut Outcome, tally: &mut RowTally) {
+        if *tried {
+            self.counters.retries.fetch_add(1, Ordering::Relaxed);
+            tally.retries += 1;
+        }
+        *tried = true;
+        out.attempts += 1;
+    }
+
+    /// After a write's connection was refused before it was sent: waits and
+    /// returns `None` to try again, or how the row ends (and whether an
+    /// earlier attempt reached the server).
+    async fn write_refused(
+        &self,
+        job: &Job,
+        why: &str,
+        refusals: &mut Refusals,
+        reached_server: bool,
+    ) -> Option<(WriteEnd, bool)> {
+        let wait = match self.refused(refusals) {
+            AfterRefusal::Retry(wait) => wait,
+            gone_or_too_long => {
+                let gone = matches!(gone_or_too_long, AfterRefusal::Gone);
+                let why = self.unreached(refusals.total, why, gone);
+                // An earlier attempt reached the server and was answered
+                // with a transient failure (or went in, for an update sent
+                // again): not "never sent".
+                return Some(if reached_server {
+                    (WriteEnd::GaveUp(why), true)
+                } else {
+                    (WriteEnd::Unreached(why), false)
+                });
+            }
+        };
+        tracing::debug!(
+            row = job.row.row,
+            wait_ms = wait.as_millis() as u64,
+            "connection refused: {why}"
+        );
+        self.stop.sleep(wait).await;
+        None
+    }
+
+    /// After a look-up's connection was refused before it was sent: waits
+    /// and returns `None` to try again, or how the look-up ends.
+    async fn lookup_refused(
+        &self,
+        job: &Job,
+        why: &str,
+        refusals: &mut Refusals,
+    ) -> Option<Looked> {
+        match self.refused(refusals) {
+            AfterRefusal::Retry(wait) => {
+                tracing::debug!(
+                    row = job.row.row,
+                    wait_ms = wait.as_millis() as u64,
+                    "look-up's connection refused: {why}"
+                );
+                self.stop.sleep(wait).await;
+                None
+            }
+            end => Some(Looked::Unreached {
+                attempts: refusals.total,
+                why: why.to_string(),
+                gone: matches!(end, AfterRefusal::Gone),
+            }),
         }
     }
 
@@ -810,23 +855,9 @@ impl Worker {
                 };
             }
             if let Err(TransportFailure::BeforeSend(why)) = &x {
-                match self.refused(&mut refusals) {
-                    AfterRefusal::Retry(wait) => {
-                        tracing::debug!(
-                            row = job.row.row,
-                            wait_ms = wait.as_millis() as u64,
-                            "look-up's connection refused: {why}"
-                        );
-                        self.stop.sleep(wait).await;
-                        continue;
-                    }
-                    end => {
-                        return Looked::Unreached {
-                            attempts: refusals.total,
-                            why: why.clone(),
-                            gone: matches!(end, AfterRefusal::Gone),
-                        }
-                    }
+                match self.lookup_refused(job, why, &mut refusals).await {
+                    Some(end) => return end,
+                    None => continue,
                 }
             }
             // Only an answer about this obligation's id counts.
