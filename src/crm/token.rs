@@ -91,7 +91,7 @@ impl Token {
         Token::new(&text).map_err(|e| format!("{}: {e}", shown()))
     }
 
-    /// The token in [`TOKEN_VAR`], checked as [`Token::new`] checks it;
+    /// The token in the `WOLKVOX_TOKEN` environment variable, checked as [`Token::new`] checks it;
     /// `None` when the variable is unset or holds only blanks (a
     /// scheduler's template, an export left blank).
     pub fn from_env() -> Result<Option<Token>, String> {
