@@ -502,12 +502,15 @@ impl Scrubber {
 /// that is not white space.
 fn may_hide(s: &[u8]) -> bool {
     memchr::memmem::find(s, b"\\u").is_some()
+        || s.windows(3)
+            .any(|w| w[0] == b'%' && w[1].is_ascii_hexdigit() && w[2].is_ascii_hexdigit())
         || s.iter()
             .any(|&b| b >= 0x7f || (b < 0x20 && !b"\t\r\n".contains(&b)))
 }
 
 /// `s` as a person would read it: `\uXXXX` escapes decoded (a surrogate
-/// pair as its one character; a lone surrogate left as written), and the
+/// pair as its one character; a lone surrogate left as written), `%XX`
+/// escapes decoded (however much of a text a server URL-encoded), and the
 /// characters that do not show ([`text::is_hidden`]) dropped, except white
 /// space, which stays (it is shown as a space).
 fn revealed(s: &str) -> String {
@@ -534,9 +537,35 @@ fn revealed(s: &str) -> String {
         rest = &after[used..];
     }
     out.push_str(rest);
-    out.chars()
+    percent_decoded(&out)
+        .chars()
         .filter(|&c| !text::is_hidden(c) || text::is_white(c))
         .collect()
+}
+
+/// `s` with its `%XX` escapes decoded, as UTF-8 where the bytes are (a
+/// stray `%` or a byte that is not UTF-8 stays as written).
+fn percent_decoded(s: &str) -> String {
+    if !s.contains('%') {
+        return s.to_string();
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
+                out.push((hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0)) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The code of the `\uXXXX` escape `s` starts with.
@@ -718,6 +747,21 @@ mod tests {
             String::from_utf8(s.body(plain)).unwrap(),
             "ERR Wolkvox-Token=[token hidden] end"
         );
+        // URL-encoded in any way a server might: every character, some of
+        // them, lower-case hex, `/` left as it is.
+        let odd = Scrubber::new("tokSECRET+abc/987=xyz");
+        for echoed in [
+            "BAD token=tokSECRET%2Babc/987%3Dxyz",
+            "BAD token=%74%6F%6B%53%45%43%52%45%54%2B%61%62%63%2F%39%38%37%3D%78%79%7A",
+            "BAD token=%74ok%53ECRET%2babc%2f987%3dxyz",
+        ] {
+            assert_eq!(odd.text(echoed), "BAD token=[token hidden]", "{echoed}");
+            let body = serde_json::json!({"code": 400, "msg": echoed}).to_string();
+            let v: serde_json::Value =
+                serde_json::from_slice(&odd.body(body.into_bytes())).unwrap();
+            assert_eq!(v["msg"], "BAD token=[token hidden]", "{echoed}");
+        }
+        assert_eq!(odd.text("50%25 off, 100%"), "50%25 off, 100%");
         // Text without the token keeps its escapes and characters as sent.
         let other = "caf\\u00e9 \u{200B} \\ud83d and \\uZZZZ".to_string();
         assert_eq!(s.text(&other), other);

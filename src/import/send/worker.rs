@@ -102,6 +102,10 @@ pub(super) struct Worker {
     pub(super) answers: AtomicU64,
 }
 
+/// The shortest time with every connection refused and nothing answered
+/// after which a server that was working is taken to have gone.
+const MIN_OUTAGE: Duration = Duration::from_secs(10);
+
 /// The connections refused to one row's requests, before they were sent,
 /// by a server that has answered in this run.
 #[derive(Default)]
@@ -114,6 +118,11 @@ struct Refusals {
     answers_seen: u64,
     /// When the first was refused.
     since: Option<Instant>,
+    /// When the current run of refusals with no answer to anyone began.
+    silent_since: Option<Instant>,
+    /// Others got answers while this row was being refused: the server is
+    /// up and turning only some connections away.
+    others_answered: bool,
 }
 
 /// What follows a connection refused.
@@ -382,17 +391,23 @@ impl Worker {
         let since = *r.since.get_or_insert(now);
         if r.total > 0 && answers != r.answers_seen {
             r.count = 0;
+            r.silent_since = None;
+            r.others_answered = true;
         }
+        let silent_since = *r.silent_since.get_or_insert(now);
         r.answers_seen = answers;
         r.count += 1;
         r.total += 1;
-        if r.count > self.tuning.max_retries {
+        // Gone: refused again and again, and for long enough that it is
+        // not a restart or a flapping balancer whose short outages a few
+        // quick retries can all fall into.
+        if r.count > self.tuning.max_retries && now.duration_since(silent_since) >= MIN_OUTAGE {
             return AfterRefusal::Gone;
         }
-        if now.duration_since(since) > self.refusal_window() {
+        if r.others_answered && now.duration_since(since) > self.refusal_window() {
             return AfterRefusal::TooLong;
         }
-        AfterRefusal::Retry(self.backoff(r.count, None))
+        AfterRefusal::Retry(self.backoff(r.count.min(self.tuning.max_retries), None))
     }
 
     /// How long a row may keep trying while its connections are refused:
