@@ -104,7 +104,7 @@ pub(super) struct Worker {
 
 /// The shortest time with every connection refused and nothing answered
 /// after which a server that was working is taken to have gone.
-const MIN_OUTAGE: Duration = Duration::from_secs(10);
+const MIN_OUTAGE: Duration = Duration::from_secs(30);
 
 /// The connections refused to one row's requests, before they were sent,
 /// by a server that has answered in this run.
