@@ -171,7 +171,7 @@ fn writable(dir: &Path) -> bool {
 
 /// True when `a` and `b` name one file: the same file on disk when both
 /// exist (so a hard link is caught too), else the same canonical path.
-fn same_file(a: &Path, b: &Path) -> bool {
+pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
     #[cfg(unix)]
     if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
         use std::os::unix::fs::MetadataExt;
@@ -183,7 +183,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// `path` with links and `.`/`..` resolved, also for a file that does not
 /// exist yet (an output, a ledger's `-wal`): then its folder is resolved
 /// and its name kept.
-fn canonical(path: &Path) -> PathBuf {
+pub(crate) fn canonical(path: &Path) -> PathBuf {
     if let Ok(c) = path.canonicalize() {
         return c;
     }

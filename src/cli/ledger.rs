@@ -4,7 +4,9 @@ use super::LedgerCommand;
 use std::io::Write;
 use std::path::Path;
 use wolkvox_import::import::exit;
-use wolkvox_import::ledger::{format_time, resolve_path as ledger_path, Ledger, LedgerError};
+use wolkvox_import::ledger::{
+    format_time, is_ledgers_own, resolve_path as ledger_path, Ledger, LedgerError,
+};
 use wolkvox_import::tr;
 
 /// Runs a `ledger` subcommand and returns the exit code.
@@ -98,46 +100,13 @@ fn guard_target(
     if target.is_dir() {
         return Err(tr!("ledger-target-folder", path = name));
     }
-    // Both made absolute with links resolved, a target not written yet too:
-    // `l.sqlite-wal` given relative must still be seen as the ledger's.
-    let real = |p: &Path| {
-        wolkvox_import::ledger::real_path(p)
-            .ok()
-            .map(|r| std::fs::canonicalize(&r).unwrap_or(r))
-            .unwrap_or_else(|| p.to_path_buf())
-    };
-    let ledger_real = real(ledger);
-    let target_real = real(target);
-    let mut beside = vec![ledger_real.clone()];
-    for suffix in ["-wal", "-shm", "-journal", ".lock"] {
-        let mut n = ledger_real.clone().into_os_string();
-        n.push(suffix);
-        beside.push(n.into());
-    }
-    if beside.contains(&target_real) || same_file(ledger, target) {
+    if is_ledgers_own(ledger, target) {
         return Err(tr!("ledger-target-is-ledger", path = name));
     }
     if target.exists() && !force && !ours(target) {
         return Err(tr!("ledger-target-foreign", path = name));
     }
     Ok(())
-}
-
-/// True when both paths name one file (a hard link included).
-fn same_file(a: &Path, b: &Path) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        match (std::fs::metadata(a), std::fs::metadata(b)) {
-            (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
-            _ => false,
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = (a, b);
-        false
-    }
 }
 
 fn backup(ledger: &Ledger, file: &Path) -> Result<i32, LedgerError> {

@@ -356,15 +356,7 @@ impl ImportBuilder {
         }
         reads.extend(self.also_reads.iter().cloned());
         reads.push((tr!("noun-ledger"), ledger.to_path_buf()));
-        let beside_ledger = ["-wal", "-shm", "-journal"].map(|suffix| {
-            let mut name = ledger.as_os_str().to_os_string();
-            name.push(suffix);
-            PathBuf::from(name)
-        });
-        for path in beside_ledger
-            .into_iter()
-            .chain([crate::ledger::lock::LedgerLock::path_for(ledger)])
-        {
+        for path in crate::ledger::files_beside(ledger) {
             let what = tr!("noun-ledger-file", ledger = ledger.display().to_string());
             reads.push((what, path));
         }

@@ -20,28 +20,33 @@ use crate::tr;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-/// The file a ledger path names: symbolic links resolved, the folder made
-/// absolute; the path as given when neither can be resolved yet (the
-/// folder is created later).
+/// The file a ledger path names, as [`crate::outputs::canonical`] resolves
+/// it (links resolved, also for a ledger not made yet); a folder is refused.
 pub fn real_path(path: &Path) -> Result<PathBuf, LedgerError> {
     if path.is_dir() {
         return Err(LedgerError::new(path, tr!("ledger-is-folder")));
     }
-    if let Ok(real) = std::fs::canonicalize(path) {
-        return Ok(real);
-    }
-    // Not there yet: resolve its folder (which may itself be a link).
-    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
-        return Ok(path.to_path_buf());
-    };
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
-    Ok(std::fs::canonicalize(dir)
-        .map(|d| d.join(name))
-        .unwrap_or_else(|_| path.to_path_buf()))
+    Ok(crate::outputs::canonical(path))
+}
+
+/// True when `target` is the ledger at `ledger` or one of the files beside
+/// it, however either is named (relative, through a link, a hard link).
+pub fn is_ledgers_own(ledger: &Path, target: &Path) -> bool {
+    let real = crate::outputs::canonical(ledger);
+    std::iter::once(real.clone())
+        .chain(files_beside(&real))
+        .any(|f| crate::outputs::same_file(&f, target))
+}
+
+/// The files SQLite and the lock keep beside a ledger: its write-ahead log,
+/// shared memory, rollback journal and lock file. Never an output.
+pub fn files_beside(ledger: &Path) -> [PathBuf; 4] {
+    [
+        sibling(ledger, "-wal"),
+        sibling(ledger, "-shm"),
+        sibling(ledger, "-journal"),
+        super::lock::LedgerLock::path_for(ledger),
+    ]
 }
 
 /// A file beside `path` whose name adds `suffix`.

@@ -22,7 +22,7 @@
 //! commits intents and the collector outcomes, through one connection.
 
 pub(crate) mod file;
-pub use file::real_path;
+pub use file::{files_beside, is_ledgers_own, real_path};
 pub(crate) mod known;
 pub(crate) mod lock;
 pub(crate) mod seen;
