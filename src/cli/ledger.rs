@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 use wolkvox_import::import::exit;
 use wolkvox_import::ledger::{
-    format_time, is_ledgers_own, resolve_path as ledger_path, Ledger, LedgerError,
+    format_time, is_ledgers_own, replace_whole, resolve_path as ledger_path, Ledger, LedgerError,
 };
 use wolkvox_import::tr;
 
@@ -176,23 +176,13 @@ fn export(
     server: Option<&str>,
     operation: Option<&str>,
 ) -> Result<i32, LedgerError> {
-    // Written beside FILE and moved there complete: a failed export leaves
-    // no half file, and an earlier one stays as it was.
-    let mut part = file.as_os_str().to_os_string();
-    part.push(format!(".part-{}", std::process::id()));
-    let part = std::path::PathBuf::from(part);
-    let written = write_export(ledger, &part, server, operation).and_then(|n| {
-        std::fs::rename(&part, file)
-            .map(|()| n)
-            .map_err(|e| LedgerError::new(file, e.to_string()))
-    });
-    let n = match written {
-        Ok(n) => n,
-        Err(e) => {
-            let _ = std::fs::remove_file(&part);
-            return Err(e);
-        }
-    };
+    // A failed export leaves no half file, and an earlier one as it was.
+    let n = replace_whole(file, |part| {
+        write_export(ledger, part, server, operation).map_err(|e| LedgerError {
+            path: file.to_path_buf(),
+            ..e
+        })
+    })?;
     let _ = writeln!(
         std::io::stderr(),
         "{}",

@@ -82,21 +82,38 @@ pub(crate) fn create_new(
         }
     }
     remove_unfinished(path);
+    replace_whole(path, |tmp| {
+        (|| {
+            let mut conn = rusqlite::Connection::open(tmp)?;
+            build(&mut conn)?;
+            conn.close().map_err(|(_, e)| e)
+        })()
+        .map_err(|e| LedgerError::sql(path, e))
+    })
+}
+
+/// Puts at `path` the file `fill` writes at the temporary path it is given
+/// (beside `path`, named after it and this process), moved there only once
+/// complete: a failure or a kill leaves `path` as it was, and no half file
+/// under its name. Used for new ledgers, backups and exports.
+pub fn replace_whole<T>(
+    path: &Path,
+    fill: impl FnOnce(&Path) -> Result<T, LedgerError>,
+) -> Result<T, LedgerError> {
     let tmp = sibling(path, &format!(".new-{}", std::process::id()));
-    let _ = std::fs::remove_file(&tmp);
-    let made = (|| {
-        let mut conn = rusqlite::Connection::open(&tmp)?;
-        build(&mut conn)?;
-        conn.close().map_err(|(_, e)| e)
-    })();
-    if let Err(e) = made {
+    let remove_tmp = || {
         let _ = std::fs::remove_file(&tmp);
         let _ = std::fs::remove_file(sibling(&tmp, "-journal"));
-        return Err(LedgerError::sql(path, e));
-    }
-    if let Err(e) = std::fs::rename(&tmp, path) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(LedgerError::io(path, &e));
+    };
+    remove_tmp();
+    let done = fill(&tmp).and_then(|value| {
+        std::fs::rename(&tmp, path)
+            .map(|()| value)
+            .map_err(|e| LedgerError::io(path, &e))
+    });
+    if done.is_err() {
+        remove_tmp();
+        return done;
     }
     // The new name must survive a power cut as the file's contents do.
     #[cfg(unix)]
@@ -105,7 +122,7 @@ pub(crate) fn create_new(
             let _ = d.sync_all();
         }
     }
-    Ok(())
+    done
 }
 
 /// Removes what an import killed while it built a new ledger left (the

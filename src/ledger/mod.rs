@@ -22,7 +22,7 @@
 //! commits intents and the collector outcomes, through one connection.
 
 pub(crate) mod file;
-pub use file::{files_beside, is_ledgers_own, real_path};
+pub use file::{files_beside, is_ledgers_own, real_path, replace_whole};
 pub(crate) mod known;
 pub(crate) mod lock;
 pub(crate) mod seen;
@@ -1229,24 +1229,17 @@ impl Ledger {
                 ));
             }
         }
-        let tmp = file::sibling(dest, &format!(".part-{}", std::process::id()));
-        let _ = std::fs::remove_file(&tmp);
-        let copied = (|| {
-            let mut out = Connection::open(&tmp)?;
-            {
-                let backup = rusqlite::backup::Backup::new(&self.conn, &mut out)?;
-                backup.run_to_completion(256, std::time::Duration::from_millis(5), None)?;
-            }
-            out.pragma_update_and_check(None, "journal_mode", "DELETE", |_| Ok(()))?;
-            out.close().map_err(|(_, e)| e)
-        })();
-        if let Err(e) = copied {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(LedgerError::sql(dest, e));
-        }
-        std::fs::rename(&tmp, dest).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            LedgerError::io(dest, &e)
+        file::replace_whole(dest, |tmp| {
+            (|| {
+                let mut out = Connection::open(tmp)?;
+                {
+                    let backup = rusqlite::backup::Backup::new(&self.conn, &mut out)?;
+                    backup.run_to_completion(256, std::time::Duration::from_millis(5), None)?;
+                }
+                out.pragma_update_and_check(None, "journal_mode", "DELETE", |_| Ok(()))?;
+                out.close().map_err(|(_, e)| e)
+            })()
+            .map_err(|e| LedgerError::sql(dest, e))
         })
     }
 
