@@ -1825,7 +1825,7 @@ fn a_ledger_deleted_mid_run_stops_the_run_with_exit_3() {
     // run creates the rest and nothing twice.
     std::fs::rename(&kept, &s.ledger).unwrap();
     let again = s.run("cartera.csv", "again.csv", &[]);
-    assert!(again.code == 0 || again.code == 1, "{again:?}");
+    assert_eq!(again.code, 0, "{again:?}");
     assert_crm_holds(&s.fake, &last_balances(&[&rows]));
 }
 
@@ -1916,7 +1916,12 @@ fn the_ledger_commands_during_and_after_an_import() {
     let copy =
         s.wd.run(&["ledger", "runs", "--ledger", &s.path_str("copy.sqlite")]);
     assert_eq!(copy.code, 0, "{copy:?}");
-    assert!(copy.stdout.lines().count() >= 2, "{copy:?}");
+    // Taken while the second run was going: both runs, the newest still
+    // unfinished (its record is in the write-ahead log, not yet in the
+    // ledger file, so a plain copy of the file would have missed it).
+    let lines: Vec<&str> = copy.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{copy:?}");
+    assert!(lines[0].contains("unfinished"), "{copy:?}");
     // After the runs, nothing is in doubt: the live one settled the killed
     // one's requests.
     let check = s.ledger_cmd(&["check"]);
@@ -1958,7 +1963,7 @@ fn a_log_without_its_ledger_and_a_hard_linked_ledger_are_refused() {
     std::fs::remove_file(&wal).unwrap();
     let _ = std::fs::remove_file(s.wd.path("keep/ledger.sqlite-shm"));
     let run = s.run("cartera.csv", "fresh.csv", &["--mode", "upsert"]);
-    assert!(run.code == 0 || run.code == 1, "{run:?}");
+    assert_eq!(run.code, 0, "{run:?}");
 
     let link = s.wd.path("keep/other-name.sqlite");
     std::fs::hard_link(&s.ledger, &link).unwrap();
