@@ -75,6 +75,31 @@ fn import(wd: &Workdir, base: &str, extra: &[&str]) -> Run {
     run
 }
 
+/// `import` as with `import`, under the given token instead of [`TOKEN`].
+fn import_with_token(wd: &Workdir, base: &str, extra: &[&str], token: &str) -> Run {
+    let run = Run::from(
+        import_cmd(wd, base, extra)
+            .env("WOLKVOX_TOKEN", token)
+            .output()
+            .unwrap(),
+    );
+    assert!(!run.stderr.contains("panicked"), "{run:?}");
+    run
+}
+
+/// Fails the test if `needle` is in the run's stdout or stderr or in any
+/// file under the test's folder.
+fn assert_nowhere(wd: &Workdir, run: &Run, needle: &str) {
+    assert!(!run.stdout.contains(needle), "stdout holds {needle:?}");
+    assert!(
+        !run.stderr.contains(needle),
+        "stderr holds {needle:?}: {}",
+        run.stderr
+    );
+    let leaked = files_containing(wd.root(), needle);
+    assert!(leaked.is_empty(), "{needle:?} written to {leaked:?}");
+}
+
 fn statuses(wd: &Workdir) -> BTreeMap<String, usize> {
     let mut m = BTreeMap::new();
     for r in read_results(&wd.path("results.csv")) {
@@ -105,6 +130,15 @@ impl Req {
 
     fn is_query(&self) -> bool {
         self.path.ends_with("/collections/queryObligation.php")
+    }
+
+    /// The token the request carried, as a server would echo it.
+    fn token(&self) -> String {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == "wolkvox-token")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
     }
 
     /// The request's headers as a PHP page would echo them.
@@ -1090,14 +1124,7 @@ fn a_server_that_echoes_the_token_never_gets_it_into_any_output() {
                     302,
                     vec![(
                         "Location",
-                        format!(
-                            "https://sso.example.com/?t={}",
-                            req.headers
-                                .iter()
-                                .find(|(k, _)| k == "wolkvox-token")
-                                .map(|(_, v)| v.clone())
-                                .unwrap_or_default()
-                        ),
+                        format!("https://sso.example.com/?t={}", req.token()),
                     )],
                     Vec::new(),
                 ),
@@ -1105,10 +1132,9 @@ fn a_server_that_echoes_the_token_never_gets_it_into_any_output() {
         },
         |s, req| s.exact_query(req),
     );
-    let base = server.base();
-    let out = import_cmd(
+    let run = import_with_token(
         &wd,
-        &base,
+        &server.base(),
         &[
             "--concurrency",
             "1",
@@ -1120,11 +1146,8 @@ fn a_server_that_echoes_the_token_never_gets_it_into_any_output() {
             "rejects.csv",
             "-vv",
         ],
-    )
-    .env("WOLKVOX_TOKEN", token)
-    .output()
-    .unwrap();
-    let run = Run::from(out);
+        token,
+    );
     assert_eq!(run.code, 3, "{run:?}");
     let results = read_results(&wd.path("results.csv"));
     // The echoes did reach the results, scrubbed.
@@ -1143,14 +1166,7 @@ fn a_server_that_echoes_the_token_never_gets_it_into_any_output() {
         "T0ken+9f8e7d6c",
         "T0ken%2B9f8e7d6c",
     ] {
-        assert!(!run.stdout.contains(needle), "stdout holds {needle}");
-        assert!(
-            !run.stderr.contains(needle),
-            "stderr holds {needle}: {}",
-            run.stderr
-        );
-        let leaked = files_containing(wd.root(), needle);
-        assert!(leaked.is_empty(), "{needle} written to {leaked:?}");
+        assert_nowhere(&wd, &run, needle);
     }
 }
 
@@ -1161,12 +1177,7 @@ fn a_token_echoed_escaped_upper_cased_or_cut_never_reaches_any_output() {
     let wd = workdir(4);
     let (server, _store) = crm(
         |_, req, _| {
-            let sent = req
-                .headers
-                .iter()
-                .find(|(k, _)| k == "wolkvox-token")
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default();
+            let sent = req.token();
             let failing = |echo: String| {
                 format!(r#"{{"code":400,"error":"BAD","msg":"headers: Wolkvox-Token: {echo}"}}"#)
                     .into_bytes()
@@ -1199,7 +1210,7 @@ fn a_token_echoed_escaped_upper_cased_or_cut_never_reaches_any_output() {
         },
         |s, req| s.exact_query(req),
     );
-    let out = import_cmd(
+    let run = import_with_token(
         &wd,
         &server.base(),
         &[
@@ -1211,11 +1222,8 @@ fn a_token_echoed_escaped_upper_cased_or_cut_never_reaches_any_output() {
             "report.html",
             "-vv",
         ],
-    )
-    .env("WOLKVOX_TOKEN", token)
-    .output()
-    .unwrap();
-    let run = Run::from(out);
+        token,
+    );
     assert_eq!(run.code, 3, "{run:?}");
     let results = read_results(&wd.path("results.csv"));
     for r in &results[..3] {
@@ -1332,12 +1340,7 @@ fn a_megabyte_msg_is_cut_short_and_the_token_in_it_is_hidden_first() {
     let wd = workdir(3);
     let (server, _store) = crm(
         |_, req, _| {
-            let sent = req
-                .headers
-                .iter()
-                .find(|(k, _)| k == "wolkvox-token")
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default();
+            let sent = req.token();
             // The token echoed across the 500th character, where the text
             // is cut, then close to a megabyte more: the whole answer still
             // fits under the 1 MiB an answer may have, so it is judged.
@@ -1399,16 +1402,7 @@ fn a_megabyte_msg_is_cut_short_and_the_token_in_it_is_hidden_first() {
     let mut needles = vec![token.to_string()];
     needles.extend((4..token.len()).map(|n| token[..n].to_string()));
     for needle in &needles {
-        assert!(
-            !run.stdout.contains(needle.as_str()),
-            "stdout holds {needle}"
-        );
-        assert!(
-            !run.stderr.contains(needle.as_str()),
-            "stderr holds {needle}"
-        );
-        let leaked = files_containing(wd.root(), needle);
-        assert!(leaked.is_empty(), "{needle} written to {leaked:?}");
+        assert_nowhere(&wd, &run, needle);
     }
 }
 
@@ -1559,6 +1553,26 @@ fn private_pki(names: &[&str]) -> Pki {
     }
 }
 
+/// Reads a request's head byte by byte (so nothing after it is consumed)
+/// and returns its first line; `None` if the peer hangs up first.
+async fn read_request_line(tcp: &mut TcpStream) -> Option<String> {
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut b = [0u8; 1];
+        if tcp.read(&mut b).await.ok() != Some(1) {
+            return None;
+        }
+        head.push(b[0]);
+    }
+    Some(
+        String::from_utf8_lossy(&head)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+    )
+}
+
 /// Terminates TLS on a new port and forwards the plain bytes to `backend`.
 /// With `connect`, it first plays an HTTP proxy: it reads a `CONNECT`,
 /// records its target, says yes, and then inspects the tunnel (terminates
@@ -1583,19 +1597,9 @@ fn tls_front(
             let seen = s.clone();
             tokio::spawn(async move {
                 if connect {
-                    let mut head = Vec::new();
-                    while !head.ends_with(b"\r\n\r\n") {
-                        let mut b = [0u8; 1];
-                        if tcp.read(&mut b).await.ok() != Some(1) {
-                            return;
-                        }
-                        head.push(b[0]);
-                    }
-                    let line = String::from_utf8_lossy(&head)
-                        .lines()
-                        .next()
-                        .unwrap_or_default()
-                        .to_string();
+                    let Some(line) = read_request_line(&mut tcp).await else {
+                        return;
+                    };
                     seen.lock().unwrap().push(line);
                     if tcp
                         .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
@@ -2070,7 +2074,7 @@ fn a_token_split_by_hidden_characters_or_escaped_outside_json_is_hidden() {
         },
         |s, req| s.exact_query(req),
     );
-    let out = import_cmd(
+    let run = import_with_token(
         &wd,
         &server.base(),
         &[
@@ -2084,12 +2088,9 @@ fn a_token_split_by_hidden_characters_or_escaped_outside_json_is_hidden() {
             "report.html",
             "-vv",
         ],
-    )
-    .env("WOLKVOX_TOKEN", token)
-    .output()
-    .unwrap();
-    let run = Run::from(out);
-    assert!(!run.stderr.contains("panicked"), "{run:?}");
+        token,
+    );
+    assert_eq!(run.code, 1, "every row failed, none in doubt: {run:?}");
     let results = read_results(&wd.path("results.csv"));
     assert_eq!(results.len(), 4, "{run:?}");
     for r in &results {
@@ -2097,14 +2098,7 @@ fn a_token_split_by_hidden_characters_or_escaped_outside_json_is_hidden() {
         assert!(r["error"].contains("[token hidden]"), "{r:?}");
     }
     for form in hidden_token_forms() {
-        assert!(!run.stdout.contains(&form), "stdout holds {form:?}");
-        assert!(
-            !run.stderr.contains(&form),
-            "stderr holds {form:?}: {}",
-            run.stderr
-        );
-        let leaked = files_containing(wd.root(), &form);
-        assert!(leaked.is_empty(), "{form:?} written to {leaked:?}");
+        assert_nowhere(&wd, &run, &form);
     }
 }
 
@@ -2119,19 +2113,9 @@ fn a_proxy_that_answers_connect_with_407_stops_the_run_asking_for_its_credential
         while let Ok((mut tcp, _)) = listener.accept().await {
             let seen = s.clone();
             tokio::spawn(async move {
-                let mut head = Vec::new();
-                while !head.ends_with(b"\r\n\r\n") {
-                    let mut b = [0u8; 1];
-                    if tcp.read(&mut b).await.ok() != Some(1) {
-                        return;
-                    }
-                    head.push(b[0]);
-                }
-                let line = String::from_utf8_lossy(&head)
-                    .lines()
-                    .next()
-                    .unwrap_or_default()
-                    .to_string();
+                let Some(line) = read_request_line(&mut tcp).await else {
+                    return;
+                };
                 seen.lock().unwrap().push(line);
                 let _ = tcp
                     .write_all(

@@ -1825,6 +1825,9 @@ fn a_ledger_deleted_mid_run_stops_the_run_with_exit_3() {
     // run creates the rest and nothing twice.
     std::fs::rename(&kept, &s.ledger).unwrap();
     let again = s.run("cartera.csv", "again.csv", &[]);
+    // Every row ends well: those the ledger recorded are unchanged, those
+    // in doubt are looked up, the rest created; none is refused as a
+    // duplicate.
     assert_eq!(again.code, 0, "{again:?}");
     assert_crm_holds(&s.fake, &last_balances(&[&rows]));
 }
@@ -1963,6 +1966,8 @@ fn a_log_without_its_ledger_and_a_hard_linked_ledger_are_refused() {
     std::fs::remove_file(&wal).unwrap();
     let _ = std::fs::remove_file(s.wd.path("keep/ledger.sqlite-shm"));
     let run = s.run("cartera.csv", "fresh.csv", &["--mode", "upsert"]);
+    // A new ledger in upsert mode: what the CRM already holds is updated,
+    // the rest created, every row well.
     assert_eq!(run.code, 0, "{run:?}");
 
     let link = s.wd.path("keep/other-name.sqlite");
@@ -2062,14 +2067,20 @@ fn ledger_export_and_backup_keep_off_the_ledger_and_foreign_files() {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let r = s.ledger_cmd(&args);
         assert_eq!(r.code, 2, "{args:?}: {r:?}");
-        assert!(r.stderr.contains("damaged"), "{args:?}: {r:?}");
+        assert!(
+            r.stderr.contains("the ledger is damaged"),
+            "{args:?}: {r:?}"
+        );
     }
     assert!(std::fs::read(s.wd.path("copia.sqlite")).unwrap() == good_copy);
     // A folder given as the ledger is named as one, by every command.
     let folder = s.path_str("keep");
     let r = s.wd.run(&["ledger", "runs", "--ledger", &folder]);
     assert_eq!(r.code, 2, "{r:?}");
-    assert!(r.stderr.contains("folder"), "{r:?}");
+    assert!(
+        r.stderr.contains("this is a folder, not a ledger file"),
+        "{r:?}"
+    );
     let r = s.wd.run(&[
         "import",
         "cartera.csv",
@@ -2080,7 +2091,10 @@ fn ledger_export_and_backup_keep_off_the_ledger_and_foreign_files() {
         &folder,
     ]);
     assert_eq!(r.code, 2, "{r:?}");
-    assert!(r.stderr.contains("folder"), "{r:?}");
+    assert!(
+        r.stderr.contains("this is a folder, not a ledger file"),
+        "{r:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------

@@ -10,7 +10,7 @@ mod dry_run_support;
 use calamine::{open_workbook_auto, Data, Reader};
 #[cfg(feature = "fake-crm")]
 use common::FakeServer;
-use common::{read_results, ResultRow, Workdir};
+use common::{read_results, ResultRow, Run, Workdir};
 use dry_run_support::{dry_run, form_of, pairs};
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
 use std::path::Path;
@@ -78,6 +78,13 @@ fn text(d: &Data) -> String {
         Data::Empty => String::new(),
         other => panic!("expected a text cell, got {other:?}"),
     }
+}
+
+/// `import input --mapping m.toml --dry-run` and then `extra`.
+fn dry(wd: &Workdir, input: &str, extra: &[&str]) -> Run {
+    let mut args = vec!["import", input, "--mapping", "m.toml", "--dry-run"];
+    args.extend_from_slice(extra);
+    wd.run(&args)
 }
 
 fn statuses(v: &[(u64, &str)]) -> Vec<(u64, String)> {
@@ -223,17 +230,7 @@ fn ids_in_scientific_notation_make_the_row_invalid() {
         out.run
     );
 
-    let es = wd.run(&[
-        "import",
-        "in.csv",
-        "--mapping",
-        "m.toml",
-        "--dry-run",
-        "-o",
-        "es.csv",
-        "--lang",
-        "es",
-    ]);
+    let es = dry(&wd, "in.csv", &["-o", "es.csv", "--lang", "es"]);
     assert_eq!(es.code, 1, "{es:?}");
     let rows = read_results(&wd.path("es.csv"));
     assert_eq!(
@@ -375,17 +372,7 @@ fn utf8_rows_far_into_a_file_under_a_forced_single_byte_encoding_are_invalid() {
     );
 
     // In Spanish, with the same advice.
-    let es = wd.run(&[
-        "import",
-        "late.csv",
-        "--mapping",
-        "m.toml",
-        "--dry-run",
-        "-o",
-        "es.csv",
-        "--lang",
-        "es",
-    ]);
+    let es = dry(&wd, "late.csv", &["-o", "es.csv", "--lang", "es"]);
     assert_eq!(es.code, 1, "{es:?}");
     let rows = read_results(&wd.path("es.csv"));
     assert!(
@@ -579,28 +566,14 @@ fn results_and_rejects_named_xlsx_are_workbooks_with_text_ids() {
         "m.toml",
         format!("[source]\nsheet = \"Cartera\"\n{CARTERA}"),
     );
-    let run = wd.run(&[
-        "import",
+    let run = dry(
+        &wd,
         "in.xlsx",
-        "--mapping",
-        "m.toml",
-        "--dry-run",
-        "--output",
-        "r.xlsx",
-        "--rejects",
-        "rej.xlsx",
-    ]);
+        &["--output", "r.xlsx", "--rejects", "rej.xlsx"],
+    );
     assert_eq!(run.code, 1, "{run:?}");
     // The same run with CSV results, to compare as data.
-    let csv_run = wd.run(&[
-        "import",
-        "in.xlsx",
-        "--mapping",
-        "m.toml",
-        "--dry-run",
-        "--output",
-        "r.csv",
-    ]);
+    let csv_run = dry(&wd, "in.xlsx", &["--output", "r.csv"]);
     assert_eq!(csv_run.code, 1, "{csv_run:?}");
     let expected: Vec<ResultRow> = read_results(&wd.path("r.csv"));
 
@@ -718,17 +691,11 @@ fn rejects_of_a_title_block_workbook_keep_the_header_row() {
         )],
     );
     wd.write("m.toml", format!("[source]\nheader_row = 3\n{CARTERA}"));
-    let run = wd.run(&[
-        "import",
+    let run = dry(
+        &wd,
         "in.xlsx",
-        "--mapping",
-        "m.toml",
-        "--dry-run",
-        "--output",
-        "r.csv",
-        "--rejects",
-        "rej.xlsx",
-    ]);
+        &["--output", "r.csv", "--rejects", "rej.xlsx"],
+    );
     assert_eq!(run.code, 1, "{run:?}");
     let error = read_results(&wd.path("r.csv"))[0]["error"].clone();
     let (_, rows) = &read_workbook(&wd.path("rej.xlsx"))[0];
@@ -761,15 +728,7 @@ fn output_names_decide_the_kind_and_never_get_the_wrong_bytes() {
         ("--output", "r.ods"),
         ("--rejects", "rej.xls"),
     ] {
-        let run = wd.run(&[
-            "import",
-            "in.xlsx",
-            "--mapping",
-            "m.toml",
-            "--dry-run",
-            option,
-            name,
-        ]);
+        let run = dry(&wd, "in.xlsx", &[option, name]);
         assert_eq!(run.code, 2, "{option} {name}: {run:?}");
         assert!(
             run.stderr.contains(&format!("{option} cannot write a .")),
@@ -778,15 +737,7 @@ fn output_names_decide_the_kind_and_never_get_the_wrong_bytes() {
         assert!(!wd.path(name).exists(), "{name} was written");
     }
     // JSON Lines never go under a workbook name.
-    let run = wd.run(&[
-        "import",
-        "in.xlsx",
-        "--mapping",
-        "m.toml",
-        "--dry-run",
-        "--payloads",
-        "p.xlsx",
-    ]);
+    let run = dry(&wd, "in.xlsx", &["--payloads", "p.xlsx"]);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(
         run.stderr.contains("--payloads writes JSON Lines"),
@@ -795,27 +746,11 @@ fn output_names_decide_the_kind_and_never_get_the_wrong_bytes() {
     assert!(!wd.path("p.xlsx").exists());
 
     // A rejects name without an extension takes the input's kind.
-    let run = wd.run(&[
-        "import",
-        "in.xlsx",
-        "--mapping",
-        "m.toml",
-        "--dry-run",
-        "--rejects",
-        "rech",
-    ]);
+    let run = dry(&wd, "in.xlsx", &["--rejects", "rech"]);
     assert_eq!(run.code, 1, "{run:?}");
     assert_eq!(read_workbook(&wd.path("rech.xlsx"))[0].1.len(), 3);
     assert!(!wd.path("rech").exists());
-    let run = wd.run(&[
-        "import",
-        "in.csv",
-        "--mapping",
-        "m.toml",
-        "--dry-run",
-        "--rejects",
-        "rech",
-    ]);
+    let run = dry(&wd, "in.csv", &["--rejects", "rech"]);
     assert_eq!(run.code, 1, "{run:?}");
     let rejects = std::fs::read_to_string(wd.path("rech.csv")).unwrap();
     assert!(
@@ -824,15 +759,7 @@ fn output_names_decide_the_kind_and_never_get_the_wrong_bytes() {
     );
 
     // A CSV results name stays the contract's CSV.
-    let run = wd.run(&[
-        "import",
-        "in.xlsx",
-        "--mapping",
-        "m.toml",
-        "--dry-run",
-        "--output",
-        "r.csv",
-    ]);
+    let run = dry(&wd, "in.xlsx", &["--output", "r.csv"]);
     assert_eq!(run.code, 1, "{run:?}");
     assert_eq!(read_results(&wd.path("r.csv")).len(), 4);
 }

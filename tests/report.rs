@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::{in_ci, read_results, FakeServer, ResultRow, Workdir};
+use common::{in_ci, read_results, FakeServer, ResultRow, Run, Workdir};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::net::TcpListener;
@@ -569,6 +569,36 @@ fn portfolio(rows: usize, changed: &[usize], bad: &[usize]) -> String {
     out
 }
 
+/// `import input` sent to `fake` under [`TOKEN`], messages in `lang`,
+/// results in `output` and the page in `report`, then `extra`.
+fn send_with_report(
+    wd: &Workdir,
+    fake: &FakeServer,
+    lang: &str,
+    [input, output, report]: [&str; 3],
+    extra: &[&str],
+) -> Run {
+    let base = fake.base_url();
+    let mut args = vec![
+        "--lang",
+        lang,
+        "import",
+        input,
+        "--mapping",
+        "map.toml",
+        "--server",
+        &base,
+        "--output",
+        output,
+        "--report",
+        report,
+    ];
+    args.extend_from_slice(extra);
+    let mut cmd = wd.command(&args);
+    cmd.env("WOLKVOX_TOKEN", TOKEN);
+    Run::from(cmd.output().unwrap())
+}
+
 #[test]
 fn a_rehearsals_report_shows_its_outcome_and_pace() {
     let fake = FakeServer::start(FakeCrmOptions {
@@ -581,22 +611,8 @@ fn a_rehearsals_report_shows_its_outcome_and_pace() {
     wd.write("map.toml", MAPPING);
     let base = fake.base_url();
     let import = |input: &str, report: &str| {
-        let mut cmd = wd.command(&[
-            "--lang",
-            "en",
-            "import",
-            input,
-            "--mapping",
-            "map.toml",
-            "--server",
-            &base,
-            "--output",
-            &format!("{input}.results.csv"),
-            "--report",
-            report,
-        ]);
-        cmd.env("WOLKVOX_TOKEN", TOKEN);
-        common::Run::from(cmd.output().unwrap())
+        let output = format!("{input}.results.csv");
+        send_with_report(&wd, &fake, "en", [input, &output, report], &[])
     };
     // Yesterday's file sent the first 20; today's changes two of them and
     // has three bad dates among the new ones.
@@ -744,27 +760,13 @@ fn rows_the_workers_give_up_on_are_grouped_as_such_in_spanish() {
     let wd = Workdir::new();
     wd.write("map.toml", MAPPING);
     wd.write("cartera.csv", portfolio(3, &[], &[2]));
-    let base = fake.base_url();
-    let mut cmd = wd.command(&[
-        "import",
-        "cartera.csv",
-        "--mapping",
-        "map.toml",
-        "--server",
-        &base,
-        "--output",
-        "results.csv",
-        "--report",
-        "report.html",
-        "--max-retries",
-        "1",
-        "--breaker",
-        "10",
-        "--lang",
+    let run = send_with_report(
+        &wd,
+        &fake,
         "es",
-    ]);
-    cmd.env("WOLKVOX_TOKEN", TOKEN);
-    let run = common::Run::from(cmd.output().unwrap());
+        ["cartera.csv", "results.csv", "report.html"],
+        &["--max-retries", "1", "--breaker", "10"],
+    );
     assert_eq!(run.code, 1, "{run:?}");
     let results = read_results(&wd.path("results.csv"));
     assert_eq!(status_counts(&results)["failed"], 2, "{results:?}");
@@ -921,24 +923,9 @@ fn the_quota_shown_is_what_the_server_counted() {
     });
     let wd = Workdir::new();
     wd.write("map.toml", MAPPING);
-    let base = fake.base_url();
     let import = |input: &str| {
-        let mut cmd = wd.command(&[
-            "--lang",
-            "en",
-            "import",
-            input,
-            "--mapping",
-            "map.toml",
-            "--server",
-            &base,
-            "--output",
-            &format!("{input}.results.csv"),
-            "--report",
-            &format!("{input}.html"),
-        ]);
-        cmd.env("WOLKVOX_TOKEN", TOKEN);
-        common::Run::from(cmd.output().unwrap())
+        let (output, report) = (format!("{input}.results.csv"), format!("{input}.html"));
+        send_with_report(&wd, &fake, "en", [input, &output, &report], &[])
     };
     wd.write("ten.csv", portfolio(10, &[], &[]));
     let run = import("ten.csv");
@@ -971,22 +958,13 @@ fn a_quota_used_up_is_shown_whole_not_more() {
     let wd = Workdir::new();
     wd.write("map.toml", MAPPING);
     wd.write("cartera.csv", portfolio(30, &[], &[]));
-    let mut cmd = wd.command(&[
-        "--lang",
+    let run = send_with_report(
+        &wd,
+        &fake,
         "en",
-        "import",
-        "cartera.csv",
-        "--mapping",
-        "map.toml",
-        "--server",
-        &fake.base_url(),
-        "--output",
-        "results.csv",
-        "--report",
-        "report.html",
-    ]);
-    cmd.env("WOLKVOX_TOKEN", TOKEN);
-    let run = common::Run::from(cmd.output().unwrap());
+        ["cartera.csv", "results.csv", "report.html"],
+        &[],
+    );
     assert_eq!(run.code, 3, "{run:?}");
     let counts = status_counts(&read_results(&wd.path("results.csv")));
     assert_eq!(counts["created"], 9, "{counts:?}");

@@ -490,6 +490,18 @@ expiring_date = { column = "Fecha Vencimiento", type = "date" }
 days_delay = { column = "Días Mora", type = "integer" }
 "#;
 
+/// A folder holding `m.toml` (the mapping above) and the lookup file it
+/// names, with the one document the portfolios below find.
+fn invalid_mapping_workdir() -> Workdir {
+    let wd = Workdir::new();
+    wd.write("m.toml", INVALID_MAPPING);
+    wd.write(
+        "expedientes.csv",
+        "Identificación,wolkvox_id\n1020345678,61fa3\n",
+    );
+    wd
+}
+
 /// A group of the report's problems: (kind, status, column, rows).
 type Group = (String, String, Option<String>, u64);
 
@@ -605,12 +617,7 @@ fn in_both_languages(
 
 #[test]
 fn a_csv_dry_run_says_every_invalid_cell_in_spanish_and_groups_as_in_english() {
-    let wd = Workdir::new();
-    wd.write("m.toml", INVALID_MAPPING);
-    wd.write(
-        "expedientes.csv",
-        "Identificación,wolkvox_id\n1020345678,61fa3\n",
-    );
+    let wd = invalid_mapping_workdir();
     let mut csv: Vec<u8> = "Cédula;Nro Obligación;Saldo Total;Fecha Vencimiento;Días Mora\n".into();
     // Enough good rows that the bad bytes below lie past the part of the
     // file read to check its encoding, so they are one row's problem.
@@ -704,12 +711,7 @@ fn a_csv_dry_run_says_every_invalid_cell_in_spanish_and_groups_as_in_english() {
 #[test]
 fn a_workbook_dry_run_says_every_invalid_cell_in_spanish_and_groups_as_in_english() {
     use rust_xlsxwriter::{ExcelDateTime, Format, Formula, Workbook};
-    let wd = Workdir::new();
-    wd.write("m.toml", INVALID_MAPPING);
-    wd.write(
-        "expedientes.csv",
-        "Identificación,wolkvox_id\n1020345678,61fa3\n",
-    );
+    let wd = invalid_mapping_workdir();
     let mut book = Workbook::new();
     let sheet = book.add_worksheet();
     sheet.set_name("Cartera").unwrap();
@@ -839,12 +841,7 @@ fn a_workbook_dry_run_says_every_invalid_cell_in_spanish_and_groups_as_in_englis
 
 #[test]
 fn the_readers_and_the_header_check_say_in_spanish_why_a_file_cannot_be_used() {
-    let wd = Workdir::new();
-    wd.write("m.toml", INVALID_MAPPING);
-    wd.write(
-        "expedientes.csv",
-        "Identificación,wolkvox_id\n1020345678,61fa3\n",
-    );
+    let wd = invalid_mapping_workdir();
     let refused = |input: &str, extra: &[&str]| {
         let args = [
             &[
