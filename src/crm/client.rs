@@ -382,16 +382,23 @@ impl Scrubber {
             if memchr::memmem::find(&lower, needle).is_none() {
                 continue;
             }
+            // The lower-case copy is kept in step with the body as it is
+            // rewritten (`REDACTED` is lower case already), rather than
+            // lower-casing the whole body again for the next form.
             let mut out = Vec::with_capacity(body.len());
+            let mut out_lower = Vec::with_capacity(body.len());
             let mut at = 0;
             while let Some(i) = memchr::memmem::find(&lower[at..], needle) {
                 out.extend_from_slice(&body[at..at + i]);
                 out.extend_from_slice(REDACTED.as_bytes());
+                out_lower.extend_from_slice(&lower[at..at + i]);
+                out_lower.extend_from_slice(REDACTED.as_bytes());
                 at += i + needle.len();
             }
             out.extend_from_slice(&body[at..]);
+            out_lower.extend_from_slice(&lower[at..]);
             body = out;
-            lower = body.to_ascii_lowercase();
+            lower = out_lower;
         }
         body
     }
@@ -677,6 +684,19 @@ mod tests {
         let s = Scrubber::new("s3cr3t-token-value");
         assert_eq!(s.clean_cut("a\r\nb", 10), "a  b");
         assert_eq!(s.clean_cut(&"x".repeat(300), 5), "xxxxx…");
+    }
+
+    #[test]
+    fn every_form_is_scrubbed_in_one_body() {
+        // `bytes` keeps its lower-case copy in step by writing `REDACTED`
+        // into it as it is: that holds only while it is lower case.
+        assert_eq!(REDACTED, REDACTED.to_ascii_lowercase());
+        let s = Scrubber::new("tok/SECRET+9");
+        let body = br#"a TOK/secret+9 b "tok\/secret+9" c tok%2Fsecret%2B9 d tok/SECRET+9"#;
+        assert_eq!(
+            String::from_utf8(s.bytes(body.to_vec())).unwrap(),
+            r#"a [token hidden] b "[token hidden]" c [token hidden] d [token hidden]"#
+        );
     }
 
     #[test]
