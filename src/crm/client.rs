@@ -11,6 +11,7 @@
 use super::{text, Connection};
 use crate::tr;
 use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE, LOCATION, RETRY_AFTER};
+use std::borrow::Cow;
 use std::time::Duration;
 
 /// The largest answer read, in bytes. The API's answers are a few hundred
@@ -505,8 +506,8 @@ impl Scrubber {
 }
 
 /// True when `s` may hide the token from a plain search: it holds a
-/// `\u` escape, a character outside ASCII, or an ASCII control character
-/// that is not white space.
+/// `\u` escape, a `%XX` escape, a character outside ASCII, or an ASCII
+/// control character that is not white space.
 fn may_hide(s: &[u8]) -> bool {
     memchr::memmem::find(s, b"\\u").is_some()
         || s.windows(3)
@@ -521,6 +522,19 @@ fn may_hide(s: &[u8]) -> bool {
 /// characters that do not show ([`text::is_hidden`]) dropped, except white
 /// space, which stays (it is shown as a space).
 fn revealed(s: &str) -> String {
+    // Each step copies only when it has something to decode.
+    percent_decoded(&json_unescaped(s))
+        .chars()
+        .filter(|&c| !text::is_hidden(c) || text::is_white(c))
+        .collect()
+}
+
+/// `s` with its `\uXXXX` escapes decoded (a surrogate pair as its one
+/// character; a lone surrogate left as written).
+fn json_unescaped(s: &str) -> Cow<'_, str> {
+    if !s.contains("\\u") {
+        return Cow::Borrowed(s);
+    }
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(i) = rest.find("\\u") {
@@ -544,17 +558,15 @@ fn revealed(s: &str) -> String {
         rest = &after[used..];
     }
     out.push_str(rest);
-    percent_decoded(&out)
-        .chars()
-        .filter(|&c| !text::is_hidden(c) || text::is_white(c))
-        .collect()
+    Cow::Owned(out)
 }
 
 /// `s` with its `%XX` escapes decoded, as UTF-8 where the bytes are (a
-/// stray `%` or a byte that is not UTF-8 stays as written).
-fn percent_decoded(s: &str) -> String {
+/// stray `%` stays as written; decoded bytes that are not UTF-8 become
+/// U+FFFD).
+fn percent_decoded(s: &str) -> Cow<'_, str> {
     if !s.contains('%') {
-        return s.to_string();
+        return Cow::Borrowed(s);
     }
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -572,7 +584,7 @@ fn percent_decoded(s: &str) -> String {
             }
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// The code of the `\uXXXX` escape `s` starts with.
