@@ -11,6 +11,7 @@
 use super::{text, Connection};
 use crate::tr;
 use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE, LOCATION, RETRY_AFTER};
+use std::borrow::Cow;
 use std::time::Duration;
 
 /// The largest answer read, in bytes. The API's answers are a few hundred
@@ -382,16 +383,23 @@ impl Scrubber {
             if memchr::memmem::find(&lower, needle).is_none() {
                 continue;
             }
+            // The lower-case copy is kept in step with the body as it is
+            // rewritten (`REDACTED` is lower case already), rather than
+            // lower-casing the whole body again for the next form.
             let mut out = Vec::with_capacity(body.len());
+            let mut out_lower = Vec::with_capacity(body.len());
             let mut at = 0;
             while let Some(i) = memchr::memmem::find(&lower[at..], needle) {
                 out.extend_from_slice(&body[at..at + i]);
                 out.extend_from_slice(REDACTED.as_bytes());
+                out_lower.extend_from_slice(&lower[at..at + i]);
+                out_lower.extend_from_slice(REDACTED.as_bytes());
                 at += i + needle.len();
             }
             out.extend_from_slice(&body[at..]);
+            out_lower.extend_from_slice(&lower[at..]);
             body = out;
-            lower = body.to_ascii_lowercase();
+            lower = out_lower;
         }
         body
     }
@@ -498,8 +506,8 @@ impl Scrubber {
 }
 
 /// True when `s` may hide the token from a plain search: it holds a
-/// `\u` escape, a character outside ASCII, or an ASCII control character
-/// that is not white space.
+/// `\u` escape, a `%XX` escape, a character outside ASCII, or an ASCII
+/// control character that is not white space.
 fn may_hide(s: &[u8]) -> bool {
     memchr::memmem::find(s, b"\\u").is_some()
         || s.windows(3)
@@ -514,6 +522,19 @@ fn may_hide(s: &[u8]) -> bool {
 /// characters that do not show ([`text::is_hidden`]) dropped, except white
 /// space, which stays (it is shown as a space).
 fn revealed(s: &str) -> String {
+    // Each step copies only when it has something to decode.
+    percent_decoded(&json_unescaped(s))
+        .chars()
+        .filter(|&c| !text::is_hidden(c) || text::is_white(c))
+        .collect()
+}
+
+/// `s` with its `\uXXXX` escapes decoded (a surrogate pair as its one
+/// character; a lone surrogate left as written).
+fn json_unescaped(s: &str) -> Cow<'_, str> {
+    if !s.contains("\\u") {
+        return Cow::Borrowed(s);
+    }
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(i) = rest.find("\\u") {
@@ -537,17 +558,15 @@ fn revealed(s: &str) -> String {
         rest = &after[used..];
     }
     out.push_str(rest);
-    percent_decoded(&out)
-        .chars()
-        .filter(|&c| !text::is_hidden(c) || text::is_white(c))
-        .collect()
+    Cow::Owned(out)
 }
 
 /// `s` with its `%XX` escapes decoded, as UTF-8 where the bytes are (a
-/// stray `%` or a byte that is not UTF-8 stays as written).
-fn percent_decoded(s: &str) -> String {
+/// stray `%` stays as written; decoded bytes that are not UTF-8 become
+/// U+FFFD).
+fn percent_decoded(s: &str) -> Cow<'_, str> {
     if !s.contains('%') {
-        return s.to_string();
+        return Cow::Borrowed(s);
     }
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -565,7 +584,7 @@ fn percent_decoded(s: &str) -> String {
             }
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// The code of the `\uXXXX` escape `s` starts with.
@@ -677,6 +696,19 @@ mod tests {
         let s = Scrubber::new("s3cr3t-token-value");
         assert_eq!(s.clean_cut("a\r\nb", 10), "a  b");
         assert_eq!(s.clean_cut(&"x".repeat(300), 5), "xxxxx…");
+    }
+
+    #[test]
+    fn every_form_is_scrubbed_in_one_body() {
+        // `bytes` keeps its lower-case copy in step by writing `REDACTED`
+        // into it as it is: that holds only while it is lower case.
+        assert_eq!(REDACTED, REDACTED.to_ascii_lowercase());
+        let s = Scrubber::new("tok/SECRET+9");
+        let body = br#"a TOK/secret+9 b "tok\/secret+9" c tok%2Fsecret%2B9 d tok/SECRET+9"#;
+        assert_eq!(
+            String::from_utf8(s.bytes(body.to_vec())).unwrap(),
+            r#"a [token hidden] b "[token hidden]" c [token hidden] d [token hidden]"#
+        );
     }
 
     #[test]

@@ -592,27 +592,24 @@ impl Worker {
         }
     }
 
-    /// A row's requests were all refused before they were sent, `attempts`
-    /// of them, by a server that had answered before: it has gone, and the
-    /// run stops (rows not reached are `not_sent`; `--resume` sends them).
-    /// Returns the row's message.
-    fn server_gone(&self, attempts: u32, why: &str) -> String {
+    /// A row's requests were all refused before they were sent by a server
+    /// that had answered before: it has gone, and the run stops (rows not
+    /// reached are `not_sent`; `--resume` sends them).
+    fn server_gone(&self, why: &str) {
         self.stop.trigger(Stop::Halt(tr!(
             "server-gone",
             host = self.client.host(),
             why = why
         )));
-        tr!("not-sent-cannot-connect", attempts = attempts, why = why)
     }
 
     /// The message of a row whose connections were refused `attempts`
     /// times; when the server has `gone`, the run stops too.
     fn unreached(&self, attempts: u32, why: &str, gone: bool) -> String {
         if gone {
-            self.server_gone(attempts, why)
-        } else {
-            tr!("not-sent-cannot-connect", attempts = attempts, why = why)
+            self.server_gone(why);
         }
+        tr!("not-sent-cannot-connect", attempts = attempts, why = why)
     }
 
     fn uncertain_message(&self, job: &Job, why: &str) -> String {
@@ -663,13 +660,21 @@ impl Worker {
                 return (WriteEnd::Stopped, reached_server);
             }
             if let Err(TransportFailure::BeforeSend(why)) = &x {
-                match self
-                    .write_refused(job, why, &mut refusals, reached_server)
+                let Some(gone) = self
+                    .wait_refused(job, why, &mut refusals, "connection")
                     .await
-                {
-                    Some(end) => return end,
-                    None => continue,
-                }
+                else {
+                    continue;
+                };
+                let why = self.unreached(refusals.total, why, gone);
+                // An earlier attempt reached the server and was answered
+                // with a transient failure (or went in, for an update sent
+                // again): not "never sent".
+                return if reached_server {
+                    (WriteEnd::GaveUp(why), true)
+                } else {
+                    (WriteEnd::Unreached(why), false)
+                };
             }
             let c = classify(&x);
             tally.answer(&c.verdict, c.http_status);
@@ -709,63 +714,30 @@ impl Worker {
         out.attempts += 1;
     }
 
-    /// After a write's connection was refused before it was sent: waits and
-    /// returns `None` to try again, or how the row ends (and whether an
-    /// earlier attempt reached the server).
-    async fn write_refused(
+    /// After a connection refused before the request was sent (`what`
+    /// says whose, for the log): waits and returns `None` to try again, or
+    /// whether the server has gone when the request is not to be tried
+    /// again. Writes and look-ups count and wait alike; only how they end
+    /// differs.
+    async fn wait_refused(
         &self,
         job: &Job,
         why: &str,
         refusals: &mut Refusals,
-        reached_server: bool,
-    ) -> Option<(WriteEnd, bool)> {
-        let wait = match self.refused(refusals) {
-            AfterRefusal::Retry(wait) => wait,
-            gone_or_too_long => {
-                let gone = matches!(gone_or_too_long, AfterRefusal::Gone);
-                let why = self.unreached(refusals.total, why, gone);
-                // An earlier attempt reached the server and was answered
-                // with a transient failure (or went in, for an update sent
-                // again): not "never sent".
-                return Some(if reached_server {
-                    (WriteEnd::GaveUp(why), true)
-                } else {
-                    (WriteEnd::Unreached(why), false)
-                });
-            }
-        };
-        tracing::debug!(
-            row = job.row.row,
-            wait_ms = wait.as_millis() as u64,
-            "connection refused: {why}"
-        );
-        self.stop.sleep(wait).await;
-        None
-    }
-
-    /// After a look-up's connection was refused before it was sent: waits
-    /// and returns `None` to try again, or how the look-up ends.
-    async fn lookup_refused(
-        &self,
-        job: &Job,
-        why: &str,
-        refusals: &mut Refusals,
-    ) -> Option<Looked> {
+        what: &str,
+    ) -> Option<bool> {
         match self.refused(refusals) {
             AfterRefusal::Retry(wait) => {
                 tracing::debug!(
                     row = job.row.row,
                     wait_ms = wait.as_millis() as u64,
-                    "look-up's connection refused: {why}"
+                    "{what} refused: {why}"
                 );
                 self.stop.sleep(wait).await;
                 None
             }
-            end => Some(Looked::Unreached {
-                attempts: refusals.total,
-                why: why.to_string(),
-                gone: matches!(end, AfterRefusal::Gone),
-            }),
+            AfterRefusal::Gone => Some(true),
+            AfterRefusal::TooLong => Some(false),
         }
     }
 
@@ -819,13 +791,9 @@ impl Worker {
                     }
                     // The write reached the server, so it stays in doubt;
                     // the server has gone since.
-                    Looked::Unreached {
-                        attempts,
-                        why,
-                        gone,
-                    } => {
+                    Looked::Unreached { why, gone, .. } => {
                         if gone {
-                            self.server_gone(attempts, &why);
+                            self.server_gone(&why);
                         }
                         Next::End(WriteEnd::Uncertain(self.uncertain_message(job, &why)))
                     }
@@ -870,10 +838,17 @@ impl Worker {
                 };
             }
             if let Err(TransportFailure::BeforeSend(why)) = &x {
-                match self.lookup_refused(job, why, &mut refusals).await {
-                    Some(end) => return end,
-                    None => continue,
-                }
+                let Some(gone) = self
+                    .wait_refused(job, why, &mut refusals, "look-up's connection")
+                    .await
+                else {
+                    continue;
+                };
+                return Looked::Unreached {
+                    attempts: refusals.total,
+                    why: why.to_string(),
+                    gone,
+                };
             }
             // Only an answer about this obligation's id counts.
             let (lookup, http, code) = classify_lookup(&x, &m.id);
