@@ -20,8 +20,8 @@ use crate::tr;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-/// The file a ledger path names, as [`crate::outputs::canonical`] resolves
-/// it (links resolved, also for a ledger not made yet); a folder is refused.
+/// The file a ledger path names, with links resolved (also for a ledger not
+/// made yet, through its folder); a folder is refused.
 pub fn real_path(path: &Path) -> Result<PathBuf, LedgerError> {
     if path.is_dir() {
         return Err(LedgerError::new(path, tr!("ledger-is-folder")));
