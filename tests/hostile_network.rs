@@ -2155,6 +2155,21 @@ fn a_proxy_that_answers_connect_with_407_stops_the_run_asking_for_its_credential
     assert!(seen[0].starts_with("CONNECT 192.0.2.10:443 "), "{seen:?}");
 }
 
+/// A listener on a port below Linux's ephemeral range (32768 and up): a
+/// port the relay closes and opens again must stay free while it is closed,
+/// and any outgoing connection on the machine may be given an ephemeral
+/// one, after which the relay could not listen on it again.
+async fn quiet_port_listener() -> TcpListener {
+    let start = std::process::id() % 10_000;
+    for i in 0..10_000u32 {
+        let port = 20_000 + (start + i * 7) % 10_000;
+        if let Ok(l) = TcpListener::bind(("127.0.0.1", port as u16)).await {
+            return l;
+        }
+    }
+    panic!("no free port between 20000 and 30000");
+}
+
 /// A relay in front of `backend` that is up for `up`, then down (its port
 /// closed: connections are refused, and those it carried are cut) for
 /// `down`, over and over. Returns its address and how many times it went
@@ -2165,7 +2180,7 @@ fn flapping_relay(
     up: Duration,
     down: Duration,
 ) -> (SocketAddr, Arc<AtomicU64>) {
-    let first = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+    let first = rt.block_on(quiet_port_listener());
     let addr = first.local_addr().unwrap();
     let downs = Arc::new(AtomicU64::new(0));
     let d = downs.clone();
