@@ -214,9 +214,9 @@ impl Generation {
         ((u128::from(place) * self.slots.len() as u128) >> 64) as usize
     }
 
-    /// The slot holding `tag` on `place`'s probe run, or the empty slot
-    /// that ends it.
-    fn probe(&self, place: u64, tag: u64) -> (usize, bool) {
+    /// The slot holding `tag` with a value that `same` accepts on `place`'s
+    /// probe run, or the empty slot that ends it.
+    fn probe(&self, place: u64, tag: u64, same: &mut impl FnMut(u32) -> bool) -> (usize, bool) {
         let n = self.slots.len();
         let mut i = self.home(place);
         loop {
@@ -225,7 +225,7 @@ impl Generation {
             if t == 0 {
                 return (i, false);
             }
-            if t == tag {
+            if t == tag && same(s.value()) {
                 return (i, true);
             }
             i += 1;
@@ -240,10 +240,11 @@ impl Generation {
 /// whose size is the input's, the duplicate check of a run.
 ///
 /// A key is two independent hashes: `place`, 64 bits that choose where it
-/// is probed for, and a 48-bit `tag`, the only part kept. Two keys are taken
-/// for one when their tags are equal and one lies on the other's probe run,
-/// which itself shares the high bits of `place`: odds about as small as for
-/// 64-bit keys kept whole, in two thirds of the memory. With no `place` kept,
+/// is probed for, and a 48-bit `tag`, the only part kept. Two keys may have
+/// equal tags on one probe run (odds about as small as for 64-bit keys kept
+/// whole, in two thirds of the memory), so a tag that matches is only a
+/// candidate: the caller's `same` tells, from its value, whether it is the
+/// key or another one, and probing goes on past another. With no `place` kept,
 /// the table cannot be rehashed; a table sized too small instead starts a
 /// generation twice as large, and keys are looked for in every generation.
 #[derive(Debug, Clone)]
@@ -283,24 +284,31 @@ impl TagTable {
     }
 
     /// Adds `value` under (`place`, `tag`) unless the key is there already,
-    /// whose value is returned instead. `tag` is 48 bits and not zero.
-    pub fn insert_new(&mut self, place: u64, tag: u64, value: u32) -> Result<(), u32> {
+    /// whose value is returned instead. `tag` is 48 bits and not zero; `same`
+    /// tells whether the value of a slot with the same tag is this key's.
+    pub fn insert_new(
+        &mut self,
+        place: u64,
+        tag: u64,
+        value: u32,
+        mut same: impl FnMut(u32) -> bool,
+    ) -> Result<(), u32> {
         debug_assert!(tag != 0 && tag < 1 << 48, "a tag is 48 bits, not zero");
         let (newest, older) = self
             .generations
             .split_last_mut()
             .expect("a table has a generation");
         for g in older.iter() {
-            if let (i, true) = g.probe(place, tag) {
+            if let (i, true) = g.probe(place, tag, &mut same) {
                 return Err(g.slots[i].value());
             }
         }
         if newest.len >= newest.limit {
             let size = self.len().max(16) * 2;
             self.generations.push(Generation::new(size, self.max_load));
-            return self.insert_new(place, tag, value);
+            return self.insert_new(place, tag, value, same);
         }
-        match newest.probe(place, tag) {
+        match newest.probe(place, tag, &mut same) {
             (i, true) => Err(newest.slots[i].value()),
             (i, false) => {
                 newest.slots[i] = TagSlot {
@@ -365,20 +373,54 @@ mod tests {
     fn a_tag_table_holds_what_was_put_in_across_generations() {
         let mut t = TagTable::with_capacity(100, 90);
         for i in 0..10_000u64 {
-            assert_eq!(t.insert_new(key(i), tag(i), i as u32), Ok(()), "{i}");
+            assert_eq!(
+                t.insert_new(key(i), tag(i), i as u32, |_| true),
+                Ok(()),
+                "{i}"
+            );
         }
         assert_eq!(t.len(), 10_000);
         assert!(t.generations.len() > 1, "sized for 100, it had to grow");
         for i in 0..10_000u64 {
-            assert_eq!(t.insert_new(key(i), tag(i), 0), Err(i as u32), "{i}");
+            assert_eq!(
+                t.insert_new(key(i), tag(i), 0, |_| true),
+                Err(i as u32),
+                "{i}"
+            );
         }
         assert_eq!(t.len(), 10_000);
         // The same place with another tag is another key.
-        assert_eq!(t.insert_new(key(7), tag(7) ^ 1, 70_000), Ok(()));
-        assert_eq!(t.insert_new(key(7), tag(7) ^ 1, 0), Err(70_000));
+        assert_eq!(t.insert_new(key(7), tag(7) ^ 1, 70_000, |_| true), Ok(()));
+        assert_eq!(t.insert_new(key(7), tag(7) ^ 1, 0, |_| true), Err(70_000));
         // Values use all 32 bits.
-        assert_eq!(t.insert_new(key(99_999), tag(99_999), u32::MAX - 1), Ok(()));
-        assert_eq!(t.insert_new(key(99_999), tag(99_999), 0), Err(u32::MAX - 1));
+        assert_eq!(
+            t.insert_new(key(99_999), tag(99_999), u32::MAX - 1, |_| true),
+            Ok(())
+        );
+        assert_eq!(
+            t.insert_new(key(99_999), tag(99_999), 0, |_| true),
+            Err(u32::MAX - 1)
+        );
+    }
+
+    #[test]
+    fn a_tag_that_matches_another_key_is_passed_over() {
+        let mut t = TagTable::with_capacity(16, 90);
+        // Two keys with one place and one tag, told apart by their values.
+        assert_eq!(t.insert_new(5, 9, 1, |_| unreachable!()), Ok(()));
+        assert_eq!(t.insert_new(5, 9, 2, |v| v == 2), Ok(()));
+        assert_eq!(t.len(), 2);
+        assert_eq!(t.insert_new(5, 9, 0, |v| v == 2), Err(2));
+        assert_eq!(t.insert_new(5, 9, 0, |v| v == 1), Err(1));
+        // Across generations too.
+        for i in 0..100u64 {
+            t.insert_new(key(i), tag(i), 10 + i as u32, |_| true)
+                .unwrap();
+        }
+        assert!(t.generations.len() > 1);
+        assert_eq!(t.insert_new(5, 9, 3, |v| v == 3), Ok(()));
+        assert_eq!(t.insert_new(5, 9, 0, |v| v == 1), Err(1));
+        assert_eq!(t.insert_new(5, 9, 0, |v| v == 3), Err(3));
     }
 
     #[test]

@@ -435,6 +435,63 @@ fn duplicates_point_at_the_first_row() {
     assert_eq!(out.payload_rows(), vec![2, 3, 7]);
 }
 
+#[test]
+fn duplicates_are_found_exactly_and_leave_no_file_behind() {
+    // The duplicate check keeps each first key in an unnamed file beside
+    // the results, which needs no temporary folder and is gone at the end.
+    let wd = Workdir::new();
+    wd.write("in.csv", "a,b\nR1,OB1\nR2,OB1\nR1,OB1\nR1,OB2\nR2,OB1\n");
+    wd.write(
+        "m.toml",
+        "[request]\noperation = \"x\"\n[fields]\nwolkvox_id = \"a\"\nid = \"b\"\n",
+    );
+    let run = common::Run::from(
+        wd.command(&[
+            "import",
+            "in.csv",
+            "--mapping",
+            "m.toml",
+            "--dry-run",
+            "--output",
+            "out.csv",
+        ])
+        .env("TMPDIR", wd.path("no-such-folder"))
+        .output()
+        .unwrap(),
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(!run.stderr.contains("temporary"), "{run:?}");
+    let mut left: Vec<String> = std::fs::read_dir(wd.root())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["in.csv", "m.toml", "out.csv"]);
+    let results = common::read_results(&wd.path("out.csv"));
+    let got: Vec<(u64, String)> = results
+        .iter()
+        .map(|r| (r["row"].parse().unwrap(), r["status"].clone()))
+        .collect();
+    assert_eq!(
+        got,
+        statuses(&[
+            (2, "valid"),
+            (3, "valid"),
+            (4, "invalid"),
+            (5, "valid"),
+            (6, "invalid")
+        ])
+    );
+    assert!(
+        results[2]["error"].starts_with("duplicate of row 2"),
+        "{results:?}"
+    );
+    assert!(
+        results[4]["error"].starts_with("duplicate of row 3"),
+        "{results:?}"
+    );
+}
+
 // ---------------------------------------------------------------- outputs and exit codes
 
 #[test]

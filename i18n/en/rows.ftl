@@ -45,3 +45,5 @@ lookup-missing-rounded = { $count ->
     [one] ; { $file } has 1 key that its spreadsheet rounded or wrote in scientific notation (row { $row }, column "{ $column }"), which matches nothing: format that column as text and export it again
    *[other] ; { $file } has { $count } keys that its spreadsheet rounded or wrote in scientific notation (the first in row { $row }, column "{ $column }"), which match nothing: format that column as text and export it again
 }
+duplicate-keys-in-memory = cannot keep the duplicate check's keys in a temporary file ({ $why }): keeping them in memory, about the length of the two ids a row
+duplicate-keys-unreadable = cannot read back the duplicate check's temporary file: { $why }

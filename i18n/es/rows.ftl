@@ -46,3 +46,5 @@ lookup-missing-rounded = { $count ->
     [one] ; { $file } tiene 1 clave que su hoja de cálculo redondeó o escribió en notación científica (fila { $row }, columna "{ $column }"), que no coincide con nada: dé formato de texto a esa columna y expórtelo de nuevo
    *[other] ; { $file } tiene { $count } claves que su hoja de cálculo redondeó o escribió en notación científica (la primera en la fila { $row }, columna "{ $column }"), que no coinciden con nada: dé formato de texto a esa columna y expórtelo de nuevo
 }
+duplicate-keys-in-memory = no se pueden guardar las claves de la verificación de duplicados en un archivo temporal ({ $why }): se guardan en memoria, cerca de la longitud de los dos ids por fila
+duplicate-keys-unreadable = no se puede volver a leer el archivo temporal de la verificación de duplicados: { $why }

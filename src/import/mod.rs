@@ -3,6 +3,7 @@
 //! [`rows::RowFeed`] turns the input into a stream of validated rows; the dry
 //! run drains it into the results file; [`send`] feeds it to the workers.
 
+pub(crate) mod first_rows;
 pub mod rows;
 pub mod send;
 pub mod settings;
@@ -561,7 +562,13 @@ fn dry_run(settings: &ImportSettings, cancel: &CancellationToken) -> Result<DryR
         .map(PayloadWriter::create)
         .transpose()?;
     let mut summary = Summary::new(true);
-    let mut feed = RowFeed::new(source, plan, &settings.mapping, rejects.is_some());
+    let mut feed = RowFeed::new(
+        source,
+        plan,
+        &settings.mapping,
+        rejects.is_some(),
+        settings.output.parent().unwrap_or(Path::new(".")),
+    );
     let mut read = 0u64;
     while let Some(r) = feed.next_row()? {
         read += 1;

@@ -7,14 +7,13 @@
 //! call (one queued for sending) is copied out with [`FeedRow::to_valid`].
 
 use crate::batches::{self, Consumer, Producer};
-use crate::fingerprint_table::TagTable;
+use crate::import::first_rows::FirstRows;
 use crate::ledger::known::KeyHash;
 use crate::mapping::{MapScratch, MappedRow, Mapping, Plan, ReportFields};
 use crate::problem::{Kind, Problem};
 use crate::source::{Format, Header, Row, Source, SourceError};
 use crate::tr;
 use crate::value::{self, CellRef, DateFormat, DecimalSeparator};
-use std::collections::HashMap;
 
 /// A row that passed validation and may be sent.
 #[derive(Debug, Clone)]
@@ -130,14 +129,11 @@ pub struct RowFeed {
     /// Batches of mapped rows from the mapping thread.
     mapped: Consumer<MappedEntry, SourceError>,
     keep_cells: bool,
-    /// (wolkvox_id, id), hashed → first row that had it: 10 bytes a slot.
-    /// 64 bits of the ledger's xxh3-128 key place a row and 48 others are
-    /// kept, so a false match needs two rows whose tags are equal on one
-    /// probe run: about 6 compares a row at most 90% full, odds near 1 in
-    /// 10^7 over four million rows.
-    seen: TagTable,
-    /// First rows past `u32::MAX`, which the table cannot hold.
-    seen_far: HashMap<u64, u64>,
+    /// (wolkvox_id, id) → first row that had it, exactly, in 10 bytes a
+    /// row of memory.
+    seen: FirstRows,
+    /// The input, for the check's errors.
+    path: std::path::PathBuf,
     /// The problem of the duplicate handed out last.
     duplicate: Problem,
 }
@@ -178,8 +174,15 @@ const MAX_UNNAMED_WARNINGS: usize = 5;
 
 impl RowFeed {
     /// Starts reading `source` on a thread of its own, mapping each row with `plan`;
-    /// `keep_cells` keeps each row's cells as spelled, for `--rejects`.
-    pub fn new(source: Source, plan: Plan, mapping: &Mapping, keep_cells: bool) -> RowFeed {
+    /// `keep_cells` keeps each row's cells as spelled, for `--rejects`. The
+    /// duplicate check keeps its keys in an unnamed file in `scratch`.
+    pub fn new(
+        source: Source,
+        plan: Plan,
+        mapping: &Mapping,
+        keep_cells: bool,
+        scratch: &std::path::Path,
+    ) -> RowFeed {
         // Sized up front from the file's estimated rows: growing the table
         // doubles it, and while it doubles the old and the new table are both
         // in memory.
@@ -232,8 +235,8 @@ impl RowFeed {
             body: String::new(),
             mapped,
             keep_cells,
-            seen: TagTable::with_capacity(expected + expected / 32, DUPLICATE_TABLE_LOAD),
-            seen_far: HashMap::new(),
+            seen: FirstRows::new(expected + expected / 32, DUPLICATE_TABLE_LOAD, scratch),
+            path: source_path,
             duplicate: Problem::of_row(Kind::Duplicate, String::new()),
         }
     }
@@ -258,7 +261,7 @@ impl RowFeed {
         };
         for k in first..=PREFETCH_AHEAD {
             if let Some(key) = self.mapped.ahead(k).and_then(|e| e.key) {
-                self.seen.prefetch(key.fingerprint());
+                self.seen.prefetch(key);
             }
         }
         let RowFeed {
@@ -266,39 +269,47 @@ impl RowFeed {
             writer,
             body,
             seen,
-            seen_far,
             duplicate,
+            path,
             keep_cells,
             ..
         } = self;
         let e = mapped.current();
         let m = &e.mapped;
-        let verdict = match (&e.error, e.key) {
-            (Some(error), _) => Verdict::Invalid {
-                error,
-                problems: &e.problems,
-            },
-            (None, None) => unreachable!("a valid row is hashed"),
-            (None, Some(key)) => match first_row(seen, seen_far, key, e.row) {
-                None => {
-                    writer.write_detached_body(&e.values, body);
-                    Verdict::Valid { body, key }
-                }
-                Some(first) => {
-                    let detail = tr!(
-                        "row-duplicate",
-                        first = first,
-                        wolkvox_id = m.wolkvox_id.as_str(),
-                        id = m.id.as_str()
-                    );
-                    *duplicate = Problem::of_row(Kind::Duplicate, detail);
-                    Verdict::Invalid {
-                        error: &duplicate.detail,
-                        problems: std::slice::from_ref(duplicate),
+        let verdict =
+            match (&e.error, e.key) {
+                (Some(error), _) => Verdict::Invalid {
+                    error,
+                    problems: &e.problems,
+                },
+                (None, None) => unreachable!("a valid row is hashed"),
+                (None, Some(key)) => match seen
+                    .first_row(key, &m.wolkvox_id, &m.id, e.row)
+                    .map_err(|why| {
+                        SourceError::new(
+                            path,
+                            tr!("duplicate-keys-unreadable", why = why.to_string()),
+                        )
+                    })? {
+                    None => {
+                        writer.write_detached_body(&e.values, body);
+                        Verdict::Valid { body, key }
                     }
-                }
-            },
-        };
+                    Some(first) => {
+                        let detail = tr!(
+                            "row-duplicate",
+                            first = first,
+                            wolkvox_id = m.wolkvox_id.as_str(),
+                            id = m.id.as_str()
+                        );
+                        *duplicate = Problem::of_row(Kind::Duplicate, detail);
+                        Verdict::Invalid {
+                            error: &duplicate.detail,
+                            problems: std::slice::from_ref(duplicate),
+                        }
+                    }
+                },
+            };
         Ok(Some(FeedRow {
             row: e.row,
             wolkvox_id: &m.wolkvox_id,
@@ -307,27 +318,6 @@ impl RowFeed {
             cells: (*keep_cells).then_some(e.cells.as_slice()),
             report: e.mapped.report.as_ref().filter(|_| e.error.is_none()),
         }))
-    }
-}
-
-/// The first row that had `key`, or `None` (and `row` noted as its first)
-/// when no row before had it.
-fn first_row(
-    seen: &mut TagTable,
-    seen_far: &mut HashMap<u64, u64>,
-    key: KeyHash,
-    row: u64,
-) -> Option<u64> {
-    let at = u32::try_from(row).unwrap_or(u32::MAX);
-    match seen.insert_new(key.fingerprint(), key.tag(), at) {
-        Ok(()) => {
-            if at == u32::MAX {
-                seen_far.insert(key.fingerprint(), row);
-            }
-            None
-        }
-        Err(u32::MAX) => Some(seen_far[&key.fingerprint()]),
-        Err(n) => Some(u64::from(n)),
     }
 }
 
