@@ -528,6 +528,42 @@ fn a_redirect_after_storing_stops_the_run_and_resume_looks_the_row_up() {
 }
 
 #[test]
+fn a_gateway_that_lost_the_answer_sends_the_row_to_a_look_up_never_a_resend() {
+    // A load balancer in front of the API: the API stores the obligation,
+    // then the gateway answers 504 (it stopped waiting) or 502 (the answer
+    // broke) the first time each row is sent.
+    let wd = workdir(8);
+    let (server, store) = crm(
+        |s, req, before| {
+            let id = s.insert(req);
+            match before {
+                0 if s.next.load(Ordering::SeqCst) % 2 == 0 => Reply::Raw(
+                    504,
+                    vec![("Content-Type", "text/html".into())],
+                    b"<html><body><h1>504 Gateway Time-out</h1></body></html>".to_vec(),
+                ),
+                0 => Reply::Raw(502, Vec::new(), b"Bad Gateway".to_vec()),
+                _ => Store::created(&id),
+            }
+        },
+        |s, req| s.exact_query(req),
+    );
+    let run = import(&wd, &server.base(), &["-v"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("HTTP 504 from a gateway"), "{run:?}");
+    assert!(run.stderr.contains("HTTP 502 from a gateway"), "{run:?}");
+    let results = read_results(&wd.path("results.csv"));
+    assert!(
+        results.iter().all(|r| r["status"] == "created"),
+        "{results:?}"
+    );
+    // Each row stored once, found by its look-up, never sent again.
+    store.check(&results, true);
+    assert_eq!(store.inserts.load(Ordering::SeqCst), 8);
+    assert_eq!(store.queries.load(Ordering::SeqCst), 8);
+}
+
+#[test]
 fn a_lookup_refused_with_code_400_leaves_the_row_uncertain_and_never_resends() {
     let wd = workdir(3);
     let refusing = Arc::new(AtomicBool::new(true));

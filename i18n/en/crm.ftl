@@ -49,6 +49,7 @@ http-unreadable = HTTP { $status } with an unreadable answer ({ $snippet })
 api-address-wrong = the server answered HTTP { $status } for the API's address; check --server (the base should end in /server/API/v2/)
 http-refused = HTTP { $status }: { $snippet }
 http-transient = HTTP { $status } ({ $snippet })
+gateway-lost-answer = HTTP { $status } from a gateway: the CRM may have stored the obligation before the answer was lost ({ $detail })
 body-html = an HTML page, probably maintenance
 body-empty = empty body
 body-text = body: { $text }

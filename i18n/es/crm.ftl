@@ -49,6 +49,7 @@ http-unreadable = HTTP { $status } con una respuesta ilegible ({ $snippet })
 api-address-wrong = el servidor respondió HTTP { $status } para la dirección de la API; revise --server (la base debe terminar en /server/API/v2/)
 http-refused = HTTP { $status }: { $snippet }
 http-transient = HTTP { $status } ({ $snippet })
+gateway-lost-answer = HTTP { $status } de una pasarela: el CRM pudo guardar la obligación antes de perderse la respuesta ({ $detail })
 body-html = una página HTML, probablemente de mantenimiento
 body-empty = cuerpo vacío
 body-text = cuerpo: { $text }

@@ -265,6 +265,10 @@ fn by_envelope(http: u16, env: &Envelope, retry_after: Option<Duration>) -> Verd
             quota: false,
         },
         403 => forbidden(message, retry_after),
+        502 | 504 => gateway_failed(
+            code,
+            &or_default(message, &tr!("server-answered", code = code)),
+        ),
         408 | 429 | 500..=599 => Verdict::Transient {
             message: or_default(message, &tr!("server-answered", code = code)),
             retry_after,
@@ -285,6 +289,18 @@ fn or_default(message: String, default: &str) -> String {
         default.to_string()
     } else {
         message
+    }
+}
+
+/// A gateway in front of the API (a load balancer, a reverse proxy) that
+/// lost its answer: 504, it gave up waiting; 502, the API's connection broke
+/// or its answer made no sense. Either way the request went through the
+/// gateway, and the API may have stored the obligation before the answer
+/// was lost: a timeout after the request was sent, said by someone else. A
+/// 503 or 429, by contrast, turns the request away before it is handled.
+fn gateway_failed(status: u16, detail: &str) -> Verdict {
+    Verdict::InDoubt {
+        message: tr!("gateway-lost-answer", status = status, detail = detail),
     }
 }
 
@@ -329,6 +345,7 @@ fn by_status_only(http: u16, retry_after: Option<Duration>, body: &[u8]) -> Verd
         400..=499 if http != 403 && http != 408 && http != 429 => Verdict::Refused {
             message: tr!("http-refused", status = http, snippet = snippet),
         },
+        502 | 504 => gateway_failed(http, &snippet),
         _ => Verdict::Transient {
             message: tr!("http-transient", status = http, snippet = snippet),
             retry_after,
@@ -825,7 +842,26 @@ mod tests {
             verdict(503, "<html><body>Mantenimiento</body></html>"),
             Verdict::Transient { .. }
         ));
-        assert!(matches!(verdict(502, ""), Verdict::Transient { .. }));
+    }
+
+    #[test]
+    fn a_gateway_that_lost_the_answer_leaves_the_row_in_doubt() {
+        // The request went past the gateway: the API may have stored it.
+        for (status, body) in [
+            (502, ""),
+            (504, "<html><body>Gateway Time-out</body></html>"),
+            (504, r#"{"code": 504, "msg": "upstream timed out"}"#),
+            (502, r#"{"code": 200, "msg": "ok", "data": {"id": "x"}}"#),
+        ] {
+            let v = verdict(status, body);
+            assert!(
+                matches!(&v, Verdict::InDoubt { message } if message.starts_with(&format!("HTTP {status} from a gateway"))),
+                "{status} {body}: {v:?}"
+            );
+        }
+        // Turned away before it was handled: sent again later.
+        assert!(matches!(verdict(503, ""), Verdict::Transient { .. }));
+        assert!(matches!(verdict(500, ""), Verdict::Transient { .. }));
     }
 
     #[test]
