@@ -210,6 +210,24 @@ pub fn format_float(value: f64) -> String {
     s
 }
 
+/// A number a spreadsheet has rounded (see [`is_rounded_number`]), spelled
+/// as a spreadsheet shows it in a narrow column: 15 significant digits in
+/// scientific notation (`4.54041085824123E+15`). Spelled out in full, its
+/// rounded digits would read back as a sound id; this way it reads back as
+/// what it is, a number whose last digits are gone ([`is_scientific`]).
+pub fn spell_rounded(value: f64) -> String {
+    let s = format!("{value:.14E}");
+    let (mantissa, exponent) = s.split_once('E').unwrap_or((&s, "0"));
+    let mut mantissa = mantissa.trim_end_matches('0').to_string();
+    if mantissa.ends_with('.') {
+        mantissa.pop();
+    }
+    match exponent.strip_prefix('-') {
+        Some(e) => format!("{mantissa}E-{e:0>2}"),
+        None => format!("{mantissa}E+{exponent:0>2}"),
+    }
+}
+
 /// The text a person sees in a cell, for `text` fields and `form` values.
 /// Dates are written with `date_format`.
 pub fn cell_text(cell: CellRef<'_>, date_format: &DateFormat) -> Result<String, ValueError> {
@@ -1117,6 +1135,20 @@ mod tests {
         assert_eq!(cell_text(id, &f).unwrap(), "1234567890123");
         assert_eq!(cell_text(CellRef::Number(900123.0), &f).unwrap(), "900123");
         assert_eq!(cell_text(CellRef::Int(42), &f).unwrap(), "42");
+    }
+
+    #[test]
+    fn a_rounded_number_is_spelled_as_a_spreadsheet_shows_it_and_reads_back_so() {
+        for (n, spelled) in [
+            (4_540_410_858_241_234.0, "4.54041085824123E+15"),
+            (1e15, "1E+15"),
+            (-12_345_678_901_234_567.0, "-1.23456789012346E+16"),
+            (1e21, "1E+21"),
+        ] {
+            assert!(is_rounded_number(n), "{n}");
+            assert_eq!(spell_rounded(n), spelled);
+            assert!(is_scientific(spelled), "{spelled}");
+        }
     }
 
     #[test]

@@ -174,6 +174,56 @@ fn numbers_of_16_digits_where_every_digit_matters_make_the_row_invalid() {
     assert_eq!(out.body(6)["fields"]["total_balance"], "4540410858241230");
     assert_eq!(out.body(7)["fields"]["id"], "999999999999999");
     assert_eq!(out.payload_rows(), vec![6, 7]);
+
+    // The rejects, as a CSV and as a workbook, read back with the same
+    // mapping: the rounded digits never pass for the id they spell. They
+    // are spelled as a spreadsheet shows such a number; as a record or an
+    // obligation id that is refused, and elsewhere it is sent as the text
+    // it plainly is, never as digits that look sound.
+    let book = Path::new("in.rejects.xlsx");
+    let run = wd.run(
+        &[
+            "import",
+            "in.xlsx",
+            "-m",
+            "m.toml",
+            "--dry-run",
+            "-o",
+            "again.csv",
+            "--rejects",
+        ]
+        .iter()
+        .copied()
+        .chain([book.to_str().unwrap()])
+        .collect::<Vec<_>>(),
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    for rejects in ["in.rejects.csv", "in.rejects.xlsx"] {
+        let back = dry_run(&wd, rejects, "m.toml", &[]);
+        assert_eq!(back.run.code, 1, "{rejects}: {:?}", back.run);
+        assert_eq!(
+            back.statuses(),
+            statuses(&[(2, "invalid"), (3, "invalid"), (4, "valid"), (5, "valid")]),
+            "{rejects}"
+        );
+        for (row, column) in [(2, "Nro Obligación"), (3, "ID Registro")] {
+            let e = back.error(row);
+            assert!(
+                e.starts_with(&format!("column \"{column}\": ")),
+                "{rejects}: {e}"
+            );
+            assert!(e.contains("\"4.54041085824123E+15\""), "{rejects}: {e}");
+            assert!(e.contains("scientific notation"), "{rejects}: {e}");
+        }
+        assert_eq!(back.body(4)["fields"]["name"], "4.54041085824123E+15");
+        assert!(
+            form_of(back.body(5)).contains(&("Tarjeta".into(), "4.54041085824123E+15".into())),
+            "{rejects}: {}",
+            back.body(5)
+        );
+        let payloads = wd.read("in.rejects.payloads.jsonl");
+        assert!(!payloads.contains("4540410858241230"), "{payloads}");
+    }
 }
 
 /// A CSV written by a spreadsheet that showed long ids as `4,54041E+15`

@@ -454,7 +454,13 @@ impl Renderer {
             CellRef::Empty => String::new(),
             CellRef::Text(s) => s.to_string(),
             CellRef::Number(n) => {
-                let s = value::format_float(n);
+                // A number the spreadsheet rounded must not read back as the
+                // sound id its rounded digits would spell.
+                let s = if value::is_rounded_number(n) {
+                    value::spell_rounded(n)
+                } else {
+                    value::format_float(n)
+                };
                 match self.decimal {
                     DecimalSeparator::Dot => s,
                     DecimalSeparator::Comma => s.replace('.', ","),
