@@ -705,6 +705,108 @@ fn xlsx_header_on_a_later_row_blank_rows_and_excel_row_numbers() {
 }
 
 #[test]
+fn a_title_block_of_several_cells_is_not_taken_for_the_header() {
+    // A bank's name beside a report's, then who made it and when: two and
+    // four cells over a header of seven.
+    let wd = Workdir::new();
+    workbook(
+        &wd.path("in.xlsx"),
+        &[(
+            "Cartera",
+            vec![
+                vec![s("BANCO EJEMPLO S.A."), s("Reporte de cartera castigada")],
+                vec![
+                    s("Generado por:"),
+                    s("usuario1"),
+                    s("Fecha:"),
+                    Some(X::D(2024, 6, 30)),
+                ],
+                vec![],
+                vec![
+                    s("ID Registro"),
+                    s("Nro Obligación"),
+                    s("Saldo"),
+                    s("Vence"),
+                    s("Mora"),
+                    s("Nombre"),
+                    s("Ciudad"),
+                ],
+                vec![
+                    s("R1"),
+                    s("OB1"),
+                    n(10.0),
+                    Some(X::D(2024, 6, 30)),
+                    n(5.0),
+                    s("Ana"),
+                    s("Cali"),
+                ],
+                vec![
+                    s("R2"),
+                    s("OB2"),
+                    n(20.0),
+                    Some(X::D(2024, 7, 1)),
+                    n(0.0),
+                    s("Luis"),
+                    s("Pasto"),
+                ],
+            ],
+        )],
+    );
+    wd.write(
+        "in.csv",
+        "BANCO EJEMPLO S.A.;Reporte de cartera castigada\n\
+         Generado por:;usuario1;Fecha:;30/06/2024\n\
+         \n\
+         ID Registro;Nro Obligación;Saldo;Vence;Mora;Nombre;Ciudad\n\
+         R1;OB1;10;30/06/2024;5;Ana;Cali\n\
+         R2;OB2;20;01/07/2024;0;Luis;Pasto\n",
+    );
+    wd.write(
+        "m.toml",
+        "[request]\noperation = \"cobranza\"\n[fields]\nwolkvox_id = \"ID Registro\"\nid = \"Nro Obligación\"\n[form]\nexclude = [\"Saldo\", \"Vence\", \"Mora\"]\n",
+    );
+    for input in ["in.xlsx", "in.csv"] {
+        let out = dry_run(&wd, input, "m.toml", &[]);
+        assert_eq!(out.run.code, 0, "{input}: {:?}", out.run);
+        assert_eq!(
+            out.statuses(),
+            statuses(&[(5, "valid"), (6, "valid")]),
+            "{input}"
+        );
+        assert_eq!(
+            form_of(out.body(6)),
+            pairs(&[("Nombre", "Luis"), ("Ciudad", "Pasto")]),
+            "{input}"
+        );
+        let inspect = wd.run(&["inspect", input]);
+        assert!(
+            inspect.stdout.contains("header row: 4 (below a title"),
+            "{inspect:?}"
+        );
+    }
+
+    // A header with a column it does not name, over rows of text, is still
+    // the header: it names more than half of what the rows hold.
+    wd.write(
+        "unnamed.csv",
+        "ID Registro;Nro Obligación;Nombre;;Ciudad\n\
+         R1;OB1;Ana;nota;Cali\n\
+         R2;OB2;Luis;otra;Pasto\n",
+    );
+    wd.write(
+        "plain.toml",
+        "[request]\noperation = \"cobranza\"\n[fields]\nwolkvox_id = \"ID Registro\"\nid = \"Nro Obligación\"\n",
+    );
+    let out = dry_run(&wd, "unnamed.csv", "plain.toml", &[]);
+    assert_eq!(
+        out.statuses(),
+        statuses(&[(2, "valid"), (3, "valid")]),
+        "{:?}",
+        out.run
+    );
+}
+
+#[test]
 fn xlsx_sheet_by_name_and_unknown_sheet() {
     let wd = Workdir::new();
     workbook(

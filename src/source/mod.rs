@@ -790,11 +790,12 @@ struct FoundHeader {
 }
 
 /// Finds the header: row `header_row` when given; otherwise the first row
-/// that is not blank, unless that row has fewer than two names (a title,
-/// a bank's name, a cut-off date). Then the header is the row with the
-/// most text cells among the next rows, the first of them on a tie: column
-/// names are all text, a title has one or two cells, and data rows have
-/// numbers, dates or empty cells among them.
+/// that is not blank, unless that row is a title (a bank's name, a report's,
+/// a cut-off date: fewer than two names, or fewer than half as many as a row
+/// below it). Then the header is the row with the most text cells among the
+/// next rows, the first of them on a tie: column names are all text, a title
+/// has one to three cells, and data rows have numbers, dates or empty cells
+/// among them.
 fn find_header(
     path: &Path,
     reader: &mut Reader,
@@ -829,7 +830,7 @@ fn find_header(
             }
             return Err(e.into());
         }
-        if header_row.is_some() || text_cells(row) >= 2 {
+        if header_row.is_some() {
             return Ok(FoundHeader {
                 header: header_of(row, format),
                 pending: VecDeque::new(),
@@ -956,8 +957,14 @@ fn header_below_title(
             best = Some((k, n));
         }
     }
+    // The first row is a title when it has fewer than two names, or fewer
+    // than half as many as a row below: a title block of two or three cells
+    // (a bank's name, a report's, a date) over a header of many. A header
+    // over data rows that hold more text than it has names (a column
+    // without a name) is still the header: it has more than half of them.
+    let names = text_cells(&first);
     Ok(match best {
-        Some((k, _)) => {
+        Some((k, n)) if names < 2 || names * 2 < n => {
             let mut rest: VecDeque<Row> = ahead.into();
             let header_row = rest.drain(..=k).next_back().expect("k is in range");
             FoundHeader {
@@ -966,7 +973,7 @@ fn header_below_title(
                 below_title: true,
             }
         }
-        None => FoundHeader {
+        _ => FoundHeader {
             header: header_of(&first, format),
             pending: ahead.into(),
             below_title: false,
