@@ -1500,6 +1500,17 @@ fn a_dry_run_plans_from_the_ledger_and_never_writes_it() {
         ),
         "expected the insert plan line: the 40 changed cost no request in insert mode: {dry:?}"
     );
+    assert!(
+        dry.stderr.contains(
+            "40 changed obligations are in the CRM already: insert mode leaves them as they are, and a real run marks their rows failed; --mode sync would update them"
+        ),
+        "expected the plan to say what insert mode does with the changed: {dry:?}"
+    );
+    let sync = s.dry_run("dia2.csv", "plan-sync2.csv", &["--mode", "sync"]);
+    assert!(
+        !sync.stderr.contains("in the CRM already"),
+        "sync mode updates the changed: {sync:?}"
+    );
 
     // The same in the JSON summary.
     let dry = s.dry_run(

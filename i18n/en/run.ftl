@@ -10,6 +10,7 @@ noun-ca-cert-file = the certificate file (--ca-cert)
 operation-empty = --operation is empty
 no-operation = { $mapping }: no operation: set {"["}request] operation = "..." in the mapping or pass --operation
 operation-placeholder = { $mapping }: {"["}request] operation is still "{ $placeholder }"; set it to your CRM operation before sending
+operation-placeholder-flag = --operation "{ $placeholder }" is the placeholder that mapping init writes: give your CRM operation before sending
 task-failed = the run's reading task failed: { $why }
 ledger-new = starting a new ledger at { $path }: this run cannot know what earlier runs sent. If an earlier ledger was lost, run once with --mode upsert to rebuild it
 resuming = resuming the run of { $started } that wrote { $output }: rows it brought to their end are not sent again
@@ -69,6 +70,7 @@ plan-many-servers = the ledger knows operation "{ $operation }" on { $count } se
 run-blocking-in-async = import::run_blocking was called from async code; await import::run instead
 runtime-failed = cannot start the async runtime: { $why }
 operation-placeholder-dry = { $mapping }: {"["}request] operation is still "{ $placeholder }"; set it to your CRM operation, or sending will refuse to start
+operation-placeholder-flag-dry = --operation "{ $placeholder }" is the placeholder that mapping init writes: give your CRM operation, or sending will refuse to start
 duration-bad = "{ $value }" is not a duration; write e.g. 30s, 500ms or 2m
 duration-too-long = "{ $value }" is far too long a duration
 timeout-too-short = --timeout { $value } is too short: a request needs at least { $min } to be answered, or every row ends in doubt; the default is 30s

@@ -39,6 +39,10 @@ summary-plan = plan ({ $mode } mode): { $new } new, { $changed } changed, { $unc
     [one] 1 request
    *[other] { $requests } requests
 }
+summary-left-as-they-are = { $count ->
+    [one] 1 changed obligation is in the CRM already: insert mode leaves it as it is, and a real run marks its row failed; --mode sync would update it
+   *[other] { $count } changed obligations are in the CRM already: insert mode leaves them as they are, and a real run marks their rows failed; --mode sync would update them
+}
 summary-in-doubt = { $count ->
     [one] 1 obligation has an earlier request in doubt: it is looked up first
    *[other] { $count } obligations have an earlier request in doubt: each is looked up first

@@ -10,6 +10,7 @@ noun-ca-cert-file = el archivo de certificados (--ca-cert)
 operation-empty = --operation está vacío
 no-operation = { $mapping }: sin operación: ponga {"["}request] operation = "..." en el mapeo o use --operation
 operation-placeholder = { $mapping }: {"["}request] operation todavía es "{ $placeholder }"; ponga la operación de su CRM antes de enviar
+operation-placeholder-flag = --operation "{ $placeholder }" es el marcador que escribe mapping init: indique la operación de su CRM antes de enviar
 task-failed = la tarea de lectura de la corrida falló: { $why }
 ledger-new = se empieza un registro nuevo en { $path }: esta corrida no puede saber qué enviaron corridas anteriores. Si se perdió un registro anterior, ejecute una vez con --mode upsert para reconstruirlo
 resuming = se continúa la corrida de { $started } que escribió { $output }: las filas que ya terminó no se envían de nuevo
@@ -69,6 +70,7 @@ plan-many-servers = el registro conoce la operación "{ $operation }" en { $coun
 run-blocking-in-async = import::run_blocking se llamó desde código asíncrono; use import::run con await
 runtime-failed = no se puede iniciar el entorno asíncrono: { $why }
 operation-placeholder-dry = { $mapping }: {"["}request] operation todavía es "{ $placeholder }"; ponga la operación de su CRM, o el envío no empezará
+operation-placeholder-flag-dry = --operation "{ $placeholder }" es el marcador que escribe mapping init: indique la operación de su CRM, o el envío se negará a empezar
 duration-bad = "{ $value }" no es una duración; escriba p. ej. 30s, 500ms o 2m
 duration-too-long = "{ $value }" es una duración demasiado larga
 timeout-too-short = --timeout { $value } es demasiado corto: una petición necesita al menos { $min } para recibir respuesta, o cada fila queda en duda; el valor por defecto es 30s

@@ -35,9 +35,14 @@ summary-more-problems = … y { $count ->
     [one] 1 tipo más
    *[other] { $count } tipos más
 } de problema (vea la columna error de los resultados)
-summary-plan = plan (modo { $mode }): { $new } nuevas, { $changed } modificadas, { $unchanged } sin cambios, { $invalid } inválidas; una corrida real haría unas { $requests ->
+summary-plan = plan (modo { $mode }): nuevas { $new }, modificadas { $changed }, sin cambios { $unchanged }, inválidas { $invalid }; una corrida real haría { $requests ->
+    [0] 0 peticiones
     [one] 1 petición
-   *[other] { $requests } peticiones
+   *[other] unas { $requests } peticiones
+}
+summary-left-as-they-are = { $count ->
+    [one] 1 obligación modificada ya está en el CRM: el modo insert la deja como está y una corrida real marca su fila como failed; --mode sync la actualizaría
+   *[other] { $count } obligaciones modificadas ya están en el CRM: el modo insert las deja como están y una corrida real marca sus filas como failed; --mode sync las actualizaría
 }
 summary-in-doubt = { $count ->
     [one] 1 obligación tiene una petición anterior en duda: se consulta primero

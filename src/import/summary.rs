@@ -155,6 +155,7 @@ impl Summary {
             plan_new = self.plan.map(|p| p.1.new),
             plan_changed = self.plan.map(|p| p.1.changed),
             plan_unchanged = self.plan.map(|p| p.1.unchanged),
+            plan_left_as_they_are = self.plan.map(|p| p.1.left_as_they_are),
             plan_requests = self.plan.map(|p| p.1.requests),
             requests = self.requests,
             retries = self.retries,
@@ -208,6 +209,9 @@ impl Summary {
                 invalid = self.get(Status::Invalid),
                 requests = p.requests
             ));
+            if p.left_as_they_are > 0 {
+                line(tr!("summary-left-as-they-are", count = p.left_as_they_are));
+            }
             if p.in_doubt > 0 {
                 line(tr!("summary-in-doubt", count = p.in_doubt));
             }

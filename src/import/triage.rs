@@ -57,6 +57,9 @@ pub struct PlanCounts {
     pub changed: u64,
     /// Known obligations with the same body: no request.
     pub unchanged: u64,
+    /// Of the changed, those insert mode leaves as they are: no request,
+    /// and the real run marks them failed (`--mode sync` updates them).
+    pub left_as_they_are: u64,
     /// Earlier requests in doubt, each settled by a look-up first.
     pub in_doubt: u64,
     /// Requests a real run would make, without retries or the quota check.
@@ -68,7 +71,10 @@ impl PlanCounts {
     pub fn count(&mut self, t: &Triage<'_>) {
         match t {
             Triage::Unchanged { .. } | Triage::Carried(_) => self.unchanged += 1,
-            Triage::Exists { .. } => self.changed += 1,
+            Triage::Exists { .. } => {
+                self.changed += 1;
+                self.left_as_they_are += 1;
+            }
             Triage::Send(a) => {
                 if a.known {
                     self.changed += 1;
@@ -295,6 +301,7 @@ mod tests {
                 new: 2,
                 changed: 2,
                 unchanged: 1,
+                left_as_they_are: 1,
                 in_doubt: 0,
                 requests: 4
             }
