@@ -966,6 +966,39 @@ fn a_title_block_workbook_goes_from_inspect_to_a_clean_dry_run() {
     ]);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("CHANGE_ME"), "{run:?}");
+
+    // The placeholder given with --operation over a finished mapping: the
+    // flag is named, not the mapping.
+    wd.write(
+        "finished.toml",
+        wd.read("cartera.toml")
+            .replace("\"CHANGE_ME\"", "\"cobranza\""),
+    );
+    let flag = "--operation \"CHANGE_ME\" is the placeholder that mapping init writes";
+    let run = wd.run(&[
+        "import",
+        "cartera.xlsx",
+        "--mapping",
+        "finished.toml",
+        "--operation",
+        "CHANGE_ME",
+        "--server",
+        "http://127.0.0.1:9/",
+        "--token-file",
+        "token",
+    ]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains(flag), "{run:?}");
+    assert!(!run.stderr.contains("finished.toml"), "{run:?}");
+    let out = dry_run(
+        &wd,
+        "cartera.xlsx",
+        "finished.toml",
+        &["--operation", "CHANGE_ME"],
+    );
+    assert_eq!(out.run.code, 0, "{:?}", out.run);
+    assert!(out.run.stderr.contains(flag), "{:?}", out.run);
+    assert!(!out.run.stderr.contains("still"), "{:?}", out.run);
 }
 
 /// A mapping that reads a title block's first row as the header gets one

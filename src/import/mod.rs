@@ -436,14 +436,23 @@ impl DryLedger {
 /// real run will refuse it.
 fn warn_placeholder_operation(settings: &ImportSettings) {
     if crate::mapping::init::is_placeholder_operation(&settings.operation) {
-        tracing::warn!(
-            "{}",
+        let placeholder = crate::mapping::init::OPERATION_PLACEHOLDER;
+        // From --operation when the mapping's own is another.
+        let from_flag = settings
+            .mapping
+            .operation
+            .as_deref()
+            .is_some_and(|op| !crate::mapping::init::is_placeholder_operation(op));
+        let message = if from_flag {
+            tr!("operation-placeholder-flag-dry", placeholder = placeholder)
+        } else {
             tr!(
                 "operation-placeholder-dry",
                 mapping = mapping_name(settings),
-                placeholder = crate::mapping::init::OPERATION_PLACEHOLDER
+                placeholder = placeholder
             )
-        );
+        };
+        tracing::warn!("{message}");
     }
 }
 

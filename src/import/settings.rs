@@ -380,11 +380,15 @@ impl ImportBuilder {
                 .ok_or_else(|| RunError::Settings(tr!("no-operation", mapping = mapping_name())))?,
         };
         if sends && crate::mapping::init::is_placeholder_operation(&operation) {
-            return Err(RunError::Settings(tr!(
-                "operation-placeholder",
-                mapping = mapping_name(),
-                placeholder = crate::mapping::init::OPERATION_PLACEHOLDER
-            )));
+            let placeholder = crate::mapping::init::OPERATION_PLACEHOLDER;
+            return Err(RunError::Settings(match self.operation {
+                Some(_) => tr!("operation-placeholder-flag", placeholder = placeholder),
+                None => tr!(
+                    "operation-placeholder",
+                    mapping = mapping_name(),
+                    placeholder = placeholder
+                ),
+            }));
         }
         Ok(operation)
     }
