@@ -2522,18 +2522,31 @@ fn the_default_ledger_lives_in_the_per_user_state_folder() {
     );
     assert_crm_holds(&s.fake, &last_balances(&[&obligations(0..10)]));
 
-    // --help says where it is.
-    let help = Run::from(
-        s.wd.command(&["import", "--help"])
-            .env_remove("WOLKVOX_LEDGER")
-            .output()
-            .unwrap(),
-    );
-    assert_eq!(help.code, 0, "{help:?}");
-    for needle in ["--ledger", "WOLKVOX_LEDGER", "wolkvox-import/ledger.sqlite"] {
-        assert!(
-            help.stdout.contains(needle),
-            "expected `import --help` to mention {needle}: {help:?}"
-        );
+    // --help says where it is, for this user and XDG_STATE_HOME.
+    let state = s.wd.path("state");
+    for (command, xdg) in [
+        (vec!["import", "--help"], Some(&state)),
+        (vec!["import", "--help"], None),
+        (vec!["ledger", "runs", "--help"], Some(&state)),
+    ] {
+        let mut c = s.wd.command(&command);
+        c.env_remove("WOLKVOX_LEDGER").env("HOME", &home);
+        match xdg {
+            Some(x) => c.env("XDG_STATE_HOME", x),
+            None => c.env_remove("XDG_STATE_HOME"),
+        };
+        let help = Run::from(c.output().unwrap());
+        assert_eq!(help.code, 0, "{help:?}");
+        let place = match xdg {
+            Some(x) => x.join("wolkvox-import/ledger.sqlite"),
+            None => home.join(".local/state/wolkvox-import/ledger.sqlite"),
+        };
+        let place = place.display().to_string();
+        for needle in ["--ledger", "WOLKVOX_LEDGER", place.as_str()] {
+            assert!(
+                help.stdout.contains(needle),
+                "expected `{command:?}` to mention {needle}: {help:?}"
+            );
+        }
     }
 }

@@ -21,7 +21,31 @@ use wolkvox_import::tr;
 
 /// The command line's definition.
 pub fn command() -> clap::Command {
-    defaults_on_their_own_line(Cli::command())
+    defaults_on_their_own_line(real_ledger_default(Cli::command()))
+}
+
+/// The Linux spelling of the ledger's default place, as the doc comments
+/// give it.
+const LEDGER_EXAMPLE: &str = "e.g. ~/.local/state/wolkvox-import/ledger.sqlite";
+
+/// `--ledger`'s default as this machine and user have it (the state folder
+/// moves with `XDG_STATE_HOME`, and is elsewhere on Windows and macOS), in
+/// place of the example the doc comments give.
+fn real_ledger_default(cmd: clap::Command) -> clap::Command {
+    let Some(path) = wolkvox_import::ledger::default_path() else {
+        return cmd;
+    };
+    let real = path.display().to_string();
+    let cmd = cmd.mut_args(|arg| {
+        let help = arg.get_help().map(ToString::to_string);
+        match help {
+            Some(help) if arg.get_id() == "ledger" && help.contains(LEDGER_EXAMPLE) => {
+                arg.help(help.replace(LEDGER_EXAMPLE, &real))
+            }
+            _ => arg,
+        }
+    });
+    cmd.mut_subcommands(real_ledger_default)
 }
 
 /// Moves a `[default: …]` written by hand in an option's doc comment (a
