@@ -2526,3 +2526,148 @@ fn the_default_ledger_lives_in_the_per_user_state_folder() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------
+// 9. The ledger's names, copies of it, and limits on writing it
+
+/// `import` against this test's fake, in the test's folder, with the ledger
+/// named `ledger` (as given: relative to the folder, or through a link).
+fn import_with_ledger(
+    s: &Setup,
+    input: &str,
+    output: &str,
+    ledger: &str,
+    extra: &[&str],
+) -> Command {
+    let base = s.fake.base_url();
+    let mut args = vec![
+        "import",
+        input,
+        "--mapping",
+        "m.toml",
+        "--server",
+        &base,
+        "--ledger",
+        ledger,
+        "--output",
+        output,
+    ];
+    args.extend_from_slice(extra);
+    let mut cmd = s.wd.command(&args);
+    cmd.env("WOLKVOX_TOKEN", TOKEN);
+    cmd
+}
+
+fn is_link(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+}
+
+/// A symbolic link to a ledger that does not exist yet is followed before
+/// anything is created or locked: two imports started together under the
+/// two names share one lock (one runs, the other is refused), the new
+/// ledger is made where the link points, through chains of links and
+/// relative targets, and every link stays a link. A loop of links is
+/// refused before anything is sent.
+#[cfg(unix)]
+#[test]
+fn two_names_of_a_ledger_not_made_yet_share_one_lock_and_links_stay_links() {
+    use std::os::unix::fs::symlink;
+    let s = Setup::new(FakeCrmOptions {
+        latency: Duration::from_millis(25),
+        ..fake_opts()
+    });
+    let rows = obligations(0..80);
+    s.write("cartera.csv", &rows);
+    symlink("ledger.sqlite", s.wd.path("alias.sqlite")).unwrap();
+    let spawn = |ledger: &str, out: &str| {
+        import_with_ledger(&s, "cartera.csv", out, ledger, &[])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn")
+    };
+    let (a, b) = (
+        spawn("ledger.sqlite", "a.results.csv"),
+        spawn("alias.sqlite", "b.results.csv"),
+    );
+    let run_a = Run::from(a.wait_with_output().unwrap());
+    let run_b = Run::from(b.wait_with_output().unwrap());
+    let mut codes = [run_a.code, run_b.code];
+    codes.sort();
+    assert_eq!(
+        codes,
+        [0, 2],
+        "expected one import to run and the other to be refused\n--- by name: {run_a:?}\n--- through the link: {run_b:?}"
+    );
+    let loser = if run_a.code == 2 { &run_a } else { &run_b };
+    assert!(
+        loser.stderr.contains("another import holds the ledger"),
+        "{loser:?}"
+    );
+    assert_eq!(s.fake.stats().inserts, 80, "each obligation sent once");
+    assert_crm_holds(&s.fake, &last_balances(&[&rows]));
+    assert!(is_link(&s.wd.path("alias.sqlite")), "the link stays a link");
+    assert!(s.wd.path("ledger.sqlite").is_file());
+    assert!(
+        !s.wd.path("alias.sqlite.lock").exists(),
+        "one lock, beside the ledger"
+    );
+
+    // A chain of links with relative targets, to a folder not made yet.
+    std::fs::create_dir(s.wd.path("links")).unwrap();
+    symlink("second.sqlite", s.wd.path("links/first.sqlite")).unwrap();
+    symlink("../store/ledger.sqlite", s.wd.path("links/second.sqlite")).unwrap();
+    let more = obligations(100..110);
+    s.write("more.csv", &more);
+    let run = Run::from(
+        import_with_ledger(
+            &s,
+            "more.csv",
+            "more.results.csv",
+            "links/first.sqlite",
+            &[],
+        )
+        .output()
+        .unwrap(),
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(is_link(&s.wd.path("links/first.sqlite")));
+    assert!(is_link(&s.wd.path("links/second.sqlite")));
+    assert!(
+        s.wd.path("store/ledger.sqlite").is_file(),
+        "the new ledger is made where the chain ends: {run:?}"
+    );
+    assert!(s.wd.path("store/ledger.sqlite.lock").is_file());
+    // The same ledger under its own name knows every obligation.
+    let before = s.fake.stats();
+    let run = Run::from(
+        import_with_ledger(
+            &s,
+            "more.csv",
+            "again.results.csv",
+            "store/ledger.sqlite",
+            &[],
+        )
+        .output()
+        .unwrap(),
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(sent_since(&s.fake, &before), NOTHING, "{run:?}");
+
+    // A loop of links names no file at all.
+    symlink("loop-b.sqlite", s.wd.path("loop-a.sqlite")).unwrap();
+    symlink("loop-a.sqlite", s.wd.path("loop-b.sqlite")).unwrap();
+    let before = s.fake.stats();
+    let run = Run::from(
+        import_with_ledger(&s, "more.csv", "loop.results.csv", "loop-a.sqlite", &[])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("loop-a.sqlite") && run.stderr.contains("loop of symbolic links"),
+        "{run:?}"
+    );
+    assert_eq!(sent_since(&s.fake, &before), NOTHING, "{run:?}");
+    assert!(is_link(&s.wd.path("loop-a.sqlite")) && is_link(&s.wd.path("loop-b.sqlite")));
+}

@@ -47,3 +47,4 @@ ledger-check-live = an import is running now (run { $run }, pid { $pid }, since 
 ledger-log-without-ledger = the ledger is missing but its write-ahead log { $log } is still there: it belongs to a ledger that was deleted and may hold its last changes. Restore that ledger from a backup (keeping the log beside it), or, to start a new ledger, delete { $log } and the -shm file beside it
 ledger-hard-linked = this ledger file has another name (a hard link); SQLite keeps a ledger's log under the name it was opened by, so two names can lose or miss changes: keep one name (use a symbolic link instead)
 ledger-target-no-folder = the folder { $folder } does not exist
+ledger-link-loop = the path is a loop of symbolic links (they lead round to one another), so it names no file; point the link at the ledger's file, or give --ledger the ledger's real path

@@ -47,3 +47,4 @@ ledger-check-live = hay una importación en curso (corrida { $run }, pid { $pid 
 ledger-log-without-ledger = falta el registro pero su diario (write-ahead log) { $log } sigue ahí: es de un registro que se borró y puede tener sus últimos cambios. Restaure ese registro de una copia (dejando el diario a su lado) o, para empezar un registro nuevo, borre { $log } y el archivo -shm a su lado
 ledger-hard-linked = este archivo de registro tiene otro nombre (un enlace duro); SQLite guarda el diario de un registro bajo el nombre con que se abrió, así que dos nombres pueden perder o no ver cambios: deje un solo nombre (use un enlace simbólico)
 ledger-target-no-folder = la carpeta { $folder } no existe
+ledger-link-loop = la ruta es un bucle de enlaces simbólicos (se apuntan unos a otros en círculo), así que no nombra ningún archivo; haga que el enlace apunte al archivo del registro, o indique en --ledger la ruta real del registro

@@ -356,7 +356,12 @@ impl ImportBuilder {
         }
         reads.extend(self.also_reads.iter().cloned());
         reads.push((tr!("noun-ledger"), ledger.to_path_buf()));
-        for path in crate::ledger::files_beside(ledger) {
+        // Through a link, SQLite keeps its files beside the file it names.
+        let real = crate::outputs::canonical(ledger);
+        for path in crate::ledger::files_beside(ledger)
+            .into_iter()
+            .chain(crate::ledger::files_beside(&real))
+        {
             let what = tr!("noun-ledger-file", ledger = ledger.display().to_string());
             reads.push((what, path));
         }

@@ -20,13 +20,21 @@ use crate::tr;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-/// The file a ledger path names, with links resolved (also for a ledger not
-/// made yet, through its folder); a folder is refused.
+/// The file a ledger path names, with links resolved: through a link (or
+/// a chain of them) that points to a ledger not made yet too, so that the
+/// ledger is made where the link points and both names share one lock. A
+/// folder, or a loop of links, is refused.
 pub fn real_path(path: &Path) -> Result<PathBuf, LedgerError> {
     if path.is_dir() {
         return Err(LedgerError::new(path, tr!("ledger-is-folder")));
     }
-    Ok(crate::outputs::canonical(path))
+    crate::outputs::resolve_links(path).map_err(|e| {
+        if crate::outputs::is_loop(&e) {
+            LedgerError::new(path, tr!("ledger-link-loop"))
+        } else {
+            LedgerError::io(path, &e)
+        }
+    })
 }
 
 /// True when `target` is the ledger at `ledger` or one of the files beside
@@ -100,6 +108,10 @@ pub fn replace_whole<T>(
     path: &Path,
     fill: impl FnOnce(&Path) -> Result<T, LedgerError>,
 ) -> Result<T, LedgerError> {
+    // Through a symbolic link, the file it points to is replaced and the
+    // link stays a link (a rename would put a plain file in its place).
+    let real = crate::outputs::canonical(path);
+    let path = real.as_path();
     let tmp = sibling(path, &format!(".new-{}", std::process::id()));
     let remove_tmp = || {
         let _ = std::fs::remove_file(&tmp);
@@ -277,6 +289,50 @@ mod tests {
         }
         let err = real_path(dir.path()).unwrap_err();
         assert!(err.to_string().contains("folder"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_to_a_ledger_not_made_yet_are_followed_and_a_loop_is_refused() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        // Relative targets, read from each link's own folder, to a folder
+        // not made yet.
+        std::fs::create_dir(root.join("links")).unwrap();
+        symlink("second.sqlite", root.join("links/first.sqlite")).unwrap();
+        symlink("../store/l.sqlite", root.join("links/second.sqlite")).unwrap();
+        assert_eq!(
+            real_path(&root.join("links/first.sqlite")).unwrap(),
+            root.join("store/l.sqlite")
+        );
+        // An absolute target, reached through a linked folder.
+        symlink(root.join("links"), root.join("via")).unwrap();
+        symlink(root.join("store/l.sqlite"), root.join("abs.sqlite")).unwrap();
+        assert_eq!(
+            real_path(&root.join("via/../abs.sqlite")).unwrap(),
+            root.join("store/l.sqlite")
+        );
+        assert_eq!(
+            real_path(&root.join("via/first.sqlite")).unwrap(),
+            root.join("store/l.sqlite")
+        );
+        symlink("b", root.join("a")).unwrap();
+        symlink("a", root.join("b")).unwrap();
+        let err = real_path(&root.join("a")).unwrap_err();
+        assert!(err.to_string().contains("loop of symbolic links"), "{err}");
+        assert!(crate::outputs::resolve_links(&root.join("a/x")).is_err());
+        // What `replace_whole` puts through a link lands where it points.
+        std::fs::create_dir(root.join("store")).unwrap();
+        replace_whole(&root.join("links/first.sqlite"), |tmp| {
+            std::fs::write(tmp, b"x").map_err(|e| LedgerError::io(tmp, &e))
+        })
+        .unwrap();
+        assert!(std::fs::symlink_metadata(root.join("links/first.sqlite"))
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read(root.join("store/l.sqlite")).unwrap(), b"x");
     }
 
     #[test]

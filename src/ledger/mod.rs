@@ -512,11 +512,13 @@ impl Ledger {
     /// Opens the ledger for an import, creating it (and its folder) when it
     /// does not exist. Refuses a file that is not a ledger.
     pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        // Through a link, the ledger (and its folder) is made where the
+        // link points, and the link stays.
+        let real = file::real_path(path)?;
+        if let Some(dir) = real.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| LedgerError::new(path, tr!("ledger-folder", why = e.to_string())))?;
         }
-        let real = file::real_path(path)?;
         if !real.exists() {
             file::create_new(&real, build_schema)?;
         }
@@ -550,15 +552,13 @@ impl Ledger {
     /// Opens an existing ledger to read only (a dry run, `ledger` commands);
     /// `None` when there is no file. Nothing is created or written.
     pub fn open_read_only(path: &Path) -> Result<Option<Ledger>, LedgerError> {
-        if path.is_dir() {
-            return Err(LedgerError::new(path, tr!("ledger-is-folder")));
-        }
-        if !path.exists() {
+        let real = file::real_path(path)?;
+        if !real.exists() {
             return Ok(None);
         }
-        file::check_single_name(path)?;
+        file::check_single_name(&real)?;
         let conn = Connection::open_with_flags(
-            path,
+            &real,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| LedgerError::sql(path, e))?;

@@ -209,7 +209,7 @@ fn open_session(settings: &ImportSettings, send: &SendSettings) -> Result<Sessio
     // names of one ledger (a symbolic link) share one lock.
     let real = crate::ledger::file::real_path(path).map_err(RunError::Ledger)?;
     let lock = LedgerLock::acquire(&real, &me)?;
-    let new = !path.exists();
+    let new = !real.exists();
     let mut ledger = Ledger::open(path)?;
     if new {
         tracing::warn!("{}", tr!("ledger-new", path = path.display().to_string()));
