@@ -242,9 +242,15 @@ pub struct OutputError {
 impl OutputError {
     /// The failure `e` while writing `path`.
     pub fn new(path: &Path, e: impl std::fmt::Display) -> OutputError {
+        let mut message = e.to_string();
+        // The system says only "File too large": say which limit.
+        if let Some(limit) = crate::ledger::file::size_limit_reached(&[path.to_path_buf()]) {
+            message.push_str(": ");
+            message.push_str(&crate::tr!("file-size-limit", limit = limit.to_string()));
+        }
         OutputError {
             path: path.to_path_buf(),
-            message: e.to_string(),
+            message,
         }
     }
 }

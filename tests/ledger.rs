@@ -2671,3 +2671,63 @@ fn two_names_of_a_ledger_not_made_yet_share_one_lock_and_links_stay_links() {
     assert_eq!(sent_since(&s.fake, &before), NOTHING, "{run:?}");
     assert!(is_link(&s.wd.path("loop-a.sqlite")) && is_link(&s.wd.path("loop-b.sqlite")));
 }
+
+/// A limit on the size of the files the process may write (`ulimit -f`):
+/// the write past it fails instead of killing the process, so the run
+/// stops like on a full disk (exit 3, the file and the cause named, the
+/// summary written), and `--resume` finishes it, each obligation once.
+#[cfg(unix)]
+#[test]
+fn a_file_size_limit_stops_the_run_with_exit_3_and_resume_completes_exactly_once() {
+    use std::os::unix::process::CommandExt;
+    let rows = obligations(0..3000);
+    let s = Setup::new(FakeCrmOptions {
+        latency: Duration::from_millis(1),
+        ..fake_opts()
+    });
+    s.write("cartera.csv", &rows);
+    let mut cmd = s.import("cartera.csv", "results.csv", &[]);
+    // SAFETY: setrlimit is async-signal-safe and touches only the child.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 256 * 1024,
+                rlim_max: 256 * 1024,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let run = Run::from(cmd.output().unwrap());
+    settle(&s.fake);
+    assert_eq!(
+        run.code, 3,
+        "expected exit 3, not a kill by SIGXFSZ: {run:?}"
+    );
+    assert!(
+        run.stderr.contains(&s.ledger_arg()) && run.stderr.contains("file size limit"),
+        "expected the file and the cause named: {run:?}"
+    );
+    assert!(run.stderr.contains("--resume"), "{run:?}");
+    assert!(
+        run.stderr.contains("not_sent"),
+        "expected the summary: {run:?}"
+    );
+    let stored = s.fake.ledger().len();
+    assert!(
+        stored > 0 && stored < rows.len(),
+        "stored {stored}: {run:?}"
+    );
+
+    let before = s.fake.stats();
+    let run = s.run("cartera.csv", "results.csv", &["--resume"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        sent_since(&s.fake, &before).inserts as usize,
+        rows.len() - stored,
+        "only the obligations not yet stored are sent: {run:?}"
+    );
+    assert_crm_holds(&s.fake, &last_balances(&[&rows]));
+}

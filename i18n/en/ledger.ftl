@@ -48,3 +48,4 @@ ledger-log-without-ledger = the ledger is missing but its write-ahead log { $log
 ledger-hard-linked = this ledger file has another name (a hard link); SQLite keeps a ledger's log under the name it was opened by, so two names can lose or miss changes: keep one name (use a symbolic link instead)
 ledger-target-no-folder = the folder { $folder } does not exist
 ledger-link-loop = the path is a loop of symbolic links (they lead round to one another), so it names no file; point the link at the ledger's file, or give --ledger the ledger's real path
+file-size-limit = the file reached the file size limit of this process ({ $limit } bytes, set by `ulimit -f` or a service's LimitFSIZE=); raise or remove the limit

@@ -48,3 +48,4 @@ ledger-log-without-ledger = falta el registro pero su diario (write-ahead log) {
 ledger-hard-linked = este archivo de registro tiene otro nombre (un enlace duro); SQLite guarda el diario de un registro bajo el nombre con que se abrió, así que dos nombres pueden perder o no ver cambios: deje un solo nombre (use un enlace simbólico)
 ledger-target-no-folder = la carpeta { $folder } no existe
 ledger-link-loop = la ruta es un bucle de enlaces simbólicos (se apuntan unos a otros en círculo), así que no nombra ningún archivo; haga que el enlace apunte al archivo del registro, o indique en --ledger la ruta real del registro
+file-size-limit = el archivo alcanzó el límite de tamaño de archivo de este proceso ({ $limit } bytes, fijado con `ulimit -f` o con LimitFSIZE= de un servicio); suba o quite el límite

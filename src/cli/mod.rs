@@ -297,6 +297,7 @@ pub use parse::parse;
 /// Runs a parsed command line and returns the process exit code; [`parse`]
 /// chose the language of its messages.
 pub fn run(cli: Cli) -> i32 {
+    signals::ignore_file_size_signal();
     match cli.command {
         Command::Import(args) => run_import(args),
         Command::Inspect(args) => match wolkvox_import::inspect::inspect(

@@ -230,6 +230,53 @@ impl Guard {
     }
 }
 
+/// The limit on the size of the files this process may write (`ulimit -f`,
+/// a service's `LimitFSIZE=`), in bytes, when one of `files` has reached
+/// it: a write cut short by it fails with "File too large", which SQLite
+/// reports as a full disk or a plain I/O error.
+pub(crate) fn size_limit_reached(files: &[PathBuf]) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        let mut lim = std::mem::MaybeUninit::<libc::rlimit>::zeroed();
+        // SAFETY: `lim` is writable memory of the type getrlimit fills.
+        if unsafe { libc::getrlimit(libc::RLIMIT_FSIZE, lim.as_mut_ptr()) } != 0 {
+            return None;
+        }
+        // SAFETY: getrlimit returned 0, so it filled `lim`.
+        let lim = unsafe { lim.assume_init() };
+        if lim.rlim_cur == libc::RLIM_INFINITY {
+            return None;
+        }
+        // rlim_t is not u64 everywhere.
+        #[allow(clippy::unnecessary_cast)]
+        let limit = lim.rlim_cur as u64;
+        // A write is cut at the limit; SQLite's next page would not fit.
+        files
+            .iter()
+            .any(|f| std::fs::metadata(f).is_ok_and(|m| m.len() + 64 * 1024 >= limit))
+            .then_some(limit)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = files;
+        None
+    }
+}
+
+/// [`size_limit_reached`] for a ledger's own files (through its links):
+/// the ledger, its log and journal, and a new one being built.
+pub(crate) fn ledger_size_limit_reached(path: &Path) -> Option<u64> {
+    let real = crate::outputs::canonical(path);
+    let building = sibling(&real, &format!(".new-{}", std::process::id()));
+    size_limit_reached(&[
+        sibling(&real, "-wal"),
+        sibling(&real, "-journal"),
+        sibling(&building, "-journal"),
+        building,
+        real,
+    ])
+}
+
 /// True when the file system holding `path` has no room left: SQLite
 /// reports some full-disk failures (creating its log, its shared memory) as
 /// a plain I/O error.

@@ -141,6 +141,14 @@ impl LedgerError {
     fn sql(path: &Path, e: rusqlite::Error) -> LedgerError {
         use rusqlite::ErrorCode;
         let code = e.sqlite_error_code();
+        if matches!(
+            code,
+            Some(ErrorCode::DiskFull | ErrorCode::SystemIoFailure | ErrorCode::CannotOpen)
+        ) {
+            if let Some(limit) = file::ledger_size_limit_reached(path) {
+                return LedgerError::new(path, tr!("file-size-limit", limit = limit.to_string()));
+            }
+        }
         let message = match code {
             Some(ErrorCode::DiskFull) => {
                 tr!("ledger-disk-full")
@@ -171,6 +179,12 @@ impl LedgerError {
 
     /// A failure of a file operation on the ledger, in the system's words.
     fn io(path: &Path, e: &std::io::Error) -> LedgerError {
+        #[cfg(unix)]
+        if e.raw_os_error() == Some(libc::EFBIG) {
+            if let Some(limit) = file::ledger_size_limit_reached(path) {
+                return LedgerError::new(path, tr!("file-size-limit", limit = limit.to_string()));
+            }
+        }
         let disk_full = e.raw_os_error() == Some(libc::ENOSPC);
         LedgerError {
             path: path.to_path_buf(),
