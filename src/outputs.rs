@@ -297,9 +297,10 @@ fn is_xlsx_name(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"))
 }
 
-/// A results or rejects workbook (the only outputs written as workbooks),
-/// by the header of its first sheet: the results file's columns, or the
-/// row-number and error columns a rejects workbook ends with.
+/// A results, rejects or vanished-obligations workbook (the outputs written
+/// as workbooks), by the header of its first sheet: the results file's
+/// columns, the row-number and error columns a rejects workbook ends with,
+/// or the vanished obligations' columns.
 fn workbook_written_by_us(path: &Path, kind: OutputKind) -> bool {
     // calamine may panic on a malformed file; that is simply not ours.
     let header = std::panic::catch_unwind(|| xlsx_header(path))
@@ -313,13 +314,17 @@ fn workbook_written_by_us(path: &Path, kind: OutputKind) -> bool {
         OutputKind::Rejects => {
             header.len() >= 2 && crate::results::is_rejects_row_column(&header, header.len() - 2)
         }
+        OutputKind::Vanished => header
+            .iter()
+            .map(String::as_str)
+            .eq(crate::results::VANISHED_HEADER),
         _ => false,
     }
 }
 
 /// The first row of an .xlsx's first sheet that has a cell, up to its last
 /// cell; read cell by cell, so a large workbook costs only that row.
-fn xlsx_header(path: &Path) -> Option<Vec<String>> {
+pub(crate) fn xlsx_header(path: &Path) -> Option<Vec<String>> {
     use calamine::{DataRef, Reader};
     let mut workbook: calamine::Xlsx<_> = calamine::open_workbook(path).ok()?;
     let sheet = workbook.sheet_names().first()?.clone();

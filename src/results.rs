@@ -6,6 +6,7 @@
 //! and when the run ends [`finalize`] rewrites the file through a temporary
 //! file and an atomic rename to exactly one line per row, sorted by row.
 
+pub use crate::workbook_out::{output_kind as table_kind, OutputKind as TableKind, TableWriter};
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io::{BufWriter, Seek, Write};
@@ -606,27 +607,45 @@ pub const VANISHED_HEADER: [&str; 6] = [
     "last_seen_at",
 ];
 
-/// Writes `--vanished`.
+/// Writes `--vanished`: CSV, or a workbook for a name ending in `.xlsx`.
 pub fn write_vanished(
     path: &Path,
     rows: &[crate::ledger::ObligationRow],
 ) -> Result<(), OutputError> {
     use crate::ledger::format_time;
-    let e = |e: csv::Error| OutputError::new(path, e);
-    let mut w = csv::Writer::from_path(path).map_err(e)?;
-    w.write_record(VANISHED_HEADER).map_err(e)?;
+    let kind = table_kind("--vanished", path).map_err(|e| OutputError::new(path, e))?;
+    let mut w = TableWriter::create(path, kind, "vanished", &VANISHED_HEADER)?;
     for r in rows {
-        w.write_record([
+        w.write(&[
             r.wolkvox_id.as_str(),
             &r.obligation_id,
             &r.crm_id,
             &format_time(r.created_at),
             &format_time(r.updated_at),
             &r.last_seen_at.map(format_time).unwrap_or_default(),
-        ])
-        .map_err(e)?;
+        ])?;
     }
-    w.flush().map_err(|x| OutputError::new(path, x))
+    w.finish()
+}
+
+/// The header of a table this tool wrote, to tell its own files: the first
+/// line of a CSV, or the first row of an `.xlsx`'s first sheet. `None` when
+/// there is none to read.
+pub fn table_header(path: &Path) -> Option<Vec<String>> {
+    if table_kind("", path) == Ok(TableKind::Workbook) {
+        // calamine may panic on a malformed file; that is simply not ours.
+        return std::panic::catch_unwind(|| crate::outputs::xlsx_header(path))
+            .ok()
+            .flatten();
+    }
+    use std::io::{BufRead, Read};
+    let f = File::open(path).ok()?;
+    let mut first = String::new();
+    std::io::BufReader::new(f.take(4096))
+        .read_line(&mut first)
+        .ok()?;
+    let line = first.trim_start_matches('\u{FEFF}').trim_end();
+    Some(line.split(',').map(str::to_string).collect())
 }
 
 /// `--payloads`: one JSON line per row that is (or would be) sent.

@@ -2731,3 +2731,91 @@ fn a_file_size_limit_stops_the_run_with_exit_3_and_resume_completes_exactly_once
     );
     assert_crm_holds(&s.fake, &last_balances(&[&rows]));
 }
+
+/// The first sheet of an .xlsx, every cell as text.
+fn xlsx_rows(path: &Path) -> Vec<Vec<String>> {
+    use calamine::Reader;
+    let mut wb: calamine::Xlsx<_> = calamine::open_workbook(path)
+        .unwrap_or_else(|e| panic!("{} is not a workbook: {e}", path.display()));
+    let sheet = wb.sheet_names()[0].clone();
+    let range = wb.worksheet_range(&sheet).unwrap();
+    range
+        .rows()
+        .map(|r| {
+            r.iter()
+                .map(|c| match c {
+                    calamine::Data::String(s) => s.clone(),
+                    calamine::Data::Empty => String::new(),
+                    other => panic!("{}: expected text cells, got {other:?}", path.display()),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// `--vanished` and `ledger export` named `.xlsx` write real workbooks with
+/// every id as text (leading zeros kept), as `--output` and `--rejects` do;
+/// the other workbook names are refused before anything is read or sent.
+#[test]
+fn vanished_and_export_named_xlsx_are_workbooks_and_other_workbook_names_are_refused() {
+    let s = Setup::new(fake_opts());
+    s.write("noche1.csv", &obligations(0..30));
+    s.write("noche2.csv", &obligations(0..20));
+    let run = s.run("noche1.csv", "noche1.results.csv", &["--mode", "sync"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    for _ in 0..2 {
+        let run = s.run(
+            "noche2.csv",
+            "noche2.results.csv",
+            &["--mode", "sync", "--vanished", "ausentes.xlsx"],
+        );
+        assert_eq!(run.code, 0, "{run:?}");
+        let sheet = xlsx_rows(&s.wd.path("ausentes.xlsx"));
+        assert_eq!(sheet[0].join(","), VANISHED_HEADER);
+        let mut ids: Vec<&str> = sheet[1..].iter().map(|r| r[1].as_str()).collect();
+        ids.sort();
+        let want: Vec<String> = (20..30).map(|n| format!("{n:06}")).collect();
+        assert_eq!(ids, want, "the ids as text, leading zeros kept");
+    }
+    let dry = s.dry_run(
+        "noche2.csv",
+        "dry.csv",
+        &["--mode", "sync", "--vanished", "seco.xlsx"],
+    );
+    assert_eq!(dry.code, 0, "{dry:?}");
+    assert_eq!(xlsx_rows(&s.wd.path("seco.xlsx")).len(), 11, "{dry:?}");
+
+    let all = s.path_str("todas.xlsx");
+    let r = s.ledger_cmd(&["export", &all]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let sheet = xlsx_rows(Path::new(&all));
+    assert_eq!(sheet[0].join(","), EXPORT_HEADER);
+    assert_eq!(sheet.len(), 31, "{r:?}");
+    assert!(sheet[1..].iter().all(|r| r[3].len() == 6), "{sheet:?}");
+    // An earlier export workbook is replaced.
+    let r = s.ledger_cmd(&["export", &all]);
+    assert_eq!(r.code, 0, "{r:?}");
+
+    let before = s.fake.stats();
+    for ext in ["xls", "xlsb", "ods", "xlsm", "XLS"] {
+        let name = format!("ausentes.{ext}");
+        let out = format!("{ext}.results.csv");
+        let run = s.run("noche2.csv", &out, &["--mode", "sync", "--vanished", &name]);
+        assert_eq!(run.code, 2, "{run:?}");
+        assert!(
+            run.stderr.contains(&name) && run.stderr.contains(".csv"),
+            "{run:?}"
+        );
+        assert!(!s.wd.path(&name).exists(), "{run:?}");
+        assert!(
+            !s.wd.path(&out).exists(),
+            "nothing read or written: {run:?}"
+        );
+        let target = s.path_str(&format!("export.{ext}"));
+        let r = s.ledger_cmd(&["export", &target]);
+        assert_eq!(r.code, 2, "{r:?}");
+        assert!(r.stderr.contains(".csv"), "{r:?}");
+        assert!(!Path::new(&target).exists(), "{r:?}");
+    }
+    assert_eq!(sent_since(&s.fake, &before), NOTHING);
+}

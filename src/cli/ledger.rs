@@ -7,6 +7,7 @@ use wolkvox_import::import::exit;
 use wolkvox_import::ledger::{
     format_time, is_ledgers_own, replace_whole, resolve_path as ledger_path, Ledger, LedgerError,
 };
+use wolkvox_import::results::{table_header, table_kind, TableKind, TableWriter};
 use wolkvox_import::tr;
 
 /// Runs a `ledger` subcommand and returns the exit code.
@@ -20,6 +21,15 @@ pub fn run(cmd: LedgerCommand) -> i32 {
     let path = match ledger_path(given) {
         Ok(p) => p,
         Err(e) => return fail(&e),
+    };
+    // A name that promises a workbook this tool cannot write is refused
+    // before the ledger is even opened.
+    let export_kind = match &cmd {
+        LedgerCommand::Export(a) => match table_kind("ledger export", &a.file) {
+            Ok(kind) => kind,
+            Err(e) => return fail(&format!("{}: {e}", a.file.display())),
+        },
+        _ => TableKind::Csv,
     };
     let ledger = match Ledger::open_read_only(&path) {
         Ok(Some(l)) => l,
@@ -39,6 +49,7 @@ pub fn run(cmd: LedgerCommand) -> i32 {
             Ok(()) => export(
                 &ledger,
                 &a.file,
+                export_kind,
                 a.server.as_deref(),
                 a.operation.as_deref(),
             ),
@@ -76,15 +87,10 @@ const EXPORT_HEADER: [&str; 9] = [
     "last_seen_at",
 ];
 
-/// True when `file` starts with the export's header: an earlier export.
+/// True when `file` starts with the export's header: an earlier export,
+/// as CSV or as a workbook.
 fn is_export(file: &Path) -> bool {
-    use std::io::{BufRead, Read};
-    let Ok(f) = std::fs::File::open(file) else {
-        return false;
-    };
-    let mut first = String::new();
-    let _ = std::io::BufReader::new(f.take(4096)).read_line(&mut first);
-    first.trim_end() == EXPORT_HEADER.join(",")
+    table_header(file).is_some_and(|h| h.iter().map(String::as_str).eq(EXPORT_HEADER))
 }
 
 /// Refuses to write `target` over the ledger or the files beside it, a
@@ -173,12 +179,13 @@ fn runs(ledger: &Ledger, limit: u32) -> Result<i32, LedgerError> {
 fn export(
     ledger: &Ledger,
     file: &Path,
+    kind: TableKind,
     server: Option<&str>,
     operation: Option<&str>,
 ) -> Result<i32, LedgerError> {
     // A failed export leaves no half file, and an earlier one as it was.
     let n = replace_whole(file, |part| {
-        write_export(ledger, part, server, operation).map_err(|e| LedgerError {
+        write_export(ledger, part, kind, server, operation).map_err(|e| LedgerError {
             path: file.to_path_buf(),
             ..e
         })
@@ -198,14 +205,14 @@ fn export(
 fn write_export(
     ledger: &Ledger,
     file: &Path,
+    kind: TableKind,
     server: Option<&str>,
     operation: Option<&str>,
 ) -> Result<u64, LedgerError> {
-    let io = |e: std::io::Error| LedgerError::new(file, e.to_string());
-    let mut w = csv::Writer::from_path(file).map_err(|e| LedgerError::new(file, e.to_string()))?;
-    w.write_record(EXPORT_HEADER).map_err(|e| io(e.into()))?;
+    let io = |e: wolkvox_import::results::OutputError| LedgerError::new(file, e.message);
+    let mut w = TableWriter::create(file, kind, "obligations", &EXPORT_HEADER).map_err(io)?;
     let n = ledger.for_each_obligation(server, operation, |o| {
-        w.write_record([
+        w.write(&[
             o.server.as_str(),
             &o.operation,
             &o.wolkvox_id,
@@ -216,13 +223,9 @@ fn write_export(
             &format_time(o.updated_at),
             &o.last_seen_at.map(format_time).unwrap_or_default(),
         ])
-        .map_err(std::io::Error::from)
+        .map_err(|e| std::io::Error::other(e.message))
     })?;
-    w.flush().map_err(io)?;
-    w.into_inner()
-        .map_err(|e| io(e.into_error()))?
-        .sync_all()
-        .map_err(io)?;
+    w.finish().map_err(io)?;
     Ok(n)
 }
 

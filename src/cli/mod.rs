@@ -58,7 +58,7 @@ pub enum Command {
 pub enum LedgerCommand {
     /// List the most recent runs, newest first, with their counts and exit codes.
     Runs(LedgerRunsArgs),
-    /// Write the known obligations as CSV.
+    /// Write the known obligations as CSV (or a workbook, for a name ending in .xlsx).
     Export(LedgerExportArgs),
     /// Check the ledger's integrity and list the requests still in doubt.
     Check(LedgerPathArgs),
@@ -95,7 +95,7 @@ pub struct LedgerRunsArgs {
 
 #[derive(Debug, Args)]
 pub struct LedgerExportArgs {
-    /// The CSV file to write.
+    /// The file to write: CSV, or a workbook if the name ends in .xlsx.
     pub file: PathBuf,
     #[command(flatten)]
     pub path: LedgerPathArgs,
