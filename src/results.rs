@@ -384,6 +384,47 @@ fn workbook_journal(path: &Path) -> Result<(Option<PathBuf>, PathBuf), OutputErr
     }
 }
 
+/// How many rows of an earlier results file ended `created`, `updated` or
+/// `uncertain`: requests the CRM may hold. 0 when `path` is not a results
+/// file this tool wrote (or there is none). A results workbook counts with
+/// the journal a stopped run may have left beside it.
+pub fn rows_sent_in(path: &Path) -> u64 {
+    use crate::outputs::{written_by_us, OutputKind};
+    let sent = |status: &str| {
+        matches!(
+            Status::parse(status),
+            Some(Status::Created | Status::Updated | Status::Uncertain)
+        )
+    };
+    let in_csv = |p: &Path| -> u64 {
+        if !written_by_us(p, OutputKind::Results) {
+            return 0;
+        }
+        let Ok(mut rdr) = csv::ReaderBuilder::new().flexible(true).from_path(p) else {
+            return 0;
+        };
+        let mut rec = csv::StringRecord::new();
+        let mut n = 0;
+        while let Ok(true) = rdr.read_record(&mut rec) {
+            n += u64::from(rec.get(1).is_some_and(sent));
+        }
+        n
+    };
+    match table_kind("--output", path) {
+        Ok(TableKind::Workbook) => {
+            let in_workbook = if written_by_us(path, OutputKind::Results) {
+                // calamine may panic on a malformed file; that counts nothing.
+                std::panic::catch_unwind(|| crate::workbook_out::count_in_column(path, 1, sent))
+                    .unwrap_or(0)
+            } else {
+                0
+            };
+            in_workbook.max(in_csv(&crate::workbook_out::journal_path(path)))
+        }
+        _ => in_csv(path),
+    }
+}
+
 /// Appends a field as the csv crate's writer spells it (quotes only when
 /// needed, `"` doubled), so that the results read the same either way.
 pub(crate) fn push_csv_field(line: &mut Vec<u8>, field: &[u8]) {

@@ -87,6 +87,37 @@ pub fn journal_path(xlsx: &Path) -> PathBuf {
     xlsx.with_file_name(name)
 }
 
+/// How many cells of column `col` (0-based), below the header row of each
+/// sheet of the workbook at `path`, hold a text for which `wanted` is true;
+/// read cell by cell, so a large workbook costs no memory.
+pub(crate) fn count_in_column(path: &Path, col: u32, wanted: impl Fn(&str) -> bool) -> u64 {
+    use calamine::{DataRef, Reader};
+    let Ok(mut workbook) = calamine::open_workbook::<calamine::Xlsx<_>, _>(path) else {
+        return 0;
+    };
+    let mut n = 0;
+    for sheet in workbook.sheet_names() {
+        let Ok(mut cells) = workbook.worksheet_cells_reader(&sheet) else {
+            continue;
+        };
+        let mut header_row = None;
+        while let Ok(Some(cell)) = cells.next_cell() {
+            let (row, c) = cell.get_position();
+            let header = *header_row.get_or_insert(row);
+            if row == header || c != col {
+                continue;
+            }
+            let hit = match cell.get_value() {
+                DataRef::String(s) => wanted(s),
+                DataRef::SharedString(s) => wanted(s),
+                _ => false,
+            };
+            n += u64::from(hit);
+        }
+    }
+    n
+}
+
 fn xlsx_error(path: &Path, e: XlsxError) -> OutputError {
     OutputError::new(path, tr!("workbook-unwritable", why = e.to_string()))
 }

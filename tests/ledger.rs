@@ -2819,3 +2819,60 @@ fn vanished_and_export_named_xlsx_are_workbooks_and_other_workbook_names_are_ref
     }
     assert_eq!(sent_since(&s.fake, &before), NOTHING);
 }
+
+/// `--resume` when the ledger that recorded the run is gone (deleted with
+/// its log) and the results file says rows were created: a new ledger
+/// would send them again, so the run is refused before anything is sent,
+/// and says what to do. `--mode upsert` rebuilds it; a first run with
+/// `--resume` and no results file yet simply starts.
+#[test]
+fn resume_with_the_ledger_gone_refuses_to_send_again_what_the_results_say_was_created() {
+    let s = Setup::new(fake_opts());
+    let rows = obligations(0..100);
+    s.write("cartera.csv", &rows);
+    let run = s.run(
+        "cartera.csv",
+        "r.csv",
+        &["--resume", "--max-requests", "40", "--no-preflight"],
+    );
+    assert_eq!(run.code, 3, "{run:?}");
+    assert_eq!(s.fake.stats().inserts, 40);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", s.ledger_arg()));
+    }
+
+    let before = s.fake.stats();
+    for lang in ["en", "es"] {
+        let run = s.run("cartera.csv", "r.csv", &["--resume", "--lang", lang]);
+        assert_eq!(run.code, 2, "{run:?}");
+        assert!(
+            run.stderr.contains(&s.ledger_arg()) && run.stderr.contains("r.csv"),
+            "{run:?}"
+        );
+        let needles: &[&str] = match lang {
+            "en" => &["40 rows", "again", "backup", "--mode upsert", "move"],
+            _ => &["40 filas", "de nuevo", "copia", "--mode upsert"],
+        };
+        for n in needles {
+            assert!(run.stderr.contains(n), "expected {n:?}: {run:?}");
+        }
+        assert!(!s.ledger.exists(), "no new ledger was started: {run:?}");
+    }
+    assert_eq!(sent_since(&s.fake, &before), NOTHING);
+
+    // Rebuilt by upsert: the 40 are looked up, the rest created, none twice.
+    let run = s.run("cartera.csv", "r.csv", &["--resume", "--mode", "upsert"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_crm_holds(&s.fake, &last_balances(&[&rows]));
+
+    // The first night of a new job: --resume, no results file yet.
+    let first = obligations(500..510);
+    s.write("primera.csv", &first);
+    let fresh = Setup {
+        ledger: s.wd.path("fresh/ledger.sqlite"),
+        ..s
+    };
+    let run = fresh.run("primera.csv", "primera.results.csv", &["--resume"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_crm_holds(&fresh.fake, &last_balances(&[&rows, &first]));
+}
