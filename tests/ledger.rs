@@ -2876,3 +2876,74 @@ fn resume_with_the_ledger_gone_refuses_to_send_again_what_the_results_say_was_cr
     assert_eq!(run.code, 0, "{run:?}");
     assert_crm_holds(&fresh.fake, &last_balances(&[&rows, &first]));
 }
+
+/// `ledger backup` and `ledger export` never write over a ledger an import
+/// is using, not even with `--force`; a ledger imports have used (not a
+/// copy `ledger backup` made) is replaced only with `--force`.
+#[test]
+fn ledger_backup_and_export_never_replace_a_ledger_an_import_is_using() {
+    let s = Setup::new(FakeCrmOptions {
+        latency: Duration::from_millis(25),
+        ..fake_opts()
+    });
+    let rows = obligations(0..160);
+    s.write("cartera.csv", &rows);
+    let others = obligations(1000..1005);
+    s.write("otra.csv", &others);
+    let other = s.path_str("other.sqlite");
+    let run = Run::from(
+        import_with_ledger(&s, "otra.csv", "otra.results.csv", &other, &[])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+
+    let mut live = slow_import_sending(&s, "live.csv", "live.log");
+    let live_path = s.ledger_arg();
+    for args in [
+        vec!["backup", live_path.as_str()],
+        vec!["backup", live_path.as_str(), "--force"],
+        vec!["export", live_path.as_str(), "--force"],
+    ] {
+        let mut all = vec!["ledger"];
+        all.extend_from_slice(&args);
+        all.extend(["--ledger", &other]);
+        let r = s.wd.run(&all);
+        assert_eq!(r.code, 2, "{args:?}: {r:?}");
+        assert!(
+            r.stderr.contains(&live_path) && r.stderr.contains("an import is using now"),
+            "{args:?}: {r:?}"
+        );
+    }
+    let status = wait_at_most_a_minute(&mut live);
+    assert_eq!(status.code(), Some(0), "{}", s.log("live.log"));
+    assert_crm_holds(&s.fake, &last_balances(&[&rows, &others]));
+    // The live ledger kept every obligation it sent: nothing is sent again.
+    let before = s.fake.stats();
+    let again = s.run("cartera.csv", "again.csv", &["--resume"]);
+    assert_eq!(again.code, 0, "{again:?}");
+    assert_eq!(sent_since(&s.fake, &before), NOTHING, "{again:?}");
+
+    // Between imports: a ledger imports use is no copy to replace.
+    let bytes = std::fs::read(&s.ledger).unwrap();
+    let r =
+        s.wd.run(&["ledger", "backup", &live_path, "--ledger", &other]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("--force"), "{r:?}");
+    assert!(std::fs::read(&s.ledger).unwrap() == bytes, "left as it was");
+    let r =
+        s.wd.run(&["ledger", "export", &live_path, "--ledger", &other]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(std::fs::read(&s.ledger).unwrap() == bytes, "left as it was");
+    // A copy made by `ledger backup` is replaced by the next one.
+    let copy = s.path_str("copia.sqlite");
+    for _ in 0..2 {
+        let r = s.wd.run(&["ledger", "backup", &copy, "--ledger", &other]);
+        assert_eq!(r.code, 0, "{r:?}");
+    }
+    // On purpose, with --force.
+    let r = s.wd.run(&[
+        "ledger", "backup", &live_path, "--ledger", &other, "--force",
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+}

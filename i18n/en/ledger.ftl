@@ -49,3 +49,6 @@ ledger-hard-linked = this ledger file has another name (a hard link); SQLite kee
 ledger-target-no-folder = the folder { $folder } does not exist
 ledger-link-loop = the path is a loop of symbolic links (they lead round to one another), so it names no file; point the link at the ledger's file, or give --ledger the ledger's real path
 file-size-limit = the file reached the file size limit of this process ({ $limit } bytes, set by `ulimit -f` or a service's LimitFSIZE=); raise or remove the limit
+ledger-target-in-use = { $path } is a ledger an import is using now ({ $holder }): writing over it would lose what that import records, so it is never replaced, not even with --force; choose another name
+ledger-target-used-ledger = { $path } is a ledger that imports use ({ $lock } is beside it), not a copy made by `ledger backup`: replacing it would lose what it records; choose another name, or pass --force to replace it
+ledger-target-a-ledger = { $path } is a ledger, not an earlier export: writing an export over it would lose what it records; choose another name, or pass --force to replace it

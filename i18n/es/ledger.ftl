@@ -49,3 +49,6 @@ ledger-hard-linked = este archivo de registro tiene otro nombre (un enlace duro)
 ledger-target-no-folder = la carpeta { $folder } no existe
 ledger-link-loop = la ruta es un bucle de enlaces simbólicos (se apuntan unos a otros en círculo), así que no nombra ningún archivo; haga que el enlace apunte al archivo del registro, o indique en --ledger la ruta real del registro
 file-size-limit = el archivo alcanzó el límite de tamaño de archivo de este proceso ({ $limit } bytes, fijado con `ulimit -f` o con LimitFSIZE= de un servicio); suba o quite el límite
+ledger-target-in-use = { $path } es un registro que una importación está usando ahora ({ $holder }): escribir encima perdería lo que esa importación anota, así que nunca se reemplaza, ni siquiera con --force; elija otro nombre
+ledger-target-used-ledger = { $path } es un registro que usan las importaciones ({ $lock } está a su lado), no una copia hecha con `ledger backup`: reemplazarlo perdería lo que anota; elija otro nombre, o use --force para reemplazarlo
+ledger-target-a-ledger = { $path } es un registro, no una exportación anterior: escribir una exportación encima perdería lo que anota; elija otro nombre, o use --force para reemplazarlo

@@ -5,7 +5,8 @@ use std::io::Write;
 use std::path::Path;
 use wolkvox_import::import::exit;
 use wolkvox_import::ledger::{
-    format_time, is_ledgers_own, replace_whole, resolve_path as ledger_path, Ledger, LedgerError,
+    format_time, hold_for_replacing, import_lock_beside, is_ledgers_own, replace_whole,
+    resolve_path as ledger_path, Ledger, LedgerError, Replacing,
 };
 use wolkvox_import::results::{table_header, table_kind, TableKind, TableWriter};
 use wolkvox_import::tr;
@@ -45,8 +46,8 @@ pub fn run(cmd: LedgerCommand) -> i32 {
     }
     let result = match cmd {
         LedgerCommand::Runs(a) => runs(&ledger, a.limit),
-        LedgerCommand::Export(a) => match guard_target(&path, &a.file, a.force, is_export) {
-            Ok(()) => export(
+        LedgerCommand::Export(a) => match guard_target(&path, &a.file, a.force, Target::Export) {
+            Ok(_held) => export(
                 &ledger,
                 &a.file,
                 export_kind,
@@ -56,12 +57,10 @@ pub fn run(cmd: LedgerCommand) -> i32 {
             Err(e) => return fail(&e),
         },
         LedgerCommand::Check(_) => check(&ledger),
-        LedgerCommand::Backup(a) => {
-            match guard_target(&path, &a.file, a.force, Ledger::is_ledger_file) {
-                Ok(()) => backup(&ledger, &a.file),
-                Err(e) => return fail(&e),
-            }
-        }
+        LedgerCommand::Backup(a) => match guard_target(&path, &a.file, a.force, Target::Backup) {
+            Ok(_held) => backup(&ledger, &a.file),
+            Err(e) => return fail(&e),
+        },
     };
     match result {
         Ok(code) => code,
@@ -93,15 +92,27 @@ fn is_export(file: &Path) -> bool {
     table_header(file).is_some_and(|h| h.iter().map(String::as_str).eq(EXPORT_HEADER))
 }
 
+/// What a `ledger` subcommand writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// `ledger backup`: a copy of the ledger; replaces an earlier copy.
+    Backup,
+    /// `ledger export`: a table; replaces an earlier export.
+    Export,
+}
+
 /// Refuses to write `target` over the ledger or the files beside it, a
-/// folder, or an existing file that `ours` does not recognise (unless
-/// `force`).
+/// folder, a ledger an import is using now (even with `force`), or, unless
+/// `force`, a ledger imports use (not a copy `ledger backup` made) or an
+/// existing file that is not an earlier output of this command. The file
+/// is held until the hold returned is dropped, so that no import starts on
+/// it while it is replaced.
 fn guard_target(
     ledger: &Path,
     target: &Path,
     force: bool,
-    ours: fn(&Path) -> bool,
-) -> Result<(), String> {
+    kind: Target,
+) -> Result<Replacing, String> {
     let name = target.display().to_string();
     if target.is_dir() {
         return Err(tr!("ledger-target-folder", path = name));
@@ -109,10 +120,31 @@ fn guard_target(
     if is_ledgers_own(ledger, target) {
         return Err(tr!("ledger-target-is-ledger", path = name));
     }
-    if target.exists() && !force && !ours(target) {
-        return Err(tr!("ledger-target-foreign", path = name));
+    let held = hold_for_replacing(target).map_err(|holder| {
+        tr!(
+            "ledger-target-in-use",
+            path = name.as_str(),
+            holder = holder
+        )
+    })?;
+    if !target.exists() || force {
+        return Ok(held);
     }
-    Ok(())
+    let is_ledger = Ledger::is_ledger_file(target);
+    match (kind, is_ledger) {
+        (Target::Backup, true) => match import_lock_beside(target) {
+            // Last night's copy under the same name is what a backup replaces.
+            None => Ok(held),
+            Some(lock) => Err(tr!(
+                "ledger-target-used-ledger",
+                path = name,
+                lock = lock.display().to_string()
+            )),
+        },
+        (Target::Export, true) => Err(tr!("ledger-target-a-ledger", path = name)),
+        (Target::Export, false) if is_export(target) => Ok(held),
+        _ => Err(tr!("ledger-target-foreign", path = name)),
+    }
 }
 
 fn backup(ledger: &Ledger, file: &Path) -> Result<i32, LedgerError> {

@@ -68,11 +68,12 @@ pub enum LedgerCommand {
 
 #[derive(Debug, Args)]
 pub struct LedgerBackupArgs {
-    /// The copy to write (replaced only if it is a ledger, e.g. last night's copy).
+    /// The copy to write (replaced only if it is an earlier copy, e.g. last night's).
     pub file: PathBuf,
     #[command(flatten)]
     pub path: LedgerPathArgs,
-    /// Also replace an existing FILE that is not a ledger (never the ledger itself).
+    /// Also replace an existing FILE that is not an earlier copy, a ledger imports use among them
+    /// (never the ledger itself, nor a ledger an import is using now).
     #[arg(long)]
     pub force: bool,
 }
@@ -105,7 +106,8 @@ pub struct LedgerExportArgs {
     /// Only this operation.
     #[arg(long)]
     pub operation: Option<String>,
-    /// Also replace an existing FILE that is not an earlier export (never the ledger).
+    /// Also replace an existing FILE that is not an earlier export (never the ledger, nor a
+    /// ledger an import is using now).
     #[arg(long)]
     pub force: bool,
 }

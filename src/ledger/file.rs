@@ -162,6 +162,43 @@ fn remove_unfinished(path: &Path) {
     }
 }
 
+/// A file that `ledger backup` or `ledger export` is about to replace,
+/// held as an import holds its ledger, so that no import starts on it
+/// while it is replaced.
+#[derive(Debug)]
+pub struct Replacing {
+    _guard: Option<Guard>,
+}
+
+/// Holds `target` (through its links) for replacing. `Err`, saying who,
+/// when an import is using it as its ledger now: replacing it then would
+/// lose what that import records.
+pub fn hold_for_replacing(target: &Path) -> Result<Replacing, String> {
+    let real = crate::outputs::canonical(target);
+    if let Some(holder) = super::lock::holder_now(&real) {
+        return Err(holder);
+    }
+    if !real.is_file() {
+        return Ok(Replacing { _guard: None });
+    }
+    match Guard::take(&real) {
+        Ok(Some(guard)) => Ok(Replacing {
+            _guard: Some(guard),
+        }),
+        // Its lock file was removed, or it is held under another name.
+        Ok(None) => Err(tr!("lock-details-missing")),
+        // Unreadable: writing it will say why.
+        Err(_) => Ok(Replacing { _guard: None }),
+    }
+}
+
+/// The lock file beside `path` (through its links), when there is one: an
+/// import has used `path` as its ledger, so it is no mere copy.
+pub fn import_lock_beside(path: &Path) -> Option<PathBuf> {
+    let lock = super::lock::LedgerLock::path_for(&crate::outputs::canonical(path));
+    lock.is_file().then_some(lock)
+}
+
 /// Refuses a ledger file that has another name (a hard link): SQLite keeps
 /// a database's log under the name it was opened by, so a reader through
 /// the other name misses the last commits, and a writer through it keeps a

@@ -22,7 +22,11 @@
 //! commits intents and the collector outcomes, through one connection.
 
 pub(crate) mod file;
-pub use file::{files_beside, is_ledgers_own, real_path, replace_whole};
+pub use file::{
+    files_beside, hold_for_replacing, import_lock_beside, is_ledgers_own, real_path, replace_whole,
+    Replacing,
+};
+
 pub(crate) mod known;
 pub(crate) mod lock;
 pub(crate) mod seen;
