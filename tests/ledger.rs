@@ -2323,11 +2323,9 @@ fn ledger_export_writes_the_known_obligations_with_the_ids_the_crm_gave() {
     );
 
     let server = s.server_key();
-    for (filter, n) in [
-        (vec!["--server", server.as_str()], 38),
-        (vec!["--operation", "cobranza"], 38),
-        (vec!["--server", "crm0001.wolkvox.com"], 0),
-        (vec!["--operation", "otra"], 0),
+    for filter in [
+        vec!["--server", server.as_str()],
+        vec!["--operation", "cobranza"],
     ] {
         let out = s.path_str("filtered.csv");
         let mut args = vec!["export"];
@@ -2337,9 +2335,27 @@ fn ledger_export_writes_the_known_obligations_with_the_ids_the_crm_gave() {
         assert_eq!(run.code, 0, "{filter:?}: {run:?}");
         assert_eq!(
             read_csv(Path::new(&out), EXPORT_HEADER).len(),
-            n,
-            "expected {n} obligations exported with {filter:?}"
+            38,
+            "expected 38 obligations exported with {filter:?}"
         );
+    }
+    // A filter that matches nothing the ledger knows is a mistake, said so
+    // (exit 2, no file), not an empty export.
+    for filter in [
+        vec!["--server", "crm0001.wolkvox.com"],
+        vec!["--operation", "otra"],
+    ] {
+        let out = s.path_str("nothing.csv");
+        let mut args = vec!["export"];
+        args.extend(filter.iter().copied());
+        args.push(&out);
+        let run = s.ledger_cmd(&args);
+        assert_eq!(run.code, 2, "{filter:?}: {run:?}");
+        assert!(
+            run.stderr.contains(&format!("{server} / cobranza")),
+            "{filter:?}: {run:?}"
+        );
+        assert!(!Path::new(&out).exists(), "{filter:?}: {run:?}");
     }
 }
 
@@ -2946,4 +2962,64 @@ fn ledger_backup_and_export_never_replace_a_ledger_an_import_is_using() {
         "ledger", "backup", &live_path, "--ledger", &other, "--force",
     ]);
     assert_eq!(r.code, 0, "{r:?}");
+}
+
+/// `ledger export --server` takes the server as `import --server` does (a
+/// URL, a bare host), and a filter that matches nothing the ledger knows is
+/// an error naming what it knows; a scope with no obligations is not.
+#[test]
+fn ledger_export_takes_the_server_as_import_does_and_refuses_a_filter_matching_nothing() {
+    let s = Setup::new(fake_opts());
+    s.write("cartera.csv", &obligations(0..12));
+    let run = s.run("cartera.csv", "r.csv", &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    s.wd.write("vacia.csv", "registro,obligacion,saldo,mora,ciudad\n");
+    let run = s.run("vacia.csv", "vacia.results.csv", &["--operation", "vacia"]);
+    assert_eq!(run.code, 0, "{run:?}");
+
+    let base = s.fake.base_url();
+    let root = format!("http://{}/", s.fake.local_addr());
+    let host = s.server_key();
+    let out = s.path_str("x.csv");
+    for filter in [
+        vec!["--server", base.as_str()],
+        vec!["--server", root.as_str()],
+        vec!["--server", host.as_str()],
+        vec!["--server", root.as_str(), "--operation", " cobranza "],
+    ] {
+        let mut args = vec!["export", out.as_str()];
+        args.extend_from_slice(&filter);
+        let r = s.ledger_cmd(&args);
+        assert_eq!(r.code, 0, "{filter:?}: {r:?}");
+        assert_eq!(
+            read_csv(Path::new(&out), EXPORT_HEADER).len(),
+            12,
+            "{filter:?}"
+        );
+    }
+    let r = s.ledger_cmd(&["export", &out, "--operation", "vacia"]);
+    assert_eq!(r.code, 0, "a scope with no obligations: {r:?}");
+    assert_eq!(read_csv(Path::new(&out), EXPORT_HEADER).len(), 0);
+
+    for filter in [
+        vec!["--server", "crm0001.wolkvox.com"],
+        vec!["--operation", "otra"],
+        vec!["--server", host.as_str(), "--operation", "otra"],
+    ] {
+        let nothing = s.path_str("nada.csv");
+        let mut args = vec!["export", nothing.as_str()];
+        args.extend_from_slice(&filter);
+        let r = s.ledger_cmd(&args);
+        assert_eq!(r.code, 2, "{filter:?}: {r:?}");
+        assert!(
+            r.stderr.contains(&format!("{host} / cobranza"))
+                && r.stderr.contains(&format!("{host} / vacia")),
+            "expected the scopes the ledger knows listed: {r:?}"
+        );
+        assert!(!Path::new(&nothing).exists(), "{r:?}");
+    }
+    // A server import refuses is refused here too, for the same reason.
+    let r = s.ledger_cmd(&["export", &out, "--server", "sv0001.crmvox.com"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("crm0001.wolkvox.com"), "{r:?}");
 }

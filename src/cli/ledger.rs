@@ -46,16 +46,16 @@ pub fn run(cmd: LedgerCommand) -> i32 {
     }
     let result = match cmd {
         LedgerCommand::Runs(a) => runs(&ledger, a.limit),
-        LedgerCommand::Export(a) => match guard_target(&path, &a.file, a.force, Target::Export) {
-            Ok(_held) => export(
-                &ledger,
-                &a.file,
-                export_kind,
-                a.server.as_deref(),
-                a.operation.as_deref(),
-            ),
-            Err(e) => return fail(&e),
-        },
+        LedgerCommand::Export(a) => {
+            let filter = match export_filter(&ledger, a.server.as_deref(), a.operation.as_deref()) {
+                Ok(f) => f,
+                Err(e) => return fail(&e),
+            };
+            match guard_target(&path, &a.file, a.force, Target::Export) {
+                Ok(_held) => export(&ledger, &a.file, export_kind, &filter),
+                Err(e) => return fail(&e),
+            }
+        }
         LedgerCommand::Check(_) => check(&ledger),
         LedgerCommand::Backup(a) => match guard_target(&path, &a.file, a.force, Target::Backup) {
             Ok(_held) => backup(&ledger, &a.file),
@@ -147,6 +147,69 @@ fn guard_target(
     }
 }
 
+/// Which obligations `ledger export` writes: of one server and/or one
+/// operation, each given as `import` takes it (`--server` a host or a URL,
+/// named in the ledger by its host; `--operation` trimmed).
+#[derive(Debug, Default)]
+struct ExportFilter {
+    server: Option<String>,
+    operation: Option<String>,
+}
+
+/// The filter of `ledger export`, refused when it matches nothing the
+/// ledger knows (a typing slip would otherwise export an empty file, and a
+/// script would never know): the message lists what the ledger knows.
+fn export_filter(
+    ledger: &Ledger,
+    server: Option<&str>,
+    operation: Option<&str>,
+) -> Result<ExportFilter, String> {
+    let server = server
+        .map(|s| {
+            wolkvox_import::crm::parse_server(s)
+                .map(|url| wolkvox_import::import::send::server_key(&url))
+        })
+        .transpose()?;
+    let operation = match operation.map(str::trim) {
+        Some("") => return Err(tr!("operation-empty")),
+        o => o.map(str::to_string),
+    };
+    let filter = ExportFilter { server, operation };
+    let described = match (&filter.server, &filter.operation) {
+        (None, None) => return Ok(filter),
+        (Some(s), None) => tr!("ledger-filter-server", server = s.as_str()),
+        (None, Some(o)) => tr!("ledger-filter-operation", operation = o.as_str()),
+        (Some(s), Some(o)) => tr!(
+            "ledger-filter-both",
+            server = s.as_str(),
+            operation = o.as_str()
+        ),
+    };
+    let scopes = ledger.scopes().map_err(|e| e.to_string())?;
+    let matches = |(s, o): &(String, String)| {
+        filter.server.as_ref().is_none_or(|x| x == s)
+            && filter.operation.as_ref().is_none_or(|x| x == o)
+    };
+    if scopes.iter().any(matches) {
+        return Ok(filter);
+    }
+    let known = if scopes.is_empty() {
+        tr!("ledger-knows-no-scope")
+    } else {
+        scopes
+            .iter()
+            .map(|(s, o)| format!("{s} / {o}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Err(tr!(
+        "ledger-export-no-scope",
+        path = ledger.path().display().to_string(),
+        filter = described,
+        known = known
+    ))
+}
+
 fn backup(ledger: &Ledger, file: &Path) -> Result<i32, LedgerError> {
     ledger.backup_to(file)?;
     let _ = writeln!(
@@ -212,12 +275,11 @@ fn export(
     ledger: &Ledger,
     file: &Path,
     kind: TableKind,
-    server: Option<&str>,
-    operation: Option<&str>,
+    filter: &ExportFilter,
 ) -> Result<i32, LedgerError> {
     // A failed export leaves no half file, and an earlier one as it was.
     let n = replace_whole(file, |part| {
-        write_export(ledger, part, kind, server, operation).map_err(|e| LedgerError {
+        write_export(ledger, part, kind, filter).map_err(|e| LedgerError {
             path: file.to_path_buf(),
             ..e
         })
@@ -238,25 +300,25 @@ fn write_export(
     ledger: &Ledger,
     file: &Path,
     kind: TableKind,
-    server: Option<&str>,
-    operation: Option<&str>,
+    filter: &ExportFilter,
 ) -> Result<u64, LedgerError> {
     let io = |e: wolkvox_import::results::OutputError| LedgerError::new(file, e.message);
     let mut w = TableWriter::create(file, kind, "obligations", &EXPORT_HEADER).map_err(io)?;
-    let n = ledger.for_each_obligation(server, operation, |o| {
-        w.write(&[
-            o.server.as_str(),
-            &o.operation,
-            &o.wolkvox_id,
-            &o.obligation_id,
-            &o.crm_id,
-            &o.body_fp.map(|f| format!("{f:016x}")).unwrap_or_default(),
-            &format_time(o.created_at),
-            &format_time(o.updated_at),
-            &o.last_seen_at.map(format_time).unwrap_or_default(),
-        ])
-        .map_err(|e| std::io::Error::other(e.message))
-    })?;
+    let n =
+        ledger.for_each_obligation(filter.server.as_deref(), filter.operation.as_deref(), |o| {
+            w.write(&[
+                o.server.as_str(),
+                &o.operation,
+                &o.wolkvox_id,
+                &o.obligation_id,
+                &o.crm_id,
+                &o.body_fp.map(|f| format!("{f:016x}")).unwrap_or_default(),
+                &format_time(o.created_at),
+                &format_time(o.updated_at),
+                &o.last_seen_at.map(format_time).unwrap_or_default(),
+            ])
+            .map_err(|e| std::io::Error::other(e.message))
+        })?;
     w.finish().map_err(io)?;
     Ok(n)
 }

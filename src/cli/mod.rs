@@ -100,7 +100,8 @@ pub struct LedgerExportArgs {
     pub file: PathBuf,
     #[command(flatten)]
     pub path: LedgerPathArgs,
-    /// Only this server (as the ledger names it: the host, e.g. crm0001.wolkvox.com).
+    /// Only this server, given as import --server takes it (a host such as crm0001.wolkvox.com,
+    /// or a URL).
     #[arg(long)]
     pub server: Option<String>,
     /// Only this operation.

@@ -26,7 +26,6 @@ pub use file::{
     files_beside, hold_for_replacing, import_lock_beside, is_ledgers_own, real_path, replace_whole,
     Replacing,
 };
-
 pub(crate) mod known;
 pub(crate) mod lock;
 pub(crate) mod seen;
@@ -713,6 +712,18 @@ impl Ledger {
             )
             .optional()
             .map_err(|e| self.err(e))
+    }
+
+    /// Every (server, operation) the ledger knows, sorted.
+    pub fn scopes(&self) -> Result<Vec<(String, String)>, LedgerError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT server, operation FROM scopes ORDER BY server, operation")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
     /// The servers the ledger knows for an operation.
