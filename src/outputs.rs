@@ -182,22 +182,86 @@ pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
 
 /// `path` with links and `.`/`..` resolved, also for a file that does not
 /// exist yet (an output, a ledger's `-wal`): then its folder is resolved
-/// and its name kept.
+/// and its name kept, and a link that points nowhere yet is followed to
+/// where it points. A loop of links leaves the path as it was given, made
+/// absolute (see [`resolve_links`] to tell).
 pub(crate) fn canonical(path: &Path) -> PathBuf {
-    if let Ok(c) = path.canonicalize() {
-        return c;
+    resolve_links(path)
+        .unwrap_or_else(|_| std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()))
+}
+
+/// Links followed before the path is called a loop, as Linux does.
+const MAX_LINKS: u32 = 40;
+
+/// The file `path` names once every symbolic link on the way is followed,
+/// as the system would on opening it, whether or not the file exists: a
+/// link that points to a file not made yet (or through a chain of links,
+/// each relative target read from the link's own folder) is followed to
+/// that file, so creating "the file" creates it there and the link stays a
+/// link. An error when the links go round in a loop.
+pub(crate) fn resolve_links(path: &Path) -> std::io::Result<PathBuf> {
+    use std::path::Component;
+    match path.canonicalize() {
+        Ok(c) => return Ok(c),
+        Err(e) if is_loop(&e) => return Err(e),
+        Err(_) => {}
     }
-    if let (Some(folder), Some(name)) = (path.parent(), path.file_name()) {
-        let folder = if folder.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            folder
-        };
-        if let Ok(f) = folder.canonicalize() {
-            return f.join(name);
+    // Not all there: walk it a component at a time, as the system does.
+    let mut pending: std::collections::VecDeque<PathBuf> = std::path::absolute(path)?
+        .components()
+        .map(|c| PathBuf::from(c.as_os_str()))
+        .collect();
+    let mut done = PathBuf::new();
+    let mut hops = 0;
+    while let Some(part) = pending.pop_front() {
+        match part.components().next() {
+            None | Some(Component::CurDir) => {}
+            Some(Component::ParentDir) => {
+                done.pop();
+            }
+            Some(Component::Prefix(_) | Component::RootDir) => done.push(&part),
+            Some(Component::Normal(name)) => {
+                let next = done.join(name);
+                match std::fs::read_link(&next) {
+                    Ok(target) => {
+                        hops += 1;
+                        if hops > MAX_LINKS {
+                            return Err(loop_error());
+                        }
+                        // An absolute target starts again from its root; a
+                        // relative one from the link's folder (`done`).
+                        let mut front: Vec<PathBuf> = target
+                            .components()
+                            .map(|c| PathBuf::from(c.as_os_str()))
+                            .collect();
+                        if target.is_absolute() {
+                            done = PathBuf::new();
+                        }
+                        while let Some(p) = front.pop() {
+                            pending.push_front(p);
+                        }
+                    }
+                    Err(_) => done = next,
+                }
+            }
         }
     }
-    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+    Ok(done)
+}
+
+fn loop_error() -> std::io::Error {
+    #[cfg(unix)]
+    return std::io::Error::from_raw_os_error(libc::ELOOP);
+    #[cfg(not(unix))]
+    return std::io::Error::other("too many levels of symbolic links");
+}
+
+/// True for the system's "too many levels of symbolic links".
+pub(crate) fn is_loop(e: &std::io::Error) -> bool {
+    #[cfg(unix)]
+    return e.raw_os_error() == Some(libc::ELOOP);
+    #[cfg(not(unix))]
+    return e.to_string() == loop_error().to_string();
 }
 
 /// The first bytes of a file, enough for every check below.
@@ -233,9 +297,10 @@ fn is_xlsx_name(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"))
 }
 
-/// A results or rejects workbook (the only outputs written as workbooks),
-/// by the header of its first sheet: the results file's columns, or the
-/// row-number and error columns a rejects workbook ends with.
+/// A results, rejects or vanished-obligations workbook (the outputs written
+/// as workbooks), by the header of its first sheet: the results file's
+/// columns, the row-number and error columns a rejects workbook ends with,
+/// or the vanished obligations' columns.
 fn workbook_written_by_us(path: &Path, kind: OutputKind) -> bool {
     // calamine may panic on a malformed file; that is simply not ours.
     let header = std::panic::catch_unwind(|| xlsx_header(path))
@@ -249,13 +314,17 @@ fn workbook_written_by_us(path: &Path, kind: OutputKind) -> bool {
         OutputKind::Rejects => {
             header.len() >= 2 && crate::results::is_rejects_row_column(&header, header.len() - 2)
         }
+        OutputKind::Vanished => header
+            .iter()
+            .map(String::as_str)
+            .eq(crate::results::VANISHED_HEADER),
         _ => false,
     }
 }
 
 /// The first row of an .xlsx's first sheet that has a cell, up to its last
 /// cell; read cell by cell, so a large workbook costs only that row.
-fn xlsx_header(path: &Path) -> Option<Vec<String>> {
+pub(crate) fn xlsx_header(path: &Path) -> Option<Vec<String>> {
     use calamine::{DataRef, Reader};
     let mut workbook: calamine::Xlsx<_> = calamine::open_workbook(path).ok()?;
     let sheet = workbook.sheet_names().first()?.clone();

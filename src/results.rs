@@ -6,6 +6,7 @@
 //! and when the run ends [`finalize`] rewrites the file through a temporary
 //! file and an atomic rename to exactly one line per row, sorted by row.
 
+pub use crate::workbook_out::{output_kind as table_kind, OutputKind as TableKind, TableWriter};
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io::{BufWriter, Seek, Write};
@@ -242,9 +243,15 @@ pub struct OutputError {
 impl OutputError {
     /// The failure `e` while writing `path`.
     pub fn new(path: &Path, e: impl std::fmt::Display) -> OutputError {
+        let mut message = e.to_string();
+        // The system says only "File too large": say which limit.
+        if let Some(limit) = crate::ledger::file::size_limit_reached(&[path.to_path_buf()]) {
+            message.push_str(": ");
+            message.push_str(&crate::tr!("file-size-limit", limit = limit.to_string()));
+        }
         OutputError {
             path: path.to_path_buf(),
-            message: e.to_string(),
+            message,
         }
     }
 }
@@ -374,6 +381,47 @@ fn workbook_journal(path: &Path) -> Result<(Option<PathBuf>, PathBuf), OutputErr
     match output_kind("--output", path).map_err(|e| OutputError::new(path, e))? {
         OutputKind::Workbook => Ok((Some(path.to_path_buf()), journal_path(path))),
         OutputKind::Csv => Ok((None, path.to_path_buf())),
+    }
+}
+
+/// How many rows of an earlier results file ended `created`, `updated` or
+/// `uncertain`: requests the CRM may hold. 0 when `path` is not a results
+/// file this tool wrote (or there is none). A results workbook counts with
+/// the journal a stopped run may have left beside it.
+pub fn rows_sent_in(path: &Path) -> u64 {
+    use crate::outputs::{written_by_us, OutputKind};
+    let sent = |status: &str| {
+        matches!(
+            Status::parse(status),
+            Some(Status::Created | Status::Updated | Status::Uncertain)
+        )
+    };
+    let in_csv = |p: &Path| -> u64 {
+        if !written_by_us(p, OutputKind::Results) {
+            return 0;
+        }
+        let Ok(mut rdr) = csv::ReaderBuilder::new().flexible(true).from_path(p) else {
+            return 0;
+        };
+        let mut rec = csv::StringRecord::new();
+        let mut n = 0;
+        while let Ok(true) = rdr.read_record(&mut rec) {
+            n += u64::from(rec.get(1).is_some_and(sent));
+        }
+        n
+    };
+    match table_kind("--output", path) {
+        Ok(TableKind::Workbook) => {
+            let in_workbook = if written_by_us(path, OutputKind::Results) {
+                // calamine may panic on a malformed file; that counts nothing.
+                std::panic::catch_unwind(|| crate::workbook_out::count_in_column(path, 1, sent))
+                    .unwrap_or(0)
+            } else {
+                0
+            };
+            in_workbook.max(in_csv(&crate::workbook_out::journal_path(path)))
+        }
+        _ => in_csv(path),
     }
 }
 
@@ -600,27 +648,45 @@ pub const VANISHED_HEADER: [&str; 6] = [
     "last_seen_at",
 ];
 
-/// Writes `--vanished`.
+/// Writes `--vanished`: CSV, or a workbook for a name ending in `.xlsx`.
 pub fn write_vanished(
     path: &Path,
     rows: &[crate::ledger::ObligationRow],
 ) -> Result<(), OutputError> {
     use crate::ledger::format_time;
-    let e = |e: csv::Error| OutputError::new(path, e);
-    let mut w = csv::Writer::from_path(path).map_err(e)?;
-    w.write_record(VANISHED_HEADER).map_err(e)?;
+    let kind = table_kind("--vanished", path).map_err(|e| OutputError::new(path, e))?;
+    let mut w = TableWriter::create(path, kind, "vanished", &VANISHED_HEADER)?;
     for r in rows {
-        w.write_record([
+        w.write(&[
             r.wolkvox_id.as_str(),
             &r.obligation_id,
             &r.crm_id,
             &format_time(r.created_at),
             &format_time(r.updated_at),
             &r.last_seen_at.map(format_time).unwrap_or_default(),
-        ])
-        .map_err(e)?;
+        ])?;
     }
-    w.flush().map_err(|x| OutputError::new(path, x))
+    w.finish()
+}
+
+/// The header of a table this tool wrote, to tell its own files: the first
+/// line of a CSV, or the first row of an `.xlsx`'s first sheet. `None` when
+/// there is none to read.
+pub fn table_header(path: &Path) -> Option<Vec<String>> {
+    if table_kind("", path) == Ok(TableKind::Workbook) {
+        // calamine may panic on a malformed file; that is simply not ours.
+        return std::panic::catch_unwind(|| crate::outputs::xlsx_header(path))
+            .ok()
+            .flatten();
+    }
+    use std::io::{BufRead, Read};
+    let f = File::open(path).ok()?;
+    let mut first = String::new();
+    std::io::BufReader::new(f.take(4096))
+        .read_line(&mut first)
+        .ok()?;
+    let line = first.trim_start_matches('\u{FEFF}').trim_end();
+    Some(line.split(',').map(str::to_string).collect())
 }
 
 /// `--payloads`: one JSON line per row that is (or would be) sent.

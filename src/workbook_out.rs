@@ -23,7 +23,9 @@ const SHEET_COLUMNS: u16 = 16_384;
 /// What an output's file name asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputKind {
+    /// Comma-separated text, UTF-8.
     Csv,
+    /// An Excel workbook (`.xlsx`) whose ids are text cells.
     Workbook,
 }
 
@@ -34,9 +36,9 @@ pub enum OutputKind {
 pub fn output_kind(option: &str, path: &Path) -> Result<OutputKind, String> {
     match extension(path).as_deref() {
         Some("xlsx") => Ok(OutputKind::Workbook),
-        Some(ext @ ("xls" | "xlsm" | "xlsb" | "xla" | "ods")) => Err(format!(
-            "{option} cannot write a .{ext} file; name it .xlsx for a workbook or .csv for CSV"
-        )),
+        Some(ext @ ("xls" | "xlsm" | "xlsb" | "xla" | "ods")) => {
+            Err(tr!("output-workbook-extension", option = option, ext = ext))
+        }
         _ => Ok(OutputKind::Csv),
     }
 }
@@ -45,8 +47,11 @@ pub fn output_kind(option: &str, path: &Path) -> Result<OutputKind, String> {
 /// writes JSON Lines).
 pub fn refuse_workbook_name(option: &str, path: &Path, what: &str) -> Result<(), String> {
     match extension(path).as_deref() {
-        Some(ext @ ("xlsx" | "xls" | "xlsm" | "xlsb" | "xla" | "ods")) => Err(format!(
-            "{option} writes {what}, not a workbook; give the file another name than .{ext}"
+        Some(ext @ ("xlsx" | "xls" | "xlsm" | "xlsb" | "xla" | "ods")) => Err(tr!(
+            "output-not-a-table",
+            option = option,
+            what = what,
+            ext = ext
         )),
         _ => Ok(()),
     }
@@ -80,6 +85,37 @@ pub fn journal_path(xlsx: &Path) -> PathBuf {
         .unwrap_or_default();
     name.push(".journal.csv");
     xlsx.with_file_name(name)
+}
+
+/// How many cells of column `col` (0-based), below the header row of each
+/// sheet of the workbook at `path`, hold a text for which `wanted` is true;
+/// read cell by cell, so a large workbook costs no memory.
+pub(crate) fn count_in_column(path: &Path, col: u32, wanted: impl Fn(&str) -> bool) -> u64 {
+    use calamine::{DataRef, Reader};
+    let Ok(mut workbook) = calamine::open_workbook::<calamine::Xlsx<_>, _>(path) else {
+        return 0;
+    };
+    let mut n = 0;
+    for sheet in workbook.sheet_names() {
+        let Ok(mut cells) = workbook.worksheet_cells_reader(&sheet) else {
+            continue;
+        };
+        let mut header_row = None;
+        while let Ok(Some(cell)) = cells.next_cell() {
+            let (row, c) = cell.get_position();
+            let header = *header_row.get_or_insert(row);
+            if row == header || c != col {
+                continue;
+            }
+            let hit = match cell.get_value() {
+                DataRef::String(s) => wanted(s),
+                DataRef::SharedString(s) => wanted(s),
+                _ => false,
+            };
+            n += u64::from(hit);
+        }
+    }
+    n
 }
 
 fn xlsx_error(path: &Path, e: XlsxError) -> OutputError {
@@ -321,6 +357,143 @@ impl Drop for XlsxRejectsWriter {
         if !self.saved {
             let _ = std::fs::remove_file(tmp_path(&self.path));
         }
+    }
+}
+
+/// A table of text (the vanished obligations, a ledger export) written as
+/// CSV, or as a workbook whose every cell is text, so that an id such as
+/// `000123` keeps its zeros when Excel opens it. Written row by row (a
+/// workbook in constant memory); past a sheet's last row the table goes on
+/// in a second sheet.
+// One per table written: the size of the variants does not matter.
+#[allow(clippy::large_enum_variant)]
+pub enum TableWriter {
+    /// A CSV file, written as the rows come.
+    Csv {
+        /// Where it goes.
+        path: PathBuf,
+        /// The writer.
+        out: ::csv::Writer<std::fs::File>,
+    },
+    /// A workbook, saved by [`TableWriter::finish`].
+    Workbook(XlsxTable),
+}
+
+/// The workbook of a [`TableWriter`].
+pub struct XlsxTable {
+    path: PathBuf,
+    workbook: Workbook,
+    sheet: String,
+    header: Vec<String>,
+    sheets: usize,
+    /// The sheet row the next record goes to (0-based).
+    next_row: u32,
+}
+
+impl TableWriter {
+    /// Starts the table at `path` in the `kind` asked for (by the name
+    /// the file will finally have: see [`output_kind`]), with its header;
+    /// `sheet` names a workbook's sheet.
+    pub fn create(
+        path: &Path,
+        kind: OutputKind,
+        sheet: &str,
+        header: &[&str],
+    ) -> Result<TableWriter, OutputError> {
+        match kind {
+            OutputKind::Csv => {
+                let mut out =
+                    ::csv::Writer::from_path(path).map_err(|e| OutputError::new(path, e))?;
+                out.write_record(header)
+                    .map_err(|e| OutputError::new(path, e))?;
+                Ok(TableWriter::Csv {
+                    path: path.to_path_buf(),
+                    out,
+                })
+            }
+            OutputKind::Workbook => {
+                // Fail now, not at the end, if it cannot be written there.
+                std::fs::File::create(tmp_path(path)).map_err(|e| OutputError::new(path, e))?;
+                Ok(TableWriter::Workbook(XlsxTable {
+                    path: path.to_path_buf(),
+                    workbook: Workbook::new(),
+                    sheet: sheet.to_string(),
+                    header: header.iter().map(|h| h.to_string()).collect(),
+                    sheets: 0,
+                    next_row: SHEET_ROWS,
+                }))
+            }
+        }
+    }
+
+    /// Adds a record, one value per column of the header.
+    pub fn write(&mut self, record: &[&str]) -> Result<(), OutputError> {
+        match self {
+            TableWriter::Csv { path, out } => out
+                .write_record(record)
+                .map_err(|e| OutputError::new(path, e)),
+            TableWriter::Workbook(t) => t.write(record),
+        }
+    }
+
+    /// Writes the rest and syncs the file to disk: the table is complete.
+    pub fn finish(self) -> Result<(), OutputError> {
+        let path = match self {
+            TableWriter::Csv { path, mut out } => {
+                out.flush().map_err(|e| OutputError::new(&path, e))?;
+                path
+            }
+            TableWriter::Workbook(mut t) => {
+                if t.sheets == 0 {
+                    t.new_sheet()?;
+                }
+                save(&mut t.workbook, &t.path)?;
+                t.path.clone()
+            }
+        };
+        std::fs::File::open(&path)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| OutputError::new(&path, e))
+    }
+}
+
+impl XlsxTable {
+    fn new_sheet(&mut self) -> Result<(), OutputError> {
+        self.sheets += 1;
+        let name = match self.sheets {
+            1 => self.sheet.clone(),
+            n => format!("{} {n}", self.sheet),
+        };
+        let bold = Format::new().set_bold();
+        let s = add_sheet(&mut self.workbook, &self.path, &name)?;
+        write_header(s, &self.path, &self.header, &bold)?;
+        self.next_row = 1;
+        Ok(())
+    }
+
+    fn write(&mut self, record: &[&str]) -> Result<(), OutputError> {
+        if self.next_row == SHEET_ROWS {
+            self.new_sheet()?;
+        }
+        let s = self
+            .workbook
+            .worksheet_from_index(self.sheets - 1)
+            .map_err(|e| xlsx_error(&self.path, e))?;
+        for (col, value) in record.iter().enumerate() {
+            if !value.is_empty() {
+                s.write_string(self.next_row, col as u16, *value)
+                    .map_err(|e| xlsx_error(&self.path, e))?;
+            }
+        }
+        self.next_row += 1;
+        Ok(())
+    }
+}
+
+impl Drop for XlsxTable {
+    /// A table never finished leaves no placeholder behind.
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(tmp_path(&self.path));
     }
 }
 

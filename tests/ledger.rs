@@ -2334,11 +2334,9 @@ fn ledger_export_writes_the_known_obligations_with_the_ids_the_crm_gave() {
     );
 
     let server = s.server_key();
-    for (filter, n) in [
-        (vec!["--server", server.as_str()], 38),
-        (vec!["--operation", "cobranza"], 38),
-        (vec!["--server", "crm0001.wolkvox.com"], 0),
-        (vec!["--operation", "otra"], 0),
+    for filter in [
+        vec!["--server", server.as_str()],
+        vec!["--operation", "cobranza"],
     ] {
         let out = s.path_str("filtered.csv");
         let mut args = vec!["export"];
@@ -2348,9 +2346,27 @@ fn ledger_export_writes_the_known_obligations_with_the_ids_the_crm_gave() {
         assert_eq!(run.code, 0, "{filter:?}: {run:?}");
         assert_eq!(
             read_csv(Path::new(&out), EXPORT_HEADER).len(),
-            n,
-            "expected {n} obligations exported with {filter:?}"
+            38,
+            "expected 38 obligations exported with {filter:?}"
         );
+    }
+    // A filter that matches nothing the ledger knows is a mistake, said so
+    // (exit 2, no file), not an empty export.
+    for filter in [
+        vec!["--server", "crm0001.wolkvox.com"],
+        vec!["--operation", "otra"],
+    ] {
+        let out = s.path_str("nothing.csv");
+        let mut args = vec!["export"];
+        args.extend(filter.iter().copied());
+        args.push(&out);
+        let run = s.ledger_cmd(&args);
+        assert_eq!(run.code, 2, "{filter:?}: {run:?}");
+        assert!(
+            run.stderr.contains(&format!("{server} / cobranza")),
+            "{filter:?}: {run:?}"
+        );
+        assert!(!Path::new(&out).exists(), "{filter:?}: {run:?}");
     }
 }
 
@@ -2549,4 +2565,485 @@ fn the_default_ledger_lives_in_the_per_user_state_folder() {
             );
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// 9. The ledger's names, copies of it, and limits on writing it
+
+/// `import` against this test's fake, in the test's folder, with the ledger
+/// named `ledger` (as given: relative to the folder, or through a link).
+fn import_with_ledger(
+    s: &Setup,
+    input: &str,
+    output: &str,
+    ledger: &str,
+    extra: &[&str],
+) -> Command {
+    let base = s.fake.base_url();
+    let mut args = vec![
+        "import",
+        input,
+        "--mapping",
+        "m.toml",
+        "--server",
+        &base,
+        "--ledger",
+        ledger,
+        "--output",
+        output,
+    ];
+    args.extend_from_slice(extra);
+    let mut cmd = s.wd.command(&args);
+    cmd.env("WOLKVOX_TOKEN", TOKEN);
+    cmd
+}
+
+fn is_link(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+}
+
+/// A symbolic link to a ledger that does not exist yet is followed before
+/// anything is created or locked: two imports started together under the
+/// two names share one lock (one runs, the other is refused), the new
+/// ledger is made where the link points, through chains of links and
+/// relative targets, and every link stays a link. A loop of links is
+/// refused before anything is sent.
+#[cfg(unix)]
+#[test]
+fn two_names_of_a_ledger_not_made_yet_share_one_lock_and_links_stay_links() {
+    use std::os::unix::fs::symlink;
+    let s = Setup::new(FakeCrmOptions {
+        latency: Duration::from_millis(25),
+        ..fake_opts()
+    });
+    let rows = obligations(0..80);
+    s.write("cartera.csv", &rows);
+    symlink("ledger.sqlite", s.wd.path("alias.sqlite")).unwrap();
+    let spawn = |ledger: &str, out: &str| {
+        import_with_ledger(&s, "cartera.csv", out, ledger, &[])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn")
+    };
+    let (a, b) = (
+        spawn("ledger.sqlite", "a.results.csv"),
+        spawn("alias.sqlite", "b.results.csv"),
+    );
+    let run_a = Run::from(a.wait_with_output().unwrap());
+    let run_b = Run::from(b.wait_with_output().unwrap());
+    let mut codes = [run_a.code, run_b.code];
+    codes.sort();
+    assert_eq!(
+        codes,
+        [0, 2],
+        "expected one import to run and the other to be refused\n--- by name: {run_a:?}\n--- through the link: {run_b:?}"
+    );
+    let loser = if run_a.code == 2 { &run_a } else { &run_b };
+    assert!(
+        loser.stderr.contains("another import holds the ledger"),
+        "{loser:?}"
+    );
+    assert_eq!(s.fake.stats().inserts, 80, "each obligation sent once");
+    assert_crm_holds(&s.fake, &last_balances(&[&rows]));
+    assert!(is_link(&s.wd.path("alias.sqlite")), "the link stays a link");
+    assert!(s.wd.path("ledger.sqlite").is_file());
+    assert!(
+        !s.wd.path("alias.sqlite.lock").exists(),
+        "one lock, beside the ledger"
+    );
+
+    // A chain of links with relative targets, to a folder not made yet.
+    std::fs::create_dir(s.wd.path("links")).unwrap();
+    symlink("second.sqlite", s.wd.path("links/first.sqlite")).unwrap();
+    symlink("../store/ledger.sqlite", s.wd.path("links/second.sqlite")).unwrap();
+    let more = obligations(100..110);
+    s.write("more.csv", &more);
+    let run = Run::from(
+        import_with_ledger(
+            &s,
+            "more.csv",
+            "more.results.csv",
+            "links/first.sqlite",
+            &[],
+        )
+        .output()
+        .unwrap(),
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(is_link(&s.wd.path("links/first.sqlite")));
+    assert!(is_link(&s.wd.path("links/second.sqlite")));
+    assert!(
+        s.wd.path("store/ledger.sqlite").is_file(),
+        "the new ledger is made where the chain ends: {run:?}"
+    );
+    assert!(s.wd.path("store/ledger.sqlite.lock").is_file());
+    // The same ledger under its own name knows every obligation.
+    let before = s.fake.stats();
+    let run = Run::from(
+        import_with_ledger(
+            &s,
+            "more.csv",
+            "again.results.csv",
+            "store/ledger.sqlite",
+            &[],
+        )
+        .output()
+        .unwrap(),
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(sent_since(&s.fake, &before), NOTHING, "{run:?}");
+
+    // A loop of links names no file at all.
+    symlink("loop-b.sqlite", s.wd.path("loop-a.sqlite")).unwrap();
+    symlink("loop-a.sqlite", s.wd.path("loop-b.sqlite")).unwrap();
+    let before = s.fake.stats();
+    let run = Run::from(
+        import_with_ledger(&s, "more.csv", "loop.results.csv", "loop-a.sqlite", &[])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("loop-a.sqlite") && run.stderr.contains("loop of symbolic links"),
+        "{run:?}"
+    );
+    assert_eq!(sent_since(&s.fake, &before), NOTHING, "{run:?}");
+    assert!(is_link(&s.wd.path("loop-a.sqlite")) && is_link(&s.wd.path("loop-b.sqlite")));
+}
+
+/// A limit on the size of the files the process may write (`ulimit -f`):
+/// the write past it fails instead of killing the process, so the run
+/// stops like on a full disk (exit 3, the file and the cause named, the
+/// summary written), and `--resume` finishes it, each obligation once.
+#[cfg(unix)]
+#[test]
+fn a_file_size_limit_stops_the_run_with_exit_3_and_resume_completes_exactly_once() {
+    use std::os::unix::process::CommandExt;
+    let rows = obligations(0..3000);
+    let s = Setup::new(FakeCrmOptions {
+        latency: Duration::from_millis(1),
+        ..fake_opts()
+    });
+    s.write("cartera.csv", &rows);
+    let mut cmd = s.import("cartera.csv", "results.csv", &[]);
+    // SAFETY: setrlimit is async-signal-safe and touches only the child.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 256 * 1024,
+                rlim_max: 256 * 1024,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let run = Run::from(cmd.output().unwrap());
+    settle(&s.fake);
+    assert_eq!(
+        run.code, 3,
+        "expected exit 3, not a kill by SIGXFSZ: {run:?}"
+    );
+    assert!(
+        run.stderr.contains(&s.ledger_arg()) && run.stderr.contains("file size limit"),
+        "expected the file and the cause named: {run:?}"
+    );
+    assert!(run.stderr.contains("--resume"), "{run:?}");
+    assert!(
+        run.stderr.contains("not_sent"),
+        "expected the summary: {run:?}"
+    );
+    let stored = s.fake.ledger().len();
+    assert!(
+        stored > 0 && stored < rows.len(),
+        "stored {stored}: {run:?}"
+    );
+
+    let before = s.fake.stats();
+    let run = s.run("cartera.csv", "results.csv", &["--resume"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        sent_since(&s.fake, &before).inserts as usize,
+        rows.len() - stored,
+        "only the obligations not yet stored are sent: {run:?}"
+    );
+    assert_crm_holds(&s.fake, &last_balances(&[&rows]));
+}
+
+/// The first sheet of an .xlsx, every cell as text.
+fn xlsx_rows(path: &Path) -> Vec<Vec<String>> {
+    use calamine::Reader;
+    let mut wb: calamine::Xlsx<_> = calamine::open_workbook(path)
+        .unwrap_or_else(|e| panic!("{} is not a workbook: {e}", path.display()));
+    let sheet = wb.sheet_names()[0].clone();
+    let range = wb.worksheet_range(&sheet).unwrap();
+    range
+        .rows()
+        .map(|r| {
+            r.iter()
+                .map(|c| match c {
+                    calamine::Data::String(s) => s.clone(),
+                    calamine::Data::Empty => String::new(),
+                    other => panic!("{}: expected text cells, got {other:?}", path.display()),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// `--vanished` and `ledger export` named `.xlsx` write real workbooks with
+/// every id as text (leading zeros kept), as `--output` and `--rejects` do;
+/// the other workbook names are refused before anything is read or sent.
+#[test]
+fn vanished_and_export_named_xlsx_are_workbooks_and_other_workbook_names_are_refused() {
+    let s = Setup::new(fake_opts());
+    s.write("noche1.csv", &obligations(0..30));
+    s.write("noche2.csv", &obligations(0..20));
+    let run = s.run("noche1.csv", "noche1.results.csv", &["--mode", "sync"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    for _ in 0..2 {
+        let run = s.run(
+            "noche2.csv",
+            "noche2.results.csv",
+            &["--mode", "sync", "--vanished", "ausentes.xlsx"],
+        );
+        assert_eq!(run.code, 0, "{run:?}");
+        let sheet = xlsx_rows(&s.wd.path("ausentes.xlsx"));
+        assert_eq!(sheet[0].join(","), VANISHED_HEADER);
+        let mut ids: Vec<&str> = sheet[1..].iter().map(|r| r[1].as_str()).collect();
+        ids.sort();
+        let want: Vec<String> = (20..30).map(|n| format!("{n:06}")).collect();
+        assert_eq!(ids, want, "the ids as text, leading zeros kept");
+    }
+    let dry = s.dry_run(
+        "noche2.csv",
+        "dry.csv",
+        &["--mode", "sync", "--vanished", "seco.xlsx"],
+    );
+    assert_eq!(dry.code, 0, "{dry:?}");
+    assert_eq!(xlsx_rows(&s.wd.path("seco.xlsx")).len(), 11, "{dry:?}");
+
+    let all = s.path_str("todas.xlsx");
+    let r = s.ledger_cmd(&["export", &all]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let sheet = xlsx_rows(Path::new(&all));
+    assert_eq!(sheet[0].join(","), EXPORT_HEADER);
+    assert_eq!(sheet.len(), 31, "{r:?}");
+    assert!(sheet[1..].iter().all(|r| r[3].len() == 6), "{sheet:?}");
+    // An earlier export workbook is replaced.
+    let r = s.ledger_cmd(&["export", &all]);
+    assert_eq!(r.code, 0, "{r:?}");
+
+    let before = s.fake.stats();
+    for ext in ["xls", "xlsb", "ods", "xlsm", "XLS"] {
+        let name = format!("ausentes.{ext}");
+        let out = format!("{ext}.results.csv");
+        let run = s.run("noche2.csv", &out, &["--mode", "sync", "--vanished", &name]);
+        assert_eq!(run.code, 2, "{run:?}");
+        assert!(
+            run.stderr.contains(&name) && run.stderr.contains(".csv"),
+            "{run:?}"
+        );
+        assert!(!s.wd.path(&name).exists(), "{run:?}");
+        assert!(
+            !s.wd.path(&out).exists(),
+            "nothing read or written: {run:?}"
+        );
+        let target = s.path_str(&format!("export.{ext}"));
+        let r = s.ledger_cmd(&["export", &target]);
+        assert_eq!(r.code, 2, "{r:?}");
+        assert!(r.stderr.contains(".csv"), "{r:?}");
+        assert!(!Path::new(&target).exists(), "{r:?}");
+    }
+    assert_eq!(sent_since(&s.fake, &before), NOTHING);
+}
+
+/// `--resume` when the ledger that recorded the run is gone (deleted with
+/// its log) and the results file says rows were created: a new ledger
+/// would send them again, so the run is refused before anything is sent,
+/// and says what to do. `--mode upsert` rebuilds it; a first run with
+/// `--resume` and no results file yet simply starts.
+#[test]
+fn resume_with_the_ledger_gone_refuses_to_send_again_what_the_results_say_was_created() {
+    let s = Setup::new(fake_opts());
+    let rows = obligations(0..100);
+    s.write("cartera.csv", &rows);
+    let run = s.run(
+        "cartera.csv",
+        "r.csv",
+        &["--resume", "--max-requests", "40", "--no-preflight"],
+    );
+    assert_eq!(run.code, 3, "{run:?}");
+    assert_eq!(s.fake.stats().inserts, 40);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", s.ledger_arg()));
+    }
+
+    let before = s.fake.stats();
+    for lang in ["en", "es"] {
+        let run = s.run("cartera.csv", "r.csv", &["--resume", "--lang", lang]);
+        assert_eq!(run.code, 2, "{run:?}");
+        assert!(
+            run.stderr.contains(&s.ledger_arg()) && run.stderr.contains("r.csv"),
+            "{run:?}"
+        );
+        let needles: &[&str] = match lang {
+            "en" => &["40 rows", "again", "backup", "--mode upsert", "move"],
+            _ => &["40 filas", "de nuevo", "copia", "--mode upsert"],
+        };
+        for n in needles {
+            assert!(run.stderr.contains(n), "expected {n:?}: {run:?}");
+        }
+        assert!(!s.ledger.exists(), "no new ledger was started: {run:?}");
+    }
+    assert_eq!(sent_since(&s.fake, &before), NOTHING);
+
+    // Rebuilt by upsert: the 40 are looked up, the rest created, none twice.
+    let run = s.run("cartera.csv", "r.csv", &["--resume", "--mode", "upsert"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_crm_holds(&s.fake, &last_balances(&[&rows]));
+
+    // The first night of a new job: --resume, no results file yet.
+    let first = obligations(500..510);
+    s.write("primera.csv", &first);
+    let fresh = Setup {
+        ledger: s.wd.path("fresh/ledger.sqlite"),
+        ..s
+    };
+    let run = fresh.run("primera.csv", "primera.results.csv", &["--resume"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_crm_holds(&fresh.fake, &last_balances(&[&rows, &first]));
+}
+
+/// `ledger backup` and `ledger export` never write over a ledger an import
+/// is using, not even with `--force`; a ledger imports have used (not a
+/// copy `ledger backup` made) is replaced only with `--force`.
+#[test]
+fn ledger_backup_and_export_never_replace_a_ledger_an_import_is_using() {
+    let s = Setup::new(FakeCrmOptions {
+        latency: Duration::from_millis(25),
+        ..fake_opts()
+    });
+    let rows = obligations(0..160);
+    s.write("cartera.csv", &rows);
+    let others = obligations(1000..1005);
+    s.write("otra.csv", &others);
+    let other = s.path_str("other.sqlite");
+    let run = Run::from(
+        import_with_ledger(&s, "otra.csv", "otra.results.csv", &other, &[])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+
+    let mut live = slow_import_sending(&s, "live.csv", "live.log");
+    let live_path = s.ledger_arg();
+    for args in [
+        vec!["backup", live_path.as_str()],
+        vec!["backup", live_path.as_str(), "--force"],
+        vec!["export", live_path.as_str(), "--force"],
+    ] {
+        let mut all = vec!["ledger"];
+        all.extend_from_slice(&args);
+        all.extend(["--ledger", &other]);
+        let r = s.wd.run(&all);
+        assert_eq!(r.code, 2, "{args:?}: {r:?}");
+        assert!(
+            r.stderr.contains(&live_path) && r.stderr.contains("an import is using now"),
+            "{args:?}: {r:?}"
+        );
+    }
+    let status = wait_at_most_a_minute(&mut live);
+    assert_eq!(status.code(), Some(0), "{}", s.log("live.log"));
+    assert_crm_holds(&s.fake, &last_balances(&[&rows, &others]));
+    // The live ledger kept every obligation it sent: nothing is sent again.
+    let before = s.fake.stats();
+    let again = s.run("cartera.csv", "again.csv", &["--resume"]);
+    assert_eq!(again.code, 0, "{again:?}");
+    assert_eq!(sent_since(&s.fake, &before), NOTHING, "{again:?}");
+
+    // Between imports: a ledger imports use is no copy to replace.
+    let bytes = std::fs::read(&s.ledger).unwrap();
+    let r =
+        s.wd.run(&["ledger", "backup", &live_path, "--ledger", &other]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("--force"), "{r:?}");
+    assert!(std::fs::read(&s.ledger).unwrap() == bytes, "left as it was");
+    let r =
+        s.wd.run(&["ledger", "export", &live_path, "--ledger", &other]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(std::fs::read(&s.ledger).unwrap() == bytes, "left as it was");
+    // A copy made by `ledger backup` is replaced by the next one.
+    let copy = s.path_str("copia.sqlite");
+    for _ in 0..2 {
+        let r = s.wd.run(&["ledger", "backup", &copy, "--ledger", &other]);
+        assert_eq!(r.code, 0, "{r:?}");
+    }
+    // On purpose, with --force.
+    let r = s.wd.run(&[
+        "ledger", "backup", &live_path, "--ledger", &other, "--force",
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+}
+
+/// `ledger export --server` takes the server as `import --server` does (a
+/// URL, a bare host), and a filter that matches nothing the ledger knows is
+/// an error naming what it knows; a scope with no obligations is not.
+#[test]
+fn ledger_export_takes_the_server_as_import_does_and_refuses_a_filter_matching_nothing() {
+    let s = Setup::new(fake_opts());
+    s.write("cartera.csv", &obligations(0..12));
+    let run = s.run("cartera.csv", "r.csv", &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    s.wd.write("vacia.csv", "registro,obligacion,saldo,mora,ciudad\n");
+    let run = s.run("vacia.csv", "vacia.results.csv", &["--operation", "vacia"]);
+    assert_eq!(run.code, 0, "{run:?}");
+
+    let base = s.fake.base_url();
+    let root = format!("http://{}/", s.fake.local_addr());
+    let host = s.server_key();
+    let out = s.path_str("x.csv");
+    for filter in [
+        vec!["--server", base.as_str()],
+        vec!["--server", root.as_str()],
+        vec!["--server", host.as_str()],
+        vec!["--server", root.as_str(), "--operation", " cobranza "],
+    ] {
+        let mut args = vec!["export", out.as_str()];
+        args.extend_from_slice(&filter);
+        let r = s.ledger_cmd(&args);
+        assert_eq!(r.code, 0, "{filter:?}: {r:?}");
+        assert_eq!(
+            read_csv(Path::new(&out), EXPORT_HEADER).len(),
+            12,
+            "{filter:?}"
+        );
+    }
+    let r = s.ledger_cmd(&["export", &out, "--operation", "vacia"]);
+    assert_eq!(r.code, 0, "a scope with no obligations: {r:?}");
+    assert_eq!(read_csv(Path::new(&out), EXPORT_HEADER).len(), 0);
+
+    for filter in [
+        vec!["--server", "crm0001.wolkvox.com"],
+        vec!["--operation", "otra"],
+        vec!["--server", host.as_str(), "--operation", "otra"],
+    ] {
+        let nothing = s.path_str("nada.csv");
+        let mut args = vec!["export", nothing.as_str()];
+        args.extend_from_slice(&filter);
+        let r = s.ledger_cmd(&args);
+        assert_eq!(r.code, 2, "{filter:?}: {r:?}");
+        assert!(
+            r.stderr.contains(&format!("{host} / cobranza"))
+                && r.stderr.contains(&format!("{host} / vacia")),
+            "expected the scopes the ledger knows listed: {r:?}"
+        );
+        assert!(!Path::new(&nothing).exists(), "{r:?}");
+    }
+    // A server import refuses is refused here too, for the same reason.
+    let r = s.ledger_cmd(&["export", &out, "--server", "sv0001.crmvox.com"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("crm0001.wolkvox.com"), "{r:?}");
 }

@@ -47,3 +47,13 @@ ledger-check-live = an import is running now (run { $run }, pid { $pid }, since 
 ledger-log-without-ledger = the ledger is missing but its write-ahead log { $log } is still there: it belongs to a ledger that was deleted and may hold its last changes. Restore that ledger from a backup (keeping the log beside it), or, to start a new ledger, delete { $log } and the -shm file beside it
 ledger-hard-linked = this ledger file has another name (a hard link); SQLite keeps a ledger's log under the name it was opened by, so two names can lose or miss changes: keep one name (use a symbolic link instead)
 ledger-target-no-folder = the folder { $folder } does not exist
+ledger-link-loop = the path is a loop of symbolic links (they lead round to one another), so it names no file; point the link at the ledger's file, or give --ledger the ledger's real path
+file-size-limit = the file reached the file size limit of this process ({ $limit } bytes, set by `ulimit -f` or a service's LimitFSIZE=); raise or remove the limit
+ledger-target-in-use = { $path } is a ledger an import is using now ({ $holder }): writing over it would lose what that import records, so it is never replaced, not even with --force; choose another name
+ledger-target-used-ledger = { $path } is a ledger that imports use ({ $lock } is beside it), not a copy made by `ledger backup`: replacing it would lose what it records; choose another name, or pass --force to replace it
+ledger-target-a-ledger = { $path } is a ledger, not an earlier export: writing an export over it would lose what it records; choose another name, or pass --force to replace it
+ledger-filter-server = the server { $server }
+ledger-filter-operation = the operation { $operation }
+ledger-filter-both = the operation { $operation } on the server { $server }
+ledger-knows-no-scope = nothing yet: no import has run with this ledger
+ledger-export-no-scope = the ledger { $path } knows nothing of { $filter }, so there is nothing to export; it knows (server / operation): { $known }

@@ -15,3 +15,5 @@ workbook-not-results = not a results file
 workbook-too-wide = the input has more columns than a sheet holds
 workbook-header-too-low = the header row is past a sheet's end
 workbook-too-many-rejects = more rejects than a sheet holds; name the rejects file .csv
+output-workbook-extension = { $option } cannot write a .{ $ext } file; name it .xlsx for a workbook or .csv for CSV
+output-not-a-table = { $option } writes { $what }, not a workbook; give the file another name than .{ $ext }

@@ -100,3 +100,7 @@ run-end-unrecorded = could not record the run's end in the ledger: { $why }
 plan-no-ledger = the ledger { $path } does not exist yet: a real run would send every valid row
 plan-unknown-operation = the ledger knows nothing of operation "{ $operation }": a real run would send every valid row
 plan-unknown-scope = the ledger knows nothing of { $server } / { $operation }: a real run would send every valid row
+resume-ledger-gone = --resume: { $output } says an earlier run sent { $count ->
+    [one] 1 row
+   *[other] { $count } rows
+} (created, updated or uncertain), but the ledger that knew that run, { $ledger }, is gone, and this run would start a new, empty one: resuming now would send those rows again and create their obligations a second time. Restore the ledger from a backup to { $ledger }; or run once with --mode upsert, which looks each obligation up before writing it and so rebuilds the ledger; or, to start over on purpose, move { $output } away

@@ -47,3 +47,13 @@ ledger-check-live = hay una importación en curso (corrida { $run }, pid { $pid 
 ledger-log-without-ledger = falta el registro pero su diario (write-ahead log) { $log } sigue ahí: es de un registro que se borró y puede tener sus últimos cambios. Restaure ese registro de una copia (dejando el diario a su lado) o, para empezar un registro nuevo, borre { $log } y el archivo -shm a su lado
 ledger-hard-linked = este archivo de registro tiene otro nombre (un enlace duro); SQLite guarda el diario de un registro bajo el nombre con que se abrió, así que dos nombres pueden perder o no ver cambios: deje un solo nombre (use un enlace simbólico)
 ledger-target-no-folder = la carpeta { $folder } no existe
+ledger-link-loop = la ruta es un bucle de enlaces simbólicos (se apuntan unos a otros en círculo), así que no nombra ningún archivo; haga que el enlace apunte al archivo del registro, o indique en --ledger la ruta real del registro
+file-size-limit = el archivo alcanzó el límite de tamaño de archivo de este proceso ({ $limit } bytes, fijado con `ulimit -f` o con LimitFSIZE= de un servicio); suba o quite el límite
+ledger-target-in-use = { $path } es un registro que una importación está usando ahora ({ $holder }): escribir encima perdería lo que esa importación anota, así que nunca se reemplaza, ni siquiera con --force; elija otro nombre
+ledger-target-used-ledger = { $path } es un registro que usan las importaciones ({ $lock } está a su lado), no una copia hecha con `ledger backup`: reemplazarlo perdería lo que anota; elija otro nombre, o use --force para reemplazarlo
+ledger-target-a-ledger = { $path } es un registro, no una exportación anterior: escribir una exportación encima perdería lo que anota; elija otro nombre, o use --force para reemplazarlo
+ledger-filter-server = el servidor { $server }
+ledger-filter-operation = la operación { $operation }
+ledger-filter-both = la operación { $operation } en el servidor { $server }
+ledger-knows-no-scope = nada todavía: ninguna importación ha corrido con este registro
+ledger-export-no-scope = el registro { $path } no sabe nada de { $filter }, así que no hay nada que exportar; conoce (servidor / operación): { $known }

@@ -15,3 +15,5 @@ workbook-not-results = no es un archivo de resultados
 workbook-too-wide = la entrada tiene más columnas de las que caben en una hoja
 workbook-header-too-low = la fila de encabezados está más allá del final de una hoja
 workbook-too-many-rejects = más rechazos de los que caben en una hoja; nombre el archivo de rechazos .csv
+output-workbook-extension = { $option } no puede escribir un archivo .{ $ext }; llámelo .xlsx para un libro de Excel o .csv para CSV
+output-not-a-table = { $option } escribe { $what }, no un libro de Excel; dele al archivo otro nombre que no termine en .{ $ext }

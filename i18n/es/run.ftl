@@ -100,3 +100,7 @@ run-end-unrecorded = no se pudo anotar el final de la corrida en el registro: { 
 plan-no-ledger = el registro { $path } aún no existe: una corrida real enviaría todas las filas válidas
 plan-unknown-operation = el registro no sabe nada de la operación "{ $operation }": una corrida real enviaría todas las filas válidas
 plan-unknown-scope = el registro no sabe nada de { $server } / { $operation }: una corrida real enviaría todas las filas válidas
+resume-ledger-gone = --resume: { $output } dice que una corrida anterior envió { $count ->
+    [one] 1 fila
+   *[other] { $count } filas
+} (created, updated o uncertain), pero el registro que conocía esa corrida, { $ledger }, ya no está, y esta corrida empezaría uno nuevo, vacío: continuar ahora enviaría esas filas de nuevo y crearía sus obligaciones por segunda vez. Restaure el registro desde una copia en { $ledger }; o ejecute una vez con --mode upsert, que consulta cada obligación antes de escribirla y así reconstruye el registro; o, para empezar de cero a propósito, aparte { $output }

@@ -5,8 +5,10 @@ use std::io::Write;
 use std::path::Path;
 use wolkvox_import::import::exit;
 use wolkvox_import::ledger::{
-    format_time, is_ledgers_own, replace_whole, resolve_path as ledger_path, Ledger, LedgerError,
+    format_time, hold_for_replacing, import_lock_beside, is_ledgers_own, replace_whole,
+    resolve_path as ledger_path, Ledger, LedgerError, Replacing,
 };
+use wolkvox_import::results::{table_header, table_kind, TableKind, TableWriter};
 use wolkvox_import::tr;
 
 /// Runs a `ledger` subcommand and returns the exit code.
@@ -20,6 +22,15 @@ pub fn run(cmd: LedgerCommand) -> i32 {
     let path = match ledger_path(given) {
         Ok(p) => p,
         Err(e) => return fail(&e),
+    };
+    // A name that promises a workbook this tool cannot write is refused
+    // before the ledger is even opened.
+    let export_kind = match &cmd {
+        LedgerCommand::Export(a) => match table_kind("ledger export", &a.file) {
+            Ok(kind) => kind,
+            Err(e) => return fail(&format!("{}: {e}", a.file.display())),
+        },
+        _ => TableKind::Csv,
     };
     let ledger = match Ledger::open_read_only(&path) {
         Ok(Some(l)) => l,
@@ -35,22 +46,21 @@ pub fn run(cmd: LedgerCommand) -> i32 {
     }
     let result = match cmd {
         LedgerCommand::Runs(a) => runs(&ledger, a.limit),
-        LedgerCommand::Export(a) => match guard_target(&path, &a.file, a.force, is_export) {
-            Ok(()) => export(
-                &ledger,
-                &a.file,
-                a.server.as_deref(),
-                a.operation.as_deref(),
-            ),
-            Err(e) => return fail(&e),
-        },
-        LedgerCommand::Check(_) => check(&ledger),
-        LedgerCommand::Backup(a) => {
-            match guard_target(&path, &a.file, a.force, Ledger::is_ledger_file) {
-                Ok(()) => backup(&ledger, &a.file),
+        LedgerCommand::Export(a) => {
+            let filter = match export_filter(&ledger, a.server.as_deref(), a.operation.as_deref()) {
+                Ok(f) => f,
+                Err(e) => return fail(&e),
+            };
+            match guard_target(&path, &a.file, a.force, Target::Export) {
+                Ok(_held) => export(&ledger, &a.file, export_kind, &filter),
                 Err(e) => return fail(&e),
             }
         }
+        LedgerCommand::Check(_) => check(&ledger),
+        LedgerCommand::Backup(a) => match guard_target(&path, &a.file, a.force, Target::Backup) {
+            Ok(_held) => backup(&ledger, &a.file),
+            Err(e) => return fail(&e),
+        },
     };
     match result {
         Ok(code) => code,
@@ -76,26 +86,33 @@ const EXPORT_HEADER: [&str; 9] = [
     "last_seen_at",
 ];
 
-/// True when `file` starts with the export's header: an earlier export.
+/// True when `file` starts with the export's header: an earlier export,
+/// as CSV or as a workbook.
 fn is_export(file: &Path) -> bool {
-    use std::io::{BufRead, Read};
-    let Ok(f) = std::fs::File::open(file) else {
-        return false;
-    };
-    let mut first = String::new();
-    let _ = std::io::BufReader::new(f.take(4096)).read_line(&mut first);
-    first.trim_end() == EXPORT_HEADER.join(",")
+    table_header(file).is_some_and(|h| h.iter().map(String::as_str).eq(EXPORT_HEADER))
+}
+
+/// What a `ledger` subcommand writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// `ledger backup`: a copy of the ledger; replaces an earlier copy.
+    Backup,
+    /// `ledger export`: a table; replaces an earlier export.
+    Export,
 }
 
 /// Refuses to write `target` over the ledger or the files beside it, a
-/// folder, or an existing file that `ours` does not recognise (unless
-/// `force`).
+/// folder, a ledger an import is using now (even with `force`), or, unless
+/// `force`, a ledger imports use (not a copy `ledger backup` made) or an
+/// existing file that is not an earlier output of this command. The file
+/// is held until the hold returned is dropped, so that no import starts on
+/// it while it is replaced.
 fn guard_target(
     ledger: &Path,
     target: &Path,
     force: bool,
-    ours: fn(&Path) -> bool,
-) -> Result<(), String> {
+    kind: Target,
+) -> Result<Replacing, String> {
     let name = target.display().to_string();
     if target.is_dir() {
         return Err(tr!("ledger-target-folder", path = name));
@@ -103,10 +120,94 @@ fn guard_target(
     if is_ledgers_own(ledger, target) {
         return Err(tr!("ledger-target-is-ledger", path = name));
     }
-    if target.exists() && !force && !ours(target) {
-        return Err(tr!("ledger-target-foreign", path = name));
+    let held = hold_for_replacing(target).map_err(|holder| {
+        tr!(
+            "ledger-target-in-use",
+            path = name.as_str(),
+            holder = holder
+        )
+    })?;
+    if !target.exists() || force {
+        return Ok(held);
     }
-    Ok(())
+    let is_ledger = Ledger::is_ledger_file(target);
+    match (kind, is_ledger) {
+        (Target::Backup, true) => match import_lock_beside(target) {
+            // Last night's copy under the same name is what a backup replaces.
+            None => Ok(held),
+            Some(lock) => Err(tr!(
+                "ledger-target-used-ledger",
+                path = name,
+                lock = lock.display().to_string()
+            )),
+        },
+        (Target::Export, true) => Err(tr!("ledger-target-a-ledger", path = name)),
+        (Target::Export, false) if is_export(target) => Ok(held),
+        _ => Err(tr!("ledger-target-foreign", path = name)),
+    }
+}
+
+/// Which obligations `ledger export` writes: of one server and/or one
+/// operation, each given as `import` takes it (`--server` a host or a URL,
+/// named in the ledger by its host; `--operation` trimmed).
+#[derive(Debug, Default)]
+struct ExportFilter {
+    server: Option<String>,
+    operation: Option<String>,
+}
+
+/// The filter of `ledger export`, refused when it matches nothing the
+/// ledger knows (a typing slip would otherwise export an empty file, and a
+/// script would never know): the message lists what the ledger knows.
+fn export_filter(
+    ledger: &Ledger,
+    server: Option<&str>,
+    operation: Option<&str>,
+) -> Result<ExportFilter, String> {
+    let server = server
+        .map(|s| {
+            wolkvox_import::crm::parse_server(s)
+                .map(|url| wolkvox_import::import::send::server_key(&url))
+        })
+        .transpose()?;
+    let operation = match operation.map(str::trim) {
+        Some("") => return Err(tr!("operation-empty")),
+        o => o.map(str::to_string),
+    };
+    let filter = ExportFilter { server, operation };
+    let described = match (&filter.server, &filter.operation) {
+        (None, None) => return Ok(filter),
+        (Some(s), None) => tr!("ledger-filter-server", server = s.as_str()),
+        (None, Some(o)) => tr!("ledger-filter-operation", operation = o.as_str()),
+        (Some(s), Some(o)) => tr!(
+            "ledger-filter-both",
+            server = s.as_str(),
+            operation = o.as_str()
+        ),
+    };
+    let scopes = ledger.scopes().map_err(|e| e.to_string())?;
+    let matches = |(s, o): &(String, String)| {
+        filter.server.as_ref().is_none_or(|x| x == s)
+            && filter.operation.as_ref().is_none_or(|x| x == o)
+    };
+    if scopes.iter().any(matches) {
+        return Ok(filter);
+    }
+    let known = if scopes.is_empty() {
+        tr!("ledger-knows-no-scope")
+    } else {
+        scopes
+            .iter()
+            .map(|(s, o)| format!("{s} / {o}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Err(tr!(
+        "ledger-export-no-scope",
+        path = ledger.path().display().to_string(),
+        filter = described,
+        known = known
+    ))
 }
 
 fn backup(ledger: &Ledger, file: &Path) -> Result<i32, LedgerError> {
@@ -173,12 +274,12 @@ fn runs(ledger: &Ledger, limit: u32) -> Result<i32, LedgerError> {
 fn export(
     ledger: &Ledger,
     file: &Path,
-    server: Option<&str>,
-    operation: Option<&str>,
+    kind: TableKind,
+    filter: &ExportFilter,
 ) -> Result<i32, LedgerError> {
     // A failed export leaves no half file, and an earlier one as it was.
     let n = replace_whole(file, |part| {
-        write_export(ledger, part, server, operation).map_err(|e| LedgerError {
+        write_export(ledger, part, kind, filter).map_err(|e| LedgerError {
             path: file.to_path_buf(),
             ..e
         })
@@ -198,31 +299,27 @@ fn export(
 fn write_export(
     ledger: &Ledger,
     file: &Path,
-    server: Option<&str>,
-    operation: Option<&str>,
+    kind: TableKind,
+    filter: &ExportFilter,
 ) -> Result<u64, LedgerError> {
-    let io = |e: std::io::Error| LedgerError::new(file, e.to_string());
-    let mut w = csv::Writer::from_path(file).map_err(|e| LedgerError::new(file, e.to_string()))?;
-    w.write_record(EXPORT_HEADER).map_err(|e| io(e.into()))?;
-    let n = ledger.for_each_obligation(server, operation, |o| {
-        w.write_record([
-            o.server.as_str(),
-            &o.operation,
-            &o.wolkvox_id,
-            &o.obligation_id,
-            &o.crm_id,
-            &o.body_fp.map(|f| format!("{f:016x}")).unwrap_or_default(),
-            &format_time(o.created_at),
-            &format_time(o.updated_at),
-            &o.last_seen_at.map(format_time).unwrap_or_default(),
-        ])
-        .map_err(std::io::Error::from)
-    })?;
-    w.flush().map_err(io)?;
-    w.into_inner()
-        .map_err(|e| io(e.into_error()))?
-        .sync_all()
-        .map_err(io)?;
+    let io = |e: wolkvox_import::results::OutputError| LedgerError::new(file, e.message);
+    let mut w = TableWriter::create(file, kind, "obligations", &EXPORT_HEADER).map_err(io)?;
+    let n =
+        ledger.for_each_obligation(filter.server.as_deref(), filter.operation.as_deref(), |o| {
+            w.write(&[
+                o.server.as_str(),
+                &o.operation,
+                &o.wolkvox_id,
+                &o.obligation_id,
+                &o.crm_id,
+                &o.body_fp.map(|f| format!("{f:016x}")).unwrap_or_default(),
+                &format_time(o.created_at),
+                &format_time(o.updated_at),
+                &o.last_seen_at.map(format_time).unwrap_or_default(),
+            ])
+            .map_err(|e| std::io::Error::other(e.message))
+        })?;
+    w.finish().map_err(io)?;
     Ok(n)
 }
 

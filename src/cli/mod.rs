@@ -58,7 +58,7 @@ pub enum Command {
 pub enum LedgerCommand {
     /// List the most recent runs, newest first, with their counts and exit codes.
     Runs(LedgerRunsArgs),
-    /// Write the known obligations as CSV.
+    /// Write the known obligations as CSV (or a workbook, for a name ending in .xlsx).
     Export(LedgerExportArgs),
     /// Check the ledger's integrity and list the requests still in doubt.
     Check(LedgerPathArgs),
@@ -68,11 +68,12 @@ pub enum LedgerCommand {
 
 #[derive(Debug, Args)]
 pub struct LedgerBackupArgs {
-    /// The copy to write (replaced only if it is a ledger, e.g. last night's copy).
+    /// The copy to write (replaced only if it is an earlier copy, e.g. last night's).
     pub file: PathBuf,
     #[command(flatten)]
     pub path: LedgerPathArgs,
-    /// Also replace an existing FILE that is not a ledger (never the ledger itself).
+    /// Also replace an existing FILE that is not an earlier copy, a ledger imports use among them
+    /// (never the ledger itself, nor a ledger an import is using now).
     #[arg(long)]
     pub force: bool,
 }
@@ -95,17 +96,19 @@ pub struct LedgerRunsArgs {
 
 #[derive(Debug, Args)]
 pub struct LedgerExportArgs {
-    /// The CSV file to write.
+    /// The file to write: CSV, or a workbook if the name ends in .xlsx.
     pub file: PathBuf,
     #[command(flatten)]
     pub path: LedgerPathArgs,
-    /// Only this server (as the ledger names it: the host, e.g. crm0001.wolkvox.com).
+    /// Only this server, given as import --server takes it (a host such as crm0001.wolkvox.com,
+    /// or a URL).
     #[arg(long)]
     pub server: Option<String>,
     /// Only this operation.
     #[arg(long)]
     pub operation: Option<String>,
-    /// Also replace an existing FILE that is not an earlier export (never the ledger).
+    /// Also replace an existing FILE that is not an earlier export (never the ledger, nor a
+    /// ledger an import is using now).
     #[arg(long)]
     pub force: bool,
 }
@@ -297,6 +300,7 @@ pub use parse::parse;
 /// Runs a parsed command line and returns the process exit code; [`parse`]
 /// chose the language of its messages.
 pub fn run(cli: Cli) -> i32 {
+    signals::ignore_file_size_signal();
     match cli.command {
         Command::Import(args) => run_import(args),
         Command::Inspect(args) => match wolkvox_import::inspect::inspect(

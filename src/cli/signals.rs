@@ -61,3 +61,21 @@ pub async fn wait_for_signal() -> Signal {
     let _ = tokio::signal::ctrl_c().await;
     Signal::Interrupt
 }
+
+/// A limit on the size of the files this process may write (`ulimit -f`, a
+/// service's `LimitFSIZE=`) kills it with SIGXFSZ at the write that crosses
+/// it, before it can record or say anything. Ignored, that write fails
+/// instead ("File too large"), and the run stops as on a full disk: exit 3
+/// with the file and the cause named, and `--resume` carries on.
+#[cfg(unix)]
+pub fn ignore_file_size_signal() {
+    // SAFETY: sets one signal's disposition, at start-up, before any thread
+    // or signal handler of ours exists.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
+}
+
+/// No such signal here.
+#[cfg(not(unix))]
+pub fn ignore_file_size_signal() {}

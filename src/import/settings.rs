@@ -328,6 +328,23 @@ impl ImportBuilder {
             .rejects
             .as_deref()
             .map(|r| super::rejects_path(r, named_as_workbook(&self.input)));
+        // A name that promises a workbook this tool cannot write (any
+        // workbook, for JSON Lines) would get bytes no spreadsheet program
+        // opens: refused before anything is read.
+        for (option, path) in [
+            ("--output", Some(output)),
+            ("--rejects", rejects.as_deref()),
+            ("--vanished", self.vanished.as_deref()),
+        ] {
+            if let Some(p) = path {
+                crate::workbook_out::output_kind(option, p)
+                    .map_err(|e| format!("{}: {e}", p.display()))?;
+            }
+        }
+        if let Some(p) = &self.payloads {
+            crate::workbook_out::refuse_workbook_name("--payloads", p, "JSON Lines")
+                .map_err(|e| format!("{}: {e}", p.display()))?;
+        }
         let outputs: Vec<Output> = [
             ("--output", Some(output), OutputKind::Results),
             ("--payloads", self.payloads.as_deref(), OutputKind::Payloads),
@@ -356,7 +373,12 @@ impl ImportBuilder {
         }
         reads.extend(self.also_reads.iter().cloned());
         reads.push((tr!("noun-ledger"), ledger.to_path_buf()));
-        for path in crate::ledger::files_beside(ledger) {
+        // Through a link, SQLite keeps its files beside the file it names.
+        let real = crate::outputs::canonical(ledger);
+        for path in crate::ledger::files_beside(ledger)
+            .into_iter()
+            .chain(crate::ledger::files_beside(&real))
+        {
             let what = tr!("noun-ledger-file", ledger = ledger.display().to_string());
             reads.push((what, path));
         }

@@ -20,13 +20,21 @@ use crate::tr;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-/// The file a ledger path names, with links resolved (also for a ledger not
-/// made yet, through its folder); a folder is refused.
+/// The file a ledger path names, with links resolved: through a link (or
+/// a chain of them) that points to a ledger not made yet too, so that the
+/// ledger is made where the link points and both names share one lock. A
+/// folder, or a loop of links, is refused.
 pub fn real_path(path: &Path) -> Result<PathBuf, LedgerError> {
     if path.is_dir() {
         return Err(LedgerError::new(path, tr!("ledger-is-folder")));
     }
-    Ok(crate::outputs::canonical(path))
+    crate::outputs::resolve_links(path).map_err(|e| {
+        if crate::outputs::is_loop(&e) {
+            LedgerError::new(path, tr!("ledger-link-loop"))
+        } else {
+            LedgerError::io(path, &e)
+        }
+    })
 }
 
 /// True when `target` is the ledger at `ledger` or one of the files beside
@@ -100,6 +108,10 @@ pub fn replace_whole<T>(
     path: &Path,
     fill: impl FnOnce(&Path) -> Result<T, LedgerError>,
 ) -> Result<T, LedgerError> {
+    // Through a symbolic link, the file it points to is replaced and the
+    // link stays a link (a rename would put a plain file in its place).
+    let real = crate::outputs::canonical(path);
+    let path = real.as_path();
     let tmp = sibling(path, &format!(".new-{}", std::process::id()));
     let remove_tmp = || {
         let _ = std::fs::remove_file(&tmp);
@@ -148,6 +160,43 @@ fn remove_unfinished(path: &Path) {
             let _ = std::fs::remove_file(e.path());
         }
     }
+}
+
+/// A file that `ledger backup` or `ledger export` is about to replace,
+/// held as an import holds its ledger, so that no import starts on it
+/// while it is replaced.
+#[derive(Debug)]
+pub struct Replacing {
+    _guard: Option<Guard>,
+}
+
+/// Holds `target` (through its links) for replacing. `Err`, saying who,
+/// when an import is using it as its ledger now: replacing it then would
+/// lose what that import records.
+pub fn hold_for_replacing(target: &Path) -> Result<Replacing, String> {
+    let real = crate::outputs::canonical(target);
+    if let Some(holder) = super::lock::holder_now(&real) {
+        return Err(holder);
+    }
+    if !real.is_file() {
+        return Ok(Replacing { _guard: None });
+    }
+    match Guard::take(&real) {
+        Ok(Some(guard)) => Ok(Replacing {
+            _guard: Some(guard),
+        }),
+        // Its lock file was removed, or it is held under another name.
+        Ok(None) => Err(tr!("lock-details-missing")),
+        // Unreadable: writing it will say why.
+        Err(_) => Ok(Replacing { _guard: None }),
+    }
+}
+
+/// The lock file beside `path` (through its links), when there is one: an
+/// import has used `path` as its ledger, so it is no mere copy.
+pub fn import_lock_beside(path: &Path) -> Option<PathBuf> {
+    let lock = super::lock::LedgerLock::path_for(&crate::outputs::canonical(path));
+    lock.is_file().then_some(lock)
 }
 
 /// Refuses a ledger file that has another name (a hard link): SQLite keeps
@@ -218,6 +267,53 @@ impl Guard {
     }
 }
 
+/// The limit on the size of the files this process may write (`ulimit -f`,
+/// a service's `LimitFSIZE=`), in bytes, when one of `files` has reached
+/// it: a write cut short by it fails with "File too large", which SQLite
+/// reports as a full disk or a plain I/O error.
+pub(crate) fn size_limit_reached(files: &[PathBuf]) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        let mut lim = std::mem::MaybeUninit::<libc::rlimit>::zeroed();
+        // SAFETY: `lim` is writable memory of the type getrlimit fills.
+        if unsafe { libc::getrlimit(libc::RLIMIT_FSIZE, lim.as_mut_ptr()) } != 0 {
+            return None;
+        }
+        // SAFETY: getrlimit returned 0, so it filled `lim`.
+        let lim = unsafe { lim.assume_init() };
+        if lim.rlim_cur == libc::RLIM_INFINITY {
+            return None;
+        }
+        // rlim_t is not u64 everywhere.
+        #[allow(clippy::unnecessary_cast)]
+        let limit = lim.rlim_cur as u64;
+        // A write is cut at the limit; SQLite's next page would not fit.
+        files
+            .iter()
+            .any(|f| std::fs::metadata(f).is_ok_and(|m| m.len() + 64 * 1024 >= limit))
+            .then_some(limit)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = files;
+        None
+    }
+}
+
+/// [`size_limit_reached`] for a ledger's own files (through its links):
+/// the ledger, its log and journal, and a new one being built.
+pub(crate) fn ledger_size_limit_reached(path: &Path) -> Option<u64> {
+    let real = crate::outputs::canonical(path);
+    let building = sibling(&real, &format!(".new-{}", std::process::id()));
+    size_limit_reached(&[
+        sibling(&real, "-wal"),
+        sibling(&real, "-journal"),
+        sibling(&building, "-journal"),
+        building,
+        real,
+    ])
+}
+
 /// True when the file system holding `path` has no room left: SQLite
 /// reports some full-disk failures (creating its log, its shared memory) as
 /// a plain I/O error.
@@ -277,6 +373,50 @@ mod tests {
         }
         let err = real_path(dir.path()).unwrap_err();
         assert!(err.to_string().contains("folder"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_to_a_ledger_not_made_yet_are_followed_and_a_loop_is_refused() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        // Relative targets, read from each link's own folder, to a folder
+        // not made yet.
+        std::fs::create_dir(root.join("links")).unwrap();
+        symlink("second.sqlite", root.join("links/first.sqlite")).unwrap();
+        symlink("../store/l.sqlite", root.join("links/second.sqlite")).unwrap();
+        assert_eq!(
+            real_path(&root.join("links/first.sqlite")).unwrap(),
+            root.join("store/l.sqlite")
+        );
+        // An absolute target, reached through a linked folder.
+        symlink(root.join("links"), root.join("via")).unwrap();
+        symlink(root.join("store/l.sqlite"), root.join("abs.sqlite")).unwrap();
+        assert_eq!(
+            real_path(&root.join("via/../abs.sqlite")).unwrap(),
+            root.join("store/l.sqlite")
+        );
+        assert_eq!(
+            real_path(&root.join("via/first.sqlite")).unwrap(),
+            root.join("store/l.sqlite")
+        );
+        symlink("b", root.join("a")).unwrap();
+        symlink("a", root.join("b")).unwrap();
+        let err = real_path(&root.join("a")).unwrap_err();
+        assert!(err.to_string().contains("loop of symbolic links"), "{err}");
+        assert!(crate::outputs::resolve_links(&root.join("a/x")).is_err());
+        // What `replace_whole` puts through a link lands where it points.
+        std::fs::create_dir(root.join("store")).unwrap();
+        replace_whole(&root.join("links/first.sqlite"), |tmp| {
+            std::fs::write(tmp, b"x").map_err(|e| LedgerError::io(tmp, &e))
+        })
+        .unwrap();
+        assert!(std::fs::symlink_metadata(root.join("links/first.sqlite"))
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read(root.join("store/l.sqlite")).unwrap(), b"x");
     }
 
     #[test]

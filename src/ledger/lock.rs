@@ -113,6 +113,16 @@ impl LedgerLock {
     }
 }
 
+/// Who holds `ledger`'s lock now, when an import does; nothing is created,
+/// and a lock nobody holds is left as it was.
+pub(crate) fn holder_now(ledger: &Path) -> Option<String> {
+    let mut file = File::open(LedgerLock::path_for(ledger)).ok()?;
+    match file.try_lock() {
+        Err(std::fs::TryLockError::WouldBlock) => Some(read_holder(&mut file)),
+        _ => None,
+    }
+}
+
 /// The holder's line; it may not be written yet when both runs start at the
 /// same instant, so wait a moment for it.
 fn read_holder(file: &mut File) -> String {

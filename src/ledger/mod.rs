@@ -22,7 +22,10 @@
 //! commits intents and the collector outcomes, through one connection.
 
 pub(crate) mod file;
-pub use file::{files_beside, is_ledgers_own, real_path, replace_whole};
+pub use file::{
+    files_beside, hold_for_replacing, import_lock_beside, is_ledgers_own, real_path, replace_whole,
+    Replacing,
+};
 pub(crate) mod known;
 pub(crate) mod lock;
 pub(crate) mod seen;
@@ -141,6 +144,14 @@ impl LedgerError {
     fn sql(path: &Path, e: rusqlite::Error) -> LedgerError {
         use rusqlite::ErrorCode;
         let code = e.sqlite_error_code();
+        if matches!(
+            code,
+            Some(ErrorCode::DiskFull | ErrorCode::SystemIoFailure | ErrorCode::CannotOpen)
+        ) {
+            if let Some(limit) = file::ledger_size_limit_reached(path) {
+                return LedgerError::new(path, tr!("file-size-limit", limit = limit.to_string()));
+            }
+        }
         let message = match code {
             Some(ErrorCode::DiskFull) => {
                 tr!("ledger-disk-full")
@@ -171,6 +182,12 @@ impl LedgerError {
 
     /// A failure of a file operation on the ledger, in the system's words.
     fn io(path: &Path, e: &std::io::Error) -> LedgerError {
+        #[cfg(unix)]
+        if e.raw_os_error() == Some(libc::EFBIG) {
+            if let Some(limit) = file::ledger_size_limit_reached(path) {
+                return LedgerError::new(path, tr!("file-size-limit", limit = limit.to_string()));
+            }
+        }
         let disk_full = e.raw_os_error() == Some(libc::ENOSPC);
         LedgerError {
             path: path.to_path_buf(),
@@ -512,11 +529,13 @@ impl Ledger {
     /// Opens the ledger for an import, creating it (and its folder) when it
     /// does not exist. Refuses a file that is not a ledger.
     pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        // Through a link, the ledger (and its folder) is made where the
+        // link points, and the link stays.
+        let real = file::real_path(path)?;
+        if let Some(dir) = real.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| LedgerError::new(path, tr!("ledger-folder", why = e.to_string())))?;
         }
-        let real = file::real_path(path)?;
         if !real.exists() {
             file::create_new(&real, build_schema)?;
         }
@@ -550,15 +569,13 @@ impl Ledger {
     /// Opens an existing ledger to read only (a dry run, `ledger` commands);
     /// `None` when there is no file. Nothing is created or written.
     pub fn open_read_only(path: &Path) -> Result<Option<Ledger>, LedgerError> {
-        if path.is_dir() {
-            return Err(LedgerError::new(path, tr!("ledger-is-folder")));
-        }
-        if !path.exists() {
+        let real = file::real_path(path)?;
+        if !real.exists() {
             return Ok(None);
         }
-        file::check_single_name(path)?;
+        file::check_single_name(&real)?;
         let conn = Connection::open_with_flags(
-            path,
+            &real,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| LedgerError::sql(path, e))?;
@@ -695,6 +712,18 @@ impl Ledger {
             )
             .optional()
             .map_err(|e| self.err(e))
+    }
+
+    /// Every (server, operation) the ledger knows, sorted.
+    pub fn scopes(&self) -> Result<Vec<(String, String)>, LedgerError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT server, operation FROM scopes ORDER BY server, operation")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
     /// The servers the ledger knows for an operation.

@@ -209,7 +209,10 @@ fn open_session(settings: &ImportSettings, send: &SendSettings) -> Result<Sessio
     // names of one ledger (a symbolic link) share one lock.
     let real = crate::ledger::file::real_path(path).map_err(RunError::Ledger)?;
     let lock = LedgerLock::acquire(&real, &me)?;
-    let new = !path.exists();
+    let new = !real.exists();
+    if new && send.resume {
+        refuse_resume_without_its_ledger(settings, send.mode)?;
+    }
     let mut ledger = Ledger::open(path)?;
     if new {
         tracing::warn!("{}", tr!("ledger-new", path = path.display().to_string()));
@@ -269,6 +272,30 @@ fn open_session(settings: &ImportSettings, send: &SendSettings) -> Result<Sessio
         doubts,
         carried,
     })
+}
+
+/// `--resume` with no ledger yet, when the results file says an earlier
+/// run sent rows: the ledger that knew that run is gone (deleted, or a
+/// `--ledger` or `HOME` that changed), and a new one would send those rows
+/// again, inserting their obligations a second time. Refused before the
+/// new ledger is made, so the next attempt is refused too. `upsert` looks
+/// every obligation up before writing it, and `update` inserts nothing, so
+/// neither duplicates; nor does the first run of a job, with no results
+/// file yet.
+fn refuse_resume_without_its_ledger(settings: &ImportSettings, mode: Mode) -> Result<(), RunError> {
+    if matches!(mode, Mode::Upsert | Mode::Update) {
+        return Ok(());
+    }
+    let sent = crate::results::rows_sent_in(&settings.output);
+    if sent == 0 {
+        return Ok(());
+    }
+    Err(RunError::Settings(tr!(
+        "resume-ledger-gone",
+        output = settings.output.display().to_string(),
+        ledger = settings.ledger.display().to_string(),
+        count = sent
+    )))
 }
 
 /// `--resume`: the run that last wrote `output` for this scope, and the
