@@ -392,6 +392,13 @@ impl DryLedger {
         }
     }
 
+    /// An invalid row's obligation is in the file all the same: it has not
+    /// vanished.
+    fn seen_invalid(&mut self, wolkvox_id: &str, id: &str) {
+        self.known
+            .mark_seen(crate::ledger::known::KeyHash::of(wolkvox_id, id));
+    }
+
     /// A plan from an empty ledger: every valid row is new.
     fn knowing_nothing(settings: &ImportSettings, server: String, note: String) -> DryLedger {
         DryLedger {
@@ -571,13 +578,7 @@ fn dry_run(settings: &ImportSettings, cancel: &CancellationToken) -> Result<DryR
         .map(PayloadWriter::create)
         .transpose()?;
     let mut summary = Summary::new(true);
-    let mut feed = RowFeed::new(
-        source,
-        plan,
-        &settings.mapping,
-        rejects.is_some(),
-        settings.output.parent().unwrap_or(Path::new(".")),
-    );
+    let mut feed = RowFeed::new(source, plan, settings, rejects.is_some());
     let mut read = 0u64;
     while let Some(r) = feed.next_row()? {
         read += 1;
@@ -603,8 +604,7 @@ fn dry_run(settings: &ImportSettings, cancel: &CancellationToken) -> Result<DryR
             }
             Verdict::Invalid { error, .. } => {
                 if let Some(l) = ledger.as_mut() {
-                    l.known
-                        .mark_seen(crate::ledger::known::KeyHash::of(r.wolkvox_id, r.id));
+                    l.seen_invalid(r.wolkvox_id, r.id);
                 }
                 if let (Some(rj), Some(cells)) = (rejects.as_mut(), r.cells) {
                     rj.write(r.row, cells, error)?;

@@ -8,8 +8,9 @@
 
 use crate::batches::{self, Consumer, Producer};
 use crate::import::first_rows::FirstRows;
+use crate::import::settings::ImportSettings;
 use crate::ledger::known::KeyHash;
-use crate::mapping::{MapScratch, MappedRow, Mapping, Plan, ReportFields};
+use crate::mapping::{MapScratch, MappedRow, Plan, ReportFields};
 use crate::problem::{Kind, Problem};
 use crate::source::{Format, Header, Row, Source, SourceError};
 use crate::tr;
@@ -173,16 +174,16 @@ struct Mapper {
 const MAX_UNNAMED_WARNINGS: usize = 5;
 
 impl RowFeed {
-    /// Starts reading `source` on a thread of its own, mapping each row with `plan`;
-    /// `keep_cells` keeps each row's cells as spelled, for `--rejects`. The
-    /// duplicate check keeps its keys in an unnamed file in `scratch`.
-    pub fn new(
-        source: Source,
-        plan: Plan,
-        mapping: &Mapping,
-        keep_cells: bool,
-        scratch: &std::path::Path,
-    ) -> RowFeed {
+    /// Starts reading `source` on a thread of its own, mapping each row with
+    /// `plan` (made from `settings`' mapping); `keep_cells` keeps each row's
+    /// cells as spelled, for `--rejects`. The duplicate check keeps its keys
+    /// in an unnamed file beside `settings`' results.
+    pub fn new(source: Source, plan: Plan, settings: &ImportSettings, keep_cells: bool) -> RowFeed {
+        let mapping = &settings.mapping;
+        let scratch = settings
+            .output
+            .parent()
+            .unwrap_or(std::path::Path::new("."));
         // Sized up front from the file's estimated rows: growing the table
         // doubles it, and while it doubles the old and the new table are both
         // in memory.

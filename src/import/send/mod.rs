@@ -374,13 +374,7 @@ async fn run_session(
         .map(|_| crate::report::MappedFields::of(&settings.mapping));
     let reader = spawn_reader(
         Reader {
-            feed: RowFeed::new(
-                source,
-                plan,
-                &settings.mapping,
-                outputs.rejects.is_some(),
-                settings.output.parent().unwrap_or(Path::new(".")),
-            ),
+            feed: RowFeed::new(source, plan, settings, outputs.rejects.is_some()),
             mode,
             ledger: ledger.clone(),
             run,

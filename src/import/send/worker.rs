@@ -802,6 +802,37 @@ impl Worker {
         }
     }
 
+    /// What a look-up's answer means for the row: `Ok`, its end; `Err`, ask
+    /// again (after the wait the server asked for, if any), having noted why
+    /// in `last` and whether every failure so far was transient.
+    fn judge_lookup(
+        &self,
+        lookup: Lookup,
+        transient_only: &mut bool,
+        last: &mut String,
+    ) -> Result<Looked, Option<Duration>> {
+        match decide_lookup(lookup) {
+            LookupAction::Found(id) => Ok(Looked::Found(id)),
+            LookupAction::Absent => Ok(Looked::Absent),
+            LookupAction::StopRun(why) => {
+                self.stop.trigger(Stop::Halt(why.clone()));
+                Ok(Looked::Unknown {
+                    transient_only: false,
+                    why,
+                })
+            }
+            LookupAction::Retry {
+                why,
+                retry_after,
+                transient,
+            } => {
+                *transient_only &= transient;
+                *last = why;
+                Err(retry_after)
+            }
+        }
+    }
+
     /// Looks the row's obligation up, retrying answers that say nothing.
     async fn lookup(&self, job: &Job, out: &mut Outcome, tally: &mut RowTally) -> Looked {
         let m = &job.row.mapped;
@@ -857,25 +888,9 @@ impl Worker {
             }
             out.http_status = http;
             out.api_code = code;
-            let retry_after = match decide_lookup(lookup) {
-                LookupAction::Found(id) => return Looked::Found(id),
-                LookupAction::Absent => return Looked::Absent,
-                LookupAction::StopRun(why) => {
-                    self.stop.trigger(Stop::Halt(why.clone()));
-                    return Looked::Unknown {
-                        transient_only: false,
-                        why,
-                    };
-                }
-                LookupAction::Retry {
-                    why,
-                    retry_after,
-                    transient,
-                } => {
-                    transient_only &= transient;
-                    last = why;
-                    retry_after
-                }
+            let retry_after = match self.judge_lookup(lookup, &mut transient_only, &mut last) {
+                Ok(looked) => return looked,
+                Err(retry_after) => retry_after,
             };
             let wait = self.backoff(tries, retry_after);
             if !self.stop.sleep(wait).await && matches!(self.stop.get(), Some(Stop::Halt(_))) {
