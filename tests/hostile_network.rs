@@ -1442,6 +1442,78 @@ fn a_megabyte_msg_is_cut_short_and_the_token_in_it_is_hidden_first() {
     }
 }
 
+/// A token of the usual shape: forty hexadecimal characters.
+const HEX_TOKEN: &str = "7f3a9c1e5b2d4f60a8e1c3b5d7f9a2c4e6b8d0f1";
+
+#[test]
+fn a_piece_of_the_token_echoed_by_the_server_is_hidden_everywhere() {
+    let wd = workdir(4);
+    let (server, _store) = crm(
+        |_, req, _| {
+            let t = req.token();
+            match Store::key_of_insert(req).1.as_str() {
+                // The server cut the token where it echoed it.
+                "OB-1" => Reply::Json(
+                    400,
+                    json!({"code": 400, "error": "BAD", "msg": format!("invalid request from token {}...", &t[..26])}),
+                ),
+                // Its middle, in a page.
+                "OB-2" => Reply::Raw(
+                    400,
+                    vec![("Content-Type", "text/plain".into())],
+                    format!("Bad request (key …{}…)", &t[10..30]).into_bytes(),
+                ),
+                // Its end, upper-cased, some of it escaped, under HTTP 200.
+                "OB-3" => Reply::Raw(
+                    200,
+                    vec![],
+                    format!(
+                        r#"{{"code":"400","error":"BAD","msg":"key ends \u{:04x}{}"}}"#,
+                        t.as_bytes()[28],
+                        t[29..].to_uppercase()
+                    )
+                    .into_bytes(),
+                ),
+                // Percent-encoded in a query string, cut.
+                _ => Reply::Json(
+                    400,
+                    json!({"code": 400, "error": "BAD", "msg": format!("see /err?t={}", t[4..16].bytes().map(|b| format!("%{b:02X}")).collect::<String>())}),
+                ),
+            }
+        },
+        |s, req| s.exact_query(req),
+    );
+    let run = import_with_token(
+        &wd,
+        &server.base(),
+        &[
+            "--concurrency",
+            "1",
+            "--rejects",
+            "rejects.csv",
+            "--report",
+            "report.html",
+            "-vv",
+        ],
+        HEX_TOKEN,
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    let results = read_results(&wd.path("results.csv"));
+    for r in &results {
+        assert_eq!(r["status"], "failed", "{r:?}");
+        assert!(r["error"].contains("[token hidden]"), "{r:?}");
+    }
+    assert!(results[0]["error"].contains("invalid request from token [token hidden]..."));
+    // Not one run of eight of its characters, in any case, anywhere:
+    // stdout, stderr, results, rejects, report, ledger.
+    for from in 0..=HEX_TOKEN.len() - 8 {
+        let piece = &HEX_TOKEN[from..from + 8];
+        for variant in [piece.to_string(), piece.to_uppercase()] {
+            assert_nowhere(&wd, &run, &variant);
+        }
+    }
+}
+
 #[test]
 fn a_token_file_from_notepad_works_and_an_open_one_draws_a_warning() {
     let fake = FakeServer::start(FakeCrmOptions {

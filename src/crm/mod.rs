@@ -6,6 +6,7 @@
 
 pub(crate) mod classify;
 pub(crate) mod client;
+pub(crate) mod scrub;
 pub(crate) mod text;
 mod token;
 
