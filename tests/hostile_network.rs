@@ -1515,6 +1515,74 @@ fn a_piece_of_the_token_echoed_by_the_server_is_hidden_everywhere() {
 }
 
 #[test]
+fn an_id_that_holds_the_token_is_looked_up_not_believed() {
+    let wd = workdir(3);
+    let (server, store) = crm(
+        |s, req, _| {
+            s.insert(req);
+            let t = req.token();
+            let id = match Store::key_of_insert(req).1.as_str() {
+                "OB-1" => t,
+                "OB-2" => format!("id-{}", &t[5..17]),
+                _ => t.to_uppercase(),
+            };
+            Store::created(&id)
+        },
+        |s, req| {
+            // The look-up of the third row says the same.
+            if req.json()["obligation"] == "OB-3" {
+                let t = req.token();
+                return Reply::Json(
+                    200,
+                    json!({"code": 200, "data": [{"id": "OB-3", "wolkvox_id": t}]}),
+                );
+            }
+            s.exact_query(req)
+        },
+    );
+    let run = import_with_token(
+        &wd,
+        &server.base(),
+        &[
+            "--concurrency",
+            "1",
+            "--max-retries",
+            "1",
+            "--report",
+            "report.html",
+        ],
+        HEX_TOKEN,
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    let results = read_results(&wd.path("results.csv"));
+    // Looked up, and created with the id the server holds.
+    assert_eq!(results[0]["status"], "created", "{results:?}");
+    assert_eq!(results[1]["status"], "created", "{results:?}");
+    assert_eq!(results[2]["status"], "uncertain", "{results:?}");
+    assert_eq!(results[2]["obligation_wolkvox_id"], "", "{results:?}");
+    assert!(
+        results[2]["error"].contains("holds the API token"),
+        "the error says why: {results:?}"
+    );
+    store.check(&results, true);
+    // Each row looked up, none resent, nothing stored twice.
+    assert_eq!(store.inserts.load(Ordering::SeqCst), 3);
+    assert!(store.queries.load(Ordering::SeqCst) >= 3);
+    // No id that is the hidden token is kept: not in the results, not in
+    // the ledger.
+    for file in ["results.csv", "ledger.sqlite"] {
+        let bytes = std::fs::read(wd.path(file)).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("[token hidden]"),
+            "{file} keeps the hidden token as an id"
+        );
+    }
+    for from in 0..=HEX_TOKEN.len() - 8 {
+        assert_nowhere(&wd, &run, &HEX_TOKEN[from..from + 8]);
+    }
+}
+
+#[test]
 fn a_token_file_from_notepad_works_and_an_open_one_draws_a_warning() {
     let fake = FakeServer::start(FakeCrmOptions {
         token: TOKEN.into(),

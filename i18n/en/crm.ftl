@@ -37,6 +37,7 @@ redirected = the server redirected to { $location }: check --server (it should b
 id-empty = an empty id
 id-too-long = an id of { $chars } characters (more than { $max })
 id-control = an id holding control or invisible formatting characters
+id-token = an id that holds the API token, or a piece of it
 success-bad-id = protocol error: the API answered success with { $what } as the obligation's id
 success-no-id = protocol error: the API answered success without the obligation's id (data.wolkvox_id)
 auth-required = the server asked for authentication (HTTP { $status }) with a page that is not the API's answer: a login or single sign-on page in front of the API, or a gateway that does not take the token. Check --server (the host you see in the browser, e.g. crm0001.wolkvox.com) and the token (WOLKVOX_TOKEN or --token-file)

@@ -37,6 +37,7 @@ redirected = el servidor redirigió a { $location }: revise --server (debe ser e
 id-empty = un id vacío
 id-too-long = un id de { $chars } caracteres (más de { $max })
 id-control = un id con caracteres de control o de formato invisibles
+id-token = un id que contiene el token de la API, o un trozo de él
 success-bad-id = error de protocolo: la API respondió éxito con { $what } como id de la obligación
 success-no-id = error de protocolo: la API respondió éxito sin el id de la obligación (data.wolkvox_id)
 auth-required = el servidor pidió autenticación (HTTP { $status }) con una página que no es la respuesta de la API: una página de inicio de sesión o de inicio de sesión único delante de la API, o una pasarela que no acepta el token. Revise --server (el host que ve en el navegador, p. ej. crm0001.wolkvox.com) y el token (WOLKVOX_TOKEN o --token-file)
