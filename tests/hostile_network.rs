@@ -1894,6 +1894,110 @@ fn a_private_ca_stops_at_once_without_trust_and_works_with_ca_cert_or_ssl_cert_f
 }
 
 #[test]
+fn a_ca_certificate_saved_by_notepad_is_trusted_and_a_variable_without_one_draws_a_warning() {
+    let rt = runtime();
+    let pki = private_pki(&["127.0.0.1", "localhost"]);
+    let fake = FakeServer::start(FakeCrmOptions {
+        token: TOKEN.into(),
+        ..Default::default()
+    });
+    let front = tls_front(&rt, &pki, fake_addr(&fake), false);
+    let base = format!("https://127.0.0.1:{}/", front.addr.port());
+    let wd = workdir(2);
+    // As Windows Notepad saves it: a byte order mark, CR LF line ends.
+    let notepad = format!("\u{FEFF}{}", pki.ca_pem.replace('\n', "\r\n"));
+    wd.write("ca-notepad.pem", &notepad);
+    let run = import(&wd, &base, &["--ca-cert", "ca-notepad.pem"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(statuses(&wd).get("created"), Some(&2));
+
+    // The same file in SSL_CERT_FILE.
+    let send = |csv: &str, base: &str, var: &str, value: &std::ffi::OsStr| {
+        let other = if var == "SSL_CERT_FILE" {
+            "SSL_CERT_DIR"
+        } else {
+            "SSL_CERT_FILE"
+        };
+        let out = wd
+            .command(&[
+                "import",
+                csv,
+                "--mapping",
+                "m.toml",
+                "--server",
+                base,
+                "--output",
+                &format!("{csv}.results.csv"),
+            ])
+            .env("WOLKVOX_TOKEN", TOKEN)
+            .env(var, value)
+            .env_remove(other)
+            .output()
+            .unwrap();
+        Run::from(out)
+    };
+    portfolio(&wd, "segunda.csv", 2, "SEG-");
+    let notepad = wd.path("ca-notepad.pem");
+    let run = send("segunda.csv", &base, "SSL_CERT_FILE", notepad.as_os_str());
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!run.stderr.contains("SSL_CERT_FILE"), "{run:?}");
+    assert_eq!(fake.stats().inserts, 4);
+
+    // Variables that give no certificate: each is told, as a missing one
+    // is (the warning comes whatever the server; the fake's plain HTTP
+    // needs no certificate).
+    let empty = wd.write("empty.pem", "");
+    let words = wd.write(
+        "words.pem",
+        "\u{FEFF}Bag Attributes\r\n    friendlyName: Banco CA\r\n",
+    );
+    std::fs::create_dir(wd.path("certs")).unwrap();
+    wd.write("certs/README", "the bank's CA goes here\n");
+    let certs = wd.path("certs");
+    let missing = wd.path("missing");
+    let both = std::env::join_paths([&certs, &missing]).unwrap();
+    let none = "holds no certificate";
+    let unreadable = "cannot be read";
+    // The variable, its value, and each path the warnings name with what
+    // they say of it.
+    type Told<'a> = Vec<(&'a std::path::Path, &'static str)>;
+    let cases: Vec<(&str, std::ffi::OsString, Told)> = vec![
+        (
+            "SSL_CERT_FILE",
+            wd.path("empty.pem").into(),
+            vec![(&empty, none)],
+        ),
+        (
+            "SSL_CERT_FILE",
+            wd.path("words.pem").into(),
+            vec![(&words, none)],
+        ),
+        (
+            "SSL_CERT_FILE",
+            missing.clone().into(),
+            vec![(&missing, unreadable)],
+        ),
+        ("SSL_CERT_DIR", certs.clone().into(), vec![(&certs, none)]),
+        // A list of folders, as curl and openssl take it: each is checked.
+        (
+            "SSL_CERT_DIR",
+            both,
+            vec![(&certs, none), (&missing, unreadable)],
+        ),
+    ];
+    for (n, (var, value, told)) in cases.iter().enumerate() {
+        let csv = format!("r{n}.csv");
+        portfolio(&wd, &csv, 1, &format!("R{n}-"));
+        let run = send(&csv, &fake.base_url(), var, value);
+        assert_eq!(run.code, 0, "{var}={value:?}: {run:?}");
+        for (path, words) in told {
+            let warning = format!("{var} names {}, which {words}", path.display());
+            assert!(run.stderr.contains(&warning), "{warning:?} not in {run:?}");
+        }
+    }
+}
+
+#[test]
 fn https_proxy_reaches_the_crm_through_a_tls_inspecting_proxy_with_ca_cert() {
     let rt = runtime();
     let host = "crm0001.banco-ejemplo.invalid";

@@ -64,4 +64,5 @@ lookup-other-obligation = the look-up answered about another obligation ("{ $got
 lookup-near-miss = the look-up listed an obligation whose id is like "{ $asked }" but not the same
 lookup-incomplete = the look-up's answer does not list "{ $asked }" but may be incomplete (entries without an id, or more pages)
 ca-var-unreadable = { $var } names { $path }, which cannot be read; its certificates are not trusted
+ca-var-no-certificate = { $var } names { $path }, which holds no certificate in PEM form (the text that starts with -----BEGIN CERTIFICATE-----); no certificate is trusted from it, and the system's store is not trusted in its place
 server-text-cut = … ({ $count } characters)

@@ -64,4 +64,5 @@ lookup-other-obligation = la consulta respondió sobre otra obligación ("{ $got
 lookup-near-miss = la consulta listó una obligación cuyo id se parece a "{ $asked }" pero no es el mismo
 lookup-incomplete = la respuesta de la consulta no lista "{ $asked }" pero puede estar incompleta (entradas sin id, o más páginas)
 ca-var-unreadable = { $var } indica { $path }, que no se puede leer; sus certificados no se aceptan
+ca-var-no-certificate = { $var } indica { $path }, que no contiene ningún certificado en formato PEM (el texto que empieza con -----BEGIN CERTIFICATE-----); no se acepta ningún certificado de ahí, ni el almacén del sistema en su lugar
 server-text-cut = … ({ $count } caracteres)

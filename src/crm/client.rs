@@ -118,7 +118,9 @@ impl Client {
         if bypass_proxies(&host, &no_proxy_from_env()) {
             builder = builder.no_proxy();
         }
-        warn_about_cert_variables();
+        for cert in certificate_variables() {
+            builder = builder.add_root_certificate(cert);
+        }
         let http = builder
             .build()
             .map_err(|e| tr!("http-client-setup", why = e.to_string()))?;
@@ -320,30 +322,61 @@ fn bypass_proxies(host: &str, no_proxy: &str) -> bool {
     super::is_loopback(host) || no_proxy.split(',').any(|e| e.trim() == "*")
 }
 
-/// `SSL_CERT_FILE` or `SSL_CERT_DIR` naming nothing readable would be
-/// ignored without a word; say it, as the certificate error that follows
-/// would otherwise be a puzzle.
-fn warn_about_cert_variables() {
-    for var in ["SSL_CERT_FILE", "SSL_CERT_DIR"] {
-        if let Some(p) = std::env::var_os(var).filter(|p| !p.is_empty()) {
-            let p = std::path::Path::new(&p);
-            let ok = if var == "SSL_CERT_FILE" {
-                std::fs::File::open(p).is_ok()
-            } else {
-                std::fs::read_dir(p).is_ok()
-            };
-            if !ok {
-                tracing::warn!(
-                    "{}",
-                    tr!(
-                        "ca-var-unreadable",
-                        var = var.to_string(),
-                        path = p.display().to_string()
-                    )
-                );
+/// Checks `SSL_CERT_FILE` and `SSL_CERT_DIR` (a list of folders, as
+/// `PATH` is), which the platform's loader reads in place of the system's
+/// store: one that names nothing readable, or a file or folder that holds
+/// no certificate, is ignored by it without a word, and the certificate
+/// error that follows would be a puzzle. Each draws a warning instead.
+/// Returns the certificates of an `SSL_CERT_FILE` saved with a byte order
+/// mark, whose first certificate the platform's loader misses: they are
+/// trusted as `--ca-cert`'s are.
+fn certificate_variables() -> Vec<reqwest::Certificate> {
+    let warn = |readable: bool, var: &str, path: &std::path::Path| {
+        let (var, path) = (var.to_string(), path.display().to_string());
+        let message = if readable {
+            tr!("ca-var-no-certificate", var = var, path = path)
+        } else {
+            tr!("ca-var-unreadable", var = var, path = path)
+        };
+        tracing::warn!("{message}");
+    };
+    let set = |var: &str| std::env::var_os(var).filter(|v| !v.is_empty());
+    let mut extra = Vec::new();
+    if let Some(file) = set("SSL_CERT_FILE") {
+        let path = std::path::Path::new(&file);
+        match std::fs::read(path) {
+            Err(_) => warn(false, "SSL_CERT_FILE", path),
+            Ok(bytes) => match super::pem_certificates(&bytes) {
+                Ok(certs) if !certs.is_empty() => {
+                    if bytes.starts_with(super::BOM) {
+                        extra = certs;
+                    }
+                }
+                _ => warn(true, "SSL_CERT_FILE", path),
+            },
+        }
+    }
+    if let Some(dirs) = set("SSL_CERT_DIR") {
+        for dir in std::env::split_paths(&dirs).filter(|d| !d.as_os_str().is_empty()) {
+            match std::fs::read_dir(&dir) {
+                Err(_) => warn(false, "SSL_CERT_DIR", &dir),
+                Ok(entries) => {
+                    // The first file with a certificate is enough.
+                    let any = entries.flatten().any(|e| {
+                        let path = e.path();
+                        path.is_file()
+                            && std::fs::read(&path).is_ok_and(|b| {
+                                super::pem_certificates(&b).is_ok_and(|c| !c.is_empty())
+                            })
+                    });
+                    if !any {
+                        warn(true, "SSL_CERT_DIR", &dir);
+                    }
+                }
             }
         }
     }
+    extra
 }
 
 #[cfg(test)]
