@@ -797,3 +797,81 @@ fn mapping_init_without_a_record_id_explains_wolkvox_id() {
     assert!(!init.stderr.contains("note:"), "{init:?}");
     assert!(!init.stdout.contains("wolkvox_id is required"), "{init:?}");
 }
+
+#[test]
+fn mapping_init_says_how_many_values_matched_when_too_few_to_pair_the_columns() {
+    let wd = Workdir::new();
+    // Two of the three documents are in the export: at least half, but
+    // fewer than the 3 values a pair by values needs.
+    wd.write(
+        "cartera.csv",
+        "Nro Documento,Nro Obligación,Saldo Total\n1.020.345.678,O1,100\n98765432,O2,200\n55544433,O3,300\n",
+    );
+    wd.write(
+        "expedientes.csv",
+        "Identificación,wolkvox_id\n1020345678,rec1\n0098765432,rec2\n",
+    );
+    let init = wd.run(&[
+        "mapping",
+        "init",
+        "cartera.csv",
+        "--lookup",
+        "expedientes.csv",
+    ]);
+    assert_eq!(init.code, 0, "{init:?}");
+    assert!(
+        init.stdout.contains(
+            "# but only 2 of the 3 values looked at are in both (compared as digits): too few to pair them by their values (at least half of them, and at least 3, are needed)."
+        ),
+        "{}",
+        init.stdout
+    );
+    assert!(
+        !init.stdout.contains("no value was found"),
+        "{}",
+        init.stdout
+    );
+    // Paired by their names, as the comment says.
+    let value: toml::Value = toml::from_str(&init.stdout).expect("TOML");
+    let l = &value["lookups"]["expedientes"];
+    assert_eq!(l["key"].as_str(), Some("Identificación"));
+    assert_eq!(l["normalize"].as_str(), Some("digits"));
+
+    // Columns not named like documents: no join, and the note says what
+    // the nearest pair shared.
+    wd.write(
+        "otra.csv",
+        "Clave,Nro Obligación\n1.020.345.678,O1\n98765432,O2\n55544433,O3\n",
+    );
+    wd.write(
+        "registros.csv",
+        "Llave,wolkvox_id\n1020345678,rec1\n0098765432,rec2\n",
+    );
+    let init = wd.run(&["mapping", "init", "otra.csv", "--lookup", "registros.csv"]);
+    assert_eq!(init.code, 0, "{init:?}");
+    assert!(
+        init.stderr
+            .contains("the most, 2 of the 3 values of \"Clave\" looked at, are in \"Llave\""),
+        "{init:?}"
+    );
+    let value: toml::Value = toml::from_str(&init.stdout).expect("TOML");
+    assert!(value.get("lookups").is_none(), "{}", init.stdout);
+
+    // Three of four found: half and 3, a pair by values.
+    wd.write(
+        "cuatro.csv",
+        "Clave,Nro Obligación\n1.020.345.678,O1\n98765432,O2\n55544433,O3\n77788899,O4\n",
+    );
+    wd.write(
+        "tres.csv",
+        "Llave,wolkvox_id\n1020345678,rec1\n0098765432,rec2\n55544433,rec3\n",
+    );
+    let init = wd.run(&["mapping", "init", "cuatro.csv", "--lookup", "tres.csv"]);
+    assert_eq!(init.code, 0, "{init:?}");
+    assert!(
+        init.stdout
+            .contains("# 3 of the 4 values of \"Clave\" looked at are in its column \"Llave\""),
+        "{}",
+        init.stdout
+    );
+}
