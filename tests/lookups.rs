@@ -875,3 +875,68 @@ fn mapping_init_says_how_many_values_matched_when_too_few_to_pair_the_columns() 
         init.stdout
     );
 }
+
+#[test]
+fn a_csv_lookup_holding_spreadsheet_error_values_is_refused_as_a_workbook_is() {
+    let wd = Workdir::new();
+    wd.write("cartera.csv", PORTFOLIO);
+    std::fs::create_dir(wd.path("datos")).unwrap();
+    wd.write("m.toml", mapping(CSV_LOOKUP));
+    // A VLOOKUP left behind in the value column, saved as CSV: the text
+    // "#N/A" would be sent as the record's id.
+    for error in [
+        "#N/A", "#REF!", "#VALUE!", "#NAME?", "#DIV/0!", "#NUM!", "#NULL!",
+    ] {
+        wd.write(
+            "datos/expedientes.csv",
+            format!("wolkvox_id,Identificación\r\n61fa3,1020345678\r\n{error},98765432\r\n"),
+        );
+        let out = dry_run(&wd, "cartera.csv", "m.toml", &[]);
+        let wanted = format!(
+            "[lookups.expedientes] datos/expedientes.csv, row 3, column \"wolkvox_id\": holds the error value {error}"
+        );
+        assert_refused(&out, &wd, &[wanted.as_str()]);
+    }
+    // In the key column too.
+    wd.write(
+        "datos/expedientes.csv",
+        "wolkvox_id,Identificación\r\n61fa3,#N/A\r\n",
+    );
+    let out = dry_run(&wd, "cartera.csv", "m.toml", &[]);
+    assert_refused(
+        &out,
+        &wd,
+        &["datos/expedientes.csv, row 2, column \"Identificación\": holds the error value #N/A"],
+    );
+}
+
+#[test]
+fn a_lookup_file_with_no_rows_or_no_keys_stops_the_run_before_any_row() {
+    let wd = Workdir::new();
+    wd.write("cartera.csv", PORTFOLIO);
+    std::fs::create_dir(wd.path("datos")).unwrap();
+    wd.write("m.toml", mapping(CSV_LOOKUP));
+    // A header and nothing under it: every row would be "not in the file".
+    wd.write("datos/expedientes.csv", "wolkvox_id,Identificación\r\n");
+    let out = dry_run(&wd, "cartera.csv", "m.toml", &[]);
+    assert_refused(
+        &out,
+        &wd,
+        &["m.toml: [lookups.expedientes] datos/expedientes.csv has a header and no rows"],
+    );
+    // Rows, but not one key.
+    wd.write(
+        "datos/expedientes.csv",
+        "wolkvox_id,Identificación\r\n61fa3,\r\n7b2c1, \r\n",
+    );
+    let out = dry_run(&wd, "cartera.csv", "m.toml", &[]);
+    assert_refused(
+        &out,
+        &wd,
+        &["[lookups.expedientes] datos/expedientes.csv: none of its 2 rows have a key in column \"Identificación\""],
+    );
+    // As an empty file is.
+    wd.write("datos/expedientes.csv", "");
+    let out = dry_run(&wd, "cartera.csv", "m.toml", &[]);
+    assert_refused(&out, &wd, &["datos/expedientes.csv: the file is empty"]);
+}
