@@ -940,3 +940,64 @@ fn a_lookup_file_with_no_rows_or_no_keys_stops_the_run_before_any_row() {
     let out = dry_run(&wd, "cartera.csv", "m.toml", &[]);
     assert_refused(&out, &wd, &["datos/expedientes.csv: the file is empty"]);
 }
+
+/// Three lookups of one export, by the same document: its record, its
+/// balance and its due date.
+const THREE_LOOKUPS: &str = r#"
+[request]
+operation = "cobranza"
+
+[lookups.expedientes]
+file = "exp.csv"
+key = "Identificación"
+value = "wolkvox_id"
+normalize = "digits"
+
+[lookups.saldos]
+file = "exp.csv"
+key = "Identificación"
+value = "Saldo"
+normalize = "digits"
+
+[lookups.vencimientos]
+file = "exp.csv"
+key = "Identificación"
+value = "Vence"
+normalize = "digits"
+
+[fields]
+wolkvox_id = { column = "Cédula", lookup = "expedientes" }
+id = "Nro Obligación"
+total_balance = { column = "Cédula", lookup = "saldos", type = "number" }
+
+[form.entries]
+"Vence" = { column = "Cédula", lookup = "vencimientos" }
+"#;
+
+#[test]
+fn a_key_several_fields_miss_in_the_same_file_is_said_once() {
+    let wd = Workdir::new();
+    wd.write(
+        "cartera.csv",
+        "Cédula;Nro Obligación\r\n1.020.345.678;OB-1\r\n55.555.555;OB-2\r\n",
+    );
+    wd.write(
+        "exp.csv",
+        "Identificación,wolkvox_id,Saldo,Vence\r\n1020345678,61fa3,1000,2025-03-15\r\n",
+    );
+    wd.write("m.toml", THREE_LOOKUPS);
+    let out = dry_run(&wd, "cartera.csv", "m.toml", &["--report", "r.html"]);
+    assert_eq!(out.run.code, 1, "{:?}", out.run);
+    let o = outcome(&out);
+    assert_eq!(o[&2].0, "valid", "{o:?}");
+    let (status, _, error) = &o[&3];
+    assert_eq!(status, "invalid");
+    assert_eq!(
+        error,
+        "column \"Cédula\": \"55.555.555\" is not in exp.csv (column \"Identificación\"); \
+         check the cell, or add its record to exp.csv"
+    );
+    // One row, one problem: the report counts it once.
+    let page = wd.read("r.html");
+    assert_eq!(page.matches("data-kind=\"not-in-lookup\"").count(), 1);
+}
