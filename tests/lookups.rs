@@ -1001,3 +1001,71 @@ fn a_key_several_fields_miss_in_the_same_file_is_said_once() {
     let page = wd.read("r.html");
     assert_eq!(page.matches("data-kind=\"not-in-lookup\"").count(), 1);
 }
+
+#[test]
+fn the_report_names_the_lookup_file_a_key_is_not_in() {
+    let wd = Workdir::new();
+    // The record and the balance by the same document, from two files:
+    // each row misses one, or both. Same column, two places to fix.
+    wd.write(
+        "cartera.csv",
+        "Cédula;Nro Obligación\r\n\
+         1020345678;OB-1\r\n\
+         55555555;OB-2\r\n\
+         66666666;OB-3\r\n\
+         44444444;OB-4\r\n",
+    );
+    wd.write(
+        "exp.csv",
+        "Identificación,wolkvox_id\r\n1020345678,61fa3\r\n66666666,7b2c1\r\n",
+    );
+    wd.write(
+        "saldos.csv",
+        "Documento,Saldo\r\n1020345678,1000\r\n55555555,2000\r\n",
+    );
+    wd.write(
+        "m.toml",
+        r#"
+[request]
+operation = "cobranza"
+
+[lookups.expedientes]
+file = "exp.csv"
+key = "Identificación"
+value = "wolkvox_id"
+
+[lookups.saldos]
+file = "saldos.csv"
+key = "Documento"
+value = "Saldo"
+
+[fields]
+wolkvox_id = { column = "Cédula", lookup = "expedientes" }
+id = "Nro Obligación"
+total_balance = { column = "Cédula", lookup = "saldos", type = "number" }
+"#,
+    );
+    let out = dry_run(&wd, "cartera.csv", "m.toml", &["--report", "r.html"]);
+    assert_eq!(out.run.code, 1, "{:?}", out.run);
+    let page = wd.read("r.html");
+    let headings: Vec<&str> = page
+        .split("<article class=\"problem\" data-kind=\"not-in-lookup\"")
+        .skip(1)
+        .map(|a| &a[a.find("<h3>").unwrap()..a.find("</h3>").unwrap()])
+        .collect();
+    assert_eq!(headings.len(), 2, "{headings:?}");
+    let of = |file: &str| {
+        headings
+            .iter()
+            .find(|h| h.contains(&format!("not in the lookup file {file}")))
+            .unwrap_or_else(|| panic!("no group names {file}: {headings:?}"))
+            .to_string()
+    };
+    assert!(of("exp.csv").contains("Cédula"), "{}", of("exp.csv"));
+    assert!(of("exp.csv").contains("2 rows"), "{}", of("exp.csv"));
+    assert!(of("saldos.csv").contains("Cédula"));
+    assert!(of("saldos.csv").contains("2 rows"), "{}", of("saldos.csv"));
+    assert!(page.contains(
+        "The key is not in saldos.csv: check the cell, or add its record to saldos.csv."
+    ));
+}

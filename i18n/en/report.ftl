@@ -91,6 +91,8 @@ report-kind-wrong-type = the wrong kind of cell
 report-fix-wrong-type = The cell holds another kind of data (a date where a number goes, TRUE/FALSE): put the right value in.
 report-kind-not-in-lookup = not in the lookup file
 report-fix-not-in-lookup = The key is not in the lookup file: check the cell, or add its record to the lookup file (the error column names it).
+report-kind-not-in-lookup-file = not in the lookup file { $file }
+report-fix-not-in-lookup-file = The key is not in { $file }: check the cell, or add its record to { $file }.
 report-kind-lookup-no-key = nothing to look up in the cell
 report-fix-lookup-no-key = The cell has no digits to look up (normalize = "digits"): write the customer's document in it.
 report-kind-lookup-key-rounded = a key the lookup file's spreadsheet rounded

@@ -91,6 +91,8 @@ report-kind-wrong-type = tipo de celda equivocado
 report-fix-wrong-type = La celda tiene otro tipo de dato (una fecha donde va un número, VERDADERO/FALSO): ponga el valor correcto.
 report-kind-not-in-lookup = no está en el archivo de consulta
 report-fix-not-in-lookup = La clave no está en el archivo de consulta: revise la celda, o agregue su expediente al archivo de consulta (la columna error lo indica).
+report-kind-not-in-lookup-file = no está en el archivo de consulta { $file }
+report-fix-not-in-lookup-file = La clave no está en { $file }: revise la celda, o agregue su expediente a { $file }.
 report-kind-lookup-no-key = nada que buscar en la celda
 report-fix-lookup-no-key = La celda no tiene cifras que buscar (normalize = "digits"): escriba en ella el documento del cliente.
 report-kind-lookup-key-rounded = una clave que la hoja de cálculo del archivo de consulta redondeó
