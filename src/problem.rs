@@ -139,6 +139,10 @@ pub struct Problem {
     /// What is wrong, in the run's language: for a cell, worded to follow
     /// the column's name (`"abc" is not a number ...`); for a row, whole.
     pub detail: String,
+    /// For a key not in a lookup file ([`Kind::NotInLookup`]), that file
+    /// as the error names it: keys missing from two files are two
+    /// problems to fix in two places.
+    pub lookup: Option<String>,
 }
 
 impl Problem {
@@ -149,6 +153,7 @@ impl Problem {
             column: None,
             value: None,
             detail,
+            lookup: None,
         }
     }
 
@@ -159,6 +164,7 @@ impl Problem {
             column: Some(column.to_string()),
             value,
             detail,
+            lookup: None,
         }
     }
 

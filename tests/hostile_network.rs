@@ -1442,6 +1442,146 @@ fn a_megabyte_msg_is_cut_short_and_the_token_in_it_is_hidden_first() {
     }
 }
 
+/// A token of the usual shape: forty hexadecimal characters.
+const HEX_TOKEN: &str = "7f3a9c1e5b2d4f60a8e1c3b5d7f9a2c4e6b8d0f1";
+
+#[test]
+fn a_piece_of_the_token_echoed_by_the_server_is_hidden_everywhere() {
+    let wd = workdir(4);
+    let (server, _store) = crm(
+        |_, req, _| {
+            let t = req.token();
+            match Store::key_of_insert(req).1.as_str() {
+                // The server cut the token where it echoed it.
+                "OB-1" => Reply::Json(
+                    400,
+                    json!({"code": 400, "error": "BAD", "msg": format!("invalid request from token {}...", &t[..26])}),
+                ),
+                // Its middle, in a page.
+                "OB-2" => Reply::Raw(
+                    400,
+                    vec![("Content-Type", "text/plain".into())],
+                    format!("Bad request (key …{}…)", &t[10..30]).into_bytes(),
+                ),
+                // Its end, upper-cased, some of it escaped, under HTTP 200.
+                "OB-3" => Reply::Raw(
+                    200,
+                    vec![],
+                    format!(
+                        r#"{{"code":"400","error":"BAD","msg":"key ends \u{:04x}{}"}}"#,
+                        t.as_bytes()[28],
+                        t[29..].to_uppercase()
+                    )
+                    .into_bytes(),
+                ),
+                // Percent-encoded in a query string, cut.
+                _ => Reply::Json(
+                    400,
+                    json!({"code": 400, "error": "BAD", "msg": format!("see /err?t={}", t[4..16].bytes().map(|b| format!("%{b:02X}")).collect::<String>())}),
+                ),
+            }
+        },
+        |s, req| s.exact_query(req),
+    );
+    let run = import_with_token(
+        &wd,
+        &server.base(),
+        &[
+            "--concurrency",
+            "1",
+            "--rejects",
+            "rejects.csv",
+            "--report",
+            "report.html",
+            "-vv",
+        ],
+        HEX_TOKEN,
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    let results = read_results(&wd.path("results.csv"));
+    for r in &results {
+        assert_eq!(r["status"], "failed", "{r:?}");
+        assert!(r["error"].contains("[token hidden]"), "{r:?}");
+    }
+    assert!(results[0]["error"].contains("invalid request from token [token hidden]..."));
+    // Not one run of eight of its characters, in any case, anywhere:
+    // stdout, stderr, results, rejects, report, ledger.
+    for from in 0..=HEX_TOKEN.len() - 8 {
+        let piece = &HEX_TOKEN[from..from + 8];
+        for variant in [piece.to_string(), piece.to_uppercase()] {
+            assert_nowhere(&wd, &run, &variant);
+        }
+    }
+}
+
+#[test]
+fn an_id_that_holds_the_token_is_looked_up_not_believed() {
+    let wd = workdir(3);
+    let (server, store) = crm(
+        |s, req, _| {
+            s.insert(req);
+            let t = req.token();
+            let id = match Store::key_of_insert(req).1.as_str() {
+                "OB-1" => t,
+                "OB-2" => format!("id-{}", &t[5..17]),
+                _ => t.to_uppercase(),
+            };
+            Store::created(&id)
+        },
+        |s, req| {
+            // The look-up of the third row says the same.
+            if req.json()["obligation"] == "OB-3" {
+                let t = req.token();
+                return Reply::Json(
+                    200,
+                    json!({"code": 200, "data": [{"id": "OB-3", "wolkvox_id": t}]}),
+                );
+            }
+            s.exact_query(req)
+        },
+    );
+    let run = import_with_token(
+        &wd,
+        &server.base(),
+        &[
+            "--concurrency",
+            "1",
+            "--max-retries",
+            "1",
+            "--report",
+            "report.html",
+        ],
+        HEX_TOKEN,
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    let results = read_results(&wd.path("results.csv"));
+    // Looked up, and created with the id the server holds.
+    assert_eq!(results[0]["status"], "created", "{results:?}");
+    assert_eq!(results[1]["status"], "created", "{results:?}");
+    assert_eq!(results[2]["status"], "uncertain", "{results:?}");
+    assert_eq!(results[2]["obligation_wolkvox_id"], "", "{results:?}");
+    assert!(
+        results[2]["error"].contains("holds the API token"),
+        "the error says why: {results:?}"
+    );
+    store.check(&results, true);
+    // Each row looked up, none resent, nothing stored twice.
+    assert_eq!(store.inserts.load(Ordering::SeqCst), 3);
+    assert!(store.queries.load(Ordering::SeqCst) >= 3);
+    // No id that is the hidden token is kept: not in the results, not in
+    // the ledger.
+    for file in ["results.csv", "ledger.sqlite"] {
+        let bytes = std::fs::read(wd.path(file)).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("[token hidden]"),
+            "{file} keeps the hidden token as an id"
+        );
+    }
+    for from in 0..=HEX_TOKEN.len() - 8 {
+        assert_nowhere(&wd, &run, &HEX_TOKEN[from..from + 8]);
+    }
+}
+
 #[test]
 fn a_token_file_from_notepad_works_and_an_open_one_draws_a_warning() {
     let fake = FakeServer::start(FakeCrmOptions {
@@ -1751,6 +1891,110 @@ fn a_private_ca_stops_at_once_without_trust_and_works_with_ca_cert_or_ssl_cert_f
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 8, "an obligation was stored twice: {ledger:?}");
+}
+
+#[test]
+fn a_ca_certificate_saved_by_notepad_is_trusted_and_a_variable_without_one_draws_a_warning() {
+    let rt = runtime();
+    let pki = private_pki(&["127.0.0.1", "localhost"]);
+    let fake = FakeServer::start(FakeCrmOptions {
+        token: TOKEN.into(),
+        ..Default::default()
+    });
+    let front = tls_front(&rt, &pki, fake_addr(&fake), false);
+    let base = format!("https://127.0.0.1:{}/", front.addr.port());
+    let wd = workdir(2);
+    // As Windows Notepad saves it: a byte order mark, CR LF line ends.
+    let notepad = format!("\u{FEFF}{}", pki.ca_pem.replace('\n', "\r\n"));
+    wd.write("ca-notepad.pem", &notepad);
+    let run = import(&wd, &base, &["--ca-cert", "ca-notepad.pem"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(statuses(&wd).get("created"), Some(&2));
+
+    // The same file in SSL_CERT_FILE.
+    let send = |csv: &str, base: &str, var: &str, value: &std::ffi::OsStr| {
+        let other = if var == "SSL_CERT_FILE" {
+            "SSL_CERT_DIR"
+        } else {
+            "SSL_CERT_FILE"
+        };
+        let out = wd
+            .command(&[
+                "import",
+                csv,
+                "--mapping",
+                "m.toml",
+                "--server",
+                base,
+                "--output",
+                &format!("{csv}.results.csv"),
+            ])
+            .env("WOLKVOX_TOKEN", TOKEN)
+            .env(var, value)
+            .env_remove(other)
+            .output()
+            .unwrap();
+        Run::from(out)
+    };
+    portfolio(&wd, "segunda.csv", 2, "SEG-");
+    let notepad = wd.path("ca-notepad.pem");
+    let run = send("segunda.csv", &base, "SSL_CERT_FILE", notepad.as_os_str());
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!run.stderr.contains("SSL_CERT_FILE"), "{run:?}");
+    assert_eq!(fake.stats().inserts, 4);
+
+    // Variables that give no certificate: each is told, as a missing one
+    // is (the warning comes whatever the server; the fake's plain HTTP
+    // needs no certificate).
+    let empty = wd.write("empty.pem", "");
+    let words = wd.write(
+        "words.pem",
+        "\u{FEFF}Bag Attributes\r\n    friendlyName: Banco CA\r\n",
+    );
+    std::fs::create_dir(wd.path("certs")).unwrap();
+    wd.write("certs/README", "the bank's CA goes here\n");
+    let certs = wd.path("certs");
+    let missing = wd.path("missing");
+    let both = std::env::join_paths([&certs, &missing]).unwrap();
+    let none = "holds no certificate";
+    let unreadable = "cannot be read";
+    // The variable, its value, and each path the warnings name with what
+    // they say of it.
+    type Told<'a> = Vec<(&'a std::path::Path, &'static str)>;
+    let cases: Vec<(&str, std::ffi::OsString, Told)> = vec![
+        (
+            "SSL_CERT_FILE",
+            wd.path("empty.pem").into(),
+            vec![(&empty, none)],
+        ),
+        (
+            "SSL_CERT_FILE",
+            wd.path("words.pem").into(),
+            vec![(&words, none)],
+        ),
+        (
+            "SSL_CERT_FILE",
+            missing.clone().into(),
+            vec![(&missing, unreadable)],
+        ),
+        ("SSL_CERT_DIR", certs.clone().into(), vec![(&certs, none)]),
+        // A list of folders, as curl and openssl take it: each is checked.
+        (
+            "SSL_CERT_DIR",
+            both,
+            vec![(&certs, none), (&missing, unreadable)],
+        ),
+    ];
+    for (n, (var, value, told)) in cases.iter().enumerate() {
+        let csv = format!("r{n}.csv");
+        portfolio(&wd, &csv, 1, &format!("R{n}-"));
+        let run = send(&csv, &fake.base_url(), var, value);
+        assert_eq!(run.code, 0, "{var}={value:?}: {run:?}");
+        for (path, words) in told {
+            let warning = format!("{var} names {}, which {words}", path.display());
+            assert!(run.stderr.contains(&warning), "{warning:?} not in {run:?}");
+        }
+    }
 }
 
 #[test]

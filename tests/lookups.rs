@@ -797,3 +797,275 @@ fn mapping_init_without_a_record_id_explains_wolkvox_id() {
     assert!(!init.stderr.contains("note:"), "{init:?}");
     assert!(!init.stdout.contains("wolkvox_id is required"), "{init:?}");
 }
+
+#[test]
+fn mapping_init_says_how_many_values_matched_when_too_few_to_pair_the_columns() {
+    let wd = Workdir::new();
+    // Two of the three documents are in the export: at least half, but
+    // fewer than the 3 values a pair by values needs.
+    wd.write(
+        "cartera.csv",
+        "Nro Documento,Nro Obligación,Saldo Total\n1.020.345.678,O1,100\n98765432,O2,200\n55544433,O3,300\n",
+    );
+    wd.write(
+        "expedientes.csv",
+        "Identificación,wolkvox_id\n1020345678,rec1\n0098765432,rec2\n",
+    );
+    let init = wd.run(&[
+        "mapping",
+        "init",
+        "cartera.csv",
+        "--lookup",
+        "expedientes.csv",
+    ]);
+    assert_eq!(init.code, 0, "{init:?}");
+    assert!(
+        init.stdout.contains(
+            "# but only 2 of the 3 values looked at are in both (compared as digits): too few to pair them by their values (at least half of them, and at least 3, are needed)."
+        ),
+        "{}",
+        init.stdout
+    );
+    assert!(
+        !init.stdout.contains("no value was found"),
+        "{}",
+        init.stdout
+    );
+    // Paired by their names, as the comment says.
+    let value: toml::Value = toml::from_str(&init.stdout).expect("TOML");
+    let l = &value["lookups"]["expedientes"];
+    assert_eq!(l["key"].as_str(), Some("Identificación"));
+    assert_eq!(l["normalize"].as_str(), Some("digits"));
+
+    // Columns not named like documents: no join, and the note says what
+    // the nearest pair shared.
+    wd.write(
+        "otra.csv",
+        "Clave,Nro Obligación\n1.020.345.678,O1\n98765432,O2\n55544433,O3\n",
+    );
+    wd.write(
+        "registros.csv",
+        "Llave,wolkvox_id\n1020345678,rec1\n0098765432,rec2\n",
+    );
+    let init = wd.run(&["mapping", "init", "otra.csv", "--lookup", "registros.csv"]);
+    assert_eq!(init.code, 0, "{init:?}");
+    assert!(
+        init.stderr
+            .contains("the most, 2 of the 3 values of \"Clave\" looked at, are in \"Llave\""),
+        "{init:?}"
+    );
+    let value: toml::Value = toml::from_str(&init.stdout).expect("TOML");
+    assert!(value.get("lookups").is_none(), "{}", init.stdout);
+
+    // Three of four found: half and 3, a pair by values.
+    wd.write(
+        "cuatro.csv",
+        "Clave,Nro Obligación\n1.020.345.678,O1\n98765432,O2\n55544433,O3\n77788899,O4\n",
+    );
+    wd.write(
+        "tres.csv",
+        "Llave,wolkvox_id\n1020345678,rec1\n0098765432,rec2\n55544433,rec3\n",
+    );
+    let init = wd.run(&["mapping", "init", "cuatro.csv", "--lookup", "tres.csv"]);
+    assert_eq!(init.code, 0, "{init:?}");
+    assert!(
+        init.stdout
+            .contains("# 3 of the 4 values of \"Clave\" looked at are in its column \"Llave\""),
+        "{}",
+        init.stdout
+    );
+}
+
+#[test]
+fn a_csv_lookup_holding_spreadsheet_error_values_is_refused_as_a_workbook_is() {
+    let wd = Workdir::new();
+    wd.write("cartera.csv", PORTFOLIO);
+    std::fs::create_dir(wd.path("datos")).unwrap();
+    wd.write("m.toml", mapping(CSV_LOOKUP));
+    // A VLOOKUP left behind in the value column, saved as CSV: the text
+    // "#N/A" would be sent as the record's id.
+    for error in [
+        "#N/A", "#REF!", "#VALUE!", "#NAME?", "#DIV/0!", "#NUM!", "#NULL!",
+    ] {
+        wd.write(
+            "datos/expedientes.csv",
+            format!("wolkvox_id,Identificación\r\n61fa3,1020345678\r\n{error},98765432\r\n"),
+        );
+        let out = dry_run(&wd, "cartera.csv", "m.toml", &[]);
+        let wanted = format!(
+            "[lookups.expedientes] datos/expedientes.csv, row 3, column \"wolkvox_id\": holds the error value {error}"
+        );
+        assert_refused(&out, &wd, &[wanted.as_str()]);
+    }
+    // In the key column too.
+    wd.write(
+        "datos/expedientes.csv",
+        "wolkvox_id,Identificación\r\n61fa3,#N/A\r\n",
+    );
+    let out = dry_run(&wd, "cartera.csv", "m.toml", &[]);
+    assert_refused(
+        &out,
+        &wd,
+        &["datos/expedientes.csv, row 2, column \"Identificación\": holds the error value #N/A"],
+    );
+}
+
+#[test]
+fn a_lookup_file_with_no_rows_or_no_keys_stops_the_run_before_any_row() {
+    let wd = Workdir::new();
+    wd.write("cartera.csv", PORTFOLIO);
+    std::fs::create_dir(wd.path("datos")).unwrap();
+    wd.write("m.toml", mapping(CSV_LOOKUP));
+    // A header and nothing under it: every row would be "not in the file".
+    wd.write("datos/expedientes.csv", "wolkvox_id,Identificación\r\n");
+    let out = dry_run(&wd, "cartera.csv", "m.toml", &[]);
+    assert_refused(
+        &out,
+        &wd,
+        &["m.toml: [lookups.expedientes] datos/expedientes.csv has a header and no rows"],
+    );
+    // Rows, but not one key.
+    wd.write(
+        "datos/expedientes.csv",
+        "wolkvox_id,Identificación\r\n61fa3,\r\n7b2c1, \r\n",
+    );
+    let out = dry_run(&wd, "cartera.csv", "m.toml", &[]);
+    assert_refused(
+        &out,
+        &wd,
+        &["[lookups.expedientes] datos/expedientes.csv: none of its 2 rows have a key in column \"Identificación\""],
+    );
+    // As an empty file is.
+    wd.write("datos/expedientes.csv", "");
+    let out = dry_run(&wd, "cartera.csv", "m.toml", &[]);
+    assert_refused(&out, &wd, &["datos/expedientes.csv: the file is empty"]);
+}
+
+/// Three lookups of one export, by the same document: its record, its
+/// balance and its due date.
+const THREE_LOOKUPS: &str = r#"
+[request]
+operation = "cobranza"
+
+[lookups.expedientes]
+file = "exp.csv"
+key = "Identificación"
+value = "wolkvox_id"
+normalize = "digits"
+
+[lookups.saldos]
+file = "exp.csv"
+key = "Identificación"
+value = "Saldo"
+normalize = "digits"
+
+[lookups.vencimientos]
+file = "exp.csv"
+key = "Identificación"
+value = "Vence"
+normalize = "digits"
+
+[fields]
+wolkvox_id = { column = "Cédula", lookup = "expedientes" }
+id = "Nro Obligación"
+total_balance = { column = "Cédula", lookup = "saldos", type = "number" }
+
+[form.entries]
+"Vence" = { column = "Cédula", lookup = "vencimientos" }
+"#;
+
+#[test]
+fn a_key_several_fields_miss_in_the_same_file_is_said_once() {
+    let wd = Workdir::new();
+    wd.write(
+        "cartera.csv",
+        "Cédula;Nro Obligación\r\n1.020.345.678;OB-1\r\n55.555.555;OB-2\r\n",
+    );
+    wd.write(
+        "exp.csv",
+        "Identificación,wolkvox_id,Saldo,Vence\r\n1020345678,61fa3,1000,2025-03-15\r\n",
+    );
+    wd.write("m.toml", THREE_LOOKUPS);
+    let out = dry_run(&wd, "cartera.csv", "m.toml", &["--report", "r.html"]);
+    assert_eq!(out.run.code, 1, "{:?}", out.run);
+    let o = outcome(&out);
+    assert_eq!(o[&2].0, "valid", "{o:?}");
+    let (status, _, error) = &o[&3];
+    assert_eq!(status, "invalid");
+    assert_eq!(
+        error,
+        "column \"Cédula\": \"55.555.555\" is not in exp.csv (column \"Identificación\"); \
+         check the cell, or add its record to exp.csv"
+    );
+    // One row, one problem: the report counts it once.
+    let page = wd.read("r.html");
+    assert_eq!(page.matches("data-kind=\"not-in-lookup\"").count(), 1);
+}
+
+#[test]
+fn the_report_names_the_lookup_file_a_key_is_not_in() {
+    let wd = Workdir::new();
+    // The record and the balance by the same document, from two files:
+    // each row misses one, or both. Same column, two places to fix.
+    wd.write(
+        "cartera.csv",
+        "Cédula;Nro Obligación\r\n\
+         1020345678;OB-1\r\n\
+         55555555;OB-2\r\n\
+         66666666;OB-3\r\n\
+         44444444;OB-4\r\n",
+    );
+    wd.write(
+        "exp.csv",
+        "Identificación,wolkvox_id\r\n1020345678,61fa3\r\n66666666,7b2c1\r\n",
+    );
+    wd.write(
+        "saldos.csv",
+        "Documento,Saldo\r\n1020345678,1000\r\n55555555,2000\r\n",
+    );
+    wd.write(
+        "m.toml",
+        r#"
+[request]
+operation = "cobranza"
+
+[lookups.expedientes]
+file = "exp.csv"
+key = "Identificación"
+value = "wolkvox_id"
+
+[lookups.saldos]
+file = "saldos.csv"
+key = "Documento"
+value = "Saldo"
+
+[fields]
+wolkvox_id = { column = "Cédula", lookup = "expedientes" }
+id = "Nro Obligación"
+total_balance = { column = "Cédula", lookup = "saldos", type = "number" }
+"#,
+    );
+    let out = dry_run(&wd, "cartera.csv", "m.toml", &["--report", "r.html"]);
+    assert_eq!(out.run.code, 1, "{:?}", out.run);
+    let page = wd.read("r.html");
+    let headings: Vec<&str> = page
+        .split("<article class=\"problem\" data-kind=\"not-in-lookup\"")
+        .skip(1)
+        .map(|a| &a[a.find("<h3>").unwrap()..a.find("</h3>").unwrap()])
+        .collect();
+    assert_eq!(headings.len(), 2, "{headings:?}");
+    let of = |file: &str| {
+        headings
+            .iter()
+            .find(|h| h.contains(&format!("not in the lookup file {file}")))
+            .unwrap_or_else(|| panic!("no group names {file}: {headings:?}"))
+            .to_string()
+    };
+    assert!(of("exp.csv").contains("Cédula"), "{}", of("exp.csv"));
+    assert!(of("exp.csv").contains("2 rows"), "{}", of("exp.csv"));
+    assert!(of("saldos.csv").contains("Cédula"));
+    assert!(of("saldos.csv").contains("2 rows"), "{}", of("saldos.csv"));
+    assert!(page.contains(
+        "The key is not in saldos.csv: check the cell, or add its record to saldos.csv."
+    ));
+}

@@ -1044,3 +1044,106 @@ fn long_portfolio_types_stay_inside_their_chart() {
     };
     check_text_inside_charts(&browser, &wd, &page);
 }
+
+/// The pace chart's `<svg>`: its bars and marks, nothing else of the page.
+fn pace_chart(html: &str) -> &str {
+    let section = elements(html, "section", "id=\"timeline\"")
+        .first()
+        .unwrap_or_else(|| panic!("no pace chart in the page"))
+        .1;
+    let at = section.find("<svg").expect("the pace chart's svg");
+    &section[at..at + section[at..].find("</svg>").expect("a whole svg")]
+}
+
+/// True when the pace chart draws a bar of rows settled without a
+/// request: in their colour, the one the legend gives them.
+fn draws_settled_rows(html: &str) -> bool {
+    let section = elements(html, "section", "id=\"timeline\"")[0].1;
+    let legend = &section[section.find("class=\"legend\"").expect("a legend")..];
+    let colour = legend
+        .split("background: ")
+        .nth(2)
+        .and_then(|s| s.split('"').next())
+        .expect("the legend's second colour")
+        .to_ascii_lowercase();
+    assert!(
+        section.contains("Rows settled without a request"),
+        "{section}"
+    );
+    pace_chart(html)
+        .to_ascii_lowercase()
+        .contains(&format!("fill=\"{colour}\""))
+}
+
+/// Rows a run never got to (`not_sent`, after a signal or a spent quota)
+/// are not drawn as rows settled without a request, and the page words an
+/// interruption by any signal as the summary does, not as a Ctrl-C.
+#[cfg(unix)]
+#[test]
+fn rows_never_sent_are_not_in_the_pace_and_a_signal_is_not_called_ctrl_c() {
+    let fake = FakeServer::start(FakeCrmOptions {
+        token: TOKEN.into(),
+        latency: Duration::from_millis(5),
+        ..Default::default()
+    });
+    let wd = Workdir::new();
+    wd.write("map.toml", MAPPING);
+    wd.write("cartera.csv", portfolio(400, &[], &[]));
+    let import = |report: &str, extra: &[&str]| {
+        let base = fake.base_url();
+        let mut args = vec![
+            "import",
+            "cartera.csv",
+            "--mapping",
+            "map.toml",
+            "--server",
+            &base,
+            "--output",
+            "results.csv",
+            "--report",
+            report,
+        ];
+        args.extend_from_slice(extra);
+        let mut cmd = wd.command(&args);
+        cmd.env("WOLKVOX_TOKEN", TOKEN);
+        cmd
+    };
+    let mut child = common::Running::spawn(import("hup.html", &[]));
+    common::wait_until("20 obligations stored", || {
+        assert!(child.is_running(), "ended early: {}", child.stderr());
+        fake.stats().inserts >= 20
+    });
+    child.signal(libc::SIGHUP);
+    let run = child.wait();
+    assert_eq!(run.code, 130, "{run:?}");
+    assert!(
+        run.stderr.contains("the run was interrupted"),
+        "{}",
+        run.stderr
+    );
+    let counts = status_counts(&read_results(&wd.path("results.csv")));
+    assert!(
+        counts.get("not_sent").copied().unwrap_or(0) > 0,
+        "{counts:?}"
+    );
+    let html = check_file(&wd.path("hup.html"));
+    assert!(
+        html.contains(
+            "Exit code 130: the run was interrupted (Ctrl-C, SIGTERM or SIGHUP) after finishing the requests in flight"
+        ),
+        "{}",
+        &html[..html.len().min(3000)]
+    );
+    assert!(!html.contains("interrupted with Ctrl-C"));
+    // Every row valid, none done earlier: none settled without a request.
+    assert!(
+        !draws_settled_rows(&html),
+        "not_sent rows drawn as settled: {}",
+        pace_chart(&html)
+    );
+
+    // Resumed: the rows done by the run it carries on are settled rows.
+    let run = Run::from(import("resumed.html", &["--resume"]).output().unwrap());
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(draws_settled_rows(&check_file(&wd.path("resumed.html"))));
+}

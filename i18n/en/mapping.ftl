@@ -70,6 +70,11 @@ mapping-lookup-unknown-list = { $at }: lookup = "{ $name }": there is no [lookup
 mapping-lookup-where-sheet = { $path }, sheet "{ $sheet }"
 mapping-lookup-column = { $at } { $setting }: { $place } (header row { $row }): { $error }
 mapping-lookup-row-problem = { $at } { $place }, row { $row }: { $problem }
+mapping-lookup-no-rows = { $at } { $place } has a header and no rows: no row of the input could find its value there. Export the records again, with their rows
+mapping-lookup-no-keys = { $at } { $place }: none of its { $rows ->
+    [one] 1 row has
+   *[other] { $rows } rows have
+} a key in column "{ $column }": no row of the input could find its value there. Check key in [lookups], or export the records again
 mapping-lookup-cell = row { $row }, column "{ $column }": { $error }; correct the cell or delete the row
 mapping-lookup-conflict = rows { $first } and { $row }: the key "{ $key }"{ $written } (column "{ $column }"{ $normalize }) has two values in column "{ $value_column }": "{ $one }" and "{ $other }"; keep one of the rows, or set duplicates = "first" in [lookups.{ $name }] to use the first
 mapping-lookup-written = ("{ $key }" in row { $row })

@@ -6,7 +6,7 @@ report-exit-0 = Exit code 0: every row ended well.
 report-exit-1 = Exit code 1: the run finished, but some rows did not end well (see Problems).
 report-exit-2 = Exit code 2: nothing was sent; the command, the mapping or the file prevents it.
 report-exit-3 = Exit code 3: the run was stopped after sending began; the rows left are not_sent (carry on with --resume).
-report-exit-130 = Exit code 130: interrupted with Ctrl-C; carry on with --resume.
+report-exit-130 = Exit code 130: the run was interrupted (Ctrl-C, SIGTERM or SIGHUP) after finishing the requests in flight; carry on with --resume.
 report-mode-insert = insert: create the obligations not sent yet
 report-mode-sync = sync: create new obligations, update changed ones
 report-mode-update = update: update changed obligations
@@ -91,6 +91,8 @@ report-kind-wrong-type = the wrong kind of cell
 report-fix-wrong-type = The cell holds another kind of data (a date where a number goes, TRUE/FALSE): put the right value in.
 report-kind-not-in-lookup = not in the lookup file
 report-fix-not-in-lookup = The key is not in the lookup file: check the cell, or add its record to the lookup file (the error column names it).
+report-kind-not-in-lookup-file = not in the lookup file { $file }
+report-fix-not-in-lookup-file = The key is not in { $file }: check the cell, or add its record to { $file }.
 report-kind-lookup-no-key = nothing to look up in the cell
 report-fix-lookup-no-key = The cell has no digits to look up (normalize = "digits"): write the customer's document in it.
 report-kind-lookup-key-rounded = a key the lookup file's spreadsheet rounded

@@ -29,9 +29,11 @@ init-lookup-found-normalized = { $found } de { $sampled ->
 } en su columna "{ $key }" (comparados como { $normalize }).
 init-lookup-by-name = "{ $column }" y su "{ $key }" tienen nombre de número de documento,
 init-lookup-by-name-check = pero ningún valor aparece en ambos: verifique que contengan los mismos documentos.
+init-lookup-by-name-few = pero solo { $found } de los { $sampled } valores revisados aparecen en ambas columnas (comparados como dígitos): muy pocos para emparejarlas por sus valores (hace falta al menos la mitad, y al menos 3). Verifique que contengan los mismos documentos.
 init-lookup-relative = Relativo al archivo de mapeo: cámbielo si guarda el mapeo en otra carpeta.
 init-lookup-no-value = Ninguna columna del archivo tiene nombre de id de expediente: indique la que lo contiene.
 init-note-no-join = ninguna columna de { $input } coincidió con una columna de { $lookup }, ni por nombre ni por valores; escriba [lookups] a mano (docs/mapping.md, sección "Where wolkvox_id comes from")
+init-note-no-join-near = ninguna columna de { $input } coincidió por nombre con una columna de { $lookup }, y comparten muy pocos valores para emparejar dos: lo más que comparten son { $found } de los { $sampled } valores revisados de "{ $column }", que aparecen en "{ $key }" (hace falta al menos la mitad, y al menos 3); escriba [lookups] a mano (docs/mapping.md, sección "Where wolkvox_id comes from")
 init-note-no-record-id = ninguna columna parece un id de expediente (wolkvox_id): el id, en el CRM, del expediente de cobranza al que se agrega cada obligación. Los archivos del banco casi nunca lo traen; crúcelo con la exportación de expedientes del CRM usando --lookup ARCHIVO. Vea docs/mapping.md, sección "Where wolkvox_id comes from".
 init-same-name = { $count } columnas se llaman "{ $name }" ({ $positions }): un mapeo no puede distinguirlas, así que quedan fuera de form.
 init-same-name-fix = Para enviar una de esas columnas, cámbiele el nombre en el archivo y quite su nombre de exclude.

@@ -69,6 +69,11 @@ mapping-lookup-unknown-list = { $at }: lookup = "{ $name }": no existe [lookups.
 mapping-lookup-where-sheet = { $path }, hoja "{ $sheet }"
 mapping-lookup-column = { $at } { $setting }: { $place } (fila de encabezados { $row }): { $error }
 mapping-lookup-row-problem = { $at } { $place }, fila { $row }: { $problem }
+mapping-lookup-no-rows = { $at } { $place } tiene encabezado pero ninguna fila: ninguna fila de la entrada podría encontrar ahí su valor. Exporte de nuevo los expedientes, con sus filas
+mapping-lookup-no-keys = { $at } { $place }: { $rows ->
+    [one] su única fila no tiene
+   *[other] ninguna de sus { $rows } filas tiene
+} clave en la columna "{ $column }": ninguna fila de la entrada podría encontrar ahí su valor. Revise key en [lookups], o exporte de nuevo los expedientes
 mapping-lookup-cell = fila { $row }, columna "{ $column }": { $error }; corrija la celda o borre la fila
 mapping-lookup-conflict = filas { $first } y { $row }: la clave "{ $key }"{ $written } (columna "{ $column }"{ $normalize }) tiene dos valores en la columna "{ $value_column }": "{ $one }" y "{ $other }"; deje solo una de las filas, o ponga duplicates = "first" en [lookups.{ $name }] para usar la primera
 mapping-lookup-written = ("{ $key }" en la fila { $row })

@@ -6,7 +6,7 @@ report-exit-0 = Código de salida 0: todas las filas terminaron bien.
 report-exit-1 = Código de salida 1: la carga terminó, pero algunas filas no (vea Problemas).
 report-exit-2 = Código de salida 2: no se envió nada; el comando, el mapeo o el archivo lo impiden.
 report-exit-3 = Código de salida 3: la carga se detuvo después de empezar a enviar; las filas que faltan quedaron not_sent (continúe con --resume).
-report-exit-130 = Código de salida 130: interrumpida con Ctrl-C; continúe con --resume.
+report-exit-130 = Código de salida 130: la carga fue interrumpida (Ctrl-C, SIGTERM o SIGHUP) tras terminar las peticiones en curso; continúe con --resume.
 report-mode-insert = insert: crear las obligaciones que aún no se han enviado
 report-mode-sync = sync: crear las nuevas y actualizar las que cambiaron
 report-mode-update = update: actualizar las que cambiaron
@@ -91,6 +91,8 @@ report-kind-wrong-type = tipo de celda equivocado
 report-fix-wrong-type = La celda tiene otro tipo de dato (una fecha donde va un número, VERDADERO/FALSO): ponga el valor correcto.
 report-kind-not-in-lookup = no está en el archivo de consulta
 report-fix-not-in-lookup = La clave no está en el archivo de consulta: revise la celda, o agregue su expediente al archivo de consulta (la columna error lo indica).
+report-kind-not-in-lookup-file = no está en el archivo de consulta { $file }
+report-fix-not-in-lookup-file = La clave no está en { $file }: revise la celda, o agregue su expediente a { $file }.
 report-kind-lookup-no-key = nada que buscar en la celda
 report-fix-lookup-no-key = La celda no tiene cifras que buscar (normalize = "digits"): escriba en ella el documento del cliente.
 report-kind-lookup-key-rounded = una clave que la hoja de cálculo del archivo de consulta redondeó

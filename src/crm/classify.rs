@@ -81,6 +81,11 @@ fn check_id(id: &str) -> Result<(), String> {
         ))
     } else if id.chars().any(text::is_hidden) {
         Err(tr!("id-control"))
+    } else if id.contains(super::scrub::REDACTED) {
+        // The answer was scrubbed as it came in: the server gave the token,
+        // or a piece of it, as the id. Neither an id to keep nor one to
+        // show.
+        Err(tr!("id-token"))
     } else {
         Ok(())
     }
@@ -98,7 +103,7 @@ pub struct Classified {
 /// Its texts are the server's: they are made printable and cut short as
 /// they are read ([`text::from_server`]), so every message, log line and
 /// file made of them is safe to show and stays small. The body was
-/// scrubbed of the token whole, before.
+/// scrubbed of the token, and of every piece of it, before.
 #[derive(Debug, Clone, Default)]
 pub struct Envelope {
     pub code: Option<String>,
@@ -1393,6 +1398,19 @@ mod tests {
                 ),
                 "{id:?}"
             );
+        }
+        // An id the token was scrubbed from: the server gave the token, or
+        // a piece of it, as the id.
+        for id in ["[token hidden]", "ob-[token hidden]"] {
+            let body = serde_json::json!({"code": 200, "data": {"wolkvox_id": id}}).to_string();
+            let Verdict::SuccessWithoutId {
+                message,
+                malformed: true,
+            } = verdict(200, &body)
+            else {
+                panic!("{id:?}: {:?}", verdict(200, &body));
+            };
+            assert!(message.contains("holds the API token"), "{message}");
         }
         let accents = serde_json::json!({"code": 200, "data": {"wolkvox_id": "ñü-7"}}).to_string();
         assert_eq!(

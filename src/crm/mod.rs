@@ -6,6 +6,7 @@
 
 pub(crate) mod classify;
 pub(crate) mod client;
+pub(crate) mod scrub;
 pub(crate) mod text;
 mod token;
 
@@ -27,7 +28,19 @@ pub struct Connection {
     pub ca_certs: Vec<reqwest::Certificate>,
 }
 
-/// Reads `--ca-cert`: a PEM file with one or more certificates.
+/// The byte order mark Windows Notepad writes at the start of a UTF-8 file.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The certificates of a PEM file, read as openssl and curl read it: a
+/// leading byte order mark is skipped (the PEM reader would take the first
+/// `-----BEGIN CERTIFICATE-----` after it for text, and miss that
+/// certificate), and lines may end in CR LF.
+fn pem_certificates(pem: &[u8]) -> Result<Vec<reqwest::Certificate>, reqwest::Error> {
+    reqwest::Certificate::from_pem_bundle(pem.strip_prefix(BOM).unwrap_or(pem))
+}
+
+/// Reads `--ca-cert`: a PEM file with one or more certificates (saved by
+/// Notepad, with a byte order mark and CR LF line ends, too).
 pub fn read_ca_certs(path: &Path) -> Result<Vec<reqwest::Certificate>, String> {
     let pem = std::fs::read(path).map_err(|e| {
         tr!(
@@ -36,7 +49,7 @@ pub fn read_ca_certs(path: &Path) -> Result<Vec<reqwest::Certificate>, String> {
             why = crate::source::open_error(&e)
         )
     })?;
-    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+    let certs = pem_certificates(&pem).map_err(|e| {
         tr!(
             "ca-cert-not-pem",
             path = path.display().to_string(),
@@ -167,5 +180,42 @@ mod tests {
         assert!(e.contains("no certificate"), "{e}");
         let e = read_ca_certs(&dir.path().join("missing.pem")).unwrap_err();
         assert!(e.contains("--ca-cert"), "{e}");
+    }
+
+    /// A CA certificate in PEM form, written by rcgen.
+    fn ca_pem() -> String {
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let key = rcgen::KeyPair::generate().unwrap();
+        params.self_signed(&key).unwrap().pem()
+    }
+
+    #[test]
+    fn a_ca_cert_saved_by_notepad_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("ca.pem");
+        let pem = ca_pem();
+        let crlf = pem.replace("\r\n", "\n").replace('\n', "\r\n");
+        let two = format!("{pem}{pem}");
+        for (what, bytes) in [
+            (
+                "a byte order mark and CR LF",
+                [BOM, crlf.as_bytes()].concat(),
+            ),
+            ("a byte order mark", [BOM, pem.as_bytes()].concat()),
+            ("CR LF", crlf.clone().into_bytes()),
+            (
+                "two, after a byte order mark",
+                [BOM, two.as_bytes()].concat(),
+            ),
+        ] {
+            std::fs::write(&p, &bytes).unwrap();
+            let certs = read_ca_certs(&p).unwrap_or_else(|e| panic!("{what}: {e}"));
+            let want = if what.starts_with("two") { 2 } else { 1 };
+            assert_eq!(certs.len(), want, "{what}");
+        }
+        // A byte order mark alone is still no certificate.
+        std::fs::write(&p, BOM).unwrap();
+        assert!(read_ca_certs(&p).unwrap_err().contains("no certificate"));
     }
 }

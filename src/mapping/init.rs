@@ -306,15 +306,25 @@ fn propose_join(
     if p.needs_windows_1252 {
         opts.encoding = Some(encoding_rs::WINDOWS_1252);
     }
-    let join = super::join::propose(path, &opts, lookup)?;
-    if join.is_none() {
-        notes.push(tr!(
-            "init-note-no-join",
-            input = path.display().to_string(),
-            lookup = lookup.display().to_string()
-        ));
+    let (input, lookup) = (path.display().to_string(), lookup.display().to_string());
+    match super::join::propose(path, &opts, Path::new(&lookup))? {
+        super::join::Proposal::Join(j) => Ok(Some(j)),
+        super::join::Proposal::Nothing(near) => {
+            notes.push(match near {
+                None => tr!("init-note-no-join", input = input, lookup = lookup),
+                Some(n) => tr!(
+                    "init-note-no-join-near",
+                    input = input,
+                    lookup = lookup,
+                    column = n.column,
+                    key = n.key,
+                    found = n.found,
+                    sampled = n.sampled
+                ),
+            });
+            Ok(None)
+        }
     }
-    Ok(join)
 }
 
 /// The comment that opens the file: what it is for and how to check it.
@@ -518,7 +528,7 @@ fn write_lookup(out: &mut String, file: &Path, j: &super::join::Join) {
         tr!("init-lookup-from", file = file.display().to_string())
     );
     let (column, key) = (j.column.as_str(), j.key.as_str());
-    if j.sampled > 0 {
+    if !j.by_name {
         let (found, sampled) = (j.found, j.sampled);
         let line = match j.normalize {
             super::config::Normalize::Exact => tr!(
@@ -544,7 +554,16 @@ fn write_lookup(out: &mut String, file: &Path, j: &super::join::Join) {
             "# {}",
             tr!("init-lookup-by-name", column = column, key = key)
         );
-        let _ = writeln!(out, "# {}", tr!("init-lookup-by-name-check"));
+        let check = if j.found > 0 {
+            tr!(
+                "init-lookup-by-name-few",
+                found = j.found,
+                sampled = j.sampled
+            )
+        } else {
+            tr!("init-lookup-by-name-check")
+        };
+        let _ = writeln!(out, "# {check}");
     }
     let _ = writeln!(out, "[lookups.{name}]");
     let _ = writeln!(out, "# {}", tr!("init-lookup-relative"));

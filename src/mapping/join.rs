@@ -22,6 +22,12 @@ const LOOKUP_ROWS: u64 = 2_000_000;
 const MIN_KEY_LEN: usize = 4;
 /// Columns compared on each side, at most (bit masks).
 const MAX_COLUMNS: usize = 128;
+/// A pair is proposed by its values when at least this share of the
+/// input column's values is found in the other file...
+const MIN_SHARE: f64 = 0.5;
+/// ...and at least this many of them (all of them, when fewer are looked
+/// at): two values in common prove little.
+const MIN_FOUND: usize = 3;
 
 /// Header names (folded) of a customer's document number, in banks' files
 /// and in CRM exports.
@@ -79,8 +85,11 @@ pub struct Join {
     pub key: String,
     pub value: Option<String>,
     pub normalize: Normalize,
-    /// Input values looked for, and how many were found (0 of 0 when the
-    /// columns were paired by name alone).
+    /// The columns were paired by their names alone: too few of their
+    /// values were found in both (`found`, compared as digits) to pair them
+    /// by their values.
+    pub by_name: bool,
+    /// Input values looked for, and how many were found.
     pub sampled: usize,
     pub found: usize,
     /// The lookup file's sheet, for a workbook.
@@ -115,23 +124,42 @@ struct Seen {
     lookup: u128,
 }
 
-/// Proposes how `input` (read with `input_opts`) joins `lookup`, or `None`
-/// when no pair of columns fits.
+/// What `mapping init --lookup` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Proposal {
+    Join(Join),
+    /// No pair of columns fits: none is named like a document number on
+    /// both sides, and too few values are shared. The pair that shares the
+    /// most, when any value is shared at all.
+    Nothing(Option<Near>),
+}
+
+/// Two columns that share some values, too few to pair them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Near {
+    pub column: String,
+    pub key: String,
+    pub found: usize,
+    pub sampled: usize,
+}
+
+/// Proposes how `input` (read with `input_opts`) joins `lookup`.
 pub fn propose(
     input: &Path,
     input_opts: &SourceOptions,
     lookup: &Path,
-) -> Result<Option<Join>, String> {
+) -> Result<Proposal, String> {
     let (in_names, mut values) = sample_input(input, input_opts)?;
     let lk = scan_lookup(lookup, &mut values)?;
     let width = in_names.len().min(MAX_COLUMNS);
     let counts = Counts::of(&values, width, lk.width);
     if let Some((i, j, n)) = counts.best(&in_names) {
-        return Ok(Some(Join {
+        return Ok(Proposal::Join(Join {
             column: in_names[i].clone(),
             key: lk.names[j].clone(),
             value: lk.value,
             normalize: NORMALIZE[n],
+            by_name: false,
             sampled: counts.distinct[i][n],
             found: counts.found(i, j, n),
             sheet: lk.sheet,
@@ -139,23 +167,48 @@ pub fn propose(
         }));
     }
 
-    // No values in common: columns named like a document number on both
-    // sides, compared as digits (how such numbers differ between systems).
-    let by_name = in_names.iter().find(|n| document_like(n)).and_then(|c| {
-        let k = lk
-            .names
-            .iter()
-            .find(|k| fold(k) == fold(c))
-            .or_else(|| lk.names.iter().find(|k| document_like(k)))?;
-        Some((c.clone(), k.clone()))
-    });
-    Ok(by_name.map(|(column, key)| Join {
-        column,
-        key,
+    // Too few values in common: columns named like a document number on
+    // both sides, compared as digits (how such numbers differ between
+    // systems), with what their values share told.
+    let digits = NORMALIZE.len() - 1;
+    let by_name = in_names
+        .iter()
+        .position(|n| document_like(n))
+        .and_then(|i| {
+            let c = &in_names[i];
+            let j = lk
+                .names
+                .iter()
+                .position(|k| fold(k) == fold(c))
+                .or_else(|| lk.names.iter().position(|k| document_like(k)))?;
+            Some((i, j))
+        });
+    let Some((i, j)) = by_name else {
+        let near = counts.nearest().map(|(i, j, n, found)| Near {
+            column: in_names[i].clone(),
+            key: lk.names[j].clone(),
+            found,
+            sampled: counts.distinct[i][n],
+        });
+        return Ok(Proposal::Nothing(near));
+    };
+    let compared = i < width && j < lk.width;
+    Ok(Proposal::Join(Join {
+        column: in_names[i].clone(),
+        key: lk.names[j].clone(),
         value: lk.value,
         normalize: Normalize::Digits,
-        sampled: 0,
-        found: 0,
+        by_name: true,
+        sampled: if compared {
+            counts.distinct[i][digits]
+        } else {
+            0
+        },
+        found: if compared {
+            counts.found(i, j, digits)
+        } else {
+            0
+        },
         sheet: lk.sheet,
         windows_1252: lk.windows_1252,
     }))
@@ -289,7 +342,7 @@ impl Counts {
             .found
             .iter()
             .filter(|(&(i, _, n), &f)| {
-                f >= 3.min(self.distinct[i][n]) && share((i, 0, n), f) >= 0.5
+                f >= MIN_FOUND.min(self.distinct[i][n]) && share((i, 0, n), f) >= MIN_SHARE
             })
             .max_by(|(&a, &fa), (&b, &fb)| {
                 share(a, fa)
@@ -305,6 +358,24 @@ impl Counts {
             .find(|&n| self.found(i, j, n) * 100 >= most * 95)
             .unwrap_or(2);
         Some((i, j, n))
+    }
+
+    /// The pair that shares the most values (then the largest share of
+    /// them), with its normalisation and how many: `None` when no value is
+    /// shared.
+    fn nearest(&self) -> Option<(usize, usize, usize, usize)> {
+        let share = |(i, _, n): (usize, usize, usize), f: usize| {
+            f as f64 / self.distinct[i][n].max(1) as f64
+        };
+        self.found
+            .iter()
+            .filter(|(_, &f)| f > 0)
+            .max_by(|(&a, &fa), (&b, &fb)| {
+                fa.cmp(&fb)
+                    .then(share(a, fa).total_cmp(&share(b, fb)))
+                    .then(b.cmp(&a))
+            })
+            .map(|(&(i, j, n), &f)| (i, j, n, f))
     }
 }
 

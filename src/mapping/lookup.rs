@@ -436,7 +436,9 @@ impl LookupTable {
         };
         let expected = source.estimated_rows().unwrap_or(0).min(1 << 26) as usize;
         let mut table = LookupTable::empty(spec, &header.names[k], &header.names[v], expected);
+        let mut rows = 0u64;
         while let Some(row) = source.next_row().map_err(|e| format!("{at} {e}"))? {
+            rows += 1;
             if let Some(p) = &row.problem {
                 return Err(tr!(
                     "mapping-lookup-row-problem",
@@ -451,6 +453,25 @@ impl LookupTable {
                 .add(spec, row.number, key, value)
                 .map_err(|e| format!("{at} {where_}, {e}"))?;
         }
+        // A table with no key would make every row of the input invalid,
+        // one "not in the file" at a time: refused whole, before any row
+        // is read, as an empty file is.
+        if rows == 0 {
+            return Err(tr!(
+                "mapping-lookup-no-rows",
+                at = at.as_str(),
+                place = where_.as_str()
+            ));
+        }
+        if table.keys.is_empty() && table.untrusted == 0 {
+            return Err(tr!(
+                "mapping-lookup-no-keys",
+                at = at.as_str(),
+                place = where_.as_str(),
+                rows = rows,
+                column = table.key_column.as_str()
+            ));
+        }
         table.shrink();
         Ok(table)
     }
@@ -463,6 +484,10 @@ impl LookupTable {
         key: CellRef<'_>,
         value: CellRef<'_>,
     ) -> Result<(), String> {
+        // A CSV saved from a spreadsheet writes its error cells as text
+        // (`#N/A` where a VLOOKUP found nothing): read as the error cells
+        // they were, as a workbook's are.
+        let (key, value) = (spreadsheet_error(key), spreadsheet_error(value));
         if self.set_aside_untrusted(spec, row, key)? {
             return Ok(());
         }
@@ -599,6 +624,43 @@ impl LookupTable {
                 None => Lookup::Missing,
             },
         }
+    }
+}
+
+/// The error values a spreadsheet writes in a cell it cannot compute, in
+/// English and in Spanish (Excel and LibreOffice): what a CSV exported from
+/// a sheet holds where its formula failed.
+const ERROR_VALUES: &[&str] = &[
+    "#N/A",
+    "#REF!",
+    "#VALUE!",
+    "#NAME?",
+    "#DIV/0!",
+    "#NUM!",
+    "#NULL!",
+    "#SPILL!",
+    "#CALC!",
+    "#N/D",
+    "#¡REF!",
+    "#¡VALOR!",
+    "#¿NOMBRE?",
+    "#¡DIV/0!",
+    "#¡NUM!",
+    "#¡NULO!",
+];
+
+/// A text cell that holds nothing but a spreadsheet's error value, as that
+/// error cell; any other cell as it is.
+fn spreadsheet_error(cell: CellRef<'_>) -> CellRef<'_> {
+    match cell {
+        CellRef::Text(t) => {
+            let t = t.trim();
+            match ERROR_VALUES.iter().any(|e| e.eq_ignore_ascii_case(t)) {
+                true => CellRef::Error(t),
+                false => cell,
+            }
+        }
+        other => other,
     }
 }
 
@@ -856,6 +918,26 @@ mod tests {
             .unwrap_err();
         assert!(e.contains("row 7, column \"wolkvox_id\""), "{e}");
         assert!(e.contains("#N/A"), "{e}");
+    }
+
+    #[test]
+    fn an_error_value_written_as_text_is_refused_as_an_error_cell_is() {
+        let s = spec(Normalize::Exact, Duplicates::Error);
+        for error in [
+            "#N/A", " #REF! ", "#VALUE!", "#NAME?", "#DIV/0!", "#NUM!", "#NULL!", "#N/D",
+        ] {
+            let e = LookupTable::from_cells(&s, [(7, CellRef::Text("k"), CellRef::Text(error))])
+                .unwrap_err();
+            assert!(e.contains("row 7, column \"wolkvox_id\""), "{e}");
+            assert!(e.contains(&format!("error value {}", error.trim())), "{e}");
+            let e = LookupTable::from_cells(&s, [(8, CellRef::Text(error), CellRef::Text("r1"))])
+                .unwrap_err();
+            assert!(e.contains("row 8"), "{e}");
+        }
+        // Text that only starts like one is a value.
+        let t = LookupTable::from_cells(&s, [(2, CellRef::Text("k"), CellRef::Text("#N/A-7"))])
+            .unwrap();
+        assert_eq!(value(&t, "k"), Some("#N/A-7"));
     }
 
     #[test]

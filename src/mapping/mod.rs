@@ -1052,7 +1052,11 @@ impl Plan {
         let problem = |kind: Kind, detail: String| key_problem(kind, column, key, detail);
         match table.get(key) {
             Lookup::Found(found) => self.found_value(table, found, kind, column, key),
-            Lookup::Missing => Err(problem(Kind::NotInLookup, missing_detail(table, key))),
+            Lookup::Missing => {
+                let mut p = problem(Kind::NotInLookup, missing_detail(table, key));
+                p.lookup = Some(table.file.clone());
+                Err(p)
+            }
             Lookup::Rounded { row } => Err(problem(
                 Kind::LookupKeyRounded,
                 tr!(
@@ -1244,6 +1248,10 @@ impl Plan {
             let Some(r) = resolved else { continue };
             match self.value_into(r, row, text) {
                 Ok(v) => fields[slot] = Some(v),
+                // Several fields that look the same key up in the same file
+                // (its id, its balance, its date) miss it together: said
+                // once.
+                Err(e) if problems.contains(&*e) => {}
                 Err(e) => problems.push(*e),
             }
         }

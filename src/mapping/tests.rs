@@ -595,17 +595,17 @@ fn a_key_not_found_makes_the_row_invalid_naming_column_value_and_file() {
         "column \"Cédula\": \"55.555.555\" is not in expedientes.csv (column \"Identificación\"); \
          check the cell, or add its record to expedientes.csv"
     );
-    assert_eq!(
-        e.problems,
-        [Problem::in_cell(
-            Kind::NotInLookup,
-            "Cédula",
-            Some("55.555.555".into()),
-            "\"55.555.555\" is not in expedientes.csv (column \"Identificación\"); \
-             check the cell, or add its record to expedientes.csv"
-                .into()
-        )]
+    // As data too, with the file the key is not in.
+    let mut want = Problem::in_cell(
+        Kind::NotInLookup,
+        "Cédula",
+        Some("55.555.555".into()),
+        "\"55.555.555\" is not in expedientes.csv (column \"Identificación\"); \
+         check the cell, or add its record to expedientes.csv"
+            .into(),
     );
+    want.lookup = Some("expedientes.csv".into());
+    assert_eq!(e.problems, [want]);
     // The key is not the id it stands for: the results show no wolkvox_id.
     assert_eq!(e.wolkvox_id, "");
     assert_eq!(e.id, "OB9");

@@ -478,7 +478,14 @@ fn shown(lang: Lang, v: &Shown) -> ExampleView {
 }
 
 fn problem_view(g: &Group, lang: Lang) -> ProblemView {
-    let (what, fix) = kind_words(g.kind);
+    let (what, fix) = match (g.kind, &g.lookup) {
+        // Which file: a mapping may look keys up in several.
+        (Kind::NotInLookup, Some(file)) => (
+            tr!("report-kind-not-in-lookup-file", file = file.as_str()),
+            tr!("report-fix-not-in-lookup-file", file = file.as_str()),
+        ),
+        _ => kind_words(g.kind),
+    };
     let first_value = g
         .examples
         .first()

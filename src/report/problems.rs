@@ -57,6 +57,8 @@ pub struct Group {
     pub status: Status,
     pub kind: Kind,
     pub column: Option<String>,
+    /// The lookup file a key is not in ([`Kind::NotInLookup`]).
+    pub lookup: Option<String>,
     /// The first message of the group, cut, for kinds whose name does not
     /// say what is wrong (another problem, the API's refusal).
     pub message: Option<Shown>,
@@ -70,6 +72,8 @@ struct Key {
     status: Status,
     kind: Kind,
     column: Option<String>,
+    /// The lookup file a key is not in: one group per file.
+    lookup: Option<String>,
     /// An API refusal's message, values left out.
     pattern: Option<String>,
 }
@@ -80,6 +84,8 @@ struct Part<'a> {
     column: Option<&'a str>,
     /// The offending value.
     value: Option<&'a str>,
+    /// The lookup file a key is not in.
+    lookup: Option<&'a str>,
     /// The problem as the row's `error` says it.
     problem: Option<&'a Problem>,
 }
@@ -108,6 +114,7 @@ impl Problems {
                         kind: p.kind,
                         column: p.column.as_deref(),
                         value: p.value.as_deref(),
+                        lookup: p.lookup.as_deref(),
                         problem: Some(p),
                     };
                     self.add_part(line, part);
@@ -136,6 +143,7 @@ impl Problems {
             status: line.status,
             kind: part.kind,
             column: part.column.map(str::to_string),
+            lookup: part.lookup.map(str::to_string),
             pattern: (part.kind == Kind::Refused).then(|| pattern_of(line.error)),
         };
         if !self.groups.contains_key(&key) && self.groups.len() >= MAX_GROUPS {
@@ -143,6 +151,7 @@ impl Problems {
                 status: line.status,
                 kind: Kind::Other,
                 column: None,
+                lookup: None,
                 pattern: None,
             };
         }
@@ -150,6 +159,7 @@ impl Problems {
             status: key.status,
             kind: key.kind,
             column: key.column.clone(),
+            lookup: key.lookup.clone(),
             message: shows_message(key.kind).then(|| match part.problem {
                 Some(p) => Shown::of(&p.text()),
                 None => Shown::of(line.error),
@@ -191,6 +201,7 @@ impl Part<'_> {
             kind,
             column: None,
             value: None,
+            lookup: None,
             problem: None,
         }
     }

@@ -19,7 +19,10 @@ const WIDTHS: [u64; 10] = [1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 24
 pub struct Slot {
     /// Rows that needed requests.
     pub sent: u64,
-    /// Rows settled without a request (invalid, unchanged, done earlier).
+    /// Rows settled without a request (invalid, unchanged, done by an
+    /// earlier run, refused because the ledger knows the obligation).
+    /// Rows the run stopped before (`not_sent`) are in no series: they did
+    /// not finish.
     pub settled: u64,
     /// Writes sent again.
     pub retries: u64,
@@ -60,6 +63,18 @@ impl Timeline {
         } else {
             slot.settled += 1;
         }
+        slot.retries += u64::from(retries);
+        slot.throttled += u64::from(throttled);
+    }
+
+    /// Counts the retries and throttling answers of a row that did not
+    /// finish (`not_sent`: the run stopped before it): the requests it
+    /// cost show, the row does not.
+    pub fn row_not_sent(&mut self, at: Instant, retries: u32, throttled: u32) {
+        if retries == 0 && throttled == 0 {
+            return;
+        }
+        let slot = self.slot_at(at.saturating_duration_since(self.started));
         slot.retries += u64::from(retries);
         slot.throttled += u64::from(throttled);
     }
@@ -133,6 +148,15 @@ mod tests {
         assert_eq!(t.slots().iter().map(|s| s.throttled).sum::<u64>(), 1 + 71);
         // The first minute holds the first 60 seconds' rows.
         assert_eq!(t.slots()[0].sent + t.slots()[0].settled, 59);
+
+        // Rows the run stopped before: only what they cost.
+        let before = t.slots().to_vec();
+        t.row_not_sent(t0 + Duration::from_secs(7199), 0, 0);
+        assert_eq!(t.slots(), &before[..]);
+        t.row_not_sent(t0 + Duration::from_secs(7199), 3, 1);
+        let rows: u64 = t.slots().iter().map(|s| s.sent + s.settled).sum();
+        assert_eq!(rows, 7199);
+        assert_eq!(t.slots().iter().map(|s| s.retries).sum::<u64>(), 5);
 
         // Months later, still bounded.
         t.row_done(t0 + Duration::from_secs(90 * 24 * 3600), true, 0, 0);

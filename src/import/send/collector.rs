@@ -229,12 +229,19 @@ impl Collector {
                 self.summary.count(&p.outcome);
                 if let Some((problems, timeline)) = self.report.as_mut() {
                     problems.add(&p.outcome.line(), &[]);
-                    timeline.row_done(
-                        std::time::Instant::now(),
-                        p.outcome.attempts > 0,
-                        p.tally.retries,
-                        p.tally.throttled,
-                    );
+                    let now = std::time::Instant::now();
+                    if p.outcome.status == Status::NotSent {
+                        // Stopped before it ended (quota, a signal): no
+                        // row finished here, only its requests show.
+                        timeline.row_not_sent(now, p.tally.retries, p.tally.throttled);
+                    } else {
+                        timeline.row_done(
+                            now,
+                            p.outcome.attempts > 0,
+                            p.tally.retries,
+                            p.tally.throttled,
+                        );
+                    }
                 }
                 Observers::row_done(&self.observer, &p.outcome.line());
             }
