@@ -1515,6 +1515,38 @@ fn a_piece_of_the_token_echoed_by_the_server_is_hidden_everywhere() {
 }
 
 #[test]
+fn a_lookup_whose_answer_had_the_token_hidden_never_counts_as_not_found() {
+    // The obligation ids are pieces of the token: the look-up's listing of
+    // the very obligation asked for comes back with its id hidden, and
+    // must not be taken for a listing that lacks it.
+    let wd = Workdir::new();
+    portfolio(&wd, "cartera.csv", 2, "4540410858241");
+    wd.write("m.toml", MAPPING);
+    let token = "Zq9-45404108582412-kLm7pQ";
+    let (server, store) = crm(
+        |s, req, _| {
+            s.insert(req);
+            // Stored, then the gateway lost the answer.
+            Reply::Raw(504, Vec::new(), b"Gateway Time-out".to_vec())
+        },
+        |s, req| s.exact_query(req),
+    );
+    let run = import_with_token(&wd, &server.base(), &["--max-retries", "1"], token);
+    let results = read_results(&wd.path("results.csv"));
+    assert!(
+        results.iter().all(|r| r["status"] == "uncertain"),
+        "{results:?} {run:?}"
+    );
+    assert!(
+        run.stderr.contains("cannot prove the obligation is absent"),
+        "{run:?}"
+    );
+    // Each stored once: never sent again on such an answer.
+    store.check(&results, true);
+    assert_eq!(store.inserts.load(Ordering::SeqCst), 2);
+}
+
+#[test]
 fn an_id_that_holds_the_token_is_looked_up_not_believed() {
     let wd = workdir(3);
     let (server, store) = crm(

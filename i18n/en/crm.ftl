@@ -56,6 +56,7 @@ body-empty = empty body
 body-text = body: { $text }
 lookup-404-with-data = the look-up answered "not found" (404) but listed data: { $snippet }
 lookup-unanswered = the look-up itself was not answered ({ $why }); whether the obligation exists is unknown
+lookup-scrubbed = the look-up's answer held text that looks like the token, which was hidden: it cannot prove the obligation is absent
 lookup-no-data = protocol error: the look-up answered success without data
 lookup-data-odd = protocol error: the look-up's data is neither an obligation nor a list ({ $kind })
 lookup-bad-id = protocol error: the look-up found the obligation with { $what } as its id

@@ -56,6 +56,7 @@ body-empty = cuerpo vacío
 body-text = cuerpo: { $text }
 lookup-404-with-data = la consulta respondió "no encontrado" (404) pero listó datos: { $snippet }
 lookup-unanswered = la consulta misma no tuvo respuesta ({ $why }); no se sabe si la obligación existe
+lookup-scrubbed = la respuesta de la consulta tenía texto que parece el token, y se ocultó: no puede probar que la obligación no exista
 lookup-no-data = error de protocolo: la consulta respondió éxito sin datos
 lookup-data-odd = error de protocolo: los datos de la consulta no son una obligación ni una lista ({ $kind })
 lookup-bad-id = error de protocolo: la consulta encontró la obligación con { $what } como id

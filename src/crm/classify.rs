@@ -473,6 +473,13 @@ pub fn classify_lookup(x: &Exchange, asked: &str) -> (Lookup, Option<u16>, Optio
         }
         (v, Some(_)) => unknown(tr!("lookup-unanswered", why = v.describe())),
     };
+    // The token was hidden somewhere in the answer: perhaps in the very id
+    // asked for, which the listing then seems to lack. "Not found" would
+    // send the obligation again; the row stays in doubt instead.
+    let lookup = match lookup {
+        Lookup::NotFound if resp.scrubbed => unknown(tr!("lookup-scrubbed")),
+        other => other,
+    };
     (lookup, c.http_status, c.api_code)
 }
 
@@ -720,6 +727,7 @@ mod tests {
 
     fn answer(status: u16, body: &str) -> Exchange {
         Ok(Response {
+            scrubbed: false,
             status,
             retry_after: None,
             location: None,
@@ -831,6 +839,7 @@ mod tests {
     #[test]
     fn overload_is_transient_and_keeps_retry_after() {
         let x = Ok(Response {
+            scrubbed: false,
             status: 429,
             retry_after: Some(Duration::from_secs(3)),
             location: None,
@@ -929,6 +938,7 @@ mod tests {
         let found_long =
             format!(r#"{{"code":200,"data":[{{"id":"OB-1","wolkvox_id":"{long}"}}]}}"#);
         let redirect = Ok(Response {
+            scrubbed: false,
             status: 303,
             retry_after: None,
             location: Some("https://elsewhere.example/login".into()),
@@ -1283,6 +1293,7 @@ mod tests {
             (
                 "303 after storing",
                 Ok(Response {
+                    scrubbed: false,
                     status: 303,
                     retry_after: None,
                     location: Some("/login.php".into()),
@@ -1293,6 +1304,7 @@ mod tests {
             (
                 "302 with a JSON body",
                 Ok(Response {
+                    scrubbed: false,
                     status: 302,
                     retry_after: None,
                     location: None,
@@ -1424,6 +1436,7 @@ mod tests {
     #[test]
     fn token_information_numbers_or_strings() {
         let r = Response {
+            scrubbed: false,
             status: 200,
             retry_after: None,
             location: None,

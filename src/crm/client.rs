@@ -31,6 +31,9 @@ pub struct Response {
     /// `Location` of a redirect (never followed), cut to a printable line.
     pub location: Option<String>,
     pub body: Vec<u8>,
+    /// Something in the body was hidden as the token: what the server said
+    /// is not all there, and may have been the very id a look-up asked for.
+    pub scrubbed: bool,
 }
 
 /// A request that got no answer.
@@ -213,11 +216,13 @@ impl Client {
             }
             body.extend_from_slice(&chunk);
         }
+        let (body, scrubbed) = self.scrubber.body_marked(body);
         Ok(Response {
             status,
             retry_after,
             location,
-            body: self.scrubber.body(body),
+            body,
+            scrubbed,
         })
     }
 

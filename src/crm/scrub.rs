@@ -5,9 +5,10 @@
 //! it, `token 7f3a9c1e5b2d…`). Every run of [`MIN_PIECE`] or more
 //! consecutive characters of the token, in any of those forms, is replaced
 //! by [`REDACTED`] where the text enters, before anything can log it or
-//! write it to a file. Shorter runs are left: eight characters of a
-//! forty-character token give nothing useful away, and hiding every short
-//! run would eat into ordinary ids and words.
+//! write it to a file. Shorter runs are left: eleven characters of a
+//! forty-character token give nothing useful away, and hiding shorter runs
+//! would eat into ordinary ids (eight digits of a hexadecimal token turn up
+//! in a document or obligation number often enough to matter).
 //!
 //! The search is one pass over the text (two when the token itself holds a
 //! `\` or a `%`): each character read is looked up among the token's pieces
@@ -27,16 +28,16 @@ const MIN_SCRUBBED_LEN: usize = 4;
 
 /// The shortest run of the token's characters that is hidden, for a token
 /// at least this long; a shorter token is hidden only whole.
-pub const MIN_PIECE: usize = 8;
+pub const MIN_PIECE: usize = 12;
 
 /// Finds the token, and every piece of it of [`MIN_PIECE`] characters or
 /// more, in a server's text, whatever its case and its escapes.
 #[derive(Clone)]
 pub struct Scrubber {
     /// Every piece of `width` characters of the token, ASCII-lowercased
-    /// and packed into a `u64` (one byte a character: the token is
+    /// and packed into a `u128` (one byte a character: the token is
     /// ASCII), sorted. Empty when the token is too short to scrub.
-    pieces: Vec<u64>,
+    pieces: Vec<u128>,
     /// Characters in a piece: [`MIN_PIECE`], or the token's length when it
     /// is shorter.
     width: usize,
@@ -63,7 +64,7 @@ impl Scrubber {
             }
             pieces = lower
                 .windows(width)
-                .map(|w| w.iter().fold(0u64, |acc, &b| (acc << 8) | b as u64))
+                .map(|w| w.iter().fold(0u128, |acc, &b| (acc << 8) | b as u128))
                 .collect();
             pieces.sort_unstable();
             pieces.dedup();
@@ -79,13 +80,13 @@ impl Scrubber {
 
     /// A body with every piece of the token replaced, the rest left byte
     /// for byte (a JSON body stays JSON: a piece is replaced whole, escapes
-    /// and all).
-    pub fn body(&self, body: Vec<u8>) -> Vec<u8> {
+    /// and all), and whether anything was.
+    pub fn body_marked(&self, body: Vec<u8>) -> (Vec<u8>, bool) {
         let spans = self.spans(&body);
         if spans.is_empty() {
-            return body;
+            return (body, false);
         }
-        replaced(&body, &spans)
+        (replaced(&body, &spans), true)
     }
 
     /// `s` with every piece of the token replaced.
@@ -197,19 +198,19 @@ impl Scrubber {
     fn find(&self, units: impl Iterator<Item = Unit>) -> Vec<(usize, usize)> {
         let mut spans: Vec<(usize, usize)> = Vec::new();
         let k = self.width;
-        let mask = if k >= 8 {
-            u64::MAX
+        let mask = if k >= 16 {
+            u128::MAX
         } else {
-            (1u64 << (8 * k)) - 1
+            (1u128 << (8 * k)) - 1
         };
-        let mut piece = 0u64;
+        let mut piece = 0u128;
         let mut run = 0usize;
         // Where each of the last `MIN_PIECE` characters of the run starts.
         let mut starts = [0usize; MIN_PIECE];
         for u in units {
             match self.token_byte(u.c) {
                 Some(b) => {
-                    piece = ((piece << 8) | b as u64) & mask;
+                    piece = ((piece << 8) | b as u128) & mask;
                     starts[run % MIN_PIECE] = u.start;
                     run += 1;
                     if run >= k && self.pieces.binary_search(&piece).is_ok() {
@@ -469,7 +470,7 @@ mod tests {
     fn the_token_is_scrubbed_in_every_form() {
         let s = Scrubber::new("ab/cd+ef\"gh");
         let body = br#"{"msg":"header Wolkvox-Token: ab\/cd+ef\"gh and ab/cd+ef\"gh and ab%2Fcd%2Bef%22gh"}"#.to_vec();
-        let out = String::from_utf8(s.body(body)).unwrap();
+        let out = String::from_utf8(s.body_marked(body).0).unwrap();
         assert!(!out.contains("cd+ef"), "{out}");
         assert!(!out.contains("cd%2Bef"), "{out}");
         assert_eq!(out.matches(REDACTED).count(), 3, "{out}");
@@ -496,7 +497,7 @@ mod tests {
         let s = Scrubber::new("tok/SECRET+9");
         let body = br#"a TOK/secret+9 b "tok\/secret+9" c tok%2Fsecret%2B9 d tok/SECRET+9"#;
         assert_eq!(
-            String::from_utf8(s.body(body.to_vec())).unwrap(),
+            String::from_utf8(s.body_marked(body.to_vec()).0).unwrap(),
             r#"a [token hidden] b "[token hidden]" c [token hidden] d [token hidden]"#
         );
     }
@@ -520,7 +521,7 @@ mod tests {
         let every =
             format!(r#"{{"code":400,"msg":"Wolkvox-Token: {every}","data":{{"k":[1,"x"]}}}}"#);
         for body in [gson.to_vec(), every.into_bytes()] {
-            let out = s.body(body);
+            let out = s.body_marked(body).0;
             let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
             let msg = v["msg"].as_str().unwrap();
             assert_eq!(msg, "Wolkvox-Token: [token hidden]", "{v}");
@@ -528,7 +529,7 @@ mod tests {
         }
         // A body without the token is left byte for byte.
         let clean = br#"{"code":200,"data":{"wolkvox_id":"\u00f1a","n":1.50}}"#.to_vec();
-        assert_eq!(s.body(clean.clone()), clean);
+        assert_eq!(s.body_marked(clean.clone()).0, clean);
     }
 
     #[test]
@@ -548,7 +549,7 @@ mod tests {
             let raw = format!("Wolkvox-Token: {}", spaced(sep));
             assert_eq!(s.text(&raw), "Wolkvox-Token: [token hidden]", "{sep:?}");
             let body = serde_json::json!({"code": 400, "msg": raw}).to_string();
-            let out = s.body(body.into_bytes());
+            let out = s.body_marked(body.into_bytes()).0;
             let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
             assert_eq!(v["msg"], "Wolkvox-Token: [token hidden]", "{sep:?}");
         }
@@ -556,17 +557,18 @@ mod tests {
             r#"{{"code":400,"msg":"Wolkvox-Token: {}"}}"#,
             spaced("\\u200b")
         );
-        let v: serde_json::Value = serde_json::from_slice(&s.body(escaped.into_bytes())).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_slice(&s.body_marked(escaped.into_bytes()).0).unwrap();
         assert_eq!(v["msg"], "Wolkvox-Token: [token hidden]");
         // Escapes in a body that is not JSON: cut short, or plain text.
         let cut = br#"{"code":400,"msg":"Wolkvox-Token: \u0074ok-SECRET-123""#.to_vec();
         assert_eq!(
-            String::from_utf8(s.body(cut)).unwrap(),
+            String::from_utf8(s.body_marked(cut).0).unwrap(),
             r#"{"code":400,"msg":"Wolkvox-Token: [token hidden]""#
         );
         let plain = br"ERR Wolkvox-Token=\u0074\u006F\u006b-SECRET-123 end".to_vec();
         assert_eq!(
-            String::from_utf8(s.body(plain)).unwrap(),
+            String::from_utf8(s.body_marked(plain).0).unwrap(),
             "ERR Wolkvox-Token=[token hidden] end"
         );
         // URL-encoded in any way a server might: every character, some of
@@ -580,14 +582,17 @@ mod tests {
             assert_eq!(odd.text(echoed), "BAD token=[token hidden]", "{echoed}");
             let body = serde_json::json!({"code": 400, "msg": echoed}).to_string();
             let v: serde_json::Value =
-                serde_json::from_slice(&odd.body(body.into_bytes())).unwrap();
+                serde_json::from_slice(&odd.body_marked(body.into_bytes()).0).unwrap();
             assert_eq!(v["msg"], "BAD token=[token hidden]", "{echoed}");
         }
         assert_eq!(odd.text("50%25 off, 100%"), "50%25 off, 100%");
         // Text without the token keeps its escapes and characters as sent.
         let other = "caf\\u00e9 \u{200B} \\ud83d and \\uZZZZ".to_string();
         assert_eq!(s.text(&other), other);
-        assert_eq!(s.body(other.clone().into_bytes()), other.into_bytes());
+        assert_eq!(
+            s.body_marked(other.clone().into_bytes()).0,
+            other.into_bytes()
+        );
         assert_eq!(
             revealed(r"\ud83d\ude00 \ud83d x\u00"),
             "\u{1F600} \\ud83d x\\u00"
@@ -628,7 +633,7 @@ mod tests {
     const LONG: &str = "7f3a9c1e5b2d4f60a8e1c3b5d7f9a2c4e6b8d0f1";
 
     #[test]
-    fn any_run_of_eight_characters_of_the_token_is_hidden() {
+    fn any_run_of_twelve_characters_of_the_token_is_hidden() {
         let s = Scrubber::new(LONG);
         // The start a server kept when it cut the token, the end, the
         // middle: each hidden, with what follows kept.
@@ -637,7 +642,7 @@ mod tests {
             s.text(&format!("invalid request from token {cut}...")),
             "invalid request from token [token hidden]..."
         );
-        for (from, to) in [(0, 8), (32, 40), (10, 18), (5, 33)] {
+        for (from, to) in [(0, 12), (28, 40), (10, 22), (5, 33)] {
             let piece = &LONG[from..to];
             assert_eq!(s.text(&format!("<{piece}>")), "<[token hidden]>", "{piece}");
             assert_eq!(
@@ -646,13 +651,14 @@ mod tests {
                 "{piece}"
             );
         }
-        // Seven characters are not a piece; eight with a hidden character
-        // between them are.
-        assert_eq!(s.text("id 7f3a9c1 ok"), "id 7f3a9c1 ok");
-        assert_eq!(s.text("7f3a\u{200B}9c1e"), "[token hidden]");
+        // Eleven characters are not a piece (nor eight digits of it in an
+        // id); twelve with a hidden character between them are.
+        assert_eq!(s.text("id 7f3a9c1e5b2 ok"), "id 7f3a9c1e5b2 ok");
+        assert_eq!(s.text("OB 45404108"), "OB 45404108");
+        assert_eq!(s.text("7f3a\u{200B}9c1e5b2d"), "[token hidden]");
         // Escaped or encoded, in a JSON body or not.
-        let body = br#"{"code":400,"msg":"token \u0037f3a9c1e5b2d and %37%66%33%61%39%63%31%65 and e6b8d0f1"}"#;
-        let out = String::from_utf8(s.body(body.to_vec())).unwrap();
+        let body = br#"{"code":400,"msg":"token \u0037f3a9c1e5b2d and %37%66%33%61%39%63%31%65%35%62%32%64 and a2c4e6b8d0f1"}"#;
+        let out = String::from_utf8(s.body_marked(body.to_vec()).0).unwrap();
         assert_eq!(
             out,
             r#"{"code":400,"msg":"token [token hidden] and [token hidden] and [token hidden]"}"#
@@ -660,7 +666,7 @@ mod tests {
         // Two pieces from either end of the token, side by side: hidden
         // as one.
         assert_eq!(
-            s.text(&format!("x {}{} y", &LONG[30..], &LONG[..9])),
+            s.text(&format!("x {}{} y", &LONG[26..], &LONG[..13])),
             "x [token hidden] y"
         );
         // Characters of the token in another order are not the token.
