@@ -804,6 +804,22 @@ fn a_title_block_of_several_cells_is_not_taken_for_the_header() {
         "{:?}",
         out.run
     );
+
+    // Nor is a header of a few names over wider rows: with empty names as
+    // wide as its rows, or over rows that are all text (nothing tells a
+    // header below from data then).
+    wd.write(
+        "empty_names.csv",
+        "ID Registro;Nro Obligación;;;;;\nR1;OB1;Ana;Cali;10;5;x\nR2;OB2;Luis;Pasto;20;6;y\n",
+    );
+    wd.write(
+        "all_text.csv",
+        "Cliente;Ciudad;Producto\nAna;Bogota;Tarjeta;extra;mas;otra;texto\nLuis;Cali;Credito;extra;mas;otra;texto\n",
+    );
+    for input in ["empty_names.csv", "all_text.csv"] {
+        let inspect = wd.run(&["inspect", input]);
+        assert!(inspect.stdout.contains("header row: 1\n"), "{inspect:?}");
+    }
 }
 
 #[test]

@@ -791,8 +791,8 @@ struct FoundHeader {
 
 /// Finds the header: row `header_row` when given; otherwise the first row
 /// that is not blank, unless that row is a title (a bank's name, a report's,
-/// a cut-off date: fewer than two names, or fewer than half as many as a row
-/// below it). Then the header is the row with the most text cells among the
+/// a cut-off date: fewer than two names, or a narrow block of two or three
+/// over a much wider row of names). Then the header is the row with the most text cells among the
 /// next rows, the first of them on a tie: column names are all text, a title
 /// has one to three cells, and data rows have numbers, dates or empty cells
 /// among them.
@@ -957,14 +957,24 @@ fn header_below_title(
             best = Some((k, n));
         }
     }
-    // The first row is a title when it has fewer than two names, or fewer
-    // than half as many as a row below: a title block of two or three cells
-    // (a bank's name, a report's, a date) over a header of many. A header
-    // over data rows that hold more text than it has names (a column
-    // without a name) is still the header: it has more than half of them.
+    // The first row is a title when it has fewer than two names; or when
+    // it is a title block of two or three cells (a bank's name, a report's,
+    // a date) over a header of many: under half as many names, under half
+    // as wide, and the row below all names, none of them a number or a
+    // date, over rows that do hold one (data, unlike it). A header with
+    // unnamed columns is as wide as its rows, and a first row over rows
+    // that are all text cannot be told from a title: either keeps the
+    // first row.
     let names = text_cells(&first);
+    let over_header = |k: usize, n: usize| {
+        let below = &ahead[k];
+        names * 2 < n
+            && first.len() * 2 < below.len()
+            && only_names(below)
+            && ahead[k + 1..].iter().any(|r| !only_names(r))
+    };
     Ok(match best {
-        Some((k, n)) if names < 2 || names * 2 < n => {
+        Some((k, n)) if names < 2 || over_header(k, n) => {
             let mut rest: VecDeque<Row> = ahead.into();
             let header_row = rest.drain(..=k).next_back().expect("k is in range");
             FoundHeader {
@@ -978,6 +988,23 @@ fn header_below_title(
             pending: ahead.into(),
             below_title: false,
         },
+    })
+}
+
+/// True when every cell that is not blank is text that reads as a name:
+/// not a number, an amount or a date (digits with separators only).
+fn only_names(row: &Row) -> bool {
+    (0..row.len()).all(|i| match row.get(i) {
+        CellRef::Empty => true,
+        CellRef::Text(t) => {
+            let t = t.trim();
+            t.is_empty()
+                || !t.bytes().any(|b| b.is_ascii_digit())
+                || !t
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || b".,-+/: $%".contains(&b))
+        }
+        _ => false,
     })
 }
 
