@@ -5,8 +5,8 @@
 //! only a 48-bit tag of each key ([`TagTable`], 10 bytes a row). Two keys
 //! can share a tag, so a tag that matches is checked against the key itself:
 //! every first key is written once, with its row, to a file of its own (an
-//! unnamed file beside the results, gone when the run ends however it ends), and the
-//! table holds where. The file is written in order and read back only when a
+//! unnamed file beside the results, gone when the run ends however it
+//! ends), and the table holds where. The file is written in order and read back only when a
 //! tag matches, which happens for true duplicates and, about once in ten
 //! million rows, for two different keys: the answer is exact, and the memory
 //! stays 10 bytes a row.
@@ -38,14 +38,13 @@ pub(crate) struct FirstRows {
 
 impl FirstRows {
     /// A check sized for `expected` rows, filled at most to `max_load`
-    /// percent, its keys in an unnamed file in the folder `near` (where the
-    /// run's results go: a real disk, where the system's temporary folder
-    /// may be memory itself), else in the system's temporary folder.
-    pub(crate) fn new(expected: usize, max_load: u8, near: &Path) -> FirstRows {
-        let near = if near.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            near
+    /// percent, its keys in an unnamed file beside `results` (a real disk,
+    /// where the system's temporary folder may be memory itself), else in
+    /// the system's temporary folder.
+    pub(crate) fn new(expected: usize, max_load: u8, results: &Path) -> FirstRows {
+        let near = match results.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
         };
         let file = tempfile::tempfile_in(near).or_else(|_| tempfile::tempfile());
         FirstRows {
@@ -102,9 +101,8 @@ struct KeyFile {
     /// Keys past the last record a `u32` can point to (32 GiB of keys),
     /// which all have [`FAR`] in the table.
     far: HashMap<(Box<str>, Box<str>), u64>,
-    /// The index that means "in `far`".
+    /// The index that means "in `far`" ([`FAR`]; lower in tests).
     far_index: u32,
-    warned: bool,
 }
 
 /// The index of a key kept in `far`.
@@ -122,7 +120,6 @@ impl KeyFile {
             scratch: Vec::new(),
             far: HashMap::new(),
             far_index: FAR,
-            warned: false,
         };
         match file {
             Ok(f) => keys.file = Some(f),
@@ -184,12 +181,11 @@ impl KeyFile {
         }
     }
 
+    /// From now on every key stays in memory. Said once: with no file
+    /// left, nothing calls this again.
     fn in_memory(&mut self, why: &std::io::Error) {
         self.file = None;
-        if !self.warned {
-            self.warned = true;
-            tracing::warn!("{}", tr!("duplicate-keys-in-memory", why = why.to_string()));
-        }
+        tracing::warn!("{}", tr!("duplicate-keys-in-memory", why = why.to_string()));
     }
 
     /// The row of the record at `index` when its ids are `wolkvox_id` and
@@ -266,7 +262,7 @@ mod tests {
 
     #[test]
     fn different_keys_with_equal_hashes_are_told_apart() {
-        let mut rows = FirstRows::new(16, 90, &std::env::temp_dir());
+        let mut rows = FirstRows::new(16, 90, &std::env::temp_dir().join("results.csv"));
         assert_eq!(first(&mut rows, same_hash(), "61fa3", "A-1", 2), None);
         assert_eq!(first(&mut rows, same_hash(), "61fa3", "A-2", 3), None);
         assert_eq!(first(&mut rows, same_hash(), "61fa4", "A-1", 4), None);
@@ -279,7 +275,7 @@ mod tests {
 
     #[test]
     fn keys_read_back_from_the_file_are_exact() {
-        let mut rows = FirstRows::new(1_000, 90, &std::env::temp_dir());
+        let mut rows = FirstRows::new(1_000, 90, &std::env::temp_dir().join("results.csv"));
         assert!(rows.keys.file.is_some());
         // Enough keys for several chunks to reach the file.
         let n = 3 * CHUNK as u64 / 32;
@@ -315,7 +311,7 @@ mod tests {
 
     #[test]
     fn keys_past_what_the_table_can_point_to_are_kept_exactly() {
-        let mut rows = FirstRows::new(16, 90, &std::env::temp_dir());
+        let mut rows = FirstRows::new(16, 90, &std::env::temp_dir().join("results.csv"));
         // As if the file already held 32 GiB of keys after three records.
         rows.keys.far_index = 6;
         for r in 0..20u64 {

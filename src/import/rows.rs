@@ -180,10 +180,6 @@ impl RowFeed {
     /// in an unnamed file beside `settings`' results.
     pub fn new(source: Source, plan: Plan, settings: &ImportSettings, keep_cells: bool) -> RowFeed {
         let mapping = &settings.mapping;
-        let scratch = settings
-            .output
-            .parent()
-            .unwrap_or(std::path::Path::new("."));
         // Sized up front from the file's estimated rows: growing the table
         // doubles it, and while it doubles the old and the new table are both
         // in memory.
@@ -236,7 +232,11 @@ impl RowFeed {
             body: String::new(),
             mapped,
             keep_cells,
-            seen: FirstRows::new(expected + expected / 32, DUPLICATE_TABLE_LOAD, scratch),
+            seen: FirstRows::new(
+                expected + expected / 32,
+                DUPLICATE_TABLE_LOAD,
+                &settings.output,
+            ),
             path: source_path,
             duplicate: Problem::of_row(Kind::Duplicate, String::new()),
         }
@@ -277,40 +277,32 @@ impl RowFeed {
         } = self;
         let e = mapped.current();
         let m = &e.mapped;
-        let verdict =
-            match (&e.error, e.key) {
-                (Some(error), _) => Verdict::Invalid {
-                    error,
-                    problems: &e.problems,
-                },
-                (None, None) => unreachable!("a valid row is hashed"),
-                (None, Some(key)) => match seen
-                    .first_row(key, &m.wolkvox_id, &m.id, e.row)
-                    .map_err(|why| {
-                        SourceError::new(
-                            path,
-                            tr!("duplicate-keys-unreadable", why = why.to_string()),
-                        )
-                    })? {
-                    None => {
-                        writer.write_detached_body(&e.values, body);
-                        Verdict::Valid { body, key }
+        let verdict = match (&e.error, e.key) {
+            (Some(error), _) => Verdict::Invalid {
+                error,
+                problems: &e.problems,
+            },
+            (None, None) => unreachable!("a valid row is hashed"),
+            (None, Some(key)) => match first_row(seen, path, key, m, e.row)? {
+                None => {
+                    writer.write_detached_body(&e.values, body);
+                    Verdict::Valid { body, key }
+                }
+                Some(first) => {
+                    let detail = tr!(
+                        "row-duplicate",
+                        first = first,
+                        wolkvox_id = m.wolkvox_id.as_str(),
+                        id = m.id.as_str()
+                    );
+                    *duplicate = Problem::of_row(Kind::Duplicate, detail);
+                    Verdict::Invalid {
+                        error: &duplicate.detail,
+                        problems: std::slice::from_ref(duplicate),
                     }
-                    Some(first) => {
-                        let detail = tr!(
-                            "row-duplicate",
-                            first = first,
-                            wolkvox_id = m.wolkvox_id.as_str(),
-                            id = m.id.as_str()
-                        );
-                        *duplicate = Problem::of_row(Kind::Duplicate, detail);
-                        Verdict::Invalid {
-                            error: &duplicate.detail,
-                            problems: std::slice::from_ref(duplicate),
-                        }
-                    }
-                },
-            };
+                }
+            },
+        };
         Ok(Some(FeedRow {
             row: e.row,
             wolkvox_id: &m.wolkvox_id,
@@ -320,6 +312,25 @@ impl RowFeed {
             report: e.mapped.report.as_ref().filter(|_| e.error.is_none()),
         }))
     }
+}
+
+/// The first row before `row` with `m`'s identity (hashed as `key`), or
+/// `None` when it is the first; an error when the check cannot read back
+/// its own keys.
+fn first_row(
+    seen: &mut FirstRows,
+    input: &std::path::Path,
+    key: KeyHash,
+    m: &MappedRow,
+    row: u64,
+) -> Result<Option<u64>, SourceError> {
+    seen.first_row(key, &m.wolkvox_id, &m.id, row)
+        .map_err(|why| {
+            SourceError::new(
+                input,
+                tr!("duplicate-keys-unreadable", why = why.to_string()),
+            )
+        })
 }
 
 impl Mapper {

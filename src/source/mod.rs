@@ -792,10 +792,10 @@ struct FoundHeader {
 /// Finds the header: row `header_row` when given; otherwise the first row
 /// that is not blank, unless that row is a title (a bank's name, a report's,
 /// a cut-off date: fewer than two names, or a narrow block of two or three
-/// over a much wider row of names). Then the header is the row with the most text cells among the
-/// next rows, the first of them on a tie: column names are all text, a title
-/// has one to three cells, and data rows have numbers, dates or empty cells
-/// among them.
+/// over a much wider row of names). Then the header is the row with the
+/// most text cells among the next rows, the first of them on a tie: column
+/// names are all text, a title has one to three cells, and data rows have
+/// numbers, dates or empty cells among them.
 fn find_header(
     path: &Path,
     reader: &mut Reader,
