@@ -37,9 +37,11 @@ fn real_ledger_default(cmd: clap::Command) -> clap::Command {
     };
     let real = path.display().to_string();
     let cmd = cmd.mut_args(|arg| {
-        let help = arg.get_help().map(ToString::to_string);
-        match help {
-            Some(help) if arg.get_id() == "ledger" && help.contains(LEDGER_EXAMPLE) => {
+        if arg.get_id() != "ledger" {
+            return arg;
+        }
+        match arg.get_help().map(ToString::to_string) {
+            Some(help) if help.contains(LEDGER_EXAMPLE) => {
                 arg.help(help.replace(LEDGER_EXAMPLE, &real))
             }
             _ => arg,

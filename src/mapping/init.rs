@@ -306,8 +306,9 @@ fn propose_join(
     if p.needs_windows_1252 {
         opts.encoding = Some(encoding_rs::WINDOWS_1252);
     }
+    let proposal = super::join::propose(path, &opts, lookup)?;
     let (input, lookup) = (path.display().to_string(), lookup.display().to_string());
-    match super::join::propose(path, &opts, Path::new(&lookup))? {
+    match proposal {
         super::join::Proposal::Join(j) => Ok(Some(j)),
         super::join::Proposal::Nothing(near) => {
             notes.push(match near {
