@@ -275,20 +275,39 @@ fn head(path: &Path) -> Vec<u8> {
 
 /// True when `path` looks like an output of `kind` that this tool wrote.
 pub fn written_by_us(path: &Path, kind: OutputKind) -> bool {
+    match kind {
+        OutputKind::Results => has_header(path, &RESULTS_HEADER),
+        OutputKind::Vanished => has_header(path, &crate::results::VANISHED_HEADER),
+        // Of the others, only rejects are ever written as a workbook.
+        OutputKind::Rejects if is_xlsx_name(path) => rejects_workbook(path),
+        _ if is_xlsx_name(path) => false,
+        _ => {
+            let bytes = head(path);
+            let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+            match kind {
+                OutputKind::Payloads => is_payload_line(text),
+                OutputKind::Rejects => is_rejects_header(text),
+                OutputKind::Report => is_our_report(text),
+                OutputKind::Results | OutputKind::Vanished => false,
+            }
+        }
+    }
+}
+
+/// True when the table at `path` starts with exactly `header`: the first
+/// line of a CSV, or the first row of an `.xlsx`'s first sheet. How a
+/// table this tool wrote (a ledger export) is told from anyone else's.
+pub fn has_header(path: &Path, header: &[&str]) -> bool {
     if is_xlsx_name(path) {
-        return workbook_written_by_us(path, kind);
+        // calamine may panic on a malformed file; that is simply not ours.
+        return std::panic::catch_unwind(|| xlsx_header(path))
+            .ok()
+            .flatten()
+            .is_some_and(|h| h.iter().map(String::as_str).eq(header.iter().copied()));
     }
     let bytes = head(path);
     let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-    match kind {
-        OutputKind::Results => first_line(text) == Some(RESULTS_HEADER.join(",").as_bytes()),
-        OutputKind::Payloads => is_payload_line(text),
-        OutputKind::Rejects => is_rejects_header(text),
-        OutputKind::Vanished => {
-            first_line(text) == Some(crate::results::VANISHED_HEADER.join(",").as_bytes())
-        }
-        OutputKind::Report => is_our_report(text),
-    }
+    first_line(text) == Some(header.join(",").as_bytes())
 }
 
 fn is_xlsx_name(path: &Path) -> bool {
@@ -297,34 +316,19 @@ fn is_xlsx_name(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"))
 }
 
-/// A results, rejects or vanished-obligations workbook (the outputs written
-/// as workbooks), by the header of its first sheet: the results file's
-/// columns, the row-number and error columns a rejects workbook ends with,
-/// or the vanished obligations' columns.
-fn workbook_written_by_us(path: &Path, kind: OutputKind) -> bool {
+/// A rejects workbook, by the header of its first sheet: it ends with the
+/// row-number and error columns.
+fn rejects_workbook(path: &Path) -> bool {
     // calamine may panic on a malformed file; that is simply not ours.
-    let header = std::panic::catch_unwind(|| xlsx_header(path))
+    std::panic::catch_unwind(|| xlsx_header(path))
         .ok()
-        .flatten();
-    let Some(header) = header else {
-        return false;
-    };
-    match kind {
-        OutputKind::Results => header.iter().map(String::as_str).eq(RESULTS_HEADER),
-        OutputKind::Rejects => {
-            header.len() >= 2 && crate::results::is_rejects_row_column(&header, header.len() - 2)
-        }
-        OutputKind::Vanished => header
-            .iter()
-            .map(String::as_str)
-            .eq(crate::results::VANISHED_HEADER),
-        _ => false,
-    }
+        .flatten()
+        .is_some_and(|h| h.len() >= 2 && crate::results::is_rejects_row_column(&h, h.len() - 2))
 }
 
 /// The first row of an .xlsx's first sheet that has a cell, up to its last
 /// cell; read cell by cell, so a large workbook costs only that row.
-pub(crate) fn xlsx_header(path: &Path) -> Option<Vec<String>> {
+fn xlsx_header(path: &Path) -> Option<Vec<String>> {
     use calamine::{DataRef, Reader};
     let mut workbook: calamine::Xlsx<_> = calamine::open_workbook(path).ok()?;
     let sheet = workbook.sheet_names().first()?.clone();

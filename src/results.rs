@@ -6,6 +6,7 @@
 //! and when the run ends [`finalize`] rewrites the file through a temporary
 //! file and an atomic rename to exactly one line per row, sorted by row.
 
+pub use crate::outputs::has_header;
 pub use crate::workbook_out::{output_kind as table_kind, OutputKind as TableKind, TableWriter};
 use serde::{Deserialize, Serialize};
 use std::fs::File;
@@ -667,26 +668,6 @@ pub fn write_vanished(
         ])?;
     }
     w.finish()
-}
-
-/// The header of a table this tool wrote, to tell its own files: the first
-/// line of a CSV, or the first row of an `.xlsx`'s first sheet. `None` when
-/// there is none to read.
-pub fn table_header(path: &Path) -> Option<Vec<String>> {
-    if table_kind("", path) == Ok(TableKind::Workbook) {
-        // calamine may panic on a malformed file; that is simply not ours.
-        return std::panic::catch_unwind(|| crate::outputs::xlsx_header(path))
-            .ok()
-            .flatten();
-    }
-    use std::io::{BufRead, Read};
-    let f = File::open(path).ok()?;
-    let mut first = String::new();
-    std::io::BufReader::new(f.take(4096))
-        .read_line(&mut first)
-        .ok()?;
-    let line = first.trim_start_matches('\u{FEFF}').trim_end();
-    Some(line.split(',').map(str::to_string).collect())
 }
 
 /// `--payloads`: one JSON line per row that is (or would be) sent.

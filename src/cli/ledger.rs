@@ -8,7 +8,7 @@ use wolkvox_import::ledger::{
     format_time, hold_for_replacing, import_lock_beside, is_ledgers_own, replace_whole,
     resolve_path as ledger_path, Ledger, LedgerError, Replacing,
 };
-use wolkvox_import::results::{table_header, table_kind, TableKind, TableWriter};
+use wolkvox_import::results::{has_header, table_kind, TableKind, TableWriter};
 use wolkvox_import::tr;
 
 /// Runs a `ledger` subcommand and returns the exit code.
@@ -89,7 +89,7 @@ const EXPORT_HEADER: [&str; 9] = [
 /// True when `file` starts with the export's header: an earlier export,
 /// as CSV or as a workbook.
 fn is_export(file: &Path) -> bool {
-    table_header(file).is_some_and(|h| h.iter().map(String::as_str).eq(EXPORT_HEADER))
+    has_header(file, &EXPORT_HEADER)
 }
 
 /// What a `ledger` subcommand writes.
