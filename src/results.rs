@@ -245,15 +245,33 @@ impl OutputError {
     /// The failure `e` while writing `path`.
     pub fn new(path: &Path, e: impl std::fmt::Display) -> OutputError {
         let mut message = e.to_string();
-        // The system says only "File too large": say which limit.
-        if let Some(limit) = crate::ledger::file::size_limit_reached(&[path.to_path_buf()]) {
-            message.push_str(": ");
-            message.push_str(&crate::tr!("file-size-limit", limit = limit.to_string()));
+        // The system says only "File too large": say which limit. Only for
+        // that error (the errors passed here are io's, csv's or ours, so it
+        // is known by the system's words for it), not for any error on a
+        // file that happens to be near the limit.
+        if says_file_too_large(&message) {
+            if let Some(limit) = crate::ledger::file::size_limit_reached(&[path.to_path_buf()]) {
+                message.push_str(": ");
+                message.push_str(&crate::tr!("file-size-limit", limit = limit.to_string()));
+            }
         }
         OutputError {
             path: path.to_path_buf(),
             message,
         }
+    }
+}
+
+/// True when an error's text holds the system's "File too large" (EFBIG).
+fn says_file_too_large(message: &str) -> bool {
+    #[cfg(unix)]
+    {
+        message.contains(&std::io::Error::from_raw_os_error(libc::EFBIG).to_string())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = message;
+        false
     }
 }
 
