@@ -51,6 +51,19 @@ fn workdir(rows: usize) -> Workdir {
     wd
 }
 
+/// One request at a time, every file a server's text can end up in
+/// (results, rejects, report) written, and the log at its most detailed:
+/// the run a leak of the token is looked for in.
+const LEAK_PROBE_ARGS: &[&str] = &[
+    "--concurrency",
+    "1",
+    "--rejects",
+    "rejects.csv",
+    "--report",
+    "report.html",
+    "-vv",
+];
+
 /// `import cartera.csv` against `base`, results in results.csv.
 fn import_cmd(wd: &Workdir, base: &str, extra: &[&str]) -> Command {
     let mut args = vec![
@@ -1246,20 +1259,7 @@ fn a_token_echoed_escaped_upper_cased_or_cut_never_reaches_any_output() {
         },
         |s, req| s.exact_query(req),
     );
-    let run = import_with_token(
-        &wd,
-        &server.base(),
-        &[
-            "--concurrency",
-            "1",
-            "--rejects",
-            "rejects.csv",
-            "--report",
-            "report.html",
-            "-vv",
-        ],
-        token,
-    );
+    let run = import_with_token(&wd, &server.base(), LEAK_PROBE_ARGS, token);
     assert_eq!(run.code, 3, "{run:?}");
     let results = read_results(&wd.path("results.csv"));
     for r in &results[..3] {
@@ -1392,19 +1392,7 @@ fn a_megabyte_msg_is_cut_short_and_the_token_in_it_is_hidden_first() {
         },
         |s, req| s.exact_query(req),
     );
-    let run = import(
-        &wd,
-        &server.base(),
-        &[
-            "--concurrency",
-            "1",
-            "--rejects",
-            "rejects.csv",
-            "--report",
-            "report.html",
-            "-vv",
-        ],
-    );
+    let run = import(&wd, &server.base(), LEAK_PROBE_ARGS);
     assert_eq!(run.code, 1, "{}", &run.stderr[..run.stderr.len().min(4000)]);
     let results = read_results(&wd.path("results.csv"));
     assert_eq!(results.len(), 3);
@@ -1483,20 +1471,7 @@ fn a_piece_of_the_token_echoed_by_the_server_is_hidden_everywhere() {
         },
         |s, req| s.exact_query(req),
     );
-    let run = import_with_token(
-        &wd,
-        &server.base(),
-        &[
-            "--concurrency",
-            "1",
-            "--rejects",
-            "rejects.csv",
-            "--report",
-            "report.html",
-            "-vv",
-        ],
-        HEX_TOKEN,
-    );
+    let run = import_with_token(&wd, &server.base(), LEAK_PROBE_ARGS, HEX_TOKEN);
     assert_eq!(run.code, 1, "{run:?}");
     let results = read_results(&wd.path("results.csv"));
     for r in &results {

@@ -106,14 +106,15 @@ impl Scrubber {
         text::from_server(&self.text(s))
     }
 
-    /// [`Scrubber::clean`], then cut to `max` characters. Scrubbed before
-    /// it is cut, so that the cut cannot split the token and leave a piece
-    /// of it. A [`REDACTED`] that the cut splits goes whole; and should the
-    /// text end, where it is cut, with the start of the token (at least
-    /// [`MIN_SCRUBBED_LEN`] characters of it, too short to have been
-    /// hidden), that goes too.
+    /// `s` scrubbed, made printable and cut to `max` characters (not
+    /// [`Scrubber::clean`]: its own cut, longer, would only be cut again).
+    /// Scrubbed before it is cut, so that the cut cannot split the token
+    /// and leave a piece of it. A [`REDACTED`] that the cut splits goes
+    /// whole; and should the text end, where it is cut, with the start of
+    /// the token (at least [`MIN_SCRUBBED_LEN`] characters of it, too short
+    /// to have been hidden), that goes too.
     pub fn clean_cut(&self, s: &str, max: usize) -> String {
-        let whole = self.clean(s.trim());
+        let whole = text::printable(&self.text(s.trim()));
         let whole = whole.trim();
         let cut = text::cut(whole, max);
         let Some(kept) = cut.strip_suffix('…') else {

@@ -476,7 +476,6 @@ fn new_worker(
         update_shape,
         preflight: send.preflight,
         preflight_done: OnceCell::new(),
-        reached: Default::default(),
         unreachable: Default::default(),
         answers: Default::default(),
     })

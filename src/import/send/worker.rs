@@ -14,7 +14,7 @@ use crate::results::{Outcome, Status};
 use crate::tr;
 use governor::DefaultDirectRateLimiter;
 use rand::Rng;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
@@ -93,12 +93,11 @@ pub(super) struct Worker {
     /// Read the token's quota before the run's first request.
     pub(super) preflight: bool,
     pub(super) preflight_done: OnceCell<()>,
-    /// The server has answered at least once (any HTTP answer).
-    pub(super) reached: AtomicBool,
     /// Connections refused (or names not resolved) before it ever answered.
     pub(super) unreachable: AtomicU32,
     /// Answers the server gave this run (any HTTP answer): a row whose
-    /// connection was refused sees from it whether others get through.
+    /// connection was refused sees from it whether others get through, and
+    /// once there is one, refused connections are no longer strikes.
     pub(super) answers: AtomicU64,
 }
 
@@ -344,11 +343,10 @@ impl Worker {
         }
         match x {
             Ok(_) => {
-                self.reached.store(true, Ordering::Relaxed);
                 self.answers.fetch_add(1, Ordering::Relaxed);
                 false
             }
-            Err(TransportFailure::BeforeSend(why)) if !self.reached.load(Ordering::Relaxed) => {
+            Err(TransportFailure::BeforeSend(why)) if self.answers.load(Ordering::Relaxed) == 0 => {
                 let strikes = self.unreachable.fetch_add(1, Ordering::Relaxed) + 1;
                 if strikes < UNREACHABLE_STRIKES {
                     return false;
